@@ -1,0 +1,200 @@
+// Package tenant holds the simulated Microsoft 365 tenant: its users,
+// subscribed SKUs, service principals, registered client applications and
+// usage, generated deterministically from a seed and a size.
+//
+// The identity platform and Graph halves of the simulator share one Tenant.
+// It can be mutated between runs (users added, deleted, licenses changed) so
+// that delta queries and re-imports can be tested; every access goes
+// through its lock.
+package tenant
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// MicrosoftTenantID owns Microsoft's first-party applications
+// (appOwnerOrganizationId).
+const MicrosoftTenantID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+
+// DefaultClientID is the public client the product's dialog defaults to.
+const DefaultClientID = "5bb1a5a2-0d97-4335-9448-119f7b27aff9"
+
+// Directory role names the simulator understands.
+const (
+	RoleGlobalAdministrator           = "Global Administrator"
+	RoleCloudApplicationAdministrator = "Cloud Application Administrator"
+	RoleReportsReader                 = "Reports Reader"
+	RoleGlobalReader                  = "Global Reader"
+)
+
+// Tenant is one simulated organisation.
+type Tenant struct {
+	mu sync.RWMutex
+
+	ID          string // GUID
+	Domain      string // e.g. contoso.onmicrosoft.com
+	DisplayName string
+
+	Users             []*User // in creation order
+	SKUs              []*SKU
+	ServicePrincipals []*ServicePrincipal
+	Apps              []*AppRegistration // client applications known to the identity platform
+}
+
+// RLock and RUnlock guard reads of the tenant's slices and their elements.
+func (t *Tenant) RLock()   { t.mu.RLock() }
+func (t *Tenant) RUnlock() { t.mu.RUnlock() }
+
+// Lock and Unlock guard mutations.
+func (t *Tenant) Lock()   { t.mu.Lock() }
+func (t *Tenant) Unlock() { t.mu.Unlock() }
+
+// User is a directory user. JSON names follow Microsoft Graph.
+type User struct {
+	ID                string            `json:"id"`
+	UserPrincipalName string            `json:"userPrincipalName"`
+	DisplayName       string            `json:"displayName"`
+	GivenName         string            `json:"givenName"`
+	Surname           string            `json:"surname"`
+	Mail              string            `json:"mail"`
+	AccountEnabled    bool              `json:"accountEnabled"`
+	UsageLocation     string            `json:"usageLocation"`
+	Department        string            `json:"department"`
+	JobTitle          string            `json:"jobTitle"`
+	CreatedDateTime   time.Time         `json:"createdDateTime"`
+	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
+	AssignedPlans     []AssignedPlan    `json:"assignedPlans"`
+
+	// Roles are directory roles (Role* constants); not a Graph property of
+	// the user object.
+	Roles []string `json:"-"`
+	// Password is what the simulator's sign-in page expects; empty accepts
+	// any password.
+	Password string `json:"-"`
+}
+
+// HasRole reports whether the user holds a directory role.
+func (u *User) HasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the user can grant tenant-wide consent.
+func (u *User) IsAdmin() bool {
+	return u.HasRole(RoleGlobalAdministrator) || u.HasRole(RoleCloudApplicationAdministrator)
+}
+
+// CanReadReports reports whether the user's roles allow usage reports in a
+// delegated call.
+func (u *User) CanReadReports() bool {
+	return u.HasRole(RoleGlobalAdministrator) || u.HasRole(RoleReportsReader) || u.HasRole(RoleGlobalReader)
+}
+
+type AssignedLicense struct {
+	DisabledPlans []string `json:"disabledPlans"`
+	SkuID         string   `json:"skuId"`
+}
+
+type AssignedPlan struct {
+	AssignedDateTime time.Time `json:"assignedDateTime"`
+	CapabilityStatus string    `json:"capabilityStatus"`
+	Service          string    `json:"service"`
+	ServicePlanID    string    `json:"servicePlanId"`
+}
+
+// SKU is a subscribed SKU (GET /subscribedSkus).
+type SKU struct {
+	AccountName      string        `json:"accountName"`
+	AccountID        string        `json:"accountId"`
+	AppliesTo        string        `json:"appliesTo"`
+	CapabilityStatus string        `json:"capabilityStatus"`
+	ConsumedUnits    int           `json:"consumedUnits"`
+	ID               string        `json:"id"` // {tenantId}_{skuId}
+	PrepaidUnits     PrepaidUnits  `json:"prepaidUnits"`
+	ServicePlans     []ServicePlan `json:"servicePlans"`
+	SkuID            string        `json:"skuId"`
+	SkuPartNumber    string        `json:"skuPartNumber"`
+	SubscriptionIDs  []string      `json:"subscriptionIds"`
+}
+
+type PrepaidUnits struct {
+	Enabled   int `json:"enabled"`
+	Suspended int `json:"suspended"`
+	Warning   int `json:"warning"`
+	LockedOut int `json:"lockedOut"`
+}
+
+type ServicePlan struct {
+	ServicePlanID      string `json:"servicePlanId"`
+	ServicePlanName    string `json:"servicePlanName"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+	AppliesTo          string `json:"appliesTo"`
+}
+
+// ServicePrincipal is GET /servicePrincipals's object.
+type ServicePrincipal struct {
+	ID                     string   `json:"id"`
+	AppID                  string   `json:"appId"`
+	DisplayName            string   `json:"displayName"`
+	AppDisplayName         string   `json:"appDisplayName"`
+	PublisherName          string   `json:"publisherName"`
+	AppOwnerOrganizationID string   `json:"appOwnerOrganizationId"`
+	ServicePrincipalType   string   `json:"servicePrincipalType"`
+	AccountEnabled         bool     `json:"accountEnabled"`
+	Tags                   []string `json:"tags"`
+}
+
+// AppKind is how a client application is registered.
+type AppKind string
+
+const (
+	AppPublic AppKind = "public" // "Mobile and desktop applications": no secret, PKCE
+	AppWeb    AppKind = "web"    // confidential: needs a secret (AADSTS7000218 without)
+	AppSPA    AppKind = "spa"    // single-page app: refused for this flow (AADSTS9002327)
+)
+
+// AppRegistration is a client application the identity platform knows.
+type AppRegistration struct {
+	AppID        string
+	DisplayName  string
+	Kind         AppKind
+	RedirectURIs []string // exact URIs; http://localhost matches any port
+	Secrets      []string // client secrets (confidential clients)
+	// MultiTenant apps may sign in through /common and /organizations;
+	// others get AADSTS50194 there.
+	MultiTenant bool
+	// AdminConsented lists the delegated permissions (short names, e.g.
+	// "Directory.Read.All") an administrator granted for the whole tenant.
+	AdminConsented []string
+	// AppRoles lists the application permissions granted (client
+	// credentials).
+	AppRoles []string
+}
+
+// UserByUPN finds a user by user principal name (case-insensitive). The
+// caller holds at least the read lock.
+func (t *Tenant) UserByUPN(upn string) *User {
+	for _, u := range t.Users {
+		if strings.EqualFold(u.UserPrincipalName, upn) {
+			return u
+		}
+	}
+	return nil
+}
+
+// App finds a registered application by client ID. The caller holds at
+// least the read lock.
+func (t *Tenant) App(appID string) *AppRegistration {
+	for _, a := range t.Apps {
+		if strings.EqualFold(a.AppID, appID) {
+			return a
+		}
+	}
+	return nil
+}

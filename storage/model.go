@@ -1,0 +1,137 @@
+// Package storage holds what Inventory Beacon keeps: the configuration
+// (connections and schedules) in one versioned JSON file, the secrets in the
+// OS keyring, and the imported data in SQLite.
+//
+// The types in this file are the configuration model shared by every other
+// package. They never carry a secret: refresh tokens, client secrets and
+// proxy passwords live only in the keyring, keyed by Connection.ID.
+package storage
+
+import "time"
+
+// ConfigVersion is the version of the configuration file this build writes.
+// A file with a higher version was written by a newer build and is refused
+// rather than overwritten.
+const ConfigVersion = 1
+
+// SourceMicrosoft365 is the one source type implemented.
+const SourceMicrosoft365 = "Microsoft 365"
+
+// AuthFlow is the OAuth 2.0 grant a connection uses.
+type AuthFlow string
+
+const (
+	FlowAuthorizationCode AuthFlow = "Authorization Code"
+	FlowClientCredentials AuthFlow = "Client Credentials"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Version     int          `json:"version"`
+	Connections []Connection `json:"connections"`
+	Schedules   []Schedule   `json:"schedules"`
+}
+
+// Connection is one "PowerShell source connection" to a Microsoft 365 tenant.
+type Connection struct {
+	// ID is a random, stable identifier (32 hex characters) assigned when the
+	// connection is created. It keys the keyring entries and imported data,
+	// so renaming a connection loses nothing.
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	SourceType string `json:"sourceType"`
+
+	Proxy Proxy `json:"proxy"`
+
+	// Cloud is one of the cloud names of connector.Clouds ("Global", ...,
+	// "Custom").
+	Cloud                 string   `json:"cloud"`
+	TokenEndpoint         string   `json:"tokenEndpoint"`
+	ClientID              string   `json:"clientId"`
+	RedirectURI           string   `json:"redirectUri"`
+	AuthFlow              AuthFlow `json:"authFlow"`
+	AuthorizationEndpoint string   `json:"authorizationEndpoint,omitempty"`
+	GraphEndpoint         string   `json:"graphEndpoint"`
+
+	// CACertFile optionally names a PEM file of extra root certificates to
+	// trust for this connection (a TLS-inspecting proxy, or the simulator's
+	// local CA).
+	CACertFile string `json:"caCertFile,omitempty"`
+
+	// Token describes the refresh token held in the keyring, if any. It is
+	// metadata only: the token itself is never in this file.
+	Token *TokenInfo `json:"token,omitempty"`
+	// HasClientSecret says a client secret is in the keyring.
+	HasClientSecret bool `json:"hasClientSecret,omitempty"`
+
+	// ScheduleID names the Schedule this connection runs on; empty means
+	// Not scheduled.
+	ScheduleID string `json:"scheduleId,omitempty"`
+
+	Created  time.Time `json:"created"`
+	Modified time.Time `json:"modified"`
+}
+
+// Proxy holds the proxy settings of a connection; the password is a secret
+// (SecretProxyPassword) and lives in the keyring.
+type Proxy struct {
+	Enabled     bool   `json:"enabled"`
+	Server      string `json:"server,omitempty"`
+	Username    string `json:"username,omitempty"`
+	HasPassword bool   `json:"hasPassword,omitempty"`
+}
+
+// TokenInfo describes a refresh token obtained by Generate...: when and for
+// whom. The token is in the keyring under SecretRefreshToken.
+type TokenInfo struct {
+	ObtainedAt  time.Time `json:"obtainedAt"`
+	Account     string    `json:"account"`               // user principal name
+	DisplayName string    `json:"displayName,omitempty"` // from the id_token
+	TenantID    string    `json:"tenantId,omitempty"`
+	Scopes      string    `json:"scopes,omitempty"` // as granted, space separated
+}
+
+// ScheduleKind is how often a schedule fires.
+type ScheduleKind string
+
+const (
+	EveryNMinutes ScheduleKind = "minutes"
+	Hourly        ScheduleKind = "hourly"
+	Daily         ScheduleKind = "daily"
+	Weekly        ScheduleKind = "weekly"
+	Monthly       ScheduleKind = "monthly"
+)
+
+// Schedule is a named schedule that connections attach to. Times are in the
+// machine's local time zone.
+type Schedule struct {
+	ID           string         `json:"id"`
+	Name         string         `json:"name"`
+	Kind         ScheduleKind   `json:"kind"`
+	EveryMinutes int            `json:"everyMinutes,omitempty"` // EveryNMinutes
+	Hour         int            `json:"hour,omitempty"`         // Daily, Weekly, Monthly
+	Minute       int            `json:"minute,omitempty"`       // Hourly, Daily, Weekly, Monthly
+	Weekdays     []time.Weekday `json:"weekdays,omitempty"`     // Weekly
+	DayOfMonth   int            `json:"dayOfMonth,omitempty"`   // Monthly; 31 means the last day in short months
+}
+
+// SecretKind names one of the secrets a connection may hold in the keyring.
+type SecretKind string
+
+const (
+	SecretRefreshToken  SecretKind = "refresh-token"
+	SecretClientSecret  SecretKind = "client-secret"
+	SecretProxyPassword SecretKind = "proxy-password"
+)
+
+// AllSecretKinds lists every kind, for deleting a connection's secrets.
+var AllSecretKinds = []SecretKind{SecretRefreshToken, SecretClientSecret, SecretProxyPassword}
+
+// Secrets stores connection secrets in the OS keyring. Every call is bounded
+// by a time-out, because a D-Bus prompt can hang. Errors wrap ErrNoKeyring,
+// ErrKeyringLocked, ErrKeyringTimeout or ErrSecretNotFound where they apply.
+type Secrets interface {
+	Get(connID string, kind SecretKind) (string, error)
+	Set(connID string, kind SecretKind, value string) error
+	Delete(connID string, kind SecretKind) error // deleting a missing secret is not an error
+}
