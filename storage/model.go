@@ -27,7 +27,11 @@ const (
 
 // Config is the whole configuration file.
 type Config struct {
-	Version     int          `json:"version"`
+	Version int `json:"version"`
+	// Revision counts saves. A save whose Revision differs from the file's
+	// was made from a stale copy (another process saved in between) and is
+	// refused instead of silently undoing the other process's change.
+	Revision    int64        `json:"revision"`
 	Connections []Connection `json:"connections"`
 	Schedules   []Schedule   `json:"schedules"`
 }

@@ -1,0 +1,143 @@
+// Package cli is the headless command line of the beacon binary:
+// `beacon list`, `beacon execute NAME`, `beacon generate NAME`, ...
+//
+// Each command lives in its own file and registers itself from init, so
+// cmd/beacon stays a thin main. Errors go to stderr in plain words; exit
+// codes are ExitOK, ExitFailed, ExitWarnings and ExitUsage.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1
+	ExitWarnings = 2 // the command did its work but with warnings (e.g. an import completed with warnings)
+	ExitUsage    = 64
+)
+
+// Env is what a command may use. Tests build one with buffers.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// ConfigDir is where the configuration, lock files and database live
+	// (storage.DefaultConfigDir unless --config-dir is given).
+	ConfigDir string
+}
+
+// Command is one subcommand.
+type Command struct {
+	Name    string
+	Summary string // one line for `beacon --help`
+	Usage   string // the argument synopsis, e.g. "NAME [--device-code]"
+	// Run gets the arguments after the command name. Flags are parsed by
+	// the command itself (NewFlagSet gives a consistent --help).
+	Run func(ctx context.Context, env *Env, args []string) int
+}
+
+var commands = map[string]Command{}
+
+// Register adds a command; call it from init.
+func Register(c Command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("cli: command registered twice: " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+// Lookup returns the named command.
+func Lookup(name string) (Command, bool) {
+	c, ok := commands[name]
+	return c, ok
+}
+
+// IsCommand reports whether args[0] names a registered command or asks for
+// help, so main can choose between the CLI and the window.
+func IsCommand(arg string) bool {
+	_, ok := commands[arg]
+	return ok || arg == "help" || arg == "-h" || arg == "--help"
+}
+
+// Run dispatches args (without the program name) to a command.
+func Run(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.Run(ctx, env, []string{"--help"})
+			}
+		}
+		Usage(env.Stdout)
+		return ExitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "beacon: unknown command %q\n\n", args[0])
+		Usage(env.Stderr)
+		return ExitUsage
+	}
+	return c.Run(ctx, env, args[1:])
+}
+
+// Usage prints the list of commands.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: beacon [--demo] [--config-dir DIR]      start the window")
+	fmt.Fprintln(w, "       beacon [--config-dir DIR] COMMAND [ARGS]  run a command without a window")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := commands[n]
+		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(n+" "+c.Usage), c.Summary)
+	}
+	fmt.Fprintln(w, "\nRun 'beacon COMMAND --help' for a command's options.")
+}
+
+// NewFlagSet returns a flag set whose errors and --help go to env.Stderr
+// and name the command, so every command behaves the same.
+func NewFlagSet(env *Env, c Command) *flag.FlagSet {
+	fs := flag.NewFlagSet("beacon "+c.Name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: beacon %s %s\n%s\n", c.Name, c.Usage, c.Summary)
+		if hasFlags(fs) {
+			fmt.Fprintln(env.Stderr, "\nOptions:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// ParseFlags parses args; it returns (code, false) when the command should
+// stop: ExitOK after --help, ExitUsage after a bad flag.
+func ParseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return ExitOK, false
+		}
+		return ExitUsage, false
+	}
+	return 0, true
+}
+
+// DefaultEnv is the environment of the real process.
+func DefaultEnv(configDir string) *Env {
+	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ConfigDir: configDir}
+}
