@@ -1,0 +1,543 @@
+// Package connector is the Microsoft 365 connector: the connection settings
+// and their rules (this file), the Graph client and the import pipeline. It
+// never imports Fyne, so the window, the command line and the tests share
+// exactly the same rules.
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// The error messages of this file are shown as they are next to a field, so
+// they are whole sentences (capitalised, with a full stop) saying what to do.
+
+// Field labels, exactly as the dialog shows them. Validate keys its result
+// by these, so the dialog can put each error next to its own field.
+const (
+	FieldConnectionName        = "Connection Name"
+	FieldSourceType            = "Source Type"
+	FieldProxyServer           = "Proxy Server"
+	FieldProxyUsername         = "Username"
+	FieldProxyPassword         = "Password"
+	FieldCloud                 = "Cloud"
+	FieldTokenEndpoint         = "Token Endpoint"
+	FieldClientID              = "Application (client) ID"
+	FieldRedirectURI           = "Redirect URI"
+	FieldAuthFlow              = "Authentication Flow"
+	FieldAuthorizationEndpoint = "Authorization Endpoint"
+	FieldClientSecret          = "Client Secret"
+	FieldGraphEndpoint         = "Graph Endpoint"
+)
+
+// DefaultClientID is the application (client) ID a new connection starts
+// with, as the reference product ships it.
+const DefaultClientID = "5bb1a5a2-0d97-4335-9448-119f7b27aff9"
+
+// DefaultRedirectURI is the Redirect URI of a new connection on the Global
+// cloud: Microsoft's page for native clients, which the app cannot reach, so
+// the administrator pastes its address back (see Generate... in the spec).
+const DefaultRedirectURI = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+
+// SourceOffice365Deprecated is listed in the Source Type choice, disabled,
+// because administrators coming from the reference product look for it.
+const SourceOffice365Deprecated = "Microsoft Office 365 (deprecated)"
+
+// Cloud names.
+const (
+	CloudGlobal  = "Global"
+	CloudGCCHigh = "US Government (GCC High)"
+	CloudDoD     = "US DoD"
+	CloudChina   = "China (21Vianet)"
+	CloudCustom  = "Custom"
+)
+
+// Cloud is one Microsoft national cloud: where users sign in and where Graph
+// answers.
+type Cloud struct {
+	Name      string
+	LoginHost string // empty for Custom
+	GraphHost string // empty for Custom
+}
+
+// Clouds lists the clouds in the order the Cloud choice shows them. Custom
+// comes last and has no hosts: every endpoint is typed by the administrator.
+var Clouds = []Cloud{
+	{Name: CloudGlobal, LoginHost: "login.microsoftonline.com", GraphHost: "graph.microsoft.com"},
+	{Name: CloudGCCHigh, LoginHost: "login.microsoftonline.us", GraphHost: "graph.microsoft.us"},
+	{Name: CloudDoD, LoginHost: "login.microsoftonline.us", GraphHost: "dod-graph.microsoft.us"},
+	{Name: CloudChina, LoginHost: "login.chinacloudapi.cn", GraphHost: "microsoftgraph.chinacloudapi.cn"},
+	{Name: CloudCustom},
+}
+
+// CloudNames returns the names of Clouds, in order.
+func CloudNames() []string {
+	names := make([]string, len(Clouds))
+	for i, c := range Clouds {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// LookupCloud finds a cloud by name.
+func LookupCloud(name string) (Cloud, bool) {
+	for _, c := range Clouds {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Cloud{}, false
+}
+
+// ApplyCloud fills the endpoints of c for the named cloud and records the
+// choice in c.Cloud. For Custom it changes nothing but the name: the
+// administrator types every endpoint.
+//
+// The tenant already in the token endpoint (say a tenant ID typed for
+// Client Credentials) is kept, so switching clouds does not silently throw
+// it away. A loopback Redirect URI is kept too: it works with every cloud,
+// and the administrator chose it on purpose.
+func ApplyCloud(c *storage.Connection, name string) error {
+	cl, ok := LookupCloud(name)
+	if !ok {
+		return fmt.Errorf("%q is not a cloud this version knows; choose one of %s", name, strings.Join(CloudNames(), ", "))
+	}
+	c.Cloud = cl.Name
+	if cl.LoginHost == "" {
+		return nil
+	}
+	tenant := TenantFromEndpoint(c.TokenEndpoint)
+	if !validTenant(tenant) {
+		tenant = "common"
+	}
+	login := "https://" + cl.LoginHost + "/"
+	c.TokenEndpoint = login + tenant + "/oauth2/v2.0/token"
+	c.AuthorizationEndpoint = login + tenant + "/oauth2/v2.0/authorize"
+	if c.RedirectURI == "" || !IsLoopbackURL(c.RedirectURI) {
+		c.RedirectURI = login + "common/oauth2/nativeclient"
+	}
+	c.GraphEndpoint = "https://" + cl.GraphHost
+	return nil
+}
+
+// validTenant accepts what Microsoft accepts as the tenant path segment: a
+// GUID, a domain name, or common/organizations/consumers.
+var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$`)
+
+func validTenant(t string) bool { return tenantPattern.MatchString(t) }
+
+// NewConnection returns a connection with every default of the product
+// specification filled in, and a fresh ID.
+func NewConnection() storage.Connection {
+	now := time.Now()
+	c := storage.Connection{
+		ID:         storage.NewID(),
+		SourceType: storage.SourceMicrosoft365,
+		ClientID:   DefaultClientID,
+		AuthFlow:   storage.FlowAuthorizationCode,
+		Created:    now,
+		Modified:   now,
+	}
+	// Global is in Clouds, so ApplyCloud cannot fail here.
+	_ = ApplyCloud(&c, CloudGlobal)
+	return c
+}
+
+// MaxConnectionNameLen bounds a connection name. It becomes the import
+// task's name and shows in tables and log lines; 100 characters is far more
+// than a readable name needs.
+const MaxConnectionNameLen = 100
+
+// CleanConnectionName is what is kept of a typed name: trailing spaces are
+// dropped, because they are invisible and would make "Contoso" and
+// "Contoso " look like one name but be two. Leading spaces are not dropped:
+// the rule says a name starts with a letter or digit, and the field says so.
+func CleanConnectionName(name string) string { return strings.TrimRight(name, " ") }
+
+// ConnectionNamePattern is what an accepted (cleaned) name matches.
+//
+// Letters are the ASCII letters A–Z and a–z. Unicode letters are refused on
+// purpose: the name becomes the import task's name and a command-line
+// argument (`beacon execute NAME`), and Unicode brings look-alike names
+// (a Cyrillic "о" in "Contoso") and names that differ only in their
+// normalisation, which a case-insensitive uniqueness check cannot catch.
+var ConnectionNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_ ]*$`)
+
+// ValidateConnectionName checks the name rule: required; letters, digits,
+// underscores and spaces; starts with a letter or digit; unique among the
+// other connections, ignoring case. selfID is the ID of the connection being
+// edited, so it does not clash with itself. The name is cleaned
+// (CleanConnectionName) before the checks.
+func ValidateConnectionName(name string, others []storage.Connection, selfID string) error {
+	name = CleanConnectionName(name)
+	if name == "" {
+		return errors.New("Enter a name for the connection.")
+	}
+	if utf8.RuneCountInString(name) > MaxConnectionNameLen {
+		return fmt.Errorf("Use at most %d characters.", MaxConnectionNameLen)
+	}
+	first, _ := utf8.DecodeRuneInString(name)
+	if !isASCIIAlnum(first) {
+		return errors.New("Start the name with a letter or a digit.")
+	}
+	for _, r := range name {
+		if !isASCIIAlnum(r) && r != '_' && r != ' ' {
+			return fmt.Errorf("%s is not allowed: use only letters A–Z, digits, underscores and spaces.", describeRune(r))
+		}
+	}
+	for _, o := range others {
+		if o.ID != selfID && strings.EqualFold(CleanConnectionName(o.Name), name) {
+			return fmt.Errorf("A connection named %q already exists; choose another name.", o.Name)
+		}
+	}
+	return nil
+}
+
+func isASCIIAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// describeRune names a character so that an invisible or confusing one (a
+// tab, a non-breaking space) is still recognisable in the message.
+func describeRune(r rune) string {
+	switch {
+	case r == utf8.RuneError:
+		return "An invalid character"
+	case r == '\t':
+		return "A tab"
+	case r < ' ' || r == 0x7f || r == 0xa0 || (r >= 0x2000 && r <= 0x200f) || r == 0xfeff:
+		return fmt.Sprintf("The invisible character U+%04X", r)
+	default:
+		return fmt.Sprintf("%q", string(r))
+	}
+}
+
+// ParseProxyServer parses a proxy address in one of the accepted forms,
+// `http://host:port`, `https://host:port` or `IPAddress:port` (IPv6 in
+// brackets), and returns it as a URL ready for http.Transport.Proxy. The
+// bare form means plain http, as every proxy client reads it.
+func ParseProxyServer(s string) (*url.URL, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("Enter the proxy address, for example http://proxy.example.com:8080.")
+	}
+	lower := strings.ToLower(s)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		if strings.Contains(s, "://") {
+			return nil, errors.New("Only http:// and https:// proxies are supported.")
+		}
+		host, port, err := splitHostPort(s)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := netip.ParseAddr(host); err != nil {
+			return nil, errors.New("Without http:// or https:// in front, give an IP address and port, for example 10.0.0.5:8080; for a host name write http://proxy.example.com:8080.")
+		}
+		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errors.New("This is not a valid address; write it like http://proxy.example.com:8080.")
+	}
+	if u.User != nil {
+		return nil, errors.New("Put the user name and password in the Username and Password fields, not in the address.")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, errors.New("A proxy address has no path: write only the scheme, host and port, like http://proxy.example.com:8080.")
+	}
+	host, port, err := splitHostPort(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !validHostname(host) {
+		return nil, fmt.Errorf("%q is not a valid host name.", host)
+	}
+	return &url.URL{Scheme: strings.ToLower(u.Scheme), Host: net.JoinHostPort(host, port)}, nil
+}
+
+// splitHostPort splits host:port, requiring a port of 1–65535 and brackets
+// around an IPv6 address.
+func splitHostPort(hp string) (host, port string, err error) {
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		if strings.Count(hp, ":") > 1 && !strings.HasPrefix(hp, "[") {
+			return "", "", errors.New("Put an IPv6 address in brackets, followed by the port, for example [2001:db8::1]:8080.")
+		}
+		return "", "", errors.New("Add the port after a colon, for example :8080.")
+	}
+	if h == "" {
+		return "", "", errors.New("The host is missing before the port.")
+	}
+	if strings.Contains(h, ":") && !strings.HasPrefix(hp, "[") {
+		return "", "", errors.New("Put an IPv6 address in brackets, followed by the port, for example [2001:db8::1]:8080.")
+	}
+	if strings.HasPrefix(hp, "[") {
+		if a, err := netip.ParseAddr(h); err != nil || !a.Is6() || a.Zone() != "" {
+			return "", "", errors.New("Only an IPv6 address goes in brackets, for example [2001:db8::1]:8080.")
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 || p[0] == '0' || p[0] == '+' {
+		return "", "", fmt.Errorf("The port must be a number from 1 to 65535, not %q.", p)
+	}
+	return h, p, nil
+}
+
+// validHostname accepts DNS names: labels of letters, digits and hyphens,
+// not starting or ending with a hyphen, separated by dots.
+var hostnamePattern = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
+
+func validHostname(h string) bool { return len(h) <= 253 && hostnamePattern.MatchString(h) }
+
+// ValidateProxyServer checks the Proxy Server field (see ParseProxyServer).
+func ValidateProxyServer(s string) error {
+	_, err := ParseProxyServer(s)
+	return err
+}
+
+// ValidateProxyCredentials checks that the proxy user name and password are
+// given together or not at all. A password kept in the keyring counts as
+// given: Validate passes a stand-in for it, since the real one is never read
+// just to validate.
+func ValidateProxyCredentials(user, password string) error {
+	user = strings.TrimSpace(user)
+	hasPassword := password != ""
+	switch {
+	case user == "" && hasPassword:
+		return errors.New("Enter the user name that goes with the password, or clear the password.")
+	case user != "" && !hasPassword:
+		return errors.New("Enter the password for this user name, or clear the user name.")
+	}
+	return nil
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
+// ValidateClientID checks that the Application (client) ID is a GUID, as the
+// Azure portal shows it on the app registration's overview page.
+func ValidateClientID(id string) error {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return errors.New("Enter the application (client) ID of the app registration.")
+	}
+	if !guidPattern.MatchString(id) {
+		return errors.New("This is not a GUID: copy the Application (client) ID from the app registration's Overview page in the Azure portal; it looks like 5bb1a5a2-0d97-4335-9448-119f7b27aff9.")
+	}
+	return nil
+}
+
+// IsLoopbackURL reports whether raw is a URL whose host is this machine:
+// localhost, 127.0.0.0/8 or [::1].
+func IsLoopbackURL(raw string) bool {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return isLoopbackHost(u.Hostname())
+}
+
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Zone() == "" && a.IsLoopback()
+}
+
+// ValidateEndpoint checks an endpoint URL: https://, or http:// on a
+// loopback address (the local simulator). Plain http to anything else would
+// send tokens and secrets in clear text.
+func ValidateEndpoint(raw string) error {
+	_, err := parseEndpoint(raw)
+	return err
+}
+
+func parseEndpoint(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("Enter the address, starting with https://.")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" {
+		return nil, errors.New("This is not a valid address; it should look like https://login.microsoftonline.com/common/oauth2/v2.0/token.")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if u.Host == "" || !isLoopbackHost(u.Hostname()) {
+			return nil, errors.New("Use https://; plain http:// is allowed only for this computer (localhost, 127.0.0.1 or [::1]).")
+		}
+	case "":
+		return nil, errors.New("Start the address with https://.")
+	default:
+		return nil, fmt.Errorf("Use https://, not %s://.", u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, errors.New("The host name is missing after https://.")
+	}
+	if u.User != nil {
+		return nil, errors.New("Remove the user name or password from the address.")
+	}
+	if u.Fragment != "" {
+		return nil, errors.New("Remove the part after # from the address.")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("The port must be a number from 1 to 65535, not %q.", p)
+		}
+	}
+	if h := u.Hostname(); !validHostname(h) {
+		if _, err := netip.ParseAddr(h); err != nil {
+			return nil, fmt.Errorf("%q is not a valid host name.", h)
+		}
+	}
+	return u, nil
+}
+
+// ValidateRedirectURI checks the Redirect URI: https://, or http:// on
+// localhost or 127.0.0.1, where the app listens for the one redirect.
+// [::1] is refused because Microsoft does not accept it as a redirect URI.
+func ValidateRedirectURI(raw string) error {
+	u, err := parseEndpoint(raw)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil && a.Is6() {
+			return errors.New("Microsoft does not accept [::1] as a redirect address; use http://localhost or http://127.0.0.1.")
+		}
+	}
+	return nil
+}
+
+// ValidateEndpointOnCloud checks that an endpoint of a named cloud stays on
+// that cloud's host: the tenant part may be edited (a tenant ID for Client
+// Credentials) but a different host means a different cloud, which is what
+// Custom is for. field is FieldTokenEndpoint, FieldAuthorizationEndpoint or
+// FieldGraphEndpoint. Custom and unknown clouds accept any host.
+func ValidateEndpointOnCloud(cloud, field, raw string) error {
+	cl, ok := LookupCloud(cloud)
+	if !ok || cl.LoginHost == "" {
+		return nil
+	}
+	u, err := parseEndpoint(raw)
+	if err != nil {
+		return nil // reported by ValidateEndpoint
+	}
+	want := cl.LoginHost
+	if field == FieldGraphEndpoint {
+		want = cl.GraphHost
+	}
+	if !strings.EqualFold(u.Hostname(), want) || u.Port() != "" || !strings.EqualFold(u.Scheme, "https") {
+		return fmt.Errorf("The %s cloud uses https://%s; choose Cloud: Custom to use another address.", cl.Name, want)
+	}
+	return nil
+}
+
+// TenantFromEndpoint returns the tenant named in an identity platform
+// endpoint — the first path segment, as in
+// https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token — or "" when
+// there is none.
+func TenantFromEndpoint(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return ""
+	}
+	seg, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	return seg
+}
+
+// IsTenantIndependent reports whether tenant is one of the names that stand
+// for "any tenant" rather than naming one.
+func IsTenantIndependent(tenant string) bool {
+	switch strings.ToLower(tenant) {
+	case "common", "organizations", "consumers":
+		return true
+	}
+	return false
+}
+
+// ValidateTokenEndpointForFlow checks what the flow needs of the token
+// endpoint: Client Credentials signs in as the application itself, so
+// Microsoft must be told which tenant; common, organizations and consumers
+// are refused by Microsoft for that grant.
+func ValidateTokenEndpointForFlow(tokenEndpoint string, flow storage.AuthFlow) error {
+	if flow != storage.FlowClientCredentials {
+		return nil
+	}
+	t := TenantFromEndpoint(tokenEndpoint)
+	if t == "" || IsTenantIndependent(t) {
+		shown := t
+		if shown == "" {
+			shown = "no tenant"
+		}
+		return fmt.Errorf("Client Credentials needs your tenant in the address instead of %q: use your tenant ID or domain, like https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token.", shown)
+	}
+	return nil
+}
+
+// Validate checks every field of c and returns the errors keyed by field
+// label (the Field... constants); an empty map means c can be saved.
+// others are the other connections (for the unique name). proxyPassword is
+// a password typed in the dialog and not saved yet; c.Proxy.HasPassword says
+// one is stored. hasSecret says a client secret was typed or is stored.
+// Proxy fields are not checked while Use Proxy is off, and flow-specific
+// fields only for their flow.
+func Validate(c storage.Connection, others []storage.Connection, proxyPassword string, hasSecret bool) map[string]error {
+	errs := map[string]error{}
+	add := func(field string, err error) {
+		if err != nil && errs[field] == nil {
+			errs[field] = err
+		}
+	}
+	add(FieldConnectionName, ValidateConnectionName(c.Name, others, c.ID))
+	if c.SourceType != storage.SourceMicrosoft365 {
+		add(FieldSourceType, fmt.Errorf("Only %s is supported; choose it as the source type.", storage.SourceMicrosoft365))
+	}
+	if c.Proxy.Enabled {
+		add(FieldProxyServer, ValidateProxyServer(c.Proxy.Server))
+		pw := proxyPassword
+		if pw == "" && c.Proxy.HasPassword {
+			pw = "(stored)"
+		}
+		if err := ValidateProxyCredentials(c.Proxy.Username, pw); err != nil {
+			if strings.TrimSpace(c.Proxy.Username) == "" {
+				add(FieldProxyUsername, err)
+			} else {
+				add(FieldProxyPassword, err)
+			}
+		}
+	}
+	if _, ok := LookupCloud(c.Cloud); !ok {
+		add(FieldCloud, fmt.Errorf("Choose a cloud: %s.", strings.Join(CloudNames(), ", ")))
+	}
+	add(FieldTokenEndpoint, ValidateEndpoint(c.TokenEndpoint))
+	add(FieldTokenEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldTokenEndpoint, c.TokenEndpoint))
+	add(FieldClientID, ValidateClientID(c.ClientID))
+	add(FieldRedirectURI, ValidateRedirectURI(c.RedirectURI))
+	switch c.AuthFlow {
+	case storage.FlowAuthorizationCode:
+		add(FieldAuthorizationEndpoint, ValidateEndpoint(c.AuthorizationEndpoint))
+		add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
+	case storage.FlowClientCredentials:
+		add(FieldTokenEndpoint, ValidateTokenEndpointForFlow(c.TokenEndpoint, c.AuthFlow))
+		if !hasSecret {
+			add(FieldClientSecret, errors.New("Enter the client secret of the app registration (its Value, not its Secret ID)."))
+		}
+	default:
+		add(FieldAuthFlow, errors.New("Choose Authorization Code or Client Credentials."))
+	}
+	add(FieldGraphEndpoint, ValidateEndpoint(c.GraphEndpoint))
+	add(FieldGraphEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldGraphEndpoint, c.GraphEndpoint))
+	return errs
+}

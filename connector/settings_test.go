@@ -1,0 +1,452 @@
+package connector
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+func TestNewConnectionDefaults(t *testing.T) {
+	c := NewConnection()
+	want := map[string]string{
+		"SourceType":            storage.SourceMicrosoft365,
+		"Cloud":                 CloudGlobal,
+		"ClientID":              "5bb1a5a2-0d97-4335-9448-119f7b27aff9",
+		"AuthFlow":              string(storage.FlowAuthorizationCode),
+		"TokenEndpoint":         "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+		"AuthorizationEndpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+		"RedirectURI":           "https://login.microsoftonline.com/common/oauth2/nativeclient",
+		"GraphEndpoint":         "https://graph.microsoft.com",
+	}
+	got := map[string]string{
+		"SourceType": c.SourceType, "Cloud": c.Cloud, "ClientID": c.ClientID,
+		"AuthFlow": string(c.AuthFlow), "TokenEndpoint": c.TokenEndpoint,
+		"AuthorizationEndpoint": c.AuthorizationEndpoint, "RedirectURI": c.RedirectURI,
+		"GraphEndpoint": c.GraphEndpoint,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if c.RedirectURI != DefaultRedirectURI {
+		t.Errorf("RedirectURI %q differs from DefaultRedirectURI", c.RedirectURI)
+	}
+	if !storage.ValidID(c.ID) {
+		t.Errorf("ID %q is not 32 hex characters", c.ID)
+	}
+	if c2 := NewConnection(); c2.ID == c.ID {
+		t.Errorf("two new connections share the ID %q", c.ID)
+	}
+	if c.Proxy.Enabled || c.Name != "" || c.Created.IsZero() {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	// Defaults minus the name are all valid: a new dialog needs only a name.
+	errs := Validate(c, nil, "", false)
+	if len(errs) != 1 || errs[FieldConnectionName] == nil {
+		t.Errorf("a new connection should fail only on its empty name, got %v", errs)
+	}
+	c.Name = "Contoso"
+	if errs := Validate(c, nil, "", false); len(errs) != 0 {
+		t.Errorf("defaults with a name should be valid, got %v", errs)
+	}
+}
+
+func TestApplyCloud(t *testing.T) {
+	cases := []struct {
+		cloud, login, graph string
+	}{
+		{CloudGlobal, "login.microsoftonline.com", "graph.microsoft.com"},
+		{CloudGCCHigh, "login.microsoftonline.us", "graph.microsoft.us"},
+		{CloudDoD, "login.microsoftonline.us", "dod-graph.microsoft.us"},
+		{CloudChina, "login.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cloud, func(t *testing.T) {
+			c := NewConnection()
+			if err := ApplyCloud(&c, tc.cloud); err != nil {
+				t.Fatal(err)
+			}
+			if c.Cloud != tc.cloud {
+				t.Errorf("Cloud = %q", c.Cloud)
+			}
+			checks := map[string]string{
+				c.TokenEndpoint:         "https://" + tc.login + "/common/oauth2/v2.0/token",
+				c.AuthorizationEndpoint: "https://" + tc.login + "/common/oauth2/v2.0/authorize",
+				c.RedirectURI:           "https://" + tc.login + "/common/oauth2/nativeclient",
+				c.GraphEndpoint:         "https://" + tc.graph,
+			}
+			for got, want := range checks {
+				if got != want {
+					t.Errorf("got %q, want %q", got, want)
+				}
+			}
+			c.Name = "x"
+			if errs := Validate(c, nil, "", false); len(errs) != 0 {
+				t.Errorf("cloud defaults invalid: %v", errs)
+			}
+		})
+	}
+
+	// The tenant typed by the administrator and a loopback redirect survive
+	// a change of cloud.
+	c := NewConnection()
+	c.TokenEndpoint = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+	c.RedirectURI = "http://localhost:8400/callback"
+	if err := ApplyCloud(&c, CloudGCCHigh); err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenEndpoint != "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token" {
+		t.Errorf("tenant lost: %q", c.TokenEndpoint)
+	}
+	if c.RedirectURI != "http://localhost:8400/callback" {
+		t.Errorf("loopback redirect replaced: %q", c.RedirectURI)
+	}
+
+	// Custom keeps whatever was there.
+	before := c
+	if err := ApplyCloud(&c, CloudCustom); err != nil {
+		t.Fatal(err)
+	}
+	if c.Cloud != CloudCustom || c.TokenEndpoint != before.TokenEndpoint || c.GraphEndpoint != before.GraphEndpoint {
+		t.Errorf("Custom changed endpoints: %+v", c)
+	}
+	if err := ApplyCloud(&c, "Mars"); err == nil || !strings.Contains(err.Error(), "Global") {
+		t.Errorf("unknown cloud: %v", err)
+	}
+}
+
+// wantErr describes an expected validation outcome: "" means accepted, any
+// other text must appear in the error message.
+func check(t *testing.T, input string, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Errorf("%q: unexpected error %v", input, err)
+		}
+		return
+	}
+	if err == nil {
+		t.Errorf("%q: accepted, want an error containing %q", input, want)
+		return
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("%q: error %q does not contain %q", input, err, want)
+	}
+}
+
+func TestValidateConnectionName(t *testing.T) {
+	others := []storage.Connection{{ID: "a", Name: "Contoso Prod"}, {ID: "b", Name: "Fabrikam_1"}}
+	cases := []struct {
+		name, self, want string
+	}{
+		{"Contoso", "", ""},
+		{"Contoso Test 2", "", ""},
+		{"9lives", "", ""},
+		{"a_b c", "", ""},
+		{"Trailing  ", "", ""}, // trailing spaces are dropped, not refused
+		{"", "", "Enter a name"},
+		{"   ", "", "Enter a name"},
+		{" Leading", "", "Start the name with a letter or a digit"},
+		{"_under", "", "Start the name with a letter or a digit"},
+		{"a-b", "", `"-" is not allowed`},
+		{"Contoso.com", "", `"." is not allowed`},
+		{"tab\there", "", "A tab is not allowed"},
+		{"nb\u00a0sp", "", "invisible character U+00A0"},
+		{"Müller", "", `"ü" is not allowed`},
+		{"Cоntoso", "", "is not allowed"}, // Cyrillic о
+		{strings.Repeat("a", MaxConnectionNameLen), "", ""},
+		{strings.Repeat("a", MaxConnectionNameLen+1), "", "at most 100"},
+		{"contoso prod", "", "already exists"},
+		{"CONTOSO PROD ", "", "already exists"},
+		{"Contoso Prod", "a", ""}, // editing itself
+		{"fabrikam_1", "a", "already exists"},
+	}
+	for _, tc := range cases {
+		check(t, tc.name, ValidateConnectionName(tc.name, others, tc.self), tc.want)
+	}
+}
+
+func TestValidateProxyServer(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"http://proxy.example.com:8080", ""},
+		{"https://proxy.example.com:443", ""},
+		{"HTTP://Proxy:3128/", ""},
+		{"10.0.0.5:8080", ""},
+		{"[2001:db8::1]:3128", ""},
+		{"http://[::1]:8080", ""},
+		{"127.0.0.1:1", ""},
+		{"127.0.0.1:65535", ""},
+		{"", "Enter the proxy address"},
+		{"proxy.example.com:8080", "give an IP address and port"},
+		{"http://proxy.example.com", "Add the port"},
+		{"10.0.0.5", "Add the port"},
+		{"10.0.0.5:0", "from 1 to 65535"},
+		{"10.0.0.5:65536", "from 1 to 65535"},
+		{"10.0.0.5:080", "from 1 to 65535"},
+		{"10.0.0.5:+80", "from 1 to 65535"},
+		{"10.0.0.5:http", "from 1 to 65535"},
+		{"2001:db8::1:8080", "in brackets"},
+		{"[10.0.0.5]:8080", "Only an IPv6 address goes in brackets"},
+		{"[fe80::1%eth0]:8080", "Only an IPv6 address goes in brackets"},
+		{"socks5://10.0.0.5:1080", "Only http:// and https://"},
+		{"http://user:pw@proxy:8080", "Username and Password fields"},
+		{"http://proxy:8080/path", "has no path"},
+		{"http://proxy:8080?x=1", "has no path"},
+		{"http://:8080", "host is missing"},
+		{"http://bad_host:8080", "not a valid host name"},
+		{"http://-bad:8080", "not a valid host name"},
+	}
+	for _, tc := range cases {
+		check(t, tc.in, ValidateProxyServer(tc.in), tc.want)
+	}
+	u, err := ParseProxyServer("10.0.0.5:8080")
+	if err != nil || u.String() != "http://10.0.0.5:8080" {
+		t.Errorf("bare address parses to %v, %v; want http://10.0.0.5:8080", u, err)
+	}
+}
+
+func TestValidateProxyCredentials(t *testing.T) {
+	check(t, "neither", ValidateProxyCredentials("", ""), "")
+	check(t, "both", ValidateProxyCredentials("alice", "s3cret"), "")
+	check(t, "user only", ValidateProxyCredentials("alice", ""), "Enter the password")
+	check(t, "password only", ValidateProxyCredentials("  ", "s3cret"), "Enter the user name")
+}
+
+func TestValidateClientID(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"5bb1a5a2-0d97-4335-9448-119f7b27aff9", ""},
+		{"5BB1A5A2-0D97-4335-9448-119F7B27AFF9", ""},
+		{" 5bb1a5a2-0d97-4335-9448-119f7b27aff9 ", ""},
+		{"", "Enter the application"},
+		{"{5bb1a5a2-0d97-4335-9448-119f7b27aff9}", "not a GUID"},
+		{"5bb1a5a20d9743359448119f7b27aff9", "not a GUID"},
+		{"5bb1a5a2-0d97-4335-9448-119f7b27aff", "not a GUID"},
+		{"zbb1a5a2-0d97-4335-9448-119f7b27aff9", "not a GUID"},
+	}
+	for _, tc := range cases {
+		check(t, tc.in, ValidateClientID(tc.in), tc.want)
+	}
+}
+
+func TestValidateEndpoint(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"https://login.microsoftonline.com/common/oauth2/v2.0/token", ""},
+		{"https://graph.microsoft.com", ""},
+		{"https://10.1.2.3:8443/x", ""},
+		{"http://localhost:8080/tenant/oauth2/v2.0/token", ""},
+		{"http://LOCALHOST/x", ""},
+		{"http://127.0.0.1:9999", ""},
+		{"http://127.5.6.7", ""},
+		{"http://[::1]:9999/x", ""},
+		{"", "Enter the address"},
+		{"login.microsoftonline.com/common", "Start the address with https://"},
+		{"http://login.microsoftonline.com/common", "plain http:// is allowed only for this computer"},
+		{"http://10.0.0.1/x", "plain http:// is allowed only"},
+		{"http://localhost.evil.com/x", "plain http:// is allowed only"},
+		{"ftp://host/x", "not ftp://"},
+		{"https://", "host name is missing"},
+		{"https://user:pw@host/x", "Remove the user name"},
+		{"https://host/x#frag", "after #"},
+		{"https://host:99999/x", "from 1 to 65535"},
+		{"https://bad_host/x", "not a valid host name"},
+		{"https://host name/x", "not a valid"},
+	}
+	for _, tc := range cases {
+		check(t, tc.in, ValidateEndpoint(tc.in), tc.want)
+	}
+}
+
+func TestValidateRedirectURI(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"https://login.microsoftonline.com/common/oauth2/nativeclient", ""},
+		{"http://localhost", ""},
+		{"http://localhost:8400/callback", ""},
+		{"http://127.0.0.1:8400", ""},
+		{"http://[::1]:8400", "does not accept [::1]"},
+		{"http://example.com/cb", "plain http:// is allowed only"},
+		{"", "Enter the address"},
+	}
+	for _, tc := range cases {
+		check(t, tc.in, ValidateRedirectURI(tc.in), tc.want)
+	}
+}
+
+func TestIsLoopbackURLAndTenant(t *testing.T) {
+	loop := map[string]bool{
+		"http://localhost:1/x": true, "http://127.0.0.1": true, "http://127.255.0.1/": true,
+		"http://[::1]:80": true, "https://localhost": true,
+		"http://128.0.0.1": false, "http://localhost.example.com": false, "not a url": false,
+		"": false, "http://[fe80::1]": false,
+	}
+	for in, want := range loop {
+		if got := IsLoopbackURL(in); got != want {
+			t.Errorf("IsLoopbackURL(%q) = %v, want %v", in, got, want)
+		}
+	}
+	tenants := map[string]string{
+		"https://login.microsoftonline.com/common/oauth2/v2.0/token":                   "common",
+		"https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token":  "contoso.onmicrosoft.com",
+		"http://127.0.0.1:9000/0d8e6a1c-1111-2222-3333-444455556666/oauth2/v2.0/token": "0d8e6a1c-1111-2222-3333-444455556666",
+		"https://login.microsoftonline.com":                                            "",
+		"%zz":                                                                          "",
+	}
+	for in, want := range tenants {
+		if got := TenantFromEndpoint(in); got != want {
+			t.Errorf("TenantFromEndpoint(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValidateTokenEndpointForFlow(t *testing.T) {
+	const base = "https://login.microsoftonline.com/"
+	cases := []struct {
+		ep   string
+		flow storage.AuthFlow
+		want string
+	}{
+		{base + "common/oauth2/v2.0/token", storage.FlowAuthorizationCode, ""},
+		{base + "contoso.onmicrosoft.com/oauth2/v2.0/token", storage.FlowClientCredentials, ""},
+		{base + "0d8e6a1c-1111-2222-3333-444455556666/oauth2/v2.0/token", storage.FlowClientCredentials, ""},
+		{base + "common/oauth2/v2.0/token", storage.FlowClientCredentials, `instead of "common"`},
+		{base + "Organizations/oauth2/v2.0/token", storage.FlowClientCredentials, `instead of "Organizations"`},
+		{base + "consumers/oauth2/v2.0/token", storage.FlowClientCredentials, "needs your tenant"},
+		{base, storage.FlowClientCredentials, `instead of "no tenant"`},
+	}
+	for _, tc := range cases {
+		check(t, tc.ep, ValidateTokenEndpointForFlow(tc.ep, tc.flow), tc.want)
+	}
+}
+
+func TestValidateKeysByField(t *testing.T) {
+	valid := NewConnection()
+	valid.Name = "Contoso"
+	others := []storage.Connection{{ID: "other", Name: "Taken"}}
+	cases := []struct {
+		name      string
+		edit      func(c *storage.Connection)
+		proxyPw   string
+		hasSecret bool
+		want      []string // fields with errors
+	}{
+		{"valid", func(c *storage.Connection) {}, "", false, nil},
+		{"duplicate name", func(c *storage.Connection) { c.Name = "taken" }, "", false, []string{FieldConnectionName}},
+		{"deprecated source", func(c *storage.Connection) { c.SourceType = SourceOffice365Deprecated }, "", false, []string{FieldSourceType}},
+		{"proxy off is not validated", func(c *storage.Connection) { c.Proxy.Server = "junk"; c.Proxy.Username = "u" }, "", false, nil},
+		{"proxy on, bad server", func(c *storage.Connection) { c.Proxy = storage.Proxy{Enabled: true, Server: "junk"} }, "", false, []string{FieldProxyServer}},
+		{"proxy user without password", func(c *storage.Connection) {
+			c.Proxy = storage.Proxy{Enabled: true, Server: "10.0.0.1:80", Username: "u"}
+		}, "", false, []string{FieldProxyPassword}},
+		{"proxy password without user", func(c *storage.Connection) {
+			c.Proxy = storage.Proxy{Enabled: true, Server: "10.0.0.1:80"}
+		}, "pw", false, []string{FieldProxyUsername}},
+		{"proxy user with stored password", func(c *storage.Connection) {
+			c.Proxy = storage.Proxy{Enabled: true, Server: "10.0.0.1:80", Username: "u", HasPassword: true}
+		}, "", false, nil},
+		{"bad client id", func(c *storage.Connection) { c.ClientID = "x" }, "", false, []string{FieldClientID}},
+		{"bad redirect", func(c *storage.Connection) { c.RedirectURI = "http://example.com" }, "", false, []string{FieldRedirectURI}},
+		{"other host on Global", func(c *storage.Connection) {
+			c.TokenEndpoint = "https://login.example.com/common/oauth2/v2.0/token"
+			c.GraphEndpoint = "https://graph.example.com"
+		}, "", false, []string{FieldTokenEndpoint, FieldGraphEndpoint}},
+		{"other host on Custom", func(c *storage.Connection) {
+			c.Cloud = CloudCustom
+			c.TokenEndpoint = "http://127.0.0.1:9000/t/oauth2/v2.0/token"
+			c.AuthorizationEndpoint = "http://127.0.0.1:9000/t/oauth2/v2.0/authorize"
+			c.GraphEndpoint = "http://127.0.0.1:9000"
+		}, "", false, nil},
+		{"unknown cloud", func(c *storage.Connection) { c.Cloud = "Mars" }, "", false, []string{FieldCloud}},
+		{"bad authorize endpoint", func(c *storage.Connection) { c.AuthorizationEndpoint = "" }, "", false, []string{FieldAuthorizationEndpoint}},
+		{"client credentials on common without secret", func(c *storage.Connection) {
+			c.AuthFlow = storage.FlowClientCredentials
+		}, "", false, []string{FieldTokenEndpoint, FieldClientSecret}},
+		{"client credentials ignore authorize endpoint", func(c *storage.Connection) {
+			c.AuthFlow = storage.FlowClientCredentials
+			c.AuthorizationEndpoint = ""
+			c.TokenEndpoint = "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"
+		}, "", true, nil},
+		{"unknown flow", func(c *storage.Connection) { c.AuthFlow = "Device Code" }, "", false, []string{FieldAuthFlow}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid
+			tc.edit(&c)
+			errs := Validate(c, others, tc.proxyPw, tc.hasSecret)
+			if len(errs) != len(tc.want) {
+				t.Fatalf("errors %v, want fields %v", errs, tc.want)
+			}
+			for _, f := range tc.want {
+				if errs[f] == nil {
+					t.Errorf("no error for %q; got %v", f, errs)
+				}
+			}
+		})
+	}
+}
+
+func FuzzValidateConnectionName(f *testing.F) {
+	for _, s := range []string{"Contoso", " x", "a_b c ", "", "Müller", "a\x00", "Z9", "\xff", strings.Repeat("b", 101), "taken"} {
+		f.Add(s)
+	}
+	others := []storage.Connection{{ID: "o", Name: "Taken"}}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := ValidateConnectionName(name, others, "self")
+		if err == nil {
+			clean := CleanConnectionName(name)
+			if !ConnectionNamePattern.MatchString(clean) {
+				t.Fatalf("accepted %q, which does not match %s", clean, ConnectionNamePattern)
+			}
+			if len(clean) > MaxConnectionNameLen {
+				t.Fatalf("accepted %d characters", len(clean))
+			}
+			if strings.EqualFold(clean, "taken") {
+				t.Fatalf("accepted a duplicate %q", clean)
+			}
+			return
+		}
+		if err.Error() == "" || strings.ContainsAny(err.Error(), "\x00\xff") {
+			t.Fatalf("message %q is not fit to show", err.Error())
+		}
+		// Whatever is refused is refused for a reason the pattern also sees,
+		// except duplicates and length.
+		clean := CleanConnectionName(name)
+		if ConnectionNamePattern.MatchString(clean) && len(clean) <= MaxConnectionNameLen && !strings.EqualFold(clean, "taken") {
+			t.Fatalf("refused %q (%v) although it matches the pattern", name, err)
+		}
+	})
+}
+
+func FuzzValidateProxyServer(f *testing.F) {
+	for _, s := range []string{"http://proxy:8080", "10.0.0.5:8080", "[::1]:1", "https://h:65535/", "h:0", "http://[::1", "[fe80::1%25en0]:80", "http://a:b@c:1", ":80", "1.2.3.4:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseProxyServer(s)
+		if (err == nil) != (ValidateProxyServer(s) == nil) {
+			t.Fatal("ParseProxyServer and ValidateProxyServer disagree")
+		}
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty message")
+			}
+			return
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			t.Fatalf("accepted scheme %q from %q", u.Scheme, s)
+		}
+		host, port, perr := net.SplitHostPort(u.Host)
+		if perr != nil || host == "" {
+			t.Fatalf("accepted %q gives host %q: %v", s, u.Host, perr)
+		}
+		n, perr := strconv.Atoi(port)
+		if perr != nil || n < 1 || n > 65535 {
+			t.Fatalf("accepted %q with port %q", s, port)
+		}
+		if u.User != nil || u.Path != "" {
+			t.Fatalf("accepted %q carries credentials or a path", s)
+		}
+	})
+}
