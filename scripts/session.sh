@@ -22,16 +22,27 @@ chmod 700 "$XDG_RUNTIME_DIR"
 
 cleanup() {
   [[ -n ${xvfb_pid:-} ]] && kill "$xvfb_pid" 2>/dev/null || true
-  [[ -n ${GNOME_KEYRING_PID:-} ]] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
+  [[ -n ${keyring_pid:-} ]] && kill "$keyring_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # --unlock reads the password on stdin and creates the "login" collection
-# with it when it does not exist yet.
-eval "$(printf 'beacon-session' | gnome-keyring-daemon --unlock --components=secrets --daemonize)"
-export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
+# with it when it does not exist yet. --foreground keeps the daemon our
+# child, so cleanup can stop it (a --daemonize'd one outlives a killed run).
+printf 'beacon-session' | gnome-keyring-daemon --foreground --unlock --components=secrets >"$work/keyring.log" 2>&1 &
+keyring_pid=$!
 export BEACON_KEYRING_PASSWORD=beacon-session
+# The daemon claims org.freedesktop.secrets a moment after it starts; a
+# test that asks before then would start a second, locked one by D-Bus
+# activation.
+for _ in $(seq 200); do
+  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+       org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
+    break
+  fi
+  sleep 0.05
+done
 
 if [[ -z ${DISPLAY:-} ]]; then
   # -displayfd picks a free display number and tells us which.
