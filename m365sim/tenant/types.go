@@ -41,6 +41,27 @@ type Tenant struct {
 	SKUs              []*SKU
 	ServicePrincipals []*ServicePrincipal
 	Apps              []*AppRegistration // client applications known to the identity platform
+
+	// Everything below is added by the generator and the mutation API.
+
+	// Reference is the "now" the tenant was generated at; generated dates
+	// (createdDateTime, license assignment) lie before it.
+	Reference time.Time
+	// Clock stamps mutations and deletions; nil means time.Now.
+	Clock func() time.Time
+
+	byID    map[string]*User
+	byUPN   map[string]*User // by lower-case UPN
+	sorted  []*User          // by lower-case UPN, for startswith paging
+	deleted []*User          // soft-deleted users, newest last
+	// removed remembers the change that took a user out of the directory,
+	// so delta can tell whether an @removed is the user's latest change.
+	removed map[string]removal
+	log     []Change
+	seq     uint64 // last change sequence number
+	userSeq uint64 // last creation sequence number
+	skuByID map[string]*SKU
+	lic     *licenser
 }
 
 // RLock and RUnlock guard reads of the tenant's slices and their elements.
@@ -73,6 +94,20 @@ type User struct {
 	// Password is what the simulator's sign-in page expects; empty accepts
 	// any password.
 	Password string `json:"-"`
+
+	// Seq orders users by creation; unfiltered paging resumes after it.
+	Seq uint64 `json:"-"`
+	// ChangeSeq is the sequence number of the change that produced this
+	// version of the user (see Tenant.Changes and Tenant.DeltaChanges).
+	ChangeSeq uint64 `json:"-"`
+	// DeletedDateTime is set on soft-deleted users (Tenant.DeletedUsers).
+	DeletedDateTime time.Time `json:"-"`
+	// Guest marks B2B guests (#EXT# UPNs).
+	Guest bool `json:"-"`
+	// Usage is the user's Microsoft 365 activity, for the usage reports.
+	Usage Usage `json:"-"`
+
+	upnKey string // lower-case UPN
 }
 
 // HasRole reports whether the user holds a directory role.
@@ -179,7 +214,15 @@ type AppRegistration struct {
 
 // UserByUPN finds a user by user principal name (case-insensitive). The
 // caller holds at least the read lock.
+//
+// Users reached through the tenant are never modified once published:
+// mutations replace them with a new *User. A reader may therefore keep
+// pointers after releasing the lock and still see a consistent user.
 func (t *Tenant) UserByUPN(upn string) *User {
+	if len(t.byUPN) == len(t.Users) {
+		return t.byUPN[strings.ToLower(upn)]
+	}
+	// A tenant built by hand (tests) before Reindex: scan.
 	for _, u := range t.Users {
 		if strings.EqualFold(u.UserPrincipalName, upn) {
 			return u

@@ -1,0 +1,126 @@
+// Command m365sim runs the Microsoft 365 simulator standalone:
+//
+//	go run ./cmd/m365sim --users 1000
+//
+// It prints its endpoints, the accounts and client ids, and how to point
+// Inventory Beacon at it, then serves until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "m365sim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("m365sim", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback only; port 0 picks a free one)")
+	users := fs.Int("users", 250, "number of users in the generated tenant")
+	seed := fs.Int64("seed", 1, "seed of the generated tenant and of fault injection")
+	latency := fs.Duration("latency", 0, "latency added to every request, e.g. 150ms")
+	throttle := fs.Bool("throttle", false, "enable Graph throttling (429 with Retry-After)")
+	faultRate := fs.Float64("fault-rate", 0, "fraction of Graph requests that fail, 0..1")
+	faults := fs.String("faults", "", "fault kinds, comma separated: 503,504,reset,truncated,slow (default all)")
+	concealed := fs.Bool("concealed", false, "conceal user names in usage reports")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated local CA")
+	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	kinds, err := m365sim.ParseFaults(*faults)
+	if err != nil {
+		return err
+	}
+	if *faultRate < 0 || *faultRate > 1 {
+		return fmt.Errorf("--fault-rate must be between 0 and 1")
+	}
+	start := time.Now()
+	s, err := m365sim.Start(m365sim.Options{
+		Addr: *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
+		FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, TLS: *useTLS,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	printBanner(out, s, time.Since(start))
+
+	var tick <-chan time.Time
+	if *mutateEvery > 0 {
+		t := time.NewTicker(*mutateEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for n := int64(1); ; n++ {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "m365sim: shutting down")
+			return s.Close()
+		case <-tick:
+			sum := s.Tenant().Mutate(*seed+n, 0.01)
+			fmt.Fprintf(out, "m365sim: mutation %d: +%d users, -%d users, %d license changes, %d attribute changes (changes %d..%d)\n",
+				n, sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges, sum.FromSeq+1, sum.ToSeq)
+		}
+	}
+}
+
+func printBanner(out io.Writer, s *m365sim.Server, took time.Duration) {
+	t := s.Tenant()
+	t.RLock()
+	n, skus, sps := len(t.Users), len(t.SKUs), len(t.ServicePrincipals)
+	t.RUnlock()
+	p := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
+	p("Microsoft 365 simulator — tenant %q (%s), %s", t.DisplayName, t.Domain, t.ID)
+	p("  %d users, %d subscribed SKUs, %d service principals (generated in %s)", n, skus, sps, took.Round(time.Millisecond))
+	p("")
+	p("Endpoints")
+	p("  Origin (identity + Graph):  %s", s.URL())
+	p("  Authority:                  %s", s.Authority())
+	p("  Authorization endpoint:     %s", s.AuthorizeEndpoint())
+	p("  Token endpoint:             %s", s.TokenEndpoint())
+	p("  Graph endpoint:             %s  (e.g. %s/v1.0/users)", s.GraphEndpoint(), s.GraphEndpoint())
+	if s.CAFile() != "" {
+		p("  CA certificate (trust it):  %s", s.CAFile())
+	}
+	p("")
+	p("Accounts (sign in on the simulator's pages)")
+	for _, a := range t.FixedAccounts() {
+		roles := "no admin role"
+		if len(a.Roles) > 0 {
+			roles = fmt.Sprint(a.Roles)
+		}
+		p("  %-45s password %-22s %s", a.UPN, a.Password, roles)
+	}
+	p("")
+	p("Client applications")
+	p("  Public client (default):    %s  redirect %s or http://localhost", tenant.DefaultClientID, tenant.NativeClientRedirect)
+	id, secret := s.ClientCredentialsApp()
+	p("  Client credentials:         %s  secret %s", id, secret)
+	p("  Web app (needs a secret):   %s", tenant.WebClientID)
+	p("  SPA (refused):              %s", tenant.SPAClientID)
+	p("  Single-tenant public app:   %s", tenant.SingleTenantClientID)
+	p("")
+	p("Point Inventory Beacon at it: New > PowerShell, Cloud = Custom, then")
+	p("  Token Endpoint          %s/common/oauth2/v2.0/token  (or %s for client credentials)", s.URL(), s.TokenEndpoint())
+	p("  Authorization Endpoint  %s/common/oauth2/v2.0/authorize", s.URL())
+	p("  Graph Endpoint          %s", s.GraphEndpoint())
+	p("  Redirect URI            http://localhost (or the default nativeclient URI and paste the final address)")
+	p("Press Ctrl+C to stop.")
+}

@@ -1,0 +1,200 @@
+package graph
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+)
+
+// prop is one selectable property of an entity set.
+type prop[T any] struct {
+	name string
+	enc  func(b []byte, v T) []byte
+}
+
+// propSet knows an entity's properties and its default ($select-less)
+// selection.
+type propSet[T any] struct {
+	entity   string // for error messages: microsoft.graph.user
+	props    []prop[T]
+	byName   map[string]int // lower-case name
+	defaults []int
+}
+
+func newPropSet[T any](entity string, props []prop[T], defaults []string) *propSet[T] {
+	ps := &propSet[T]{entity: entity, props: props, byName: map[string]int{}}
+	for i, p := range props {
+		ps.byName[strings.ToLower(p.name)] = i
+	}
+	for _, d := range defaults {
+		ps.defaults = append(ps.defaults, ps.byName[strings.ToLower(d)])
+	}
+	return ps
+}
+
+// parseSelect turns $select into property indexes (in the order given,
+// duplicates dropped). An unknown property is Graph's 400.
+func (ps *propSet[T]) parseSelect(sel string) ([]int, *apiError) {
+	if strings.TrimSpace(sel) == "" {
+		return ps.defaults, nil
+	}
+	var out []int
+	seen := make([]bool, len(ps.props))
+	for _, f := range strings.Split(sel, ",") {
+		f = strings.TrimSpace(f)
+		i, ok := ps.byName[strings.ToLower(f)]
+		if !ok {
+			return nil, &apiError{400, "Request_BadRequest", "Could not find a property named '" + f + "' on type '" + ps.entity + "'."}
+		}
+		if !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// names renders a selection for @odata.context: users(id,displayName).
+func (ps *propSet[T]) names(sel []int) string {
+	var b strings.Builder
+	for i, s := range sel {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(ps.props[s].name)
+	}
+	return b.String()
+}
+
+func (ps *propSet[T]) encode(b []byte, v T, sel []int) []byte {
+	b = append(b, '{')
+	for i, s := range sel {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		p := &ps.props[s]
+		b = append(b, '"')
+		b = append(b, p.name...)
+		b = append(b, '"', ':')
+		b = p.enc(b, v)
+	}
+	return append(b, '}')
+}
+
+var userProps = newPropSet("microsoft.graph.user", []prop[*tenant.User]{
+	{"businessPhones", func(b []byte, u *tenant.User) []byte { return append(b, "[]"...) }},
+	{"displayName", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.DisplayName) }},
+	{"givenName", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.GivenName) }},
+	{"jobTitle", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.JobTitle) }},
+	{"mail", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Mail) }},
+	{"mobilePhone", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
+	{"officeLocation", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
+	{"preferredLanguage", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
+	{"surname", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Surname) }},
+	{"userPrincipalName", func(b []byte, u *tenant.User) []byte { return appendString(b, u.UserPrincipalName) }},
+	{"id", func(b []byte, u *tenant.User) []byte { return appendString(b, u.ID) }},
+	{"accountEnabled", func(b []byte, u *tenant.User) []byte { return appendBool(b, u.AccountEnabled) }},
+	{"usageLocation", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.UsageLocation) }},
+	{"department", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Department) }},
+	{"createdDateTime", func(b []byte, u *tenant.User) []byte { return appendTime(b, u.CreatedDateTime) }},
+	{"userType", func(b []byte, u *tenant.User) []byte {
+		if u.Guest {
+			return append(b, `"Guest"`...)
+		}
+		return append(b, `"Member"`...)
+	}},
+	{"assignedLicenses", func(b []byte, u *tenant.User) []byte {
+		b = append(b, '[')
+		for i, l := range u.AssignedLicenses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"disabledPlans":`...)
+			b = appendStrings(b, l.DisabledPlans)
+			b = append(b, `,"skuId":`...)
+			b = appendString(b, l.SkuID)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+	{"assignedPlans", func(b []byte, u *tenant.User) []byte {
+		b = append(b, '[')
+		for i, p := range u.AssignedPlans {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"assignedDateTime":`...)
+			b = appendTime(b, p.AssignedDateTime)
+			b = append(b, `,"capabilityStatus":`...)
+			b = appendString(b, p.CapabilityStatus)
+			b = append(b, `,"service":`...)
+			b = appendString(b, p.Service)
+			b = append(b, `,"servicePlanId":`...)
+			b = appendString(b, p.ServicePlanID)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+}, []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+	"preferredLanguage", "surname", "userPrincipalName", "id"})
+
+var spProps = newPropSet("microsoft.graph.servicePrincipal", []prop[*tenant.ServicePrincipal]{
+	{"id", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendString(b, s.ID) }},
+	{"accountEnabled", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendBool(b, s.AccountEnabled) }},
+	{"appDisplayName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.AppDisplayName) }},
+	{"appId", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendString(b, s.AppID) }},
+	{"appOwnerOrganizationId", func(b []byte, s *tenant.ServicePrincipal) []byte {
+		return appendNullableString(b, s.AppOwnerOrganizationID)
+	}},
+	{"displayName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.DisplayName) }},
+	{"publisherName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.PublisherName) }},
+	{"servicePrincipalType", func(b []byte, s *tenant.ServicePrincipal) []byte {
+		return appendNullableString(b, s.ServicePrincipalType)
+	}},
+	{"tags", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendStrings(b, s.Tags) }},
+}, []string{"id", "accountEnabled", "appDisplayName", "appId", "appOwnerOrganizationId", "displayName",
+	"publisherName", "servicePrincipalType", "tags"})
+
+var skuProps = newPropSet("microsoft.graph.subscribedSku", []prop[*tenant.SKU]{
+	{"accountName", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AccountName) }},
+	{"accountId", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AccountID) }},
+	{"appliesTo", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AppliesTo) }},
+	{"capabilityStatus", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.CapabilityStatus) }},
+	{"consumedUnits", func(b []byte, s *tenant.SKU) []byte { return strconv.AppendInt(b, int64(s.ConsumedUnits), 10) }},
+	{"id", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.ID) }},
+	{"prepaidUnits", func(b []byte, s *tenant.SKU) []byte {
+		p := s.PrepaidUnits
+		b = append(b, `{"enabled":`...)
+		b = strconv.AppendInt(b, int64(p.Enabled), 10)
+		b = append(b, `,"suspended":`...)
+		b = strconv.AppendInt(b, int64(p.Suspended), 10)
+		b = append(b, `,"warning":`...)
+		b = strconv.AppendInt(b, int64(p.Warning), 10)
+		b = append(b, `,"lockedOut":`...)
+		b = strconv.AppendInt(b, int64(p.LockedOut), 10)
+		return append(b, '}')
+	}},
+	{"servicePlans", func(b []byte, s *tenant.SKU) []byte {
+		b = append(b, '[')
+		for i, p := range s.ServicePlans {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"servicePlanId":`...)
+			b = appendString(b, p.ServicePlanID)
+			b = append(b, `,"servicePlanName":`...)
+			b = appendString(b, p.ServicePlanName)
+			b = append(b, `,"provisioningStatus":`...)
+			b = appendString(b, p.ProvisioningStatus)
+			b = append(b, `,"appliesTo":`...)
+			b = appendString(b, p.AppliesTo)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+	{"skuId", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.SkuID) }},
+	{"skuPartNumber", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.SkuPartNumber) }},
+	{"subscriptionIds", func(b []byte, s *tenant.SKU) []byte { return appendStrings(b, s.SubscriptionIDs) }},
+}, []string{"accountName", "accountId", "appliesTo", "capabilityStatus", "consumedUnits", "id", "prepaidUnits",
+	"servicePlans", "skuId", "skuPartNumber", "subscriptionIds"})
