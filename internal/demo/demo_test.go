@@ -1,0 +1,103 @@
+package demo
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/testenv"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+func newRepo(t *testing.T) *storage.Repository {
+	t.Helper()
+	testenv.Keyring(t)
+	return &storage.Repository{
+		Config:  storage.NewConfigStore(t.TempDir()),
+		Secrets: storage.NewKeyring("Inventory Beacon demo test "+storage.NewID(), 10*time.Second),
+	}
+}
+
+// The demo connection is valid by the dialog's own rules, points at the
+// running simulator, and a second start repoints it without duplicating it
+// or keeping the stale token.
+func TestStartCreatesAndRepointsConnection(t *testing.T) {
+	repo := newRepo(t)
+	d1, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d1.Connection
+	if errs := connector.Validate(c, nil, "", false); len(errs) != 0 {
+		t.Fatalf("demo connection fails validation: %v", errs)
+	}
+	if c.GraphEndpoint != d1.Sim.URL() || !strings.HasPrefix(c.TokenEndpoint, d1.Sim.URL()+"/") {
+		t.Fatalf("connection does not point at the simulator %s: %+v", d1.Sim.URL(), c)
+	}
+	resp, err := http.Get(c.GraphEndpoint + "/v1.0/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("simulator Graph without a token answered %d, want 401", resp.StatusCode)
+	}
+	if len(d1.Accounts) != 4 {
+		t.Fatalf("accounts = %+v", d1.Accounts)
+	}
+
+	// Pretend a token was generated against the first simulator.
+	cfg, err := repo.Config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Connections[0].Token = &storage.TokenInfo{Account: "admin@x", ObtainedAt: time.Now()}
+	if err := repo.Commit(cfg, []storage.SecretChange{{ConnID: c.ID, Kind: storage.SecretRefreshToken, Value: "stale-refresh-token-value"}}); err != nil {
+		t.Fatal(err)
+	}
+	d1.Close()
+
+	d2, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	cfg, err = repo.Config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Connections) != 1 {
+		t.Fatalf("%d connections after a second start, want 1", len(cfg.Connections))
+	}
+	got := cfg.Connections[0]
+	if got.ID != c.ID || got.GraphEndpoint != d2.Sim.URL() || got.Token != nil {
+		t.Fatalf("second start: %+v", got)
+	}
+	if _, err := repo.Secrets.Get(c.ID, storage.SecretRefreshToken); !errors.Is(err, storage.ErrSecretNotFound) {
+		t.Fatalf("stale refresh token still in the keyring: %v", err)
+	}
+}
+
+// When the default port is taken the demo still starts, on another port.
+func TestStartFallsBackWhenPortTaken(t *testing.T) {
+	repo := newRepo(t)
+	first, err := Start(repo, Options{Users: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := Start(repo, Options{Users: 20})
+	if err != nil {
+		t.Fatalf("second demo while the default port is taken: %v", err)
+	}
+	defer second.Close()
+	if first.Sim.URL() == second.Sim.URL() {
+		t.Fatalf("both demos claim %s", first.Sim.URL())
+	}
+	if !strings.HasSuffix(first.Sim.URL(), DefaultAddr) && !strings.HasSuffix(second.Sim.URL(), DefaultAddr) {
+		t.Logf("default port %s was taken by something else; both used fallbacks", DefaultAddr)
+	}
+}
