@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// DeviceCode is a started device authorization grant: the person opens
+// VerificationURI on any device and enters UserCode.
+type DeviceCode struct {
+	UserCode        string
+	VerificationURI string
+	// Message is Microsoft's own instruction sentence, when it sent one.
+	Message string
+	Expiry  time.Time
+
+	conn storage.Connection
+	cfg  oauth2.Config
+	resp *oauth2.DeviceAuthResponse
+	opts FlowOptions
+}
+
+// StartDeviceCode asks the /devicecode endpoint (derived from the Token
+// Endpoint) for a user code. For servers without a browser.
+func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOptions) (*DeviceCode, error) {
+	if err := connector.ValidateEndpoint(conn.TokenEndpoint); err != nil {
+		return nil, fmt.Errorf("Token Endpoint: %w", err)
+	}
+	if err := connector.ValidateClientID(conn.ClientID); err != nil {
+		return nil, fmt.Errorf("Application (client) ID: %w", err)
+	}
+	da := deviceCodeURL(conn.TokenEndpoint)
+	if da == "" {
+		return nil, errors.New("the Token Endpoint does not end in /token, so the device code endpoint cannot be derived from it")
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg := oauth2.Config{
+		ClientID: strings.TrimSpace(conn.ClientID),
+		Endpoint: oauth2.Endpoint{TokenURL: strings.TrimSpace(conn.TokenEndpoint), DeviceAuthURL: da, AuthStyle: oauth2.AuthStyleInParams},
+		Scopes:   Scopes(conn.GraphEndpoint),
+	}
+	resp, err := cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx)
+		}
+		return nil, fromRetrieve(opDevice, da, err)
+	}
+	d := &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, Expiry: resp.Expiry, conn: conn, cfg: cfg, resp: resp, opts: opts}
+	if d.VerificationURI == "" {
+		d.VerificationURI = resp.VerificationURIComplete
+	}
+	return d, nil
+}
+
+// Wait polls the token endpoint until the person has signed in, the code
+// expires or ctx ends.
+func (d *DeviceCode) Wait(ctx context.Context) (*Result, error) {
+	tok, err := d.cfg.DeviceAccessToken(context.WithValue(ctx, oauth2.HTTPClient, d.opts.HTTPClient), d.resp)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: the device code expired before the sign-in was finished; run the command again", ErrTimedOut)
+		}
+		err = fromRetrieve(opDevice, d.cfg.Endpoint.TokenURL, err)
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
+			ae.AdminConsentURL = AdminConsentURL(d.conn, "")
+		}
+		return nil, err
+	}
+	return newResult(tok, d.conn, d.opts.Now())
+}

@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// flakyKeyring is the real keyring with Set failing while failSets > 0, the
+// way a locked collection answers: a fault injected around the real part,
+// since locking the shared session keyring would disturb other tests.
+type flakyKeyring struct {
+	storage.Secrets
+	failSets atomic.Int32
+}
+
+func (k *flakyKeyring) Set(id string, kind storage.SecretKind, v string) error {
+	if k.failSets.Load() > 0 {
+		k.failSets.Add(-1)
+		return storage.ErrKeyringLocked
+	}
+	return k.Secrets.Set(id, kind, v)
+}
+
+// A keyring failure after the sign-in keeps the fresh token in memory; the
+// configuration is not touched until the keyring took the token; a retry
+// stores it.
+func TestE2EKeyringFailureKeepsSignIn(t *testing.T) {
+	sim := newSim(t, false)
+	conn := sim.conn("http://localhost")
+	st := newStore(t, conn)
+	res, err, rep := runSignIn(t, conn, httpClientFor(t, conn), signInScript(sim.admin(), "Sim-Admin-2024!", "click=#accept", "wait=#result"))
+	if err != nil {
+		t.Fatalf("sign-in: %v (%s)", err, rep.Err)
+	}
+	flaky := &flakyKeyring{Secrets: st.secrets}
+	flaky.failSets.Store(1)
+	if _, err := res.Store(conn.ID, flaky, st.config); !errors.Is(err, storage.ErrKeyringLocked) {
+		t.Fatalf("store with a locked keyring: %v", err)
+	}
+	if cfg, _ := st.config.Load(); cfg.Connections[0].Token != nil {
+		t.Fatal("the configuration claims a token the keyring does not hold")
+	}
+	if _, err := st.secrets.Get(conn.ID, storage.SecretRefreshToken); !errors.Is(err, storage.ErrSecretNotFound) {
+		t.Fatalf("keyring after a failed store: %v", err)
+	}
+	if in, err := res.Store(conn.ID, flaky, st.config); err != nil || !in {
+		t.Fatalf("retry: %v", err)
+	}
+	if got, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); got != res.RefreshToken() {
+		t.Fatal("the retried token is not in the keyring")
+	}
+}
+
+// When the keyring refuses the rotated refresh token, the access token is
+// not handed out, the new token is kept in memory (the stored one is
+// already spent), and the next call stores it first: the chain survives.
+func TestE2EKeyringFailureDuringRotation(t *testing.T) {
+	sim := newSim(t, false)
+	conn := sim.conn("http://localhost")
+	st := newStore(t, conn)
+	signedIn(t, sim, conn, st, httpClientFor(t, conn))
+	flaky := &flakyKeyring{Secrets: st.secrets}
+	ts, err := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: flaky, LockDir: st.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
+	flaky.failSets.Store(1)
+	if tok, err := ts.TokenContext(ctxTimeout(t, 30*time.Second)); err == nil || tok != nil {
+		t.Fatalf("an access token was handed out before its refresh token was stored (err %v)", err)
+	}
+	if got, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); got != spent {
+		t.Fatal("the keyring changed although Set failed")
+	}
+	tok, err := ts.TokenContext(ctxTimeout(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("after the keyring recovered: %v", err)
+	}
+	stored, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
+	if stored == spent || tok.RefreshToken != stored {
+		t.Fatal("the chain was not resumed from the kept token")
+	}
+	if err := redeem(conn, stored); err != nil {
+		t.Fatalf("the stored token does not redeem: %v", err)
+	}
+}

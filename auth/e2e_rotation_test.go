@@ -1,0 +1,218 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// signedIn runs the browser sign-in as the admin and stores the token.
+func signedIn(t *testing.T, sim *simEnv, conn storage.Connection, st *store, opts FlowOptions) *Result {
+	t.Helper()
+	res, err, rep := runSignIn(t, conn, opts, signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
+	if err != nil {
+		t.Fatalf("sign-in: %v (browser: %s)", err, rep.Err)
+	}
+	if _, err := res.Store(conn.ID, st.secrets, st.config); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// redeem sends one refresh with a given token, outside any token source.
+func redeem(conn storage.Connection, rt string) error {
+	form := url.Values{"client_id": {conn.ClientID}, "grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {strings.Join(Scopes(conn.GraphEndpoint), " ")}}
+	client, err := HTTPClient(conn, "")
+	if err != nil {
+		return err
+	}
+	_, err = postToken(context.Background(), client, opRefresh, conn.TokenEndpoint, form, time.Now())
+	return err
+}
+
+// Ten refreshes in a row: each rotated token is stored before its access
+// token is handed out, the keyring ends with exactly the newest one, and
+// every earlier one is spent.
+func TestE2ERotationTenSequentialRefreshes(t *testing.T) {
+	sim := newSim(t, false)
+	conn := sim.conn("http://localhost")
+	st := newStore(t, conn)
+	first := signedIn(t, sim, conn, st, httpClientFor(t, conn))
+	ts, err := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := []string{first.RefreshToken()}
+	for i := 0; i < 10; i++ {
+		ts.Invalidate() // force a refresh each time
+		tok, err := ts.TokenContext(ctxTimeout(t, 30*time.Second))
+		if err != nil {
+			t.Fatalf("refresh %d: %v", i+1, err)
+		}
+		stored, err := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, old := range seen {
+			if stored == old {
+				t.Fatalf("refresh %d: the keyring still holds an earlier token", i+1)
+			}
+		}
+		if tok.AccessToken == "" || tok.RefreshToken != stored {
+			t.Fatalf("refresh %d: the access token came with a refresh token other than the stored one", i+1)
+		}
+		seen = append(seen, stored)
+	}
+	if n := sim.IdP.Stats().Refreshes; n != 10 {
+		t.Fatalf("%d refreshes reached the simulator, want 10", n)
+	}
+	// Every earlier token is spent; the stored newest one still works.
+	for i, old := range seen[:len(seen)-1] {
+		if err := redeem(conn, old); !errors.Is(err, ErrReauthRequired) {
+			t.Fatalf("token %d: %v, want a spent token", i, err)
+		}
+	}
+	ts.Invalidate()
+	if _, err := ts.TokenContext(ctxTimeout(t, 30*time.Second)); err != nil {
+		t.Fatalf("the stored newest token no longer works: %v", err)
+	}
+	// A cached access token is served without a refresh.
+	before := sim.IdP.Stats().Refreshes
+	if _, err := ts.TokenContext(ctxTimeout(t, 30*time.Second)); err != nil || sim.IdP.Stats().Refreshes != before {
+		t.Fatalf("cached token not reused: %v", err)
+	}
+}
+
+// Two processes refreshing the same connection at once never break the
+// chain: the lock file serialises them and each re-reads the keyring under
+// it. Without the lock one of them would redeem a spent token.
+func TestE2ERotationTwoProcesses(t *testing.T) {
+	sim := newSim(t, false)
+	conn := sim.conn("http://localhost")
+	st := newStore(t, conn)
+	signedIn(t, sim, conn, st, httpClientFor(t, conn))
+	connJSON, _ := json.Marshal(conn)
+	const n = 15
+	var procs []*exec.Cmd
+	var gates []io.WriteCloser
+	var outs []*strings.Builder
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(),
+			"BEACON_AUTH_HELPER=refresher",
+			"BEACON_HELPER_CONN="+string(connJSON),
+			"BEACON_HELPER_SERVICE="+st.service,
+			"BEACON_HELPER_LOCKDIR="+st.dir,
+			"BEACON_HELPER_N="+strconv.Itoa(n))
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		gate, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gates = append(gates, gate)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+		outs = append(outs, out)
+	}
+	// Both wait at the gate until both have started, so their refreshes
+	// overlap rather than run one after the other.
+	for _, g := range gates {
+		g.Close()
+	}
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Errorf("process %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if got := sim.IdP.Stats().Refreshes; got != 2*n {
+		t.Fatalf("%d refreshes, want %d", got, 2*n)
+	}
+	stored, err := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := redeem(conn, stored); err != nil {
+		t.Fatalf("chain broken: the stored token does not redeem: %v", err)
+	}
+}
+
+// runRefresherHelper is the second process of TestE2ERotationTwoProcesses.
+func runRefresherHelper() int {
+	var conn storage.Connection
+	if err := json.Unmarshal([]byte(os.Getenv("BEACON_HELPER_CONN")), &conn); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	n, _ := strconv.Atoi(os.Getenv("BEACON_HELPER_N"))
+	ts, err := NewTokenSource(TokenSourceOptions{
+		Conn: conn, Secrets: storage.NewKeyring(os.Getenv("BEACON_HELPER_SERVICE"), 10*time.Second),
+		LockDir: os.Getenv("BEACON_HELPER_LOCKDIR"),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin) // the start gate
+	for i := 0; i < n; i++ {
+		ts.Invalidate()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := ts.TokenContext(ctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "refresh %d: %v\n", i+1, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// A process killed between receiving a rotated refresh token and storing it
+// leaves the keyring with the spent token. Microsoft accepts a redeemed
+// token once more for a short while (the simulator's RefreshGrace), and the
+// token source relies on exactly that: the next refresh succeeds and
+// resumes the chain. With strict rotation the same crash means re-running
+// Generate..., said plainly.
+func TestE2ECrashBetweenReceiveAndStore(t *testing.T) {
+	for _, grace := range []time.Duration{time.Minute, 0} {
+		t.Run(fmt.Sprintf("grace %s", grace), func(t *testing.T) {
+			sim := newSim(t, false, func(o *m365sim.Options) { o.RefreshGrace = grace })
+			conn := sim.conn("http://localhost")
+			st := newStore(t, conn)
+			signedIn(t, sim, conn, st, httpClientFor(t, conn))
+			spent, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
+			if err := redeem(conn, spent); err != nil { // the crashed process's refresh
+				t.Fatal(err)
+			}
+			ts, _ := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir})
+			_, err := ts.TokenContext(ctxTimeout(t, 30*time.Second))
+			if grace > 0 {
+				if err != nil {
+					t.Fatalf("within the grace window: %v", err)
+				}
+				if now, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); now == spent {
+					t.Fatal("the chain was not resumed")
+				}
+				return
+			}
+			if !errors.Is(err, ErrReauthRequired) || !strings.Contains(Guidance(err), "Generate...") {
+				t.Fatalf("strict rotation: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,328 @@
+// Package auth signs Inventory Beacon in to Microsoft's identity platform:
+// the authorization-code flow with PKCE in the system browser (loopback or
+// pasted redirect), the device authorization grant for terminals, client
+// credentials, and a token source that keeps the rotating refresh token
+// chain intact across goroutines and processes.
+//
+// It never imports Fyne: the window (ui/generate.go), the command line
+// (beacon generate) and the importer share it. It never logs a token,
+// secret or password.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// DefaultTimeout is how long a sign-in waits for the browser by default.
+const DefaultTimeout = 5 * time.Minute
+
+// DefaultGraphEndpoint is used when a connection names none.
+const DefaultGraphEndpoint = "https://graph.microsoft.com"
+
+// Scopes are the delegated scopes Generate... asks for: a refresh token
+// (offline_access), the account's name for the dialog (openid profile), and
+// the two Graph permissions of the import, as full URIs of the
+// connection's Graph resource (a sovereign cloud has its own).
+func Scopes(graphEndpoint string) []string {
+	g := graphResource(graphEndpoint)
+	return []string{"offline_access", "openid", "profile", g + "/Directory.Read.All", g + "/Reports.Read.All"}
+}
+
+func graphResource(graphEndpoint string) string {
+	g := strings.TrimRight(strings.TrimSpace(graphEndpoint), "/")
+	if g == "" {
+		g = DefaultGraphEndpoint
+	}
+	return g
+}
+
+// FlowOptions tune a sign-in.
+type FlowOptions struct {
+	// HTTPClient reaches the token endpoint; build it with HTTPClient so
+	// the proxy settings apply. Nil means a client without proxy.
+	HTTPClient *http.Client
+	// Logger gets progress and refusals, never tokens. Nil discards.
+	Logger *slog.Logger
+	// ReadHeaderTimeout bounds how long the loopback listener waits for a
+	// request's headers (slowloris). Zero means 10 s.
+	ReadHeaderTimeout time.Duration
+	// Now is the clock for ObtainedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// Flow is one authorization-code sign-in. Start it, show AuthURL (and open
+// the browser), then either Wait for the loopback redirect or, when
+// NeedsPaste, hand the pasted address to CompleteFromPaste. Close it when
+// done; Wait closes it itself.
+type Flow struct {
+	conn     storage.Connection
+	cfg      oauth2.Config
+	client   *http.Client
+	log      *slog.Logger
+	now      func() time.Time
+	state    string
+	verifier string
+	authURL  string
+	lb       *loopback // nil when the redirect is not a loopback address
+
+	mu   sync.Mutex
+	used bool // a code was exchanged (or the flow ended): a code works once
+}
+
+// Start prepares a sign-in for conn. With a loopback Redirect URI it starts
+// listening at once, so a port in use is reported before any browser opens.
+func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
+	if conn.AuthFlow != "" && conn.AuthFlow != storage.FlowAuthorizationCode {
+		return nil, fmt.Errorf("connection %q uses %s; Generate... is only for Authorization Code", conn.Name, conn.AuthFlow)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"Authorization Endpoint", conn.AuthorizationEndpoint},
+		{"Token Endpoint", conn.TokenEndpoint},
+		{"Redirect URI", conn.RedirectURI},
+	} {
+		if err := connector.ValidateEndpoint(f.v); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if err := connector.ValidateClientID(conn.ClientID); err != nil {
+		return nil, fmt.Errorf("Application (client) ID: %w", err)
+	}
+	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now}
+	if f.client == nil {
+		f.client = &http.Client{}
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	state, err := randomState()
+	if err != nil {
+		return nil, err
+	}
+	f.state = state
+	f.verifier = oauth2.GenerateVerifier()
+
+	redirect, err := url.Parse(strings.TrimSpace(conn.RedirectURI))
+	if err != nil {
+		return nil, fmt.Errorf("Redirect URI: %w", err)
+	}
+	if strings.EqualFold(redirect.Scheme, "http") && connector.IsLoopbackURL(redirect.String()) {
+		listeners, port, err := listenLoopback(redirect)
+		if err != nil {
+			return nil, err
+		}
+		path := redirect.Path
+		if path == "" {
+			path = "/"
+		}
+		// Microsoft ignores the port of a localhost redirect URI when
+		// matching, so the chosen port travels in redirect_uri and must be
+		// sent identically at the exchange.
+		if redirect.Port() == "" {
+			redirect.Host = redirect.Hostname() + fmt.Sprintf(":%d", port)
+		}
+		rht := opts.ReadHeaderTimeout
+		if rht <= 0 {
+			rht = 10 * time.Second
+		}
+		f.lb = newLoopback(listeners, port, path, state, rht, f.log)
+	}
+	f.cfg = oauth2.Config{
+		ClientID: strings.TrimSpace(conn.ClientID),
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       strings.TrimSpace(conn.AuthorizationEndpoint),
+			TokenURL:      strings.TrimSpace(conn.TokenEndpoint),
+			DeviceAuthURL: deviceCodeURL(conn.TokenEndpoint),
+			// Microsoft's endpoint declares no auth style; a public client
+			// sends its client_id in the form and no secret.
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: redirect.String(),
+		Scopes:      Scopes(conn.GraphEndpoint),
+	}
+	f.authURL = f.cfg.AuthCodeURL(state,
+		oauth2.S256ChallengeOption(f.verifier),
+		oauth2.SetAuthURLParam("prompt", "select_account"),
+		oauth2.SetAuthURLParam("response_mode", "query"),
+	)
+	f.log.Info("sign-in started", "connection", conn.Name, "loopback", f.lb != nil, "redirect", f.cfg.RedirectURL)
+	return f, nil
+}
+
+// randomState returns 256 random bits, base64url encoded.
+func randomState() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("no randomness for the sign-in state: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// AuthURL is the address to open in the browser. It holds the state and
+// the PKCE challenge, never the verifier or any secret.
+func (f *Flow) AuthURL() string { return f.authURL }
+
+// RedirectURI is the redirect_uri sent (with the chosen port filled in).
+func (f *Flow) RedirectURI() string { return f.cfg.RedirectURL }
+
+// NeedsPaste reports whether the app cannot receive the redirect itself
+// (the nativeclient URI) and must ask for the final address.
+func (f *Flow) NeedsPaste() bool { return f.lb == nil }
+
+// Close stops the loopback listener. It is safe to call more than once.
+func (f *Flow) Close() {
+	if f.lb != nil {
+		f.lb.close()
+	}
+}
+
+// Wait waits for the loopback redirect, exchanges the code and returns the
+// result. ctx ends the wait: cancel it for Cancel, give it a deadline for
+// the time-out (ErrCancelled and ErrTimedOut come back wrapped).
+func (f *Flow) Wait(ctx context.Context) (*Result, error) {
+	if f.lb == nil {
+		return nil, errors.New("this sign-in's redirect goes to a page the app cannot reach: paste the final address instead")
+	}
+	defer f.Close()
+	var cb callback
+	select {
+	case cb = <-f.lb.result:
+	case <-ctx.Done():
+		// A callback that raced with the cancel still gets its page.
+		select {
+		case late := <-f.lb.result:
+			late.replyWith(outcome{title: "Sign-in cancelled", message: "The sign-in was cancelled in Inventory Beacon."})
+		default:
+		}
+		return nil, ctxError(ctx)
+	}
+	if cb.err != nil {
+		err := f.decorate(cb.err)
+		cb.replyWith(outcome{title: "Sign-in failed", message: Guidance(err)})
+		return nil, err
+	}
+	res, err := f.exchange(ctx, cb.code)
+	if err != nil {
+		cb.replyWith(outcome{title: "Sign-in failed", message: Guidance(err)})
+		return nil, err
+	}
+	cb.replyWith(outcome{ok: true, title: "Signed in", message: "Inventory Beacon received a sign-in for " + res.Info.Account + "."})
+	return res, nil
+}
+
+func (cb callback) replyWith(o outcome) {
+	if cb.reply != nil {
+		cb.reply <- o
+	}
+}
+
+// CompleteFromPaste takes the address the administrator pasted, checks its
+// state, and exchanges the code.
+func (f *Flow) CompleteFromPaste(ctx context.Context, pasted string) (*Result, error) {
+	code, err := ParseRedirect(pasted, f.state)
+	if err != nil {
+		return nil, f.decorate(err)
+	}
+	return f.exchange(ctx, code)
+}
+
+func ctxError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the sign-in was not finished in the browser before the time-out; click Generate... to try again", ErrTimedOut)
+	}
+	return ErrCancelled
+}
+
+// decorate adds the admin-consent link to an admin-approval error.
+func (f *Flow) decorate(err error) error {
+	var ae *Error
+	if errors.As(err, &ae) && ae.Kind() == KindAdminApproval && ae.AdminConsentURL == "" {
+		ae.AdminConsentURL = AdminConsentURL(f.conn, "")
+	}
+	return err
+}
+
+func (f *Flow) exchange(ctx context.Context, code string) (*Result, error) {
+	f.mu.Lock()
+	if f.used {
+		f.mu.Unlock()
+		return nil, errors.New("this sign-in has already been completed; click Generate... to start a new one")
+	}
+	f.used = true
+	f.mu.Unlock()
+
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.client)
+	tok, err := f.cfg.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx)
+		}
+		// Logged after conversion: the raw oauth2 error quotes whatever
+		// body the endpoint (or a proxy) sent.
+		err = f.decorate(fromRetrieve(opExchange, f.cfg.Endpoint.TokenURL, err))
+		f.log.Warn("code exchange failed", "error", err.Error())
+		return nil, err
+	}
+	res, err := newResult(tok, f.conn, f.now())
+	if err != nil {
+		return nil, err
+	}
+	f.log.Info("sign-in completed", "connection", f.conn.Name, "account", res.Info.Account, "tenant", res.Info.TenantID)
+	return res, nil
+}
+
+// deviceCodeURL derives /devicecode from the /token endpoint: both live
+// under the same /{tenant}/oauth2/v2.0/.
+func deviceCodeURL(tokenEndpoint string) string {
+	t := strings.TrimSpace(tokenEndpoint)
+	if strings.HasSuffix(t, "/token") {
+		return strings.TrimSuffix(t, "/token") + "/devicecode"
+	}
+	return ""
+}
+
+// AdminConsentURL is the address an administrator opens to grant the app
+// tenant-wide consent for the import's permissions. tenant may be "" to
+// take it from the endpoints; "common" is never used there (Microsoft
+// refuses it), "organizations" lets any admin's own tenant be chosen.
+func AdminConsentURL(conn storage.Connection, tenant string) string {
+	base := conn.AuthorizationEndpoint
+	if base == "" {
+		base = conn.TokenEndpoint
+	}
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if tenant == "" {
+		tenant = connector.TenantFromEndpoint(base)
+	}
+	if tenant == "" || connector.IsTenantIndependent(tenant) {
+		tenant = "organizations"
+	}
+	g := graphResource(conn.GraphEndpoint)
+	q := url.Values{
+		"client_id":    {strings.TrimSpace(conn.ClientID)},
+		"scope":        {g + "/Directory.Read.All " + g + "/Reports.Read.All"},
+		"redirect_uri": {strings.TrimSpace(conn.RedirectURI)},
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + url.PathEscape(tenant) + "/v2.0/adminconsent", RawQuery: q.Encode()}).String()
+}

@@ -1,0 +1,276 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// expiryMargin is how long before its expiry a cached access token is
+// replaced: a Graph call started just before expiry must not fail with 401.
+const expiryMargin = 2 * time.Minute
+
+// TokenSourceOptions configure a TokenSource.
+type TokenSourceOptions struct {
+	Conn    storage.Connection
+	Secrets storage.Secrets
+	// LockDir holds the per-connection lock file; use the configuration
+	// directory so every process of that configuration shares it.
+	LockDir string
+	// HTTPClient from HTTPClient(conn, proxyPassword); nil means no proxy.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// LockTimeout bounds the wait for another process's refresh; zero
+	// means one minute.
+	LockTimeout time.Duration
+	// ClientSecret, when set, is used instead of the keyring's (Test
+	// Connection on a dialog whose secret is typed but not yet saved).
+	ClientSecret string
+}
+
+// TokenSource hands out Graph access tokens for a connection. For
+// Authorization Code it redeems the stored refresh token; Microsoft rotates
+// refresh tokens on every use, so the new one is written to the keyring
+// before the access token is returned, and refreshes are serialised within
+// the process (a channel) and across processes (a lock file), re-reading
+// the keyring under the lock because another process may have rotated it.
+// For Client Credentials it signs in with the client secret.
+type TokenSource struct {
+	opts TokenSourceOptions
+	log  *slog.Logger
+	now  func() time.Time
+	sem  chan struct{} // one refresh at a time in this process
+
+	cached *oauth2.Token // guarded by sem
+	// pending is a rotated refresh token the keyring refused to store. It
+	// is the only valid link of the chain, so it is kept in memory and
+	// stored before anything else happens.
+	pending string // guarded by sem
+}
+
+// NewTokenSource checks the connection and returns its token source.
+func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
+	if !storage.ValidID(opts.Conn.ID) {
+		return nil, fmt.Errorf("connection %q has no valid ID; save it first", opts.Conn.Name)
+	}
+	if opts.Secrets == nil {
+		return nil, errors.New("no keyring given to the token source")
+	}
+	if err := connector.ValidateEndpoint(opts.Conn.TokenEndpoint); err != nil {
+		return nil, fmt.Errorf("Token Endpoint: %w", err)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Minute
+	}
+	ts := &TokenSource{opts: opts, log: opts.Logger, now: opts.Now, sem: make(chan struct{}, 1)}
+	if ts.log == nil {
+		ts.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if ts.now == nil {
+		ts.now = time.Now
+	}
+	return ts, nil
+}
+
+// Token implements oauth2.TokenSource.
+func (ts *TokenSource) Token() (*oauth2.Token, error) { return ts.TokenContext(context.Background()) }
+
+// TokenContext returns a valid access token, refreshing when the cached
+// one is missing or about to expire.
+func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	select {
+	case ts.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-ts.sem }()
+	if ts.cached != nil && ts.cached.Expiry.After(ts.now().Add(expiryMargin)) {
+		return ts.cached, nil
+	}
+	var tok *oauth2.Token
+	var err error
+	if ts.opts.Conn.AuthFlow == storage.FlowClientCredentials {
+		tok, err = ts.clientCredentials(ctx)
+	} else {
+		tok, err = ts.refresh(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ts.cached = tok
+	return tok, nil
+}
+
+// Invalidate drops the cached access token (after Graph answered 401).
+func (ts *TokenSource) Invalidate() {
+	ts.sem <- struct{}{}
+	ts.cached = nil
+	<-ts.sem
+}
+
+func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
+	c := ts.opts.Conn
+	unlockFn, err := lockFile(ctx, lockPath(ts.opts.LockDir, c.ID), ts.opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockFn()
+
+	if ts.pending != "" {
+		if err := ts.opts.Secrets.Set(c.ID, storage.SecretRefreshToken, ts.pending); err != nil {
+			return nil, fmt.Errorf("the renewed refresh token is still not stored in the keyring: %w. Unlock the keyring and try again (the renewed token is kept in memory until then)", err)
+		}
+		ts.pending = ""
+	}
+	// Read under the lock: another process may have rotated it since.
+	rt, err := ts.opts.Secrets.Get(c.ID, storage.SecretRefreshToken)
+	if err != nil {
+		if errors.Is(err, storage.ErrSecretNotFound) {
+			return nil, fmt.Errorf("no refresh token is stored for connection %q: %w", c.Name, ErrReauthRequired)
+		}
+		return nil, fmt.Errorf("read the refresh token of connection %q: %w", c.Name, err)
+	}
+	form := url.Values{
+		"client_id":     {strings.TrimSpace(c.ClientID)},
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {rt},
+		"scope":         {strings.Join(Scopes(c.GraphEndpoint), " ")},
+	}
+	start := ts.now()
+	tok, err := postToken(ctx, ts.opts.HTTPClient, opRefresh, c.TokenEndpoint, form, start)
+	if err != nil {
+		ts.log.Warn("token refresh failed", "connection", c.Name, "error", err.Error())
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
+			ae.AdminConsentURL = AdminConsentURL(c, tenantOf(c))
+		}
+		return nil, err
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != rt {
+		if err := ts.opts.Secrets.Set(c.ID, storage.SecretRefreshToken, tok.RefreshToken); err != nil {
+			// The old token is spent: keep the new one in memory, and do
+			// not hand out the access token before the chain is safe.
+			ts.pending = tok.RefreshToken
+			return nil, fmt.Errorf("Microsoft renewed the refresh token but the keyring did not store it: %w. Unlock the keyring and try again (the renewed token is kept in memory until then)", err)
+		}
+	}
+	ts.log.Debug("token refreshed", "connection", c.Name, "expires", tok.Expiry.Format(time.RFC3339))
+	return tok, nil
+}
+
+func tenantOf(c storage.Connection) string {
+	if c.Token != nil && c.Token.TenantID != "" {
+		return c.Token.TenantID
+	}
+	return ""
+}
+
+func (ts *TokenSource) clientCredentials(ctx context.Context) (*oauth2.Token, error) {
+	c := ts.opts.Conn
+	if err := connector.ValidateTokenEndpointForFlow(c.TokenEndpoint, storage.FlowClientCredentials); err != nil {
+		return nil, fmt.Errorf("Token Endpoint: %w", err)
+	}
+	secret := ts.opts.ClientSecret
+	if secret == "" {
+		var err error
+		secret, err = ts.opts.Secrets.Get(c.ID, storage.SecretClientSecret)
+		if errors.Is(err, storage.ErrSecretNotFound) {
+			return nil, fmt.Errorf("no client secret is stored for connection %q: enter it in the connection's Client Secret field and save", c.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the client secret of connection %q: %w", c.Name, err)
+		}
+	}
+	cc := clientcredentials.Config{
+		ClientID:     strings.TrimSpace(c.ClientID),
+		ClientSecret: secret,
+		TokenURL:     strings.TrimSpace(c.TokenEndpoint),
+		Scopes:       []string{graphResource(c.GraphEndpoint) + "/.default"},
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, ts.opts.HTTPClient))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err = fromRetrieve(opClient, c.TokenEndpoint, err)
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
+			ae.AdminConsentURL = AdminConsentURL(c, "")
+		}
+		return nil, err
+	}
+	return tok, nil
+}
+
+// postToken sends a token request and reads Microsoft's answer. It is used
+// for refreshes because Microsoft documents `scope` as part of the refresh
+// request and golang.org/x/oauth2 cannot add it there.
+func postToken(ctx context.Context, client *http.Client, op, endpoint string, form url.Values, start time.Time) (*oauth2.Token, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSpace(endpoint), strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("Token Endpoint %q: %w", endpoint, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, transportError(endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, transportError(endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		if e := ParseErrorBody(op, resp.StatusCode, body); e != nil {
+			return nil, e
+		}
+		return nil, fmt.Errorf("the token endpoint %s answered HTTP %d, not a token: check the Token Endpoint address and the proxy settings", endpoint, resp.StatusCode)
+	}
+	var j struct {
+		AccessToken  string          `json:"access_token"`
+		TokenType    string          `json:"token_type"`
+		RefreshToken string          `json:"refresh_token"`
+		ExpiresIn    json.Number     `json:"expires_in"`
+		IDToken      string          `json:"id_token"`
+		Scope        string          `json:"scope"`
+		Error        json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(body, &j); err != nil || j.AccessToken == "" {
+		if e := ParseErrorBody(op, resp.StatusCode, body); e != nil {
+			return nil, e
+		}
+		return nil, fmt.Errorf("the token endpoint %s answered without an access token: check the Token Endpoint address", endpoint)
+	}
+	tok := &oauth2.Token{AccessToken: j.AccessToken, TokenType: j.TokenType, RefreshToken: j.RefreshToken}
+	if n, err := j.ExpiresIn.Int64(); err == nil && n > 0 {
+		tok.ExpiresIn = n
+		tok.Expiry = start.Add(time.Duration(n) * time.Second)
+	}
+	extra := map[string]any{"scope": j.Scope}
+	if j.IDToken != "" {
+		extra["id_token"] = j.IDToken
+	}
+	return tok.WithExtra(extra), nil
+}
