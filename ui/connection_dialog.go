@@ -1,0 +1,478 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// Dialog titles.
+const (
+	titleCreateConnection = "Create PowerShell Source Connection"
+	titleEditConnection   = "Edit PowerShell Source Connection"
+)
+
+// Texts of the Refresh Token field and the saved-secret placeholder.
+const (
+	noTokenText       = "No token yet — click Generate..."
+	savedSecretHint   = "Saved — type to replace"
+	dialogWidth       = 760
+	dialogMarginSides = 40
+	dialogMarginTopBo = 60
+)
+
+// ConnectionDialog is "Create / Edit PowerShell Source Connection". It edits
+// a copy of a connection; OK hands the result and the secrets typed (as
+// pending keyring changes) to onOK. Secrets never enter the connection.
+//
+// Endpoints under a named cloud stay editable, because the tenant in them
+// must be editable (Client Credentials needs a tenant, and a single-tenant
+// app must not use common); validation keeps their host on that cloud and
+// points to Custom for any other host. The Graph Endpoint has nothing to
+// edit but the host, so it is read-only unless the cloud is Custom.
+type ConnectionDialog struct {
+	parent fyne.Window
+	deps   Deps
+	others []storage.Connection
+	orig   storage.Connection
+	isNew  bool
+	onOK   func(c storage.Connection, changes []storage.SecretChange)
+
+	token           *storage.TokenInfo
+	newRefreshToken string // from Generate..., pending until Save
+	sourceType      string
+
+	name                  *widget.Entry
+	sourceTypeButton      *widget.Button
+	sourceTypeMenu        *fyne.Menu
+	useProxy              *widget.Check
+	proxyServer           *widget.Entry
+	proxyUser             *widget.Entry
+	proxyPassword         *widget.Entry
+	cloud                 *widget.Select
+	tokenEndpoint         *widget.Entry
+	clientID              *widget.Entry
+	redirectURI           *widget.Entry
+	authFlow              *widget.RadioGroup
+	authorizationEndpoint *widget.Entry
+	tokenStatus           *widget.Label
+	generate              *widget.Button
+	clientSecret          *widget.Entry
+	graphEndpoint         *widget.Entry
+	ok, cancel            *widget.Button
+
+	errs    map[string]*widget.Label   // each field's error, by field label
+	rows    map[string]*fyne.Container // each field's row, by field label
+	current map[string]error           // the last validation result
+	scroll  *container.Scroll
+	dlg     *dialog.CustomDialog
+	built   bool // set once every widget exists, so early callbacks are ignored
+	prompt  *prompt
+}
+
+// newConnectionDialog builds the dialog for c (a new connection when isNew);
+// others are the other connections, for the unique-name rule.
+func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, isNew bool, others []storage.Connection,
+	onOK func(storage.Connection, []storage.SecretChange)) *ConnectionDialog {
+	d := &ConnectionDialog{
+		parent: parent, deps: deps, others: others, orig: c, isNew: isNew, onOK: onOK,
+		token: c.Token, sourceType: c.SourceType,
+		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{},
+	}
+	d.build()
+	d.load(c)
+	d.built = true
+	d.revalidate()
+	return d
+}
+
+func (d *ConnectionDialog) build() {
+	changed := func(string) { d.revalidate() }
+
+	d.name = widget.NewEntry()
+	d.name.OnChanged = changed
+
+	d.sourceTypeButton = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), d.showSourceTypeMenu)
+	d.sourceTypeButton.Alignment = widget.ButtonAlignLeading
+	d.sourceTypeButton.IconPlacement = widget.ButtonIconTrailingText
+	d.sourceTypeMenu = fyne.NewMenu("",
+		fyne.NewMenuItem(storage.SourceMicrosoft365, func() { d.setSourceType(storage.SourceMicrosoft365) }),
+		// Listed because administrators of the reference product look for
+		// it; disabled because it is retired and not implemented.
+		&fyne.MenuItem{Label: connector.SourceOffice365Deprecated, Disabled: true},
+	)
+
+	d.useProxy = widget.NewCheck("Use Proxy", func(bool) { d.updateProxyEnabled(); d.revalidate() })
+	d.proxyServer = widget.NewEntry()
+	d.proxyServer.SetPlaceHolder("http://proxy.example.com:8080")
+	d.proxyServer.OnChanged = changed
+	d.proxyUser = widget.NewEntry()
+	d.proxyUser.OnChanged = changed
+	d.proxyPassword = widget.NewPasswordEntry()
+	d.proxyPassword.OnChanged = changed
+
+	d.cloud = widget.NewSelect(connector.CloudNames(), d.onCloudChanged)
+	d.tokenEndpoint = widget.NewEntry()
+	d.tokenEndpoint.OnChanged = changed
+	d.clientID = widget.NewEntry()
+	d.clientID.OnChanged = changed
+	d.redirectURI = widget.NewEntry()
+	d.redirectURI.OnChanged = changed
+	d.authFlow = widget.NewRadioGroup([]string{string(storage.FlowAuthorizationCode), string(storage.FlowClientCredentials)},
+		func(string) { d.updateFlowRows(); d.revalidate() })
+	d.authFlow.Horizontal = true
+	d.authFlow.Required = true
+	d.authorizationEndpoint = widget.NewEntry()
+	d.authorizationEndpoint.OnChanged = changed
+	d.tokenStatus = widget.NewLabel(noTokenText)
+	d.tokenStatus.Wrapping = fyne.TextWrapWord
+	d.generate = widget.NewButton("Generate...", d.onGenerate)
+	d.clientSecret = widget.NewPasswordEntry()
+	d.clientSecret.OnChanged = changed
+	d.graphEndpoint = widget.NewEntry()
+	d.graphEndpoint.OnChanged = changed
+
+	labelW := float32(0)
+	for _, l := range []string{connector.FieldClientID, connector.FieldAuthorizationEndpoint, connector.FieldAuthFlow} {
+		labelW = max(labelW, widget.NewLabel(l).MinSize().Width)
+	}
+	row := func(label string, field fyne.CanvasObject) fyne.CanvasObject {
+		e := widget.NewLabel("")
+		e.Importance = widget.DangerImportance
+		e.Wrapping = fyne.TextWrapWord
+		e.Hide()
+		d.errs[label] = e
+		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), container.NewVBox(field, e))
+		d.rows[label] = r
+		return r
+	}
+
+	// Cards for all three parts keep the label column aligned.
+	general := widget.NewCard("", "", container.NewVBox(
+		row(connector.FieldConnectionName, d.name),
+		row(connector.FieldSourceType, d.sourceTypeButton),
+	))
+	proxy := widget.NewCard("", "Proxy Settings", container.NewVBox(
+		d.useProxy,
+		row(connector.FieldProxyServer, d.proxyServer),
+		row(connector.FieldProxyUsername, d.proxyUser),
+		row(connector.FieldProxyPassword, d.proxyPassword),
+	))
+	m365 := widget.NewCard("", "Microsoft 365", container.NewVBox(
+		row(connector.FieldCloud, d.cloud),
+		row(connector.FieldTokenEndpoint, d.tokenEndpoint),
+		row(connector.FieldClientID, d.clientID),
+		row(connector.FieldRedirectURI, d.redirectURI),
+		row(connector.FieldAuthFlow, d.authFlow),
+		row(connector.FieldAuthorizationEndpoint, d.authorizationEndpoint),
+		row(fieldRefreshToken, container.NewBorder(nil, nil, nil, d.generate, d.tokenStatus)),
+		row(connector.FieldClientSecret, d.clientSecret),
+		row(connector.FieldGraphEndpoint, d.graphEndpoint),
+	))
+	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365))
+
+	title := titleEditConnection
+	if d.isNew {
+		title = titleCreateConnection
+	}
+	d.dlg = dialog.NewCustomWithoutButtons(title, d.scroll, d.parent)
+	d.ok = widget.NewButtonWithIcon("OK", theme.ConfirmIcon(), d.onOKTapped)
+	d.ok.Importance = widget.HighImportance
+	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.dlg.Hide)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
+}
+
+// fieldRefreshToken is the label of the read-only token row; it has no
+// rule of its own, so connector has no constant for it.
+const fieldRefreshToken = "Refresh Token"
+
+// load puts c into the widgets.
+func (d *ConnectionDialog) load(c storage.Connection) {
+	d.name.SetText(c.Name)
+	d.setSourceType(c.SourceType)
+	d.useProxy.SetChecked(c.Proxy.Enabled)
+	d.proxyServer.SetText(c.Proxy.Server)
+	d.proxyUser.SetText(c.Proxy.Username)
+	if c.Proxy.HasPassword {
+		d.proxyPassword.SetPlaceHolder(savedSecretHint)
+	}
+	d.tokenEndpoint.SetText(c.TokenEndpoint)
+	d.clientID.SetText(c.ClientID)
+	d.redirectURI.SetText(c.RedirectURI)
+	d.authorizationEndpoint.SetText(c.AuthorizationEndpoint)
+	d.graphEndpoint.SetText(c.GraphEndpoint)
+	if c.HasClientSecret {
+		d.clientSecret.SetPlaceHolder(savedSecretHint)
+	}
+	// The cloud is set after the endpoints: setting it must not overwrite
+	// endpoints the connection already has, so the callback is bypassed.
+	d.cloud.OnChanged = nil
+	d.cloud.SetSelected(c.Cloud)
+	d.cloud.OnChanged = d.onCloudChanged
+	d.authFlow.SetSelected(string(c.AuthFlow))
+	d.SetToken(c.Token)
+	d.updateProxyEnabled()
+	d.updateFlowRows()
+	d.updateCloudEditable()
+}
+
+// Show shows the dialog, sized to fit the window: the fields scroll when
+// the window is small.
+func (d *ConnectionDialog) Show() {
+	d.dlg.Show()
+	size := d.parent.Canvas().Size()
+	w := min(float32(dialogWidth), size.Width-dialogMarginSides)
+	h := size.Height - dialogMarginTopBo
+	d.dlg.Resize(fyne.NewSize(w, h))
+	if d.isNew {
+		d.parent.Canvas().Focus(d.name)
+	}
+}
+
+// Hide closes the dialog without saving.
+func (d *ConnectionDialog) Hide() { d.dlg.Hide() }
+
+// SetToken shows the refresh token's description (never the token).
+func (d *ConnectionDialog) SetToken(info *storage.TokenInfo) {
+	d.token = info
+	d.tokenStatus.SetText(tokenText(info))
+}
+
+// tokenText describes a refresh token for the read-only Refresh Token field.
+func tokenText(info *storage.TokenInfo) string {
+	if info == nil {
+		return noTokenText
+	}
+	who := info.Account
+	if who == "" {
+		who = info.DisplayName
+	}
+	if who == "" {
+		who = "an unknown account"
+	}
+	s := fmt.Sprintf("Token present — obtained %s for %s", info.ObtainedAt.Local().Format("2006-01-02 15:04"), who)
+	if info.TenantID != "" {
+		s += fmt.Sprintf(" (tenant %s)", info.TenantID)
+	}
+	return s
+}
+
+func (d *ConnectionDialog) showSourceTypeMenu() {
+	for _, it := range d.sourceTypeMenu.Items {
+		it.Checked = it.Label == d.sourceType
+	}
+	c := fyne.CurrentApp().Driver().CanvasForObject(d.sourceTypeButton)
+	if c == nil {
+		return
+	}
+	widget.ShowPopUpMenuAtRelativePosition(d.sourceTypeMenu, c, fyne.NewPos(0, d.sourceTypeButton.Size().Height), d.sourceTypeButton)
+}
+
+func (d *ConnectionDialog) setSourceType(s string) {
+	d.sourceType = s
+	d.sourceTypeButton.SetText(s)
+	d.revalidate()
+}
+
+func (d *ConnectionDialog) onCloudChanged(name string) {
+	c := d.connection()
+	if err := connector.ApplyCloud(&c, name); err != nil {
+		return // the Select offers only known clouds
+	}
+	d.tokenEndpoint.SetText(c.TokenEndpoint)
+	d.authorizationEndpoint.SetText(c.AuthorizationEndpoint)
+	d.redirectURI.SetText(c.RedirectURI)
+	d.graphEndpoint.SetText(c.GraphEndpoint)
+	d.updateCloudEditable()
+	d.revalidate()
+}
+
+func (d *ConnectionDialog) updateCloudEditable() {
+	if d.cloud.Selected == connector.CloudCustom {
+		d.graphEndpoint.Enable()
+	} else {
+		d.graphEndpoint.Disable()
+	}
+}
+
+func (d *ConnectionDialog) updateProxyEnabled() {
+	for _, e := range []*widget.Entry{d.proxyServer, d.proxyUser, d.proxyPassword} {
+		if d.useProxy.Checked {
+			e.Enable()
+		} else {
+			e.Disable()
+		}
+	}
+}
+
+func (d *ConnectionDialog) updateFlowRows() {
+	code := d.authFlow.Selected != string(storage.FlowClientCredentials)
+	show := func(label string, on bool) {
+		if on {
+			d.rows[label].Show()
+		} else {
+			d.rows[label].Hide()
+		}
+	}
+	show(connector.FieldAuthorizationEndpoint, code)
+	show(fieldRefreshToken, code)
+	show(connector.FieldClientSecret, !code)
+}
+
+// connection is the connection as currently typed.
+func (d *ConnectionDialog) connection() storage.Connection {
+	c := d.orig
+	c.Name = connector.CleanConnectionName(d.name.Text)
+	c.SourceType = d.sourceType
+	c.Proxy.Enabled = d.useProxy.Checked
+	c.Proxy.Server = strings.TrimSpace(d.proxyServer.Text)
+	c.Proxy.Username = strings.TrimSpace(d.proxyUser.Text)
+	// A saved password belongs to its user name: clearing the user name
+	// clears the password too (it is removed from the keyring on Save).
+	c.Proxy.HasPassword = d.proxyPassword.Text != "" || (d.orig.Proxy.HasPassword && c.Proxy.Username != "")
+	c.Cloud = d.cloud.Selected
+	c.TokenEndpoint = strings.TrimSpace(d.tokenEndpoint.Text)
+	c.ClientID = strings.TrimSpace(d.clientID.Text)
+	c.RedirectURI = strings.TrimSpace(d.redirectURI.Text)
+	c.AuthFlow = storage.AuthFlow(d.authFlow.Selected)
+	c.AuthorizationEndpoint = strings.TrimSpace(d.authorizationEndpoint.Text)
+	c.GraphEndpoint = strings.TrimSpace(d.graphEndpoint.Text)
+	c.Token = d.token
+	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
+		c.HasClientSecret = true
+	}
+	return c
+}
+
+// secretChanges are the keyring changes the typed secrets make for c.
+func (d *ConnectionDialog) secretChanges(c storage.Connection) []storage.SecretChange {
+	var ch []storage.SecretChange
+	if d.proxyPassword.Text != "" {
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretProxyPassword, Value: d.proxyPassword.Text})
+	} else if d.orig.Proxy.HasPassword && !c.Proxy.HasPassword {
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretProxyPassword, Delete: true})
+	}
+	// A secret typed and then hidden by switching to Authorization Code is
+	// not kept: the administrator no longer sees it.
+	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretClientSecret, Value: d.clientSecret.Text})
+	}
+	if d.newRefreshToken != "" {
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretRefreshToken, Value: d.newRefreshToken})
+	}
+	return ch
+}
+
+// revalidate runs every rule and puts each error next to its field; OK is
+// enabled only when there is none. Errors of disabled or hidden fields are
+// not shown, because the rules skip those fields.
+func (d *ConnectionDialog) revalidate() {
+	if !d.built {
+		return
+	}
+	c := d.connection()
+	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
+	for field, l := range d.errs {
+		if err := d.current[field]; err != nil {
+			l.SetText(err.Error())
+			l.Show()
+		} else {
+			l.SetText("")
+			l.Hide()
+		}
+	}
+	if len(d.current) == 0 {
+		d.ok.Enable()
+	} else {
+		d.ok.Disable()
+	}
+	// Generate... needs only the fields the sign-in uses.
+	generateOK := true
+	for _, f := range []string{connector.FieldProxyServer, connector.FieldProxyUsername, connector.FieldProxyPassword,
+		connector.FieldCloud, connector.FieldTokenEndpoint, connector.FieldClientID, connector.FieldRedirectURI,
+		connector.FieldAuthorizationEndpoint, connector.FieldGraphEndpoint} {
+		if d.current[f] != nil {
+			generateOK = false
+		}
+	}
+	if generateOK {
+		d.generate.Enable()
+	} else {
+		d.generate.Disable()
+	}
+}
+
+// errorText is the error shown next to field, "" when none (for tests and
+// the lead's smoke test).
+func (d *ConnectionDialog) errorText(field string) string {
+	if l := d.errs[field]; l != nil && l.Visible() {
+		return l.Text
+	}
+	return ""
+}
+
+func (d *ConnectionDialog) onGenerate() {
+	if d.deps.Generate == nil {
+		d.prompt = notAvailable(d.parent, "Signing in with Generate...")
+		return
+	}
+	c := d.connection()
+	d.deps.Generate(GenerateRequest{
+		Parent:        d.parent,
+		Connection:    c,
+		ProxyPassword: d.proxyPassword.Text,
+		Done: func(refreshToken string, info storage.TokenInfo) {
+			d.newRefreshToken = refreshToken
+			d.SetToken(&info)
+			d.revalidate()
+		},
+	})
+}
+
+func (d *ConnectionDialog) onOKTapped() {
+	d.revalidate()
+	if len(d.current) != 0 {
+		return // OK is disabled then; a keyboard shortcut must not bypass it
+	}
+	c := d.connection()
+	c.Modified = time.Now()
+	changes := d.secretChanges(c)
+	d.dlg.Hide()
+	if d.onOK != nil {
+		d.onOK(c, changes)
+	}
+}
+
+// rowLayout places a field's label in a column of fixed width and the field
+// (with its error under it) in the rest, like a form whose rows can be
+// hidden and whose fields may be containers.
+type rowLayout struct{ labelWidth float32 }
+
+func (l *rowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if len(objs) != 2 {
+		return
+	}
+	pad := theme.Padding()
+	label, field := objs[0], objs[1]
+	label.Move(fyne.NewPos(0, 0))
+	label.Resize(fyne.NewSize(l.labelWidth, label.MinSize().Height))
+	field.Move(fyne.NewPos(l.labelWidth+pad, 0))
+	field.Resize(fyne.NewSize(size.Width-l.labelWidth-pad, size.Height))
+}
+
+func (l *rowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if len(objs) != 2 {
+		return fyne.Size{}
+	}
+	lm, fm := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(l.labelWidth+theme.Padding()+fm.Width, max(lm.Height, fm.Height))
+}

@@ -1,0 +1,545 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// dataColumn is a column of a data table.
+type dataColumn struct {
+	key   string // inventory.Query.Sort key; "" when the column cannot be sorted
+	title string
+	width float32
+}
+
+// dataSource is what a data page reads. Its methods run off the Fyne
+// goroutine; a source is an immutable value, so a goroutine may keep one
+// while the page switches to another (Usage's report choice).
+type dataSource interface {
+	columns() []dataColumn
+	// noun names the rows ("users"), for the status line and messages.
+	noun() string
+	// snapshot resolves the run whose data the page shows; pinning it
+	// keeps every page of one query from the same import even if another
+	// import finishes meanwhile. Sources not tied to a snapshot (history)
+	// return a zero Run and no error.
+	snapshot(ctx context.Context, store *inventory.Store, connID string) (inventory.Run, error)
+	// all is the number of rows without a search, from the run's counts;
+	// -1 when unknown.
+	all(r inventory.Run) int
+	count(ctx context.Context, store *inventory.Store, connID string, q inventory.Query) (int, error)
+	// each calls fn with the cells of every row q selects, in order.
+	each(ctx context.Context, store *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error
+}
+
+const (
+	// rowsPerFetch is one LIMIT/OFFSET page of the table's cache: a screen
+	// shows about 25 rows, so one fetch covers several screens of
+	// scrolling.
+	rowsPerFetch = 200
+	// cachedFetches bounds the cache: 16 pages of 200 rows whatever the
+	// number of users.
+	cachedFetches = 16
+	// searchDelay is how long typing must pause before the search runs:
+	// one query per word typed, not per key.
+	searchDelay = 200 * time.Millisecond
+)
+
+// tableEvent tells tests that results reached the widgets.
+type tableEvent struct {
+	kind  string // "query" (count and first rows), "rows" (a further page), "export"
+	q     inventory.Query
+	total int
+	err   error
+}
+
+// dataPage is one page of imported data: the connection it shows, a
+// search field, a virtual table that asks the database for rows by index
+// through a small cache of LIMIT/OFFSET pages, a status line and Export.
+// All fields are owned by the Fyne goroutine; database work runs on other
+// goroutines and hands its results back through doUI.
+type dataPage struct {
+	m     *MainWindow
+	title string
+	src   dataSource
+
+	content fyne.CanvasObject
+	top     *fyne.Container
+	conn    *widget.Select
+	connIDs []string
+	search  *widget.Entry
+	table   *widget.Table
+	status  *widget.Label
+	export  *widget.Button
+	message *widget.Label // why there is nothing to show, or what went wrong
+
+	connID string
+	q      inventory.Query // the query shown (RunID pinned by the last load)
+	// shown is the last query whose results were applied, for reusing
+	// its count.
+	shown   shownQuery
+	shownOK bool
+	run     inventory.Run // the snapshot shown
+	total   int
+	gen     int // bumped by every query; older results are dropped
+	// queries counts the queries started (tests check that typing a word
+	// costs one).
+	queries int
+	ctx     context.Context
+	cancel  context.CancelFunc
+	// stale is set between a query and its first results: the table keeps
+	// showing the previous rows and does not fetch pages for the new query
+	// before its count is known.
+	stale   bool
+	fetched map[int][][]string // by page index
+	used    map[int]uint64     // last use of each cached page, for eviction
+	tick    uint64
+	loading map[int]bool
+	timer   *time.Timer
+	typed   string // search text waiting for the delay
+
+	// wanted is the page the table last asked for; fetches of pages
+	// scrolled far past are skipped. Read by fetching goroutines.
+	wanted atomic.Int64
+	// slots bounds concurrent page fetches, so fast scrolling queues at
+	// most a few queries behind each other.
+	slots chan struct{}
+
+	// events tells tests what reached the widgets; nobody reads it in
+	// the app, and sends never block.
+	events chan tableEvent
+	// extra is called after each query's results are applied (the
+	// Licenses chart follows the table's search).
+	extra func(q inventory.Query, run inventory.Run, err error)
+}
+
+func newDataPage(m *MainWindow, title string, src dataSource, top ...fyne.CanvasObject) *dataPage {
+	p := &dataPage{m: m, title: title, src: src, fetched: map[int][][]string{}, used: map[int]uint64{},
+		loading: map[int]bool{}, slots: make(chan struct{}, 2), events: make(chan tableEvent, 64)}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.conn = widget.NewSelect(nil, p.onConnection)
+	p.conn.PlaceHolder = "(no connections)"
+	p.search = widget.NewEntry()
+	p.search.SetPlaceHolder("Search " + src.noun() + "…")
+	p.search.OnChanged = p.onSearchTyped
+	// Enter searches at once, without waiting for the pause.
+	p.search.OnSubmitted = func(text string) {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		p.typed = text
+		p.runSearch()
+	}
+	p.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	p.export = widget.NewButtonWithIcon("Export CSV...", theme.DocumentSaveIcon(), p.onExport)
+	p.status = widget.NewLabel("")
+	p.message = widget.NewLabel("")
+	p.message.Wrapping = fyne.TextWrapWord
+	p.message.Hide()
+
+	p.table = widget.NewTableWithHeaders(
+		func() (int, int) { return p.total, len(p.src.columns()) },
+		func() fyne.CanvasObject { return newDataCell() },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			c := o.(*dataCell)
+			c.row, c.col = id.Row, id.Col
+			c.SetText(p.cell(id.Row, id.Col))
+		},
+	)
+	p.table.ShowHeaderColumn = false
+	p.table.CreateHeader = func() fyne.CanvasObject {
+		b := widget.NewButton("", nil)
+		b.Importance = widget.LowImportance
+		b.Alignment = widget.ButtonAlignLeading
+		b.IconPlacement = widget.ButtonIconTrailingText
+		return b
+	}
+	p.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		b := o.(*widget.Button)
+		cols := p.src.columns()
+		if id.Col < 0 || id.Col >= len(cols) {
+			b.SetText("")
+			return
+		}
+		col := id.Col
+		b.OnTapped = func() { p.onSort(col) }
+		b.Text = cols[col].title
+		b.Icon = nil
+		if cols[col].key != "" && cols[col].key == p.q.Sort {
+			b.Icon = theme.MenuDropUpIcon()
+			if p.q.Desc {
+				b.Icon = theme.MenuDropDownIcon()
+			}
+		}
+		b.Refresh()
+	}
+	p.setColumnWidths()
+
+	heading := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	bar := container.NewBorder(nil, nil,
+		container.NewHBox(append([]fyne.CanvasObject{widget.NewLabel("Connection:"), p.conn}, top...)...),
+		p.export, p.search)
+	p.top = container.NewVBox(heading, bar, p.message)
+	p.setCenter(p.table)
+	return p
+}
+
+// setCenter puts body (the table, or the table with a chart) under the
+// page's toolbar.
+func (p *dataPage) setCenter(body fyne.CanvasObject) {
+	p.content = container.NewBorder(p.top, p.status, nil, nil, body)
+}
+
+func (p *dataPage) setColumnWidths() {
+	for i, c := range p.src.columns() {
+		p.table.SetColumnWidth(i, c.width)
+	}
+}
+
+// activate is called when the page is shown: it picks up connections
+// added since and the connection chosen on another page.
+func (p *dataPage) activate(connID string) {
+	var names []string
+	p.connIDs = p.connIDs[:0]
+	for _, c := range p.m.cfg.Connections {
+		names = append(names, c.Name)
+		p.connIDs = append(p.connIDs, c.ID)
+	}
+	p.conn.Options = names
+	sel := -1
+	for i, id := range p.connIDs {
+		if id == connID {
+			sel = i
+		}
+	}
+	if sel < 0 && len(p.connIDs) > 0 {
+		sel = 0
+	}
+	if sel < 0 {
+		p.conn.ClearSelected()
+		p.connID = ""
+		p.reload(true)
+		return
+	}
+	if p.connIDs[sel] != p.connID || p.conn.SelectedIndex() != sel {
+		// SetSelectedIndex calls onConnection, which reloads.
+		p.conn.SetSelectedIndex(sel)
+		return
+	}
+	p.conn.Refresh()
+}
+
+func (p *dataPage) onConnection(string) {
+	i := p.conn.SelectedIndex()
+	if i < 0 || i >= len(p.connIDs) || p.connIDs[i] == p.connID {
+		return
+	}
+	p.connID = p.connIDs[i]
+	p.m.dataConn = p.connID
+	p.reload(true)
+}
+
+// onSearchTyped restarts the delay after each key; the query runs when
+// typing pauses.
+func (p *dataPage) onSearchTyped(text string) {
+	p.typed = text
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.timer = time.AfterFunc(searchDelay, func() { doUI(p.runSearch) })
+}
+
+func (p *dataPage) runSearch() {
+	if p.typed == p.q.Search {
+		return
+	}
+	p.q.Search = p.typed
+	p.reload(true)
+}
+
+// onSort sorts by a column; the same column again reverses the order.
+func (p *dataPage) onSort(col int) {
+	cols := p.src.columns()
+	if col < 0 || col >= len(cols) || cols[col].key == "" {
+		return
+	}
+	if p.q.Sort == cols[col].key {
+		p.q.Desc = !p.q.Desc
+	} else {
+		p.q.Sort, p.q.Desc = cols[col].key, false
+	}
+	p.reload(true)
+}
+
+// setSource switches what the page shows (Usage: another report).
+func (p *dataPage) setSource(src dataSource) {
+	p.src = src
+	p.shownOK = false // another table: its count is not known
+	p.q.Sort, p.q.Desc = "", false
+	p.search.SetPlaceHolder("Search " + src.noun() + "…")
+	p.setColumnWidths()
+	p.reload(true)
+}
+
+// reload runs the page's query again: the snapshot, the count and the
+// first rows, in one goroutine. top scrolls back to the first row (a new
+// search or sort); a refresh after an import keeps the position.
+func (p *dataPage) reload(top bool) {
+	p.gen++
+	p.queries++
+	p.cancel()
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.stale = true
+	p.loading = map[int]bool{}
+	gen, ctx, src, connID, q := p.gen, p.ctx, p.src, p.connID, p.q
+	store := p.m.deps.Inventory
+	q.Limit, q.Offset = rowsPerFetch, 0
+	// A new order of the same rows (a sort, a reload with nothing new
+	// imported) keeps the count: one query instead of two.
+	prev, prevTotal, prevOK := p.shown, p.total, p.shownOK
+	go func() {
+		var run inventory.Run
+		var err error
+		n := 0
+		var rows [][]string
+		if connID == "" {
+			err = errNoConnection
+		}
+		if err == nil {
+			run, err = src.snapshot(ctx, store, connID)
+		}
+		if err == nil {
+			q.RunID = run.ID
+			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.connID == connID
+			// The count and the first rows are independent scans: run
+			// them side by side, so a search costs the longer of the two
+			// rather than their sum.
+			var cerr error
+			var wg sync.WaitGroup
+			if known {
+				n = prevTotal
+			} else {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, cerr = src.count(ctx, store, connID, q)
+				}()
+			}
+			err = src.each(ctx, store, connID, q, func(r []string) error { rows = append(rows, r); return nil })
+			wg.Wait()
+			if err == nil {
+				err = cerr
+			}
+		}
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		doUI(func() {
+			if gen != p.gen {
+				return
+			}
+			p.apply(q, connID, run, n, rows, err, top)
+		})
+	}()
+}
+
+var errNoConnection = errors.New("no connection")
+
+type shownQuery struct {
+	inventory.Query
+	connID string
+}
+
+// apply shows a query's results (Fyne goroutine).
+func (p *dataPage) apply(q inventory.Query, connID string, run inventory.Run, n int, rows [][]string, err error, top bool) {
+	p.stale = false
+	p.shown, p.shownOK = shownQuery{Query: q, connID: connID}, err == nil
+	p.q.RunID = q.RunID
+	p.run = run
+	p.fetched = map[int][][]string{}
+	p.used = map[int]uint64{}
+	if err != nil {
+		n = 0
+	} else {
+		p.fetched[0] = rows
+	}
+	p.total = n
+	p.showMessage(err)
+	p.status.SetText(p.statusText(run, n, q.Search, err))
+	if err == nil && n > 0 {
+		p.export.Enable()
+	} else {
+		p.export.Disable()
+	}
+	if top {
+		p.table.ScrollToTop()
+	}
+	p.table.Refresh()
+	if p.extra != nil {
+		p.extra(q, run, err)
+	}
+	p.notify(tableEvent{kind: "query", q: q, total: n, err: err})
+}
+
+func (p *dataPage) notify(e tableEvent) {
+	select {
+	case p.events <- e:
+	default: // nobody is listening (only tests do)
+	}
+}
+
+// showMessage says why the table is empty or what failed, in words that
+// say what to do.
+func (p *dataPage) showMessage(err error) {
+	text := ""
+	switch {
+	case err == nil:
+	case errors.Is(err, errNoConnection):
+		text = "No connections yet. Create one on Inventory Systems (New, then PowerShell), save it and click Execute Now."
+	case errors.Is(err, inventory.ErrNoSnapshot):
+		text = fmt.Sprintf("Nothing has been imported from %s yet. Select it on Inventory Systems and click Execute Now.", p.conn.Selected)
+	case errors.Is(err, inventory.ErrUnknownColumn):
+		text = "This column cannot be sorted. Click another column's title."
+	default:
+		text = fmt.Sprintf("The imported data cannot be read: %v. If this persists, close other Inventory Beacon windows and "+
+			"run the import again.", err)
+	}
+	p.message.SetText(text)
+	if text == "" {
+		p.message.Hide()
+	} else {
+		p.message.Show()
+	}
+}
+
+func (p *dataPage) statusText(run inventory.Run, n int, search string, err error) string {
+	if err != nil {
+		return ""
+	}
+	s := ""
+	all := p.src.all(run)
+	if search != "" && all >= 0 {
+		s = fmt.Sprintf("%s of %s %s match “%s”", count(n), count(all), p.src.noun(), search)
+	} else if search != "" {
+		s = fmt.Sprintf("%s %s match “%s”", count(n), p.src.noun(), search)
+	} else {
+		s = count(n) + " " + p.src.noun()
+	}
+	if run.ID != 0 {
+		s += " · imported " + run.Started.Local().Format(timeLayout)
+		if run.Status == inventory.StatusWarnings {
+			s += " (completed with warnings)"
+		}
+	}
+	return s
+}
+
+// cell is the text of one cell; a row not in the cache is fetched and
+// shows empty until it arrives (Fyne goroutine).
+func (p *dataPage) cell(row, col int) string {
+	page := row / rowsPerFetch
+	rows, ok := p.fetched[page]
+	if !ok {
+		p.fetch(page)
+		return ""
+	}
+	p.tick++
+	p.used[page] = p.tick
+	r := row - page*rowsPerFetch
+	if r < len(rows) && col < len(rows[r]) {
+		return rows[r][col]
+	}
+	return ""
+}
+
+// fetch loads one page of rows of the current query in the background.
+func (p *dataPage) fetch(page int) {
+	p.wanted.Store(int64(page))
+	if p.stale || p.loading[page] {
+		return
+	}
+	p.loading[page] = true
+	gen, ctx, src, connID, q := p.gen, p.ctx, p.src, p.connID, p.q
+	store := p.m.deps.Inventory
+	q.Limit, q.Offset = rowsPerFetch, page*rowsPerFetch
+	go func() {
+		p.slots <- struct{}{}
+		defer func() { <-p.slots }()
+		var rows [][]string
+		var err error
+		if w := p.wanted.Load(); w-int64(page) > 2 || int64(page)-w > 2 {
+			// Scrolled far past while waiting: the table asks again if
+			// it comes back.
+			err = errSkipped
+		} else {
+			err = src.each(ctx, store, connID, q, func(r []string) error { rows = append(rows, r); return nil })
+		}
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		doUI(func() {
+			if gen != p.gen {
+				return
+			}
+			delete(p.loading, page)
+			if errors.Is(err, errSkipped) {
+				return
+			}
+			if err != nil {
+				p.showMessage(err)
+				return
+			}
+			p.fetched[page] = rows
+			p.tick++
+			p.used[page] = p.tick
+			p.evict()
+			p.table.Refresh()
+			p.notify(tableEvent{kind: "rows", q: q, total: p.total})
+		})
+	}()
+}
+
+var errSkipped = errors.New("skipped")
+
+// evict keeps the cache at cachedFetches pages, dropping the least
+// recently shown.
+func (p *dataPage) evict() {
+	for len(p.fetched) > cachedFetches {
+		oldest, at := -1, ^uint64(0)
+		for pg, t := range p.used {
+			if t < at {
+				oldest, at = pg, t
+			}
+		}
+		if oldest < 0 {
+			return
+		}
+		delete(p.fetched, oldest)
+		delete(p.used, oldest)
+	}
+}
+
+// dataCell is a table cell that knows its place, so tests can find the
+// text of a given row and column on screen.
+type dataCell struct {
+	widget.Label
+	row, col int
+}
+
+func newDataCell() *dataCell {
+	c := &dataCell{}
+	c.Truncation = fyne.TextTruncateEllipsis
+	c.ExtendBaseWidget(c)
+	return c
+}

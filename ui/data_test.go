@@ -1,0 +1,680 @@
+package ui
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+	"github.com/inventorybeacon/beacon/ui/internal/testinventory"
+)
+
+// The data pages are tested on a real inventory database of 100,000
+// users, written once per test binary through the store's own writer.
+
+const (
+	bigUsers    = testinventory.Users
+	bigConnID   = testinventory.ConnID
+	formulaUser = testinventory.FormulaUser
+)
+
+var (
+	bigOnce  sync.Once
+	bigDir   string
+	bigStore *inventory.Store
+	bigErr   error
+)
+
+// bigInventory is the shared 100,000-user database (see testinventory).
+// Under -race it is written by a separate process built without the race
+// detector: the database is the same, written through the same writer,
+// in about a twentieth of the time.
+func bigInventory(tb testing.TB) *inventory.Store {
+	tb.Helper()
+	bigOnce.Do(func() {
+		start := time.Now()
+		bigDir, bigErr = os.MkdirTemp("", "beacon-ui-data-")
+		if bigErr != nil {
+			return
+		}
+		ctx := context.Background()
+		if raceEnabled {
+			cmd := exec.Command("go", "run", "./internal/testinventory/fill", bigDir)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				bigErr = fmt.Errorf("go run ./internal/testinventory/fill: %v\n%s", err, out)
+				return
+			}
+		}
+		s, err := inventory.OpenDir(ctx, bigDir, inventory.Options{})
+		if err != nil {
+			bigErr = err
+			return
+		}
+		bigStore = s
+		if !raceEnabled {
+			bigErr = testinventory.Fill(ctx, s)
+		}
+		fmt.Fprintf(os.Stderr, "ui tests: wrote %d users to the test inventory in %v\n", bigUsers, time.Since(start).Round(time.Millisecond))
+	})
+	if bigErr != nil {
+		tb.Fatalf("build the 100,000-user inventory: %v", bigErr)
+	}
+	return bigStore
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigStore != nil {
+		bigStore.Close()
+	}
+	if bigDir != "" {
+		os.RemoveAll(bigDir)
+	}
+	os.Exit(code)
+}
+
+// dataWindow opens the main window on the inventory with one saved
+// connection whose id is connID. Everything touching widgets runs under
+// onUI: the window's loads hand their results over from other goroutines.
+func dataWindow(tb testing.TB, store *inventory.Store, connID string, deps Deps) *MainWindow {
+	tb.Helper()
+	var repo *storage.Repository
+	if t, ok := tb.(*testing.T); ok {
+		repo = testRepo(t)
+	} else {
+		repo = &storage.Repository{Config: storage.NewConfigStore(tb.TempDir())}
+	}
+	cfg, err := repo.Config.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := newNamedConnection("Contoso")
+	c.ID = connID
+	cfg.Connections = append(cfg.Connections, c)
+	if err := repo.Commit(cfg, nil); err != nil {
+		tb.Fatal(err)
+	}
+	a := test.NewTempApp(tb)
+	deps.Repo = repo
+	deps.Inventory = store
+	var m *MainWindow
+	loaded := make(chan error, 8)
+	onUI(func() {
+		m = NewMainWindow(a, deps)
+		m.quit = func() {}
+		m.statusLoaded = func(err error) { loaded <- err }
+		m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
+	})
+	tb.Cleanup(func() { onUI(m.win.Close) })
+	if err := recvTB(tb, loaded, "last runs"); err != nil {
+		tb.Fatalf("last runs: %v", err)
+	}
+	return m
+}
+
+func recvTB[T any](tb testing.TB, ch <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(60 * time.Second): // bounds a broken test only
+		tb.Fatalf("no %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// openPage shows a data page and waits for its first results.
+func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, tableEvent) {
+	tb.Helper()
+	onUI(func() { m.nav.Select(name) })
+	var p *dataPage
+	onUI(func() { p = m.data[name] })
+	if p == nil {
+		tb.Fatalf("%s is not a data page", name)
+	}
+	return p, waitTable(tb, p, "query", func(tableEvent) bool { return true })
+}
+
+// drain forgets events of earlier actions.
+func drain(p *dataPage) {
+	for {
+		select {
+		case <-p.events:
+		default:
+			return
+		}
+	}
+}
+
+// waitTable waits for the page to apply results of the given kind that
+// match ok.
+func waitTable(tb testing.TB, p *dataPage, kind string, ok func(tableEvent) bool) tableEvent {
+	tb.Helper()
+	deadline := time.After(60 * time.Second) // bounds a broken test only
+	for {
+		select {
+		case e := <-p.events:
+			if e.kind == kind && ok(e) {
+				return e
+			}
+		case <-deadline:
+			tb.Fatalf("%s: no %s result", p.title, kind)
+		}
+	}
+}
+
+// screenCells returns the text of the table cells on screen, by row and
+// column: what the administrator sees, not the cache.
+func screenCells(p *dataPage) map[[2]int]string {
+	out := map[[2]int]string{}
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch x := o.(type) {
+		case *dataCell:
+			out[[2]int{x.row, x.col}] = x.Text
+			return
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(p.table)
+	return out
+}
+
+// screenCell is the text on screen at row, col; it fails when the cell
+// is not on screen.
+func screenCell(t testing.TB, p *dataPage, row, col int) string {
+	t.Helper()
+	var cells map[[2]int]string
+	onUI(func() { cells = screenCells(p) })
+	s, ok := cells[[2]int{row, col}]
+	if !ok {
+		t.Fatalf("%s: row %d column %d is not on screen", p.title, row, col)
+	}
+	return s
+}
+
+// headerButton finds the title button of a column on screen.
+func headerButton(t *testing.T, p *dataPage, title string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil || o == nil || !o.Visible() {
+			return
+		}
+		switch x := o.(type) {
+		case *widget.Button:
+			if x.Text == title {
+				found = x
+			}
+			return
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	onUI(func() { walk(p.table) })
+	if found == nil {
+		t.Fatalf("%s: no header %q on screen", p.title, title)
+	}
+	return found
+}
+
+func colIndex(t testing.TB, cols []dataColumn, title string) int {
+	t.Helper()
+	for i, c := range cols {
+		if c.title == title {
+			return i
+		}
+	}
+	t.Fatalf("no column %q", title)
+	return -1
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s is not valid CSV: %v", path, err)
+	}
+	return recs
+}
+
+// sortedUsers is the expected order of users by display name, as SQLite's
+// NOCASE collation orders them (ASCII case folded), ties in import order.
+func sortedUsers(idx []int, desc bool) []int {
+	out := append([]int(nil), idx...)
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := asciiLower(testinventory.Name(out[a])), asciiLower(testinventory.Name(out[b]))
+		if x == y {
+			return out[a] < out[b]
+		}
+		if desc {
+			return x > y
+		}
+		return x < y
+	})
+	return out
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// The Users page with 100,000 users: first screen, a far scroll, search,
+// sort both ways by a header tap, and the CSV export of what is shown.
+func TestUsersPage100k(t *testing.T) {
+	store := bigInventory(t)
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%-28s %v", what, time.Since(t0).Round(time.Millisecond)); t0 = time.Now() }
+	m := dataWindow(t, store, bigConnID, Deps{})
+	step("window")
+	p, first := openPage(t, m, PageUsers)
+	step("first page")
+	if first.err != nil || first.total != bigUsers {
+		t.Fatalf("first load: %d users, err %v", first.total, first.err)
+	}
+	var status string
+	onUI(func() { status = p.status.Text })
+	requireContains(t, "status", status, "100,000 users · imported ")
+	name, upn := colIndex(t, userColumns, "Display Name"), colIndex(t, userColumns, "User Principal Name")
+	lic := colIndex(t, userColumns, "Licenses")
+	last := colIndex(t, userColumns, "Last Activity")
+	if got := screenCell(t, p, 0, upn); got != "user000000@contoso.example" {
+		t.Fatalf("row 0 shows %q", got)
+	}
+	onUI(func() { p.table.ScrollTo(widget.TableCellID{Row: 0, Col: last}) })
+	if got := screenCell(t, p, 0, lic); got != "ENTERPRISEPACK+ENTERPRISEPREMIUM" {
+		t.Errorf("licenses of user 0: %q", got)
+	}
+	if got := screenCell(t, p, 0, last); got != "2026-11-20" {
+		t.Errorf("last activity of user 0: %q", got)
+	}
+	onUI(func() {
+		if len(p.fetched) != 1 || len(p.fetched[0]) != rowsPerFetch {
+			t.Errorf("the first screen should cost one page of %d rows, the cache holds %d pages", rowsPerFetch, len(p.fetched))
+		}
+	})
+
+	step("first screen checked")
+	// Far down: the table asks for that page only.
+	const far = 73_456
+	drain(p)
+	onUI(func() { p.table.ScrollTo(widget.TableCellID{Row: far, Col: name}) })
+	waitTable(t, p, "rows", func(e tableEvent) bool { return e.q.Offset <= far && far < e.q.Offset+rowsPerFetch })
+	if got := screenCell(t, p, far, upn); got != fmt.Sprintf("user%06d@contoso.example", far) {
+		t.Fatalf("row %d shows %q", far, got)
+	}
+	if got := screenCell(t, p, far, name); got != testinventory.Name(far) {
+		t.Fatalf("row %d name %q, want %q", far, got, testinventory.Name(far))
+	}
+	onUI(func() {
+		if len(p.fetched) > cachedFetches {
+			t.Errorf("cache holds %d pages, limit %d", len(p.fetched), cachedFetches)
+		}
+	})
+
+	step("far scroll")
+	// Search as typed: one query when typing pauses.
+	drain(p)
+	var before, after int
+	onUI(func() {
+		before = p.queries
+		test.Type(p.search, "user0042")
+	})
+	e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "user0042" })
+	if e.err != nil || e.total != 100 {
+		t.Fatalf("search user0042: %d rows, err %v", e.total, e.err)
+	}
+	onUI(func() { after = p.queries })
+	if after-before != 1 {
+		t.Errorf("typing 8 characters ran %d queries, want 1 after the pause", after-before)
+	}
+	onUI(func() { status = p.status.Text })
+	if want := "100 of 100,000 users match “user0042”"; !strings.HasPrefix(status, want) {
+		t.Fatalf("status %q, want %q…", status, want)
+	}
+	if got := screenCell(t, p, 0, upn); got != "user004200@contoso.example" {
+		t.Fatalf("first match %q", got)
+	}
+
+	step("search")
+	// Sort by display name: a tap on the header, then another reverses.
+	var matches []int
+	for i := 4200; i < 4300; i++ {
+		matches = append(matches, i)
+	}
+	for _, desc := range []bool{false, true} {
+		drain(p)
+		btn := headerButton(t, p, "Display Name")
+		onUI(func() { test.Tap(btn) })
+		e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Sort == "displayName" && e.q.Desc == desc })
+		if e.total != 100 {
+			t.Fatalf("sorted search: %d rows", e.total)
+		}
+		want := sortedUsers(matches, desc)
+		for row := 0; row < 5; row++ {
+			if got := screenCell(t, p, row, upn); got != fmt.Sprintf("user%06d@contoso.example", want[row]) {
+				t.Fatalf("desc=%v row %d: %q, want user%06d (%q)", desc, row, got, want[row], testinventory.Name(want[row]))
+			}
+		}
+	}
+
+	step("sort twice")
+	// Export what is shown: the search, in the sort order, every column.
+	path := filepath.Join(t.TempDir(), "users.csv")
+	drain(p)
+	onUI(func() { p.startExport(path, nil) })
+	e = waitTable(t, p, "export", func(tableEvent) bool { return true })
+	if e.err != nil || e.total != 100 {
+		t.Fatalf("export: %d rows, err %v", e.total, e.err)
+	}
+	recs := readCSV(t, path)
+	if len(recs) != 101 {
+		t.Fatalf("export has %d records, want a header and 100 rows", len(recs))
+	}
+	for i, c := range userColumns {
+		if recs[0][i] != c.title {
+			t.Fatalf("header %v", recs[0])
+		}
+	}
+	want := sortedUsers(matches, true)
+	for i, rec := range recs[1:] {
+		u := testinventory.User(want[i])
+		if rec[upn] != u.UserPrincipalName {
+			t.Fatalf("export row %d is %s, want %s", i, rec[upn], u.UserPrincipalName)
+		}
+		wantName := u.DisplayName
+		if want[i] == formulaUser {
+			wantName = "'" + wantName
+		}
+		if rec[name] != wantName {
+			t.Fatalf("export row %d name %q, want %q", i, rec[name], wantName)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	onUI(func() {
+		if m.prompt == nil || m.prompt.title != "Export finished" {
+			t.Errorf("no export message")
+		} else {
+			requireContains(t, "export message", m.prompt.message.Text, "Exported 100 users to "+path)
+		}
+	})
+
+	step("export")
+	// Clearing the search sorts all 100,000.
+	drain(p)
+	onUI(func() { p.search.SetText("") })
+	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "" })
+	if e.total != bigUsers {
+		t.Fatalf("after clearing: %d", e.total)
+	}
+	top := ""
+	for i := 0; i < bigUsers; i++ {
+		if n := testinventory.Name(i); top == "" || asciiLower(n) > asciiLower(top) {
+			top = n
+		}
+	}
+	if got := screenCell(t, p, 0, name); got != top {
+		t.Fatalf("first of all users by name descending: %q, want %q", got, top)
+	}
+	step("sort all")
+}
+
+// The Licenses page: per-SKU figures derived from 100,000 users, the
+// chart on the same numbers, search, and export.
+func TestLicensesPageAndChart(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	p, e := openPage(t, m, PageLicenses)
+	if e.err != nil || e.total != 3 {
+		t.Fatalf("licenses: %d, err %v", e.total, e.err)
+	}
+	waitTable(t, p, "chart", func(e tableEvent) bool { return e.total == 3 })
+	want := [][]string{
+		{"ENTERPRISEPACK", "60000", "50000", "5000", "45000"},
+		{"ENTERPRISEPREMIUM", "25000", "20000", "5000", "15000"},
+		{"VISIOCLIENT", "100", "0", "0", "0"},
+	}
+	for r, row := range want {
+		for c, v := range row {
+			if got := screenCell(t, p, r, c); got != v {
+				t.Errorf("row %d %s = %q, want %q", r, licenseColumns[c].title, got, v)
+			}
+		}
+	}
+	onUI(func() {
+		ch := m.licenseChart
+		if len(ch.rows) != 3 {
+			t.Fatalf("chart rows %+v", ch.rows)
+		}
+		ch.Resize(fyne.NewSize(700, 200))
+		r := test.WidgetRenderer(ch).(*chartRenderer)
+		full := r.rows[0].bars[0].Size().Width
+		if full <= 0 {
+			t.Fatal("the largest bar has no width")
+		}
+		// Each SKU on its own scale: E3 assigned is 50,000 of 60,000,
+		// E5's 25,000 purchased fill the width, Visio has no assigned bar.
+		for i, v := range []struct {
+			row, bar int
+			share    float32
+		}{{0, 1, 50000.0 / 60000}, {0, 2, 5000.0 / 60000}, {1, 0, 1}, {1, 1, 20000.0 / 25000}, {1, 2, 5000.0 / 25000}, {2, 0, 1}, {2, 1, 0}} {
+			got := r.rows[v.row].bars[v.bar].Size().Width
+			if want := full * v.share; got < want-0.5 || got > want+0.5 {
+				t.Errorf("bar %d: width %.1f, want %.1f", i, got, want)
+			}
+		}
+		if got := r.rows[1].values[2].Text; got != "5000" {
+			t.Errorf("E5 active label %q", got)
+		}
+	})
+
+	drain(p)
+	onUI(func() { test.Type(p.search, "premium") })
+	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "premium" })
+	if e.total != 1 {
+		t.Fatalf("search premium: %d", e.total)
+	}
+	waitTable(t, p, "chart", func(e tableEvent) bool { return e.q.Search == "premium" })
+	onUI(func() {
+		if len(m.licenseChart.rows) != 1 || m.licenseChart.rows[0].sku != "ENTERPRISEPREMIUM" {
+			t.Errorf("the chart should follow the search: %+v", m.licenseChart.rows)
+		}
+	})
+
+	path := filepath.Join(t.TempDir(), "licenses.csv")
+	drain(p)
+	onUI(func() { p.startExport(path, nil) })
+	if e := waitTable(t, p, "export", func(tableEvent) bool { return true }); e.err != nil || e.total != 1 {
+		t.Fatalf("export: %+v", e)
+	}
+	recs := readCSV(t, path)
+	if len(recs) != 2 || strings.Join(recs[1][:5], ",") != "ENTERPRISEPREMIUM,25000,20000,5000,15000" {
+		t.Fatalf("licenses export %v", recs)
+	}
+}
+
+// Applications, Usage (with its report choice) and Import history on the
+// same database.
+func TestApplicationsUsageAndHistoryPages(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+
+	p, e := openPage(t, m, PageApplications)
+	if e.err != nil || e.total != 50 {
+		t.Fatalf("applications: %d, err %v", e.total, e.err)
+	}
+	ms := colIndex(t, applicationColumns, "Microsoft")
+	if got := screenCell(t, p, 0, ms); got != "Yes" {
+		t.Errorf("App 00 is Microsoft's: %q", got)
+	}
+	drain(p)
+	onUI(func() { test.Type(p.search, "microsoft services") })
+	if e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search != "" }); e.total != 17 {
+		t.Fatalf("search by publisher: %d, want 17", e.total)
+	}
+
+	u, e := openPage(t, m, PageUsage)
+	if e.err != nil || e.total != bigUsers/10 {
+		t.Fatalf("active users report: %d rows, err %v", e.total, e.err)
+	}
+	spec := inventory.Report(inventory.ReportActiveUsers)
+	if got := screenCell(t, u, 0, spec.Column("User Principal Name")); got != "user000000@contoso.example" {
+		t.Errorf("report row 0: %q", got)
+	}
+	drain(u)
+	onUI(func() { m.usageReport.SetSelectedIndex(2) })
+	e = waitTable(t, u, "query", func(tableEvent) bool { return true })
+	if e.err != nil || e.total != 0 {
+		t.Fatalf("apps usage report (not imported): %d rows, err %v", e.total, e.err)
+	}
+	onUI(func() {
+		if cols := u.src.columns(); len(cols) != len(inventory.Report(inventory.ReportAppUsage).Columns) || u.export.Disabled() != true {
+			t.Errorf("apps usage: %d columns, export enabled %v", len(cols), !u.export.Disabled())
+		}
+	})
+
+	h, e := openPage(t, m, PageImportHistory)
+	if e.err != nil || e.total != 1 {
+		t.Fatalf("history: %d runs, err %v", e.total, e.err)
+	}
+	if got := screenCell(t, h, 0, colIndex(t, historyColumns, "Result")); got != "Succeeded" {
+		t.Errorf("history result %q", got)
+	}
+	if got := screenCell(t, h, 0, colIndex(t, historyColumns, "Users")); got != "100000" {
+		t.Errorf("history users %q", got)
+	}
+	// Last run / Last result on Inventory Systems come from the history.
+	onUI(func() {
+		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}); got != "Succeeded" {
+			t.Errorf("Last result %q", got)
+		}
+		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 5}); got == "Never" {
+			t.Errorf("Last run %q", got)
+		}
+	})
+}
+
+// A connection with nothing imported says what to do.
+func TestDataPageWithoutImport(t *testing.T) {
+	store, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), inventory.FileName), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m := dataWindow(t, store, "0123456789abcdef0123456789abcdef", Deps{})
+	p, e := openPage(t, m, PageUsers)
+	if e.total != 0 || e.err == nil {
+		t.Fatalf("empty store: %+v", e)
+	}
+	onUI(func() {
+		if !p.message.Visible() || !strings.Contains(p.message.Text, "Nothing has been imported from Contoso yet") ||
+			!strings.Contains(p.message.Text, "Execute Now") || !p.export.Disabled() {
+			t.Errorf("message %q, export disabled %v", p.message.Text, p.export.Disabled())
+		}
+	})
+}
+
+// BenchmarkUsersFilter measures filter-as-you-type on the Users page with
+// 100,000 users: from the search running (after the typing pause) to the
+// count and first rows being in the table. ns/op is the latency of one
+// search; the pause itself (searchDelay) comes on top. The terms range
+// from many matches to none (a full scan that finds nothing).
+func BenchmarkUsersFilter(b *testing.B) {
+	store := bigInventory(b)
+	m := dataWindow(b, store, bigConnID, Deps{})
+	p, _ := openPage(b, m, PageUsers)
+	for _, term := range []string{"finance", "user01", "grace", "zhang 5", "user099999", "nobody-matches-this"} {
+		b.Run(strings.ReplaceAll(term, " ", "_"), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				drain(p)
+				onUI(func() {
+					p.typed = term
+					p.q.Search = ""
+					p.runSearch()
+				})
+				waitTable(b, p, "query", func(e tableEvent) bool { return e.q.Search == term })
+			}
+		})
+	}
+}
+
+func TestExportHelpers(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+2": "'=1+2", "+49 30 1234": "'+49 30 1234", "-5": "-5", "@admin": "'@admin", "Ada": "Ada", "": "",
+	} {
+		if got := defuse(in); got != want {
+			t.Errorf("defuse(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := exportFileName(PageUsers, `Contoso: EU/West`); got != "Contoso- EU-West users.csv" {
+		t.Errorf("file name %q", got)
+	}
+	if got := exportFileName(PageImportHistory, ""); got != "import history.csv" {
+		t.Errorf("file name %q", got)
+	}
+}
+
+// BenchmarkUsersScrollSorted measures fetching one page of 200 rows far
+// down the Users page sorted by display name (what a drag of the scroll
+// bar costs): ns/op per page.
+func BenchmarkUsersScrollSorted(b *testing.B) {
+	store := bigInventory(b)
+	m := dataWindow(b, store, bigConnID, Deps{})
+	p, _ := openPage(b, m, PageUsers)
+	drain(p)
+	onUI(func() { p.onSort(0) })
+	waitTable(b, p, "query", func(e tableEvent) bool { return e.q.Sort != "" })
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		page := (bigUsers/rowsPerFetch - 1) - i%50
+		drain(p)
+		onUI(func() {
+			delete(p.fetched, page)
+			p.fetch(page)
+		})
+		waitTable(b, p, "rows", func(e tableEvent) bool { return e.q.Offset == page*rowsPerFetch })
+	}
+}

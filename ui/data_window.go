@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"context"
+
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// The built-in data pages and the run state of the connections, shown
+// when Deps.Inventory is set.
+
+// dataPageNames are the pages built on the inventory store.
+var dataPageNames = []string{PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory}
+
+// buildDataPage builds one of the data pages, or returns nil when name is
+// not one or there is no inventory.
+func (m *MainWindow) buildDataPage(name string) *dataPage {
+	if m.deps.Inventory == nil {
+		return nil
+	}
+	var p *dataPage
+	switch name {
+	case PageUsers:
+		p = newDataPage(m, name, usersSource{})
+	case PageApplications:
+		p = newDataPage(m, name, applicationsSource{})
+	case PageImportHistory:
+		p = newDataPage(m, name, historySource{})
+	case PageLicenses:
+		p = newDataPage(m, name, licensesSource{})
+		m.licenseChart = newLicenseChart()
+		chart := container.NewVScroll(m.licenseChart)
+		split := container.NewVSplit(chart, p.table)
+		split.Offset = 0.45
+		p.setCenter(split)
+		p.extra = m.loadChart(p)
+	case PageUsage:
+		var titles []string
+		for _, k := range inventory.ReportKinds {
+			titles = append(titles, inventory.Report(k).Title)
+		}
+		report := widget.NewSelect(titles, nil)
+		p = newDataPage(m, name, newReportSource(inventory.ReportKinds[0]), widget.NewLabel("Report:"), report)
+		report.SetSelectedIndex(0)
+		report.OnChanged = func(string) {
+			if i := report.SelectedIndex(); i >= 0 {
+				p.setSource(newReportSource(inventory.ReportKinds[i]))
+			}
+		}
+		m.usageReport = report
+	default:
+		return nil
+	}
+	if m.data == nil {
+		m.data = map[string]*dataPage{}
+	}
+	m.data[name] = p
+	return p
+}
+
+// loadChart returns the Licenses page's hook that redraws the chart for
+// the licenses the table's search selects.
+func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run, error) {
+	return func(q inventory.Query, _ inventory.Run, err error) {
+		if err != nil {
+			m.licenseChart.setLicenses(nil)
+			return
+		}
+		gen, connID, store := p.gen, p.connID, m.deps.Inventory
+		q.Limit, q.Offset, q.Sort, q.Desc = 0, 0, "", false
+		go func() {
+			ls, err := store.Licenses(context.Background(), connID, q)
+			doUI(func() {
+				if gen != p.gen {
+					return
+				}
+				if err != nil {
+					ls = nil
+				}
+				m.licenseChart.setLicenses(ls)
+				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
+			})
+		}()
+	}
+}
+
+// RefreshData reloads the data pages and Last run / Last result (after an
+// import that this window did not start, e.g. a scheduled one). It is safe
+// to call from any goroutine.
+func (m *MainWindow) RefreshData() {
+	doUI(m.refreshData)
+}
+
+func (m *MainWindow) refreshData() {
+	m.loadRunStatus()
+	for _, p := range m.data {
+		if p.connID != "" {
+			p.reload(false)
+		}
+	}
+}
+
+// loadRunStatus reads each connection's latest run off the Fyne goroutine.
+func (m *MainWindow) loadRunStatus() {
+	store := m.deps.Inventory
+	if store == nil {
+		return
+	}
+	go func() {
+		runs, err := store.LastRuns(context.Background())
+		doUI(func() {
+			if err == nil {
+				m.lastRuns = runs
+			}
+			if m.systems != nil {
+				m.systems.refresh()
+			}
+			if m.statusLoaded != nil {
+				m.statusLoaded(err)
+			}
+		})
+	}()
+}
+
+// connStatus is what the Inventory Systems table shows of a connection's
+// runs: Deps.Status (next run from the scheduler) with the last run from
+// the import history, and "Running" while this window imports it.
+func (m *MainWindow) connStatus(connID string) ConnectionStatus {
+	var st ConnectionStatus
+	if m.deps.Status != nil {
+		st = m.deps.Status(connID)
+	}
+	if r, ok := m.lastRuns[connID]; ok {
+		st.LastRun = r.Started
+		st.LastResult = resultText(r)
+	}
+	if m.exec != nil && m.exec.isRunning(connID) {
+		st.LastResult = "Running…"
+	}
+	return st
+}
+
+// onRunChanged follows the start and end of an import started here: the
+// data pages change only when it ends.
+func (m *MainWindow) onRunChanged(connID string) {
+	if m.systems != nil {
+		m.systems.refresh()
+	}
+	if m.exec.isRunning(connID) {
+		m.loadRunStatus()
+		return
+	}
+	if m.exitAfterImports && len(m.exec.running) == 0 {
+		m.exitAfterImports = false
+		m.requestExit()
+		return
+	}
+	m.refreshData()
+}

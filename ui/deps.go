@@ -1,0 +1,101 @@
+// Package ui is the Inventory Beacon window: one file per screen or dialog.
+// It holds no business rules: the connection rules live in connector, the
+// sign-in in auth, persistence in storage. Screens are structs that keep
+// their widgets as fields, so tests drive them with fyne.io/fyne/v2/test
+// without a display.
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// Deps is what the window needs from the rest of the program. Repo is
+// required; every hook may be nil, meaning the feature is not in this build
+// yet, and the window says so plainly when it is asked for.
+//
+// Hooks are called on the Fyne goroutine. A hook that does slow work must
+// do it on its own goroutine and touch widgets only through fyne.Do.
+type Deps struct {
+	Repo *storage.Repository
+
+	// Generate runs the interactive sign-in of the connection dialog
+	// (Generate...). It shows its own waiting dialog and errors, and on
+	// success calls req.Done with the refresh token and its description.
+	Generate func(req GenerateRequest)
+
+	// TestConnection gets a token for c and reads one page of users,
+	// reporting what works and which permission is missing. c is saved:
+	// the window saves pending changes first, so secrets are in the keyring.
+	TestConnection func(parent fyne.Window, c storage.Connection)
+
+	// ExecuteNow imports from c, with progress and Cancel. c is saved, as
+	// for TestConnection.
+	ExecuteNow func(parent fyne.Window, c storage.Connection)
+
+	// Schedule shows "Select Schedule" for c and calls done with the chosen
+	// schedule ID ("" for Not scheduled) if the administrator clicks OK.
+	// The window records the choice as a pending change.
+	Schedule func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(scheduleID string))
+
+	// Status reports the run state shown in the Inventory Systems table.
+	// Call (*MainWindow).RefreshStatus when it changes.
+	Status func(connID string) ConnectionStatus
+
+	// Pages replaces the placeholder of a navigation page (keyed by its
+	// title, e.g. PageUsers) with a real screen. A page given here wins
+	// over the built-in one.
+	Pages map[string]func(parent fyne.Window) fyne.CanvasObject
+
+	// Inventory is the database of imported data. With it the window shows
+	// the built-in data pages (Users, Licenses, Applications, Usage, Import
+	// history) and fills Last run / Last result from the import history
+	// (NextRun still comes from Status, when given).
+	Inventory *inventory.Store
+
+	// Execute runs one import of a saved connection. When ExecuteNow is
+	// nil and Execute is set, Execute Now shows the built-in progress
+	// dialog (a bar per stage, Cancel) around it, and the window refreshes
+	// Last run / Last result and the data pages when it ends.
+	Execute ExecuteFunc
+}
+
+// GenerateRequest is what the connection dialog hands to Deps.Generate.
+type GenerateRequest struct {
+	Parent fyne.Window
+	// Connection is the connection as currently typed in the dialog, not
+	// necessarily saved.
+	Connection storage.Connection
+	// ProxyPassword is a proxy password typed in the dialog and not saved
+	// yet; empty means use the keyring's, if Connection.Proxy.HasPassword.
+	ProxyPassword string
+	// Done records the result in the dialog as a pending change (the token
+	// reaches the keyring on Save). Call it on the Fyne goroutine.
+	Done func(refreshToken string, info storage.TokenInfo)
+}
+
+// ConnectionStatus is a connection's run state for the table. Zero times
+// mean never / not scheduled.
+type ConnectionStatus struct {
+	NextRun    time.Time
+	LastRun    time.Time
+	LastResult string // e.g. "Succeeded", "Completed with warnings", "Failed: ..."
+}
+
+// Navigation page titles.
+const (
+	GroupDataCollection = "Data collection"
+	GroupImportedData   = "Imported data"
+
+	PageInventorySystems = "Inventory Systems"
+	PageScheduling       = "Scheduling"
+	PageUsers            = "Users"
+	PageLicenses         = "Licenses"
+	PageApplications     = "Applications"
+	PageUsage            = "Usage"
+	PageImportHistory    = "Import history"
+)

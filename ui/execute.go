@@ -1,0 +1,431 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// ExecuteFunc runs one import of a saved connection. It reports how far
+// each stage is through progress (done of total items, total 0 when not
+// known yet), from any goroutine, and stops when ctx is cancelled. It
+// returns the run as recorded in the import history; a run that never
+// started (no token, database not writable) has ID 0 and err says why.
+//
+// importer.Run fits it directly:
+//
+//	func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+//		res, err := importer.Run(ctx, importer.Options{Conn: c, Client: client, Store: store,
+//			Trigger: inventory.TriggerManual,
+//			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
+//		return res.Run, err
+//	}
+type ExecuteFunc func(ctx context.Context, c storage.Connection, progress func(stage string, done, total int)) (inventory.Run, error)
+
+// ImportStages are the importer's stages, in the order they run: one
+// progress bar each.
+func ImportStages() []string {
+	s := make([]string, len(importer.Stages))
+	for i, st := range importer.Stages {
+		s[i] = string(st)
+	}
+	return s
+}
+
+// ExecuteOptions tune NewExecuteNow.
+type ExecuteOptions struct {
+	// Stages are the progress bars, in order; default ImportStages().
+	Stages []string
+	// Changed is called on the Fyne goroutine when a run starts or ends
+	// (to redraw Last run / Last result and the data pages).
+	Changed func(connID string)
+	// Shown and Finished let tests follow the dialog; they are called on
+	// the Fyne goroutine.
+	Shown    func(*ExecuteDialog)
+	Finished func(*ExecuteDialog)
+}
+
+// NewExecuteNow returns a value for Deps.ExecuteNow: the progress dialog
+// around run. A connection already importing in this window is not started
+// twice; its dialog is shown again instead.
+func NewExecuteNow(run ExecuteFunc, opts ExecuteOptions) func(parent fyne.Window, c storage.Connection) {
+	ex := newExecutor(run, opts)
+	return ex.execute
+}
+
+// executor keeps the imports running in this window (Fyne goroutine only).
+type executor struct {
+	run     ExecuteFunc
+	opts    ExecuteOptions
+	running map[string]*ExecuteDialog
+}
+
+func newExecutor(run ExecuteFunc, opts ExecuteOptions) *executor {
+	if len(opts.Stages) == 0 {
+		opts.Stages = ImportStages()
+	}
+	return &executor{run: run, opts: opts, running: map[string]*ExecuteDialog{}}
+}
+
+// cancelAll cancels every import running in this window.
+func (ex *executor) cancelAll() {
+	for _, d := range ex.running {
+		d.Cancel()
+	}
+}
+
+// isRunning reports whether connID is importing in this window.
+func (ex *executor) isRunning(connID string) bool { return ex.running[connID] != nil }
+
+func (ex *executor) execute(parent fyne.Window, c storage.Connection) {
+	if d := ex.running[c.ID]; d != nil {
+		d.background = false
+		d.dlg.Show()
+		return
+	}
+	d := newExecuteDialog(ex, parent, c)
+	ex.running[c.ID] = d
+	if ex.opts.Changed != nil {
+		ex.opts.Changed(c.ID)
+	}
+	d.dlg.Show()
+	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height))
+	if ex.opts.Shown != nil {
+		ex.opts.Shown(d)
+	}
+	d.start()
+}
+
+// stageState is what one bar shows.
+type stageState int
+
+const (
+	stageWaiting stageState = iota
+	stageRunning
+	stageDone
+	stageStopped // the run ended while this stage was running
+	stageNotRun  // the run ended before this stage
+)
+
+type stageRow struct {
+	name  string
+	state stageState
+	done  int
+	total int
+	bar   *widget.ProgressBar
+	text  string // what the bar says
+}
+
+// ExecuteDialog is the progress of one Execute Now: a bar per stage, the
+// outcome, and Cancel while it runs (Close afterwards).
+type ExecuteDialog struct {
+	ex     *executor
+	conn   storage.Connection
+	ctx    context.Context
+	cancel context.CancelFunc
+	start0 time.Time
+
+	stages  []*stageRow
+	summary *widget.Label
+	details *widget.Label
+	cancelB *widget.Button
+	hideB   *widget.Button
+	closeB  *widget.Button
+	dlg     *dialog.CustomDialog
+
+	// finished is set on the Fyne goroutine when the run has ended.
+	finished bool
+	// background: the administrator hid the dialog; the outcome is told
+	// by a desktop notification.
+	background bool
+	run        inventory.Run
+	err        error
+
+	// mu guards the progress reported by the importing goroutine until
+	// the Fyne goroutine takes it: updates are coalesced, so a fast import
+	// costs one redraw per frame, not one per page of users.
+	mu        sync.Mutex
+	latest    map[string][2]int
+	order     []string // stages in the order they were first reported
+	scheduled bool
+}
+
+func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection) *ExecuteDialog {
+	d := &ExecuteDialog{ex: ex, conn: c, latest: map[string][2]int{}}
+	form := container.New(layout.NewFormLayout())
+	for _, name := range ex.opts.Stages {
+		r := &stageRow{name: name, text: "Waiting"}
+		r.bar = widget.NewProgressBar()
+		r.bar.TextFormatter = func() string { return r.text }
+		d.stages = append(d.stages, r)
+		form.Add(widget.NewLabel(name))
+		form.Add(r.bar)
+	}
+	d.summary = widget.NewLabelWithStyle("Importing…", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.summary.Wrapping = fyne.TextWrapWord
+	d.details = widget.NewLabel("")
+	d.details.Wrapping = fyne.TextWrapWord
+	d.details.Hide()
+	d.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.Cancel)
+	d.cancelB.Importance = widget.DangerImportance
+	// Hide leaves the import running; Execute Now on the same connection
+	// shows this dialog again.
+	d.hideB = widget.NewButton("Run in background", func() {
+		d.background = true
+		d.dlg.Hide()
+	})
+	d.closeB = widget.NewButton("Close", func() { d.dlg.Hide() })
+	d.closeB.Importance = widget.HighImportance
+	d.closeB.Hide()
+	content := container.NewVBox(form, widget.NewSeparator(), d.summary, d.details)
+	d.dlg = dialog.NewCustomWithoutButtons("Execute Now: "+c.Name, content, parent)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.hideB, d.cancelB, d.closeB})
+	return d
+}
+
+func (d *ExecuteDialog) start() {
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.start0 = time.Now()
+	ctx, conn, run := d.ctx, d.conn, d.ex.run
+	go func() {
+		r, err := run(ctx, conn, d.progress)
+		doUI(func() { d.end(r, err) })
+	}()
+}
+
+// progress is the ExecuteFunc's callback; any goroutine.
+func (d *ExecuteDialog) progress(stage string, done, total int) {
+	d.mu.Lock()
+	if _, seen := d.latest[stage]; !seen {
+		d.order = append(d.order, stage)
+	}
+	d.latest[stage] = [2]int{done, total}
+	schedule := !d.scheduled
+	d.scheduled = true
+	d.mu.Unlock()
+	if schedule {
+		doUI(d.applyProgress)
+	}
+}
+
+// applyProgress moves the reported progress into the bars (Fyne
+// goroutine).
+func (d *ExecuteDialog) applyProgress() {
+	d.mu.Lock()
+	latest := make(map[string][2]int, len(d.latest))
+	for k, v := range d.latest {
+		latest[k] = v
+	}
+	d.scheduled = false
+	d.mu.Unlock()
+	if d.finished {
+		return
+	}
+	// The furthest stage reported is the one running: stages before it
+	// are done even if their last report did not say so (a report that
+	// was skipped, zero licenses).
+	cur := -1
+	for i, r := range d.stages {
+		if _, ok := latest[r.name]; ok {
+			cur = i
+		}
+	}
+	for i, r := range d.stages {
+		v, ok := latest[r.name]
+		switch {
+		case !ok && i > cur:
+			continue
+		case i < cur:
+			r.state = stageDone
+		case v[1] > 0 && v[0] >= v[1]:
+			r.state = stageDone
+		default:
+			r.state = stageRunning
+		}
+		r.done, r.total = v[0], v[1]
+		r.show()
+	}
+}
+
+func (r *stageRow) show() {
+	switch r.state {
+	case stageWaiting:
+		r.text = "Waiting"
+		r.bar.Value = 0
+	case stageRunning:
+		if r.total > 0 {
+			r.text = fmt.Sprintf("%s of %s", count(r.done), count(r.total))
+			r.bar.Value = float64(r.done) / float64(r.total)
+		} else if r.done > 0 {
+			r.text = count(r.done) + " read"
+			r.bar.Value = 0
+		} else {
+			r.text = "Starting…"
+			r.bar.Value = 0
+		}
+	case stageDone:
+		r.text = "Done: " + count(r.done)
+		r.bar.Value = 1
+	case stageStopped:
+		r.text += " (stopped)"
+	case stageNotRun:
+		r.text = "Not run"
+		r.bar.Value = 0
+	}
+	r.bar.Refresh()
+}
+
+// Cancel stops the import; the previous data stays current.
+func (d *ExecuteDialog) Cancel() {
+	if d.finished || d.cancel == nil {
+		return
+	}
+	d.cancel()
+	d.cancelB.Disable()
+	d.cancelB.SetText("Cancelling…")
+	d.summary.SetText("Cancelling: the import stops after the current request; the previous data is kept.")
+}
+
+// end shows the outcome (Fyne goroutine).
+func (d *ExecuteDialog) end(r inventory.Run, err error) {
+	d.applyProgress()
+	d.finished = true
+	d.run, d.err = r, err
+	d.cancel()
+	good := r.Status.Good() && err == nil
+	for _, s := range d.stages {
+		switch {
+		case good:
+			s.state = stageDone
+		case s.state == stageRunning:
+			s.state = stageStopped
+		case s.state == stageWaiting:
+			s.state = stageNotRun
+		}
+		s.show()
+	}
+	d.summary.SetText(runSummary(d.conn.Name, r, err))
+	var det []string
+	if good {
+		c := r.Counts
+		det = append(det, fmt.Sprintf("Users: %s · License assignments: %s · Subscribed SKUs: %s · Applications: %s\n"+
+			"Usage rows: %s active users, %s Office activations, %s Microsoft 365 apps",
+			count(c.Users), count(c.Assignments), count(c.SKUs), count(c.ServicePrincipals),
+			count(c.ActiveUserRows), count(c.ActivationRows), count(c.AppUsageRows)))
+	}
+	for _, w := range r.Warnings {
+		det = append(det, "Warning: "+w)
+	}
+	if len(det) > 0 {
+		d.details.SetText(strings.Join(det, "\n\n"))
+		d.details.Show()
+	}
+	d.cancelB.Hide()
+	d.hideB.Hide()
+	d.closeB.Show()
+	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height))
+	if d.background {
+		if a := fyne.CurrentApp(); a != nil {
+			a.SendNotification(fyne.NewNotification("Inventory Beacon", strings.SplitN(d.summary.Text, "\n", 2)[0]))
+		}
+	}
+	delete(d.ex.running, d.conn.ID)
+	if d.ex.opts.Changed != nil {
+		d.ex.opts.Changed(d.conn.ID)
+	}
+	if d.ex.opts.Finished != nil {
+		d.ex.opts.Finished(d)
+	}
+}
+
+// runSummary is the outcome in one sentence, with what to do next.
+func runSummary(name string, r inventory.Run, err error) string {
+	took := ""
+	if r.ID != 0 {
+		took = " in " + r.Duration().Round(100*time.Millisecond).String()
+	}
+	switch {
+	case r.ID == 0 && err != nil:
+		return fmt.Sprintf("The import from %s could not start: %v", name, err)
+	case r.Status == inventory.StatusSucceeded && err == nil:
+		return fmt.Sprintf("Import from %s succeeded%s.", name, took)
+	case r.Status == inventory.StatusWarnings && err == nil:
+		return fmt.Sprintf("Import from %s completed with warnings%s. The data was imported; the warnings below say what is missing and how to fix it.", name, took)
+	case r.Status == inventory.StatusCancelled || errors.Is(err, context.Canceled):
+		return fmt.Sprintf("Import from %s was cancelled%s. The data of the previous import is kept.", name, took)
+	}
+	msg := r.Error
+	if err != nil {
+		msg = err.Error()
+	}
+	return fmt.Sprintf("Import from %s failed%s: %s\n\nThe data of the previous import is kept. Fix the problem and click Execute Now again.", name, took, msg)
+}
+
+// Status is the dialog's outcome line, for tests.
+func (d *ExecuteDialog) Status() string { return d.summary.Text }
+
+// StageText is what the bar of a stage says, for tests.
+func (d *ExecuteDialog) StageText(stage string) string {
+	for _, s := range d.stages {
+		if s.name == stage {
+			return s.text
+		}
+	}
+	return ""
+}
+
+// resultText is the Last result column of a run.
+func resultText(r inventory.Run) string {
+	switch r.Status {
+	case inventory.StatusSucceeded:
+		return "Succeeded"
+	case inventory.StatusWarnings:
+		return "Completed with warnings"
+	case inventory.StatusRunning:
+		return "Running"
+	case inventory.StatusCancelled:
+		return "Cancelled"
+	case inventory.StatusSkipped:
+		return "Skipped: already running"
+	case inventory.StatusFailed:
+		if r.Error != "" {
+			return "Failed: " + r.Error
+		}
+		return "Failed"
+	}
+	return string(r.Status)
+}
+
+// count formats a number with thousands separators, as admins read them.
+func count(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,327 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// simTokens mints the simulator's access tokens for its Global
+// Administrator, as a refresh would.
+type simTokens struct {
+	mu     sync.Mutex
+	sim    *m365sim.Server
+	cached string
+}
+
+func (s *simTokens) Token(context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached == "" {
+		s.cached = s.sim.MintAccessToken(tenant.AdminLocalPart + "@" + s.sim.Tenant().Domain)
+	}
+	return s.cached, nil
+}
+
+func (s *simTokens) Invalidate() {
+	s.mu.Lock()
+	s.cached = ""
+	s.mu.Unlock()
+}
+
+// simImport is the real import (importer.Run through the Graph client)
+// against the simulator, as the lead wires it in cmd/beacon. pause, when
+// set, is called with every progress report before the window sees the
+// next one, so a test can hold the import at a known point.
+func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) ExecuteFunc {
+	tokens := &simTokens{sim: sim}
+	return func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+		client, err := graph.New(sim.Client(), sim.GraphEndpoint(), tokens, graph.Options{})
+		if err != nil {
+			return inventory.Run{}, err
+		}
+		res, err := importer.Run(ctx, importer.Options{Conn: c, Client: client, Store: store, Trigger: inventory.TriggerManual,
+			Sequential: true,
+			Progress: func(s importer.Stage, done, total int) {
+				progress(string(s), done, total)
+				if pause != nil {
+					pause(ctx, string(s), done, total)
+				}
+			}})
+		return res.Run, err
+	}
+}
+
+type execHarness struct {
+	m        *MainWindow
+	shown    chan *ExecuteDialog
+	finished chan *ExecuteDialog
+	status   chan error
+	running  []string // Last result while each dialog opened
+}
+
+func newExecHarness(t *testing.T, store *inventory.Store, connID string, run ExecuteFunc) *execHarness {
+	t.Helper()
+	h := &execHarness{shown: make(chan *ExecuteDialog, 4), finished: make(chan *ExecuteDialog, 4), status: make(chan error, 16)}
+	h.m = dataWindow(t, store, connID, Deps{Execute: run})
+	onUI(func() {
+		h.m.statusLoaded = func(err error) { h.status <- err }
+		h.m.exec.opts.Shown = func(d *ExecuteDialog) {
+			h.running = append(h.running, h.m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}))
+			h.shown <- d
+		}
+		h.m.exec.opts.Finished = func(d *ExecuteDialog) { h.finished <- d }
+		h.m.systems.selectRow(0)
+	})
+	return h
+}
+
+// lastResult waits until the Last result column says want.
+func (h *execHarness) lastResult(t *testing.T, want string) {
+	t.Helper()
+	for {
+		var got string
+		onUI(func() { got = h.m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}) })
+		if got == want {
+			return
+		}
+		if err := recvTB(t, h.status, "Last result "+want+" (shows "+got+")"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Execute Now runs the real import against the simulator: a bar per
+// stage, every one done at the end, the outcome with counts, Last run /
+// Last result, and the data pages showing the new data.
+func TestExecuteNowImportsWithProgress(t *testing.T) {
+	sim, err := m365sim.Start(m365sim.Options{Users: 300, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	store, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), inventory.FileName), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	const connID = "0123456789abcdef0123456789abcdef"
+	h := newExecHarness(t, store, connID, simImport(sim, store, nil))
+	h.lastResult(t, "—")
+
+	onUI(func() { test.Tap(h.m.systems.executeButton) })
+	d := recvTB(t, h.shown, "progress dialog")
+	d = recvTB(t, h.finished, "end of the import")
+	if h.running[0] != "Running…" {
+		t.Errorf("Last result while importing: %q", h.running[0])
+	}
+	users := len(sim.Tenant().Users)
+	onUI(func() {
+		if d.err != nil || d.run.Status != inventory.StatusSucceeded {
+			t.Fatalf("import: %v, run %+v", d.err, d.run)
+		}
+		requireContains(t, "outcome", d.Status(), "Import from Contoso succeeded in ")
+		if len(d.stages) != len(importer.Stages) {
+			t.Fatalf("%d bars, want one per stage", len(d.stages))
+		}
+		for _, s := range d.stages {
+			if s.bar.Value != 1 || !strings.HasPrefix(s.text, "Done: ") {
+				t.Errorf("%s: bar %.2f %q", s.name, s.bar.Value, s.text)
+			}
+		}
+		if got, want := d.StageText(string(importer.StageUsers)), "Done: "+count(users); got != want {
+			t.Errorf("users bar %q, want %q", got, want)
+		}
+		requireContains(t, "details", d.details.Text, "Users: "+count(users)+" ·")
+		if !d.closeB.Visible() || d.cancelB.Visible() {
+			t.Error("after the run only Close is offered")
+		}
+	})
+	h.lastResult(t, "Succeeded")
+
+	p, e := openPage(t, h.m, PageUsers)
+	if e.err != nil || e.total != users {
+		t.Fatalf("Users page after the import: %d, err %v; want %d", e.total, e.err, users)
+	}
+	if got, want := screenCell(t, p, 0, colIndex(t, userColumns, "User Principal Name")), sim.Tenant().Users[0].UserPrincipalName; got != want {
+		t.Errorf("first user %q, want %q", got, want)
+	}
+}
+
+// Cancel mid-run: the bars say where it stopped, the previous data stays
+// on the pages, history records the cancel. A second Execute Now on a
+// running connection shows its dialog instead of a second import.
+func TestExecuteNowCancelKeepsPreviousData(t *testing.T) {
+	sim, err := m365sim.Start(m365sim.Options{Users: 120, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	store, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), inventory.FileName), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	const connID = "fedcba9876543210fedcba9876543210"
+	// The first run completes; the second holds at the start of the users
+	// stage until it is cancelled.
+	var hold sync.Mutex
+	holding := false
+	atUsers := make(chan struct{}, 1)
+	pause := func(ctx context.Context, stage string, done, total int) {
+		hold.Lock()
+		h := holding
+		hold.Unlock()
+		if h && stage == string(importer.StageUsers) && done == 0 {
+			atUsers <- struct{}{}
+			<-ctx.Done()
+		}
+	}
+	h := newExecHarness(t, store, connID, simImport(sim, store, pause))
+	onUI(func() { test.Tap(h.m.systems.executeButton) })
+	recvTB(t, h.shown, "first dialog")
+	first := recvTB(t, h.finished, "first import")
+	var firstRun inventory.Run
+	onUI(func() { firstRun = first.run })
+	if firstRun.Status != inventory.StatusSucceeded {
+		t.Fatalf("first import %+v", firstRun)
+	}
+	h.lastResult(t, "Succeeded")
+
+	hold.Lock()
+	holding = true
+	hold.Unlock()
+	onUI(func() {
+		first.dlg.Hide()
+		test.Tap(h.m.systems.executeButton)
+	})
+	d := recvTB(t, h.shown, "second dialog")
+	recvTB(t, atUsers, "the users stage")
+	onUI(func() {
+		if got := d.StageText(string(importer.StageLicenses)); !strings.HasPrefix(got, "Done: ") {
+			t.Errorf("licenses bar %q", got)
+		}
+		// Run in background, then Execute Now again: the same dialog.
+		test.Tap(d.hideB)
+		test.Tap(h.m.systems.executeButton)
+		if len(h.m.exec.running) != 1 || h.m.exec.running[connID] != d {
+			t.Errorf("a second import started: %v", h.m.exec.running)
+		}
+		test.Tap(d.cancelB)
+		if !d.cancelB.Disabled() {
+			t.Error("Cancel stays enabled while cancelling")
+		}
+	})
+	select {
+	case <-h.shown:
+		t.Fatal("Execute Now on a running connection opened a second dialog")
+	default:
+	}
+	d = recvTB(t, h.finished, "cancelled import")
+	onUI(func() {
+		if d.run.Status != inventory.StatusCancelled || !errors.Is(d.err, context.Canceled) && d.err == nil {
+			t.Errorf("cancelled run: %+v, err %v", d.run, d.err)
+		}
+		requireContains(t, "outcome", d.Status(), "was cancelled")
+		requireContains(t, "outcome", d.Status(), "previous import is kept")
+		if got := d.StageText(string(importer.StageUsers)); !strings.HasSuffix(got, "(stopped)") {
+			t.Errorf("users bar %q", got)
+		}
+		if got := d.StageText(string(importer.StageAppUsage)); got != "Not run" {
+			t.Errorf("last bar %q", got)
+		}
+	})
+	h.lastResult(t, "Cancelled")
+
+	_, e := openPage(t, h.m, PageUsers)
+	if e.err != nil || e.total != firstRun.Counts.Users || e.q.RunID != firstRun.ID {
+		t.Fatalf("Users page after the cancel: %d rows of run %d, err %v; want the first run %d (%d users)",
+			e.total, e.q.RunID, e.err, firstRun.ID, firstRun.Counts.Users)
+	}
+	hp, e := openPage(t, h.m, PageImportHistory)
+	if e.total != 2 {
+		t.Fatalf("history: %d runs", e.total)
+	}
+	result := colIndex(t, historyColumns, "Result")
+	if a, b := screenCell(t, hp, 0, result), screenCell(t, hp, 1, result); a != "Cancelled" || b != "Succeeded" {
+		t.Errorf("history results %q, %q", a, b)
+	}
+}
+
+func TestRunSummaryAndResultText(t *testing.T) {
+	for _, c := range []struct {
+		run  inventory.Run
+		err  error
+		want string
+	}{
+		{inventory.Run{}, errors.New("the keyring is locked"), "could not start: the keyring is locked"},
+		{inventory.Run{ID: 1, Status: inventory.StatusWarnings, Warnings: []string{"x"}}, nil, "completed with warnings"},
+		{inventory.Run{ID: 1, Status: inventory.StatusFailed, Error: "read users: 403"}, errors.New("read users: 403"),
+			"failed in 0s: read users: 403\n\nThe data of the previous import is kept. Fix the problem and click Execute Now again."},
+	} {
+		requireContains(t, "summary", runSummary("Contoso", c.run, c.err), c.want)
+	}
+	if got := resultText(inventory.Run{Status: inventory.StatusFailed, Error: "interrupted"}); got != "Failed: interrupted" {
+		t.Errorf("failed result %q", got)
+	}
+	if got := count(1234567); got != "1,234,567" {
+		t.Errorf("count %q", got)
+	}
+}
+
+// Exit during an import asks; cancelling exits once the run is recorded
+// as cancelled.
+func TestExitDuringImportCancelsIt(t *testing.T) {
+	sim, err := m365sim.Start(m365sim.Options{Users: 50, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	store, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), inventory.FileName), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	atUsers := make(chan struct{}, 1)
+	pause := func(ctx context.Context, stage string, done, total int) {
+		if stage == string(importer.StageUsers) && done == 0 {
+			atUsers <- struct{}{}
+			<-ctx.Done()
+		}
+	}
+	h := newExecHarness(t, store, "00112233445566778899aabbccddeeff", simImport(sim, store, pause))
+	quit := make(chan struct{}, 1)
+	onUI(func() {
+		h.m.quit = func() { quit <- struct{}{} }
+		test.Tap(h.m.systems.executeButton)
+	})
+	d := recvTB(t, h.shown, "dialog")
+	recvTB(t, atUsers, "the users stage")
+	onUI(func() {
+		test.Tap(d.hideB)
+		test.Tap(h.m.exitButton)
+		if h.m.prompt == nil || h.m.prompt.title != "Import running" {
+			t.Fatal("Exit during an import must ask")
+		}
+		test.Tap(h.m.prompt.buttons["Cancel the import and exit"])
+	})
+	d = recvTB(t, h.finished, "cancelled import")
+	recvTB(t, quit, "exit")
+	runs, err := store.History(context.Background(), "", 0)
+	if err != nil || len(runs) != 1 || runs[0].Status != inventory.StatusCancelled {
+		t.Fatalf("history after exit: %+v, %v", runs, err)
+	}
+}

@@ -1,0 +1,349 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// Window geometry: the smallest window the product is laid out for.
+const (
+	windowWidth  = 1024
+	windowHeight = 700
+	windowTitle  = "Inventory Beacon"
+)
+
+// MainWindow is the application window: navigation on the left, the page in
+// the middle, Save and Exit at the bottom. It holds the configuration being
+// edited and the keyring changes that go with it until Save.
+type MainWindow struct {
+	app  fyne.App
+	win  fyne.Window
+	deps Deps
+
+	cfg     *storage.Config
+	pending []storage.SecretChange
+	dirty   bool
+
+	nav        *widget.Tree
+	page       *fyne.Container
+	pages      map[string]fyne.CanvasObject
+	pageName   string
+	saveButton *widget.Button
+	exitButton *widget.Button
+	unsaved    *fyne.Container
+	systems    *systemsPage
+	startup    *startupErrorPage
+
+	// The built-in data pages (Deps.Inventory), the connection they show,
+	// the latest run of each connection, and the imports running here.
+	data         map[string]*dataPage
+	dataConn     string
+	lastRuns     map[string]inventory.Run
+	exec         *executor
+	licenseChart *licenseChart
+	usageReport  *widget.Select
+	// exitAfterImports continues Exit when the last import has stopped.
+	exitAfterImports bool
+	// statusLoaded follows each load of lastRuns (tests).
+	statusLoaded func(error)
+
+	// prompt and connDialog are the last ones shown, kept for tests.
+	prompt     *prompt
+	connDialog *ConnectionDialog
+
+	// quit ends the program; tests replace it to observe Exit.
+	quit func()
+}
+
+// NewMainWindow builds the window and loads the configuration. A damaged
+// or newer configuration file is not overwritten: the window explains the
+// problem and offers to set the file aside or exit.
+func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
+	m := &MainWindow{app: a, deps: deps, pages: map[string]fyne.CanvasObject{}}
+	if deps.Execute != nil {
+		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged})
+	}
+	m.win = a.NewWindow(windowTitle)
+	m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
+	m.win.SetMaster()
+	m.quit = func() {
+		m.win.Close()
+		a.Quit()
+	}
+	m.win.SetCloseIntercept(m.requestExit)
+	m.load()
+	return m
+}
+
+// Window is the window, for the caller's screenshots and dialogs.
+func (m *MainWindow) Window() fyne.Window { return m.win }
+
+// ShowAndRun shows the window and runs the application until it quits.
+func (m *MainWindow) ShowAndRun() { m.win.ShowAndRun() }
+
+// RefreshStatus redraws the run state of the connections (Deps.Status). It
+// is safe to call from any goroutine.
+func (m *MainWindow) RefreshStatus() {
+	fyne.Do(func() {
+		if m.systems != nil {
+			m.systems.refresh()
+		}
+	})
+}
+
+func (m *MainWindow) load() {
+	if m.deps.Repo == nil || m.deps.Repo.Config == nil {
+		m.showStartupError(errors.New("no configuration store was given to the window (a bug in Inventory Beacon)"))
+		return
+	}
+	cfg, err := m.deps.Repo.Config.Load()
+	if err != nil {
+		m.showStartupError(err)
+		return
+	}
+	m.cfg = cfg
+	m.startup = nil
+	m.buildMain()
+}
+
+func (m *MainWindow) buildMain() {
+	m.systems = newSystemsPage(m)
+	m.pages = map[string]fyne.CanvasObject{PageInventorySystems: m.systems.content}
+	m.data = map[string]*dataPage{}
+	m.loadRunStatus()
+
+	m.saveButton = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { m.save() })
+	m.saveButton.Importance = widget.HighImportance
+	m.exitButton = widget.NewButtonWithIcon("Exit", theme.LogoutIcon(), m.requestExit)
+	warn := widget.NewLabel("Unsaved changes")
+	warn.Importance = widget.WarningImportance
+	warn.TextStyle.Bold = true
+	m.unsaved = container.NewHBox(widget.NewIcon(theme.WarningIcon()), warn)
+	bottom := container.NewBorder(nil, nil, m.unsaved, container.NewHBox(m.saveButton, m.exitButton))
+
+	m.nav = newNavigation(m.showPage)
+	m.page = container.NewStack()
+	split := container.NewHSplit(m.nav, m.page)
+	split.Offset = 0.185
+	m.win.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split))
+	m.nav.Select(PageInventorySystems)
+	m.updateSaveState()
+}
+
+// showPage puts the named page in the middle, building it the first time.
+func (m *MainWindow) showPage(name string) {
+	p, ok := m.pages[name]
+	if !ok {
+		if build := m.deps.Pages[name]; build != nil {
+			p = build(m.win)
+		} else if dp := m.buildDataPage(name); dp != nil {
+			p = dp.content
+		} else {
+			p = placeholderPage(name)
+		}
+		m.pages[name] = p
+	}
+	m.pageName = name
+	m.page.Objects = []fyne.CanvasObject{p}
+	m.page.Refresh()
+	if dp := m.data[name]; dp != nil {
+		dp.activate(m.dataConn)
+	}
+}
+
+func (m *MainWindow) updateSaveState() {
+	if m.saveButton == nil {
+		return
+	}
+	if m.dirty {
+		m.saveButton.Enable()
+		m.unsaved.Show()
+	} else {
+		m.saveButton.Disable()
+		m.unsaved.Hide()
+	}
+}
+
+// markDirty records that the configuration or the keyring has changes to
+// save.
+func (m *MainWindow) markDirty() {
+	m.dirty = true
+	m.updateSaveState()
+	m.systems.refresh()
+}
+
+// addSecretChanges queues keyring changes for Save. A later change of the
+// same secret replaces an earlier one, so only the final value is written.
+func (m *MainWindow) addSecretChanges(changes []storage.SecretChange) {
+	for _, ch := range changes {
+		kept := m.pending[:0]
+		for _, p := range m.pending {
+			if p.ConnID != ch.ConnID || p.Kind != ch.Kind {
+				kept = append(kept, p)
+			}
+		}
+		m.pending = append(kept, ch)
+	}
+}
+
+// putConnection adds c or replaces the connection with its ID, with its
+// keyring changes. An edit that changes nothing leaves the window clean.
+func (m *MainWindow) putConnection(c storage.Connection, changes []storage.SecretChange) {
+	for i := range m.cfg.Connections {
+		if m.cfg.Connections[i].ID == c.ID {
+			old := m.cfg.Connections[i]
+			same := old
+			same.Modified = c.Modified
+			if reflect.DeepEqual(same, c) && len(changes) == 0 {
+				return
+			}
+			m.cfg.Connections[i] = c
+			m.addSecretChanges(changes)
+			m.markDirty()
+			return
+		}
+	}
+	m.cfg.Connections = append(m.cfg.Connections, c)
+	m.addSecretChanges(changes)
+	m.markDirty()
+}
+
+// deleteConnection removes a connection; its keyring secrets go on Save.
+func (m *MainWindow) deleteConnection(id string) {
+	conns := m.cfg.Connections[:0]
+	for _, c := range m.cfg.Connections {
+		if c.ID != id {
+			conns = append(conns, c)
+		}
+	}
+	m.cfg.Connections = conns
+	var del []storage.SecretChange
+	for _, k := range storage.AllSecretKinds {
+		del = append(del, storage.SecretChange{ConnID: id, Kind: k, Delete: true})
+	}
+	m.addSecretChanges(del)
+	m.markDirty()
+}
+
+// save commits the pending changes. On failure everything stays pending and
+// the administrator is told what to do; it reports whether it saved.
+func (m *MainWindow) save() bool {
+	if !m.dirty {
+		return true
+	}
+	if err := m.deps.Repo.Commit(m.cfg, m.pending); err != nil {
+		buttons := []promptButton{{label: "OK", importance: widget.HighImportance}}
+		if errors.Is(err, storage.ErrConfigChanged) {
+			buttons = append(buttons, promptButton{label: reloadLabel, importance: widget.DangerImportance, action: m.reload})
+		}
+		m.prompt = showPrompt(m.win, "Changes not saved", saveErrorMessage(err), buttons...)
+		return false
+	}
+	m.pending = nil
+	m.dirty = false
+	m.updateSaveState()
+	m.systems.refresh()
+	return true
+}
+
+const stillPending = "Nothing was saved; your changes are still here and you can click Save again."
+
+// saveErrorMessage turns a failed save into what the administrator can do.
+func saveErrorMessage(err error) string {
+	var damaged *storage.DamagedConfigError
+	var newer *storage.NewerConfigError
+	switch {
+	case errors.Is(err, storage.ErrKeyringLocked):
+		return "The keyring, where Inventory Beacon keeps tokens and passwords, is locked. " +
+			"Unlock it (log in to the desktop again, or unlock the \"login\" keyring in Passwords and Keys), then click Save again.\n\n" + stillPending
+	case errors.Is(err, storage.ErrKeyringTimeout):
+		return "The keyring, where Inventory Beacon keeps tokens and passwords, did not answer in time. " +
+			"It may be waiting for you to unlock it in another window: answer that prompt, then click Save again.\n\n" + stillPending
+	case errors.Is(err, storage.ErrNoKeyring):
+		return "No keyring is available to keep tokens and passwords. On Linux, start a Secret Service such as " +
+			"GNOME Keyring (or KeePassXC with its Secret Service integration) in your desktop session, then click Save again.\n\n" + stillPending
+	case errors.Is(err, storage.ErrConfigChanged):
+		return "Another Inventory Beacon window, the command line or a scheduled run saved the configuration after this window " +
+			"opened it. Saving now would undo that change, so nothing was saved. Your changes are still here: note them, click " +
+			reloadLabel + " to load the newer configuration, and make them again."
+	case errors.Is(err, storage.ErrConfigLocked):
+		return "Another Inventory Beacon process is holding the configuration, perhaps for a running import. " +
+			"Wait for it to finish, then click Save again.\n\n" + stillPending
+	case errors.As(err, &damaged):
+		return fmt.Sprintf("The configuration file %s was damaged after this window opened it, so it was not replaced. "+
+			"Restore it from a backup, or exit and start Inventory Beacon again to set it aside. Your changes are still here.", damaged.Path)
+	case errors.As(err, &newer):
+		return fmt.Sprintf("The configuration file %s was replaced by a newer version of Inventory Beacon after this window "+
+			"opened it, so it was not overwritten. Use the newer version to make your changes.", newer.Path)
+	}
+	return fmt.Sprintf("Saving failed: %v.\n\n%s", err, stillPending)
+}
+
+const reloadLabel = "Discard my changes and reload"
+
+// reload drops the pending changes and loads the configuration from disk,
+// after a save was refused because another process saved in between.
+func (m *MainWindow) reload() {
+	m.pending = nil
+	m.dirty = false
+	m.load()
+}
+
+// requestExit is Exit and the window's close button: it asks before
+// discarding unsaved changes.
+func (m *MainWindow) requestExit() {
+	if m.exec != nil && len(m.exec.running) > 0 {
+		m.prompt = showPrompt(m.win, "Import running",
+			"An import is still running. Exiting cancels it; the data of the previous import is kept.",
+			promptButton{label: "Keep running"},
+			promptButton{label: "Cancel the import and exit", importance: widget.DangerImportance, action: func() {
+				// Exit continues once the cancelled runs are recorded
+				// as cancelled in the import history.
+				m.exitAfterImports = true
+				m.exec.cancelAll()
+			}},
+		)
+		return
+	}
+	if !m.dirty {
+		m.quit()
+		return
+	}
+	m.prompt = showPrompt(m.win, "Unsaved changes",
+		"You have changes that are not saved. Save them before exiting?",
+		promptButton{label: "Cancel"},
+		promptButton{label: "Exit without saving", importance: widget.DangerImportance, action: m.quit},
+		promptButton{label: "Save and exit", importance: widget.HighImportance, action: func() {
+			if m.save() {
+				m.quit()
+			}
+		}},
+	)
+}
+
+// requireSaved runs action once nothing is pending, offering to save
+// first: imports and tests read the saved settings and the keyring.
+func (m *MainWindow) requireSaved(what string, action func()) {
+	if !m.dirty {
+		action()
+		return
+	}
+	m.prompt = showPrompt(m.win, "Save changes first",
+		what+" uses the saved settings and the secrets in the keyring. Save your changes first?",
+		promptButton{label: "Cancel"},
+		promptButton{label: "Save and continue", importance: widget.HighImportance, action: func() {
+			if m.save() {
+				action()
+			}
+		}},
+	)
+}

@@ -1,0 +1,67 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// prompt is a small message dialog whose buttons are ours, so each button
+// can say what it does ("Delete", "Exit without saving") instead of Yes/No,
+// and tests can find and tap them.
+type prompt struct {
+	title   string
+	message *widget.Label
+	buttons map[string]*widget.Button
+	dlg     *dialog.CustomDialog
+}
+
+// promptButton is one button of a prompt; action may be nil (just close).
+type promptButton struct {
+	label      string
+	importance widget.Importance
+	action     func()
+}
+
+// showPrompt shows a modal message over parent. Every button closes the
+// prompt before running its action, so an action may open another dialog.
+func showPrompt(parent fyne.Window, title, message string, buttons ...promptButton) *prompt {
+	p := &prompt{title: title, buttons: map[string]*widget.Button{}}
+	p.message = widget.NewLabel(message)
+	p.message.Wrapping = fyne.TextWrapWord
+	p.dlg = dialog.NewCustomWithoutButtons(title, p.message, parent)
+	var objs []fyne.CanvasObject
+	for _, b := range buttons {
+		b := b
+		btn := widget.NewButton(b.label, func() {
+			p.dlg.Hide()
+			if b.action != nil {
+				b.action()
+			}
+		})
+		btn.Importance = b.importance
+		p.buttons[b.label] = btn
+		objs = append(objs, btn)
+	}
+	p.dlg.SetButtons(objs)
+	p.dlg.Show()
+	// A wrapped label asks for little width and much height until it is
+	// laid out; give the message a readable width first, then take the
+	// height it needs at that width.
+	w := float32(480)
+	if cs := parent.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
+		w = cs.Width - 40
+	}
+	p.dlg.Resize(fyne.NewSize(w, 1))
+	p.message.Resize(fyne.NewSize(w-4*theme.Padding(), p.message.MinSize().Height))
+	p.dlg.Resize(fyne.NewSize(w, p.dlg.MinSize().Height))
+	return p
+}
+
+// notAvailable says plainly that a feature is not in this build yet.
+func notAvailable(parent fyne.Window, feature string) *prompt {
+	return showPrompt(parent, "Not available yet",
+		feature+" is not available in this version of Inventory Beacon yet.",
+		promptButton{label: "OK", importance: widget.HighImportance})
+}

@@ -1,0 +1,356 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"net/url"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// systemsColumns are the columns of the Inventory Systems table, with their
+// widths: wide enough for their usual content (a date and time, "Not
+// scheduled", "Microsoft 365"), so at the smallest window the table
+// scrolls sideways rather than cutting every cell short.
+var systemsColumns = []struct {
+	title string
+	width float32
+}{
+	{"Connection Name", 150},
+	{"Type", 110},
+	{"Tenant or endpoint", 190},
+	{"Schedule", 120},
+	{"Next run", 135},
+	{"Last run", 135},
+	{"Last result", 170},
+}
+
+// The kinds the New menu lists, as the reference product does; only
+// PowerShell is implemented.
+const (
+	kindSQLServer   = "SQL Server"
+	kindSpreadsheet = "Spreadsheet"
+	kindPowerShell  = "PowerShell"
+	kindOther       = "Other"
+)
+
+const timeLayout = "2006-01-02 15:04"
+
+// systemsPage is "Data collection → Inventory Systems": the connections and
+// what can be done with them.
+type systemsPage struct {
+	m        *MainWindow
+	content  fyne.CanvasObject
+	table    *widget.Table
+	empty    *widget.Label
+	selected int // row of the selected connection, -1 for none
+
+	newButton, editButton, deleteButton     *widget.Button
+	executeButton, scheduleButton, testButt *widget.Button
+	newMenu                                 *fyne.Menu
+}
+
+func newSystemsPage(m *MainWindow) *systemsPage {
+	p := &systemsPage{m: m, selected: -1}
+
+	p.newMenu = fyne.NewMenu("",
+		&fyne.MenuItem{Label: kindSQLServer, Disabled: true},
+		&fyne.MenuItem{Label: kindSpreadsheet, Disabled: true},
+		fyne.NewMenuItem(kindPowerShell, p.create),
+		&fyne.MenuItem{Label: kindOther, Disabled: true},
+	)
+	p.newButton = widget.NewButtonWithIcon("New", theme.MenuDropDownIcon(), p.showNewMenu)
+	p.newButton.IconPlacement = widget.ButtonIconTrailingText
+	p.editButton = widget.NewButtonWithIcon("Edit...", theme.DocumentCreateIcon(), p.edit)
+	p.deleteButton = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), p.confirmDelete)
+	p.executeButton = widget.NewButtonWithIcon("Execute Now", theme.MediaPlayIcon(), p.executeNow)
+	p.scheduleButton = widget.NewButtonWithIcon("Schedule...", theme.HistoryIcon(), p.schedule)
+	p.testButt = widget.NewButtonWithIcon("Test Connection", theme.ConfirmIcon(), p.testConnection)
+	toolbar := container.NewHBox(p.newButton, p.editButton, p.deleteButton, widget.NewSeparator(),
+		p.executeButton, p.scheduleButton, p.testButt)
+
+	p.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(m.cfg.Connections), len(systemsColumns) },
+		func() fyne.CanvasObject { return newRowCell(p) },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			cell := o.(*rowCell)
+			cell.row = id.Row
+			cell.set(p.cellText(id), id.Row == p.selected)
+		},
+	)
+	p.table.ShowHeaderColumn = false
+	p.table.CreateHeader = func() fyne.CanvasObject {
+		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
+	p.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < len(systemsColumns) {
+			o.(*widget.Label).SetText(systemsColumns[id.Col].title)
+		}
+	}
+	for i, c := range systemsColumns {
+		p.table.SetColumnWidth(i, c.width)
+	}
+	// Keyboard selection (arrows, then space) goes through the table.
+	p.table.OnSelected = func(id widget.TableCellID) { p.selectRow(id.Row) }
+
+	p.empty = widget.NewLabel("No connections yet. Click New, then PowerShell, to connect a Microsoft 365 tenant.")
+	p.empty.Importance = widget.LowImportance
+	title := widget.NewLabelWithStyle(PageInventorySystems, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.content = container.NewBorder(container.NewVBox(title, toolbar, p.empty), nil, nil, nil, p.table)
+	p.refresh()
+	return p
+}
+
+// refresh redraws the table and the toolbar after any change.
+func (p *systemsPage) refresh() {
+	if p.selected >= len(p.m.cfg.Connections) {
+		p.selected = -1
+	}
+	if len(p.m.cfg.Connections) == 0 {
+		p.empty.Show()
+	} else {
+		p.empty.Hide()
+	}
+	on := p.selected >= 0
+	for _, b := range []*widget.Button{p.editButton, p.deleteButton, p.executeButton, p.scheduleButton, p.testButt} {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	p.table.Refresh()
+}
+
+func (p *systemsPage) selectRow(row int) {
+	if row < 0 || row >= len(p.m.cfg.Connections) {
+		row = -1
+	}
+	p.selected = row
+	p.refresh()
+}
+
+func (p *systemsPage) selectedConnection() (storage.Connection, bool) {
+	if p.selected < 0 || p.selected >= len(p.m.cfg.Connections) {
+		return storage.Connection{}, false
+	}
+	return p.m.cfg.Connections[p.selected], true
+}
+
+func (p *systemsPage) cellText(id widget.TableCellID) string {
+	if id.Row < 0 || id.Row >= len(p.m.cfg.Connections) {
+		return ""
+	}
+	c := p.m.cfg.Connections[id.Row]
+	st := p.m.connStatus(c.ID)
+	switch id.Col {
+	case 0:
+		return c.Name
+	case 1:
+		return c.SourceType
+	case 2:
+		return tenantOrEndpoint(c)
+	case 3:
+		return p.scheduleName(c.ScheduleID)
+	case 4:
+		return formatTime(st.NextRun, "—")
+	case 5:
+		return formatTime(st.LastRun, "Never")
+	case 6:
+		if st.LastResult == "" {
+			return "—"
+		}
+		return st.LastResult
+	}
+	return ""
+}
+
+// tenantOrEndpoint names the tenant a connection reads: the one in its
+// token endpoint, else the one its token was issued by, else the sign-in
+// tenant part and host of the endpoint, tenant first so a narrow column
+// still shows it.
+func tenantOrEndpoint(c storage.Connection) string {
+	t := connector.TenantFromEndpoint(c.TokenEndpoint)
+	if t != "" && !connector.IsTenantIndependent(t) {
+		return t
+	}
+	if c.Token != nil && c.Token.TenantID != "" {
+		return c.Token.TenantID
+	}
+	if u, err := url.Parse(c.TokenEndpoint); err == nil && u.Host != "" && t != "" {
+		return t + " (" + u.Host + ")"
+	}
+	return c.TokenEndpoint
+}
+
+func (p *systemsPage) scheduleName(id string) string {
+	if id == "" {
+		return "Not scheduled"
+	}
+	for _, s := range p.m.cfg.Schedules {
+		if s.ID == id {
+			return s.Name
+		}
+	}
+	return "Missing schedule"
+}
+
+func formatTime(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.Local().Format(timeLayout)
+}
+
+func (p *systemsPage) showNewMenu() {
+	c := fyne.CurrentApp().Driver().CanvasForObject(p.newButton)
+	if c == nil {
+		return
+	}
+	widget.ShowPopUpMenuAtRelativePosition(p.newMenu, c, fyne.NewPos(0, p.newButton.Size().Height), p.newButton)
+}
+
+// create opens the dialog for a new PowerShell source connection.
+func (p *systemsPage) create() {
+	c := connector.NewConnection()
+	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, true, p.m.cfg.Connections,
+		func(c storage.Connection, changes []storage.SecretChange) {
+			p.m.putConnection(c, changes)
+			p.selectRow(len(p.m.cfg.Connections) - 1)
+		})
+	p.m.connDialog.Show()
+}
+
+func (p *systemsPage) edit() {
+	c, ok := p.selectedConnection()
+	if !ok {
+		return
+	}
+	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, false, p.m.cfg.Connections, p.m.putConnection)
+	p.m.connDialog.Show()
+}
+
+func (p *systemsPage) confirmDelete() {
+	c, ok := p.selectedConnection()
+	if !ok {
+		return
+	}
+	p.m.prompt = showPrompt(p.m.win, "Delete connection",
+		fmt.Sprintf("Delete the connection %q?\n\nData already imported from it stays in Inventory Beacon, but it is no longer "+
+			"updated and goes stale. Its token and secrets are removed from the keyring when you click Save.", c.Name),
+		promptButton{label: "Cancel"},
+		promptButton{label: "Delete", importance: widget.DangerImportance, action: func() {
+			p.m.deleteConnection(c.ID)
+			p.selectRow(-1)
+		}},
+	)
+}
+
+func (p *systemsPage) executeNow() {
+	c, ok := p.selectedConnection()
+	if !ok {
+		return
+	}
+	run := p.m.deps.ExecuteNow
+	if run == nil && p.m.exec != nil {
+		run = p.m.exec.execute
+	}
+	if run == nil {
+		p.m.prompt = notAvailable(p.m.win, "Execute Now")
+		return
+	}
+	p.m.requireSaved("Execute Now", func() { run(p.m.win, p.current(c.ID, c)) })
+}
+
+func (p *systemsPage) testConnection() {
+	c, ok := p.selectedConnection()
+	if !ok {
+		return
+	}
+	if p.m.deps.TestConnection == nil {
+		p.m.prompt = notAvailable(p.m.win, "Test Connection")
+		return
+	}
+	p.m.requireSaved("Test Connection", func() { p.m.deps.TestConnection(p.m.win, p.current(c.ID, c)) })
+}
+
+// current is the connection with id as it is after a save (which may have
+// changed nothing but the revision), falling back to c.
+func (p *systemsPage) current(id string, c storage.Connection) storage.Connection {
+	for _, x := range p.m.cfg.Connections {
+		if x.ID == id {
+			return x
+		}
+	}
+	return c
+}
+
+func (p *systemsPage) schedule() {
+	c, ok := p.selectedConnection()
+	if !ok {
+		return
+	}
+	if p.m.deps.Schedule == nil {
+		p.m.prompt = notAvailable(p.m.win, "Scheduling")
+		return
+	}
+	p.m.deps.Schedule(p.m.win, p.m.cfg, c, func(scheduleID string) {
+		if scheduleID == c.ScheduleID {
+			return
+		}
+		c.ScheduleID = scheduleID
+		c.Modified = time.Now()
+		p.m.putConnection(c, nil)
+	})
+}
+
+// rowCell is one cell of the table. Fyne tables have no row selection and
+// no double-click, so the cell takes both: a tap selects its row (drawn
+// highlighted across all columns), a double tap opens Edit...
+type rowCell struct {
+	widget.BaseWidget
+	page  *systemsPage
+	row   int
+	bg    *canvas.Rectangle
+	label *widget.Label
+}
+
+func newRowCell(p *systemsPage) *rowCell {
+	c := &rowCell{page: p, bg: canvas.NewRectangle(color.Transparent), label: widget.NewLabel("")}
+	c.label.Truncation = fyne.TextTruncateEllipsis
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *rowCell) set(text string, selected bool) {
+	c.label.SetText(text)
+	if selected {
+		c.bg.FillColor = theme.Color(theme.ColorNameSelection)
+	} else {
+		c.bg.FillColor = color.Transparent
+	}
+	c.bg.Refresh()
+}
+
+func (c *rowCell) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(c.bg, c.label))
+}
+
+// Tapped selects the cell's row.
+func (c *rowCell) Tapped(*fyne.PointEvent) { c.page.selectRow(c.row) }
+
+// DoubleTapped opens the row's connection for editing.
+func (c *rowCell) DoubleTapped(*fyne.PointEvent) {
+	c.page.selectRow(c.row)
+	c.page.edit()
+}
