@@ -134,7 +134,10 @@ func (d *ConnectionDialog) build() {
 	d.authorizationEndpoint = widget.NewEntry()
 	d.authorizationEndpoint.OnChanged = changed
 	d.tokenStatus = widget.NewLabel(noTokenText)
-	d.tokenStatus.Wrapping = fyne.TextWrapWord
+	// Explicit lines rather than word wrapping: a wrapped label reports a
+	// one-line minimum height, so the row would not grow and the rows
+	// below would cover the text. An over-long line ends in an ellipsis.
+	d.tokenStatus.Truncation = fyne.TextTruncateEllipsis
 	d.generate = widget.NewButton("Generate...", d.onGenerate)
 	d.clientSecret = widget.NewPasswordEntry()
 	d.clientSecret.OnChanged = changed
@@ -245,6 +248,11 @@ func (d *ConnectionDialog) Hide() { d.dlg.Hide() }
 func (d *ConnectionDialog) SetToken(info *storage.TokenInfo) {
 	d.token = info
 	d.tokenStatus.SetText(tokenText(info))
+	// The description's line count changes the row's height: lay the
+	// form out again.
+	if d.scroll != nil {
+		d.scroll.Content.Refresh()
+	}
 }
 
 // tokenText describes a refresh token for the read-only Refresh Token field.
@@ -259,9 +267,9 @@ func tokenText(info *storage.TokenInfo) string {
 	if who == "" {
 		who = "an unknown account"
 	}
-	s := fmt.Sprintf("Token present — obtained %s for %s", info.ObtainedAt.Local().Format("2006-01-02 15:04"), who)
+	s := fmt.Sprintf("Token present — obtained %s\nfor %s", info.ObtainedAt.Local().Format("2006-01-02 15:04"), who)
 	if info.TenantID != "" {
-		s += fmt.Sprintf(" (tenant %s)", info.TenantID)
+		s += fmt.Sprintf("\n(tenant %s)", info.TenantID)
 	}
 	return s
 }

@@ -363,7 +363,7 @@ func TestDialogGenerate(t *testing.T) {
 	const token = "0.AAAA-refresh-token-value-that-is-long"
 	obtained := time.Date(2026, 11, 25, 14, 3, 0, 0, time.Local)
 	req.Done(token, storage.TokenInfo{ObtainedAt: obtained, Account: "alice@contoso.com", TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47"})
-	want := "Token present — obtained 2026-11-25 14:03 for alice@contoso.com (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47)"
+	want := "Token present — obtained 2026-11-25 14:03\nfor alice@contoso.com\n(tenant 72f988bf-86f1-41af-91ab-2d7cd011db47)"
 	if d.tokenStatus.Text != want {
 		t.Fatalf("token status %q, want %q", d.tokenStatus.Text, want)
 	}
@@ -446,4 +446,38 @@ func encodePNG(path string, img image.Image) error {
 		return err
 	}
 	return f.Close()
+}
+
+// A token description long enough to need several lines must push the
+// rows below it down instead of being drawn under them (seen in
+// docs/token-present.png before the fix).
+func TestTokenDescriptionIsNotClipped(t *testing.T) {
+	c := newNamedConnection("Contoso")
+	d, _ := testDialog(t, c, false, nil, Deps{}, nil)
+	d.SetToken(&storage.TokenInfo{
+		ObtainedAt: time.Date(2026, 11, 25, 20, 0, 0, 0, time.Local),
+		Account:    "megan.bowen.with.a.rather.long.name@contoso-international.onmicrosoft.com",
+		TenantID:   "72f988bf-86f1-41af-91ab-2d7cd011db47",
+	})
+	tokenRow := d.rows[fieldRefreshToken]
+	graphRow := d.rows[connector.FieldGraphEndpoint]
+	if !tokenRow.Visible() || !graphRow.Visible() {
+		t.Fatal("token or Graph Endpoint row hidden for Authorization Code")
+	}
+	if got, min := d.tokenStatus.Size().Height, d.tokenStatus.MinSize().Height; got < min {
+		t.Errorf("token description is %v high, needs %v", got, min)
+	}
+	lines := strings.Count(d.tokenStatus.Text, "\n") + 1
+	if lines < 2 {
+		t.Errorf("token description is one line: %q", d.tokenStatus.Text)
+	}
+	tokenBottom := tokenRow.Position().Y + tokenRow.Size().Height
+	if graphRow.Position().Y < tokenBottom {
+		t.Errorf("Graph Endpoint row starts at y=%v, inside the token row that ends at y=%v", graphRow.Position().Y, tokenBottom)
+	}
+	for _, want := range []string{"Token present", "megan.bowen", "72f988bf-86f1-41af-91ab-2d7cd011db47", "2026-11-25 20:00"} {
+		if !strings.Contains(d.tokenStatus.Text, want) {
+			t.Errorf("token description %q lacks %q", d.tokenStatus.Text, want)
+		}
+	}
 }
