@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/filelock"
 )
 
 const (
@@ -363,9 +365,12 @@ func (s *ConfigStore) lock() (func(), error) {
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	release, err := lockFile(filepath.Join(s.dir, lockFileName), timeout)
+	release, err := filelock.Lock(filepath.Join(s.dir, lockFileName), timeout)
 	if err != nil {
 		s.mu.Unlock()
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("%w (%v)", ErrConfigLocked, err)
+		}
 		return nil, err
 	}
 	return func() {

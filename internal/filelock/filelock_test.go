@@ -229,3 +229,34 @@ func TestKilledHolderReleasesLock(t *testing.T) {
 	}
 	release()
 }
+
+// A waiter that gave up is still blocked in the kernel; when it finally
+// gets the lock it must let go at once, or the lock would stay taken by a
+// caller that already returned an error.
+func TestAbandonedWaiterReleasesLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	release, err := TryLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := Lock(path, 5*time.Millisecond); !errors.Is(err, ErrLocked) {
+			t.Fatalf("wait %d on a held lock: %v", i, err)
+		}
+	}
+	release()
+	// The abandoned waiters take the lock in turn and drop it; a fresh
+	// caller must get it within a short wait.
+	again, err := Lock(path, 5*time.Second)
+	if err != nil {
+		t.Fatalf("lock after the holder released and the waiters gave up: %v", err)
+	}
+	again()
+	// Another abandoned waiter may hold it for an instant before dropping
+	// it, so allow a short wait, but never a permanent hold.
+	last, err := Lock(path, 5*time.Second)
+	if err != nil {
+		t.Fatalf("lock still held after every holder released: %v", err)
+	}
+	last()
+}

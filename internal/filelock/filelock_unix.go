@@ -31,4 +31,14 @@ func tryLock(f *os.File) error {
 	}
 }
 
+// lockWait takes the exclusive flock, blocking until it is free.
+func lockWait(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
 func unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }

@@ -27,6 +27,13 @@ func tryLock(f *os.File) error {
 	return err
 }
 
+// lockWait takes the lock on the first byte, blocking until it is free
+// (the handle is synchronous, so LockFileEx waits without
+// LOCKFILE_FAIL_IMMEDIATELY).
+func lockWait(f *os.File) error {
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, new(windows.Overlapped))
+}
+
 func unlock(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }

@@ -1,0 +1,104 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// BenchmarkStageUsers measures staging users in pages of 999 (what an
+// import does per page), with licenses and plans shaped like a real tenant.
+// Report: ns/op is per user.
+func BenchmarkStageUsers(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		b.Fatal(err)
+	}
+	page := make([]User, 999)
+	for i := range page {
+		u := &page[i]
+		*u = testUsers(1, "x")[0]
+		u.AssignedLicenses = []AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}, {SkuID: skuE5, DisabledPlans: []string{}}}
+		for j := 0; j < 12; j++ {
+			u.AssignedPlans = append(u.AssignedPlans, AssignedPlan{AssignedDateTime: time.Now(), CapabilityStatus: "Enabled",
+				Service: "exchange", ServicePlanID: fmt.Sprintf("efb87545-963c-4e0d-99df-69c6916d9e%02d", j)})
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for n < b.N {
+		k := min(len(page), b.N-n)
+		for i := 0; i < k; i++ {
+			page[i].ID = fmt.Sprintf("%08d-0000-0000-0000-000000000000", n+i)
+		}
+		if err := w.AddUsers(ctx, page[:k]); err != nil {
+			b.Fatal(err)
+		}
+		n += k
+	}
+	b.StopTimer()
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSearchUsers100k is what filter-as-you-type costs on the Users
+// page: count the matches and read the first page of 50, sorted, over
+// 100,000 users.
+func BenchmarkSearchUsers100k(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		us := testUsers(1000, fmt.Sprintf("p%03d", i))
+		for j := range us {
+			us[j].UserPrincipalName = fmt.Sprintf("user%03d%03d@contoso.example", i, j)
+		}
+		if err := w.AddUsers(ctx, us); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, search, sort string }{
+		{"no-filter-sorted", "", "displayName"},
+		{"one-letter", "u", "userPrincipalName"},
+		{"narrow", "user042", "userPrincipalName"},
+		{"no-match", "zzzz", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q := Query{Search: c.search, Sort: c.sort, Limit: 50}
+			for i := 0; i < b.N; i++ {
+				if _, err := s.CountUsers(ctx, "c", q); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Users(ctx, "c", q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,189 @@
+package inventory
+
+import "time"
+
+// Trigger says what started an import run.
+type Trigger string
+
+const (
+	TriggerManual   Trigger = "manual"   // Execute Now in the window
+	TriggerSchedule Trigger = "schedule" // a schedule fired
+	TriggerCLI      Trigger = "cli"      // beacon execute
+)
+
+// Status is the outcome of an import run.
+type Status string
+
+const (
+	StatusRunning   Status = "running"
+	StatusSucceeded Status = "succeeded"
+	StatusWarnings  Status = "completed with warnings"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+	StatusSkipped   Status = "skipped" // e.g. the connection was already running elsewhere
+)
+
+// Good reports whether a run with this status produced a usable snapshot.
+func (s Status) Good() bool { return s == StatusSucceeded || s == StatusWarnings }
+
+// Counts are the numbers of objects a run imported.
+type Counts struct {
+	Users             int `json:"users"`
+	Assignments       int `json:"assignments"` // user license assignments
+	SKUs              int `json:"skus"`
+	ServicePrincipals int `json:"servicePrincipals"`
+	ActiveUserRows    int `json:"activeUserRows"` // getOffice365ActiveUserDetail
+	ActivationRows    int `json:"activationRows"` // getOffice365ActivationsUserDetail
+	AppUsageRows      int `json:"appUsageRows"`   // getM365AppUserDetail
+}
+
+// ReportRows returns the row count of one report.
+func (c Counts) ReportRows(k ReportKind) int {
+	switch k {
+	case ReportActiveUsers:
+		return c.ActiveUserRows
+	case ReportActivations:
+		return c.ActivationRows
+	case ReportAppUsage:
+		return c.AppUsageRows
+	}
+	return 0
+}
+
+func (c *Counts) addReportRows(k ReportKind, n int) {
+	switch k {
+	case ReportActiveUsers:
+		c.ActiveUserRows += n
+	case ReportActivations:
+		c.ActivationRows += n
+	case ReportAppUsage:
+		c.AppUsageRows += n
+	}
+}
+
+// Run is one import run as the import history shows it.
+type Run struct {
+	ID             int64     `json:"id"`
+	ConnectionID   string    `json:"connectionId"`
+	ConnectionName string    `json:"connectionName"`
+	Trigger        Trigger   `json:"trigger"`
+	Started        time.Time `json:"started"`
+	Ended          time.Time `json:"ended"` // zero while running
+	Status         Status    `json:"status"`
+	Counts         Counts    `json:"counts"`
+	Warnings       []string  `json:"warnings"`
+	Error          string    `json:"error,omitempty"`
+	Note           string    `json:"note,omitempty"`
+	// Current says this run's snapshot is the one the data pages show.
+	Current bool `json:"current"`
+}
+
+// Duration is how long the run took (zero while running).
+func (r Run) Duration() time.Duration {
+	if r.Ended.IsZero() {
+		return 0
+	}
+	return r.Ended.Sub(r.Started)
+}
+
+// User is a directory user. JSON names follow Microsoft Graph, so the Graph
+// client decodes pages straight into it and JSON export reads like Graph.
+type User struct {
+	ID                string            `json:"id"`
+	UserPrincipalName string            `json:"userPrincipalName"`
+	DisplayName       string            `json:"displayName"`
+	Mail              string            `json:"mail"`
+	AccountEnabled    bool              `json:"accountEnabled"`
+	UsageLocation     string            `json:"usageLocation"`
+	Department        string            `json:"department"`
+	JobTitle          string            `json:"jobTitle"`
+	CreatedDateTime   time.Time         `json:"createdDateTime"`
+	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
+	AssignedPlans     []AssignedPlan    `json:"assignedPlans"`
+
+	// Licenses is filled by queries: the SKU part numbers of the assigned
+	// licenses (the skuId when the SKU is unknown), sorted, joined by "+"
+	// the way the usage reports join Assigned Products.
+	Licenses string `json:"licenses,omitempty"`
+	// LastActivity is filled by queries: the latest activity date of the
+	// user in the usage reports, zero when none or unknown.
+	LastActivity time.Time `json:"lastActivity,omitzero"`
+}
+
+type AssignedLicense struct {
+	DisabledPlans []string `json:"disabledPlans"`
+	SkuID         string   `json:"skuId"`
+}
+
+type AssignedPlan struct {
+	AssignedDateTime time.Time `json:"assignedDateTime"`
+	CapabilityStatus string    `json:"capabilityStatus"`
+	Service          string    `json:"service"`
+	ServicePlanID    string    `json:"servicePlanId"`
+}
+
+// SKU is a subscribed SKU (GET /subscribedSkus).
+type SKU struct {
+	AccountName      string        `json:"accountName"`
+	AccountID        string        `json:"accountId"`
+	AppliesTo        string        `json:"appliesTo"`
+	CapabilityStatus string        `json:"capabilityStatus"`
+	ConsumedUnits    int           `json:"consumedUnits"`
+	ID               string        `json:"id"`
+	PrepaidUnits     PrepaidUnits  `json:"prepaidUnits"`
+	ServicePlans     []ServicePlan `json:"servicePlans"`
+	SkuID            string        `json:"skuId"`
+	SkuPartNumber    string        `json:"skuPartNumber"`
+	SubscriptionIDs  []string      `json:"subscriptionIds"`
+}
+
+type PrepaidUnits struct {
+	Enabled   int `json:"enabled"`
+	Suspended int `json:"suspended"`
+	Warning   int `json:"warning"`
+	LockedOut int `json:"lockedOut"`
+}
+
+type ServicePlan struct {
+	ServicePlanID      string `json:"servicePlanId"`
+	ServicePlanName    string `json:"servicePlanName"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+	AppliesTo          string `json:"appliesTo"`
+}
+
+// License is one SKU with the figures the Licenses page and its chart show.
+type License struct {
+	SKU
+	// Purchased is prepaidUnits.enabled.
+	Purchased int `json:"purchased"`
+	// Assigned counts users holding the SKU in the snapshot.
+	Assigned int `json:"assigned"`
+	// Active counts assigned users with activity in the 30 days before the
+	// usage report's refresh date; Inactive = Assigned - Active is what
+	// could be reclaimed. Both are meaningless when UsageKnown is false
+	// (reports forbidden, or user names concealed in them).
+	Active     int  `json:"active"`
+	Inactive   int  `json:"inactive"`
+	UsageKnown bool `json:"usageKnown"`
+}
+
+// ServicePrincipal is an application (GET /servicePrincipals).
+type ServicePrincipal struct {
+	ID                     string   `json:"id"`
+	AppID                  string   `json:"appId"`
+	DisplayName            string   `json:"displayName"`
+	AppDisplayName         string   `json:"appDisplayName"`
+	PublisherName          string   `json:"publisherName"`
+	AppOwnerOrganizationID string   `json:"appOwnerOrganizationId"`
+	ServicePrincipalType   string   `json:"servicePrincipalType"`
+	AccountEnabled         bool     `json:"accountEnabled"`
+	Tags                   []string `json:"tags"`
+}
+
+// MicrosoftTenantID owns Microsoft's first-party applications.
+const MicrosoftTenantID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+
+// FirstParty reports whether Microsoft publishes the application.
+func (sp ServicePrincipal) FirstParty() bool {
+	return sp.AppOwnerOrganizationID == MicrosoftTenantID
+}

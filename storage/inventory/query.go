@@ -1,0 +1,527 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Query selects rows of a data page.
+type Query struct {
+	// Search keeps rows containing this text (case-insensitive substring)
+	// in any of their text columns.
+	Search string
+	// Sort is a column key (the JSON name, e.g. "displayName"; for report
+	// rows the column header); empty sorts in the natural order.
+	Sort string
+	Desc bool
+	// Limit and Offset page the result; Limit 0 means all rows.
+	Limit, Offset int
+	// RunID reads that run's kept snapshot instead of the current one.
+	RunID int64
+}
+
+// ErrNoSnapshot means the connection has no imported data yet (or the
+// requested run's snapshot was pruned or never completed).
+var ErrNoSnapshot = errors.New("no imported data: run an import first")
+
+// ErrUnknownColumn means Query.Sort names no column of the page.
+var ErrUnknownColumn = errors.New("unknown column")
+
+// Column is a sortable column of a data page.
+type Column struct {
+	Key   string // for Query.Sort
+	Title string // for headers
+	sql   string
+}
+
+// UserColumns are the Users page's columns.
+var UserColumns = []Column{
+	{"userPrincipalName", "User Principal Name", "upn COLLATE NOCASE"},
+	{"displayName", "Display Name", "display_name COLLATE NOCASE"},
+	{"mail", "Mail", "mail COLLATE NOCASE"},
+	{"accountEnabled", "Enabled", "account_enabled"},
+	{"department", "Department", "department COLLATE NOCASE"},
+	{"jobTitle", "Job Title", "job_title COLLATE NOCASE"},
+	{"usageLocation", "Usage Location", "usage_location"},
+	{"licenses", "Licenses", "licenses COLLATE NOCASE"},
+	{"lastActivity", "Last Activity", "(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)"},
+	{"createdDateTime", "Created", "created"},
+	{"id", "Object ID", "id"},
+}
+
+// ApplicationColumns are the Applications page's columns.
+var ApplicationColumns = []Column{
+	{"displayName", "Display Name", "display_name COLLATE NOCASE"},
+	{"appDisplayName", "Application Name", "app_display_name COLLATE NOCASE"},
+	{"publisherName", "Publisher", "publisher_name COLLATE NOCASE"},
+	{"servicePrincipalType", "Type", "service_principal_type"},
+	{"accountEnabled", "Enabled", "account_enabled"},
+	{"appId", "Application ID", "app_id"},
+	{"appOwnerOrganizationId", "Owner Tenant", "app_owner_organization_id"},
+	{"id", "Object ID", "id"},
+}
+
+// LicenseColumns are the Licenses page's columns.
+var LicenseColumns = []Column{
+	{"skuPartNumber", "SKU", "sku_part_number COLLATE NOCASE"},
+	{"purchased", "Purchased", "prepaid_enabled"},
+	{"assigned", "Assigned", "assigned"},
+	{"active", "Active (30 days)", "active"},
+	{"inactive", "Inactive assigned", "(assigned - active)"},
+	{"consumedUnits", "Consumed", "consumed_units"},
+	{"capabilityStatus", "Status", "capability_status"},
+	{"skuId", "SKU ID", "sku_id"},
+}
+
+// ReportColumns are a report page's columns: the known ones, keyed by
+// header.
+func ReportColumns(kind ReportKind) []Column {
+	spec := Report(kind)
+	cols := make([]Column, len(spec.Columns))
+	for i, c := range spec.Columns {
+		s := c.Name
+		if c.Type == Text {
+			s += " COLLATE NOCASE"
+		}
+		cols[i] = Column{Key: c.Header, Title: c.Header, sql: s}
+	}
+	return cols
+}
+
+func orderBy(cols []Column, q Query, natural string) (string, error) {
+	if q.Sort == "" {
+		return " ORDER BY " + natural, nil
+	}
+	for _, c := range cols {
+		if strings.EqualFold(c.Key, q.Sort) {
+			dir := ""
+			if q.Desc {
+				dir = " DESC"
+			}
+			// The natural order breaks ties so pages are stable.
+			return " ORDER BY " + c.sql + dir + ", " + natural, nil
+		}
+	}
+	return "", fmt.Errorf("sort by %q: %w", q.Sort, ErrUnknownColumn)
+}
+
+// snapshotRun resolves which run a query reads.
+func (s *Store) snapshotRun(ctx context.Context, connID string, q Query) (int64, error) {
+	if q.RunID != 0 {
+		var snap string
+		err := s.db.QueryRowContext(ctx, "SELECT snapshot FROM runs WHERE id = ? AND connection_id = ?", q.RunID, connID).Scan(&snap)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && snap != snapKept) {
+			return 0, ErrNoSnapshot
+		}
+		return q.RunID, err
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, "SELECT run_id FROM current WHERE connection_id = ?", connID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNoSnapshot
+	}
+	return id, err
+}
+
+// where builds the filter shared by the page and its count.
+func where(runID int64, search string) (string, []any) {
+	w := " WHERE run_id = ?"
+	args := []any{runID}
+	if s := strings.ToLower(strings.TrimSpace(search)); s != "" {
+		w += " AND instr(search, ?) > 0"
+		args = append(args, s)
+	}
+	return w, args
+}
+
+func limit(q Query) string {
+	if q.Limit <= 0 {
+		if q.Offset > 0 {
+			return fmt.Sprintf(" LIMIT -1 OFFSET %d", q.Offset)
+		}
+		return ""
+	}
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
+}
+
+func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, error) {
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return 0, err
+	}
+	w, args := where(run, q.Search)
+	var n int
+	err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n)
+	return n, err
+}
+
+// CountUsers counts the users matching q.Search in the snapshot.
+func (s *Store) CountUsers(ctx context.Context, connID string, q Query) (int, error) {
+	return s.count(ctx, "users", connID, q)
+}
+
+// CountApplications counts the applications matching q.Search.
+func (s *Store) CountApplications(ctx context.Context, connID string, q Query) (int, error) {
+	return s.count(ctx, "service_principals", connID, q)
+}
+
+// CountReportRows counts a report's rows matching q.Search.
+func (s *Store) CountReportRows(ctx context.Context, connID string, kind ReportKind, q Query) (int, error) {
+	return s.count(ctx, Report(kind).Table, connID, q)
+}
+
+// EachUser calls fn for every user of the page q selects, in order,
+// without holding them all in memory (export). The User is reused between
+// calls.
+func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*User) error) error {
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return err
+	}
+	order, err := orderBy(UserColumns, q, "rowid")
+	if err != nil {
+		return err
+	}
+	dict, err := s.planDict(ctx, run)
+	if err != nil {
+		return err
+	}
+	w, args := where(run, q.Search)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, upn, display_name, mail, account_enabled, usage_location, department,
+		job_title, created, licenses, assigned_licenses, assigned_plans,
+		(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)
+		FROM users`+w+order+limit(q), args...)
+	if err != nil {
+		return fmt.Errorf("read users: %w", err)
+	}
+	defer rows.Close()
+	var u User
+	for rows.Next() {
+		var created sql.NullInt64
+		var lic, plans string
+		var last sql.NullString
+		u = User{}
+		if err := rows.Scan(&u.ID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.AccountEnabled, &u.UsageLocation,
+			&u.Department, &u.JobTitle, &created, &u.Licenses, &lic, &plans, &last); err != nil {
+			return err
+		}
+		if created.Valid {
+			u.CreatedDateTime = time.Unix(0, created.Int64).UTC()
+		}
+		u.AssignedLicenses = decodeJSON[[]AssignedLicense](lic)
+		u.AssignedPlans = decodePlans(plans, dict)
+		if last.Valid {
+			u.LastActivity, _ = time.Parse("2006-01-02", last.String)
+		}
+		if err := fn(&u); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) planDict(ctx context.Context, run int64) ([]planKey, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT idx, service, service_plan_id, capability_status FROM plan_dict WHERE run_id = ? ORDER BY idx", run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var dict []planKey
+	for rows.Next() {
+		var idx int
+		var k planKey
+		if err := rows.Scan(&idx, &k.service, &k.planID, &k.status); err != nil {
+			return nil, err
+		}
+		if idx != len(dict) {
+			return nil, fmt.Errorf("the plan dictionary of run %d has a gap at %d", run, len(dict))
+		}
+		dict = append(dict, k)
+	}
+	return dict, rows.Err()
+}
+
+// Users returns the users q selects.
+func (s *Store) Users(ctx context.Context, connID string, q Query) ([]User, error) {
+	var out []User
+	err := s.EachUser(ctx, connID, q, func(u *User) error { out = append(out, *u); return nil })
+	return out, err
+}
+
+// EachApplication calls fn for every application q selects.
+func (s *Store) EachApplication(ctx context.Context, connID string, q Query, fn func(*ServicePrincipal) error) error {
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return err
+	}
+	order, err := orderBy(ApplicationColumns, q, "rowid")
+	if err != nil {
+		return err
+	}
+	w, args := where(run, q.Search)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, app_id, display_name, app_display_name, publisher_name,
+		app_owner_organization_id, service_principal_type, account_enabled, tags FROM service_principals`+w+order+limit(q), args...)
+	if err != nil {
+		return fmt.Errorf("read applications: %w", err)
+	}
+	defer rows.Close()
+	var p ServicePrincipal
+	for rows.Next() {
+		var tags string
+		p = ServicePrincipal{}
+		if err := rows.Scan(&p.ID, &p.AppID, &p.DisplayName, &p.AppDisplayName, &p.PublisherName,
+			&p.AppOwnerOrganizationID, &p.ServicePrincipalType, &p.AccountEnabled, &tags); err != nil {
+			return err
+		}
+		p.Tags = decodeJSON[[]string](tags)
+		if err := fn(&p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Applications returns the applications q selects.
+func (s *Store) Applications(ctx context.Context, connID string, q Query) ([]ServicePrincipal, error) {
+	var out []ServicePrincipal
+	err := s.EachApplication(ctx, connID, q, func(p *ServicePrincipal) error { out = append(out, *p); return nil })
+	return out, err
+}
+
+// Licenses returns the subscribed SKUs with their figures. Search matches
+// the part number, SKU id and service plan names.
+func (s *Store) Licenses(ctx context.Context, connID string, q Query) ([]License, error) {
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return nil, err
+	}
+	order, err := orderBy(LicenseColumns, q, "rowid")
+	if err != nil {
+		return nil, err
+	}
+	args := []any{run}
+	w := " WHERE run_id = ?"
+	if t := strings.ToLower(strings.TrimSpace(q.Search)); t != "" {
+		w += ` AND (instr(lower(sku_part_number), ?2) > 0 OR instr(lower(sku_id), ?2) > 0 OR instr(lower(account_name), ?2) > 0
+			OR EXISTS (SELECT 1 FROM sku_plans p WHERE p.run_id = skus.run_id AND p.sku_id = skus.sku_id AND instr(lower(p.service_plan_name), ?2) > 0))`
+		args = append(args, t)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT sku_id, id, sku_part_number, account_name, account_id, applies_to, capability_status,
+		consumed_units, prepaid_enabled, prepaid_suspended, prepaid_warning, prepaid_locked_out, subscription_ids,
+		assigned, active, usage_known FROM skus`+w+order+limit(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read licenses: %w", err)
+	}
+	var out []License
+	for rows.Next() {
+		var l License
+		var subs string
+		if err := rows.Scan(&l.SkuID, &l.ID, &l.SkuPartNumber, &l.AccountName, &l.AccountID, &l.AppliesTo, &l.CapabilityStatus,
+			&l.ConsumedUnits, &l.PrepaidUnits.Enabled, &l.PrepaidUnits.Suspended, &l.PrepaidUnits.Warning, &l.PrepaidUnits.LockedOut,
+			&subs, &l.Assigned, &l.Active, &l.UsageKnown); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		l.SubscriptionIDs = decodeJSON[[]string](subs)
+		l.Purchased = l.PrepaidUnits.Enabled
+		l.Inactive = l.Assigned - l.Active
+		out = append(out, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		prow, err := s.db.QueryContext(ctx, `SELECT service_plan_id, service_plan_name, provisioning_status, applies_to
+			FROM sku_plans WHERE run_id = ? AND sku_id = ? ORDER BY position`, run, out[i].SkuID)
+		if err != nil {
+			return nil, err
+		}
+		for prow.Next() {
+			var p ServicePlan
+			if err := prow.Scan(&p.ServicePlanID, &p.ServicePlanName, &p.ProvisioningStatus, &p.AppliesTo); err != nil {
+				prow.Close()
+				return nil, err
+			}
+			out[i].ServicePlans = append(out[i].ServicePlans, p)
+		}
+		prow.Close()
+	}
+	return out, nil
+}
+
+// EachReportRow calls fn for every row of a report q selects. The row is
+// reused between calls.
+func (s *Store) EachReportRow(ctx context.Context, connID string, kind ReportKind, q Query, fn func(*ReportRow) error) error {
+	spec := Report(kind)
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return err
+	}
+	order, err := orderBy(ReportColumns(kind), q, "row")
+	if err != nil {
+		return err
+	}
+	w, args := where(run, q.Search)
+	names := make([]string, len(spec.Columns))
+	for i, c := range spec.Columns {
+		names[i] = c.Name
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT extras, "+strings.Join(names, ", ")+" FROM "+spec.Table+w+order+limit(q), args...)
+	if err != nil {
+		return fmt.Errorf("read %s rows: %w", spec.Title, err)
+	}
+	defer rows.Close()
+	vals := make([]any, len(spec.Columns)+1)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	r := ReportRow{Cells: make([]string, len(spec.Columns))}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		r.Extras = nil
+		if e := cellText(Text, vals[0]); e != "" {
+			r.Extras = decodeJSON[map[string]string](e)
+		}
+		for i, c := range spec.Columns {
+			r.Cells[i] = cellText(c.Type, vals[i+1])
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ReportRows returns the rows of a report q selects.
+func (s *Store) ReportRows(ctx context.Context, connID string, kind ReportKind, q Query) ([]ReportRow, error) {
+	var out []ReportRow
+	err := s.EachReportRow(ctx, connID, kind, q, func(r *ReportRow) error {
+		c := *r
+		c.Cells = append([]string(nil), r.Cells...)
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+const runCols = `r.id, r.connection_id, r.connection_name, r.trigger, r.started, r.ended, r.status, r.users, r.assignments, r.skus,
+	r.service_principals, r.active_user_rows, r.activation_rows, r.app_usage_rows, r.warnings, r.error, r.note,
+	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id)`
+
+func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	var started int64
+	var ended sql.NullInt64
+	var warnings, trig, status string
+	err := sc.Scan(&r.ID, &r.ConnectionID, &r.ConnectionName, &trig, &started, &ended, &status,
+		&r.Counts.Users, &r.Counts.Assignments, &r.Counts.SKUs, &r.Counts.ServicePrincipals,
+		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current)
+	if err != nil {
+		return r, err
+	}
+	r.Trigger, r.Status = Trigger(trig), Status(status)
+	r.Started = time.Unix(0, started)
+	if ended.Valid {
+		r.Ended = time.Unix(0, ended.Int64)
+	}
+	r.Warnings = decodeJSON[[]string](warnings)
+	return r, nil
+}
+
+// Run returns one run.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs r WHERE r.id = ?", id))
+	if err != nil {
+		return r, fmt.Errorf("read run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// History returns runs, newest first: of one connection, or of all when
+// connID is empty. limit 0 means all.
+func (s *Store) History(ctx context.Context, connID string, limit int) ([]Run, error) {
+	q := "SELECT " + runCols + " FROM runs r"
+	var args []any
+	if connID != "" {
+		q += " WHERE r.connection_id = ?"
+		args = append(args, connID)
+	}
+	q += " ORDER BY r.id DESC"
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read import history: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LastRuns returns each connection's latest run, by connection id.
+func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+runCols+` FROM runs r
+		WHERE r.id = (SELECT MAX(id) FROM runs x WHERE x.connection_id = r.connection_id)`)
+	if err != nil {
+		return nil, fmt.Errorf("read last runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[r.ConnectionID] = r
+	}
+	return out, rows.Err()
+}
+
+// LatestRun returns the connection's newest run started by trigger (any
+// trigger when empty) whose status is not among skip; ok is false when
+// there is none.
+func (s *Store) LatestRun(ctx context.Context, connID string, trigger Trigger, skip ...Status) (Run, bool, error) {
+	q := "SELECT " + runCols + " FROM runs r WHERE r.connection_id = ?"
+	args := []any{connID}
+	if trigger != "" {
+		q += " AND r.trigger = ?"
+		args = append(args, string(trigger))
+	}
+	for _, st := range skip {
+		q += " AND r.status <> ?"
+		args = append(args, string(st))
+	}
+	r, err := scanRun(s.db.QueryRowContext(ctx, q+" ORDER BY r.id DESC LIMIT 1", args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("read the latest run: %w", err)
+	}
+	return r, true, nil
+}
+
+// CurrentRun returns the run whose snapshot the data pages show.
+func (s *Store) CurrentRun(ctx context.Context, connID string) (Run, error) {
+	id, err := s.snapshotRun(ctx, connID, Query{})
+	if err != nil {
+		return Run{}, err
+	}
+	return s.Run(ctx, id)
+}

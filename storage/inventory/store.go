@@ -1,0 +1,531 @@
+// Package inventory is the local database of imported Microsoft 365 data:
+// import runs (the import history) and, per run, a snapshot of users,
+// license assignments, subscribed SKUs, service principals and the usage
+// reports' rows. It uses SQLite through modernc.org/sqlite (pure Go).
+//
+// A run stages its rows under its run id, page by page, in short write
+// transactions, so other processes (the window, the scheduler, another
+// connection's import) are never locked out for the length of an import.
+// Staged rows are invisible: every query reads the connection's current
+// run, and only Finish with a good status makes a run current, in one
+// transaction. A failed, cancelled or killed run therefore leaves the last
+// good snapshot untouched; its staged rows are deleted.
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// FileName is the database's name inside the configuration directory.
+const FileName = "inventory.db"
+
+// DefaultKeep is how many good snapshots per connection are kept.
+const DefaultKeep = 3
+
+// Options tune a Store.
+type Options struct {
+	// Keep is the number of good snapshots kept per connection (the current
+	// one included); older ones are pruned. 0 means DefaultKeep.
+	Keep int
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// Store is the database. It is safe for concurrent use, also by several
+// processes on the same file.
+type Store struct {
+	db   *sql.DB
+	path string
+	keep int
+	now  func() time.Time
+	host string
+}
+
+// OpenDir opens (creating if needed) inventory.db in the configuration
+// directory.
+func OpenDir(ctx context.Context, configDir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(configDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the configuration folder %s for the inventory database: %w", configDir, err)
+	}
+	return Open(ctx, filepath.Join(configDir, FileName), opts)
+}
+
+// Open opens (creating if needed) the database file at path, brings its
+// schema up to date and marks runs left "running" by a process that no
+// longer exists as failed ("interrupted"), deleting their staged rows.
+//
+// Pragmas, and why:
+//   - journal_mode=WAL: readers (the data pages) never block the importer
+//     and the importer never blocks them; a crash leaves the database
+//     consistent at the last commit.
+//   - synchronous=NORMAL: in WAL mode this never corrupts the database; a
+//     power loss (not a process crash, which loses nothing committed) may
+//     roll back the last few commits. The worst case is that the latest
+//     promotion is undone and the previous snapshot stays current — the
+//     same outcome as a failed run — while FULL would add an fsync to every
+//     page's commit.
+//   - busy_timeout: the window, the scheduler and the CLI share the file;
+//     writers wait for each other instead of failing.
+//   - foreign_keys: snapshot rows cannot outlive or precede their run.
+//   - cache_size=32 MiB (the default is 2 MiB): staging inserts into
+//     the reports' (run, user) index at random places; with the default
+//     cache a 100,000-user import spent a quarter of its CPU re-reading
+//     evicted pages. The cache is filled only as pages are used.
+//   - wal_autocheckpoint=8192 pages (32 MiB, default 4 MiB) and
+//     journal_size_limit=64 MiB: an import commits every page of users;
+//     index pages touched by many commits are copied into the database
+//     once per checkpoint, so fewer checkpoints copy far less (they took
+//     an eighth of the import's CPU). The limit truncates the WAL after
+//     a checkpoint so it does not keep its peak size on disk.
+//   - temp_store=MEMORY: the temporary index of the concealed-names
+//     check stays off the disk.
+//   - _txlock=immediate: write transactions take the write lock up front,
+//     so two writers never deadlock upgrading a read lock.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Keep <= 0 {
+		opts.Keep = DefaultKeep
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(15000)", "foreign_keys(1)",
+		"cache_size(-32768)", "temp_store(MEMORY)", "wal_autocheckpoint(8192)", "journal_size_limit(67108864)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open the inventory database %s: %w", path, err)
+	}
+	host, _ := os.Hostname()
+	s := &Store{db: db, path: path, keep: opts.Keep, now: opts.Now, host: host}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open the inventory database %s: %w (if the file is damaged, move it away and run the import again)", path, err)
+	}
+	if err := s.recover(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tidy up the inventory database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the database for checks such as PRAGMA integrity_check.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// snapshot states of a run's rows.
+const (
+	snapNone    = "none"    // no rows (never had, failed, or pruned)
+	snapStaging = "staging" // rows being written; invisible
+	snapKept    = "kept"    // a good snapshot (current or one of the kept past ones)
+)
+
+// snapshotTables are the per-run tables, children before parents.
+func snapshotTables() []string {
+	t := []string{"user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals"}
+	for _, r := range reportSpecs {
+		t = append(t, r.Table)
+	}
+	return t
+}
+
+const schemaVersion = 1
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("the database was written by a newer Inventory Beacon (schema %d, this build knows %d); update the app", v, schemaVersion)
+	}
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS runs (
+			id INTEGER PRIMARY KEY,
+			connection_id TEXT NOT NULL,
+			connection_name TEXT NOT NULL,
+			trigger TEXT NOT NULL,
+			started INTEGER NOT NULL,
+			ended INTEGER,
+			status TEXT NOT NULL,
+			users INTEGER NOT NULL DEFAULT 0,
+			assignments INTEGER NOT NULL DEFAULT 0,
+			skus INTEGER NOT NULL DEFAULT 0,
+			service_principals INTEGER NOT NULL DEFAULT 0,
+			active_user_rows INTEGER NOT NULL DEFAULT 0,
+			activation_rows INTEGER NOT NULL DEFAULT 0,
+			app_usage_rows INTEGER NOT NULL DEFAULT 0,
+			warnings TEXT NOT NULL DEFAULT '[]',
+			error TEXT NOT NULL DEFAULT '',
+			snapshot TEXT NOT NULL DEFAULT 'none',
+			pid INTEGER NOT NULL DEFAULT 0,
+			host TEXT NOT NULL DEFAULT '',
+			note TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX IF NOT EXISTS runs_conn ON runs(connection_id, id)`,
+		// current names each connection's current snapshot; replacing the
+		// row is the atomic promotion.
+		`CREATE TABLE IF NOT EXISTS current (
+			connection_id TEXT PRIMARY KEY,
+			run_id INTEGER NOT NULL REFERENCES runs(id)
+		)`,
+		`CREATE TABLE IF NOT EXISTS users (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			id TEXT NOT NULL,
+			upn TEXT NOT NULL,
+			upn_key TEXT NOT NULL,
+			display_name TEXT NOT NULL,
+			mail TEXT NOT NULL,
+			account_enabled INTEGER NOT NULL,
+			usage_location TEXT NOT NULL,
+			department TEXT NOT NULL,
+			job_title TEXT NOT NULL,
+			created INTEGER,
+			licenses TEXT NOT NULL,
+			assigned_licenses TEXT NOT NULL,
+			assigned_plans TEXT NOT NULL,
+			search TEXT NOT NULL
+		)`,
+		// One index, on the run: rows arrive in rowid order, so it grows
+		// at its right edge. Every further index costs each staged user a
+		// random b-tree insert; lookups by user principal name are done
+		// from the report side, which is indexed.
+		`CREATE INDEX IF NOT EXISTS users_run ON users(run_id)`,
+		// Each user's latest activity in the usage reports (derived when a
+		// run finishes), by lower-case user principal name.
+		`CREATE TABLE IF NOT EXISTS user_activity (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			upn_key TEXT NOT NULL,
+			last_activity TEXT NOT NULL,
+			PRIMARY KEY (run_id, upn_key)
+		) WITHOUT ROWID`,
+		// The run's dictionary of assigned plans (see planCodec).
+		`CREATE TABLE IF NOT EXISTS plan_dict (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			idx INTEGER NOT NULL,
+			service TEXT NOT NULL,
+			service_plan_id TEXT NOT NULL,
+			capability_status TEXT NOT NULL,
+			PRIMARY KEY (run_id, idx)
+		)`,
+		`CREATE TABLE IF NOT EXISTS skus (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			sku_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			sku_part_number TEXT NOT NULL,
+			account_name TEXT NOT NULL,
+			account_id TEXT NOT NULL,
+			applies_to TEXT NOT NULL,
+			capability_status TEXT NOT NULL,
+			consumed_units INTEGER NOT NULL,
+			prepaid_enabled INTEGER NOT NULL,
+			prepaid_suspended INTEGER NOT NULL,
+			prepaid_warning INTEGER NOT NULL,
+			prepaid_locked_out INTEGER NOT NULL,
+			subscription_ids TEXT NOT NULL,
+			assigned INTEGER NOT NULL DEFAULT 0,
+			active INTEGER NOT NULL DEFAULT 0,
+			usage_known INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (run_id, sku_id)
+		)`,
+		`CREATE TABLE IF NOT EXISTS sku_plans (
+			run_id INTEGER NOT NULL,
+			sku_id TEXT NOT NULL,
+			position INTEGER NOT NULL,
+			service_plan_id TEXT NOT NULL,
+			service_plan_name TEXT NOT NULL,
+			provisioning_status TEXT NOT NULL,
+			applies_to TEXT NOT NULL,
+			FOREIGN KEY (run_id, sku_id) REFERENCES skus(run_id, sku_id)
+		)`,
+		`CREATE INDEX IF NOT EXISTS sku_plans_run ON sku_plans(run_id, sku_id)`,
+		`CREATE TABLE IF NOT EXISTS service_principals (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			id TEXT NOT NULL,
+			app_id TEXT NOT NULL,
+			display_name TEXT NOT NULL,
+			app_display_name TEXT NOT NULL,
+			publisher_name TEXT NOT NULL,
+			app_owner_organization_id TEXT NOT NULL,
+			service_principal_type TEXT NOT NULL,
+			account_enabled INTEGER NOT NULL,
+			tags TEXT NOT NULL,
+			search TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS service_principals_run ON service_principals(run_id)`,
+	}
+	for _, r := range reportSpecs {
+		var cols strings.Builder
+		for _, c := range r.Columns {
+			typ := "TEXT"
+			if c.Type == Bool || c.Type == Int {
+				typ = "INTEGER"
+			}
+			fmt.Fprintf(&cols, ",\n\t\t\t%s %s", c.Name, typ)
+		}
+		// row keeps the report's order; upn_key joins to users; concealed
+		// marks UPNs that look like Microsoft's hashed stand-ins.
+		stmts = append(stmts,
+			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			row INTEGER NOT NULL,
+			upn_key TEXT NOT NULL,
+			concealed INTEGER NOT NULL,
+			extras TEXT,
+			search TEXT NOT NULL,
+			last_activity TEXT%s
+		)`, r.Table, cols.String()),
+			// Covering: deriving each user's last activity reads the index
+			// alone, not the wide rows in index order.
+			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %[1]s_run ON %[1]s(run_id, upn_key, last_activity)`, r.Table))
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	// Known report columns added by a later build become new columns of an
+	// existing table (old rows hold NULL, or the value in extras).
+	for _, r := range reportSpecs {
+		have := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", r.Table)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			have[n] = true
+		}
+		rows.Close()
+		for _, c := range r.Columns {
+			if !have[c.Name] {
+				typ := "TEXT"
+				if c.Type == Bool || c.Type == Int {
+					typ = "INTEGER"
+				}
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", r.Table, c.Name, typ)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// recover marks runs whose process died as failed ("interrupted"), deletes
+// rows staged by runs that ended without promotion, and prunes snapshots
+// beyond Keep (a crash between promotion and pruning leaves extras).
+func (s *Store) recover(ctx context.Context) error {
+	type orphan struct {
+		id   int64
+		pid  int
+		host string
+	}
+	var running []orphan
+	rows, err := s.db.QueryContext(ctx, "SELECT id, pid, host FROM runs WHERE status = ?", StatusRunning)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.pid, &o.host); err != nil {
+			rows.Close()
+			return err
+		}
+		running = append(running, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range running {
+		// A run on another machine (a shared folder) cannot be checked; it
+		// is left alone rather than failed under a live importer.
+		if o.host != s.host || processAlive(o.pid) {
+			continue
+		}
+		if _, err := s.db.ExecContext(ctx,
+			"UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ? AND status = ?",
+			StatusFailed, s.now().UnixNano(),
+			"interrupted: the importing process ended before the run finished (it was killed, crashed or the computer stopped); the previous data was kept",
+			o.id, StatusRunning); err != nil {
+			return err
+		}
+	}
+	var dead []int64
+	rows, err = s.db.QueryContext(ctx, "SELECT id FROM runs WHERE snapshot = ? AND status <> ?", snapStaging, StatusRunning)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		dead = append(dead, id)
+	}
+	rows.Close()
+	for _, id := range dead {
+		if err := s.dropSnapshot(ctx, id); err != nil {
+			return err
+		}
+	}
+	var conns []string
+	rows, err = s.db.QueryContext(ctx, "SELECT DISTINCT connection_id FROM runs WHERE snapshot = ?", snapKept)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		conns = append(conns, c)
+	}
+	rows.Close()
+	for _, c := range conns {
+		if err := s.prune(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropSnapshot deletes a run's rows in one transaction and records that
+// the run has none.
+func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range snapshotTables() {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", runID); err != nil {
+			return fmt.Errorf("delete rows of run %d from %s: %w", runID, t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE runs SET snapshot = ? WHERE id = ?", snapNone, runID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// prune drops the connection's good snapshots beyond Keep, never the
+// current one.
+func (s *Store) prune(ctx context.Context, connID string) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs
+		WHERE connection_id = ? AND snapshot = ?
+		AND id NOT IN (SELECT run_id FROM current WHERE connection_id = ?)
+		ORDER BY id DESC`, connID, snapKept, connID)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	// keep-1 past snapshots besides the current one.
+	for i, id := range ids {
+		if i < s.keep-1 {
+			continue
+		}
+		if err := s.dropSnapshot(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteConnection forgets a connection's history and data (when the
+// connection itself is deleted). Runs in progress are left alone.
+func (s *Store) DeleteConnection(ctx context.Context, connID string) error {
+	ids, err := s.runIDs(ctx, "SELECT id FROM runs WHERE connection_id = ? AND status <> ?", connID, StatusRunning)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM current WHERE connection_id = ?", connID); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.dropSnapshot(ctx, id); err != nil {
+			return err
+		}
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) runIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict ("ok"
+// when the file is sound).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return "", err
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n"), rows.Err()
+}

@@ -1,0 +1,391 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	skuE3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+	skuE5 = "c7df2760-2c81-4ef7-b578-5b5392b571df"
+)
+
+func openTest(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), FileName), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func testUsers(n int, prefix string) []User {
+	us := make([]User, n)
+	for i := range us {
+		us[i] = User{
+			ID:                fmt.Sprintf("%s-%04d", prefix, i),
+			UserPrincipalName: fmt.Sprintf("user%04d@contoso.example", i),
+			DisplayName:       fmt.Sprintf("User %04d Ünïcode", i),
+			Mail:              fmt.Sprintf("user%04d@contoso.example", i),
+			AccountEnabled:    i%7 != 0,
+			UsageLocation:     "DE",
+			Department:        []string{"Sales", "Finance", "IT"}[i%3],
+			JobTitle:          "Clerk",
+			CreatedDateTime:   time.Date(2024, 1, 1+i%28, 9, 0, 0, 0, time.UTC),
+		}
+		if i%2 == 0 {
+			us[i].AssignedLicenses = []AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}}
+			us[i].AssignedPlans = []AssignedPlan{{AssignedDateTime: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC),
+				CapabilityStatus: "Enabled", Service: "exchange", ServicePlanID: "efb87545-963c-4e0d-99df-69c6916d9eb0"}}
+		}
+		if i%5 == 0 {
+			us[i].AssignedLicenses = append(us[i].AssignedLicenses, AssignedLicense{SkuID: skuE5, DisabledPlans: []string{"a\"b"}})
+		}
+	}
+	return us
+}
+
+func testSKUs() []SKU {
+	return []SKU{
+		{SkuID: skuE3, SkuPartNumber: "ENTERPRISEPACK", ID: "t_" + skuE3, AppliesTo: "User", CapabilityStatus: "Enabled",
+			ConsumedUnits: 5, PrepaidUnits: PrepaidUnits{Enabled: 25}, SubscriptionIDs: []string{"s1"},
+			ServicePlans: []ServicePlan{{ServicePlanID: "p1", ServicePlanName: "EXCHANGE_S_ENTERPRISE", ProvisioningStatus: "Success", AppliesTo: "User"}}},
+		{SkuID: skuE5, SkuPartNumber: "ENTERPRISEPREMIUM", ID: "t_" + skuE5, AppliesTo: "User", CapabilityStatus: "Enabled",
+			ConsumedUnits: 2, PrepaidUnits: PrepaidUnits{Enabled: 10}, SubscriptionIDs: []string{}},
+	}
+}
+
+func activeRow(upn, refresh, lastExchange string) ReportRow {
+	spec := Report(ReportActiveUsers)
+	r := ReportRow{Cells: make([]string, len(spec.Columns))}
+	r.Cells[spec.Column("Report Refresh Date")] = refresh
+	r.Cells[spec.Column("User Principal Name")] = upn
+	r.Cells[spec.Column("Is Deleted")] = "False"
+	r.Cells[spec.Column("Exchange Last Activity Date")] = lastExchange
+	return r
+}
+
+// importGood writes a complete good run of n users.
+func importGood(t *testing.T, s *Store, connID string, n int, prefix string) Run {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: connID, ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		t.Fatal(err)
+	}
+	us := testUsers(n, prefix)
+	for i := 0; i < len(us); i += 7 {
+		if err := w.AddUsers(ctx, us[i:min(i+7, len(us))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.AddServicePrincipals(ctx, []ServicePrincipal{
+		{ID: "sp1", AppID: "a1", DisplayName: "Office 365 Exchange Online", AppOwnerOrganizationID: MicrosoftTenantID, ServicePrincipalType: "Application", AccountEnabled: true, Tags: []string{}},
+		{ID: "sp2", AppID: "a2", DisplayName: "Zeta HR", PublisherName: "Zeta", ServicePrincipalType: "Application", Tags: []string{"WindowsAzureActiveDirectoryIntegratedApp"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// user0000 active recently, user0002 active long ago, user0005 (E5 only... no: 5 is odd) active.
+	rows := []ReportRow{
+		activeRow("user0000@contoso.example", "2026-11-20", "2026-11-19"),
+		activeRow("USER0002@contoso.example", "2026-11-20", "2026-01-01"),
+		activeRow("user0005@contoso.example", "2026-11-20", "2026-11-01"),
+	}
+	rows[0].Extras = map[string]string{"Copilot Last Activity Date": "2026-11-18"}
+	if err := w.AddReportRows(ctx, ReportActiveUsers, rows); err != nil {
+		t.Fatal(err)
+	}
+	run, err := w.Finish(ctx, Outcome{Status: StatusSucceeded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func TestSnapshotRoundTripAndFigures(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	run := importGood(t, s, "c1", 20, "a")
+	if run.Status != StatusSucceeded || !run.Current || run.Counts.Users != 20 || run.Counts.SKUs != 2 || run.Counts.ActiveUserRows != 3 {
+		t.Fatalf("run = %+v", run)
+	}
+	if want := 10 + 4; run.Counts.Assignments != want {
+		t.Fatalf("assignments = %d, want %d", run.Counts.Assignments, want)
+	}
+	got, err := s.Users(ctx, "c1", Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testUsers(20, "a")
+	if len(got) != len(want) {
+		t.Fatalf("%d users, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g := got[i]
+		g.Licenses, g.LastActivity = "", time.Time{}
+		if len(want[i].AssignedLicenses) == 0 {
+			want[i].AssignedLicenses = []AssignedLicense{}
+		}
+		if len(want[i].AssignedPlans) == 0 {
+			want[i].AssignedPlans = []AssignedPlan{}
+		}
+		if !reflect.DeepEqual(g, want[i]) {
+			t.Fatalf("user %d:\n got %+v\nwant %+v", i, g, want[i])
+		}
+	}
+	if got[0].Licenses != "ENTERPRISEPACK+ENTERPRISEPREMIUM" || got[0].LastActivity.Format("2006-01-02") != "2026-11-19" {
+		t.Fatalf("derived user columns: %q %v", got[0].Licenses, got[0].LastActivity)
+	}
+	lic, err := s.Licenses(ctx, "c1", Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// E3: users 0,2,4,...,18 (10); active within 30 days of 2026-11-20: user0000 only.
+	// E5: users 0,5,10,15 (4); active: user0000 and user0005.
+	byPart := map[string]License{}
+	for _, l := range lic {
+		byPart[l.SkuPartNumber] = l
+	}
+	e3, e5 := byPart["ENTERPRISEPACK"], byPart["ENTERPRISEPREMIUM"]
+	if e3.Purchased != 25 || e3.Assigned != 10 || e3.Active != 1 || e3.Inactive != 9 || !e3.UsageKnown || len(e3.ServicePlans) != 1 {
+		t.Fatalf("E3 = %+v", e3)
+	}
+	if e5.Purchased != 10 || e5.Assigned != 4 || e5.Active != 2 || e5.Inactive != 2 {
+		t.Fatalf("E5 = %+v", e5)
+	}
+	rows, err := s.ReportRows(ctx, "c1", ReportActiveUsers, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || rows[0].Extras["Copilot Last Activity Date"] != "2026-11-18" || rows[1].Cells[1] != "USER0002@contoso.example" || rows[0].Cells[3] != "False" {
+		t.Fatalf("report rows = %+v", rows)
+	}
+}
+
+func TestSearchSortPage(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	importGood(t, s, "c1", 30, "a")
+	// Case-insensitive, beyond ASCII.
+	n, err := s.CountUsers(ctx, "c1", Query{Search: "ÜNÏCODE"})
+	if err != nil || n != 30 {
+		t.Fatalf("count unicode = %d, %v", n, err)
+	}
+	n, err = s.CountUsers(ctx, "c1", Query{Search: "finance"})
+	if err != nil || n != 10 {
+		t.Fatalf("count finance = %d, %v", n, err)
+	}
+	page, err := s.Users(ctx, "c1", Query{Search: "FINANCE", Sort: "userPrincipalName", Desc: true, Limit: 3, Offset: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upns []string
+	for _, u := range page {
+		upns = append(upns, u.UserPrincipalName)
+	}
+	if got := strings.Join(upns, ","); got != "user0025@contoso.example,user0022@contoso.example,user0019@contoso.example" {
+		t.Fatalf("page = %s", got)
+	}
+	for _, c := range UserColumns {
+		if _, err := s.Users(ctx, "c1", Query{Sort: c.Key, Limit: 1}); err != nil {
+			t.Fatalf("sort by %s: %v", c.Key, err)
+		}
+	}
+	if _, err := s.Users(ctx, "c1", Query{Sort: "upn; DROP TABLE users"}); !errors.Is(err, ErrUnknownColumn) {
+		t.Fatalf("bad sort err = %v", err)
+	}
+	apps, err := s.Applications(ctx, "c1", Query{Search: "zeta"})
+	if err != nil || len(apps) != 1 || apps[0].Tags[0] != "WindowsAzureActiveDirectoryIntegratedApp" {
+		t.Fatalf("apps = %+v, %v", apps, err)
+	}
+	for _, k := range ReportKinds {
+		for _, c := range ReportColumns(k) {
+			if _, err := s.ReportRows(ctx, "c1", k, Query{Sort: c.Key, Desc: true}); err != nil {
+				t.Fatalf("sort %s by %s: %v", k, c.Key, err)
+			}
+		}
+	}
+	if _, err := s.Users(ctx, "other", Query{}); !errors.Is(err, ErrNoSnapshot) {
+		t.Fatalf("unknown connection err = %v", err)
+	}
+}
+
+func TestFailedAndCancelledRunsKeepLastGoodSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	good := importGood(t, s, "c1", 10, "a")
+	for _, st := range []Status{StatusFailed, StatusCancelled} {
+		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerManual, Note: "catch-up"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddUsers(ctx, testUsers(5, "b")); err != nil {
+			t.Fatal(err)
+		}
+		// Staged rows are invisible while the run is going.
+		if n, _ := s.CountUsers(ctx, "c1", Query{}); n != 10 {
+			t.Fatalf("staged rows visible: %d users", n)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel() // Finish must record even under a cancelled context
+		run, err := w.Finish(cctx, Outcome{Status: st, Err: errors.New("boom")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != st || run.Error != "boom" || run.Current || run.Note != "catch-up" {
+			t.Fatalf("run = %+v", run)
+		}
+		cur, err := s.CurrentRun(ctx, "c1")
+		if err != nil || cur.ID != good.ID {
+			t.Fatalf("current = %+v, %v", cur, err)
+		}
+		var staged int
+		s.db.QueryRow("SELECT COUNT(*) FROM users WHERE run_id = ?", run.ID).Scan(&staged)
+		if staged != 0 {
+			t.Fatalf("%d staged rows left after %s", staged, st)
+		}
+	}
+	h, err := s.History(ctx, "c1", 0)
+	if err != nil || len(h) != 3 || h[0].Status != StatusCancelled || h[2].Status != StatusSucceeded {
+		t.Fatalf("history = %+v, %v", h, err)
+	}
+	last, err := s.LastRuns(ctx)
+	if err != nil || last["c1"].Status != StatusCancelled {
+		t.Fatalf("last runs = %+v, %v", last, err)
+	}
+	if r, ok, err := s.LatestRun(ctx, "c1", TriggerManual, StatusCancelled); err != nil || !ok || r.Status != StatusFailed {
+		t.Fatalf("latest manual run that was not cancelled = %+v, %v, %v", r, ok, err)
+	}
+	if r, ok, err := s.LatestRun(ctx, "c1", TriggerCLI); err != nil || !ok || r.ID != good.ID {
+		t.Fatalf("latest CLI run = %+v, %v, %v", r, ok, err)
+	}
+	if _, ok, err := s.LatestRun(ctx, "c1", TriggerSchedule); err != nil || ok {
+		t.Fatalf("latest scheduled run: %v, %v", ok, err)
+	}
+}
+
+func TestInterruptedRunMarkedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := importGood(t, s, "c1", 10, "a")
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddUsers(ctx, testUsers(5, "b")); err != nil {
+		t.Fatal(err)
+	}
+	// Pretend the run belongs to a process that has exited.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no `true` binary to borrow a dead pid from")
+	}
+	if _, err := s.db.Exec("UPDATE runs SET pid = ? WHERE id = ?", dead.Process.Pid, w.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// A second process opening the database while our run is alive must
+	// not touch it: check with a live run of another connection.
+	live, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c2", ConnectionName: "Other", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	r, err := s2.Run(ctx, w.ID())
+	if err != nil || r.Status != StatusFailed || !strings.Contains(r.Error, "interrupted") || r.Ended.IsZero() {
+		t.Fatalf("interrupted run = %+v, %v", r, err)
+	}
+	if r2, _ := s2.Run(ctx, live.ID()); r2.Status != StatusRunning {
+		t.Fatalf("live run was touched: %+v", r2)
+	}
+	cur, err := s2.CurrentRun(ctx, "c1")
+	if err != nil || cur.ID != good.ID {
+		t.Fatalf("current = %+v, %v", cur, err)
+	}
+	var staged int
+	s2.db.QueryRow("SELECT COUNT(*) FROM users WHERE run_id = ?", w.ID()).Scan(&staged)
+	if staged != 0 {
+		t.Fatalf("%d staged rows of the interrupted run left", staged)
+	}
+	if v, err := s2.IntegrityCheck(ctx); err != nil || v != "ok" {
+		t.Fatalf("integrity = %q, %v", v, err)
+	}
+	live.Finish(ctx, Outcome{Status: StatusCancelled})
+	s.Close()
+}
+
+func TestKeepPrunesOldSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{Keep: 2})
+	var runs []Run
+	for i := 0; i < 4; i++ {
+		runs = append(runs, importGood(t, s, "c1", 5, fmt.Sprintf("r%d", i)))
+	}
+	for i, r := range runs {
+		_, err := s.Users(ctx, "c1", Query{RunID: r.ID})
+		kept := i >= 2
+		if kept != (err == nil) {
+			t.Fatalf("run %d: kept=%v err=%v", i, kept, err)
+		}
+	}
+	var n int
+	s.db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n)
+	if n != 10 {
+		t.Fatalf("%d user rows in the file, want 2 snapshots x 5", n)
+	}
+	us, _ := s.Users(ctx, "c1", Query{Limit: 1})
+	if us[0].ID != "r3-0000" {
+		t.Fatalf("current snapshot is not the newest: %s", us[0].ID)
+	}
+	if err := s.DeleteConnection(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.History(ctx, "c1", 0); len(h) != 0 {
+		t.Fatalf("history after delete: %d", len(h))
+	}
+}
+
+func TestParseCell(t *testing.T) {
+	for _, c := range []struct {
+		t      ColumnType
+		in     string
+		out    string
+		wantOK bool
+	}{
+		{Date, "2026-11-20", "2026-11-20", true},
+		{Date, "", "", true},
+		{Date, "20/11/2026", "20/11/2026", false},
+		{Bool, "True", "True", true},
+		{Bool, "false", "False", true},
+		{Bool, "Yes", "True", true},
+		{Bool, "maybe", "maybe", false},
+		{Int, " 3 ", "3", true},
+		{Int, "x", "x", false},
+	} {
+		out, ok := ParseCell(c.t, c.in)
+		if out != c.out || ok != c.wantOK {
+			t.Errorf("ParseCell(%v, %q) = %q, %v", c.t, c.in, out, ok)
+		}
+	}
+	if !LooksConcealed("0123456789ABCDEF0123456789ABCDEF") || LooksConcealed("0123456789abcdef0123456789abcdef") {
+		t.Error("LooksConcealed")
+	}
+}
