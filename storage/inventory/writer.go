@@ -514,13 +514,19 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	})
 	w.finished = true
 	if err != nil {
+		// The promotion was rolled back: the previous snapshot is still
+		// current. Record the run as failed, with why.
+		out = Outcome{Status: StatusFailed, Warnings: out.Warnings,
+			Err: fmt.Errorf("the data was read but could not be saved (the previous data was kept): %w", err)}
+		errText = out.Err.Error()
 		_ = update(w.conn, snapStaging)
 		_ = w.s.dropSnapshot(ctx, w.id)
-		return Run{}, err
+		rec, _ := w.s.Run(ctx, w.id)
+		return rec, out.Err
 	}
-	if err := w.s.prune(ctx, w.info.ConnectionID); err != nil {
-		return Run{}, fmt.Errorf("prune old snapshots: %w", err)
-	}
+	// Pruning is tidying: a failure leaves an extra old snapshot, which
+	// the next Open prunes; the run itself succeeded.
+	_ = w.s.prune(ctx, w.info.ConnectionID)
 	return w.s.Run(ctx, w.id)
 }
 

@@ -1,0 +1,196 @@
+package graph
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// reportChunk is how many rows Report hands over at a time: the store
+// writes a chunk in one transaction, and fewer, larger commits write far
+// less to the WAL (a chunk is a few MB at most).
+const reportChunk = 5000
+
+// Report fetches a usage report and hands its rows over in chunks.
+//
+// Graph answers the report call with 302 and a pre-authenticated download
+// URL, which must be fetched WITHOUT our Authorization header (it is
+// another host; sending the token would leak it and can be refused). The
+// CSV is first spooled to a private temporary file, so a download that
+// breaks half-way is fetched again from the start without handing over
+// any row twice, and memory stays flat whatever the tenant's size.
+func (c *Client) Report(ctx context.Context, kind inventory.ReportKind, fn func([]inventory.ReportRow) error) error {
+	spec := inventory.Report(kind)
+	f, err := os.CreateTemp("", "beacon-report-*.csv")
+	if err != nil {
+		return fmt.Errorf("create a temporary file for the %s report: %w", spec.Title, err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	err = c.get(ctx, c.url("/reports/"+spec.Function), nil, func(resp *http.Response) error {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			// Some gateways answer with the CSV itself.
+			return spool(f, resp.Body)
+		case resp.StatusCode >= 300 && resp.StatusCode < 400:
+			loc, err := resp.Location()
+			if err != nil {
+				return fmt.Errorf("the %s report redirect has no usable Location: %w", spec.Title, err)
+			}
+			return c.download(ctx, loc, f)
+		}
+		return fmt.Errorf("unexpected %s from the %s report", resp.Status, spec.Title)
+	})
+	if err != nil {
+		return fmt.Errorf("%s report: %w", spec.Title, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := ParseReport(bufio.NewReaderSize(f, 64<<10), spec, fn); err != nil {
+		return fmt.Errorf("%s report: %w", spec.Title, err)
+	}
+	return nil
+}
+
+func spool(f *os.File, body io.Reader) error {
+	if _, err := io.Copy(f, body); err != nil {
+		// A reset or a body shorter than its Content-Length.
+		return bodyError(fmt.Errorf("the report download broke off: %w", err))
+	}
+	return nil
+}
+
+// download fetches the pre-authenticated URL with no Authorization header.
+// Its failures are retried by re-requesting the report (the URL expires
+// within minutes anyway).
+func (c *Client) download(ctx context.Context, loc *url.URL, f *os.File) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("client-request-id", newGUID())
+	resp, err := c.dl.Do(req)
+	if err != nil {
+		// The error text would carry the signed URL; say where, not what.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return bodyError(fmt.Errorf("download from %s: %w", loc.Host, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
+		return bodyError(fmt.Errorf("download from %s answered %s", loc.Host, resp.Status))
+	}
+	return spool(f, resp.Body)
+}
+
+// ParseReport reads a report CSV (UTF-8, with or without a BOM), maps its
+// columns by header name and hands rows over in chunks. Columns we do not
+// know are kept in the row's Extras; known columns that are missing stay
+// empty; values that do not parse as their type are kept in Extras too.
+func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil // an empty report: no rows
+	}
+	if err != nil {
+		return fmt.Errorf("read the CSV header: %w", err)
+	}
+	header = append([]string(nil), header...)
+	idx := make([]int, len(header)) // CSV column -> spec column, -1 unknown
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		header[i] = h
+		idx[i] = spec.Column(h)
+	}
+	if spec.Column("User Principal Name") >= 0 && !contains(idx, spec.Column("User Principal Name")) {
+		return fmt.Errorf("the CSV has no User Principal Name column (header: %s)", strings.Join(header, ", "))
+	}
+	rows := make([]inventory.ReportRow, 0, reportChunk)
+	line := 1
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line++
+		if err != nil {
+			return fmt.Errorf("CSV line %d: %w", line, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		row := inventory.ReportRow{Cells: make([]string, len(spec.Columns))}
+		for i, v := range rec {
+			if i >= len(header) {
+				break // a stray trailing field without a header
+			}
+			j := idx[i]
+			if j < 0 {
+				if v != "" {
+					if row.Extras == nil {
+						row.Extras = map[string]string{}
+					}
+					row.Extras[header[i]] = v
+				}
+				continue
+			}
+			norm, ok := inventory.ParseCell(spec.Columns[j].Type, v)
+			if !ok {
+				if row.Extras == nil {
+					row.Extras = map[string]string{}
+				}
+				row.Extras[header[i]] = v
+				norm = ""
+			}
+			row.Cells[j] = norm
+		}
+		rows = append(rows, row)
+		if len(rows) == reportChunk {
+			if err := fn(rows); err != nil {
+				return err
+			}
+			rows = rows[:0]
+		}
+	}
+	if len(rows) > 0 {
+		return fn(rows)
+	}
+	return nil
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inventorybeacon/beacon/auth"
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+func init() {
+	Register(Command{
+		Name:    "execute",
+		Summary: "import users, licenses, applications and usage of a connection now",
+		Usage:   "NAME [--sequential] [--quiet]",
+		Run:     runExecute,
+	})
+}
+
+// executeKeyring is the keyring the command reads secrets from; tests may
+// replace it.
+var executeKeyring = func() storage.Secrets {
+	return storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout)
+}
+
+// executeTokenSource builds the token source of a connection: auth's, which
+// redeems (and rotates) the refresh token in the keyring or signs in with
+// the client secret. Tests replace it with tokens minted by the simulator.
+var executeTokenSource = func(env *Env, conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
+	ts, err := auth.NewTokenSource(auth.TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: env.ConfigDir, HTTPClient: hc})
+	if err != nil {
+		return nil, err
+	}
+	return authTokens{ts}, nil
+}
+
+// authTokens adapts auth's TokenSource to the Graph client's.
+type authTokens struct{ ts *auth.TokenSource }
+
+func (a authTokens) Token(ctx context.Context) (string, error) {
+	t, err := a.ts.TokenContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	return t.AccessToken, nil
+}
+
+func (a authTokens) Invalidate() { a.ts.Invalidate() }
+
+// loadConnection finds a connection by name (case-insensitive).
+func loadConnection(env *Env, name string) (storage.Connection, error) {
+	cfg, err := storage.NewConfigStore(env.ConfigDir).Load()
+	if err != nil {
+		return storage.Connection{}, err
+	}
+	for _, c := range cfg.Connections {
+		if strings.EqualFold(strings.TrimSpace(c.Name), strings.TrimSpace(name)) {
+			return c, nil
+		}
+	}
+	return storage.Connection{}, fmt.Errorf("no connection named %q; `beacon list` shows the connections", name)
+}
+
+func runExecute(ctx context.Context, env *Env, args []string) int {
+	c, _ := Lookup("execute")
+	fs := NewFlagSet(env, c)
+	sequential := fs.Bool("sequential", false, "fetch one request after another (the reference mode)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	names, code, ok := parseWithName(fs, args)
+	if !ok {
+		return code
+	}
+	if len(names) != 1 {
+		fmt.Fprintln(env.Stderr, "beacon execute: give exactly one connection name (quote a name with spaces)")
+		fs.Usage()
+		return ExitUsage
+	}
+	conn, err := loadConnection(env, names[0])
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	secrets := executeKeyring()
+	proxyPassword := ""
+	if conn.Proxy.Enabled && conn.Proxy.HasPassword {
+		if proxyPassword, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
+			fmt.Fprintf(env.Stderr, "beacon execute: the proxy password is not readable from the keyring: %v\n", err)
+			return ExitFailed
+		}
+	}
+	hc, err := auth.HTTPClient(conn, proxyPassword)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	tokens, err := executeTokenSource(env, conn, secrets, hc)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	printer := newProgressPrinter(env.Stderr, time.Now)
+	onRetry := func(graph.Retry) {}
+	if !*quiet {
+		onRetry = printer.retry
+	}
+	client, err := graph.New(hc, conn.GraphEndpoint, tokens, graph.Options{Logger: logger, OnRetry: onRetry,
+		Permanent: func(err error) bool { return errors.Is(err, auth.ErrProxyAuth) }})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	defer store.Close()
+	// The connection's run lock, shared with the window and the
+	// scheduler: a connection never imports twice at once.
+	release, err := schedule.LockConnection(env.ConfigDir, conn.ID)
+	if err != nil {
+		if errors.Is(err, schedule.ErrAlreadyRunning) {
+			if w, berr := store.BeginRun(ctx, inventory.RunInfo{ConnectionID: conn.ID, ConnectionName: conn.Name, Trigger: inventory.TriggerCLI}); berr == nil {
+				_, _ = w.Finish(ctx, inventory.Outcome{Status: inventory.StatusSkipped, Err: err})
+			}
+			fmt.Fprintf(env.Stderr, "beacon execute: %v; wait for it to finish, then try again\n", err)
+			return ExitFailed
+		}
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	defer release()
+	progress := func(importer.Stage, int, int) {}
+	if !*quiet {
+		progress = printer.update
+	}
+	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: store, Trigger: inventory.TriggerCLI,
+		Progress: progress, Sequential: *sequential, Logger: logger})
+	if res.Run.ID == 0 {
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		return ExitFailed
+	}
+	printSummary(env.Stdout, res.Run)
+	switch {
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(err))
+		return ExitFailed
+	case res.Run.Status == inventory.StatusWarnings:
+		return ExitWarnings
+	}
+	return ExitOK
+}
+
+// guidance adds what to do to errors whose text does not say it.
+func guidance(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrReauthRequired):
+		return err.Error()
+	case errors.Is(err, context.Canceled):
+		return "the import was cancelled; the previous data was kept"
+	}
+	return err.Error()
+}
+
+// parseWithName accepts flags before and after the positional arguments,
+// as people type them.
+func parseWithName(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	var names []string
+	for {
+		if code, ok := ParseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		if fs.NArg() == 0 {
+			return names, 0, true
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// progressPrinter writes one line per stage start, every tenth of a known
+// total, and the stage's end — readable in a log file, unlike a
+// carriage-return bar.
+type progressPrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	now   func() time.Time
+	start time.Time
+	last  map[importer.Stage]int // last printed tenth (-1 = started)
+}
+
+func newProgressPrinter(w io.Writer, now func() time.Time) *progressPrinter {
+	return &progressPrinter{w: w, now: now, start: now(), last: map[importer.Stage]int{}}
+}
+
+func (p *progressPrinter) update(stage importer.Stage, done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el := p.now().Sub(p.start).Round(100 * time.Millisecond)
+	prev, seen := p.last[stage]
+	switch {
+	case !seen:
+		p.last[stage] = -1
+		fmt.Fprintf(p.w, "[%6s] %s: started\n", el, stage)
+	case total > 0 && done == total && prev != 10:
+		p.last[stage] = 10
+		fmt.Fprintf(p.w, "[%6s] %s: %d done\n", el, stage, done)
+	case total > 0 && done*10/total > prev && done < total:
+		p.last[stage] = done * 10 / total
+		fmt.Fprintf(p.w, "[%6s] %s: %d of %d (%d%%)\n", el, stage, done, total, done*100/total)
+	}
+}
+
+// retry tells about waits long enough to look like a hang (throttling).
+func (p *progressPrinter) retry(r graph.Retry) {
+	if r.Delay < 2*time.Second {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[%6s] waiting %s before trying %s again (attempt %d): %s\n",
+		p.now().Sub(p.start).Round(100*time.Millisecond), r.Delay.Round(100*time.Millisecond), r.Path, r.Attempt+1, r.Reason)
+}
+
+func printSummary(w io.Writer, r inventory.Run) {
+	fmt.Fprintf(w, "Import of %q: %s in %s\n", r.ConnectionName, r.Status, r.Duration().Round(time.Millisecond))
+	c := r.Counts
+	fmt.Fprintf(w, "Users: %d\nLicense assignments: %d\nSubscribed SKUs: %d\nApplications: %d\n", c.Users, c.Assignments, c.SKUs, c.ServicePrincipals)
+	fmt.Fprintf(w, "Usage rows: %d active users, %d Office activations, %d Microsoft 365 apps\n", c.ActiveUserRows, c.ActivationRows, c.AppUsageRows)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warn)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "Error: %s\n", r.Error)
+	}
+}

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// mintedTokens hands out a token minted by the simulator (the keyring and
+// the sign-in belong to other tests).
+type mintedTokens struct {
+	token string
+	err   error
+}
+
+func (m mintedTokens) Token(context.Context) (string, error) { return m.token, m.err }
+func (m mintedTokens) Invalidate()                           {}
+
+// noKeyring fails every call: the connections here have no secrets.
+type noKeyring struct{}
+
+func (noKeyring) Get(string, storage.SecretKind) (string, error) {
+	return "", errors.New("no keyring in this test")
+}
+func (noKeyring) Set(string, storage.SecretKind, string) error { return errors.New("no keyring") }
+func (noKeyring) Delete(string, storage.SecretKind) error      { return nil }
+
+type cliEnv struct {
+	t   *testing.T
+	sim *m365sim.Server
+	dir string
+}
+
+func newCLIEnv(t *testing.T, users int) *cliEnv {
+	t.Helper()
+	sim, err := m365sim.Start(m365sim.Options{Users: users, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dir := t.TempDir()
+	cfg := &storage.Config{Version: storage.ConfigVersion, Connections: []storage.Connection{{
+		ID: storage.NewID(), Name: "Contoso Tenant", SourceType: storage.SourceMicrosoft365, Cloud: "Custom",
+		TokenEndpoint: sim.TokenEndpoint(), ClientID: tenant.DefaultClientID, AuthFlow: storage.FlowAuthorizationCode,
+		RedirectURI: "http://localhost", GraphEndpoint: sim.GraphEndpoint(),
+	}}}
+	if err := storage.NewConfigStore(dir).Save(cfg); err != nil {
+		t.Fatal(err)
+	}
+	oldKeyring, oldTokens := executeKeyring, executeTokenSource
+	t.Cleanup(func() { executeKeyring, executeTokenSource = oldKeyring, oldTokens })
+	executeKeyring = func() storage.Secrets { return noKeyring{} }
+	e := &cliEnv{t: t, sim: sim, dir: dir}
+	e.useToken(tenant.AdminLocalPart, nil)
+	return e
+}
+
+func (e *cliEnv) useToken(localPart string, err error) {
+	tok := e.sim.MintAccessToken(localPart + "@" + e.sim.Tenant().Domain)
+	executeTokenSource = func(*Env, storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) {
+		return mintedTokens{tok, err}, nil
+	}
+}
+
+func (e *cliEnv) run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, ConfigDir: e.dir}
+	code = Run(context.Background(), env, args)
+	return code, out.String(), errb.String()
+}
+
+func TestExecuteListExport(t *testing.T) {
+	e := newCLIEnv(t, 300)
+	code, out, errs := e.run("list")
+	if code != ExitOK || !strings.Contains(out, "Contoso Tenant") || !strings.Contains(out, "never") {
+		t.Fatalf("list before import: %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "inventory.db")); err == nil {
+		t.Fatal("list created the database")
+	}
+
+	code, out, errs = e.run("execute", "contoso tenant")
+	if code != ExitOK || !strings.Contains(out, "succeeded") || !strings.Contains(out, "Users: 300") {
+		t.Fatalf("execute: %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "Users: started") || !strings.Contains(errs, "Users: 300 done") {
+		t.Fatalf("no progress on stderr:\n%s", errs)
+	}
+
+	code, out, _ = e.run("list", "--format", "json")
+	var list []listEntry
+	if code != ExitOK || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].LastRun == nil ||
+		list[0].LastRun.Status != "succeeded" || list[0].CurrentUsers != 300 {
+		t.Fatalf("list json: %d\n%s", code, out)
+	}
+
+	file := filepath.Join(t.TempDir(), "users.csv")
+	code, _, errs = e.run("export", "Contoso Tenant", "users", "--output", file)
+	if code != ExitOK {
+		t.Fatalf("export users: %d %s", code, errs)
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("export file: %v %v", st, err)
+	}
+	f, _ := os.Open(file)
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recs) != 301 || recs[0][0] != "User Principal Name" {
+		t.Fatalf("users.csv: %d records, %v", len(recs), err)
+	}
+	upns := map[string]bool{}
+	for _, r := range recs[1:] {
+		upns[r[0]] = true
+	}
+	ten := e.sim.Tenant()
+	ten.RLock()
+	for _, u := range ten.Users {
+		if !upns[u.UserPrincipalName] {
+			t.Errorf("export misses %s", u.UserPrincipalName)
+		}
+	}
+	ten.RUnlock()
+
+	code, out, errs = e.run("export", "Contoso Tenant", "licenses", "--format", "json")
+	var lics []map[string]any
+	if code != ExitOK || json.Unmarshal([]byte(out), &lics) != nil || len(lics) == 0 || lics[0]["purchased"] == nil {
+		t.Fatalf("export licenses: %d %s\n%s", code, errs, out)
+	}
+	for _, what := range [][]string{{"applications"}, {"usage"}, {"usage", "--report", "activations"}, {"usage", "--report", "apps", "--format", "json"}} {
+		code, out, errs = e.run(append([]string{"export", "Contoso Tenant"}, what...)...)
+		if code != ExitOK || len(out) < 100 {
+			t.Fatalf("export %v: %d %s", what, code, errs)
+		}
+	}
+	code, out, _ = e.run("export", "Contoso Tenant", "users", "--search", "ADELE admin")
+	if code != ExitOK || strings.Count(out, "\n") != 2 {
+		t.Fatalf("export --search: %d\n%s", code, out)
+	}
+}
+
+func TestExecuteExitCodes(t *testing.T) {
+	e := newCLIEnv(t, 100)
+	// A user without a reports role: users and licenses, but warnings.
+	e.useToken(tenant.UserLocalPart, nil)
+	code, out, errs := e.run("execute", "Contoso Tenant", "--quiet")
+	if code != ExitWarnings || !strings.Contains(out, "Warning: Usage was not imported") || errs != "" {
+		t.Fatalf("warnings: %d\n%s\n%s", code, out, errs)
+	}
+	e.useToken(tenant.AdminLocalPart, errors.New("the stored sign-in is no longer valid: click Generate... to sign in again"))
+	code, out, errs = e.run("execute", "Contoso Tenant", "--quiet")
+	if code != ExitFailed || !strings.Contains(out, "failed") || !strings.Contains(errs, "Generate") {
+		t.Fatalf("failure: %d\n%s\n%s", code, out, errs)
+	}
+	// The failed run kept the previous data for export.
+	if code, out, _ := e.run("export", "Contoso Tenant", "users"); code != ExitOK || strings.Count(out, "\n") != 101 {
+		t.Fatalf("export after a failed run: %d, %d lines", code, strings.Count(out, "\n"))
+	}
+	if code, _, errs := e.run("execute", "Nobody"); code != ExitFailed || !strings.Contains(errs, "beacon list") {
+		t.Fatalf("unknown connection: %d %s", code, errs)
+	}
+	if code, _, _ := e.run("execute"); code != ExitUsage {
+		t.Fatalf("no name: %d", code)
+	}
+	if code, _, _ := e.run("export", "Contoso Tenant", "printers"); code != ExitUsage {
+		t.Fatalf("bad export kind: %d", code)
+	}
+	if code, _, _ := e.run("export", "Contoso Tenant", "users", "--format", "xml"); code != ExitUsage {
+		t.Fatalf("bad format: %d", code)
+	}
+	if code, _, _ := e.run("execute", "--help"); code != ExitOK {
+		t.Fatalf("--help: %d", code)
+	}
+}
+
+func TestExecuteSkipsWhileTheConnectionRuns(t *testing.T) {
+	e := newCLIEnv(t, 50)
+	cfg, _ := storage.NewConfigStore(e.dir).Load()
+	release, err := schedule.LockConnection(e.dir, cfg.Connections[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := e.run("execute", "Contoso Tenant")
+	release()
+	if code != ExitFailed || !strings.Contains(errs, "already running") {
+		t.Fatalf("while locked: %d %s", code, errs)
+	}
+	code, out, _ := e.run("list")
+	if code != ExitOK || !strings.Contains(out, "skipped") {
+		t.Fatalf("list after a skipped run:\n%s", out)
+	}
+	if code, _, errs := e.run("execute", "Contoso Tenant", "--quiet"); code != ExitOK {
+		t.Fatalf("after release: %d %s", code, errs)
+	}
+}
+
+func TestDefuse(t *testing.T) {
+	for in, want := range map[string]string{"=cmd|' /C calc'!A0": "'=cmd|' /C calc'!A0", "-1": "-1", "+49 30 1234": "'+49 30 1234", "Adele": "Adele", "": ""} {
+		if got := defuse(in); got != want {
+			t.Errorf("defuse(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+func init() {
+	Register(Command{
+		Name:    "export",
+		Summary: "export a connection's imported users, licenses, applications or usage as CSV or JSON",
+		Usage:   "NAME users|licenses|applications|usage [--format csv|json] [--output FILE] [--report active-users|activations|apps] [--search TEXT]",
+		Run:     runExport,
+	})
+}
+
+var exportReports = map[string]inventory.ReportKind{
+	"active-users": inventory.ReportActiveUsers,
+	"activations":  inventory.ReportActivations,
+	"apps":         inventory.ReportAppUsage,
+}
+
+func runExport(ctx context.Context, env *Env, args []string) int {
+	c, _ := Lookup("export")
+	fs := NewFlagSet(env, c)
+	format := fs.String("format", "csv", "csv or json")
+	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
+	report := fs.String("report", "active-users", "for usage: active-users, activations or apps")
+	search := fs.String("search", "", "only rows containing this text (case-insensitive)")
+	pos, code, ok := parseWithName(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(env.Stderr, "beacon export: give a connection name and what to export (users, licenses, applications or usage)")
+		fs.Usage()
+		return ExitUsage
+	}
+	what := strings.ToLower(pos[1])
+	if what != "users" && what != "licenses" && what != "applications" && what != "usage" {
+		fmt.Fprintf(env.Stderr, "beacon export: cannot export %q; choose users, licenses, applications or usage\n", pos[1])
+		return ExitUsage
+	}
+	if *format != "csv" && *format != "json" {
+		fmt.Fprintf(env.Stderr, "beacon export: unknown format %q; choose csv or json\n", *format)
+		return ExitUsage
+	}
+	kind, ok := exportReports[*report]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "beacon export: unknown report %q; choose active-users, activations or apps\n", *report)
+		return ExitUsage
+	}
+	conn, err := loadConnection(env, pos[0])
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		return ExitFailed
+	}
+	if _, err := os.Stat(filepath.Join(env.ConfigDir, inventory.FileName)); err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %s has no imported data yet: run `beacon execute %q` first\n", conn.Name, conn.Name)
+		return ExitFailed
+	}
+	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		return ExitFailed
+	}
+	defer store.Close()
+	// Export reads one snapshot: pin it, so an import finishing meanwhile
+	// cannot mix two snapshots in one file.
+	cur, err := store.CurrentRun(ctx, conn.ID)
+	if err != nil {
+		if errors.Is(err, inventory.ErrNoSnapshot) {
+			fmt.Fprintf(env.Stderr, "beacon export: %s has no imported data yet: run `beacon execute %q` first\n", conn.Name, conn.Name)
+		} else {
+			fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		}
+		return ExitFailed
+	}
+	q := inventory.Query{Search: *search, RunID: cur.ID}
+	out, commit, err := openOutput(env, *output)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		return ExitFailed
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	var tw tableWriter
+	if *format == "csv" {
+		tw = newCSVTable(bw)
+	} else {
+		tw = newJSONTable(bw)
+	}
+	n, err := exportTable(ctx, store, conn.ID, what, kind, q, tw)
+	if err == nil {
+		err = tw.close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := commit(err == nil); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		return ExitFailed
+	}
+	if *output != "" {
+		fmt.Fprintf(env.Stderr, "Exported %d %s of %q (import of %s) to %s\n", n, what, conn.Name, cur.Started.Local().Format(time.DateTime), *output)
+	}
+	return ExitOK
+}
+
+// openOutput returns stdout, or a temporary file beside FILE that commit
+// renames over it, so an interrupted export never leaves half a file.
+func openOutput(env *Env, path string) (io.Writer, func(ok bool) error, error) {
+	if path == "" {
+		return env.Stdout, func(bool) error { return nil }, nil
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, nil, fmt.Errorf("create the output file in %s: %w", dir, err)
+	}
+	// Exports hold personal data (names, addresses): owner-only.
+	_ = f.Chmod(0o600)
+	return f, func(ok bool) error {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+			return nil
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			os.Remove(f.Name())
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := os.Rename(f.Name(), path); err != nil {
+			os.Remove(f.Name())
+			return fmt.Errorf("replace %s: %w", path, err)
+		}
+		return nil
+	}, nil
+}
+
+// tableWriter receives a header, then rows of cells (CSV) or objects
+// (JSON).
+type tableWriter interface {
+	header(cols []string) error
+	row(cells []string, obj any) error
+	close() error
+}
+
+type csvTable struct{ w *csv.Writer }
+
+func newCSVTable(w io.Writer) *csvTable { return &csvTable{w: csv.NewWriter(w)} }
+
+func (t *csvTable) header(cols []string) error { return t.w.Write(cols) }
+
+func (t *csvTable) row(cells []string, _ any) error {
+	for i, c := range cells {
+		cells[i] = defuse(c)
+	}
+	return t.w.Write(cells)
+}
+
+func (t *csvTable) close() error { t.w.Flush(); return t.w.Error() }
+
+// defuse keeps a spreadsheet from running a cell as a formula: directory
+// fields such as display names are typed by users, and a name starting
+// with "=" would otherwise execute when the export is opened.
+func defuse(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return s
+		}
+		return "'" + s
+	}
+	return s
+}
+
+// jsonTable writes a JSON array, one object per line, streaming.
+type jsonTable struct {
+	w     io.Writer
+	n     int
+	err   error
+	first bool
+}
+
+func newJSONTable(w io.Writer) *jsonTable { return &jsonTable{w: w} }
+
+func (t *jsonTable) header([]string) error {
+	_, err := io.WriteString(t.w, "[")
+	return err
+}
+
+func (t *jsonTable) row(_ []string, obj any) error {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	sep := ",\n"
+	if t.n == 0 {
+		sep = "\n"
+	}
+	t.n++
+	if _, err := io.WriteString(t.w, sep); err != nil {
+		return err
+	}
+	_, err = t.w.Write(b)
+	return err
+}
+
+func (t *jsonTable) close() error {
+	_, err := io.WriteString(t.w, "\n]\n")
+	return err
+}
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, tw tableWriter) (int, error) {
+	n := 0
+	switch what {
+	case "users":
+		if err := tw.header([]string{"User Principal Name", "Display Name", "Mail", "Account Enabled", "Department", "Job Title",
+			"Usage Location", "Licenses", "Last Activity Date", "Created", "Object ID"}); err != nil {
+			return 0, err
+		}
+		err := s.EachUser(ctx, connID, q, func(u *inventory.User) error {
+			n++
+			return tw.row([]string{u.UserPrincipalName, u.DisplayName, u.Mail, strconv.FormatBool(u.AccountEnabled), u.Department,
+				u.JobTitle, u.UsageLocation, u.Licenses, date(u.LastActivity), stamp(u.CreatedDateTime), u.ID}, u)
+		})
+		return n, err
+	case "licenses":
+		ls, err := s.Licenses(ctx, connID, q)
+		if err != nil {
+			return 0, err
+		}
+		if err := tw.header([]string{"SKU", "SKU ID", "Purchased", "Assigned", "Active (30 days)", "Inactive Assigned",
+			"Usage Known", "Consumed Units", "Suspended", "Warning", "Capability Status", "Service Plans"}); err != nil {
+			return 0, err
+		}
+		for i := range ls {
+			l := &ls[i]
+			var plans []string
+			for _, p := range l.ServicePlans {
+				plans = append(plans, p.ServicePlanName)
+			}
+			if err := tw.row([]string{l.SkuPartNumber, l.SkuID, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
+				strconv.Itoa(l.Active), strconv.Itoa(l.Inactive), strconv.FormatBool(l.UsageKnown), strconv.Itoa(l.ConsumedUnits),
+				strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.Warning), l.CapabilityStatus,
+				strings.Join(plans, "+")}, l); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	case "applications":
+		if err := tw.header([]string{"Display Name", "Application Name", "Publisher", "Type", "Account Enabled", "Application ID",
+			"Owner Tenant", "Microsoft First-Party", "Tags", "Object ID"}); err != nil {
+			return 0, err
+		}
+		err := s.EachApplication(ctx, connID, q, func(p *inventory.ServicePrincipal) error {
+			n++
+			return tw.row([]string{p.DisplayName, p.AppDisplayName, p.PublisherName, p.ServicePrincipalType,
+				strconv.FormatBool(p.AccountEnabled), p.AppID, p.AppOwnerOrganizationID, strconv.FormatBool(p.FirstParty()),
+				strings.Join(p.Tags, ";"), p.ID}, p)
+		})
+		return n, err
+	}
+	spec := inventory.Report(kind)
+	cols := make([]string, 0, len(spec.Columns)+1)
+	for _, c := range spec.Columns {
+		cols = append(cols, c.Header)
+	}
+	if err := tw.header(append(cols, "Other Columns")); err != nil {
+		return 0, err
+	}
+	err := s.EachReportRow(ctx, connID, kind, q, func(r *inventory.ReportRow) error {
+		n++
+		obj := make(map[string]string, len(cols)+len(r.Extras))
+		for i, c := range spec.Columns {
+			obj[c.Header] = r.Cells[i]
+		}
+		other := ""
+		if len(r.Extras) > 0 {
+			for k, v := range r.Extras {
+				obj[k] = v
+			}
+			b, _ := json.Marshal(r.Extras) // sorts the keys
+			other = string(b)
+		}
+		cells := append(append(make([]string, 0, len(r.Cells)+1), r.Cells...), other)
+		return tw.row(cells, obj)
+	})
+	return n, err
+}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+func init() {
+	Register(Command{
+		Name:    "list",
+		Summary: "list the connections with their last import and its result",
+		Usage:   "[--format text|json]",
+		Run:     runList,
+	})
+}
+
+// listEntry is one connection as `beacon list --format json` prints it.
+type listEntry struct {
+	Name         string         `json:"name"`
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	Endpoint     string         `json:"endpoint"`
+	Schedule     string         `json:"schedule"`
+	SignedInAs   string         `json:"signedInAs,omitempty"`
+	LastRun      *inventory.Run `json:"lastRun,omitempty"`
+	CurrentRunID int64          `json:"currentRunId,omitempty"`
+	CurrentUsers int            `json:"currentUsers,omitempty"`
+}
+
+func runList(ctx context.Context, env *Env, args []string) int {
+	c, _ := Lookup("list")
+	fset := NewFlagSet(env, c)
+	format := fset.String("format", "text", "text or json")
+	if code, ok := ParseFlags(fset, args); !ok {
+		return code
+	}
+	if fset.NArg() != 0 || (*format != "text" && *format != "json") {
+		fset.Usage()
+		return ExitUsage
+	}
+	cfg, err := storage.NewConfigStore(env.ConfigDir).Load()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
+		return ExitFailed
+	}
+	last := map[string]inventory.Run{}
+	current := map[string]inventory.Run{}
+	// Listing must not create a database where none is: no file, no runs.
+	if _, err := os.Stat(filepath.Join(env.ConfigDir, inventory.FileName)); err == nil {
+		store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
+			return ExitFailed
+		}
+		defer store.Close()
+		if last, err = store.LastRuns(ctx); err != nil {
+			fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
+			return ExitFailed
+		}
+		for _, conn := range cfg.Connections {
+			if r, err := store.CurrentRun(ctx, conn.ID); err == nil {
+				current[conn.ID] = r
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
+		return ExitFailed
+	}
+	schedules := map[string]string{}
+	for _, s := range cfg.Schedules {
+		schedules[s.ID] = s.Name
+	}
+	var entries []listEntry
+	for _, conn := range cfg.Connections {
+		e := listEntry{Name: conn.Name, ID: conn.ID, Type: conn.SourceType, Endpoint: conn.GraphEndpoint, Schedule: "Not scheduled"}
+		if conn.ScheduleID != "" {
+			e.Schedule = schedules[conn.ScheduleID]
+			if e.Schedule == "" {
+				e.Schedule = "(missing schedule)"
+			}
+		}
+		if conn.Token != nil {
+			e.SignedInAs = conn.Token.Account
+		}
+		if r, ok := last[conn.ID]; ok {
+			e.LastRun = &r
+		}
+		if r, ok := current[conn.ID]; ok {
+			e.CurrentRunID, e.CurrentUsers = r.ID, r.Counts.Users
+		}
+		entries = append(entries, e)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if entries == nil {
+			entries = []listEntry{}
+		}
+		if err := enc.Encode(entries); err != nil {
+			return ExitFailed
+		}
+		return ExitOK
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(env.Stdout, "No connections. Create one in the window (Data collection > Inventory Systems > New > PowerShell).")
+		return ExitOK
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tENDPOINT\tSCHEDULE\tLAST RUN\tLAST RESULT\tUSERS")
+	for _, e := range entries {
+		lastRun, result, users := "never", "-", "-"
+		if e.LastRun != nil {
+			lastRun = e.LastRun.Started.Local().Format(time.DateTime)
+			result = string(e.LastRun.Status)
+		}
+		if e.CurrentRunID != 0 {
+			users = fmt.Sprint(e.CurrentUsers)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Type, e.Endpoint, e.Schedule, lastRun, result, users)
+	}
+	tw.Flush()
+	return ExitOK
+}
