@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/schedule/importexec"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+type minted string
+
+func (m minted) Token(context.Context) (string, error) { return string(m), nil }
+func (minted) Invalidate()                             {}
+
+type noSecrets struct{}
+
+func (noSecrets) Get(string, storage.SecretKind) (string, error) {
+	return "", storage.ErrSecretNotFound
+}
+func (noSecrets) Set(string, storage.SecretKind, string) error { return errors.New("read-only") }
+func (noSecrets) Delete(string, storage.SecretKind) error      { return nil }
+
+// Execute Now takes the connection's run lock: while another process (here
+// the test, as a scheduler would) holds it, the window refuses, says why
+// and records the skipped attempt; once free, it imports.
+func TestExecuteNowHonoursTheRunLock(t *testing.T) {
+	sim, err := m365sim.Start(m365sim.Options{Users: 40, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { go sim.Close() }()
+	dir := t.TempDir()
+	store, err := inventory.OpenDir(context.Background(), dir, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	conn := storage.Connection{ID: storage.NewID(), Name: "Contoso", SourceType: storage.SourceMicrosoft365, Cloud: "Custom",
+		TokenEndpoint: sim.TokenEndpoint(), ClientID: tenant.DefaultClientID, AuthFlow: storage.FlowAuthorizationCode,
+		RedirectURI: "http://localhost", GraphEndpoint: sim.GraphEndpoint()}
+	tok := minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain))
+	exec := &importexec.Executor{Store: store, ConfigDir: dir, Secrets: noSecrets{},
+		Tokens: func(storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) { return tok, nil }}
+	run := executeNow(exec, dir)
+
+	release, err := schedule.LockConnection(dir, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(context.Background(), conn, func(string, int, int) {})
+	if !errors.Is(err, schedule.ErrAlreadyRunning) {
+		t.Fatalf("Execute Now while the connection is importing elsewhere: %v, want ErrAlreadyRunning", err)
+	}
+	history, err := store.History(context.Background(), conn.ID, 5)
+	if err != nil || len(history) != 1 || history[0].Status != inventory.StatusSkipped || history[0].Trigger != inventory.TriggerManual {
+		t.Fatalf("history after the refused run: %+v, %v", history, err)
+	}
+	release()
+
+	var progressed bool
+	got, err := run(context.Background(), conn, func(string, int, int) { progressed = true })
+	if err != nil || got.Status != inventory.StatusSucceeded || !progressed {
+		t.Fatalf("Execute Now with the lock free: %+v, %v (progress %v)", got, err, progressed)
+	}
+	// The lock is released afterwards: the scheduler may run next.
+	again, err := schedule.LockConnection(dir, conn.ID)
+	if err != nil {
+		t.Fatalf("run lock still held after Execute Now: %v", err)
+	}
+	again()
+}
