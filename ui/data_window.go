@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -137,7 +138,12 @@ func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 		st.LastRun = r.Started
 		st.LastResult = resultText(r)
 	}
-	if m.exec != nil && m.exec.isRunning(connID) {
+	if st.NextRun.IsZero() {
+		// From the window's configuration, so a schedule chosen or
+		// edited but not saved yet shows its next run at once.
+		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
+	}
+	if (m.exec != nil && m.exec.isRunning(connID)) || m.schedRuns[connID] {
 		st.LastResult = "Running…"
 	}
 	return st

@@ -39,11 +39,14 @@ type Deps struct {
 
 	// Schedule shows "Select Schedule" for c and calls done with the chosen
 	// schedule ID ("" for Not scheduled) if the administrator clicks OK.
-	// The window records the choice as a pending change.
+	// The window records the choice as a pending change. Nil means the
+	// built-in Select Schedule dialog (NewSelectSchedule).
 	Schedule func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(scheduleID string))
 
 	// Status reports the run state shown in the Inventory Systems table.
-	// Call (*MainWindow).RefreshStatus when it changes.
+	// Call (*MainWindow).RefreshStatus when it changes. A zero NextRun
+	// lets the window compute it from its own configuration, pending
+	// changes included (the usual case); a non-zero one is shown as is.
 	Status func(connID string) ConnectionStatus
 
 	// Pages replaces the placeholder of a navigation page (keyed by its
@@ -62,6 +65,13 @@ type Deps struct {
 	// dialog (a bar per stage, Cancel) around it, and the window refreshes
 	// Last run / Last result and the data pages when it ends.
 	Execute ExecuteFunc
+
+	// Now and Location are the clock and time zone of next-run times (the
+	// Next run column, the Scheduling page, the schedule dialogs): give the
+	// scheduler's, so the window and the runner agree. Default time.Now
+	// and time.Local.
+	Now      func() time.Time
+	Location *time.Location
 }
 
 // GenerateRequest is what the connection dialog hands to Deps.Generate.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -62,13 +63,37 @@ type MainWindow struct {
 
 	// quit ends the program; tests replace it to observe Exit.
 	quit func()
+
+	// Scheduling: the clock and zone of next runs, the runner (nil until
+	// SetScheduler), the page, the connections it is importing now, and
+	// the system tray (nil when there is none).
+	now        func() time.Time
+	loc        *time.Location
+	scheduler  Scheduler
+	scheduling *schedulingPage
+	// selectSchedule is the last Select Schedule dialog shown (tests).
+	selectSchedule *SelectScheduleDialog
+	schedRuns      map[string]bool
+	tray           *Tray
+	// exitDespiteSchedule: the administrator chose to exit although a
+	// scheduled import is running (the runner cancels it on shutdown).
+	exitDespiteSchedule bool
+	// notify sends a desktop notification; tests replace it.
+	notify func(*fyne.Notification)
 }
 
 // NewMainWindow builds the window and loads the configuration. A damaged
 // or newer configuration file is not overwritten: the window explains the
 // problem and offers to set the file aside or exit.
 func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
-	m := &MainWindow{app: a, deps: deps, pages: map[string]fyne.CanvasObject{}}
+	m := &MainWindow{app: a, deps: deps, pages: map[string]fyne.CanvasObject{}, now: deps.Now, loc: deps.Location,
+		schedRuns: map[string]bool{}, notify: a.SendNotification}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.loc == nil {
+		m.loc = time.Local
+	}
 	if deps.Execute != nil {
 		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged})
 	}
@@ -79,7 +104,7 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 		m.win.Close()
 		a.Quit()
 	}
-	m.win.SetCloseIntercept(m.requestExit)
+	m.win.SetCloseIntercept(m.closeWindow)
 	m.load()
 	return m
 }
@@ -88,7 +113,25 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 func (m *MainWindow) Window() fyne.Window { return m.win }
 
 // ShowAndRun shows the window and runs the application until it quits.
-func (m *MainWindow) ShowAndRun() { m.win.ShowAndRun() }
+func (m *MainWindow) ShowAndRun() {
+	// Next-run texts ("today at 06:00") age with the clock and a passed
+	// slot moves to the next one: redraw them every minute.
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				m.RefreshStatus()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	m.win.ShowAndRun()
+	close(stop)
+}
 
 // RefreshStatus redraws the run state of the connections (Deps.Status). It
 // is safe to call from any goroutine.
@@ -97,6 +140,7 @@ func (m *MainWindow) RefreshStatus() {
 		if m.systems != nil {
 			m.systems.refresh()
 		}
+		m.refreshScheduling()
 	})
 }
 
@@ -117,6 +161,7 @@ func (m *MainWindow) load() {
 
 func (m *MainWindow) buildMain() {
 	m.systems = newSystemsPage(m)
+	m.scheduling = nil // rebuilt on the new configuration when shown
 	m.pages = map[string]fyne.CanvasObject{PageInventorySystems: m.systems.content}
 	m.data = map[string]*dataPage{}
 	m.loadRunStatus()
@@ -145,6 +190,9 @@ func (m *MainWindow) showPage(name string) {
 	if !ok {
 		if build := m.deps.Pages[name]; build != nil {
 			p = build(m.win)
+		} else if name == PageScheduling {
+			m.scheduling = newSchedulingPage(m)
+			p = m.scheduling.content
 		} else if dp := m.buildDataPage(name); dp != nil {
 			p = dp.content
 		} else {
@@ -179,6 +227,7 @@ func (m *MainWindow) markDirty() {
 	m.dirty = true
 	m.updateSaveState()
 	m.systems.refresh()
+	m.refreshScheduling()
 }
 
 // addSecretChanges queues keyring changes for Save. A later change of the
@@ -252,6 +301,12 @@ func (m *MainWindow) save() bool {
 	m.dirty = false
 	m.updateSaveState()
 	m.systems.refresh()
+	m.refreshScheduling()
+	// The runner reads the saved file: tell it now rather than at its
+	// next poll, so an edited schedule takes effect at once.
+	if m.scheduler != nil {
+		m.scheduler.Reload()
+	}
 	return true
 }
 
@@ -310,6 +365,19 @@ func (m *MainWindow) requestExit() {
 				// as cancelled in the import history.
 				m.exitAfterImports = true
 				m.exec.cancelAll()
+			}},
+		)
+		return
+	}
+	if len(m.schedRuns) > 0 && !m.exitDespiteSchedule {
+		// The runner stops with the program: say so before it does.
+		m.prompt = showPrompt(m.win, "Scheduled import running",
+			"A scheduled import is still running. Exiting cancels it; the data of the previous import is kept, "+
+				"and the cancelled import is made up the next time the scheduler starts.",
+			promptButton{label: "Keep running"},
+			promptButton{label: "Cancel the import and exit", importance: widget.DangerImportance, action: func() {
+				m.exitDespiteSchedule = true
+				m.requestExit()
 			}},
 		)
 		return

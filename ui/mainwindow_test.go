@@ -31,7 +31,9 @@ func TestNavigationShowsEveryPage(t *testing.T) {
 	if got := m.nav.ChildUIDs(GroupImportedData); !reflect.DeepEqual(got, []string{"Users", "Licenses", "Applications", "Usage", "Import history"}) {
 		t.Errorf("Imported data: %v", got)
 	}
-	for _, page := range []string{PageScheduling, PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory} {
+	// Scheduling is built in (scheduling_test.go); the data pages are
+	// placeholders without Deps.Inventory.
+	for _, page := range []string{PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory} {
 		m.nav.Select(page)
 		if m.pageName != page {
 			t.Fatalf("selecting %q shows %q", page, m.pageName)
@@ -369,7 +371,8 @@ func TestHooksMissingSayNotAvailable(t *testing.T) {
 	m, _ := testMainWindow(t, repo, Deps{})
 	m.putConnection(newNamedConnection("Contoso"), nil)
 	m.systems.selectRow(0)
-	for _, b := range []*widget.Button{m.systems.executeButton, m.systems.scheduleButton, m.systems.testButt} {
+	// Schedule... has a built-in dialog (select_schedule.go).
+	for _, b := range []*widget.Button{m.systems.executeButton, m.systems.testButt} {
 		m.prompt = nil
 		test.Tap(b)
 		if m.prompt == nil || !strings.Contains(m.prompt.message.Text, "not available in this version") {

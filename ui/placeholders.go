@@ -9,8 +9,6 @@ import (
 // placeholderText says what each page not built yet will hold, so the
 // administrator knows what to expect instead of an empty area.
 var placeholderText = map[string]string{
-	PageScheduling: "Named schedules (every N minutes, hourly, daily, weekly or monthly, at a local time) " +
-		"and the connections that run on them, with their next run. New, Edit, Delete and Run now will be here.",
 	PageUsers: "The users imported from Microsoft 365: name, user principal name, department, job title, " +
 		"whether the account is enabled, and the licenses each holds. Searchable, sortable, exportable to CSV.",
 	PageLicenses: "The subscribed license SKUs: purchased, assigned and actively used, per SKU, " +

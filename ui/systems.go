@@ -163,7 +163,10 @@ func (p *systemsPage) cellText(id widget.TableCellID) string {
 	case 3:
 		return p.scheduleName(c.ScheduleID)
 	case 4:
-		return formatTime(st.NextRun, "—")
+		if st.NextRun.IsZero() {
+			return "—"
+		}
+		return st.NextRun.In(p.m.loc).Format(timeLayout)
 	case 5:
 		return formatTime(st.LastRun, "Never")
 	case 6:
@@ -300,11 +303,11 @@ func (p *systemsPage) schedule() {
 	if !ok {
 		return
 	}
-	if p.m.deps.Schedule == nil {
-		p.m.prompt = notAvailable(p.m.win, "Scheduling")
-		return
+	show := p.m.deps.Schedule
+	if show == nil {
+		show = p.m.showSelectSchedule
 	}
-	p.m.deps.Schedule(p.m.win, p.m.cfg, c, func(scheduleID string) {
+	show(p.m.win, p.m.cfg, c, func(scheduleID string) {
 		if scheduleID == c.ScheduleID {
 			return
 		}

@@ -32,33 +32,72 @@ func runGUI(o options, meta beacon.Metadata) int {
 	a := app.NewWithID(meta.ID)
 	a.SetIcon(icon)
 
-	deps, cleanup, err := buildDeps(o)
+	b, err := buildDeps(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "beacon: %v\n", err)
 		return 1
 	}
-	defer cleanup()
-	ui.NewMainWindow(a, deps).ShowAndRun()
+	defer b.cleanup()
+	m := ui.NewMainWindow(a, b.deps)
+
+	// Schedules run while the window is open (and, with the tray
+	// preference, while it is hidden), through the same executor and run
+	// locks as Execute Now and `beacon scheduler`.
+	runner, err := schedule.NewRunner(schedule.Options{
+		Config:   b.repo.Config,
+		Executor: b.exec,
+		History:  importexec.History{Store: b.exec.Store},
+		Locks:    schedule.ConnectionLocks{Dir: o.configDir},
+		Logger:   slog.Default(),
+		OnEvent:  m.OnScheduleEvent,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "beacon: %v\n", err)
+		return 1
+	}
+	m.SetScheduler(runner)
+	ui.SetupTray(a, m, icon)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		if err := runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("the scheduler is not running", "err", err)
+		}
+	}()
+	m.ShowAndRun()
+	// Quitting cancels imports in progress; the executor records them as
+	// cancelled before Run returns.
+	cancel()
+	<-ran
 	return 0
 }
 
-// buildDeps connects the window to storage, sign-in and import. cleanup
-// closes what it opened.
-func buildDeps(o options) (ui.Deps, func(), error) {
+// built is what buildDeps opened.
+type built struct {
+	deps    ui.Deps
+	repo    *storage.Repository
+	exec    *importexec.Executor
+	cleanup func()
+}
+
+// buildDeps connects the window to storage, sign-in and import.
+func buildDeps(o options) (*built, error) {
+	b := &built{}
 	var closers []func()
-	cleanup := func() {
+	b.cleanup = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	repo := &storage.Repository{
+	b.repo = &storage.Repository{
 		Config:  storage.NewConfigStore(o.configDir),
 		Secrets: storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout),
 	}
 	if o.demo {
-		d, err := demo.Start(repo, demo.Options{})
+		d, err := demo.Start(b.repo, demo.Options{})
 		if err != nil {
-			return ui.Deps{}, cleanup, err
+			return nil, err
 		}
 		closers = append(closers, func() { d.Close() })
 		slog.Info("demo mode: the simulated tenant is running", "url", d.Sim.URL(), "connection", demo.ConnectionName)
@@ -68,22 +107,22 @@ func buildDeps(o options) (ui.Deps, func(), error) {
 	}
 	store, err := inventory.OpenDir(context.Background(), o.configDir, inventory.Options{})
 	if err != nil {
-		cleanup()
-		return ui.Deps{}, func() {}, fmt.Errorf("open the database of imported data: %w", err)
+		b.cleanup()
+		return nil, fmt.Errorf("open the database of imported data: %w", err)
 	}
 	closers = append(closers, func() { store.Close() })
 
-	exec := &importexec.Executor{Store: store, ConfigDir: o.configDir, Secrets: repo.Secrets, Logger: slog.Default()}
-	deps := ui.Deps{
-		Repo:     repo,
-		Generate: ui.NewGenerate(ui.GenerateOptions{Secrets: repo.Secrets, Logger: slog.Default()}),
+	b.exec = &importexec.Executor{Store: store, ConfigDir: o.configDir, Secrets: b.repo.Secrets, Logger: slog.Default()}
+	b.deps = ui.Deps{
+		Repo:     b.repo,
+		Generate: ui.NewGenerate(ui.GenerateOptions{Secrets: b.repo.Secrets, Logger: slog.Default()}),
 		TestConnection: ui.NewTestConnection(ui.TestConnectionOptions{
-			Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(), Logger: slog.Default(),
+			Secrets: b.repo.Secrets, ConfigDir: b.repo.Config.Dir(), Logger: slog.Default(),
 		}),
 		Inventory: store,
-		Execute:   executeNow(exec, o.configDir),
+		Execute:   executeNow(b.exec, o.configDir),
 	}
-	return deps, cleanup, nil
+	return b, nil
 }
 
 // executeNow runs the window's Execute Now under the connection's run lock,

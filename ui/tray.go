@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/inventorybeacon/beacon/schedule"
+)
+
+// The system tray preference: off by default, so closing the window exits
+// as it always did until the administrator asks otherwise.
+const (
+	prefKeepInTray  = "keepInTray"
+	keepInTrayLabel = "Keep running in the system tray when the window is closed"
+)
+
+func keepInTray(a fyne.App) bool {
+	return a.Preferences().BoolWithFallback(prefKeepInTray, false)
+}
+
+// TrayApp is the part of a desktop application that owns the system tray;
+// the GLFW app (desktop.App) is one.
+type TrayApp interface {
+	SetSystemTrayMenu(menu *fyne.Menu)
+	SetSystemTrayIcon(icon fyne.Resource)
+}
+
+// Tray is Inventory Beacon in the system tray: Open, Execute all now, Quit.
+// With it, and the preference on, closing the window hides it and the
+// schedules go on running.
+type Tray struct {
+	m    *MainWindow
+	Menu *fyne.Menu
+
+	open, runAll, quit *fyne.MenuItem
+	// toldHidden: the first hide of the window says where the app went.
+	toldHidden bool
+	// runAllDone follows Execute all now (tests).
+	runAllDone func(text string)
+}
+
+// SetupTray puts the window's application in the system tray with icon
+// (nil: the app's icon). It returns nil, and closing the window keeps
+// exiting, when the application has no system tray (a mobile or test
+// driver). Call it on the Fyne goroutine after NewMainWindow.
+func SetupTray(a fyne.App, m *MainWindow, icon fyne.Resource) *Tray {
+	ta, ok := a.(TrayApp)
+	if !ok {
+		return nil
+	}
+	if icon == nil {
+		icon = a.Icon()
+	}
+	t := newTray(ta, m, icon)
+	if d, ok := a.(desktop.App); ok {
+		// A left click on the tray icon shows the window where the
+		// desktop supports it.
+		d.SetSystemTrayWindow(m.win)
+	}
+	return t
+}
+
+func newTray(a TrayApp, m *MainWindow, icon fyne.Resource) *Tray {
+	t := &Tray{m: m}
+	t.open = fyne.NewMenuItem("Open", m.showWindow)
+	t.runAll = fyne.NewMenuItem("Execute all now", t.onRunAll)
+	t.quit = fyne.NewMenuItem("Quit", t.onQuit)
+	// Quit is ours: Fyne would add its own Quit that exits without
+	// asking about unsaved changes or running imports.
+	t.quit.IsQuit = true
+	t.Menu = fyne.NewMenu("Inventory Beacon", t.open, t.runAll, fyne.NewMenuItemSeparator(), t.quit)
+	a.SetSystemTrayMenu(t.Menu)
+	if icon != nil {
+		a.SetSystemTrayIcon(icon)
+	}
+	m.tray = t
+	m.refreshScheduling()
+	return t
+}
+
+// showWindow brings the window back from the tray.
+func (m *MainWindow) showWindow() {
+	m.win.Show()
+	m.win.RequestFocus()
+}
+
+// closeWindow is the window's close button: into the tray when there is
+// one and the preference says so, otherwise Exit.
+func (m *MainWindow) closeWindow() {
+	if m.tray == nil || !keepInTray(m.app) {
+		m.requestExit()
+		return
+	}
+	m.win.Hide()
+	if !m.tray.toldHidden && m.notify != nil {
+		m.tray.toldHidden = true
+		m.notify(fyne.NewNotification("Inventory Beacon",
+			"Inventory Beacon is still running in the system tray, and your schedules keep running. "+
+				"Choose Quit in its menu to exit."))
+	}
+}
+
+// onQuit exits as Exit does; the window comes back first when Exit has
+// something to ask (unsaved changes, imports running).
+func (t *Tray) onQuit() {
+	m := t.m
+	if m.dirty || (m.exec != nil && len(m.exec.running) > 0) {
+		m.showWindow()
+	}
+	m.requestExit()
+}
+
+// onRunAll runs every schedule that has connections now, as Run now on the
+// Scheduling page would, and tells the outcome in a notification (the
+// window may be hidden). The runner reads the saved configuration, so
+// pending changes are saved first.
+func (t *Tray) onRunAll() {
+	m := t.m
+	if m.scheduler == nil {
+		m.showWindow()
+		m.prompt = notAvailable(m.win, "Execute all now")
+		return
+	}
+	if m.dirty {
+		m.showWindow()
+	}
+	m.requireSaved("Execute all now", func() {
+		type job struct{ id, name string }
+		var jobs []job
+		conns := 0
+		for _, e := range schedule.Plan(m.cfg, m.now(), m.loc).Schedules {
+			if len(e.Connections) > 0 {
+				jobs = append(jobs, job{e.Schedule.ID, e.Schedule.Name})
+				conns += len(e.Connections)
+			}
+		}
+		if len(jobs) == 0 {
+			t.ranAll("No connection is on a schedule, so there is nothing to run. Attach connections to a schedule " +
+				"with Schedule... on the Inventory Systems page.")
+			return
+		}
+		sched := m.scheduler
+		// RunNow waits for the runner's loop; not on the Fyne goroutine.
+		go func() {
+			var problems []string
+			started := 0
+			for _, j := range jobs {
+				if err := sched.RunNow(j.id); err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v", j.name, err))
+				} else {
+					started++
+				}
+			}
+			text := fmt.Sprintf("Started the imports of %s on %s; they run in the background.",
+				plural(conns, "scheduled connection"), plural(started, "schedule"))
+			if started < len(jobs) {
+				text = fmt.Sprintf("Started %s of %d.", plural(started, "schedule"), len(jobs))
+			}
+			if len(problems) > 0 {
+				text += " Not started: " + strings.Join(problems, "; ") + "."
+			}
+			doUI(func() { t.ranAll(text) })
+		}()
+	})
+}
+
+func (t *Tray) ranAll(text string) {
+	t.m.setSchedulingStatus(text)
+	if t.m.notify != nil {
+		t.m.notify(fyne.NewNotification("Inventory Beacon", text))
+	}
+	if t.runAllDone != nil {
+		t.runAllDone(text)
+	}
+}

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// fakeTrayApp records what a desktop app's system tray is given.
+type fakeTrayApp struct {
+	menu *fyne.Menu
+	icon fyne.Resource
+}
+
+func (f *fakeTrayApp) SetSystemTrayMenu(menu *fyne.Menu)    { f.menu = menu }
+func (f *fakeTrayApp) SetSystemTrayIcon(icon fyne.Resource) { f.icon = icon }
+
+func TestTrayMenuCloseAndQuit(t *testing.T) {
+	m, _, quit := schedWindow(t)
+	if SetupTray(m.app, m, nil) != nil {
+		t.Fatal("the test driver has no system tray: SetupTray must say so")
+	}
+	if !m.scheduling.keep.Disabled() || !strings.Contains(m.scheduling.keep.Text, "no system tray") {
+		t.Errorf("without a tray the preference is disabled and says why: %q", m.scheduling.keep.Text)
+	}
+	var sent []*fyne.Notification
+	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
+
+	// Without the preference, closing the window is Exit, tray or not.
+	fake := &fakeTrayApp{}
+	tray := newTray(fake, m, fyne.NewStaticResource("icon.png", []byte("png")))
+	var labels []string
+	for _, it := range fake.menu.Items {
+		labels = append(labels, it.Label)
+	}
+	if !reflect.DeepEqual(labels, []string{"Open", "Execute all now", "", "Quit"}) || fake.icon == nil {
+		t.Fatalf("tray menu %v, icon %v", labels, fake.icon)
+	}
+	if p := m.scheduling; p.keep.Text != keepInTrayLabel || p.keep.Checked {
+		t.Fatalf("the preference %q starts %v", p.keep.Text, p.keep.Checked)
+	}
+	m.closeWindow()
+	if !*quit {
+		t.Fatal("with the preference off, closing the window exits")
+	}
+	*quit = false
+
+	// With it, closing hides the window and says once where it went.
+	test.Tap(m.scheduling.keep)
+	if !keepInTray(m.app) {
+		t.Fatal("the check box did not set the preference")
+	}
+	m.closeWindow()
+	m.closeWindow()
+	if *quit || len(sent) != 1 || !strings.Contains(sent[0].Content, "still running in the system tray") {
+		t.Fatalf("quit %v, notifications %v", *quit, sent)
+	}
+	tray.open.Action()
+
+	// Quit, like Exit, says that a running scheduled import is cancelled.
+	ev := schedule.Event{Kind: schedule.EventStarted, ScheduleName: "Nightly", Connection: m.cfg.Connections[0]}
+	m.OnScheduleEvent(ev)
+	tray.quit.Action()
+	if *quit || m.prompt == nil || m.prompt.title != "Scheduled import running" {
+		t.Fatal("Quit during a scheduled import must ask")
+	}
+	test.Tap(m.prompt.buttons["Keep running"])
+	if *quit {
+		t.Fatal("Keep running quit")
+	}
+	ev.Kind, ev.Outcome = schedule.EventFinished, schedule.Outcome{Status: schedule.StatusSucceeded}
+	m.OnScheduleEvent(ev)
+
+	// Quit asks about unsaved changes, like Exit.
+	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
+	tray.quit.Action()
+	if *quit || m.prompt == nil || m.prompt.title != "Unsaved changes" {
+		t.Fatal("Quit with unsaved changes must ask")
+	}
+	test.Tap(m.prompt.buttons["Exit without saving"])
+	if !*quit {
+		t.Fatal("Exit without saving did not quit")
+	}
+}
+
+func TestTrayExecuteAllNow(t *testing.T) {
+	m, _, _ := schedWindow(t)
+	var sent []*fyne.Notification
+	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
+	tray := newTray(&fakeTrayApp{}, m, nil)
+	done := make(chan string, 1)
+	tray.runAllDone = func(text string) { done <- text }
+
+	// No runner: say so.
+	tray.runAll.Action()
+	if m.prompt == nil || !strings.Contains(m.prompt.message.Text, "Execute all now is not available") {
+		t.Fatal("Execute all now without a runner must say it is not available")
+	}
+
+	sched := &fakeScheduler{}
+	m.SetScheduler(sched)
+	tray.runAll.Action()
+	if text := <-done; !strings.Contains(text, "No connection is on a schedule") {
+		t.Errorf("nothing scheduled: %q", text)
+	}
+
+	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
+	m.putSchedule(storage.Schedule{ID: "s2", Name: "Hourly", Kind: storage.Hourly})
+	m.putSchedule(storage.Schedule{ID: "s3", Name: "Unused", Kind: storage.Hourly})
+	m.cfg.Connections[0].ScheduleID = "s1"
+	m.cfg.Connections[1].ScheduleID = "s2"
+	tray.runAll.Action()
+	if m.prompt == nil || m.prompt.title != "Save changes first" {
+		t.Fatal("Execute all now with unsaved changes must offer to save")
+	}
+	test.Tap(m.prompt.buttons["Save and continue"])
+	text := <-done
+	if text != "Started the imports of 2 scheduled connections on 2 schedules; they run in the background." {
+		t.Errorf("notification %q", text)
+	}
+	if got := sched.runs(); !reflect.DeepEqual(got, []string{"s2", "s1"}) {
+		t.Errorf("ran %v: each schedule with connections, by name", got)
+	}
+	if len(sent) != 2 || sent[1].Content != text {
+		t.Errorf("notifications %v", sent)
+	}
+}
