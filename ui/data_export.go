@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -16,6 +15,7 @@ import (
 	fstorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -140,7 +140,7 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 	n := 0
 	err := src.each(ctx, store, connID, q, func(cells []string) error {
 		for i, c := range cells {
-			cells[i] = defuse(c)
+			cells[i] = csvsafe.Cell(c)
 		}
 		n++
 		return cw.Write(cells)
@@ -153,22 +153,4 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 		return n, err
 	}
 	return n, bw.Flush()
-}
-
-// defuse keeps a spreadsheet from running a cell as a formula: directory
-// fields such as display names are typed by users, and a name starting
-// with "=" would otherwise execute when the export is opened. (The same
-// rule as `beacon export`.)
-func defuse(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return s
-		}
-		return "'" + s
-	}
-	return s
 }

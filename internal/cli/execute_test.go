@@ -206,11 +206,3 @@ func TestExecuteSkipsWhileTheConnectionRuns(t *testing.T) {
 		t.Fatalf("after release: %d %s", code, errs)
 	}
 }
-
-func TestDefuse(t *testing.T) {
-	for in, want := range map[string]string{"=cmd|' /C calc'!A0": "'=cmd|' /C calc'!A0", "-1": "-1", "+49 30 1234": "'+49 30 1234", "Adele": "Adele", "": ""} {
-		if got := defuse(in); got != want {
-			t.Errorf("defuse(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -173,29 +174,12 @@ func (t *csvTable) header(cols []string) error { return t.w.Write(cols) }
 
 func (t *csvTable) row(cells []string, _ any) error {
 	for i, c := range cells {
-		cells[i] = defuse(c)
+		cells[i] = csvsafe.Cell(c)
 	}
 	return t.w.Write(cells)
 }
 
 func (t *csvTable) close() error { t.w.Flush(); return t.w.Error() }
-
-// defuse keeps a spreadsheet from running a cell as a formula: directory
-// fields such as display names are typed by users, and a name starting
-// with "=" would otherwise execute when the export is opened.
-func defuse(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return s
-		}
-		return "'" + s
-	}
-	return s
-}
 
 // jsonTable writes a JSON array, one object per line, streaming.
 type jsonTable struct {
