@@ -110,6 +110,26 @@ func (ex *executor) execute(parent fyne.Window, c storage.Connection) {
 	d.start()
 }
 
+// executeBackground starts an import of c with its dialog hidden, as after
+// "Run in background": a notification tells the outcome, and Execute Now on
+// the connection shows the dialog. A connection already importing here is
+// left alone.
+func (ex *executor) executeBackground(parent fyne.Window, c storage.Connection) {
+	if ex.running[c.ID] != nil {
+		return
+	}
+	d := newExecuteDialog(ex, parent, c)
+	d.background = true
+	ex.running[c.ID] = d
+	if ex.opts.Changed != nil {
+		ex.opts.Changed(c.ID)
+	}
+	if ex.opts.Shown != nil {
+		ex.opts.Shown(d)
+	}
+	d.start()
+}
+
 // stageState is what one bar shows.
 type stageState int
 

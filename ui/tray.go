@@ -94,6 +94,7 @@ func (m *MainWindow) closeWindow() {
 		m.requestExit()
 		return
 	}
+	m.rememberWindow()
 	m.win.Hide()
 	if !m.tray.toldHidden && m.notify != nil {
 		m.tray.toldHidden = true
@@ -113,8 +114,10 @@ func (t *Tray) onQuit() {
 	m.requestExit()
 }
 
-// onRunAll runs every schedule that has connections now, as Run now on the
-// Scheduling page would, and tells the outcome in a notification (the
+// onRunAll imports every connection now: each schedule that has
+// connections runs as Run now on the Scheduling page would (one connection
+// after another), and each connection on no schedule starts as a
+// background Execute Now. The outcome is told in a notification (the
 // window may be hidden). The runner reads the saved configuration, so
 // pending changes are saved first.
 func (t *Tray) onRunAll() {
@@ -131,13 +134,31 @@ func (t *Tray) onRunAll() {
 		type job struct{ id, name string }
 		var jobs []job
 		conns := 0
-		for _, e := range schedule.Plan(m.cfg, m.now(), m.loc).Schedules {
+		plan := schedule.Plan(m.cfg, m.now(), m.loc)
+		for _, e := range plan.Schedules {
 			if len(e.Connections) > 0 {
 				jobs = append(jobs, job{e.Schedule.ID, e.Schedule.Name})
 				conns += len(e.Connections)
 			}
 		}
+		// Connections on no schedule: the window's own Execute Now, in
+		// the background.
+		unscheduled := 0
+		if m.exec != nil {
+			for _, c := range plan.NotScheduled {
+				m.exec.executeBackground(m.win, c)
+				unscheduled++
+			}
+		}
+		also := ""
+		if unscheduled > 0 {
+			also = fmt.Sprintf(" Also started %s on no schedule.", plural(unscheduled, "connection"))
+		}
 		if len(jobs) == 0 {
+			if unscheduled > 0 {
+				t.ranAll(fmt.Sprintf("Started the imports of %s; they run in the background.", plural(unscheduled, "connection")))
+				return
+			}
 			t.ranAll("No connection is on a schedule, so there is nothing to run. Attach connections to a schedule " +
 				"with Schedule... on the Inventory Systems page.")
 			return
@@ -162,6 +183,7 @@ func (t *Tray) onRunAll() {
 			if len(problems) > 0 {
 				text += " Not started: " + strings.Join(problems, "; ") + "."
 			}
+			text += also
 			doUI(func() { t.ranAll(text) })
 		}()
 	})

@@ -1,15 +1,19 @@
 package ui
 
 import (
+	"context"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // fakeTrayApp records what a desktop app's system tray is given.
@@ -129,5 +133,51 @@ func TestTrayExecuteAllNow(t *testing.T) {
 	}
 	if len(sent) != 2 || sent[1].Content != text {
 		t.Errorf("notifications %v", sent)
+	}
+}
+
+// Execute all now also imports the connections that are on no schedule,
+// through the window's Execute Now in the background.
+func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
+	loc := berlin(t)
+	now := time.Date(2026, 11, 25, 20, 0, 0, 0, loc)
+	repo := testRepo(t)
+	var mu sync.Mutex
+	var imported []string
+	finished := make(chan struct{}, 4)
+	m, _ := testMainWindow(t, repo, Deps{Now: func() time.Time { return now }, Location: loc,
+		Execute: func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+			mu.Lock()
+			imported = append(imported, c.Name)
+			mu.Unlock()
+			finished <- struct{}{}
+			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded, Started: now, Ended: now}, nil
+		}})
+	m.putConnection(newNamedConnection("Contoso"), nil)
+	m.putConnection(newNamedConnection("Fabrikam"), nil)
+	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
+	m.cfg.Connections[0].ScheduleID = "s1"
+	if !m.save() {
+		t.Fatal("save failed")
+	}
+	sched := &fakeScheduler{}
+	m.SetScheduler(sched)
+	tray := newTray(&fakeTrayApp{}, m, nil)
+	done := make(chan string, 1)
+	tray.runAllDone = func(text string) { done <- text }
+
+	tray.runAll.Action()
+	text := <-done
+	<-finished
+	if want := "Started the imports of 1 scheduled connection on 1 schedule; they run in the background. Also started 1 connection on no schedule."; text != want {
+		t.Errorf("notification %q, want %q", text, want)
+	}
+	if got := sched.runs(); !reflect.DeepEqual(got, []string{"s1"}) {
+		t.Errorf("schedules run: %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(imported, []string{"Fabrikam"}) {
+		t.Errorf("Execute Now ran for %v, want the unscheduled Fabrikam only", imported)
 	}
 }
