@@ -71,12 +71,15 @@ type ConnectionDialog struct {
 	ok, cancel            *widget.Button
 
 	errs    map[string]*widget.Label   // each field's error, by field label
+	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
 	rows    map[string]*fyne.Container // each field's row, by field label
 	current map[string]error           // the last validation result
 	scroll  *container.Scroll
-	dlg     *dialog.CustomDialog
-	built   bool // set once every widget exists, so early callbacks are ignored
-	prompt  *prompt
+	// rolesHelp says which permissions and roles the sign-in needs.
+	rolesHelp *widget.Label
+	dlg       *dialog.CustomDialog
+	built     bool // set once every widget exists, so early callbacks are ignored
+	prompt    *prompt
 }
 
 // newConnectionDialog builds the dialog for c (a new connection when isNew);
@@ -86,7 +89,7 @@ func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, is
 	d := &ConnectionDialog{
 		parent: parent, deps: deps, others: others, orig: c, isNew: isNew, onOK: onOK,
 		token: c.Token, sourceType: c.SourceType,
-		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{},
+		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{}, help: map[string]*widget.Label{},
 	}
 	d.build()
 	d.load(c)
@@ -154,7 +157,13 @@ func (d *ConnectionDialog) build() {
 		e.Wrapping = fyne.TextWrapWord
 		e.Hide()
 		d.errs[label] = e
-		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), container.NewVBox(field, e))
+		col := container.NewVBox(field, e)
+		if text := fieldHelp[label]; text != "" {
+			h := helpLabel(text)
+			d.help[label] = h
+			col.Add(h)
+		}
+		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), col)
 		d.rows[label] = r
 		return r
 	}
@@ -170,7 +179,9 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldProxyUsername, d.proxyUser),
 		row(connector.FieldProxyPassword, d.proxyPassword),
 	))
+	d.rolesHelp = helpLabel(rolesHelp)
 	m365 := widget.NewCard("", "Microsoft 365", container.NewVBox(
+		d.rolesHelp,
 		row(connector.FieldCloud, d.cloud),
 		row(connector.FieldTokenEndpoint, d.tokenEndpoint),
 		row(connector.FieldClientID, d.clientID),
@@ -192,6 +203,43 @@ func (d *ConnectionDialog) build() {
 	d.ok.Importance = widget.HighImportance
 	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.dlg.Hide)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
+}
+
+// rolesHelp heads the Microsoft 365 group: what the administrator who
+// signs in needs, whichever field they look at.
+const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions Directory.Read.All and\n" +
+	"Reports.Read.All. Both need admin consent, given once by a Global Administrator (or a\n" +
+	"Cloud Application Administrator). With Authorization Code, the admin who signs in also\n" +
+	"needs the Reports Reader or Global Reader role to read the usage reports."
+
+// fieldHelp explains each Microsoft 365 field under it. Explicit lines, as
+// for the token description: a wrapped label would not make its row grow.
+var fieldHelp = map[string]string{
+	connector.FieldCloud: "The Microsoft cloud your tenant is in; most organisations use Global.\n" +
+		"Choosing one fills in the endpoints; Custom lets you type them all.",
+	connector.FieldTokenEndpoint: "Where tokens are obtained. For an app registered in one tenant only, replace\n" +
+		"common with your tenant ID or domain (e.g. contoso.onmicrosoft.com).",
+	connector.FieldClientID: "The app registration that signs in: the default one, or your own app\n" +
+		"(a public client in Microsoft Entra ID → App registrations).",
+	connector.FieldRedirectURI: "Where the browser returns after sign-in; it must be registered on the app.\n" +
+		"With http://localhost, Inventory Beacon receives the sign-in itself.",
+	connector.FieldAuthFlow: "Authorization Code: an administrator signs in with Generate...\n" +
+		"Client Credentials: the app signs in with its own secret, without a user.",
+	connector.FieldAuthorizationEndpoint: "Where your browser signs in; filled in from the cloud.",
+	fieldRefreshToken: "Generate... opens your browser to sign in and consent; the token is kept\n" +
+		"in the system keyring, never in a file.",
+	connector.FieldClientSecret: "A client secret of the app registration, kept in the system keyring. The app\n" +
+		"needs the application permissions Directory.Read.All and Reports.Read.All.",
+	connector.FieldGraphEndpoint: "The Microsoft Graph address of the cloud, where the data is read.",
+}
+
+// helpLabel is the small text of a help note. Smaller rather than grey:
+// the theme's grey (LowImportance) is too faint to read on the dark theme.
+func helpLabel(text string) *widget.Label {
+	h := widget.NewLabel(text)
+	h.SizeName = theme.SizeNameCaptionText
+	h.Truncation = fyne.TextTruncateEllipsis
+	return h
 }
 
 // fieldRefreshToken is the label of the read-only token row; it has no

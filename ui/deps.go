@@ -72,6 +72,36 @@ type Deps struct {
 	// and time.Local.
 	Now      func() time.Time
 	Location *time.Location
+
+	// AppName and AppVersion are shown by Help → About. The caller passes
+	// them from FyneApp.toml (beacon.AppMetadata) rather than ui importing
+	// the root package; empty falls back to the Fyne app's metadata.
+	AppName    string
+	AppVersion string
+
+	// StartDemo starts the built-in simulated tenant and commits its
+	// "Demo tenant" connection to Repo ("Try with a demo tenant" on the
+	// welcome panel). Unlike the other hooks it is called off the Fyne
+	// goroutine, since it starts a server and writes the configuration;
+	// the window reloads the configuration when it returns.
+	StartDemo func() ([]DemoAccount, error)
+
+	// DemoAccounts are the sign-in accounts of a demo tenant started
+	// before the window (beacon --demo); the window lists them once when
+	// it opens.
+	DemoAccounts []DemoAccount
+
+	// ScreenSize is the size of the screen the window opens on, so a
+	// remembered window size never exceeds it. Nil or zero: unknown, and
+	// only the minimum size is enforced.
+	ScreenSize func() fyne.Size
+}
+
+// DemoAccount is a sign-in account of the demo tenant and what signing in
+// with it shows.
+type DemoAccount struct {
+	UPN  string
+	Role string
 }
 
 // GenerateRequest is what the connection dialog hands to Deps.Generate.

@@ -56,6 +56,15 @@ type MainWindow struct {
 	exitAfterImports bool
 	// statusLoaded follows each load of lastRuns (tests).
 	statusLoaded func(error)
+	// demoDone follows the end of "Try with a demo tenant" (tests).
+	demoDone func(error)
+	// baseTheme is the app's theme before the Preferences override: the
+	// one that follows the system's light/dark setting.
+	baseTheme fyne.Theme
+	// menu is the menu bar.
+	menu *mainMenu
+	// prefsDialog is the last Preferences dialog shown (tests).
+	prefsDialog *preferencesDialog
 
 	// prompt and connDialog are the last ones shown, kept for tests.
 	prompt     *prompt
@@ -98,14 +107,23 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged})
 	}
 	m.win = a.NewWindow(windowTitle)
-	m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
+	m.initAppearance()
+	m.win.Resize(m.restoredSize())
 	m.win.SetMaster()
 	m.quit = func() {
 		m.win.Close()
 		a.Quit()
 	}
 	m.win.SetCloseIntercept(m.closeWindow)
+	m.setupMenuAndShortcuts()
+	// Read before load: building the window shows Inventory Systems,
+	// which records itself as the last page.
+	lastPage := a.Preferences().String(prefLastPage)
 	m.load()
+	m.restoreLastPage(lastPage)
+	if len(deps.DemoAccounts) > 0 && m.startup == nil {
+		m.showDemoAccounts(deps.DemoAccounts)
+	}
 	return m
 }
 
@@ -201,6 +219,7 @@ func (m *MainWindow) showPage(name string) {
 		m.pages[name] = p
 	}
 	m.pageName = name
+	m.app.Preferences().SetString(prefLastPage, name)
 	m.page.Objects = []fyne.CanvasObject{p}
 	m.page.Refresh()
 	if dp := m.data[name]; dp != nil {
@@ -383,16 +402,16 @@ func (m *MainWindow) requestExit() {
 		return
 	}
 	if !m.dirty {
-		m.quit()
+		m.exit()
 		return
 	}
 	m.prompt = showPrompt(m.win, "Unsaved changes",
 		"You have changes that are not saved. Save them before exiting?",
 		promptButton{label: "Cancel"},
-		promptButton{label: "Exit without saving", importance: widget.DangerImportance, action: m.quit},
+		promptButton{label: "Exit without saving", importance: widget.DangerImportance, action: m.exit},
 		promptButton{label: "Save and exit", importance: widget.HighImportance, action: func() {
 			if m.save() {
-				m.quit()
+				m.exit()
 			}
 		}},
 	)

@@ -27,6 +27,12 @@ type promptButton struct {
 // showPrompt shows a modal message over parent. Every button closes the
 // prompt before running its action, so an action may open another dialog.
 func showPrompt(parent fyne.Window, title, message string, buttons ...promptButton) *prompt {
+	return showPromptWidth(parent, 480, title, message, buttons...)
+}
+
+// showPromptWidth is showPrompt for a message that reads better wider
+// (lists of long names), up to the window's width.
+func showPromptWidth(parent fyne.Window, width float32, title, message string, buttons ...promptButton) *prompt {
 	p := &prompt{title: title, buttons: map[string]*widget.Button{}}
 	p.message = widget.NewLabel(message)
 	p.message.Wrapping = fyne.TextWrapWord
@@ -49,7 +55,7 @@ func showPrompt(parent fyne.Window, title, message string, buttons ...promptButt
 	// A wrapped label asks for little width and much height until it is
 	// laid out; give the message a readable width first, then take the
 	// height it needs at that width.
-	w := float32(480)
+	w := width
 	if cs := parent.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
 		w = cs.Width - 40
 	}

@@ -46,7 +46,7 @@ func (m *MainWindow) showStartupError(err error) {
 	}
 	p.message = widget.NewLabel(text)
 	p.message.Wrapping = fyne.TextWrapWord
-	p.exit = widget.NewButtonWithIcon("Exit", theme.LogoutIcon(), func() { m.quit() })
+	p.exit = widget.NewButtonWithIcon("Exit", theme.LogoutIcon(), func() { m.exit() })
 	var buttons []fyne.CanvasObject
 	if canSetAside {
 		p.setAside = widget.NewButton("Set aside and start fresh", func() { m.setAside() })

@@ -49,8 +49,9 @@ const timeLayout = "2006-01-02 15:04"
 type systemsPage struct {
 	m        *MainWindow
 	content  fyne.CanvasObject
-	table    *widget.Table
+	table    *connectionsTable
 	empty    *widget.Label
+	welcome  *welcomePanel
 	selected int // row of the selected connection, -1 for none
 
 	newButton, editButton, deleteButton     *widget.Button
@@ -77,16 +78,16 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 	toolbar := container.NewHBox(p.newButton, p.editButton, p.deleteButton, widget.NewSeparator(),
 		p.executeButton, p.scheduleButton, p.testButt)
 
-	p.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(m.cfg.Connections), len(systemsColumns) },
-		func() fyne.CanvasObject { return newRowCell(p) },
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			cell := o.(*rowCell)
-			cell.row = id.Row
-			cell.set(p.cellText(id), id.Row == p.selected)
-		},
-	)
-	p.table.ShowHeaderColumn = false
+	p.table = &connectionsTable{onKey: m.onTypedKey}
+	p.table.Length = func() (int, int) { return len(m.cfg.Connections), len(systemsColumns) }
+	p.table.CreateCell = func() fyne.CanvasObject { return newRowCell(p) }
+	p.table.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
+		cell := o.(*rowCell)
+		cell.row = id.Row
+		cell.set(p.cellText(id), id.Row == p.selected)
+	}
+	p.table.ShowHeaderRow = true
+	p.table.ExtendBaseWidget(p.table)
 	p.table.CreateHeader = func() fyne.CanvasObject {
 		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		l.Truncation = fyne.TextTruncateEllipsis
@@ -106,7 +107,8 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 	p.empty = widget.NewLabel("No connections yet. Click New, then PowerShell, to connect a Microsoft 365 tenant.")
 	p.empty.Importance = widget.LowImportance
 	title := widget.NewLabelWithStyle(PageInventorySystems, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	p.content = container.NewBorder(container.NewVBox(title, toolbar, p.empty), nil, nil, nil, p.table)
+	p.welcome = newWelcomePanel(m, p)
+	p.content = container.NewBorder(container.NewVBox(title, toolbar, p.empty, p.welcome.content), nil, nil, nil, p.table)
 	p.refresh()
 	return p
 }
@@ -118,8 +120,10 @@ func (p *systemsPage) refresh() {
 	}
 	if len(p.m.cfg.Connections) == 0 {
 		p.empty.Show()
+		p.welcome.content.Show()
 	} else {
 		p.empty.Hide()
+		p.welcome.content.Hide()
 	}
 	on := p.selected >= 0
 	for _, b := range []*widget.Button{p.editButton, p.deleteButton, p.executeButton, p.scheduleButton, p.testButt} {
@@ -315,6 +319,23 @@ func (p *systemsPage) schedule() {
 		c.Modified = time.Now()
 		p.m.putConnection(c, nil)
 	})
+}
+
+// connectionsTable is the table of connections. After selecting a row
+// with the keyboard the table has the focus, and a focused widget gets the
+// typed keys instead of the window: it passes Delete and F5 on.
+type connectionsTable struct {
+	widget.Table
+	onKey func(*fyne.KeyEvent)
+}
+
+func (t *connectionsTable) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyDelete, fyne.KeyF5:
+		t.onKey(ev)
+	default:
+		t.Table.TypedKey(ev)
+	}
 }
 
 // rowCell is one cell of the table. Fyne tables have no row selection and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -38,6 +39,9 @@ func runGUI(o options, meta beacon.Metadata) int {
 		return 1
 	}
 	defer b.cleanup()
+	// About shows the FyneApp.toml values; ui does not import the root
+	// package, so they come in through Deps.
+	b.deps.AppName, b.deps.AppVersion = meta.Name, meta.Version
 	m := ui.NewMainWindow(a, b.deps)
 
 	// Schedules run while the window is open (and, with the tray
@@ -79,6 +83,44 @@ type built struct {
 	repo    *storage.Repository
 	exec    *importexec.Executor
 	cleanup func()
+
+	// demo is the running demo tenant (--demo, or "Try with a demo
+	// tenant" on the welcome panel), stopped by cleanup.
+	demoMu sync.Mutex
+	demo   *demo.Demo
+}
+
+// startDemo starts the simulated tenant and commits its connection; a demo
+// already running is replaced, so there is one simulator at a time. The
+// window calls it off the Fyne goroutine.
+func (b *built) startDemo() ([]ui.DemoAccount, error) {
+	b.demoMu.Lock()
+	defer b.demoMu.Unlock()
+	if b.demo != nil {
+		b.demo.Close()
+		b.demo = nil
+	}
+	d, err := demo.Start(b.repo, demo.Options{})
+	if err != nil {
+		return nil, err
+	}
+	b.demo = d
+	slog.Info("demo mode: the simulated tenant is running", "url", d.Sim.URL(), "connection", demo.ConnectionName)
+	var accounts []ui.DemoAccount
+	for _, acc := range d.Accounts {
+		slog.Info("demo mode: sign-in account", "upn", acc.UPN, "role", acc.Role)
+		accounts = append(accounts, ui.DemoAccount{UPN: acc.UPN, Role: acc.Role})
+	}
+	return accounts, nil
+}
+
+func (b *built) stopDemo() {
+	b.demoMu.Lock()
+	defer b.demoMu.Unlock()
+	if b.demo != nil {
+		b.demo.Close()
+		b.demo = nil
+	}
 }
 
 // buildDeps connects the window to storage, sign-in and import.
@@ -94,16 +136,15 @@ func buildDeps(o options) (*built, error) {
 		Config:  storage.NewConfigStore(o.configDir),
 		Secrets: storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout),
 	}
+	closers = append(closers, b.stopDemo)
+	var demoAccounts []ui.DemoAccount
 	if o.demo {
-		d, err := demo.Start(b.repo, demo.Options{})
+		accounts, err := b.startDemo()
 		if err != nil {
+			b.cleanup()
 			return nil, err
 		}
-		closers = append(closers, func() { d.Close() })
-		slog.Info("demo mode: the simulated tenant is running", "url", d.Sim.URL(), "connection", demo.ConnectionName)
-		for _, acc := range d.Accounts {
-			slog.Info("demo mode: sign-in account", "upn", acc.UPN, "role", acc.Role)
-		}
+		demoAccounts = accounts
 	}
 	store, err := inventory.OpenDir(context.Background(), o.configDir, inventory.Options{})
 	if err != nil {
@@ -119,8 +160,10 @@ func buildDeps(o options) (*built, error) {
 		TestConnection: ui.NewTestConnection(ui.TestConnectionOptions{
 			Secrets: b.repo.Secrets, ConfigDir: b.repo.Config.Dir(), Logger: slog.Default(),
 		}),
-		Inventory: store,
-		Execute:   executeNow(b.exec, o.configDir),
+		Inventory:    store,
+		Execute:      executeNow(b.exec, o.configDir),
+		StartDemo:    b.startDemo,
+		DemoAccounts: demoAccounts,
 	}
 	return b, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -76,4 +78,43 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 		t.Fatalf("run lock still held after Execute Now: %v", err)
 	}
 	again()
+}
+
+// "Try with a demo tenant" may be clicked again: the first simulator stops,
+// one Demo tenant connection remains, pointing at the running one, and
+// cleanup stops it.
+func TestStartDemoReplacesTheRunningOne(t *testing.T) {
+	testenv.Keyring(t)
+	b := &built{repo: &storage.Repository{
+		Config:  storage.NewConfigStore(t.TempDir()),
+		Secrets: storage.NewKeyring("Inventory Beacon gui test "+storage.NewID(), 10*time.Second),
+	}}
+	accounts, err := b.startDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(accounts) != 4 {
+		t.Fatalf("accounts %+v", accounts)
+	}
+	first := b.demo.Sim.URL()
+	if _, err := b.startDemo(); err != nil {
+		t.Fatal(err)
+	}
+	second := b.demo.Sim.URL()
+	if resp, err := http.Get(first + "/v1.0/users"); err == nil && first != second {
+		resp.Body.Close()
+		t.Fatalf("the first simulator at %s still answers", first)
+	}
+	cfg, err := b.repo.Config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Connections) != 1 || cfg.Connections[0].GraphEndpoint != second {
+		t.Fatalf("connections after two starts: %+v (running at %s)", cfg.Connections, second)
+	}
+	b.stopDemo()
+	if resp, err := http.Get(second + "/v1.0/users"); err == nil {
+		resp.Body.Close()
+		t.Fatal("the simulator still answers after stopDemo")
+	}
 }

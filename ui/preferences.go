@@ -1,0 +1,135 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// The appearance preference: follow the system's light/dark setting (the
+// default), or force one.
+const (
+	prefAppearance   = "appearance"
+	appearanceSystem = "System"
+	appearanceLight  = "Light"
+	appearanceDark   = "Dark"
+)
+
+// variantTheme is a theme with its light/dark variant fixed, whatever the
+// system says: Fyne asks a theme for colours with the system's variant,
+// so overriding Color is enough.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t *variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
+}
+
+// initAppearance remembers the app's own theme (it follows the system) and
+// applies the saved override, if any.
+func (m *MainWindow) initAppearance() {
+	base := m.app.Settings().Theme()
+	if vt, ok := base.(*variantTheme); ok {
+		base = vt.Theme
+	}
+	if base == nil {
+		base = theme.DefaultTheme()
+	}
+	m.baseTheme = base
+	if a := appearance(m.app); a != appearanceSystem {
+		m.applyAppearance(a)
+	}
+}
+
+func appearance(a fyne.App) string {
+	switch v := a.Preferences().StringWithFallback(prefAppearance, appearanceSystem); v {
+	case appearanceLight, appearanceDark:
+		return v
+	}
+	return appearanceSystem
+}
+
+// applyAppearance sets the theme for choice at once.
+func (m *MainWindow) applyAppearance(choice string) {
+	t := m.baseTheme
+	switch choice {
+	case appearanceLight:
+		t = &variantTheme{Theme: m.baseTheme, variant: theme.VariantLight}
+	case appearanceDark:
+		t = &variantTheme{Theme: m.baseTheme, variant: theme.VariantDark}
+	}
+	m.app.Settings().SetTheme(t)
+}
+
+// preferencesDialog is File → Preferences.
+type preferencesDialog struct {
+	appearance *widget.RadioGroup
+	keepInTray *widget.Check
+	dlg        dialog.Dialog
+}
+
+func (m *MainWindow) showPreferences() {
+	p := &preferencesDialog{}
+	p.appearance = widget.NewRadioGroup([]string{appearanceSystem, appearanceLight, appearanceDark}, nil)
+	p.appearance.Horizontal = true
+	p.appearance.Required = true
+	p.appearance.SetSelected(appearance(m.app))
+	p.appearance.OnChanged = func(choice string) {
+		if choice == "" {
+			return
+		}
+		m.app.Preferences().SetString(prefAppearance, choice)
+		m.applyAppearance(choice)
+	}
+	p.keepInTray = widget.NewCheck(keepInTrayLabel, func(on bool) {
+		m.app.Preferences().SetBool(prefKeepInTray, on)
+		// The Scheduling page shows the same preference.
+		if m.scheduling != nil {
+			m.scheduling.keep.SetChecked(on)
+		}
+	})
+	p.keepInTray.SetChecked(keepInTray(m.app))
+	if m.tray == nil {
+		p.keepInTray.Disable()
+	}
+	note := widget.NewLabel("System follows the light or dark setting of your desktop.")
+	note.Importance = widget.LowImportance
+	content := container.NewVBox(
+		widget.NewLabelWithStyle("Appearance", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		p.appearance, note,
+		widget.NewLabelWithStyle("System tray", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		p.keepInTray,
+	)
+	p.dlg = dialog.NewCustom("Preferences", "Close", content, m.win)
+	m.prefsDialog = p
+	p.dlg.Show()
+}
+
+// showAbout is Help → About: the name and version from FyneApp.toml.
+func (m *MainWindow) showAbout() {
+	name, version := m.deps.AppName, m.deps.AppVersion
+	meta := m.app.Metadata()
+	if name == "" {
+		name = meta.Name
+	}
+	if name == "" {
+		name = windowTitle
+	}
+	if version == "" {
+		version = meta.Version
+	}
+	if version == "" {
+		version = "unknown"
+	}
+	m.prompt = showPrompt(m.win, "About "+name,
+		fmt.Sprintf("%s\nVersion %s\n\nImports the users, licenses, applications and usage of Microsoft 365 tenants, "+
+			"so you can compare the licenses you pay for with the ones that are used.", name, version),
+		promptButton{label: "OK", importance: widget.HighImportance})
+}
