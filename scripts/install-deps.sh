@@ -21,6 +21,9 @@ needs=(
   "xwd:x11-apps"
   "ss:iproute2"
   "ps:procps"
+  # make package: the bundle is a tar.xz; its .desktop file is validated.
+  "xz:xz-utils"
+  "desktop-file-validate:desktop-file-utils"
 )
 missing=()
 for n in "${needs[@]}"; do
@@ -43,4 +46,6 @@ sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# With recommends, as the machines the suite is proven on were set up
+# (fonts for Chromium, xauth for Xvfb, ...).
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2

@@ -46,9 +46,11 @@ done
 
 if [[ -z ${DISPLAY:-} ]]; then
   # -displayfd picks a free display number and tells us which.
-  exec 3< <(Xvfb -displayfd 1 -screen 0 1280x1024x24 -nolisten tcp 2>"$work/xvfb.log")
+  # exec inside the substitution makes $! our Xvfb's pid: cleanup must
+  # stop this run's server, never another run's.
+  exec 3< <(exec Xvfb -displayfd 1 -screen 0 1280x1024x24 -nolisten tcp 2>"$work/xvfb.log")
+  xvfb_pid=$!
   read -r -t 20 disp <&3 || { echo "session: Xvfb did not start" >&2; cat "$work/xvfb.log" >&2; exit 1; }
-  xvfb_pid=$(pgrep -n -x Xvfb || true)
   export DISPLAY=":$disp"
 fi
 
