@@ -32,51 +32,63 @@ const ServicePrincipalSelect = "id,appId,displayName,appDisplayName,publisherNam
 // times faster than encoding/json, which alone took more than the whole
 // budget of 20 µs per user.
 func decodePage[T any](r io.Reader, buf []T) ([]T, string, error) {
+	buf, next, _, err := decodePageLinks(r, buf)
+	return buf, next, err
+}
+
+// decodePageLinks is decodePage that also returns @odata.deltaLink (the
+// last page of a delta round carries it instead of a nextLink).
+func decodePageLinks[T any](r io.Reader, buf []T) ([]T, string, string, error) {
 	buf = buf[:0]
 	dec := jsontext.NewDecoder(r)
 	if err := expectKind(dec, '{'); err != nil {
-		return buf, "", err
+		return buf, "", "", err
 	}
-	next := ""
+	next, delta := "", ""
 	opts := pageOptions()
 	for dec.PeekKind() == '"' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return buf, "", err
+			return buf, "", "", err
 		}
 		switch tok.String() {
 		case "value":
 			if err := expectKind(dec, '['); err != nil {
-				return buf, "", err
+				return buf, "", "", err
 			}
 			for dec.PeekKind() != ']' {
 				var zero T
 				buf = append(buf, zero)
 				if err := jsonv2.UnmarshalDecode(dec, &buf[len(buf)-1], opts); err != nil {
-					return buf, "", err
+					return buf, "", "", err
 				}
 			}
 			if err := expectKind(dec, ']'); err != nil {
-				return buf, "", err
+				return buf, "", "", err
 			}
-		case "@odata.nextLink":
+		case "@odata.nextLink", "@odata.deltaLink":
+			key := tok.String()
 			tok, err := dec.ReadToken()
 			if err != nil {
-				return buf, "", err
+				return buf, "", "", err
 			}
 			if tok.Kind() == '"' {
-				next = tok.String()
+				if key == "@odata.nextLink" {
+					next = tok.String()
+				} else {
+					delta = tok.String()
+				}
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {
-				return buf, "", err
+				return buf, "", "", err
 			}
 		}
 	}
 	if err := expectKind(dec, '}'); err != nil {
-		return buf, "", err
+		return buf, "", "", err
 	}
-	return buf, next, nil
+	return buf, next, delta, nil
 }
 
 // expectKind reads a delimiter token (also surfacing a read error that
@@ -95,7 +107,14 @@ func expectKind(dec *jsontext.Decoder, want jsontext.Kind) error {
 // pages follows @odata.nextLink from first, handing each complete page to
 // fn. The slice is reused for the next page: fn must not keep it.
 func pages[T any](ctx context.Context, c *Client, first string, header http.Header, fn func([]T) error) error {
+	_, err := pagesDelta(ctx, c, first, header, fn)
+	return err
+}
+
+// pagesDelta is pages that also returns the deltaLink of the last page.
+func pagesDelta[T any](ctx context.Context, c *Client, first string, header http.Header, fn func([]T) error) (string, error) {
 	var buf []T
+	var delta string
 	for link := first; link != ""; {
 		var next string
 		err := c.get(ctx, link, header, func(resp *http.Response) error {
@@ -103,22 +122,22 @@ func pages[T any](ctx context.Context, c *Client, first string, header http.Head
 				return fmt.Errorf("unexpected %s from %s", resp.Status, resp.Request.URL.Path)
 			}
 			var err error
-			buf, next, err = decodePage(resp.Body, buf)
+			buf, next, delta, err = decodePageLinks(resp.Body, buf)
 			if err != nil {
 				return bodyError(fmt.Errorf("the page ended early or is not valid JSON: %w", err))
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := fn(buf); err != nil {
-			return err
+			return "", err
 		}
 		// Followed verbatim: the skip token is opaque.
 		link = next
 	}
-	return nil
+	return delta, nil
 }
 
 // Users streams all users, a page (up to 999) at a time.

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
@@ -60,15 +61,51 @@ type Options struct {
 	// next one is fetched and decoded. Sharded parallel fetching (issue 7)
 	// slots in as another fetch function of the same stages.
 	Sequential bool
-	Logger     *slog.Logger
+	// Concurrency bounds the user shards listed at once in the default
+	// (parallel) mode; 0 means DefaultConcurrency.
+	Concurrency int
+	Logger      *slog.Logger
 	// Note is recorded with the run (e.g. "catch-up of a missed schedule").
 	Note string
+
+	// Incremental runs (the default mode only): when the current snapshot
+	// keeps a users delta link, users are read as changes since then and
+	// applied to a copy of it. Full forces a full import. FullAfter is the
+	// age of the last full import past which a full import runs anyway
+	// (0: DefaultFullAfter; a delta link lives 7 days for directory
+	// objects). ReportsMaxAge is how old copied report rows may be before
+	// an incremental run downloads the reports again (0:
+	// DefaultReportsMaxAge; negative: always download).
+	Full          bool
+	FullAfter     time.Duration
+	ReportsMaxAge time.Duration
+	// Now is the clock the ages are measured on (default time.Now).
+	Now func() time.Time
 }
+
+// DefaultFullAfter is how long incremental runs follow a full import.
+const DefaultFullAfter = 7 * 24 * time.Hour
+
+// DefaultReportsMaxAge: Microsoft refreshes the usage reports' data once a
+// day (and allows 14 calls per report per 10 minutes), so a download less
+// than a day old is what a new one would say, or nearly.
+const DefaultReportsMaxAge = 24 * time.Hour
 
 // Result is how the run ended, as recorded in the import history.
 type Result struct {
 	Run inventory.Run
+	// Mode says how users were read: ModeSequential, ModeSharded,
+	// ModePlain (the parallel mode's fallback) or ModeDelta.
+	Mode string
 }
+
+// How users were read (Result.Mode, and the run's note in the history).
+const (
+	ModeSequential = "sequential"
+	ModeSharded    = "parallel (sharded)"
+	ModePlain      = "parallel (one pass: shards incomplete)"
+	ModeDelta      = "incremental (delta)"
+)
 
 // Status, Warnings and Counts are shorthands for the recorded run.
 func (r Result) Status() inventory.Status { return r.Run.Status }
@@ -95,6 +132,39 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Progress == nil {
 		o.Progress = func(Stage, int, int) {}
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.FullAfter <= 0 {
+		o.FullAfter = DefaultFullAfter
+	}
+	if o.ReportsMaxAge == 0 {
+		o.ReportsMaxAge = DefaultReportsMaxAge
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var prev *inventory.SyncState
+	if !o.Sequential && !o.Full {
+		st, ok, err := o.Store.SyncState(ctx, o.Conn.ID)
+		switch {
+		case err != nil:
+			o.Logger.Warn("no incremental import: the sync state is unreadable", "err", err)
+		case ok && o.Now().Sub(st.FullStarted) < o.FullAfter:
+			prev = &st
+		case ok:
+			o.Logger.Info("full import: the last one is older than the limit", "last full", st.FullStarted, "limit", o.FullAfter)
+		}
+	}
+	// Stages run side by side in the parallel mode; the caller is promised
+	// one call at a time.
+	var pmu sync.Mutex
+	progress := o.Progress
+	o.Progress = func(s Stage, done, total int) {
+		pmu.Lock()
+		defer pmu.Unlock()
+		progress(s, done, total)
+	}
 	if o.Trigger == "" {
 		o.Trigger = inventory.TriggerManual
 	}
@@ -103,15 +173,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	im := &run{o: o, w: w}
+	im := &run{o: o, w: w, mode: ModeSequential, prev: prev, started: o.Now(), skus: make(chan struct{})}
 	o.Logger.Info("import started", "connection", o.Conn.Name, "run", w.ID(), "trigger", o.Trigger)
 	err = im.stages(ctx)
-	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings}
+	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
-		out = inventory.Outcome{Status: inventory.StatusCancelled, Warnings: im.warnings, Err: fmt.Errorf("the import was cancelled; the previous data was kept (%w)", context.Canceled)}
+		out = inventory.Outcome{Status: inventory.StatusCancelled, Warnings: im.warnings, Mode: im.mode,
+			Err: fmt.Errorf("the import was cancelled; the previous data was kept (%w)", context.Canceled)}
 	case err != nil:
-		out = inventory.Outcome{Status: inventory.StatusFailed, Warnings: im.warnings, Err: err}
+		out = inventory.Outcome{Status: inventory.StatusFailed, Warnings: im.warnings, Mode: im.mode, Err: err}
 	case len(im.warnings) > 0:
 		out.Status = inventory.StatusWarnings
 	}
@@ -120,17 +191,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if err == nil {
 			err = fmt.Errorf("save the imported data: %w", ferr)
 		}
-		return Result{Run: rec}, err
+		return Result{Run: rec, Mode: im.mode}, err
 	}
 	o.Logger.Info("import ended", "connection", o.Conn.Name, "run", rec.ID, "status", rec.Status,
 		"users", rec.Counts.Users, "duration", rec.Duration().Round(time.Millisecond))
 	if out.Err != nil {
-		return Result{Run: rec}, out.Err
+		return Result{Run: rec, Mode: im.mode}, out.Err
 	}
-	return Result{Run: rec}, nil
+	return Result{Run: rec, Mode: im.mode}, nil
 }
 
 type run struct {
+	mu       sync.Mutex // guards warnings, reportsForbidden, concealed in the parallel mode
 	o        Options
 	w        *inventory.RunWriter
 	warnings []string
@@ -139,9 +211,25 @@ type run struct {
 	reportsForbidden error
 	// concealed describes the reports whose user names are hidden.
 	concealed []string
+	mode      string
+	// prev is the snapshot an incremental run starts from (nil: full).
+	prev *inventory.SyncState
+	// sync is kept with the snapshot for the next incremental run.
+	sync *inventory.SyncState
+	// deltaLink continues the users delta after this run ("" if none);
+	// fullAgain says an incremental run fell back to a full listing.
+	deltaLink string
+	fullAgain bool
+	// started is when the run began on Options.Now's clock (the ages
+	// of the sync state are measured on it).
+	started time.Time
+	// skus is closed once the licenses are staged.
+	skus chan struct{}
 }
 
 func (r *run) warn(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, w := range r.warnings {
 		if w == s {
 			return
@@ -151,6 +239,9 @@ func (r *run) warn(s string) {
 }
 
 func (r *run) stages(ctx context.Context) error {
+	if !r.o.Sequential {
+		return r.parallelStages(ctx)
+	}
 	// Licenses first: users' Licenses column names the SKUs.
 	if err := r.licenses(ctx); err != nil {
 		return err
@@ -165,7 +256,15 @@ func (r *run) stages(ctx context.Context) error {
 		if err := r.report(ctx, k); err != nil {
 			return err
 		}
+		if err := r.concealedRows(ctx, k); err != nil {
+			return err
+		}
 	}
+	return r.endWarnings()
+}
+
+// endWarnings adds the warnings that summarise several stages.
+func (r *run) endWarnings() error {
 	r.concealedWarning()
 	if r.reportsForbidden != nil {
 		r.warn("Usage was not imported, so active and inactive license figures are unknown: " + r.reportsForbidden.Error())
@@ -182,8 +281,20 @@ func (r *run) licenses(ctx context.Context) error {
 	if err := r.w.AddSKUs(ctx, skus); err != nil {
 		return err
 	}
+	close(r.skus)
 	r.o.Progress(StageLicenses, len(skus), len(skus))
 	return nil
+}
+
+// waitSKUs waits until the licenses are staged: a user's Licenses column
+// names its SKUs, so no user is staged before.
+func (r *run) waitSKUs(ctx context.Context) error {
+	select {
+	case <-r.skus:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 func (r *run) users(ctx context.Context) error {
@@ -200,6 +311,9 @@ func (r *run) users(ctx context.Context) error {
 	}
 	done := 0
 	err := pipeline(ctx, r.o.Sequential, r.o.Client.Users, func(ctx context.Context, page []inventory.User) error {
+		if err := r.waitSKUs(ctx); err != nil {
+			return err
+		}
 		if err := r.w.AddUsers(ctx, page); err != nil {
 			return err
 		}
@@ -243,7 +357,10 @@ func (r *run) applications(ctx context.Context) error {
 func (r *run) report(ctx context.Context, kind inventory.ReportKind) error {
 	stage := reportStage[kind]
 	r.o.Progress(stage, 0, 0)
-	if r.reportsForbidden != nil {
+	r.mu.Lock()
+	forbidden := r.reportsForbidden
+	r.mu.Unlock()
+	if forbidden != nil {
 		// Same permission, same answer: do not spend the report's
 		// throttling budget to hear it again.
 		r.o.Progress(stage, 0, 0)
@@ -262,19 +379,29 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind) error {
 		return nil
 	})
 	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
-		r.reportsForbidden = err
+		r.mu.Lock()
+		if r.reportsForbidden == nil {
+			r.reportsForbidden = err
+		}
+		r.mu.Unlock()
 		return r.w.DiscardReport(ctx, kind)
 	}
 	if err != nil {
 		return fmt.Errorf("read usage: %w", err)
 	}
 	r.o.Progress(stage, done, done)
+	return nil
+}
+
+// concealedRows notes a report whose rows hide user names. It needs the
+// users staged (a concealed-looking name may be a real user's).
+func (r *run) concealedRows(ctx context.Context, kind inventory.ReportKind) error {
 	n, err := r.w.UnmatchedConcealed(ctx, kind)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		r.concealed = append(r.concealed, fmt.Sprintf("%d of %d rows of %s", n, done, inventory.Report(kind).Title))
+		r.concealed = append(r.concealed, fmt.Sprintf("%d of %d rows of %s", n, r.w.Counts().ReportRows(kind), inventory.Report(kind).Title))
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func init() {
 	Register(Command{
 		Name:    "execute",
 		Summary: "import users, licenses, applications and usage of a connection now",
-		Usage:   "NAME [--sequential] [--quiet]",
+		Usage:   "NAME [--sequential | --full] [--concurrency N] [--quiet]",
 		Run:     runExecute,
 	})
 }
@@ -78,6 +78,8 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	fs := NewFlagSet(env, c)
 	sequential := fs.Bool("sequential", false, "fetch one request after another (the reference mode)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	full := fs.Bool("full", false, "read all users even when only the changes since the last import could be read")
+	concurrency := fs.Int("concurrency", 0, fmt.Sprintf("user shards read at once (default %d)", importer.DefaultConcurrency))
 	names, code, ok := parseWithName(fs, args)
 	if !ok {
 		return code
@@ -148,7 +150,7 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 		progress = printer.update
 	}
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: store, Trigger: inventory.TriggerCLI,
-		Progress: progress, Sequential: *sequential, Logger: logger})
+		Progress: progress, Sequential: *sequential, Full: *full, Concurrency: *concurrency, Logger: logger})
 	if res.Run.ID == 0 {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
@@ -237,6 +239,9 @@ func (p *progressPrinter) retry(r graph.Retry) {
 
 func printSummary(w io.Writer, r inventory.Run) {
 	fmt.Fprintf(w, "Import of %q: %s in %s\n", r.ConnectionName, r.Status, r.Duration().Round(time.Millisecond))
+	if r.Mode != "" {
+		fmt.Fprintf(w, "Mode: %s\n", r.Mode)
+	}
 	c := r.Counts
 	fmt.Fprintf(w, "Users: %d\nLicense assignments: %d\nSubscribed SKUs: %d\nApplications: %d\n", c.Users, c.Assignments, c.SKUs, c.ServicePrincipals)
 	fmt.Fprintf(w, "Usage rows: %d active users, %d Office activations, %d Microsoft 365 apps\n", c.ActiveUserRows, c.ActivationRows, c.AppUsageRows)

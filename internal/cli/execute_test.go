@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -204,5 +206,34 @@ func TestExecuteSkipsWhileTheConnectionRuns(t *testing.T) {
 	}
 	if code, _, errs := e.run("execute", "Contoso Tenant", "--quiet"); code != ExitOK {
 		t.Fatalf("after release: %d %s", code, errs)
+	}
+}
+
+// TestExecuteModes: the first import is full (sharded), the next reads
+// only the changes, --full and --sequential force a full import; the
+// summary says which mode ran.
+func TestExecuteModes(t *testing.T) {
+	e := newCLIEnv(t, 400)
+	for _, c := range []struct {
+		args   []string
+		mutate bool
+		mode   string
+	}{
+		{[]string{"execute", "Contoso Tenant", "--quiet"}, false, importer.ModeSharded},
+		{[]string{"execute", "Contoso Tenant", "--quiet"}, true, importer.ModeDelta},
+		{[]string{"execute", "Contoso Tenant", "--quiet", "--full", "--concurrency", "3"}, true, importer.ModeSharded},
+		{[]string{"execute", "Contoso Tenant", "--quiet", "--sequential"}, false, importer.ModeSequential},
+	} {
+		if c.mutate {
+			e.sim.Tenant().Mutate(9, 0.05)
+		}
+		code, out, errs := e.run(c.args...)
+		ten := e.sim.Tenant()
+		ten.RLock()
+		want := fmt.Sprintf("Users: %d\n", len(ten.Users))
+		ten.RUnlock()
+		if code != ExitOK || !strings.Contains(out, "Mode: "+c.mode+"\n") || !strings.Contains(out, want) {
+			t.Fatalf("%v: %d, want mode %q and %q\nstdout:\n%s\nstderr:\n%s", c.args, code, c.mode, want, out, errs)
+		}
 	}
 }

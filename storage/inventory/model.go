@@ -74,6 +74,9 @@ type Run struct {
 	Warnings       []string  `json:"warnings"`
 	Error          string    `json:"error,omitempty"`
 	Note           string    `json:"note,omitempty"`
+	// Mode says how the users were read (e.g. "parallel (sharded)",
+	// "incremental (delta)"); empty for runs of earlier builds.
+	Mode string `json:"mode,omitempty"`
 	// Current says this run's snapshot is the one the data pages show.
 	Current bool `json:"current"`
 }

@@ -171,7 +171,31 @@ func (s *Store) CountApplications(ctx context.Context, connID string, q Query) (
 
 // CountReportRows counts a report's rows matching q.Search.
 func (s *Store) CountReportRows(ctx context.Context, connID string, kind ReportKind, q Query) (int, error) {
-	return s.count(ctx, Report(kind).Table, connID, q)
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return 0, err
+	}
+	if run, err = s.reportRun(ctx, run); err != nil {
+		return 0, err
+	}
+	w, args := where(run, q.Search)
+	var n int
+	err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+Report(kind).Table+w, args...).Scan(&n)
+	return n, err
+}
+
+// reportRun is the run whose report rows a snapshot shows: its own, or
+// those of an earlier run it shares (an incremental run within
+// ReportsMaxAge, see RunWriter.ShareReports).
+func (s *Store) reportRun(ctx context.Context, run int64) (int64, error) {
+	var from int64
+	if err := s.db.QueryRowContext(ctx, "SELECT reports_run FROM runs WHERE id = ?", run).Scan(&from); err != nil {
+		return 0, fmt.Errorf("read run %d: %w", run, err)
+	}
+	if from != 0 {
+		return from, nil
+	}
+	return run, nil
 }
 
 // EachUser calls fn for every user of the page q selects, in order,
@@ -362,6 +386,9 @@ func (s *Store) EachReportRow(ctx context.Context, connID string, kind ReportKin
 	if err != nil {
 		return err
 	}
+	if run, err = s.reportRun(ctx, run); err != nil {
+		return err
+	}
 	order, err := orderBy(ReportColumns(kind), q, "row")
 	if err != nil {
 		return err
@@ -414,7 +441,7 @@ func (s *Store) ReportRows(ctx context.Context, connID string, kind ReportKind, 
 
 const runCols = `r.id, r.connection_id, r.connection_name, r.trigger, r.started, r.ended, r.status, r.users, r.assignments, r.skus,
 	r.service_principals, r.active_user_rows, r.activation_rows, r.app_usage_rows, r.warnings, r.error, r.note,
-	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id)`
+	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id), r.mode`
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
@@ -423,7 +450,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var warnings, trig, status string
 	err := sc.Scan(&r.ID, &r.ConnectionID, &r.ConnectionName, &trig, &started, &ended, &status,
 		&r.Counts.Users, &r.Counts.Assignments, &r.Counts.SKUs, &r.Counts.ServicePrincipals,
-		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current)
+		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current, &r.Mode)
 	if err != nil {
 		return r, err
 	}

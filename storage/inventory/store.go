@@ -15,6 +15,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -139,7 +140,7 @@ const (
 
 // snapshotTables are the per-run tables, children before parents.
 func snapshotTables() []string {
-	t := []string{"user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals"}
+	t := []string{"sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals"}
 	for _, r := range reportSpecs {
 		t = append(t, r.Table)
 	}
@@ -270,6 +271,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			search TEXT NOT NULL
 		)`,
 		`CREATE INDEX IF NOT EXISTS service_principals_run ON service_principals(run_id)`,
+		// What an incremental run needs from the snapshot it starts from
+		// (issue 7): the users delta link, when the full import it
+		// descends from began, and when its report rows were downloaded.
+		`CREATE TABLE IF NOT EXISTS sync_state (
+			run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+			users_delta_link TEXT NOT NULL,
+			full_started INTEGER NOT NULL,
+			reports_started INTEGER NOT NULL,
+			reports_refresh TEXT NOT NULL DEFAULT ''
+		)`,
 	}
 	for _, r := range reportSpecs {
 		var cols strings.Builder
@@ -306,6 +317,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("create schema: %w", err)
 		}
 	}
+	// How users were read (sequential, parallel, incremental): added to
+	// databases of earlier builds, which read as "".
+	if err := addColumn(ctx, tx, "runs", "mode", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		return err
+	}
+	// The run whose report rows this run's snapshot shows (0: its own);
+	// incremental runs share a recent download instead of copying it.
+	if err := addColumn(ctx, tx, "runs", "reports_run", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		return err
+	}
 	// Known report columns added by a later build become new columns of an
 	// existing table (old rows hold NULL, or the value in extras).
 	for _, r := range reportSpecs {
@@ -339,6 +360,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// addColumn adds a column to a table unless it has it.
+func addColumn(ctx context.Context, tx *sql.Tx, table, column, decl string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", table, column).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, column, decl))
+	return err
 }
 
 // recover marks runs whose process died as failed ("interrupted"), deletes
@@ -430,13 +464,52 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Report rows shared with a later snapshot stay until it goes too.
+	shared := func(id int64) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE reports_run = ? AND id <> ? AND snapshot IN (?, ?)`,
+			id, runID, snapKept, snapStaging).Scan(&n)
+		return n > 0, err
+	}
+	keepReports, err := shared(runID)
+	if err != nil {
+		return err
+	}
+	reportTable := map[string]bool{}
+	for _, r := range reportSpecs {
+		reportTable[r.Table] = true
+	}
 	for _, t := range snapshotTables() {
+		if keepReports && reportTable[t] {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", runID); err != nil {
 			return fmt.Errorf("delete rows of run %d from %s: %w", runID, t, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE runs SET snapshot = ? WHERE id = ?", snapNone, runID); err != nil {
 		return err
+	}
+	// The run whose reports this one shared: its rows go with their last
+	// user, once its own snapshot is gone.
+	var from int64
+	var fromSnap sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT r.reports_run, (SELECT snapshot FROM runs WHERE id = r.reports_run) FROM runs r WHERE r.id = ?",
+		runID).Scan(&from, &fromSnap); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if from != 0 && from != runID && (!fromSnap.Valid || fromSnap.String == snapNone) {
+		still, err := shared(from)
+		if err != nil {
+			return err
+		}
+		if !still {
+			for _, r := range reportSpecs {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM "+r.Table+" WHERE run_id = ?", from); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return tx.Commit()
 }

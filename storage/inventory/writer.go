@@ -52,6 +52,12 @@ type RunWriter struct {
 	// assigned counts license assignments per lower-case skuId; a page
 	// rolled back makes the run fail, so it needs no undo.
 	assigned map[string]int
+	// reportsFrom is the run whose report rows this one shares (0: none),
+	// activityFrom the run whose users' last activity (derived from the
+	// same rows) is copied instead of derived again.
+	reportsFrom, activityFrom int64
+	// changing says BeginUserChanges staged a previous snapshot's users.
+	changing bool
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -240,51 +246,55 @@ func valuesList(rows, cols int) string {
 func (w *RunWriter) AddUsers(ctx context.Context, users []User) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.batch(ctx, "users", func() error {
-		const head = `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
+	return w.batch(ctx, "users", func() error { return w.insertUsers(ctx, users) },
+		func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
+}
+
+// insertUsers writes users inside the caller's transaction (w.mu held).
+func (w *RunWriter) insertUsers(ctx context.Context, users []User) error {
+	const head = `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
 			department, job_title, created, licenses, assigned_licenses, assigned_plans, search) VALUES `
-		assignments := 0
-		for start := 0; start < len(users); start += usersPerInsert {
-			chunk := users[start:min(start+usersPerInsert, len(users))]
-			ins, err := w.stmt(ctx, head+valuesList(len(chunk), userCols))
-			if err != nil {
-				return err
-			}
-			args := w.args[:0]
-			for i := range chunk {
-				u := &chunk[i]
-				names := w.licenseNames(u.AssignedLicenses)
-				w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
-				args = append(args, w.id, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName),
-					u.DisplayName, u.Mail, u.AccountEnabled, u.UsageLocation, u.Department, u.JobTitle, nanos(u.CreatedDateTime),
-					names, encodeLicenses(u.AssignedLicenses), string(w.pbuf),
-					searchText(u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
-				assignments += len(u.AssignedLicenses)
-				for _, l := range u.AssignedLicenses {
-					w.assigned[strings.ToLower(l.SkuID)]++
-				}
-			}
-			w.args = args
-			if _, err := ins.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("users %s to %s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
+	assignments := 0
+	for start := 0; start < len(users); start += usersPerInsert {
+		chunk := users[start:min(start+usersPerInsert, len(users))]
+		ins, err := w.stmt(ctx, head+valuesList(len(chunk), userCols))
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for i := range chunk {
+			u := &chunk[i]
+			names := w.licenseNames(u.AssignedLicenses)
+			w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
+			args = append(args, w.id, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName),
+				u.DisplayName, u.Mail, u.AccountEnabled, u.UsageLocation, u.Department, u.JobTitle, nanos(u.CreatedDateTime),
+				names, encodeLicenses(u.AssignedLicenses), string(w.pbuf),
+				searchText(u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
+			assignments += len(u.AssignedLicenses)
+			for _, l := range u.AssignedLicenses {
+				w.assigned[strings.ToLower(l.SkuID)]++
 			}
 		}
-		if len(w.plans.fresh) > 0 {
-			dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
-			if err != nil {
+		w.args = args
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("users %s to %s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
+		}
+	}
+	if len(w.plans.fresh) > 0 {
+		dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		for _, idx := range w.plans.fresh {
+			k := w.plans.entries[idx]
+			if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
 				return err
 			}
-			for _, idx := range w.plans.fresh {
-				k := w.plans.entries[idx]
-				if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
-					return err
-				}
-			}
 		}
-		w.counts.Users += len(users)
-		w.counts.Assignments += assignments
-		return nil
-	}, func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
+	}
+	w.counts.Users += len(users)
+	w.counts.Assignments += assignments
+	return nil
 }
 
 // AddServicePrincipals stages a page of applications.
@@ -415,6 +425,22 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 	})
 }
 
+// DiscardUsers deletes the users staged so far, with their counts (a
+// sharded listing found incomplete is redone as one plain listing). The
+// plan dictionary stays: unused entries are harmless.
+func (w *RunWriter) DiscardUsers(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batch(ctx, "users", func() error {
+		if _, err := w.conn.ExecContext(ctx, "DELETE FROM users WHERE run_id = ?", w.id); err != nil {
+			return err
+		}
+		w.counts.Users, w.counts.Assignments = 0, 0
+		w.assigned = map[string]int{}
+		return nil
+	})
+}
+
 // DiscardApplications deletes the applications staged so far (the list
 // was refused part-way).
 func (w *RunWriter) DiscardApplications(ctx context.Context) error {
@@ -442,8 +468,8 @@ func (w *RunWriter) UnmatchedConcealed(ctx context.Context, kind ReportKind) (in
 	var n int
 	// NOT IN builds one temporary index of the users' names instead of
 	// scanning the users per row.
-	err := w.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+spec.Table+` r WHERE r.run_id = ?1 AND r.concealed
-		AND r.upn_key NOT IN (SELECT upn_key FROM users WHERE run_id = ?1)`, w.id).Scan(&n)
+	err := w.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+spec.Table+` r WHERE r.run_id = ?2 AND r.concealed
+		AND r.upn_key NOT IN (SELECT upn_key FROM users WHERE run_id = ?1)`, w.id, w.reportRun()).Scan(&n)
 	return n, err
 }
 
@@ -452,6 +478,11 @@ type Outcome struct {
 	Status   Status
 	Warnings []string
 	Err      error // the failure, for failed and cancelled runs
+	// Mode says how the users were read, for the history.
+	Mode string
+	// Sync, when set, is kept with a good snapshot for the next
+	// incremental run.
+	Sync *SyncState
 }
 
 // Finish ends the run. A good status (succeeded, completed with warnings)
@@ -486,9 +517,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		ExecContext(context.Context, string, ...any) (sql.Result, error)
 	}, snapshot string) error {
 		_, err := conn.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, error = ?, warnings = ?, snapshot = ?,
-			users = ?, assignments = ?, skus = ?, service_principals = ?, active_user_rows = ?, activation_rows = ?, app_usage_rows = ?
-			WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
-			c.Users, c.Assignments, c.SKUs, c.ServicePrincipals, c.ActiveUserRows, c.ActivationRows, c.AppUsageRows, w.id)
+			users = ?, assignments = ?, skus = ?, service_principals = ?, active_user_rows = ?, activation_rows = ?, app_usage_rows = ?,
+			mode = ? WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
+			c.Users, c.Assignments, c.SKUs, c.ServicePrincipals, c.ActiveUserRows, c.ActivationRows, c.AppUsageRows, out.Mode, w.id)
 		return err
 	}
 	if !out.Status.Good() {
@@ -506,6 +537,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 			return err
 		}
 		if err := update(w.conn, snapKept); err != nil {
+			return err
+		}
+		if err := w.writeSync(ctx, out.Sync); err != nil {
 			return err
 		}
 		_, err := w.conn.ExecContext(ctx, `INSERT INTO current (connection_id, run_id) VALUES (?, ?)
@@ -542,11 +576,19 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	// read in order: no sort, no access to the wide rows.
 	q := `INSERT INTO user_activity (run_id, upn_key, last_activity)
 		SELECT ?1, upn_key, MAX(last_activity) FROM (
-			SELECT upn_key, last_activity FROM ` + Report(ReportActiveUsers).Table + ` WHERE run_id = ?1 AND last_activity IS NOT NULL
+			SELECT upn_key, last_activity FROM ` + Report(ReportActiveUsers).Table + ` WHERE run_id = ?2 AND last_activity IS NOT NULL
 			UNION ALL
-			SELECT upn_key, last_activity FROM ` + Report(ReportAppUsage).Table + ` WHERE run_id = ?1 AND last_activity IS NOT NULL)
+			SELECT upn_key, last_activity FROM ` + Report(ReportAppUsage).Table + ` WHERE run_id = ?2 AND last_activity IS NOT NULL)
 		GROUP BY upn_key`
-	if _, err := w.conn.ExecContext(ctx, q, w.id); err != nil {
+	if w.activityFrom != 0 {
+		q = `INSERT INTO user_activity (run_id, upn_key, last_activity)
+			SELECT ?1, upn_key, last_activity FROM user_activity WHERE run_id = ?2`
+	}
+	from := w.reportRun()
+	if w.activityFrom != 0 {
+		from = w.activityFrom
+	}
+	if _, err := w.conn.ExecContext(ctx, q, w.id, from); err != nil {
 		return fmt.Errorf("derive last activity: %w", err)
 	}
 	// The window ends at the report's refresh date (reports lag about two

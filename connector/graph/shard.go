@@ -1,0 +1,123 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// Users are chained by an opaque cursor, so one listing is one request
+// after another. Parallel enumeration splits the users by the first
+// character of their user principal name, with
+// $filter=startswith(userPrincipalName,'x') (a standard filter, also
+// countable with ConsistencyLevel: eventual), and lists the shards side by
+// side.
+
+// ErrFilterRejected matches a 400 from a filtered or counted users query:
+// the tenant (or a proxy in front of it) does not support the shard
+// filter, so the caller lists users unfiltered.
+var ErrFilterRejected = errors.New("Microsoft Graph refused the user filter")
+
+// ErrSyncStateNotFound matches 410 Gone from a delta link
+// (syncStateNotFound): the delta token expired; do a full sync.
+var ErrSyncStateNotFound = errors.New("the delta token has expired (syncStateNotFound)")
+
+// quotePrefix makes an OData string literal's content: a quote is doubled.
+func quotePrefix(p string) string { return strings.ReplaceAll(p, "'", "''") }
+
+func prefixFilter(prefix string) string {
+	return url.QueryEscape("startswith(userPrincipalName,'" + quotePrefix(prefix) + "')")
+}
+
+// filterError turns a 400 into ErrFilterRejected (keeping the details).
+func filterError(err error) error {
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
+		return fmt.Errorf("%w: %w", ErrFilterRejected, err)
+	}
+	return err
+}
+
+// UserCountPrefix counts the users whose user principal name starts with
+// prefix (case-insensitively), with ConsistencyLevel: eventual.
+func (c *Client) UserCountPrefix(ctx context.Context, prefix string) (int, error) {
+	n, err := c.count(ctx, c.url("/users/$count?$filter="+prefixFilter(prefix)))
+	return n, filterError(err)
+}
+
+// UsersWithPrefix streams the users whose user principal name starts with
+// prefix, a page at a time (the slice is reused: fn must not keep it).
+func (c *Client) UsersWithPrefix(ctx context.Context, prefix string, fn func([]inventory.User) error) error {
+	err := pages(ctx, c, c.url("/users?$select="+UserSelect+"&$top="+strconv.Itoa(c.o.PageSize)+"&$filter="+prefixFilter(prefix)), nil, fn)
+	return filterError(err)
+}
+
+func (c *Client) count(ctx context.Context, rawURL string) (int, error) {
+	var n int
+	h := http.Header{"Consistencylevel": {"eventual"}}
+	err := c.get(ctx, rawURL, h, func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("unexpected %s from /users/$count", resp.Status)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+		if err != nil {
+			return bodyError(err)
+		}
+		n, err = strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff")))
+		if err != nil {
+			return bodyError(fmt.Errorf("the user count %q is not a number: %w", b, err))
+		}
+		return nil
+	})
+	return n, err
+}
+
+// DeltaUser is one entry of a users delta page: the user's current state
+// (the selected properties), or, when Removed is set, its removal.
+type DeltaUser struct {
+	inventory.User
+	Removed *struct {
+		Reason string `json:"reason"`
+	} `json:"@removed,omitempty"`
+}
+
+// UsersDelta walks a users delta round: from link (a deltaLink kept from
+// the last round), or, when link is "", a full round. Pages go to fn (the
+// slice is reused). It returns the new deltaLink. An expired link gives an
+// error matching ErrSyncStateNotFound.
+func (c *Client) UsersDelta(ctx context.Context, link string, fn func([]DeltaUser) error) (string, error) {
+	if link == "" {
+		link = c.url("/users/delta?$select=" + UserSelect)
+	}
+	next, err := pagesDelta(ctx, c, link, nil, fn)
+	if err != nil {
+		return "", deltaError(err)
+	}
+	if next == "" {
+		return "", errors.New("Microsoft Graph ended a delta round without a deltaLink")
+	}
+	return next, nil
+}
+
+// UsersDeltaLatest returns a deltaLink for "from now on" without listing
+// anyone ($deltatoken=latest). Taken before a full listing, it makes the
+// next delta round report everything that changed since, including
+// changes made while the listing ran (re-applying one is harmless).
+func (c *Client) UsersDeltaLatest(ctx context.Context) (string, error) {
+	return c.UsersDelta(ctx, c.url("/users/delta?$select="+UserSelect+"&$deltatoken=latest"), func([]DeltaUser) error { return nil })
+}
+
+func deltaError(err error) error {
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.Status == http.StatusGone {
+		return fmt.Errorf("%w: %w", ErrSyncStateNotFound, err)
+	}
+	return err
+}

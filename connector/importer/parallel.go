@@ -1,0 +1,392 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// DefaultConcurrency is how many user shards are listed at once by default.
+// Measured at 150 ms per request on 2 cores (BENCHMARKS.md, issue 7): past
+// this the import is bound by decoding and storing, not by round trips,
+// and more pages in flight only cost memory.
+const DefaultConcurrency = 8
+
+// ShardPrefixes are the user shards: user principal names by first
+// character. startswith is case-insensitive, so one letter covers both
+// cases. A user starting with anything else (an accented letter, a dot, a
+// quote) is in no shard: the per-shard counts then fall short of the
+// total, and the users are listed plainly instead.
+var ShardPrefixes = func() []string {
+	var p []string
+	for c := 'a'; c <= 'z'; c++ {
+		p = append(p, string(c))
+	}
+	for c := '0'; c <= '9'; c++ {
+		p = append(p, string(c))
+	}
+	return append(p, "_", "'", "-", ".")
+}()
+
+// parallelStages runs the stages side by side: licenses, users (sharded),
+// applications and the reports at once. Each stage is one chain of requests at a time
+// except the users, so the budgets Microsoft documents (directory units
+// per 10 s, 14 report calls per 10 min) are far away; a 429 is honoured by
+// the client wherever it comes.
+func (r *run) parallelStages(ctx context.Context) error {
+	r.o.Progress(StageLicenses, 0, 0)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	goStage := func(fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				// The first failure ends the run; the others only echo
+				// the cancellation it caused.
+				once.Do(func() { first = err; cancel(err) })
+			}
+		}()
+	}
+	// Licenses beside the rest: only staging users waits for them
+	// (waitSKUs), so counting shards, copying the previous users and
+	// everything else starts at once.
+	goStage(r.licenses)
+	fullStarted := r.started
+	if r.prev != nil {
+		fullStarted = r.prev.FullStarted
+		goStage(r.usersDelta)
+	} else {
+		goStage(r.usersParallel)
+	}
+	goStage(r.applications)
+	reportsStarted := r.started
+	if p := r.prev; p != nil && !p.ReportsStarted.IsZero() && r.o.ReportsMaxAge > 0 && r.o.Now().Sub(p.ReportsStarted) < r.o.ReportsMaxAge {
+		reportsStarted = p.ReportsStarted
+		goStage(r.copyReports)
+	} else {
+		// The reports one after another, beside the users: each is two
+		// requests (302 + download) and then parsing and storing, and
+		// the store is one writer, so three at once finished no sooner
+		// but held three reports' chunks in memory (+100 MB at 100,000
+		// users).
+		goStage(func(ctx context.Context) error {
+			for _, k := range inventory.ReportKinds {
+				if err := r.report(ctx, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	for _, k := range inventory.ReportKinds {
+		if err := r.concealedRows(ctx, k); err != nil {
+			return err
+		}
+	}
+	if r.fullAgain {
+		// The delta link had expired: this run became a full import.
+		fullStarted = r.started
+	}
+	if r.reportsForbidden != nil || len(r.concealed) > 0 {
+		// Never reuse rows that made a warning: the administrator may
+		// have fixed the cause and run again to see it gone.
+		reportsStarted = time.Time{}
+	}
+	if r.deltaLink != "" {
+		r.sync = &inventory.SyncState{UsersDeltaLink: r.deltaLink, FullStarted: fullStarted, ReportsStarted: reportsStarted}
+	}
+	return r.endWarnings()
+}
+
+// shard is one prefix with its user count.
+type shard struct {
+	prefix string
+	count  int
+}
+
+// usersParallel lists users by shard, ShardPrefixes at once up to
+// Options.Concurrency. It first counts the tenant and every shard (one
+// round of concurrent requests): when the shards do not add up to the
+// total (users outside the prefixes, or counts that disagree) or the
+// tenant refuses the filter, it lists users plainly instead, so the
+// result is always complete. After the listing the number of users read
+// is checked again (the tenant may change meanwhile).
+func (r *run) usersParallel(ctx context.Context) error {
+	r.o.Progress(StageUsers, 0, 0)
+	r.mode = ModeSharded
+	// The delta link is taken before any user is read, so the next
+	// incremental run sees every change made from now on, including
+	// during this listing (applying one twice is harmless).
+	latest := make(chan string, 1)
+	go func() {
+		link, err := r.o.Client.UsersDeltaLatest(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.o.Logger.Info("no delta link: the next import will be full too", "err", err)
+		}
+		latest <- link
+	}()
+	total, shards, err := r.countShards(ctx)
+	r.deltaLink = <-latest
+	switch {
+	case errors.Is(err, graph.ErrFilterRejected):
+		r.o.Logger.Info("user shards unavailable; listing users in one pass", "reason", err)
+		r.mode = ModePlain
+		return r.users(ctx)
+	case err != nil:
+		return fmt.Errorf("count users: %w", err)
+	}
+	sum := 0
+	for _, s := range shards {
+		sum += s.count
+	}
+	if sum != total {
+		r.o.Logger.Info("user shards do not cover the tenant; listing users in one pass", "total", total, "in shards", sum)
+		r.mode = ModePlain
+		return r.users(ctx)
+	}
+	n, err := r.fetchShards(ctx, total, shards)
+	if errors.Is(err, graph.ErrFilterRejected) || (err == nil && n != total) {
+		r.o.Logger.Info("sharded user listing incomplete; listing users in one pass", "read", n, "counted", total, "err", err)
+		if err := r.w.DiscardUsers(ctx); err != nil {
+			return err
+		}
+		r.mode = ModePlain
+		return r.users(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("read users: %w", err)
+	}
+	r.o.Progress(StageUsers, n, n)
+	return nil
+}
+
+// countShards asks for the total and each shard's count concurrently.
+func (r *run) countShards(ctx context.Context) (int, []shard, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	shards := make([]shard, len(ShardPrefixes))
+	var total int
+	var mu sync.Mutex
+	var first error
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	// Counts are tiny answers and cost one throttling unit each: all go at
+	// once, so counting costs one round trip, not len/Concurrency.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n, err := r.o.Client.UserCount(ctx)
+		if err != nil {
+			fail(err)
+		}
+		total = n
+	}()
+	for i, p := range ShardPrefixes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := r.o.Client.UserCountPrefix(ctx, p)
+			if err != nil {
+				fail(err)
+			}
+			shards[i] = shard{p, n}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return 0, nil, first
+	}
+	return total, shards, ctx.Err()
+}
+
+// fetchShards lists the shards, largest first (the longest chains of
+// pages start earliest), on Options.Concurrency goroutines. One goroutine
+// stores: pages queue two deep behind it, so memory is bounded by the
+// pages in flight, not by the tenant.
+func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, error) {
+	order := append([]shard(nil), shards...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].count > order[j].count })
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	pages := make(chan []inventory.User, 2)
+	stored := make(chan error, 1)
+	done := 0
+	go func() {
+		err := r.waitSKUs(ctx)
+		if err != nil {
+			cancel(err)
+		}
+		for page := range pages {
+			if err != nil {
+				continue // drain, so no fetcher blocks
+			}
+			if err = r.w.AddUsers(ctx, page); err != nil {
+				cancel(err)
+				continue
+			}
+			done += len(page)
+			r.o.Progress(StageUsers, done, max(total, done))
+		}
+		stored <- err
+	}()
+	work := make(chan string)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var ferr error
+	for range min(r.o.Concurrency, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for prefix := range work {
+				err := r.o.Client.UsersWithPrefix(ctx, prefix, func(page []inventory.User) error {
+					select {
+					case pages <- append([]inventory.User(nil), page...):
+						return nil
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					}
+				})
+				if err != nil {
+					once.Do(func() { ferr = err; cancel(err) })
+				}
+			}
+		}()
+	}
+feed:
+	for _, s := range order {
+		if s.count == 0 {
+			continue // an empty shard costs a round trip for nothing
+		}
+		select {
+		case work <- s.prefix:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(pages)
+	if serr := <-stored; serr != nil {
+		return done, serr
+	}
+	return done, ferr
+}
+
+// deltaBatch is how many changes an incremental run applies at once:
+// each batch reads the staged users once (~0.05 s at 100,000 users), and
+// the batch is held in memory meanwhile (~3 KB a user).
+var deltaBatch = 5000 // a variable so a test can make batches small
+
+// usersDelta is the users stage of an incremental run: the previous
+// snapshot's users are copied (database work) while the delta round's
+// pages arrive (network waits), then the changes are applied in batches.
+// An expired delta link (410 syncStateNotFound) turns the stage into a
+// full listing.
+func (r *run) usersDelta(ctx context.Context) error {
+	r.o.Progress(StageUsers, 0, 0)
+	r.mode = ModeDelta
+	copied := make(chan error, 1)
+	go func() { copied <- r.w.BeginUserChanges(ctx, r.prev.RunID) }()
+	copyDone := false
+	waitCopy := func() error {
+		if copyDone {
+			return nil
+		}
+		copyDone = true
+		return <-copied
+	}
+	// Changes by user id: the last change of a user wins.
+	pending := map[string]graph.DeltaUser{}
+	changes := 0
+	flush := func() error {
+		if err := waitCopy(); err != nil {
+			return err
+		}
+		if err := r.waitSKUs(ctx); err != nil {
+			return err
+		}
+		var upserts []inventory.User
+		var removed []string
+		for id, d := range pending {
+			if d.Removed != nil {
+				removed = append(removed, id)
+			} else {
+				upserts = append(upserts, d.User)
+			}
+		}
+		clear(pending)
+		return r.w.ApplyUserChanges(ctx, upserts, removed)
+	}
+	link, err := r.o.Client.UsersDelta(ctx, r.prev.UsersDeltaLink, func(page []graph.DeltaUser) error {
+		for _, d := range page {
+			pending[d.ID] = d
+		}
+		changes += len(page)
+		r.o.Progress(StageUsers, changes, 0)
+		if len(pending) >= deltaBatch {
+			return flush()
+		}
+		return nil
+	})
+	if errors.Is(err, graph.ErrSyncStateNotFound) {
+		r.o.Logger.Info("the delta link expired; reading all users", "err", err)
+		if err := waitCopy(); err != nil {
+			return err
+		}
+		if err := r.w.DiscardUsers(ctx); err != nil {
+			return err
+		}
+		r.fullAgain = true
+		return r.usersParallel(ctx)
+	}
+	if err != nil {
+		if !copyDone {
+			<-copied // the run fails: let the copy end before the writer does
+		}
+		return fmt.Errorf("read user changes (delta): %w", err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := r.w.EndUserChanges(ctx); err != nil {
+		return err
+	}
+	r.deltaLink = link
+	n := r.w.Counts().Users
+	r.o.Progress(StageUsers, n, n)
+	return nil
+}
+
+// copyReports is the reports stage of an incremental run whose previous
+// download is recent enough: the snapshot shows those rows.
+func (r *run) copyReports(ctx context.Context) error {
+	if err := r.w.ShareReports(ctx, r.prev.RunID); err != nil {
+		return err
+	}
+	c := r.w.Counts()
+	for _, k := range inventory.ReportKinds {
+		r.o.Progress(reportStage[k], c.ReportRows(k), c.ReportRows(k))
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+// Command beaconcli is Inventory Beacon's headless commands without the
+// window (no Fyne, no cgo), for the benchmark harness: the same
+// internal/cli code as `beacon execute`, built in seconds on any machine.
+//
+//	beaconcli [--config-dir DIR] COMMAND ARGS...
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
+	"github.com/inventorybeacon/beacon/internal/cli"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+func main() {
+	fs := flag.NewFlagSet("beaconcli", flag.ContinueOnError)
+	dir := fs.String("config-dir", os.Getenv("BEACON_CONFIG_DIR"), "folder of the configuration and database")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(cli.ExitUsage)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if *dir == "" {
+		d, err := storage.DefaultConfigDir()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "beaconcli:", err)
+			os.Exit(cli.ExitFailed)
+		}
+		*dir = d
+	}
+	if fs.NArg() == 0 || !cli.IsCommand(fs.Arg(0)) {
+		cli.Usage(os.Stderr)
+		os.Exit(cli.ExitUsage)
+	}
+	// BEACON_CPUPROFILE=file profiles the command (finding where a
+	// benchmark's time goes).
+	if p := os.Getenv("BEACON_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+			}
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.DefaultEnv(*dir), fs.Args())
+	stop()
+	pprof.StopCPUProfile()
+	os.Exit(code)
+}

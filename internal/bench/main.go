@@ -1,0 +1,329 @@
+// Command bench is `make bench` (issue 7): it starts the Microsoft 365
+// simulator with 10,000 / 100,000 / 200,000 users at 0 ms and 150 ms per
+// request, runs `beacon execute` as a whole process in the sequential
+// (reference) mode, the parallel mode, and the incremental mode after 1%
+// of the users changed, and reports wall time, CPU time and peak RSS of
+// that process (wait4's rusage), with the ratio to sequential.
+//
+// Run it inside scripts/session.sh: the connection's client secret goes
+// to the keyring, as in real use.
+//
+//	scripts/session.sh go run ./internal/bench [--quick] [--write BENCHMARKS.md]
+//
+// The process measured is internal/bench/beaconcli (internal/cli without
+// the window, so no cgo build is needed); --bin or BEACON_BIN runs another
+// binary with the same command line (e.g. bin/beacon). For investigating:
+// BENCH_VERBOSE=1 shows each run's output with the stages' times,
+// BENCH_SKIP_SEQUENTIAL=1 skips the slow reference runs, and
+// BENCH_PROFILE_INCREMENTAL=file CPU-profiles the incremental runs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// concurrency, when set, is passed to the parallel runs.
+var concurrency string
+
+type result struct {
+	users     int
+	latency   time.Duration
+	mode      string
+	wall, cpu time.Duration
+	rssMB     float64
+	note      string
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "10,000 users only")
+	sizes := flag.String("users", "10000,100000,200000", "tenant sizes, comma separated")
+	lats := flag.String("latency", "0ms,150ms", "per-request latencies, comma separated")
+	bin := flag.String("bin", os.Getenv("BEACON_BIN"), "beacon binary (default: build internal/bench/beaconcli, the CLI without the window)")
+	write := flag.String("write", "", "update this markdown file's issue-7 section with the results")
+	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
+	flag.Parse()
+	if *quick {
+		*sizes = "10000"
+	}
+	if err := run(*sizes, *lats, *bin, *write); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizes, lats, bin, write string) error {
+	tmp, err := os.MkdirTemp("", "beacon-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if bin == "" {
+		bin = filepath.Join(tmp, "beaconcli")
+		build := exec.Command("go", "build", "-o", bin, "./internal/bench/beaconcli")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build the CLI: %w", err)
+		}
+	}
+	var results []result
+	for _, ls := range strings.Split(lats, ",") {
+		lat, err := time.ParseDuration(strings.TrimSpace(ls))
+		if err != nil {
+			return err
+		}
+		for _, ns := range strings.Split(sizes, ",") {
+			var n int
+			if _, err := fmt.Sscan(strings.TrimSpace(ns), &n); err != nil {
+				return fmt.Errorf("bad size %q", ns)
+			}
+			rs, err := one(tmp, bin, n, lat)
+			if err != nil {
+				return err
+			}
+			results = append(results, rs...)
+		}
+	}
+	table := render(results)
+	fmt.Print(table)
+	if write != "" {
+		return writeSection(write, table)
+	}
+	return nil
+}
+
+// one benchmarks a tenant of n users at one latency: sequential, parallel,
+// then incremental after Mutate(1%).
+func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
+	fmt.Fprintf(os.Stderr, "bench: %d users, %s latency: starting the simulator\n", n, lat)
+	sim, err := m365sim.Start(m365sim.Options{Users: n, Seed: 1, Latency: lat})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	dir, err := os.MkdirTemp(tmp, "config-")
+	if err != nil {
+		return nil, err
+	}
+	name := "Bench"
+	if err := connect(dir, name, sim); err != nil {
+		return nil, err
+	}
+	crit := criticalPath(sim, lat)
+	exec1 := func(mode string, args ...string) (result, error) {
+		q := "--quiet"
+		if os.Getenv("BENCH_VERBOSE") != "" {
+			q = "" // the stages' progress, with times
+		}
+		r, err := execute(bin, dir, append([]string{"execute", name, q}, args...))
+		r.users, r.latency, r.mode = n, lat, mode
+		if err == nil && mode == "parallel" && lat > 0 {
+			r.note = fmt.Sprintf("critical path %.2f s", crit.Seconds())
+		}
+		fmt.Fprintf(os.Stderr, "bench: %d users, %s, %s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n",
+			n, lat, mode, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
+		return r, err
+	}
+	var seq result
+	if os.Getenv("BENCH_SKIP_SEQUENTIAL") == "" {
+		if seq, err = exec1("sequential", "--sequential"); err != nil {
+			return nil, err
+		}
+	}
+	parArgs := []string{"--full"}
+	if concurrency != "" {
+		parArgs = append(parArgs, "--concurrency", concurrency)
+	}
+	par, err := exec1("parallel", parArgs...)
+	if err != nil {
+		return nil, err
+	}
+	sum := sim.Tenant().Mutate(2, 0.01)
+	if p := os.Getenv("BENCH_PROFILE_INCREMENTAL"); p != "" {
+		os.Setenv("BEACON_CPUPROFILE", p)
+		defer os.Unsetenv("BEACON_CPUPROFILE")
+	}
+	inc, err := exec1("incremental", "")
+	if err != nil {
+		return nil, err
+	}
+	inc.note = fmt.Sprintf("after 1%%: +%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
+	return []result{seq, par, inc}, nil
+}
+
+// connect writes a Client Credentials connection to the simulator's
+// confidential app into a fresh config folder, its secret to the keyring.
+func connect(dir, name string, sim *m365sim.Server) error {
+	c := connector.NewConnection()
+	c.Name = name
+	c.Cloud = "Custom"
+	c.TokenEndpoint = sim.URL() + "/" + sim.Tenant().ID + "/oauth2/v2.0/token"
+	c.AuthorizationEndpoint = ""
+	c.GraphEndpoint = sim.GraphEndpoint()
+	id, secret := sim.ClientCredentialsApp()
+	c.ClientID = id
+	c.AuthFlow = storage.FlowClientCredentials
+	c.RedirectURI = ""
+	c.HasClientSecret = true
+	keys := storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout)
+	if err := keys.Set(c.ID, storage.SecretClientSecret, secret); err != nil {
+		return fmt.Errorf("keyring (run inside scripts/session.sh): %w", err)
+	}
+	cs := storage.NewConfigStore(dir)
+	cfg, err := cs.Load()
+	if err != nil {
+		return err
+	}
+	cfg.Connections = append(cfg.Connections, c)
+	return cs.Save(cfg)
+}
+
+// execute runs the binary and measures it with wait4's rusage.
+func execute(bin, dir string, args []string) (result, error) {
+	var clean []string
+	for _, a := range args {
+		if a != "" {
+			clean = append(clean, a)
+		}
+	}
+	argv := append([]string{bin, "--config-dir", dir}, clean...)
+	// Go starts children with vfork, and Linux carries the high-water
+	// mark of the memory a child shared until exec into its ru_maxrss: the
+	// harness's own RSS (the simulator holds the tenant) would show up as
+	// the importer's. GNU time forks a copy of its own small process, so
+	// its %M is the importer's peak RSS alone.
+	timeOut := ""
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		f, err := os.CreateTemp("", "bench-time-")
+		if err != nil {
+			return result{}, err
+		}
+		f.Close()
+		timeOut = f.Name()
+		defer os.Remove(timeOut)
+		argv = append([]string{"/usr/bin/time", "-o", timeOut, "-f", "%e %U %S %M"}, argv...)
+	}
+	cmd := exec.CommandContext(context.Background(), argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.Env = append(os.Environ(), "LANG=en_US.UTF-8")
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	var r result
+	r.wall = wall
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		r.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	if timeOut != "" {
+		b, _ := os.ReadFile(timeOut)
+		var el, user, sys float64
+		var kb int64
+		// The last line: time puts "Command exited with non-zero status"
+		// before it on failure.
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if _, serr := fmt.Sscan(lines[len(lines)-1], &el, &user, &sys, &kb); serr == nil {
+			r.cpu = time.Duration((user + sys) * float64(time.Second))
+			r.rssMB = float64(kb) / 1024
+		}
+	}
+	if os.Getenv("BENCH_VERBOSE") != "" {
+		fmt.Fprint(os.Stderr, out.String())
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s %s: %w\n%s", bin, strings.Join(clean, " "), err, out.String())
+	}
+	if !strings.Contains(out.String(), "succeeded") {
+		return r, fmt.Errorf("the import did not succeed:\n%s", out.String())
+	}
+	return r, nil
+}
+
+// criticalPath is the longest chain of requests the parallel mode cannot
+// overlap, times the latency: the token, the licenses (the users' Licenses
+// column needs them), the counting round, then the largest shard's pages
+// one after another (ShardPrefixes, largest first). The other stages
+// (applications: 2 pages; each report: 302 + download) are shorter.
+func criticalPath(sim *m365sim.Server, lat time.Duration) time.Duration {
+	t := sim.Tenant()
+	t.RLock()
+	per := map[string]int{}
+	for _, u := range t.Users {
+		per[strings.ToLower(u.UserPrincipalName[:1])]++
+	}
+	t.RUnlock()
+	longest := 0
+	for _, c := range per {
+		longest = max(longest, int(math.Ceil(float64(c)/999)))
+	}
+	return time.Duration(3+longest) * lat
+}
+
+func render(rs []result) string {
+	var b strings.Builder
+	cpu, _ := os.ReadFile("/proc/cpuinfo")
+	model := "unknown"
+	for _, l := range strings.Split(string(cpu), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+			break
+		}
+	}
+	fmt.Fprintf(&b, "Machine: %d cores (`nproc`), `%s`, %s; measured %s.\n\n", runtime.NumCPU(), model, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "| users | latency | mode | wall | × faster than sequential | CPU | CPU per user | peak RSS | notes |\n|---|---|---|---|---|---|---|---|---|\n")
+	var seq result
+	for _, r := range rs {
+		if r.users == 0 {
+			continue // a mode that was skipped (BENCH_SKIP_SEQUENTIAL)
+		}
+		if r.mode == "sequential" {
+			seq = r
+		}
+		ratio := "1.0"
+		if r.mode != "sequential" && r.wall > 0 && seq.users == r.users && seq.latency == r.latency {
+			ratio = fmt.Sprintf("%.1f", seq.wall.Seconds()/r.wall.Seconds())
+		} else if r.mode != "sequential" {
+			ratio = "—"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %.2f s | %s | %.2f s | %.1f µs | %.0f MB | %s |\n", r.users, r.latency, r.mode,
+			r.wall.Seconds(), ratio, r.cpu.Seconds(), float64(r.cpu.Microseconds())/float64(r.users), r.rssMB, r.note)
+	}
+	return b.String()
+}
+
+const (
+	beginMark = "<!-- bench:issue7:begin (written by make bench) -->"
+	endMark   = "<!-- bench:issue7:end -->"
+)
+
+// writeSection replaces the generated table in path (or appends it).
+func writeSection(path, table string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	block := beginMark + "\n\n" + table + "\n" + endMark + "\n"
+	if i, j := strings.Index(s, beginMark), strings.Index(s, endMark); i >= 0 && j > i {
+		s = s[:i] + block + s[j+len(endMark)+1:]
+	} else {
+		s += "\n" + block
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}

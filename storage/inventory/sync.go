@@ -1,0 +1,260 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Incremental runs (issue 7) start from a copy of the last good snapshot
+// and apply only what changed: users from a Graph delta round, report rows
+// copied while still fresh. The result is a complete snapshot of its own,
+// so pages, history and pruning treat it like any other.
+
+// SyncState is what an incremental run needs from a snapshot.
+type SyncState struct {
+	// RunID is the snapshot's run (set when read; ignored when written).
+	RunID int64
+	// UsersDeltaLink continues the users delta from this snapshot.
+	UsersDeltaLink string
+	// FullStarted is when the full import this snapshot descends from
+	// began (a chain of incremental runs keeps it).
+	FullStarted time.Time
+	// ReportsStarted is when the run that downloaded this snapshot's
+	// report rows began.
+	ReportsStarted time.Time
+}
+
+// SyncState returns the sync state of the connection's current snapshot;
+// ok is false when it has none (no import yet, or made without one).
+func (s *Store) SyncState(ctx context.Context, connID string) (st SyncState, ok bool, err error) {
+	var full, reports int64
+	err = s.db.QueryRowContext(ctx, `SELECT s.run_id, s.users_delta_link, s.full_started, s.reports_started
+		FROM current c JOIN sync_state s ON s.run_id = c.run_id WHERE c.connection_id = ?`, connID).
+		Scan(&st.RunID, &st.UsersDeltaLink, &full, &reports)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SyncState{}, false, nil
+	}
+	if err != nil {
+		return SyncState{}, false, fmt.Errorf("read the sync state: %w", err)
+	}
+	st.FullStarted, st.ReportsStarted = time.Unix(0, full), time.Unix(0, reports)
+	return st, true, nil
+}
+
+// writeSync records the run's sync state (inside Finish's transaction).
+func (w *RunWriter) writeSync(ctx context.Context, st *SyncState) error {
+	if st == nil {
+		return nil
+	}
+	// A zero time (no reports downloaded) reads back as 1970: too old.
+	ns := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	_, err := w.conn.ExecContext(ctx, `INSERT INTO sync_state (run_id, users_delta_link, full_started, reports_started, reports_refresh)
+		VALUES (?, ?, ?, ?, ?)`, w.id, st.UsersDeltaLink, ns(st.FullStarted), ns(st.ReportsStarted), w.refresh[ReportActiveUsers])
+	return err
+}
+
+// An incremental run's users are the previous snapshot's with a delta
+// round's changes applied: BeginUserChanges copies the previous users (the
+// importer runs it while the delta pages are still coming), then
+// ApplyUserChanges replaces and removes users, a batch of changes at a
+// time, and EndUserChanges recounts.
+
+// BeginUserChanges stages the users of run from, with its plan
+// dictionary. Call it before any user is staged; it needs no SKUs (the
+// copied users keep their Licenses column).
+func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.counts.Users > 0 || len(w.plans.entries) > 0 {
+		return errors.New("inventory: BeginUserChanges must come before any user is staged")
+	}
+	return w.batch(ctx, "users", func() error {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status)
+			SELECT ?, idx, service, service_plan_id, capability_status FROM plan_dict WHERE run_id = ? ORDER BY idx`, w.id, from); err != nil {
+			return err
+		}
+		rows, err := w.conn.QueryContext(ctx, "SELECT idx, service, service_plan_id, capability_status FROM plan_dict WHERE run_id = ? ORDER BY idx", from)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var idx int
+			var k planKey
+			if err := rows.Scan(&idx, &k.service, &k.planID, &k.status); err != nil {
+				return err
+			}
+			if idx != len(w.plans.entries) {
+				return fmt.Errorf("the plan dictionary of run %d has a gap at %d", from, idx)
+			}
+			w.plans.index[k] = idx
+			w.plans.entries = append(w.plans.entries, k)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res, err := w.conn.ExecContext(ctx, `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
+			department, job_title, created, licenses, assigned_licenses, assigned_plans, search)
+			SELECT ?, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
+			department, job_title, created, licenses, assigned_licenses, assigned_plans, search FROM users
+			WHERE run_id = ? ORDER BY rowid`, w.id, from)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		w.counts.Users += int(n)
+		// The license counts start from the previous run's (derived when
+		// it finished) and follow the changes: recounting 100,000 users'
+		// licenses took 0.4 s. An assignment of a SKU the previous run did
+		// not list is not carried over; a tenant cannot assign an
+		// unsubscribed SKU.
+		if err := w.conn.QueryRowContext(ctx, "SELECT assignments FROM runs WHERE id = ?", from).Scan(&w.counts.Assignments); err != nil {
+			return err
+		}
+		skus, err := w.conn.QueryContext(ctx, "SELECT lower(sku_id), assigned FROM skus WHERE run_id = ?", from)
+		if err != nil {
+			return err
+		}
+		defer skus.Close()
+		for skus.Next() {
+			var sku string
+			var c int
+			if err := skus.Scan(&sku, &c); err != nil {
+				return err
+			}
+			w.assigned[sku] += c
+		}
+		w.changing = true
+		return skus.Err()
+	})
+}
+
+// ApplyUserChanges applies a batch of a users delta: upserts replace (or
+// add) users by object id, removed ids go. An id must appear at most once
+// per call. Each call reads the run's users once, so the caller batches
+// (thousands of changes per call, not a delta page of 200).
+func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, removed []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.changing {
+		return errors.New("inventory: ApplyUserChanges without BeginUserChanges")
+	}
+	ids := make([]string, 0, len(upserts)+len(removed))
+	for i := range upserts {
+		ids = append(ids, upserts[i].ID)
+	}
+	ids = append(ids, removed...)
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	return w.batch(ctx, "user changes", func() error {
+		// What the replaced users held comes off the license counts.
+		rows, err := w.conn.QueryContext(ctx, `SELECT lower(j.value ->> 'skuId') FROM users u, json_each(u.assigned_licenses) j
+			WHERE u.run_id = ? AND u.id IN (SELECT value FROM json_each(?))`, w.id, string(idList))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var sku string
+			if err := rows.Scan(&sku); err != nil {
+				rows.Close()
+				return err
+			}
+			w.assigned[sku]--
+			w.counts.Assignments--
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res, err := w.conn.ExecContext(ctx, `DELETE FROM users WHERE run_id = ? AND id IN (SELECT value FROM json_each(?))`, w.id, string(idList))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		w.counts.Users -= int(n)
+		return w.insertUsers(ctx, upserts)
+	}, func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
+}
+
+// EndUserChanges ends staging changes.
+func (w *RunWriter) EndUserChanges(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.changing {
+		return errors.New("inventory: EndUserChanges without BeginUserChanges")
+	}
+	w.changing = false
+	return nil
+}
+
+// ShareReports makes this run's snapshot show the report rows of run from
+// (or of the run whose rows from shows) instead of staging its own:
+// incremental runs reuse a recent download, since Microsoft refreshes the
+// reports' data once a day and allows 14 calls per report per 10 minutes.
+// Sharing, not copying: copying ~225,000 wide rows of a 100,000-user
+// tenant took 2.7 s. The rows stay until no kept snapshot shows them.
+func (w *RunWriter) ShareReports(ctx context.Context, from int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	origin, err := w.s.reportRun(ctx, from)
+	if err != nil {
+		return err
+	}
+	return w.batch(ctx, "report rows", func() error {
+		if w.counts.ActiveUserRows+w.counts.ActivationRows+w.counts.AppUsageRows > 0 {
+			return errors.New("inventory: ShareReports after report rows were staged")
+		}
+		// What staging tracked is read from the run's record and sync
+		// state: scanning ~225,000 wide rows again cost 0.4 s.
+		var snap, refresh string
+		var c Counts
+		err := w.conn.QueryRowContext(ctx, `SELECT r.snapshot, r.active_user_rows, r.activation_rows, r.app_usage_rows,
+			COALESCE(s.reports_refresh, '') FROM runs r LEFT JOIN sync_state s ON s.run_id = r.id WHERE r.id = ?`, from).
+			Scan(&snap, &c.ActiveUserRows, &c.ActivationRows, &c.AppUsageRows, &refresh)
+		if err != nil {
+			return err
+		}
+		if snap != snapKept {
+			return fmt.Errorf("inventory: run %d has no snapshot to share reports from", from)
+		}
+		for _, kind := range ReportKinds {
+			w.counts.addReportRows(kind, c.ReportRows(kind))
+			// Rows with concealed names are never shared (the importer
+			// downloads again after such a warning), so none is counted.
+			w.concealedRows[kind] = 0
+		}
+		w.refresh[ReportActiveUsers] = refresh
+		// Recorded now, not at Finish: from the moment this run is
+		// staging, pruning keeps the shared rows.
+		_, err = w.conn.ExecContext(ctx, "UPDATE runs SET reports_run = ? WHERE id = ?", origin, w.id)
+		if err == nil {
+			w.reportsFrom, w.activityFrom = origin, from
+		}
+		return err
+	})
+}
+
+// reportRun is the run whose report rows this run stages or shares.
+func (w *RunWriter) reportRun() int64 {
+	if w.reportsFrom != 0 {
+		return w.reportsFrom
+	}
+	return w.id
+}
