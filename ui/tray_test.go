@@ -165,10 +165,17 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	tray := newTray(&fakeTrayApp{}, m, nil)
 	done := make(chan string, 1)
 	tray.runAllDone = func(text string) { done <- text }
+	// Wait for the background run to end completely (its dialog's
+	// outcome and the window's refresh), not only for the import call:
+	// otherwise it would still touch widgets while the test app is torn
+	// down.
+	ended := make(chan struct{}, 4)
+	m.exec.opts.Finished = func(*ExecuteDialog) { ended <- struct{}{} }
 
 	tray.runAll.Action()
 	text := <-done
 	<-finished
+	<-ended
 	if want := "Started the imports of 1 scheduled connection on 1 schedule; they run in the background. Also started 1 connection on no schedule."; text != want {
 		t.Errorf("notification %q, want %q", text, want)
 	}
