@@ -15,11 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zalando/go-keyring"
 )
+
+var probeSeq atomic.Int64
 
 // Required reports whether missing real parts must fail tests.
 func Required() bool { return os.Getenv("BEACON_REQUIRE_REAL") == "1" }
@@ -42,7 +45,12 @@ func Keyring(t testing.TB) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		const svc, user = "inventory-beacon-testenv-probe", "probe"
+		// A name of its own per probe: tests probing at once (t.Parallel,
+		// and the packages `go test ./...` runs side by side) deleted each
+		// other's probe with a shared one, and failed at random with
+		// "secret not found" (issue 8).
+		const svc = "inventory-beacon-testenv-probe"
+		user := fmt.Sprintf("probe-%d-%d", os.Getpid(), probeSeq.Add(1))
 		if err := keyring.Set(svc, user, "x"); err != nil {
 			done <- err
 			return

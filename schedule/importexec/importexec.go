@@ -58,10 +58,13 @@ func (e *Executor) Import(ctx context.Context, conn storage.Connection, trigger 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	client, err := connect.Graph(conn, connect.Options{Secrets: e.Secrets, ConfigDir: e.ConfigDir, Logger: logger, Now: e.Now, Tokens: e.Tokens})
+	client, release, err := connect.Open(conn, connect.Options{Secrets: e.Secrets, ConfigDir: e.ConfigDir, Logger: logger, Now: e.Now, Tokens: e.Tokens})
 	if err != nil {
 		return e.recordFailure(ctx, conn, trigger, note, err)
 	}
+	// The scheduler and the window live long: close this import's
+	// keep-alive connections now rather than 90 s later.
+	defer release()
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: e.Store,
 		Trigger: inventory.Trigger(trigger), Logger: logger, Note: note, Progress: progress})
 	return res.Run, err

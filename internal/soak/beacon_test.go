@@ -1,0 +1,104 @@
+package soak
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/internal/testenv"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+var (
+	buildOnce sync.Once
+	beaconBin string
+	buildErr  error
+	buildDir  string
+)
+
+// beaconBinary returns a `beacon` binary: $BEACON_SOAK_BIN when set (make
+// soak builds bin/beacon first), otherwise one built once for this test
+// process (the build cache makes it quick after `make build`).
+func beaconBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("BEACON_SOAK_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "beacon-soak-bin-")
+		if buildErr != nil {
+			return
+		}
+		beaconBin = filepath.Join(buildDir, "beacon")
+		root, _ := filepath.Abs("../..")
+		cmd := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", beaconBin, "./cmd/beacon")
+		cmd.Dir = root
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = err
+			beaconBin = out.String()
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build ./cmd/beacon: %v\n%s", buildErr, beaconBin)
+	}
+	return beaconBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// realKeyring returns the session's keyring (scripts/session.sh), or skips
+// when there is none outside that session.
+func realKeyring(t *testing.T) storage.Secrets {
+	t.Helper()
+	testenv.Keyring(t)
+	return storage.NewKeyring(storage.KeyringService, 10*time.Second)
+}
+
+// ccConnection writes a configuration with one Client Credentials
+// connection to the simulator, its secret in the keyring.
+func ccConnection(t *testing.T, dir string, sim *m365sim.Server, keys storage.Secrets, name string) storage.Connection {
+	t.Helper()
+	clientID, secret := sim.ClientCredentialsApp()
+	conn := storage.Connection{ID: storage.NewID(), Name: name, SourceType: storage.SourceMicrosoft365, Cloud: "Custom",
+		TokenEndpoint: sim.TokenEndpoint(), ClientID: clientID, AuthFlow: storage.FlowClientCredentials,
+		GraphEndpoint: sim.GraphEndpoint(), HasClientSecret: true}
+	if err := keys.Set(conn.ID, storage.SecretClientSecret, secret); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = keys.Delete(conn.ID, storage.SecretClientSecret) })
+	if err := storage.NewConfigStore(dir).Update(func(c *storage.Config) error {
+		c.Connections = append(c.Connections, conn)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// beaconCmd is `beacon --config-dir dir args...` with a private TMPDIR.
+func beaconCmd(ctx context.Context, t *testing.T, dir, tmp string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, beaconBinary(t), append([]string{"--config-dir", dir}, args...)...)
+	env := []string{"TMPDIR=" + tmp, "TZ=UTC"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TMPDIR=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	return cmd
+}

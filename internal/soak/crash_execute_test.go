@@ -1,0 +1,125 @@
+package soak
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// TestKill9BeaconExecute kills a real `beacon execute` process (Client
+// Credentials, secret in the keyring, the simulator on loopback) at random
+// moments of its import. After every kill the database opens, passes
+// PRAGMA integrity_check and still holds the last good snapshot (or the
+// killed run's, when it had finished), with data equal to the tenant; the
+// next import succeeds.
+func TestKill9BeaconExecute(t *testing.T) {
+	kills := scaled(2, 30)
+	keys := realKeyring(t)
+	sim, err := m365sim.Start(m365sim.Options{Users: scaled(3000, 20000), Seed: 21, Latency: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir, tmp := t.TempDir(), t.TempDir()
+	conn := ccConnection(t, dir, sim, keys, "Crash Test")
+	ctx := context.Background()
+
+	execute := func() (time.Duration, error, string) {
+		var out bytes.Buffer
+		cmd := beaconCmd(ctx, t, dir, tmp, "execute", "--full", conn.Name)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		return time.Since(start), err, out.String()
+	}
+	check := func(when string) (inventory.Run, bool) {
+		st, err := inventory.OpenDir(ctx, dir, inventory.Options{})
+		if err != nil {
+			t.Errorf("%s: the database does not open: %v", when, err)
+			return inventory.Run{}, false
+		}
+		defer st.Close()
+		if v, err := st.IntegrityCheck(ctx); err != nil || v != "ok" {
+			t.Errorf("%s: integrity_check = %q, %v", when, v, err)
+			return inventory.Run{}, false
+		}
+		cur, err := st.CurrentRun(ctx, conn.ID)
+		if err != nil {
+			t.Errorf("%s: no current snapshot: %v", when, err)
+			return inventory.Run{}, false
+		}
+		if err := diffTenant(ctx, st, conn.ID, sim.Tenant()); err != nil {
+			t.Errorf("%s: the current snapshot differs from the tenant: %v", when, err)
+			return cur, false
+		}
+		return cur, true
+	}
+
+	took, err, out := execute()
+	if err != nil {
+		t.Fatalf("first import: %v\n%s", err, out)
+	}
+	good, _ := check("after the first import")
+	// Attempts go on until `kills` of them landed while the process was
+	// still running (a kill after its exit proves nothing), bounded.
+	corruptions, landed, attempts := 0, 0, 0
+	for k := 0; landed < kills && k < 3*kills; k++ {
+		attempts++
+		// Mostly full imports (long), some incremental ones (short).
+		args := []string{"execute", "--full", conn.Name}
+		if k%4 == 3 {
+			args = []string{"execute", conn.Name}
+		}
+		cmd := beaconCmd(ctx, t, dir, tmp, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// A random moment from start-up to a little past a whole import.
+		time.Sleep(time.Duration(rand.Int64N(int64(took) * 11 / 10)))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		state, _ := cmd.Process.Wait()
+		if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			landed++
+		}
+		cur, ok := check("after kill " + strconv.Itoa(k))
+		if !ok {
+			corruptions++
+			continue
+		}
+		if cur.ID != good.ID {
+			if cur.ID < good.ID || cur.Status != inventory.StatusSucceeded {
+				corruptions++
+				t.Errorf("kill %d: current snapshot %+v, the last good was %d", k, cur, good.ID)
+			}
+			good = cur // the killed process had finished its import
+		}
+	}
+	if _, err, out := execute(); err != nil {
+		corruptions++
+		t.Errorf("the import after the kills fails: %v\n%s", err, out)
+	}
+	if _, ok := check("after the last import"); !ok {
+		corruptions++
+	}
+	var files []string
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			files = append(files, filepath.Base(p))
+		}
+		return nil
+	})
+	if landed < kills {
+		t.Errorf("only %d of %d attempts killed a running import", landed, attempts)
+	}
+	figure(t, "kill-beacon-execute", "kills=%d (of %d attempts; the others came after the process exited) full-import-time=%s corruptions=%d files=%v",
+		landed, attempts, took.Round(time.Millisecond), corruptions, files)
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Issue 8's reliability and security campaign at full size (`make soak`).
+# Runs inside scripts/session.sh (private D-Bus, unlocked keyring, Xvfb).
+# Every check prints "FIGURE ..." lines; they are collected at the end and
+# the whole log is kept in $SOAK_LOG (default /tmp/beacon-soak.log).
+#
+# Knobs (environment):
+#   BEACON_SOAK_SCALE          multiplies counts (runs, kills, refreshes); default 1
+#   BEACON_SOAK_LOAD_USERS     tenant size of the scheduler load (default 100000)
+#   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
+#   SOAK_FUZZTIME              time per fuzz target (default 20s)
+#   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export LANG=${LANG:-en_US.UTF-8}
+if [[ -z ${BEACON_IN_SESSION:-} ]]; then
+  exec scripts/session.sh "$0" "$@"
+fi
+GO=${GO:-go}
+TAGS=migrated_fynedo
+LOG=${SOAK_LOG:-${TMPDIR:-/tmp}/beacon-soak.log}
+FUZZTIME=${SOAK_FUZZTIME:-20s}
+ONLY=${SOAK_ONLY:-.}
+export BEACON_SOAK=1
+: >"$LOG"
+work=$(mktemp -d "${TMPDIR:-/tmp}/beacon-soak.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failed=0
+started=$(date +%s)
+
+step() { # name, command...
+  local name=$1; shift
+  [[ $name =~ $ONLY ]] || return 0
+  echo "=== soak: $name: $*" | tee -a "$LOG"
+  local t0=$(date +%s)
+  "$@" 2>&1 | tee -a "$LOG" | grep --line-buffered -E '^(FIGURE|FUZZ|--- FAIL|FAIL|ok|panic)'
+  local rc=${PIPESTATUS[0]}
+  echo "=== soak: $name: exit $rc in $(( $(date +%s) - t0 ))s" | tee -a "$LOG"
+  [[ $rc == 0 ]] || failed=1
+}
+
+echo "=== soak: building beacon" | tee -a "$LOG"
+$GO build -tags $TAGS -o "$work/beacon" ./cmd/beacon || exit 1
+export BEACON_SOAK_BIN=$work/beacon
+
+# 1, 2, 5, 8: faulty Graph, kill -9 of beacon execute and of config saves,
+# secrets at rest and in logs, scheduler load.
+step faults  $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestFaultyGraph$' ./internal/soak
+step kill    $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9BeaconExecute|TestKill9WhileSavingConfig)$' ./internal/soak
+step secrets $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^TestSecretsAtRestAndInLogs$' ./internal/soak
+# 3: the token chain (two processes, then kill -9 mid-refresh).
+step token   $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^TestSoakRotationChain$' ./auth
+
+# 4: OAuth attacks on the loopback listener, repeated.
+attacks() {
+  local n=${SOAK_ATTACK_COUNT:-20} out
+  out=$($GO test -tags $TAGS -count="$n" -v -timeout 20m \
+    -run '^(TestLoopbackFailsClosed|TestLoopbackOneShot|TestLoopbackSecondCallbackIgnored|TestLoopbackSlowloris|TestLoopbackBindsOnlyLoopback|TestSoakCodeForAnotherClient)$' ./auth 2>&1)
+  local rc=$?
+  echo "$out" | grep -E -- '--- (PASS|FAIL)' | sort | uniq -c
+  local pass fail
+  # Leaf results: the subtests of TestLoopbackFailsClosed, and the tests without subtests.
+  pass=$(echo "$out" | grep -E -- '--- PASS' | grep -vc -- '--- PASS: TestLoopbackFailsClosed ')
+  fail=$(echo "$out" | grep -Ec -- '--- FAIL' || true)
+  echo "FIGURE oauth-attacks: attacks=$pass (wrong state, missing state, other path, foreign host, wrong port, replay, second callback, slowloris, code for another client, bind check; x$n) accepted=$fail"
+  return $rc
+}
+step attacks attacks
+
+# 6: every fuzz target for $FUZZTIME.
+fuzz() {
+  local targets=(
+    "./connector FuzzValidateConnectionName" "./connector FuzzValidateProxyServer" "./connector FuzzValidateEndpoint"
+    "./storage FuzzLoadConfig"
+    "./auth FuzzParseRedirect" "./auth FuzzDecodeIDClaims" "./auth FuzzParseErrorBody"
+    "./connector/graph FuzzParseReport" "./connector/graph FuzzDecodePage"
+    "./m365sim/identity FuzzParseScopes" "./m365sim/identity FuzzRedirectMatches"
+  )
+  local total=0 crashes=0 pkg name out execs rc
+  for t in "${targets[@]}"; do
+    read -r pkg name <<<"$t"
+    out=$($GO test -tags $TAGS -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -parallel 2 "$pkg" 2>&1)
+    rc=$?
+    execs=$(echo "$out" | grep -oE 'execs: [0-9]+' | tail -1 | grep -oE '[0-9]+')
+    execs=${execs:-0}
+    total=$((total + execs))
+    if [[ $rc != 0 ]]; then
+      crashes=$((crashes + 1))
+      echo "$out" | tail -30
+    fi
+    echo "FUZZ $pkg $name: execs=$execs exit=$rc"
+  done
+  echo "FIGURE fuzz: targets=${#targets[@]} time-each=$FUZZTIME executions=$total crashes=$crashes"
+  [[ $crashes == 0 ]]
+}
+step fuzz fuzz
+
+# 8 last: the longest.
+step load $GO test -tags $TAGS -count=1 -v -timeout 60m -run '^TestSchedulerLoad$' ./internal/soak
+
+echo
+echo "=== soak figures ($(( $(date +%s) - started ))s in all; log: $LOG)"
+grep -E '^FIGURE' "$LOG" | sort -u
+[[ $failed == 0 ]] && echo "soak: PASS" || echo "soak: FAIL (see $LOG)"
+exit $failed
