@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/auth"
+	"github.com/inventorybeacon/beacon/connector/connect"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -43,21 +44,8 @@ var executeTokenSource = func(env *Env, conn storage.Connection, secrets storage
 	if err != nil {
 		return nil, err
 	}
-	return authTokens{ts}, nil
+	return connect.AuthTokens(ts), nil
 }
-
-// authTokens adapts auth's TokenSource to the Graph client's.
-type authTokens struct{ ts *auth.TokenSource }
-
-func (a authTokens) Token(ctx context.Context) (string, error) {
-	t, err := a.ts.TokenContext(ctx)
-	if err != nil {
-		return "", err
-	}
-	return t.AccessToken, nil
-}
-
-func (a authTokens) Invalidate() { a.ts.Invalidate() }
 
 // loadConnection finds a connection by name (case-insensitive).
 func loadConnection(env *Env, name string) (storage.Connection, error) {
@@ -94,36 +82,22 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
 	}
-	secrets := executeKeyring()
-	proxyPassword := ""
-	if conn.Proxy.Enabled && conn.Proxy.HasPassword {
-		if proxyPassword, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
-			fmt.Fprintf(env.Stderr, "beacon execute: the proxy password is not readable from the keyring: %v\n", err)
-			return ExitFailed
-		}
-	}
-	hc, err := auth.HTTPClient(conn, proxyPassword)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
-		return ExitFailed
-	}
-	tokens, err := executeTokenSource(env, conn, secrets, hc)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
-		return ExitFailed
-	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	printer := newProgressPrinter(env.Stderr, time.Now)
 	onRetry := func(graph.Retry) {}
 	if !*quiet {
 		onRetry = printer.retry
 	}
-	client, err := graph.New(hc, conn.GraphEndpoint, tokens, graph.Options{Logger: logger, OnRetry: onRetry,
-		Permanent: func(err error) bool { return errors.Is(err, auth.ErrProxyAuth) }})
+	client, closeClient, err := connect.Open(conn, connect.Options{Secrets: executeKeyring(), ConfigDir: env.ConfigDir,
+		Logger: logger, OnRetry: onRetry,
+		Tokens: func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
+			return executeTokenSource(env, conn, secrets, hc)
+		}})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
 	}
+	defer closeClient()
 	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
