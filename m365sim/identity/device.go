@@ -50,23 +50,9 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, seg str
 		s.writeTokenError(w, r, errTenantNotFound(seg))
 		return
 	}
-	clientID := r.PostFormValue("client_id")
-	if clientID == "" {
-		s.writeTokenError(w, r, errMissingParam("client_id"))
-		return
-	}
-	if kind == segConsumers {
-		s.writeTokenError(w, r, errUnknownClient(clientID, consumersTenantID))
-		return
-	}
-	app, ok := s.app(clientID)
-	if !ok {
-		_, domain, _ := s.tenantIDs()
-		s.writeTokenError(w, r, errUnknownClient(clientID, domain))
-		return
-	}
-	if (kind == segCommon || kind == segOrganizations) && !app.MultiTenant {
-		s.writeTokenError(w, r, errNotMultiTenant(app))
+	app, e := s.tokenClient(kind, r.PostFormValue("client_id"))
+	if e != nil {
+		s.writeTokenError(w, r, e)
 		return
 	}
 	sc := r.PostFormValue("scope")

@@ -80,22 +80,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, seg string) 
 		s.writeTokenError(w, r, errNoTenantInfo())
 		return
 	}
-	if clientID == "" {
-		s.writeTokenError(w, r, errMissingParam("client_id"))
-		return
-	}
-	if kind == segConsumers {
-		s.writeTokenError(w, r, errUnknownClient(clientID, consumersTenantID))
-		return
-	}
-	app, ok := s.app(clientID)
-	if !ok {
-		_, domain, _ := s.tenantIDs()
-		s.writeTokenError(w, r, errUnknownClient(clientID, domain))
-		return
-	}
-	if (kind == segCommon || kind == segOrganizations) && !app.MultiTenant {
-		s.writeTokenError(w, r, errNotMultiTenant(app))
+	app, cerr := s.tokenClient(kind, clientID)
+	if cerr != nil {
+		s.writeTokenError(w, r, cerr)
 		return
 	}
 	if e := authenticateClient(r, app, secret, grantType); e != nil {
@@ -427,4 +414,26 @@ func (s *Server) IssueRefreshToken(clientID, upn, scope string) (string, error) 
 	}
 	g := &grant{serial: s.nextSerial(), userID: u.ID, upn: u.UPN, name: u.Name, clientID: app.AppID, scopes: q, issued: s.now()}
 	return s.newRefreshTokenLocked(g), nil
+}
+
+// tokenClient resolves the client of a token or device-code request as the
+// token endpoint does: a client_id is required, /consumers knows none of
+// the tenant's apps, and a single-tenant app cannot use /common or
+// /organizations (AADSTS50194).
+func (s *Server) tokenClient(kind segKind, clientID string) (appInfo, *aadError) {
+	if clientID == "" {
+		return appInfo{}, errMissingParam("client_id")
+	}
+	if kind == segConsumers {
+		return appInfo{}, errUnknownClient(clientID, consumersTenantID)
+	}
+	app, ok := s.app(clientID)
+	if !ok {
+		_, domain, _ := s.tenantIDs()
+		return appInfo{}, errUnknownClient(clientID, domain)
+	}
+	if (kind == segCommon || kind == segOrganizations) && !app.MultiTenant {
+		return appInfo{}, errNotMultiTenant(app)
+	}
+	return app, nil
 }
