@@ -73,19 +73,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, seg stri
 		s.errorPage(w, r, errTenantNotFound(seg))
 		return
 	}
-	clientID := q.Get("client_id")
-	if clientID == "" {
-		s.errorPage(w, r, errMissingParam("client_id"))
-		return
-	}
-	if kind == segConsumers {
-		s.errorPage(w, r, errUnknownClient(clientID, consumersTenantID))
-		return
-	}
-	app, ok := s.app(clientID)
-	if !ok {
-		_, domain, _ := s.tenantIDs()
-		s.errorPage(w, r, errUnknownClient(clientID, domain))
+	app, ce := s.lookupClient(kind, q.Get("client_id"))
+	if ce != nil {
+		s.errorPage(w, r, ce)
 		return
 	}
 	redirectURI, e := s.checkRedirect(app, q.Get("redirect_uri"))
@@ -741,19 +731,9 @@ func (s *Server) serveAdminConsent(w http.ResponseWriter, r *http.Request, seg s
 		s.errorPage(w, r, errNoTenantInfo())
 		return
 	}
-	clientID := q.Get("client_id")
-	if clientID == "" {
-		s.errorPage(w, r, errMissingParam("client_id"))
-		return
-	}
-	if kind == segConsumers {
-		s.errorPage(w, r, errUnknownClient(clientID, consumersTenantID))
-		return
-	}
-	app, ok := s.app(clientID)
-	if !ok {
-		_, domain, _ := s.tenantIDs()
-		s.errorPage(w, r, errUnknownClient(clientID, domain))
+	app, ce := s.lookupClient(kind, q.Get("client_id"))
+	if ce != nil {
+		s.errorPage(w, r, ce)
 		return
 	}
 	redirectURI, e := s.checkRedirect(app, q.Get("redirect_uri"))

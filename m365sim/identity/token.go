@@ -417,10 +417,23 @@ func (s *Server) IssueRefreshToken(clientID, upn, scope string) (string, error) 
 }
 
 // tokenClient resolves the client of a token or device-code request as the
-// token endpoint does: a client_id is required, /consumers knows none of
-// the tenant's apps, and a single-tenant app cannot use /common or
-// /organizations (AADSTS50194).
+// token endpoint does: lookupClient's checks, and a single-tenant app
+// cannot use /common or /organizations (AADSTS50194).
 func (s *Server) tokenClient(kind segKind, clientID string) (appInfo, *aadError) {
+	app, e := s.lookupClient(kind, clientID)
+	if e != nil {
+		return appInfo{}, e
+	}
+	if (kind == segCommon || kind == segOrganizations) && !app.MultiTenant {
+		return appInfo{}, errNotMultiTenant(app)
+	}
+	return app, nil
+}
+
+// lookupClient finds the client_id of a request among the tenant's apps,
+// as every endpoint does: it is required, and /consumers knows none of the
+// tenant's apps.
+func (s *Server) lookupClient(kind segKind, clientID string) (appInfo, *aadError) {
 	if clientID == "" {
 		return appInfo{}, errMissingParam("client_id")
 	}
@@ -431,9 +444,6 @@ func (s *Server) tokenClient(kind segKind, clientID string) (appInfo, *aadError)
 	if !ok {
 		_, domain, _ := s.tenantIDs()
 		return appInfo{}, errUnknownClient(clientID, domain)
-	}
-	if (kind == segCommon || kind == segOrganizations) && !app.MultiTenant {
-		return appInfo{}, errNotMultiTenant(app)
 	}
 	return app, nil
 }
