@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -155,23 +154,7 @@ func (c *Client) UsersFrom(ctx context.Context, rawURL string, fn func([]invento
 // ConsistencyLevel: eventual). The figure is eventually consistent: use it
 // for progress and for completeness checks, not as the truth.
 func (c *Client) UserCount(ctx context.Context) (int, error) {
-	var n int
-	h := http.Header{"Consistencylevel": {"eventual"}}
-	err := c.get(ctx, c.url("/users/$count"), h, func(resp *http.Response) error {
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("unexpected %s from /users/$count", resp.Status)
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
-		if err != nil {
-			return bodyError(err)
-		}
-		n, err = strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff")))
-		if err != nil {
-			return bodyError(fmt.Errorf("the user count %q is not a number: %w", b, err))
-		}
-		return nil
-	})
-	return n, err
+	return c.count(ctx, c.url("/users/$count"))
 }
 
 // SubscribedSKUs returns the tenant's subscribed SKUs (a short list).
