@@ -152,7 +152,10 @@ func TestE2ERotationTwoProcesses(t *testing.T) {
 	}
 }
 
-// runRefresherHelper is the second process of TestE2ERotationTwoProcesses.
+// runRefresherHelper is the second process of TestE2ERotationTwoProcesses,
+// the refreshing processes of TestSoakRotationChain and the killed and
+// resuming ones of TestSoakKillBetweenReceiveAndStore (which sets
+// BEACON_HELPER_ANNOUNCE to see it store).
 func runRefresherHelper() int {
 	var conn storage.Connection
 	if err := json.Unmarshal([]byte(os.Getenv("BEACON_HELPER_CONN")), &conn); err != nil {
@@ -160,8 +163,12 @@ func runRefresherHelper() int {
 		return 2
 	}
 	n, _ := strconv.Atoi(os.Getenv("BEACON_HELPER_N"))
+	secrets := storage.NewKeyring(os.Getenv("BEACON_HELPER_SERVICE"), 10*time.Second)
+	if os.Getenv("BEACON_HELPER_ANNOUNCE") == "1" {
+		secrets = announcingSecrets{secrets}
+	}
 	ts, err := NewTokenSource(TokenSourceOptions{
-		Conn: conn, Secrets: storage.NewKeyring(os.Getenv("BEACON_HELPER_SERVICE"), 10*time.Second),
+		Conn: conn, Secrets: secrets,
 		LockDir: os.Getenv("BEACON_HELPER_LOCKDIR"),
 	})
 	if err != nil {
@@ -175,7 +182,7 @@ func runRefresherHelper() int {
 		_, err := ts.TokenContext(ctx)
 		cancel()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "refresh %d: %v\n", i+1, err)
+			fmt.Fprintf(os.Stderr, "refresh %d: %v%s\n", i+1, err, reauthNote(err))
 			return 1
 		}
 	}

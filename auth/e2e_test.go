@@ -28,8 +28,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("BEACON_AUTH_HELPER") == "refresher" {
+	switch mode := os.Getenv("BEACON_AUTH_HELPER"); mode {
+	case "refresher":
 		os.Exit(runRefresherHelper())
+	case "keyring-get", "keyring-set":
+		os.Exit(runKeyringHelper(mode))
 	}
 	code := m.Run()
 	simClosers.Wait()

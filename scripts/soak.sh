@@ -40,17 +40,23 @@ step() { # name, command...
   [[ $rc == 0 ]] || failed=1
 }
 
-echo "=== soak: building beacon" | tee -a "$LOG"
+echo "=== soak: building beacon and m365sim" | tee -a "$LOG"
 $GO build -tags $TAGS -o "$work/beacon" ./cmd/beacon || exit 1
+$GO build -o "$work/m365sim" ./cmd/m365sim || exit 1
 export BEACON_SOAK_BIN=$work/beacon
+# The kill -9 and load checks run the simulator as this binary, a process
+# of its own (internal/soak startSimProcess).
+export BEACON_SOAK_SIM_BIN=$work/m365sim
 
 # 1, 2, 5, 8: faulty Graph, kill -9 of beacon execute and of config saves,
 # secrets at rest and in logs, scheduler load.
 step faults  $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestFaultyGraph$' ./internal/soak
 step kill    $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9BeaconExecute|TestKill9WhileSavingConfig)$' ./internal/soak
 step secrets $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^TestSecretsAtRestAndInLogs$' ./internal/soak
-# 3: the token chain (two processes, then kill -9 mid-refresh).
-step token   $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^TestSoakRotationChain$' ./auth
+# 3: the token chain (two processes, then kill -9 mid-refresh, then kill -9
+# exactly between receiving a rotated token and storing it, on a frozen
+# private keyring).
+step token   $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^(TestSoakRotationChain|TestSoakKillBetweenReceiveAndStore)$' ./auth
 
 # 4: OAuth attacks on the loopback listener, repeated.
 attacks() {

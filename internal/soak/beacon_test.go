@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
+	if simBuildDir != "" {
+		os.RemoveAll(simBuildDir)
+	}
 	os.Exit(code)
 }
 
@@ -69,9 +72,19 @@ func realKeyring(t *testing.T) storage.Secrets {
 	return storage.NewKeyring(storage.KeyringService, 10*time.Second)
 }
 
+// simTarget is a simulator: in this process (*m365sim.Server) or the
+// cmd/m365sim binary (*simProcess).
+type simTarget interface {
+	TokenEndpoint() string
+	GraphEndpoint() string
+	ClientCredentialsApp() (clientID, secret string)
+}
+
+var _ simTarget = (*m365sim.Server)(nil)
+
 // ccConnection writes a configuration with one Client Credentials
 // connection to the simulator, its secret in the keyring.
-func ccConnection(t *testing.T, dir string, sim *m365sim.Server, keys storage.Secrets, name string) storage.Connection {
+func ccConnection(t *testing.T, dir string, sim simTarget, keys storage.Secrets, name string) storage.Connection {
 	t.Helper()
 	clientID, secret := sim.ClientCredentialsApp()
 	conn := storage.Connection{ID: storage.NewID(), Name: name, SourceType: storage.SourceMicrosoft365, Cloud: "Custom",

@@ -11,24 +11,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // TestKill9BeaconExecute kills a real `beacon execute` process (Client
-// Credentials, secret in the keyring, the simulator on loopback) at random
-// moments of its import. After every kill the database opens, passes
+// Credentials, secret in the keyring, the simulator on loopback: the real
+// cmd/m365sim binary, a process of its own) at random moments of its
+// import. After every kill the database opens, passes
 // PRAGMA integrity_check and still holds the last good snapshot (or the
 // killed run's, when it had finished), with data equal to the tenant; the
 // next import succeeds.
 func TestKill9BeaconExecute(t *testing.T) {
 	kills := scaled(2, 30)
 	keys := realKeyring(t)
-	sim, err := m365sim.Start(m365sim.Options{Users: scaled(3000, 20000), Seed: 21, Latency: 2 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := startSimProcess(t, scaled(3000, 20000), 21, "--latency", "2ms")
+	// The tenant it serves, rebuilt here from its seed, size and day.
+	want := sim.Tenant()
 	dir, tmp := t.TempDir(), t.TempDir()
 	conn := ccConnection(t, dir, sim, keys, "Crash Test")
 	ctx := context.Background()
@@ -57,7 +55,7 @@ func TestKill9BeaconExecute(t *testing.T) {
 			t.Errorf("%s: no current snapshot: %v", when, err)
 			return inventory.Run{}, false
 		}
-		if err := diffTenant(ctx, st, conn.ID, sim.Tenant()); err != nil {
+		if err := diffTenant(ctx, st, conn.ID, want); err != nil {
 			t.Errorf("%s: the current snapshot differs from the tenant: %v", when, err)
 			return cur, false
 		}
@@ -120,6 +118,6 @@ func TestKill9BeaconExecute(t *testing.T) {
 	if landed < kills {
 		t.Errorf("only %d of %d attempts killed a running import", landed, attempts)
 	}
-	figure(t, "kill-beacon-execute", "kills=%d (of %d attempts; the others came after the process exited) full-import-time=%s corruptions=%d files=%v",
-		landed, attempts, took.Round(time.Millisecond), corruptions, files)
+	figure(t, "kill-beacon-execute", "simulator=cmd/m365sim pid %d (%d users) kills=%d (of %d attempts; the others came after the process exited) full-import-time=%s corruptions=%d files=%v",
+		sim.PID, sim.Users, landed, attempts, took.Round(time.Millisecond), corruptions, files)
 }
