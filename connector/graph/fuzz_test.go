@@ -42,3 +42,21 @@ func FuzzDecodePage(f *testing.F) {
 		_, _, _ = decodePage(bytes.NewReader(data), buf)
 	})
 }
+
+// FuzzDecodeUsersFast: the users scanner and the generic JSON v2 decoder
+// (the reference) must both fail or give the same users and links, as
+// []inventory.User and as []DeltaUser; decodePageLinks must give the
+// reference's answer.
+func FuzzDecodeUsersFast(f *testing.F) {
+	for _, p := range append(handPages, dupPages()...) {
+		f.Add([]byte(p))
+	}
+	f.Add([]byte(strings.ReplaceAll(userPage1, "%s", "https://graph.microsoft.com")))
+	f.Add([]byte(userPage2))
+	f.Add(graphPage(2))
+	f.Add(escapeValues(graphPage(1), 2))
+	f.Add([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users(id,displayName)","@odata.deltaLink":"https://graph.microsoft.com/v1.0/users/delta?$deltatoken=RFNwdAIG","value":[{"id":"7c23","displayName":"Renamed User","accountEnabled":false},{"id":"da44","@removed":{"reason":"changed"}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		diffBoth(t, data)
+	})
+}

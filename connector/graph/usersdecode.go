@@ -1,0 +1,1372 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/bits"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// Users pages are most of an import's decoding work: the generic JSON v2
+// path (decodePageStream) still spent about 9 µs and 10 allocations per
+// user. decodeUsersPage reads the page body into a pooled buffer and scans
+// it by hand into []inventory.User or []DeltaUser, with the same results as
+// decodePageStream, which stays the reference:
+//
+//   - Anything the scanner does not handle itself (a member name with an
+//     escape, an object with more than maxUnknownNames unknown members,
+//     values nested deeper than maxSkipDepth, a link that is an object or
+//     an array) makes it hand the page to decodePageStream.
+//   - Any error makes it hand the page to decodePageStream too, so errors
+//     (and their wording) are the reference's, and a scanner that is too
+//     strict costs time, never a page.
+//   - A body that fails to read, or is larger than maxFastBody, is decoded
+//     by decodePageStream as a stream, as before.
+//
+// The scanner checks what jsontext checks (grammar, UTF-8, escapes and
+// surrogate pairs, duplicate member names in every object, including
+// skipped ones) and decodes the members as JSON v2 does (exact,
+// case-sensitive names; null leaves a member zero; [] is an empty, non-nil
+// slice). Like the reference, it reads nothing after the page's closing
+// brace.
+//
+// Allocation: a user's own strings (id, userPrincipalName, displayName,
+// mail) share one allocation; repeated strings (plans' services, ids and
+// statuses, SKU ids, departments...) are shared within the page; plans,
+// licenses and disabled plans are cut from per-page slabs, with their
+// capacity capped so an append by a consumer never writes into a
+// neighbour.
+
+const (
+	maxFastBody      = 64 << 20 // larger bodies are streamed by the reference
+	maxPooledBody    = 16 << 20 // larger buffers are not kept in the pool
+	maxUnknownNames  = 64       // per object, for the duplicate check
+	maxSkipDepth     = 512      // jsontext's own limit is 10,000
+	maxPlanCacheSlot = 256
+	maxInterned      = 4096 // as interner: a hostile page cannot grow it without limit
+)
+
+// userItem is what decodeUsersPage decodes.
+type userItem interface {
+	inventory.User | DeltaUser
+}
+
+// removedInfo is DeltaUser.Removed's struct type.
+type removedInfo = struct {
+	Reason string `json:"reason"`
+}
+
+// errFallback: the scanner leaves the page to the reference decoder.
+var errFallback = errors.New("graph: the page needs the reference decoder")
+
+// fastError is a syntax or type error the scanner met (callers see the
+// reference decoder's error instead).
+type fastError struct {
+	off int
+	msg string
+}
+
+func (e *fastError) Error() string { return "offset " + strconv.Itoa(e.off) + ": " + e.msg }
+
+var (
+	emptyPlans    = []inventory.AssignedPlan{}
+	emptyLicenses = []inventory.AssignedLicense{}
+	emptyStrings  = []string{}
+)
+
+// planSlot remembers the strings of the n-th plan of the last user: users
+// with the same licenses list the same plans in the same order.
+type planSlot struct{ status, service, planID string }
+
+// packRef is a user string waiting for the user's shared allocation.
+type packRef struct {
+	dst        *string
+	start, end int
+}
+
+type usersDecoder struct {
+	body []byte // the page (pooled)
+	data []byte // what is scanned (body, or a test's input)
+	pos  int
+
+	in       map[string]string // interned strings of the page
+	str      []byte            // unescaped string scratch
+	pack     []byte            // the current user's own strings
+	refs     [8]packRef
+	nrefs    int
+	names    []byte  // names of unknown members of the open objects
+	nameEnd  []int32 // end offsets in names
+	slots    []planSlot
+	skuSlots []string
+	last     [3]string // usageLocation, department, jobTitle
+	lastDate [20]byte
+	lastTime time.Time
+
+	planTmp []inventory.AssignedPlan
+	licTmp  []inventory.AssignedLicense
+	strTmp  []string
+	plans   []inventory.AssignedPlan // slabs of the page
+	lics    []inventory.AssignedLicense
+	strs    []string
+}
+
+var usersDecoders = sync.Pool{New: func() any { return &usersDecoder{in: make(map[string]string)} }}
+
+func getUsersDecoder() *usersDecoder { return usersDecoders.Get().(*usersDecoder) }
+
+// release forgets the page (nothing of it stays reachable from the pool)
+// and returns d to the pool.
+func (d *usersDecoder) release() {
+	clear(d.in)
+	clear(d.slots)
+	clear(d.skuSlots)
+	d.slots, d.skuSlots = d.slots[:0], d.skuSlots[:0]
+	d.last = [3]string{}
+	d.lastDate = [20]byte{}
+	clear(d.planTmp[:cap(d.planTmp)])
+	clear(d.licTmp[:cap(d.licTmp)])
+	clear(d.strTmp[:cap(d.strTmp)])
+	d.plans, d.lics, d.strs = nil, nil, nil
+	d.data = nil
+	d.refs = [8]packRef{}
+	if cap(d.body) > maxPooledBody {
+		d.body = nil
+	}
+	usersDecoders.Put(d)
+}
+
+// errReader replays a read error after the bytes read before it.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// decodeUsersPage is decodePageLinks for users and users/delta pages.
+func decodeUsersPage[T userItem](r io.Reader, buf []T) ([]T, string, string, error) {
+	d := getUsersDecoder()
+	defer d.release()
+	body, more, rerr := readBody(r, d.body[:0], maxFastBody)
+	d.body = body
+	switch {
+	case rerr != nil:
+		// Decode what arrived as the stream would have: a page complete
+		// before the failure still counts, as before.
+		return decodePageStream(io.MultiReader(bytes.NewReader(body), errReader{rerr}), buf)
+	case more:
+		return decodePageStream(io.MultiReader(bytes.NewReader(body), r), buf)
+	}
+	out, next, delta, err := scanUsersPage(d, body, buf)
+	if err != nil {
+		return decodePageStream(bytes.NewReader(body), buf)
+	}
+	return out, next, delta, nil
+}
+
+// readBody appends r's bytes to b until EOF, a read error or limit bytes
+// (more: the body goes on).
+func readBody(r io.Reader, b []byte, limit int) (_ []byte, more bool, _ error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 64<<10)
+	}
+	for {
+		if len(b) == cap(b) {
+			if len(b) >= limit {
+				return b, true, nil
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, false, nil
+		}
+		if err != nil {
+			return b, false, err
+		}
+	}
+}
+
+// scanUsersPage decodes a page held in memory. Errors (errFallback
+// included) leave the page to the reference decoder.
+func scanUsersPage[T userItem](d *usersDecoder, data []byte, buf []T) ([]T, string, string, error) {
+	buf = buf[:0]
+	d.data, d.pos = data, 0
+	d.names, d.nameEnd = d.names[:0], d.nameEnd[:0]
+	d.plans, d.lics, d.strs = nil, nil, nil
+	var next, delta string
+	if d.next() != '{' {
+		return buf, "", "", d.fail("want a page object")
+	}
+	d.pos++
+	const (
+		seenValue = 1 << iota
+		seenNext
+		seenDelta
+	)
+	seen := 0
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return buf, "", "", nil
+	}
+	for {
+		if c != '"' {
+			return buf, "", "", d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return buf, "", "", err
+		}
+		switch string(name) {
+		case "value":
+			if seen&seenValue != 0 {
+				return buf, "", "", d.fail("duplicate value")
+			}
+			seen |= seenValue
+			if d.next() != '[' {
+				return buf, "", "", d.fail("value is not an array")
+			}
+			d.pos++
+			c = d.next()
+			if c == ']' {
+				d.pos++
+				break
+			}
+			for {
+				var zero T
+				buf = append(buf, zero)
+				if err := decodeUserItem(d, &buf[len(buf)-1]); err != nil {
+					return buf, "", "", err
+				}
+				c = d.next()
+				if c == ',' {
+					d.pos++
+					continue
+				}
+				if c == ']' {
+					d.pos++
+					break
+				}
+				return buf, "", "", d.fail("want , or ] after a user")
+			}
+		case "@odata.nextLink", "@odata.deltaLink":
+			bit, dst := seenNext, &next
+			if string(name) == "@odata.deltaLink" {
+				bit, dst = seenDelta, &delta
+			}
+			if seen&bit != 0 {
+				return buf, "", "", d.fail("duplicate link")
+			}
+			seen |= bit
+			switch d.next() {
+			case '"':
+				s, err := d.str1()
+				if err != nil {
+					return buf, "", "", err
+				}
+				*dst = string(s)
+			case '{', '[':
+				// The reference reads the link as one token and goes on
+				// inside the object or array: leave that to it.
+				return buf, "", "", errFallback
+			default:
+				if err := d.skip(0); err != nil { // a scalar: ignored
+					return buf, "", "", err
+				}
+			}
+		default:
+			if err := d.addName(0, name); err != nil {
+				return buf, "", "", err
+			}
+			if err := d.skip(0); err != nil {
+				return buf, "", "", err
+			}
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			c = d.next()
+			continue
+		}
+		if c == '}' {
+			d.pos++ // nothing after the page is read, as by the reference
+			return buf, next, delta, nil
+		}
+		return buf, "", "", d.fail("want , or } in the page object")
+	}
+}
+
+func decodeUserItem[T userItem](d *usersDecoder, e *T) error {
+	switch p := any(e).(type) {
+	case *inventory.User:
+		return d.user(p, nil)
+	case *DeltaUser:
+		return d.user(&p.User, &p.Removed)
+	}
+	panic("unreachable")
+}
+
+func (d *usersDecoder) fail(msg string) error { return &fastError{d.pos, msg} }
+
+// next skips whitespace and returns the next byte (0 at the end).
+func (d *usersDecoder) next() byte {
+	if d.pos < len(d.data) {
+		if c := d.data[d.pos]; c > ' ' {
+			return c
+		}
+	}
+	return d.nextSlow()
+}
+
+func (d *usersDecoder) nextSlow() byte {
+	for d.pos < len(d.data) {
+		switch c := d.data[d.pos]; c {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// strPlain marks bytes that need no attention inside a string.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainRun returns the index of the first byte from i on that needs
+// attention in a string ('"', '\\', a control character or non-ASCII), or
+// len(data), testing eight bytes at a time.
+func plainRun(data []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for i+8 <= len(data) {
+		x := binary.LittleEndian.Uint64(data[i:])
+		m := (x - 0x20*lo) &^ x // a byte < 0x20
+		q := x ^ '"'*lo
+		m |= (q - lo) &^ q
+		b := x ^ '\\'*lo
+		m |= (b - lo) &^ b
+		// A borrow can only mark bytes above the first true one.
+		if m = (m | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(data) && strPlain[data[i]] {
+		i++
+	}
+	return i
+}
+
+// str1 reads the string at d.pos ('"'): its unescaped bytes, either part of
+// the page or d.str (valid until the next call).
+func (d *usersDecoder) str1() ([]byte, error) {
+	data := d.data
+	i := d.pos + 1
+	start := i
+	for {
+		i = plainRun(data, i)
+		if i >= len(data) {
+			d.pos = i
+			return nil, d.fail("unterminated string")
+		}
+		switch c := data[i]; {
+		case c == '"':
+			d.pos = i + 1
+			return data[start:i], nil
+		case c == '\\':
+			d.str = append(d.str[:0], data[start:i]...)
+			d.pos = i
+			return d.strEscaped()
+		case c < 0x20:
+			d.pos = i
+			return nil, d.fail("control character in a string")
+		default:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size == 1 {
+				d.pos = i
+				return nil, d.fail("invalid UTF-8")
+			}
+			i += size
+		}
+	}
+}
+
+// strEscaped goes on with str1 from an escape at d.pos, unescaping into
+// d.str.
+func (d *usersDecoder) strEscaped() ([]byte, error) {
+	data := d.data
+	i := d.pos
+	for {
+		start := i
+		for i < len(data) && strPlain[data[i]] {
+			i++
+		}
+		d.str = append(d.str, data[start:i]...)
+		if i >= len(data) {
+			d.pos = i
+			return nil, d.fail("unterminated string")
+		}
+		c := data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return d.str, nil
+		case c < 0x20:
+			d.pos = i
+			return nil, d.fail("control character in a string")
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size == 1 {
+				d.pos = i
+				return nil, d.fail("invalid UTF-8")
+			}
+			d.str = append(d.str, data[i:i+size]...)
+			i += size
+			continue
+		}
+		// c == '\\'
+		if i+1 >= len(data) {
+			d.pos = i
+			return nil, d.fail("unterminated escape")
+		}
+		switch data[i+1] {
+		case '"', '\\', '/':
+			d.str = append(d.str, data[i+1])
+		case 'b':
+			d.str = append(d.str, '\b')
+		case 'f':
+			d.str = append(d.str, '\f')
+		case 'n':
+			d.str = append(d.str, '\n')
+		case 'r':
+			d.str = append(d.str, '\r')
+		case 't':
+			d.str = append(d.str, '\t')
+		case 'u':
+			r, ok := hex4(data, i+2)
+			if !ok {
+				d.pos = i
+				return nil, d.fail("invalid \\u escape")
+			}
+			i += 6
+			if utf16IsSurrogate(r) {
+				if r >= 0xdc00 || i+1 >= len(data) || data[i] != '\\' || data[i+1] != 'u' {
+					d.pos = i
+					return nil, d.fail("invalid surrogate pair")
+				}
+				r2, ok := hex4(data, i+2)
+				if !ok || r2 < 0xdc00 || r2 > 0xdfff {
+					d.pos = i
+					return nil, d.fail("invalid surrogate pair")
+				}
+				r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
+				i += 6
+			}
+			d.str = utf8.AppendRune(d.str, r)
+			continue
+		default:
+			d.pos = i
+			return nil, d.fail("invalid escape")
+		}
+		i += 2
+	}
+}
+
+func utf16IsSurrogate(r rune) bool { return 0xd800 <= r && r < 0xe000 }
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// name reads a member name and its colon. A name with an escape is left
+// to the reference (it compares some names escaped, some unescaped).
+func (d *usersDecoder) name() ([]byte, error) {
+	data := d.data
+	i := d.pos + 1
+	start := i
+	for {
+		i = plainRun(data, i)
+		if i >= len(data) {
+			d.pos = i
+			return nil, d.fail("unterminated name")
+		}
+		c := data[i]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			return nil, errFallback
+		}
+		if c < 0x20 {
+			d.pos = i
+			return nil, d.fail("control character in a name")
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			d.pos = i
+			return nil, d.fail("invalid UTF-8")
+		}
+		i += size
+	}
+	name := data[start:i]
+	d.pos = i + 1
+	if d.next() != ':' {
+		return nil, d.fail("want : after a name")
+	}
+	d.pos++
+	return name, nil
+}
+
+// addName records the name of an unknown member of the object whose
+// names start at index frame, failing on a duplicate (jsontext rejects
+// them in every object).
+func (d *usersDecoder) addName(frame int, name []byte) error {
+	if len(d.nameEnd)-frame >= maxUnknownNames {
+		return errFallback
+	}
+	start := 0
+	if frame > 0 {
+		start = int(d.nameEnd[frame-1])
+	}
+	for _, end := range d.nameEnd[frame:] {
+		if string(d.names[start:end]) == string(name) {
+			return d.fail("duplicate member name")
+		}
+		start = int(end)
+	}
+	d.names = append(d.names, name...)
+	d.nameEnd = append(d.nameEnd, int32(len(d.names)))
+	return nil
+}
+
+// dropNames forgets the names of a finished object.
+func (d *usersDecoder) dropNames(frame int) {
+	if frame == 0 {
+		d.names = d.names[:0]
+	} else {
+		d.names = d.names[:d.nameEnd[frame-1]]
+	}
+	d.nameEnd = d.nameEnd[:frame]
+}
+
+// literal reads true, false or null at d.pos.
+func (d *usersDecoder) literal(lit string) error {
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(lit)) {
+		return d.fail("invalid literal")
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+// number checks a JSON number at d.pos.
+func (d *usersDecoder) number() error {
+	data, i := d.data, d.pos
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+	default:
+		d.pos = i
+		return d.fail("invalid number")
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		n := i
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		if i == n {
+			d.pos = i
+			return d.fail("invalid number")
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		n := i
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		if i == n {
+			d.pos = i
+			return d.fail("invalid number")
+		}
+	}
+	d.pos = i
+	return nil
+}
+
+// skip checks and skips one value.
+func (d *usersDecoder) skip(depth int) error {
+	switch c := d.next(); c {
+	case '"':
+		_, err := d.str1()
+		return err
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case 'n':
+		return d.literal("null")
+	case '{':
+		if depth >= maxSkipDepth {
+			return errFallback
+		}
+		d.pos++
+		frame := len(d.nameEnd)
+		c = d.next()
+		if c == '}' {
+			d.pos++
+			return nil
+		}
+		for {
+			if c != '"' {
+				return d.fail("want a member name")
+			}
+			name, err := d.name()
+			if err != nil {
+				return err
+			}
+			if err := d.addName(frame, name); err != nil {
+				return err
+			}
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			c = d.next()
+			if c == ',' {
+				d.pos++
+				c = d.next()
+				continue
+			}
+			if c == '}' {
+				d.pos++
+				d.dropNames(frame)
+				return nil
+			}
+			return d.fail("want , or }")
+		}
+	case '[':
+		if depth >= maxSkipDepth {
+			return errFallback
+		}
+		d.pos++
+		if d.next() == ']' {
+			d.pos++
+			return nil
+		}
+		for {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			c = d.next()
+			if c == ',' {
+				d.pos++
+				continue
+			}
+			if c == ']' {
+				d.pos++
+				return nil
+			}
+			return d.fail("want , or ]")
+		}
+	default:
+		if c == '-' || '0' <= c && c <= '9' {
+			return d.number()
+		}
+		return d.fail("want a value")
+	}
+}
+
+// null reads a null if one is next.
+func (d *usersDecoder) null() (bool, error) {
+	if d.next() != 'n' {
+		return false, nil
+	}
+	return true, d.literal("null")
+}
+
+// strOrNull reads a string or null (nil, ok) value, as JSON v2 and
+// interner.str accept them for a string.
+func (d *usersDecoder) strOrNull() ([]byte, error) {
+	switch d.next() {
+	case '"':
+		return d.str1()
+	case 'n':
+		return nil, d.literal("null")
+	}
+	return nil, d.fail("want a string")
+}
+
+// intern shares b's string within the page.
+func (d *usersDecoder) intern(b []byte) string {
+	if s, ok := d.in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.in) < maxInterned {
+		d.in[s] = s
+	}
+	return s
+}
+
+// internAt is intern with a one-string cache in front.
+func (d *usersDecoder) internAt(b []byte, slot *string) string {
+	if string(b) == *slot {
+		return *slot
+	}
+	s := d.intern(b)
+	*slot = s
+	return s
+}
+
+// own queues b as one of the user's own strings (see flush).
+func (d *usersDecoder) own(b []byte, dst *string) {
+	if len(b) == 0 {
+		*dst = ""
+		return
+	}
+	if d.nrefs == len(d.refs) {
+		*dst = string(b)
+		return
+	}
+	start := len(d.pack)
+	d.pack = append(d.pack, b...)
+	d.refs[d.nrefs] = packRef{dst, start, len(d.pack)}
+	d.nrefs++
+}
+
+// flush gives the user's own strings one allocation.
+func (d *usersDecoder) flush() {
+	if d.nrefs == 0 {
+		return
+	}
+	s := string(d.pack)
+	for _, r := range d.refs[:d.nrefs] {
+		*r.dst = s[r.start:r.end]
+	}
+	d.refs = [8]packRef{}
+	d.nrefs = 0
+	d.pack = d.pack[:0]
+}
+
+// User members, for the duplicate check.
+const (
+	fID = 1 << iota
+	fUPN
+	fDisplayName
+	fMail
+	fAccountEnabled
+	fUsageLocation
+	fDepartment
+	fJobTitle
+	fCreated
+	fLicenses
+	fPlans
+	fLicenseNames
+	fLastActivity
+	fRemoved
+)
+
+// user decodes one element of value (an object or null) into u (zero);
+// rm is DeltaUser.Removed, nil for a plain user.
+func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
+	if ok, err := d.null(); ok || err != nil {
+		return err
+	}
+	if d.next() != '{' {
+		return d.fail("a user is not an object")
+	}
+	d.pos++
+	d.nrefs, d.pack = 0, d.pack[:0]
+	frame := len(d.nameEnd)
+	seen := 0
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if c != '"' {
+			return d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		bit := 0
+		var own *string // a string member of the user's own
+		var shared *string
+		var slot int
+		switch string(name) {
+		case "id":
+			bit, own = fID, &u.ID
+		case "userPrincipalName":
+			bit, own = fUPN, &u.UserPrincipalName
+		case "displayName":
+			bit, own = fDisplayName, &u.DisplayName
+		case "mail":
+			bit, own = fMail, &u.Mail
+		case "licenses":
+			bit, own = fLicenseNames, &u.Licenses
+		case "usageLocation":
+			bit, shared, slot = fUsageLocation, &u.UsageLocation, 0
+		case "department":
+			bit, shared, slot = fDepartment, &u.Department, 1
+		case "jobTitle":
+			bit, shared, slot = fJobTitle, &u.JobTitle, 2
+		case "accountEnabled":
+			if seen&fAccountEnabled != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= fAccountEnabled
+			switch d.next() {
+			case 't':
+				u.AccountEnabled = true
+				err = d.literal("true")
+			case 'f':
+				err = d.literal("false")
+			case 'n':
+				err = d.literal("null")
+			default:
+				err = d.fail("accountEnabled is not a boolean")
+			}
+		case "createdDateTime", "lastActivity":
+			bit, dst := fCreated, &u.CreatedDateTime
+			if string(name) == "lastActivity" {
+				bit, dst = fLastActivity, &u.LastActivity
+			}
+			if seen&bit != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= bit
+			err = d.v2Time(dst)
+		case "assignedLicenses":
+			if seen&fLicenses != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= fLicenses
+			err = d.licenses(u)
+		case "assignedPlans":
+			if seen&fPlans != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= fPlans
+			err = d.assignedPlans(u)
+		case "@removed":
+			if rm == nil {
+				err = d.unknown(frame, name)
+				break
+			}
+			if seen&fRemoved != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= fRemoved
+			err = d.removed(rm)
+		default:
+			err = d.unknown(frame, name)
+		}
+		if err != nil {
+			return err
+		}
+		if bit != 0 && (own != nil || shared != nil) {
+			if seen&bit != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= bit
+			b, err := d.strOrNull()
+			if err != nil {
+				return err
+			}
+			if own != nil {
+				d.own(b, own)
+			} else if b == nil {
+				*shared = ""
+			} else {
+				*shared = d.internAt(b, &d.last[slot])
+			}
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			c = d.next()
+			continue
+		}
+		if c == '}' {
+			d.pos++
+			d.dropNames(frame)
+			d.flush()
+			return nil
+		}
+		return d.fail("want , or } after a user member")
+	}
+}
+
+// unknown skips the value of an unknown member.
+func (d *usersDecoder) unknown(frame int, name []byte) error {
+	if err := d.addName(frame, name); err != nil {
+		return err
+	}
+	return d.skip(1)
+}
+
+// removed decodes DeltaUser's "@removed" as JSON v2 does.
+func (d *usersDecoder) removed(rm **removedInfo) error {
+	if ok, err := d.null(); ok || err != nil {
+		*rm = nil
+		return err
+	}
+	if d.next() != '{' {
+		return d.fail("@removed is not an object")
+	}
+	d.pos++
+	r := new(removedInfo)
+	*rm = r
+	frame := len(d.nameEnd)
+	seenReason := false
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if c != '"' {
+			return d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		if string(name) == "reason" {
+			if seenReason {
+				return d.fail("duplicate member")
+			}
+			seenReason = true
+			b, err := d.strOrNull()
+			if err != nil {
+				return err
+			}
+			r.Reason = ""
+			if b != nil {
+				r.Reason = d.intern(b)
+			}
+		} else if err := d.unknown(frame, name); err != nil {
+			return err
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			c = d.next()
+			continue
+		}
+		if c == '}' {
+			d.pos++
+			d.dropNames(frame)
+			return nil
+		}
+		return d.fail("want , or }")
+	}
+}
+
+// v2Time decodes a time.Time member as JSON v2 does (RFC 3339, null is
+// the zero time).
+func (d *usersDecoder) v2Time(dst *time.Time) error {
+	switch d.next() {
+	case 'n':
+		*dst = time.Time{}
+		return d.literal("null")
+	case '"':
+	default:
+		return d.fail("a time is not a string")
+	}
+	start := d.pos
+	b, err := d.str1()
+	if err != nil {
+		return err
+	}
+	if t, ok := d.canonicalTime(b); ok {
+		*dst = t
+		return nil
+	}
+	// Anything but 2006-01-02T15:04:05Z: JSON v2 itself decides.
+	return jsonv2.Unmarshal(d.data[start:d.pos], dst)
+}
+
+// canonicalTime parses the form Graph sends, 2006-01-02T15:04:05Z, when
+// valid; ok false leaves the string to the exact parser.
+func (d *usersDecoder) canonicalTime(b []byte) (time.Time, bool) {
+	if len(b) != 20 {
+		return time.Time{}, false
+	}
+	if string(b) == string(d.lastDate[:]) {
+		return d.lastTime, true
+	}
+	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
+		return time.Time{}, false
+	}
+	for _, k := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if b[k]-'0' > 9 {
+			return time.Time{}, false
+		}
+	}
+	num := func(i int) int { return int(b[i]-'0')*10 + int(b[i+1]-'0') }
+	year := num(0)*100 + num(2)
+	month, day, hour, min, sec := num(5), num(8), num(11), num(14), num(17)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC)
+	copy(d.lastDate[:], b)
+	d.lastTime = t
+	return t, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// assignedPlans decodes u.AssignedPlans as the plan unmarshaler of
+// pageOptions does.
+func (d *usersDecoder) assignedPlans(u *inventory.User) error {
+	if ok, err := d.null(); ok || err != nil {
+		u.AssignedPlans = nil
+		return err
+	}
+	if d.next() != '[' {
+		return d.fail("assignedPlans is not an array")
+	}
+	d.pos++
+	tmp := d.planTmp[:0]
+	defer func() { d.planTmp = tmp[:0] }()
+	c := d.next()
+	if c == ']' {
+		d.pos++
+		u.AssignedPlans = emptyPlans
+		return nil
+	}
+	for {
+		tmp = append(tmp, inventory.AssignedPlan{})
+		if err := d.plan(&tmp[len(tmp)-1], len(tmp)-1); err != nil {
+			return err
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			continue
+		}
+		if c == ']' {
+			d.pos++
+			break
+		}
+		return d.fail("want , or ] in assignedPlans")
+	}
+	n := len(tmp)
+	if cap(d.plans)-len(d.plans) < n {
+		d.plans = make([]inventory.AssignedPlan, 0, max(n, min(2*cap(d.plans), 4096), 256))
+	}
+	i := len(d.plans)
+	d.plans = append(d.plans, tmp...)
+	u.AssignedPlans = d.plans[i : i+n : i+n]
+	clear(tmp)
+	return nil
+}
+
+// Plan members, for the duplicate check.
+const (
+	pDate = 1 << iota
+	pStatus
+	pService
+	pID
+)
+
+func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
+	if ok, err := d.null(); ok || err != nil {
+		return err
+	}
+	if d.next() != '{' {
+		return d.fail("a plan is not an object")
+	}
+	d.pos++
+	var slot *planSlot
+	if idx < maxPlanCacheSlot {
+		for len(d.slots) <= idx {
+			d.slots = append(d.slots, planSlot{})
+		}
+		slot = &d.slots[idx]
+	} else {
+		slot = new(planSlot)
+	}
+	frame := len(d.nameEnd)
+	seen := 0
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if c != '"' {
+			return d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		bit := 0
+		var dst, cache *string
+		switch string(name) {
+		case "assignedDateTime":
+			bit = pDate
+		case "capabilityStatus":
+			bit, dst, cache = pStatus, &p.CapabilityStatus, &slot.status
+		case "service":
+			bit, dst, cache = pService, &p.Service, &slot.service
+		case "servicePlanId":
+			bit, dst, cache = pID, &p.ServicePlanID, &slot.planID
+		default:
+			// The plan unmarshaler reads and ignores any value.
+			if err := d.unknown(frame, name); err != nil {
+				return err
+			}
+		}
+		if bit != 0 {
+			if seen&bit != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= bit
+			b, err := d.strOrNull()
+			if err != nil {
+				return err
+			}
+			switch {
+			case dst != nil:
+				*dst = d.internAt(b, cache)
+			case len(b) > 0:
+				if t, ok := d.canonicalTime(b); ok {
+					p.AssignedDateTime = t
+				} else if p.AssignedDateTime, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
+					return err
+				}
+			default:
+				p.AssignedDateTime = time.Time{}
+			}
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			c = d.next()
+			continue
+		}
+		if c == '}' {
+			d.pos++
+			d.dropNames(frame)
+			return nil
+		}
+		return d.fail("want , or } in a plan")
+	}
+}
+
+// licenses decodes u.AssignedLicenses as the license unmarshaler of
+// pageOptions does.
+func (d *usersDecoder) licenses(u *inventory.User) error {
+	if ok, err := d.null(); ok || err != nil {
+		u.AssignedLicenses = nil
+		return err
+	}
+	if d.next() != '[' {
+		return d.fail("assignedLicenses is not an array")
+	}
+	d.pos++
+	tmp := d.licTmp[:0]
+	defer func() { d.licTmp = tmp[:0] }()
+	c := d.next()
+	if c == ']' {
+		d.pos++
+		u.AssignedLicenses = emptyLicenses
+		return nil
+	}
+	for {
+		tmp = append(tmp, inventory.AssignedLicense{})
+		if err := d.license(&tmp[len(tmp)-1], len(tmp)-1); err != nil {
+			return err
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			continue
+		}
+		if c == ']' {
+			d.pos++
+			break
+		}
+		return d.fail("want , or ] in assignedLicenses")
+	}
+	n := len(tmp)
+	if cap(d.lics)-len(d.lics) < n {
+		d.lics = make([]inventory.AssignedLicense, 0, max(n, min(2*cap(d.lics), 2048), 128))
+	}
+	i := len(d.lics)
+	d.lics = append(d.lics, tmp...)
+	u.AssignedLicenses = d.lics[i : i+n : i+n]
+	clear(tmp)
+	return nil
+}
+
+func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
+	if ok, err := d.null(); ok || err != nil {
+		return err
+	}
+	if d.next() != '{' {
+		return d.fail("a license is not an object")
+	}
+	d.pos++
+	for len(d.skuSlots) <= idx && idx < maxPlanCacheSlot {
+		d.skuSlots = append(d.skuSlots, "")
+	}
+	frame := len(d.nameEnd)
+	seenSku, seenPlans := false, false
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if c != '"' {
+			return d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "skuId":
+			if seenSku {
+				return d.fail("duplicate member")
+			}
+			seenSku = true
+			b, err := d.strOrNull()
+			if err != nil {
+				return err
+			}
+			if idx < len(d.skuSlots) {
+				l.SkuID = d.internAt(b, &d.skuSlots[idx])
+			} else {
+				l.SkuID = d.intern(b)
+			}
+		case "disabledPlans":
+			if seenPlans {
+				return d.fail("duplicate member")
+			}
+			seenPlans = true
+			if err := d.disabledPlans(l); err != nil {
+				return err
+			}
+		default:
+			if err := d.unknown(frame, name); err != nil {
+				return err
+			}
+		}
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			c = d.next()
+			continue
+		}
+		if c == '}' {
+			d.pos++
+			d.dropNames(frame)
+			return nil
+		}
+		return d.fail("want , or } in a license")
+	}
+}
+
+func (d *usersDecoder) disabledPlans(l *inventory.AssignedLicense) error {
+	if ok, err := d.null(); ok || err != nil {
+		return err // stays nil, as in the license unmarshaler
+	}
+	if d.next() != '[' {
+		return d.fail("disabledPlans is not an array")
+	}
+	d.pos++
+	c := d.next()
+	if c == ']' {
+		d.pos++
+		l.DisabledPlans = emptyStrings
+		return nil
+	}
+	tmp := d.strTmp[:0]
+	defer func() { d.strTmp = tmp[:0] }()
+	for {
+		b, err := d.strOrNull()
+		if err != nil {
+			return err
+		}
+		tmp = append(tmp, d.intern(b))
+		c = d.next()
+		if c == ',' {
+			d.pos++
+			continue
+		}
+		if c == ']' {
+			d.pos++
+			break
+		}
+		return d.fail("want , or ] in disabledPlans")
+	}
+	n := len(tmp)
+	if cap(d.strs)-len(d.strs) < n {
+		d.strs = make([]string, 0, max(n, min(2*cap(d.strs), 2048), 128))
+	}
+	i := len(d.strs)
+	d.strs = append(d.strs, tmp...)
+	l.DisabledPlans = d.strs[i : i+n : i+n]
+	clear(tmp)
+	return nil
+}

@@ -1,0 +1,637 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
+	simgraph "github.com/inventorybeacon/beacon/m365sim/graph"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// The users scanner (usersdecode.go) must give exactly what the generic
+// JSON v2 decoder (decodePageStream) gives: these tests run both.
+
+// dirty returns a reused buffer whose old contents must not leak into a
+// decode.
+func dirty[T userItem](n int) []T {
+	buf := make([]T, n, n+5)
+	for i := range buf {
+		u := any(&buf[i])
+		var p *inventory.User
+		switch v := u.(type) {
+		case *inventory.User:
+			p = v
+		case *DeltaUser:
+			p = &v.User
+			v.Removed = &removedInfo{Reason: "stale"}
+		}
+		p.ID, p.Department, p.AccountEnabled = "stale", "stale", true
+		p.CreatedDateTime = time.Unix(1, 0)
+		p.AssignedPlans = []inventory.AssignedPlan{{Service: "stale"}}
+		p.AssignedLicenses = []inventory.AssignedLicense{{SkuID: "stale"}}
+	}
+	return buf
+}
+
+// diffDecode decodes data with the reference, with the scanner alone and
+// with decodePageLinks, and fails t on any difference. It reports whether
+// the scanner left the page to the reference.
+func diffDecode[T userItem](t testing.TB, data []byte) (fallback bool) {
+	t.Helper()
+	ref, rNext, rDelta, rErr := decodePageStream(bytes.NewReader(data), dirty[T](3))
+
+	d := getUsersDecoder()
+	fast, fNext, fDelta, fErr := scanUsersPage(d, data, dirty[T](3))
+	d.release()
+	fallback = errors.Is(fErr, errFallback)
+	switch {
+	case fallback:
+	case (rErr == nil) != (fErr == nil):
+		t.Fatalf("%T page %.300q:\nreference error: %v\nscanner error:   %v", ref, data, rErr, fErr)
+	case rErr == nil:
+		if rNext != fNext || rDelta != fDelta {
+			t.Fatalf("page %.300q: links %q %q, scanner %q %q", data, rNext, rDelta, fNext, fDelta)
+		}
+		if !reflect.DeepEqual(ref, fast) {
+			t.Fatalf("%T page %.300q:\nreference %+v\nscanner   %+v", ref, data, ref, fast)
+		}
+	}
+
+	// What callers get: the reference's answer, errors worded alike.
+	pub, pNext, pDelta, pErr := decodePageLinks(iotestHalf(data), dirty[T](2))
+	if (rErr == nil) != (pErr == nil) || (rErr != nil && rErr.Error() != pErr.Error()) {
+		t.Fatalf("page %.300q: reference error %v, decodePageLinks %v", data, rErr, pErr)
+	}
+	if rErr == nil && (rNext != pNext || rDelta != pDelta || !reflect.DeepEqual(ref, pub)) {
+		t.Fatalf("page %.300q: decodePageLinks differs from the reference", data)
+	}
+	return fallback
+}
+
+// iotestHalf reads data in small pieces, as a network body would.
+func iotestHalf(data []byte) io.Reader { return &chunky{data: data} }
+
+type chunky struct {
+	data []byte
+	n    int
+}
+
+func (c *chunky) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	c.n++
+	k := min(len(p), len(c.data), 1+c.n*7919%65536)
+	copy(p, c.data[:k])
+	c.data = c.data[k:]
+	return k, nil
+}
+
+func diffBoth(t testing.TB, data []byte) (fallback bool) {
+	t.Helper()
+	a := diffDecode[inventory.User](t, data)
+	b := diffDecode[DeltaUser](t, data)
+	return a || b
+}
+
+// handPages are pages written by hand: escapes, nulls, unknown members of
+// every shape, odd orders, whitespace, and errors of every kind.
+var handPages = []string{
+	`{}`,
+	`{"value":[]}`,
+	` { "value" : [ ] , "@odata.nextLink" : "n" } `,
+	"\t\r\n{\"value\":[\n{ \"id\" : \"a\" }\n]\n}\n",
+	`{"value":[null,{},null]}`,
+	`{"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=RFNwdAIA","value":[{"id":"x"}],"@odata.context":"c"}`,
+	`{"@odata.deltaLink":"https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc","value":[{"id":"x","@removed":{"reason":"deleted"}},{"id":"y","@removed":{"reason":"changed","extra":[1,{"a":null}]}},{"id":"z","@removed":null},{"@removed":{}},{"@removed":{"reason":null}}]}`,
+	`{"value":[{"id":"a","userPrincipalName":"a@x","displayName":"A","mail":null,"accountEnabled":null,"usageLocation":null,"department":null,"jobTitle":null,"createdDateTime":null,"assignedLicenses":null,"assignedPlans":null,"licenses":null,"lastActivity":null}]}`,
+	`{"value":[{"assignedPlans":[],"assignedLicenses":[]}]}`,
+	`{"value":[{"assignedPlans":[null,{},{"assignedDateTime":null,"capabilityStatus":null,"service":null,"servicePlanId":null}],"assignedLicenses":[null,{},{"skuId":null,"disabledPlans":null},{"disabledPlans":[]},{"disabledPlans":[null,"p1","p1"]}]}]}`,
+	`{"value":[{"assignedPlans":[{"servicePlanId":"p","service":"s","capabilityStatus":"Enabled","assignedDateTime":"2020-02-29T23:59:59Z","x":{"y":[true,false,null,-0.5e+3]}}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":""}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-02-30T00:00:00Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01T00:00:60Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01T24:00:00Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01T1:00:00Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01T10:00:00.123456789Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01T10:00:00+02:00"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"2020-01-01t10:00:00z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"0000-01-01T00:00:00Z"},{"assignedDateTime":"1900-02-29T00:00:00Z"},{"assignedDateTime":"2000-02-29T00:00:00Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":"\u0032020-01-01T10:00:00Z"}]}]}`,
+	`{"value":[{"assignedPlans":[{"assignedDateTime":5}]}]}`,
+	`{"value":[{"assignedPlans":[{"service":5}]}]}`,
+	`{"value":[{"assignedPlans":[{"other":5}]}]}`,
+	`{"value":[{"assignedPlans":[5]}]}`,
+	`{"value":[{"assignedPlans":{}}]}`,
+	`{"value":[{"assignedLicenses":[{"skuId":1}]}]}`,
+	`{"value":[{"assignedLicenses":[{"disabledPlans":[1]}]}]}`,
+	`{"value":[{"assignedLicenses":[{"disabledPlans":{}}]}]}`,
+	`{"value":[{"assignedLicenses":["x"]}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T06:07:08Z","lastActivity":"2023-04-05T06:07:08.5Z"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T06:07:08+01:00"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T06:07:08-00:00"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T6:07:08Z"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T06:07:08,5Z"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05T06:07:08+24:00"}]}`,
+	`{"value":[{"createdDateTime":"2023-04-05"}]}`,
+	`{"value":[{"createdDateTime":""}]}`,
+	`{"value":[{"createdDateTime":1}]}`,
+	`{"value":[{"accountEnabled":"true"}]}`,
+	`{"value":[{"accountEnabled":true},{"accountEnabled":false}]}`,
+	`{"value":[{"id":"\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t\u0000x","displayName":"Zoë 日本 😀","mail":"a\u0040b"}]}`,
+	`{"value":[{"department":"Sales","jobTitle":"A\u0026B"},{"department":"Sales","jobTitle":"A&B","usageLocation":"US"}]}`,
+	`{"value":[{"id":"\ud800"}]}`,
+	`{"value":[{"id":"\udc00\ud800"}]}`,
+	`{"value":[{"id":"\ud800\u0041"}]}`,
+	`{"value":[{"id":"\udc00\udc00"}]}`,
+	`{"value":[{"id":"\ud800\ud800"}]}`,
+	`{"value":[{"id":"\udbff\udfff\ud800\udc00"}]}`,
+	`{"value":[{"id":"\ud800\\"}]}`,
+	`{"value":[{"id":"\uZZZZ"}]}`,
+	`{"value":[{"id":"\x"}]}`,
+	"{\"value\":[{\"id\":\"\xff\"}]}",
+	"{\"value\":[{\"id\":\"\xed\xa0\x80\"}]}",
+	"{\"value\":[{\"id\":\"\xc0\xaf\"}]}",
+	"{\"value\":[{\"q\":\"\xe2\x82\"}]}",
+	"{\"value\":[{\"id\":\"a\x01\"}]}",
+	"{\"value\":[{\"id\":\"\xef\xbf\xbd\x7f\"}]}",
+	`{"value":[{"ID":"upper","Id":"x","iD":"y"}]}`,
+	`{"value":[{"User":{"id":"nested"},"id":"outer"}]}`,
+	`{"value":[{"@removed":{"reason":"deleted"},"id":"x"}]}`,
+	`{"value":[{"@removed":"deleted"}]}`,
+	`{"value":[{"@removed":{"reason":1}}]}`,
+	`{"value":[{"@removed":{"reason":"a","reason":"b"}}]}`,
+	`{"value":[{"id":"a","id":"b"}]}`,
+	`{"value":[{"x":1,"x":2}]}`,
+	`{"value":[{"x":{"a":1,"b":{"a":2},"a":3}}]}`,
+	`{"value":[{"x":{"a":1},"y":{"a":1}}]}`,
+	`{"value":[{"assignedPlans":[{"service":"a","service":"b"}]}]}`,
+	`{"value":[{"assignedPlans":[{"x":1,"x":2}]}]}`,
+	`{"value":[{"assignedLicenses":[{"skuId":"a","skuId":"b"}]}]}`,
+	`{"value":[{"assignedLicenses":[{"disabledPlans":null,"disabledPlans":[]}]}]}`,
+	`{"value":[{"\u0069d":"escaped name"}]}`,
+	`{"value":[{"assignedPlans":[{"\u0073ervice":"b"}]}]}`,
+	`{"value":[],"value":[]}`,
+	`{"@odata.nextLink":"a","@odata.nextLink":"b"}`,
+	`{"@odata.context":"a","@odata.context":"b"}`,
+	`{"@odata.nextLink":null,"@odata.deltaLink":true,"value":[]}`,
+	`{"@odata.nextLink":12.5e3,"@odata.deltaLink":false}`,
+	`{"@odata.nextLink":"a\u0026b\/c"}`,
+	`{"@odata.nextLink":{}}`,
+	`{"@odata.nextLink":{}`,
+	`{"@odata.nextLink":{"value":[{"id":"inner"}]}}`,
+	`{"@odata.nextLink":["@odata.nextLink",{}`,
+	`{"value":[]}trailing garbage`,
+	`{"value":[]}}`,
+	"\xef\xbb\xbf{\"value\":[]}",
+	``,
+	` `,
+	`null`,
+	`[]`,
+	`"x"`,
+	`{`,
+	`{"value"`,
+	`{"value":`,
+	`{"value":[`,
+	`{"value":[{`,
+	`{"value":[{"id"`,
+	`{"value":[{"id":`,
+	`{"value":[{"id":"a`,
+	`{"value":[{"id":"a"`,
+	`{"value":[{"id":"a"}`,
+	`{"value":[{"id":"a"}]`,
+	`{"value":null}`,
+	`{"value":{}}`,
+	`{"value":[1]}`,
+	`{"value":[{"id":"a"},]}`,
+	`{"value":[{"id":"a",}]}`,
+	`{"value":[],}`,
+	`{,}`,
+	`{"value":[{"id":"a"} {"id":"b"}]}`,
+	`{"value":[{"id" "a"}]}`,
+	`{"value":[{"x":01}]}`,
+	`{"value":[{"x":1.}]}`,
+	`{"value":[{"x":.5}]}`,
+	`{"value":[{"x":-}]}`,
+	`{"value":[{"x":1e}]}`,
+	`{"value":[{"x":1e+}]}`,
+	`{"value":[{"x":-0,"y":0.0e-0,"z":123456789012345678901234567890}]}`,
+	`{"value":[{"x":tru}]}`,
+	`{"value":[{"x":nulll}]}`,
+	`{"value":[{"x":True}]}`,
+	`{"value":[{"x":[}]}`,
+	`{"value":[{"x":[1,]}]}`,
+	`{"value":[{"x":{"a"}}]}`,
+	`{"value":[{"x":{1:2}}]}`,
+	`{"x":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]],"value":[]}`,
+	`{"value":[{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19,"t":20,"u":21,"v":22,"w":23,"x":24,"y":25,"z":26,"a1":1,"b1":2,"c1":3,"d1":4,"e1":5,"f1":6,"g1":7,"h1":8,"i1":9,"j1":10,"k1":11,"l1":12,"m1":13,"n1":14,"o1":15,"p1":16,"q1":17,"r1":18,"s1":19,"t1":20,"u1":21,"v1":22,"w1":23,"x1":24,"y1":25,"z1":26,"a2":1,"b2":2,"c2":3,"d2":4,"e2":5,"f2":6,"g2":7,"h2":8,"i2":9,"j2":10,"k2":11,"l2":12,"m2":13,"n2":14}]}`,
+}
+
+// dupPages repeats each member the scanner knows, in each object.
+func dupPages() []string {
+	var out []string
+	for _, m := range []string{`"id":"a"`, `"userPrincipalName":"a"`, `"displayName":"a"`, `"mail":"a"`,
+		`"accountEnabled":true`, `"usageLocation":"a"`, `"department":"a"`, `"jobTitle":"a"`,
+		`"createdDateTime":null`, `"assignedLicenses":[]`, `"assignedPlans":[]`, `"licenses":"a"`,
+		`"lastActivity":null`, `"@removed":null`, `"other":1`} {
+		out = append(out, `{"value":[{`+m+`,"id2":1,`+m+`}]}`)
+	}
+	for _, m := range []string{`"assignedDateTime":null`, `"capabilityStatus":"a"`, `"service":"a"`, `"servicePlanId":"a"`, `"x":1`} {
+		out = append(out, `{"value":[{"assignedPlans":[{`+m+`,`+m+`}]}]}`)
+	}
+	for _, m := range []string{`"skuId":"a"`, `"disabledPlans":[]`, `"x":1`} {
+		out = append(out, `{"value":[{"assignedLicenses":[{`+m+`,`+m+`}]}]}`)
+	}
+	for _, m := range []string{`"value":[]`, `"@odata.nextLink":"a"`, `"@odata.deltaLink":"a"`, `"@odata.context":"a"`} {
+		out = append(out, `{`+m+`,"x":1,`+m+`}`)
+	}
+	return out
+}
+
+func TestUsersScannerHandPages(t *testing.T) {
+	fallbacks := 0
+	for _, p := range append(handPages, dupPages()...) {
+		if diffBoth(t, []byte(p)) {
+			fallbacks++
+		}
+	}
+	t.Logf("%d pages, %d left to the reference", len(handPages), fallbacks)
+}
+
+func TestUsersScannerDeepNesting(t *testing.T) {
+	for _, depth := range []int{100, maxSkipDepth - 1, maxSkipDepth + 1, 20000} {
+		p := `{"value":[{"x":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `,"id":"a"}]}`
+		diffBoth(t, []byte(p))
+		p = `{"value":[{"x":` + strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth) + `}]}`
+		diffBoth(t, []byte(p))
+	}
+}
+
+// TestUsersScannerBenchPage also checks that the scanner handles the page
+// itself (no fallback).
+func TestUsersScannerBenchPage(t *testing.T) {
+	page := graphPage(50)
+	if diffBoth(t, page) {
+		t.Fatal("the scanner left a plain users page to the reference")
+	}
+	for _, v := range variants(page) {
+		diffBoth(t, v)
+	}
+}
+
+// TestUsersScannerSimulator runs both decoders over what the simulator
+// serves: full listings (with $select, with its default properties, with
+// a prefix filter), a delta round, and, after changes, the delta round
+// with changed and removed users.
+func TestUsersScannerSimulator(t *testing.T) {
+	sim := newSimGraph(t, 2500)
+	var bodies [][]byte
+	get := func(u string) ([]byte, string, string) {
+		b := sim.get(u)
+		var links struct {
+			Next  string `json:"@odata.nextLink"`
+			Delta string `json:"@odata.deltaLink"`
+		}
+		if err := json.Unmarshal(b, &links); err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		bodies = append(bodies, b)
+		return b, links.Next, links.Delta
+	}
+	walk := func(first string) (delta string) {
+		for u := first; u != ""; {
+			_, u, delta = get(u)
+		}
+		return delta
+	}
+	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999")
+	walk(sim.srv.URL + "/v1.0/users?$top=500")
+	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999&$filter=" + prefixFilter("a"))
+	deltaLink := walk(sim.srv.URL + "/v1.0/users/delta?$select=" + UserSelect)
+	sum := sim.ten.Mutate(7, 0.2)
+	t.Logf("mutated: %+v", sum)
+	n := len(bodies)
+	if walk(deltaLink) == "" {
+		t.Fatal("no deltaLink")
+	}
+	removed := 0
+	for _, b := range bodies[n:] {
+		removed += bytes.Count(b, []byte(`"@removed"`))
+	}
+	if removed == 0 {
+		t.Fatal("the delta round after changes has no removed users")
+	}
+	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999")
+
+	users := 0
+	for _, b := range bodies {
+		if diffBoth(t, b) {
+			t.Fatalf("the scanner left a simulator page to the reference: %.200s", b)
+		}
+		var du []DeltaUser
+		du, _, _, err := decodePageLinks(bytes.NewReader(b), du)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users += len(du)
+	}
+	// Variants of a few pages: reordered members, whitespace, escapes.
+	for _, b := range [][]byte{bodies[0], bodies[n]} {
+		for _, v := range variants(b) {
+			diffBoth(t, v)
+		}
+	}
+	t.Logf("%d pages, %d users and delta entries (%d removed)", len(bodies), users, removed)
+}
+
+// variants rewrites a page: members in another order with indentation,
+// string values partly escaped, an unknown member of every shape in each
+// object, and the page cut short.
+func variants(page []byte) [][]byte {
+	var out [][]byte
+	var v any
+	if err := json.Unmarshal(page, &v); err != nil {
+		panic(err)
+	}
+	sorted, _ := json.MarshalIndent(v, "", " \t") // encoding/json sorts members
+	out = append(out, sorted, escapeValues(page, 3), escapeValues(sorted, 1))
+	out = append(out, addUnknown(v))
+	for _, cut := range []int{1, len(page) / 3, len(page) / 2, len(page) - 2, len(page) - 1} {
+		out = append(out, page[:cut])
+	}
+	return out
+}
+
+// addUnknown adds members of every shape to every object.
+func addUnknown(v any) []byte {
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+			x["zUnknownObj"] = map[string]any{"a": []any{1.5, "s", nil, true, map[string]any{}}}
+			x["zUnknownArr"] = []any{[]any{}, "x"}
+			x["zUnknownNum"] = -12.5e-3
+			x["zUnknownStr"] = "é\"\\"
+			x["zUnknownNull"] = nil
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		}
+		return v
+	}
+	b, _ := json.Marshal(walk(v))
+	return b
+}
+
+// escapeValues writes every k-th character of string values (not of
+// names) as a \u escape (a surrogate pair beyond the BMP).
+func escapeValues(page []byte, k int) []byte {
+	var out []byte
+	n := 0
+	for i := 0; i < len(page); {
+		if page[i] != '"' {
+			out = append(out, page[i])
+			i++
+			continue
+		}
+		end := i + 1
+		for page[end] != '"' {
+			if page[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		j := end + 1
+		for j < len(page) && (page[j] == ' ' || page[j] == '\t' || page[j] == '\n') {
+			j++
+		}
+		if j < len(page) && page[j] == ':' {
+			out = append(out, page[i:end+1]...)
+			i = end + 1
+			continue
+		}
+		out = append(out, '"')
+		for p := i + 1; p < end; {
+			if page[p] == '\\' {
+				out = append(out, page[p:p+2]...)
+				p += 2
+				continue
+			}
+			r, size := utf8.DecodeRune(page[p:end])
+			n++
+			if n%k == 0 {
+				if r > 0xffff {
+					r -= 0x10000
+					out = fmt.Appendf(out, `\u%04x\u%04X`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+				} else {
+					out = fmt.Appendf(out, `\u%04x`, r)
+				}
+			} else {
+				out = append(out, page[p:p+size]...)
+			}
+			p += size
+		}
+		out = append(out, '"')
+		i = end + 1
+	}
+	return out
+}
+
+// simGraph is the simulator's Graph over a generated tenant.
+type simGraph struct {
+	t     testing.TB
+	ten   *tenant.Tenant
+	srv   *httptest.Server
+	token string
+}
+
+var simKey = []byte("0123456789abcdef0123456789abcdef")
+
+func newSimGraph(t testing.TB, users int) *simGraph {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ten := tenant.GenerateAt(1, users, now)
+	ten.Clock = clock
+	h := simgraph.New(simgraph.Options{Tenant: ten, SigningKey: simKey, Now: clock, DeltaPageSize: 200})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	tok := accesstoken.Mint(simKey, accesstoken.Claims{
+		Audience: simgraph.GraphResource, TenantID: ten.ID, AppID: tenant.ConfidentialClientID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(),
+		ObjectID: "sp", Roles: []string{"User.Read.All"}, ID: "a",
+	})
+	return &simGraph{t: t, ten: ten, srv: srv, token: tok}
+}
+
+func (s *simGraph) get(rawURL string) []byte {
+	s.t.Helper()
+	if _, err := url.Parse(rawURL); err != nil {
+		s.t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", rawURL, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		s.t.Fatalf("GET %s: %v %d %s", rawURL, err, resp.StatusCode, b)
+	}
+	return b
+}
+
+// TestUsersDeltaThroughClient walks a delta round of the simulator with
+// the client: what the importer sees.
+func TestUsersDeltaThroughClient(t *testing.T) {
+	sim := newSimGraph(t, 300)
+	c, err := New(sim.srv.Client(), sim.srv.URL, staticToken(sim.token), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	var first []DeltaUser
+	link, err := c.UsersDelta(ctx, "", func(p []DeltaUser) error { first = append(first, p...); return nil })
+	if err != nil || link == "" || len(first) < 300 {
+		t.Fatalf("full round: %d users, link %q, %v", len(first), link, err)
+	}
+	sim.ten.Mutate(3, 0.3)
+	var changes []DeltaUser
+	if _, err := c.UsersDelta(ctx, link, func(p []DeltaUser) error { changes = append(changes, p...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	removed := 0
+	for _, u := range changes {
+		if u.ID == "" {
+			t.Fatalf("a delta entry without an id: %+v", u)
+		}
+		if u.Removed != nil {
+			removed++
+			if u.Removed.Reason != "changed" && u.Removed.Reason != "deleted" {
+				t.Fatalf("removal reason %q", u.Removed.Reason)
+			}
+		}
+	}
+	if removed == 0 || removed == len(changes) {
+		t.Fatalf("%d changes, %d removed", len(changes), removed)
+	}
+	var all []inventory.User
+	if err := c.Users(ctx, func(p []inventory.User) error { all = append(all, p...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 || all[0].ID == "" || all[0].UserPrincipalName == "" {
+		t.Fatalf("users: %d %+v", len(all), all[:min(1, len(all))])
+	}
+}
+
+type staticToken string
+
+func (s staticToken) Token(context.Context) (string, error) { return string(s), nil }
+func (staticToken) Invalidate()                             {}
+
+// TestDecodeUsersPageReadError: a body that fails is decoded as the
+// stream was (a failure before the page ends is an error).
+func TestDecodeUsersPageReadError(t *testing.T) {
+	page := graphPage(20)
+	boom := errors.New("connection reset")
+	for _, n := range []int{0, 100, len(page) - 1} {
+		r := io.MultiReader(bytes.NewReader(page[:n]), errReader{boom})
+		var buf []inventory.User
+		if _, _, err := decodePage(r, buf); !errors.Is(err, boom) && err == nil {
+			t.Fatalf("cut at %d: no error", n)
+		}
+	}
+	r := io.MultiReader(bytes.NewReader(page), errReader{boom})
+	var buf []inventory.User
+	buf, next, err := decodePage(r, buf)
+	if err != nil || len(buf) != 20 || next == "" {
+		t.Fatalf("a failure after the page: %d users, %v", len(buf), err)
+	}
+}
+
+// TestUsersScannerParallel decodes pages side by side (parallel shards
+// share the decoder pool) and checks every result against the reference.
+func TestUsersScannerParallel(t *testing.T) {
+	pages := [][]byte{graphPage(200), escapeValues(graphPage(150), 2), []byte(handPages[6])}
+	want := make([][]DeltaUser, len(pages))
+	for i, p := range pages {
+		var err error
+		if want[i], _, _, err = decodePageStream(bytes.NewReader(p), want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var buf []DeltaUser
+			for k := range 20 {
+				i := (g + k) % len(pages)
+				var err error
+				buf, _, _, err = decodePageLinks(bytes.NewReader(pages[i]), buf)
+				if err != nil || !reflect.DeepEqual(buf, want[i]) {
+					t.Errorf("page %d: %v or a different result", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestUsersScannerKnowsTheModel fails when the model gains, renames or
+// retypes a JSON member: the scanner must then learn it (usersdecode.go).
+func TestUsersScannerKnowsTheModel(t *testing.T) {
+	members := func(v any) string {
+		var out []string
+		var walk func(rt reflect.Type)
+		walk = func(rt reflect.Type) {
+			for i := range rt.NumField() {
+				f := rt.Field(i)
+				if f.Anonymous && f.Tag.Get("json") == "" {
+					walk(f.Type)
+					continue
+				}
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				out = append(out, name+":"+f.Type.String())
+			}
+		}
+		walk(reflect.TypeOf(v))
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{DeltaUser{}, "id:string userPrincipalName:string displayName:string mail:string accountEnabled:bool " +
+			"usageLocation:string department:string jobTitle:string createdDateTime:time.Time " +
+			"assignedLicenses:[]inventory.AssignedLicense assignedPlans:[]inventory.AssignedPlan " +
+			"licenses:string lastActivity:time.Time @removed:*struct { Reason string \"json:\\\"reason\\\"\" }"},
+		{inventory.AssignedLicense{}, "disabledPlans:[]string skuId:string"},
+		{inventory.AssignedPlan{}, "assignedDateTime:time.Time capabilityStatus:string service:string servicePlanId:string"},
+	} {
+		if got := members(c.v); got != c.want {
+			t.Errorf("%T members changed: teach usersdecode.go\n got %s\nwant %s", c.v, got, c.want)
+		}
+	}
+}
