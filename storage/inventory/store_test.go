@@ -389,3 +389,100 @@ func TestParseCell(t *testing.T) {
 		t.Error("LooksConcealed")
 	}
 }
+
+// TestLastActivityTrackedWhileStaging: the users' last activity is the
+// latest date over the active-users and app-usage reports, matched without
+// regard to case, and a discarded (re-downloaded) report's dates are
+// forgotten with its rows.
+func TestLastActivityTrackedWhileStaging(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "c1", Trigger: TriggerManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddUsers(ctx, testUsers(3, "a")); err != nil {
+		t.Fatal(err)
+	}
+	// A first download that is discarded: its late date must not survive.
+	if err := w.AddReportRows(ctx, ReportActiveUsers, []ReportRow{activeRow("user0000@contoso.example", "2026-11-20", "2026-11-19")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DiscardReport(ctx, ReportActiveUsers); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddReportRows(ctx, ReportActiveUsers, []ReportRow{
+		activeRow("USER0000@contoso.example", "2026-11-20", "2026-10-01"),
+		activeRow("user0001@contoso.example", "2026-11-20", "2026-11-02"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	app := Report(ReportAppUsage)
+	row := ReportRow{Cells: make([]string, len(app.Columns))}
+	row.Cells[app.Column("User Principal Name")] = "User0000@Contoso.example"
+	row.Cells[app.Column("Last Activity Date")] = "2026-10-15"
+	if err := w.AddReportRows(ctx, ReportAppUsage, []ReportRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Users(ctx, "c1", Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"user0000@contoso.example": "2026-10-15", "user0001@contoso.example": "2026-11-02", "user0002@contoso.example": ""}
+	for _, u := range got {
+		d := ""
+		if !u.LastActivity.IsZero() {
+			d = u.LastActivity.Format("2006-01-02")
+		}
+		if d != want[u.UserPrincipalName] {
+			t.Errorf("%s: last activity %q, want %q", u.UserPrincipalName, d, want[u.UserPrincipalName])
+		}
+	}
+}
+
+// TestOpenReplacesTheOldReportIndexes: a database of an earlier build has
+// the reports' (run_id, upn_key, last_activity) indexes, which made every
+// staged row a random b-tree insert; opening it replaces them.
+func TestOpenReplacesTheOldReportIndexes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reportSpecs {
+		if _, err := s.DB().ExecContext(ctx, "CREATE INDEX "+r.Table+"_run ON "+r.Table+"(run_id, upn_key, last_activity)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, r := range reportSpecs {
+		var names []string
+		rows, err := s.DB().QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", r.Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		if want := []string{r.Table + "_run_id"}; !reflect.DeepEqual(names, want) {
+			t.Errorf("%s has indexes %v, want %v", r.Table, names, want)
+		}
+	}
+}

@@ -58,6 +58,10 @@ type RunWriter struct {
 	reportsFrom, activityFrom int64
 	// changing says BeginUserChanges staged a previous snapshot's users.
 	changing bool
+	// activity is, per report with activity dates, each lower-case user
+	// principal name's latest date, tracked while staging so Finish
+	// writes the users' last activity without reading the rows again.
+	activity map[ReportKind]map[string]string
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -84,7 +88,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	}
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
-		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{}}
+		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
+		activity: map[ReportKind]map[string]string{}}
 	return w, nil
 }
 
@@ -376,7 +381,18 @@ func (w *RunWriter) AddReportRows(ctx context.Context, kind ReportKind, rows []R
 					w.concealedRows[kind]++
 				}
 				w.rowNo[kind]++
-				args = append(args, w.id, w.rowNo[kind], strings.ToLower(upn), concealed, extras, searchText(search...), last)
+				key := strings.ToLower(upn)
+				if last != nil {
+					seen := w.activity[kind]
+					if seen == nil {
+						seen = map[string]string{}
+						w.activity[kind] = seen
+					}
+					if d := last.(string); d > seen[key] {
+						seen[key] = d
+					}
+				}
+				args = append(args, w.id, w.rowNo[kind], key, concealed, extras, searchText(search...), last)
 				for i, c := range spec.Columns {
 					cell := ""
 					if i < len(r.Cells) {
@@ -420,6 +436,7 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 		w.counts.addReportRows(kind, -w.counts.ReportRows(kind))
 		w.rowNo[kind] = 0
 		w.refresh[kind] = ""
+		delete(w.activity, kind)
 		w.concealedRows[kind] = 0
 		return nil
 	})
@@ -572,23 +589,12 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	// Each user's latest activity, one row per user principal name. A
 	// separate table, joined when reading, instead of an UPDATE of the
 	// users: rewriting 100,000 user rows cost two seconds of the import.
-	// The reports' covering (run_id, upn_key, last_activity) indexes are
-	// read in order: no sort, no access to the wide rows.
-	q := `INSERT INTO user_activity (run_id, upn_key, last_activity)
-		SELECT ?1, upn_key, MAX(last_activity) FROM (
-			SELECT upn_key, last_activity FROM ` + Report(ReportActiveUsers).Table + ` WHERE run_id = ?2 AND last_activity IS NOT NULL
-			UNION ALL
-			SELECT upn_key, last_activity FROM ` + Report(ReportAppUsage).Table + ` WHERE run_id = ?2 AND last_activity IS NOT NULL)
-		GROUP BY upn_key`
 	if w.activityFrom != 0 {
-		q = `INSERT INTO user_activity (run_id, upn_key, last_activity)
-			SELECT ?1, upn_key, last_activity FROM user_activity WHERE run_id = ?2`
-	}
-	from := w.reportRun()
-	if w.activityFrom != 0 {
-		from = w.activityFrom
-	}
-	if _, err := w.conn.ExecContext(ctx, q, w.id, from); err != nil {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO user_activity (run_id, upn_key, last_activity)
+			SELECT ?1, upn_key, last_activity FROM user_activity WHERE run_id = ?2`, w.id, w.activityFrom); err != nil {
+			return fmt.Errorf("derive last activity: %w", err)
+		}
+	} else if err := w.insertActivity(ctx); err != nil {
 		return fmt.Errorf("derive last activity: %w", err)
 	}
 	// The window ends at the report's refresh date (reports lag about two
@@ -623,5 +629,44 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("derive license figures: %w", err)
 	}
+	return nil
+}
+
+// activityPerInsert is how many users' last activity one INSERT carries.
+const activityPerInsert = 200
+
+// insertActivity writes the latest activity date per user that staging
+// tracked, over all reports, in key order (the table's primary key order,
+// so every insert appends).
+func (w *RunWriter) insertActivity(ctx context.Context) error {
+	latest := map[string]string{}
+	for _, seen := range w.activity {
+		for k, d := range seen {
+			if d > latest[k] {
+				latest[k] = d
+			}
+		}
+	}
+	keys := make([]string, 0, len(latest))
+	for k := range latest {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for start := 0; start < len(keys); start += activityPerInsert {
+		chunk := keys[start:min(start+activityPerInsert, len(keys))]
+		ins, err := w.stmt(ctx, "INSERT INTO user_activity (run_id, upn_key, last_activity) VALUES "+valuesList(len(chunk), 3))
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for _, k := range chunk {
+			args = append(args, w.id, k, latest[k])
+		}
+		w.args = args
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	w.activity = nil // staging is over; let the memory go
 	return nil
 }
