@@ -22,24 +22,40 @@ import (
 // RSS and, with the C SQLite library, costs no measurable CPU in commits.
 const reportChunk = 1000
 
-// Report fetches a usage report and hands its rows over in chunks.
+// Report fetches a usage report and hands its rows over in chunks: it is
+// DownloadReport and then ReportFile.Rows.
+func (c *Client) Report(ctx context.Context, kind inventory.ReportKind, fn func([]inventory.ReportRow) error) error {
+	rf, err := c.DownloadReport(ctx, kind)
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	return rf.Rows(fn)
+}
+
+// ReportFile is a downloaded usage report, spooled to a private temporary
+// file until Close.
+type ReportFile struct {
+	spec inventory.ReportSpec
+	f    *os.File
+}
+
+// DownloadReport fetches a usage report into a temporary file.
 //
 // Graph answers the report call with 302 and a pre-authenticated download
 // URL, which must be fetched WITHOUT our Authorization header (it is
 // another host; sending the token would leak it and can be refused). The
 // CSV is first spooled to a private temporary file, so a download that
 // breaks half-way is fetched again from the start without handing over
-// any row twice, and memory stays flat whatever the tenant's size.
-func (c *Client) Report(ctx context.Context, kind inventory.ReportKind, fn func([]inventory.ReportRow) error) error {
+// any row twice, memory stays flat whatever the tenant's size, and an
+// importer can download the reports while the store is busy with others.
+func (c *Client) DownloadReport(ctx context.Context, kind inventory.ReportKind) (*ReportFile, error) {
 	spec := inventory.Report(kind)
 	f, err := os.CreateTemp("", "beacon-report-*.csv")
 	if err != nil {
-		return fmt.Errorf("create a temporary file for the %s report: %w", spec.Title, err)
+		return nil, fmt.Errorf("create a temporary file for the %s report: %w", spec.Title, err)
 	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
+	rf := &ReportFile{spec: spec, f: f}
 	err = c.get(ctx, c.url("/reports/"+spec.Function), nil, func(resp *http.Response) error {
 		if err := f.Truncate(0); err != nil {
 			return err
@@ -61,15 +77,27 @@ func (c *Client) Report(ctx context.Context, kind inventory.ReportKind, fn func(
 		return fmt.Errorf("unexpected %s from the %s report", resp.Status, spec.Title)
 	})
 	if err != nil {
-		return fmt.Errorf("%s report: %w", spec.Title, err)
+		rf.Close()
+		return nil, fmt.Errorf("%s report: %w", spec.Title, err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	return rf, nil
+}
+
+// Rows parses the downloaded report and hands its rows over in chunks.
+func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
+	if _, err := rf.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	if err := ParseReport(bufio.NewReaderSize(f, 64<<10), spec, fn); err != nil {
-		return fmt.Errorf("%s report: %w", spec.Title, err)
+	if err := ParseReport(bufio.NewReaderSize(rf.f, 64<<10), rf.spec, fn); err != nil {
+		return fmt.Errorf("%s report: %w", rf.spec.Title, err)
 	}
 	return nil
+}
+
+// Close removes the temporary file.
+func (rf *ReportFile) Close() error {
+	rf.f.Close()
+	return os.Remove(rf.f.Name())
 }
 
 func spool(f *os.File, body io.Reader) error {

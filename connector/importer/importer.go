@@ -354,7 +354,45 @@ func (r *run) applications(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) report(ctx context.Context, kind inventory.ReportKind) error {
+// prefetch is a report download started ahead of its parsing.
+type prefetch struct {
+	done chan struct{}
+	rf   *graph.ReportFile
+	err  error
+}
+
+// prefetchReports starts downloading every report at once. The downloads
+// are a few round trips each and go to temporary files, so they cost
+// neither the store's time nor memory; fetched one after another, each
+// report's two round trips waited behind the previous report's storing.
+// The caller must wait for and close them all (closePrefetched).
+func (r *run) prefetchReports(ctx context.Context) map[inventory.ReportKind]*prefetch {
+	out := map[inventory.ReportKind]*prefetch{}
+	for _, k := range inventory.ReportKinds {
+		p := &prefetch{done: make(chan struct{})}
+		out[k] = p
+		go func() {
+			defer close(p.done)
+			p.rf, p.err = r.o.Client.DownloadReport(ctx, k)
+		}()
+	}
+	return out
+}
+
+// closePrefetched waits for every download and removes its file.
+func closePrefetched(ps map[inventory.ReportKind]*prefetch) {
+	for _, p := range ps {
+		<-p.done
+		if p.rf != nil {
+			p.rf.Close()
+			p.rf = nil
+		}
+	}
+}
+
+// report reads one usage report, from pre, when given, a download
+// started earlier.
+func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*prefetch) error {
 	stage := reportStage[kind]
 	r.o.Progress(stage, 0, 0)
 	r.mu.Lock()
@@ -368,7 +406,19 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind) error {
 	}
 	done := 0
 	fetch := func(ctx context.Context, fn func([]inventory.ReportRow) error) error {
-		return r.o.Client.Report(ctx, kind, fn)
+		if len(pre) == 0 {
+			return r.o.Client.Report(ctx, kind, fn)
+		}
+		p := pre[0]
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		if p.err != nil {
+			return p.err
+		}
+		return p.rf.Rows(fn)
 	}
 	err := pipeline(ctx, r.o.Sequential, fetch, func(ctx context.Context, rows []inventory.ReportRow) error {
 		if err := r.w.AddReportRows(ctx, kind, rows); err != nil {

@@ -602,3 +602,45 @@ func TestCancelMidRunKeepsLastGoodSnapshot(t *testing.T) {
 		t.Fatalf("history %v", statuses)
 	}
 }
+
+// TestPrefetchedReportsLeaveNoFiles: the parallel mode downloads the three
+// reports to temporary files ahead of storing them; whether the run
+// succeeds, is refused the reports or is cancelled half-way, every file is
+// gone when Run returns.
+func TestPrefetchedReportsLeaveNoFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	left := func(when string) {
+		t.Helper()
+		names, _ := filepath.Glob(filepath.Join(tmp, "beacon-report-*"))
+		if len(names) != 0 {
+			t.Fatalf("%s: report files left behind: %v", when, names)
+		}
+	}
+	e := newEnv(t, m365sim.Options{Users: 300})
+	if res := e.mustRun(); res.Status() != inventory.StatusSucceeded || res.Counts().ActiveUserRows == 0 {
+		t.Fatalf("run = %+v", res.Run)
+	}
+	left("after a good run")
+
+	e = newEnv(t, m365sim.Options{Users: 300})
+	e.tokens.scopes = []string{"Directory.Read.All", "User.Read"}
+	if res := e.mustRun(); res.Status() != inventory.StatusWarnings {
+		t.Fatalf("run without the reports' permission = %+v", res.Run)
+	}
+	left("after the reports were refused")
+
+	e = newEnv(t, m365sim.Options{Users: 2000, Latency: 20 * time.Millisecond})
+	e.opts.PageSize = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, _ := e.run(ctx, func(s Stage, done, total int) {
+		if s == StageUsers && done >= 300 {
+			cancel()
+		}
+	})
+	if res.Status() != inventory.StatusCancelled {
+		t.Fatalf("cancelled run = %+v", res.Run)
+	}
+	left("after a cancelled run")
+}

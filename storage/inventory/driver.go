@@ -20,7 +20,7 @@ const driverName = "beacon-sqlite3"
 
 // pragmas run on every new connection. Open documents each one.
 var pragmas = []string{"journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=1",
-	"cache_size=-32768", "temp_store=MEMORY", "wal_autocheckpoint=8192", "journal_size_limit=67108864"}
+	"cache_size=-8192", "temp_store=MEMORY", "wal_autocheckpoint=8192", "journal_size_limit=67108864"}
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {

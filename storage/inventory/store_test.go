@@ -486,3 +486,20 @@ func TestOpenReplacesTheOldReportIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchTextBuffered: the writer's buffered search text is exactly the
+// plain one, for ASCII, Unicode case rules and invalid UTF-8 alike.
+func TestSearchTextBuffered(t *testing.T) {
+	w := &RunWriter{}
+	for _, parts := range [][]string{
+		{"Adele.Vance@Contoso.COM", "Adele Vance", "", "Finance"},
+		{"ÅSA ÖBERG", "İstanbul", "ΣΟΦΙΑ"},
+		{"bad \xff\xfe UTF-8", "MiXeD"},
+		{},
+		{""},
+	} {
+		if got, want := w.searchText(parts...), searchText(parts...); got != want {
+			t.Errorf("searchText(%q) = %q, want %q", parts, got, want)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Command beaconcli is Inventory Beacon's headless commands without the
-// window (no Fyne, no cgo), for the benchmark harness: the same
-// internal/cli code as `beacon execute`, built in seconds on any machine.
+// window (no Fyne, no OpenGL), for the benchmark harness: the same
+// internal/cli code as `beacon execute`, built without compiling GLFW.
 //
 //	beaconcli [--config-dir DIR] COMMAND ARGS...
 package main

@@ -4,9 +4,9 @@
 // compute what each page must show.
 //
 // It is a package of its own so the tests can build it without the race
-// detector (see ./fill): SQLite in pure Go runs about 20 times slower
-// under -race, which would turn writing 100,000 users from about 1.5
-// seconds into half a minute.
+// detector (see ./fill): the store's writer runs many times slower under
+// -race, which would turn writing 100,000 users from seconds into
+// half a minute.
 package testinventory
 
 import (
