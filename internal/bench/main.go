@@ -15,7 +15,8 @@
 // binary with the same command line (e.g. bin/beacon). For investigating:
 // BENCH_VERBOSE=1 shows each run's output with the stages' times,
 // BENCH_SKIP_SEQUENTIAL=1 skips the slow reference runs, and
-// BENCH_PROFILE_INCREMENTAL=file CPU-profiles the incremental runs.
+// BENCH_PROFILE_INCREMENTAL=file CPU-profiles the incremental runs and
+// BENCH_PROFILE_SIMULATOR=file the simulator during the parallel runs.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -153,7 +155,21 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 	if concurrency != "" {
 		parArgs = append(parArgs, "--concurrency", concurrency)
 	}
+	if p := os.Getenv("BENCH_PROFILE_SIMULATOR"); p != "" {
+		// The simulator's side of the parallel run (it shares the cores).
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
 	par, err := exec1("parallel", parArgs...)
+	if os.Getenv("BENCH_PROFILE_SIMULATOR") != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -70,8 +70,32 @@ func appendTime(b []byte, t time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+	b = appendUTC(b, t)
 	return append(b, '"')
+}
+
+// appendUTC is t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z") without
+// parsing the layout: a 100,000-user listing formats 1.2 million plan
+// dates, and AppendFormat was a sixth of the simulator's CPU.
+func appendUTC(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05Z")
+	}
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = two(b, int(mo))
+	b = append(b, '-')
+	b = two(b, d)
+	b = append(b, 'T')
+	b = two(b, h)
+	b = append(b, ':')
+	b = two(b, mi)
+	b = append(b, ':')
+	b = two(b, sec)
+	return append(b, 'Z')
 }
 
 func appendBool(b []byte, v bool) []byte {

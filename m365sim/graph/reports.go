@@ -189,13 +189,44 @@ type reportWriter struct {
 	period  string
 	date    string
 	row     []string
+	// days caches the formatted dates (of activity days before the
+	// refresh date, and of license assignments): a 100,000-user report
+	// formats a few hundred distinct dates half a million times.
+	days  map[int16]string
+	dates map[time.Time]string
 }
 
 func (rw *reportWriter) day(days int16) string {
 	if days < 0 {
 		return ""
 	}
-	return rw.refresh.AddDate(0, 0, -int(days)).Format("2006-01-02")
+	if d, ok := rw.days[days]; ok {
+		return d
+	}
+	d := rw.refresh.AddDate(0, 0, -int(days)).Format("2006-01-02")
+	if rw.days == nil {
+		rw.days = map[int16]string{}
+	}
+	rw.days[days] = d
+	return d
+}
+
+// dateOf is dateOf(t), cached.
+func (rw *reportWriter) dateOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if d, ok := rw.dates[t]; ok {
+		return d
+	}
+	d := dateOf(t)
+	if rw.dates == nil {
+		rw.dates = map[time.Time]string{}
+	}
+	if len(rw.dates) < 4096 {
+		rw.dates[t] = d
+	}
+	return d
 }
 
 func dateOf(t time.Time) string {
@@ -289,8 +320,9 @@ func (rw *reportWriter) user(fn string, u *tenant.User) error {
 		for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
 			row = append(row, rw.day(u.Usage.LastActivity[w]))
 		}
+		assigned := tenant.WorkloadsAssigned(u)
 		for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
-			row = append(row, dateOf(tenant.WorkloadAssigned(u, w)))
+			row = append(row, rw.dateOf(assigned[w]))
 		}
 		row = append(row, strings.Join(lp.Products, "+"))
 	case ReportActivations:

@@ -191,6 +191,35 @@ func (t *Tenant) LicenseProfile(u *User) LicenseProfile {
 // WorkloadAssigned returns when u was given a plan of workload w (zero if
 // never).
 func WorkloadAssigned(u *User, w Workload) time.Time {
+	return WorkloadsAssigned(u)[w]
+}
+
+// WorkloadsAssigned is WorkloadAssigned for every workload, in one pass
+// over the user's plans.
+func WorkloadsAssigned(u *User) [NumWorkloads]time.Time {
+	var first [NumWorkloads]time.Time
+	set := func(w Workload, t time.Time) {
+		if first[w].IsZero() || t.Before(first[w]) {
+			first[w] = t
+		}
+	}
+	for _, ap := range u.AssignedPlans {
+		pd := planByID[ap.ServicePlanID]
+		if pd == nil {
+			continue
+		}
+		if pd.Workload < NumWorkloads {
+			set(pd.Workload, ap.AssignedDateTime)
+		}
+		if pd.Workload == WorkloadSharePoint {
+			set(WorkloadOneDrive, ap.AssignedDateTime)
+		}
+	}
+	return first
+}
+
+// workloadAssignedScan is the plain definition, the reference of the tests.
+func workloadAssignedScan(u *User, w Workload) time.Time {
 	var first time.Time
 	for _, ap := range u.AssignedPlans {
 		pd := planByID[ap.ServicePlanID]

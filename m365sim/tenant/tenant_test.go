@@ -449,3 +449,25 @@ func TestHandBuiltTenant(t *testing.T) {
 		t.Errorf("profile %+v", p)
 	}
 }
+
+// TestWorkloadsAssignedOnePass: the one-pass WorkloadsAssigned the report
+// writer uses equals the plain per-workload scan for every user.
+func TestWorkloadsAssignedOnePass(t *testing.T) {
+	tn := Generate(7, 3000)
+	checked := 0
+	for i := range tn.Users {
+		u := tn.Users[i]
+		got := WorkloadsAssigned(u)
+		for w := WorkloadExchange; w < NumWorkloads; w++ {
+			if want := workloadAssignedScan(u, w); !got[w].Equal(want) {
+				t.Fatalf("user %s workload %d: %v, want %v", u.UserPrincipalName, w, got[w], want)
+			}
+			if !got[w].IsZero() {
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no user has an assigned workload: the test checks nothing")
+	}
+}
