@@ -51,7 +51,7 @@ type result struct {
 	// serving it, on the same two cores as the importer.
 	simCPU time.Duration
 	rssMB  float64
-	note      string
+	note   string
 }
 
 func main() {
