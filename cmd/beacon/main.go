@@ -42,7 +42,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	cli.TuneMemory()
+	os.Exit(run(os.Args[1:]))
+}
 
 func run(args []string) int {
 	o, err := parseOptions(args, os.Stderr)

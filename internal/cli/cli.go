@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -140,4 +141,17 @@ func ParseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 // DefaultEnv is the environment of the real process.
 func DefaultEnv(configDir string) *Env {
 	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ConfigDir: configDir}
+}
+
+// TuneMemory sets the garbage collector's target for both binaries,
+// unless the environment chose one (GOGC). An import makes a lot of
+// short-lived garbage around a live set of 50-80 MB (pages in flight,
+// the reports' dates per user); Go's default lets the heap grow to twice
+// the live set before collecting. Measured with make bench at 100,000
+// users, GOGC=50 took the import's peak RSS from 197-204 MB to 161-182 MB
+// for about 4% more CPU and the same wall time.
+func TuneMemory() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 }

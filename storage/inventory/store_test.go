@@ -503,3 +503,61 @@ func TestSearchTextBuffered(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveCountedWhileStagingEqualsSQL: the active users per SKU that
+// Finish counts from what staging kept equal the SQL count over the
+// staged users (the path of incremental runs), user by user: recent,
+// old, case-differing and missing activity.
+func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
+	ctx := context.Background()
+	figures := func(sqlPath bool) []License {
+		s := openTest(t, Options{})
+		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "c1", Trigger: TriggerManual})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddUsers(ctx, testUsers(40, "a")); err != nil {
+			t.Fatal(err)
+		}
+		var rows []ReportRow
+		for i := 0; i < 40; i += 3 {
+			day := "2026-11-19"
+			if i%2 == 1 {
+				day = "2026-09-01" // outside the 30 days before the refresh date
+			}
+			upn := fmt.Sprintf("user%04d@contoso.example", i)
+			if i%5 == 0 {
+				upn = strings.ToUpper(upn)
+			}
+			rows = append(rows, activeRow(upn, "2026-11-20", day))
+		}
+		if err := w.AddReportRows(ctx, ReportActiveUsers, rows); err != nil {
+			t.Fatal(err)
+		}
+		if sqlPath {
+			w.licensedOff, w.licensed = true, nil
+		}
+		if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		lic, err := s.Licenses(ctx, "c1", Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lic
+	}
+	fast, slow := figures(false), figures(true)
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("counted while staging:\n%+v\ncounted in SQL:\n%+v", fast, slow)
+	}
+	active := 0
+	for _, l := range fast {
+		active += l.Active
+	}
+	if active == 0 {
+		t.Fatalf("no SKU has an active user: the test compares nothing (%+v)", fast)
+	}
+}

@@ -137,6 +137,9 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 			w.assigned[sku] += c
 		}
 		w.changing = true
+		// The users copied here are not in licensed: count active
+		// users in SQL at Finish.
+		w.licensedOff, w.licensed = true, nil
 		return skus.Err()
 	})
 }

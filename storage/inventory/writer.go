@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"sort"
 	"strings"
@@ -62,6 +63,14 @@ type RunWriter struct {
 	// principal name's latest date, tracked while staging so Finish
 	// writes the users' last activity without reading the rows again.
 	activity map[ReportKind]map[string]string
+	// licensed is, per lower-case user principal name, the bit set of the
+	// user's SKUs (bits from skuBit), kept while staging a full listing
+	// so Finish counts each SKU's active users without reading the
+	// users back. Runs that copy users in SQL (incremental) or tenants
+	// with more than 64 SKUs use the SQL count instead (licensedOff).
+	licensed    map[string]uint64
+	skuBit      map[string]uint8
+	licensedOff bool
 	// bulks are the prepared multi-row INSERTs (bulk.go).
 	bulks map[bulkKey]*bulk
 	// sbuf builds search texts.
@@ -93,7 +102,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
-		activity: map[ReportKind]map[string]string{}, bulks: map[bulkKey]*bulk{}}
+		activity: map[ReportKind]map[string]string{}, bulks: map[bulkKey]*bulk{},
+		licensed: map[string]uint64{}, skuBit: map[string]uint8{}}
 	return w, nil
 }
 
@@ -286,6 +296,28 @@ func (w *RunWriter) AddUsers(ctx context.Context, users []User) error {
 		func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
 }
 
+// noteLicensed records a staged user's SKUs for counting active users.
+func (w *RunWriter) noteLicensed(key string, ls []AssignedLicense) {
+	if w.licensedOff || len(ls) == 0 {
+		return
+	}
+	var mask uint64
+	for _, l := range ls {
+		sku := strings.ToLower(l.SkuID)
+		bit, ok := w.skuBit[sku]
+		if !ok {
+			if len(w.skuBit) == 64 {
+				w.licensedOff, w.licensed = true, nil
+				return
+			}
+			bit = uint8(len(w.skuBit))
+			w.skuBit[sku] = bit
+		}
+		mask |= 1 << bit
+	}
+	w.licensed[key] |= mask
+}
+
 // userColumns are the users table's columns, in the order insertUsers
 // binds them.
 var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "mail", "account_enabled", "usage_location",
@@ -304,10 +336,12 @@ func (w *RunWriter) insertUsers(ctx context.Context, users []User) error {
 			u := &chunk[i]
 			names := w.licenseNames(u.AssignedLicenses)
 			w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
+			key := strings.ToLower(u.UserPrincipalName)
+			w.noteLicensed(key, u.AssignedLicenses)
 			ins.add(w.id)
 			ins.add(u.ID)
 			ins.add(u.UserPrincipalName)
-			ins.add(strings.ToLower(u.UserPrincipalName))
+			ins.add(key)
 			ins.add(u.DisplayName)
 			ins.add(u.Mail)
 			ins.add(u.AccountEnabled)
@@ -504,6 +538,9 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 		}
 		w.counts.Users, w.counts.Assignments = 0, 0
 		w.assigned = map[string]int{}
+		if !w.licensedOff {
+			w.licensed = map[string]uint64{}
+		}
 		return nil
 	})
 }
@@ -604,6 +641,7 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		if err := w.derive(ctx); err != nil {
 			return err
 		}
+		ended = w.s.now() // the run ends when its snapshot is complete
 		if err := update(w.conn, snapKept); err != nil {
 			return err
 		}
@@ -645,8 +683,13 @@ func (w *RunWriter) derive(ctx context.Context) error {
 			SELECT ?1, upn_key, last_activity FROM user_activity WHERE run_id = ?2`, w.id, w.activityFrom); err != nil {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
-	} else if err := w.insertActivity(ctx); err != nil {
-		return fmt.Errorf("derive last activity: %w", err)
+	}
+	var latest map[string]string
+	if w.activityFrom == 0 {
+		latest = w.latestActivity()
+		if err := w.insertActivity(ctx, latest); err != nil {
+			return fmt.Errorf("derive last activity: %w", err)
+		}
 	}
 	// The window ends at the report's refresh date (reports lag about two
 	// days), or at the run's start when no report says.
@@ -672,6 +715,29 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "UPDATE skus SET usage_known = ? WHERE run_id = ?", known, w.id); err != nil {
 		return err
 	}
+	if latest != nil && !w.licensedOff {
+		// Counted from what staging kept: a full listing's users, the
+		// reports' dates (see licensed).
+		active := make([]int, len(w.skuBit))
+		for key, mask := range w.licensed {
+			if latest[key] < cutoff {
+				continue
+			}
+			for ; mask != 0; mask &= mask - 1 {
+				active[bits.TrailingZeros64(mask)]++
+			}
+		}
+		for sku, bit := range w.skuBit {
+			if active[bit] == 0 {
+				continue
+			}
+			if _, err := w.conn.ExecContext(ctx, "UPDATE skus SET active = ? WHERE run_id = ? AND lower(sku_id) = ?", active[bit], w.id, sku); err != nil {
+				return fmt.Errorf("derive license figures: %w", err)
+			}
+		}
+		w.licensed = nil
+		return nil
+	}
 	_, err = w.conn.ExecContext(ctx, `UPDATE skus SET active = a.n
 		FROM (SELECT lower(j.value ->> 'skuId') AS sku, COUNT(*) AS n
 			FROM users u JOIN user_activity a ON a.run_id = u.run_id AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
@@ -686,10 +752,9 @@ func (w *RunWriter) derive(ctx context.Context) error {
 // activityPerInsert is how many users' last activity one INSERT carries.
 const activityPerInsert = 200
 
-// insertActivity writes the latest activity date per user that staging
-// tracked, over all reports, in key order (the table's primary key order,
-// so every insert appends).
-func (w *RunWriter) insertActivity(ctx context.Context) error {
+// latestActivity is each user's latest activity over all reports, as
+// tracked while staging.
+func (w *RunWriter) latestActivity() map[string]string {
 	latest := map[string]string{}
 	for _, seen := range w.activity {
 		for k, d := range seen {
@@ -698,6 +763,13 @@ func (w *RunWriter) insertActivity(ctx context.Context) error {
 			}
 		}
 	}
+	w.activity = nil // staging is over; let the memory go
+	return latest
+}
+
+// insertActivity writes the latest activity dates in key order (the
+// table's primary key order, so every insert appends).
+func (w *RunWriter) insertActivity(ctx context.Context, latest map[string]string) error {
 	keys := make([]string, 0, len(latest))
 	for k := range latest {
 		keys = append(keys, k)
@@ -718,6 +790,5 @@ func (w *RunWriter) insertActivity(ctx context.Context) error {
 			return err
 		}
 	}
-	w.activity = nil // staging is over; let the memory go
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 )
 
 func main() {
+	cli.TuneMemory()
 	fs := flag.NewFlagSet("beaconcli", flag.ContinueOnError)
 	dir := fs.String("config-dir", os.Getenv("BEACON_CONFIG_DIR"), "folder of the configuration and database")
 	if err := fs.Parse(os.Args[1:]); err != nil {
