@@ -73,8 +73,13 @@ func (w *RunWriter) bulkInsert(ctx context.Context, table string, cols []string,
 // run executes the INSERT with the arguments added, on the run's pinned
 // connection (so inside the transaction batch began).
 func (b *bulk) run(ctx context.Context, w *RunWriter) error {
+	return b.runArgs(ctx, w, b.args)
+}
+
+// runArgs executes the INSERT with args (numbered 1..n) instead.
+func (b *bulk) runArgs(ctx context.Context, w *RunWriter, args []driver.NamedValue) error {
 	return w.conn.Raw(func(any) error {
-		rows, err := b.st.(driver.StmtQueryContext).QueryContext(ctx, b.args)
+		rows, err := b.st.(driver.StmtQueryContext).QueryContext(ctx, args)
 		if err != nil {
 			return err
 		}

@@ -237,6 +237,8 @@ func (w *RunWriter) ShareReports(ctx context.Context, from int64) error {
 		if snap != snapKept {
 			return fmt.Errorf("inventory: run %d has no snapshot to share reports from", from)
 		}
+		w.smu.Lock()
+		defer w.smu.Unlock()
 		for _, kind := range ReportKinds {
 			w.counts.addReportRows(kind, c.ReportRows(kind))
 			// Rows with concealed names are never shared (the importer

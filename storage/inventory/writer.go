@@ -73,8 +73,15 @@ type RunWriter struct {
 	licensedOff bool
 	// bulks are the prepared multi-row INSERTs (bulk.go).
 	bulks map[bulkKey]*bulk
-	// sbuf builds search texts.
+	// sbuf builds the users' search texts.
 	sbuf []byte
+
+	// smu guards what report staging tracks outside the writer's lock:
+	// rowNo, refresh, concealedRows, activity, and the argument buffers
+	// rargs and rsbuf. When both are needed, mu is taken first.
+	smu   sync.Mutex
+	rargs map[ReportKind][]driver.NamedValue
+	rsbuf []byte
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -102,7 +109,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
-		activity: map[ReportKind]map[string]string{}, bulks: map[bulkKey]*bulk{},
+		activity: map[ReportKind]map[string]string{}, bulks: map[bulkKey]*bulk{}, rargs: map[ReportKind][]driver.NamedValue{},
 		licensed: map[string]uint64{}, skuBit: map[string]uint8{}}
 	return w, nil
 }
@@ -238,11 +245,11 @@ func (w *RunWriter) licenseNames(ls []AssignedLicense) string {
 	return strings.Join(names, "+")
 }
 
-// searchText is searchText(parts...) built in a reused buffer: one
+// lowerJoin is searchText(parts...) built in the reused buffer *buf: one
 // allocation per row instead of a builder's and ToLower's (the reports'
 // rows are a third of a million per 100,000 users).
-func (w *RunWriter) searchText(parts ...string) string {
-	b := w.sbuf[:0]
+func lowerJoin(buf *[]byte, parts ...string) string {
+	b := (*buf)[:0]
 	ascii := true
 	for i, p := range parts {
 		if i > 0 {
@@ -258,7 +265,7 @@ func (w *RunWriter) searchText(parts ...string) string {
 			b = append(b, c)
 		}
 	}
-	w.sbuf = b
+	*buf = b
 	if !ascii {
 		return strings.ToLower(string(b)) // Unicode case rules: the rare case
 	}
@@ -352,7 +359,7 @@ func (w *RunWriter) insertUsers(ctx context.Context, users []User) error {
 			ins.add(names)
 			ins.add(encodeLicenses(u.AssignedLicenses))
 			ins.add(string(w.pbuf))
-			ins.add(w.searchText(u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
+			ins.add(lowerJoin(&w.sbuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
 			assignments += len(u.AssignedLicenses)
 			for _, l := range u.AssignedLicenses {
 				w.assigned[strings.ToLower(l.SkuID)]++
@@ -407,92 +414,121 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 // rows: SQLite allows 32766 parameters per statement).
 const reportRowsPerInsert = 16
 
-// AddReportRows stages rows of a usage report, in report order.
+// AddReportRows stages rows of a usage report, in report order. Calls for
+// one report must not overlap (the importer stores each report from one
+// goroutine); calls for different reports and for users may.
+//
+// The rows' values are prepared before the writer's lock is taken (the
+// users' pages are stored meanwhile): that Go work was a third of the
+// reports' time under the lock.
 func (w *RunWriter) AddReportRows(ctx context.Context, kind ReportKind, rows []ReportRow) error {
 	spec := Report(kind)
+	cols := reportColumns(spec)
+	w.smu.Lock()
+	args := w.prepareReportRows(kind, spec, rows, len(cols))
+	w.smu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, spec.Title+" report rows", func() error {
-		cols := []string{"run_id", "row", "upn_key", "concealed", "extras", "search", "last_activity"}
-		for _, c := range spec.Columns {
-			cols = append(cols, c.Name)
-		}
-		activity := activityColumns(spec)
-		refreshCol := spec.Column("Report Refresh Date")
-		upnCol := spec.Column("User Principal Name")
-		var search []string
+		per := len(cols)
 		for start := 0; start < len(rows); start += reportRowsPerInsert {
-			chunk := rows[start:min(start+reportRowsPerInsert, len(rows))]
-			ins, err := w.bulkInsert(ctx, spec.Table, cols, len(chunk))
+			n := min(reportRowsPerInsert, len(rows)-start)
+			ins, err := w.bulkInsert(ctx, spec.Table, cols, n)
 			if err != nil {
 				return err
 			}
-			for _, r := range chunk {
-				upn := ""
-				if upnCol >= 0 && upnCol < len(r.Cells) {
-					upn = r.Cells[upnCol]
-				}
-				var extras driver.Value
-				if len(r.Extras) > 0 {
-					extras = jsonText(r.Extras)
-				}
-				search = search[:0]
-				for i, c := range spec.Columns {
-					if i < len(r.Cells) && c.Type == Text && r.Cells[i] != "" {
-						search = append(search, r.Cells[i])
-					}
-				}
-				last := ""
-				for _, i := range activity {
-					if i < len(r.Cells) && r.Cells[i] > last {
-						last = r.Cells[i]
-					}
-				}
-				if refreshCol >= 0 && refreshCol < len(r.Cells) && r.Cells[refreshCol] > w.refresh[kind] {
-					w.refresh[kind] = r.Cells[refreshCol]
-				}
-				concealed := LooksConcealed(upn)
-				if concealed {
-					w.concealedRows[kind]++
-				}
-				w.rowNo[kind]++
-				key := strings.ToLower(upn)
-				if last != "" {
-					seen := w.activity[kind]
-					if seen == nil {
-						seen = map[string]string{}
-						w.activity[kind] = seen
-					}
-					if last > seen[key] {
-						seen[key] = last
-					}
-				}
-				ins.add(w.id)
-				ins.add(int64(w.rowNo[kind]))
-				ins.add(key)
-				ins.add(concealed)
-				ins.add(extras)
-				ins.add(w.searchText(search...))
-				if last == "" {
-					ins.add(nil)
-				} else {
-					ins.add(last)
-				}
-				for i, c := range spec.Columns {
-					cell := ""
-					if i < len(r.Cells) {
-						cell = r.Cells[i]
-					}
-					ins.add(sqlValue(c.Type, cell))
-				}
-			}
-			if err := ins.run(ctx, w); err != nil {
+			if err := ins.runArgs(ctx, w, args[start*per:(start+n)*per]); err != nil {
 				return err
 			}
 		}
 		w.counts.addReportRows(kind, len(rows))
 		return nil
 	})
+}
+
+// reportColumns are a report table's columns, in the order
+// prepareReportRows gives their values.
+func reportColumns(spec ReportSpec) []string {
+	cols := []string{"run_id", "row", "upn_key", "concealed", "extras", "search", "last_activity"}
+	for _, c := range spec.Columns {
+		cols = append(cols, c.Name)
+	}
+	return cols
+}
+
+// prepareReportRows turns rows into INSERT arguments, numbered per
+// statement of reportRowsPerInsert rows, in a buffer kept per report, and
+// tracks what Finish needs (smu held).
+func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int) []driver.NamedValue {
+	args := w.rargs[kind][:0]
+	add := func(v driver.Value) {
+		args = append(args, driver.NamedValue{Ordinal: len(args)%(per*reportRowsPerInsert) + 1, Value: v})
+	}
+	activity := activityColumns(spec)
+	refreshCol := spec.Column("Report Refresh Date")
+	upnCol := spec.Column("User Principal Name")
+	var search []string
+	for _, r := range rows {
+		upn := ""
+		if upnCol >= 0 && upnCol < len(r.Cells) {
+			upn = r.Cells[upnCol]
+		}
+		var extras driver.Value
+		if len(r.Extras) > 0 {
+			extras = jsonText(r.Extras)
+		}
+		search = search[:0]
+		for i, c := range spec.Columns {
+			if i < len(r.Cells) && c.Type == Text && r.Cells[i] != "" {
+				search = append(search, r.Cells[i])
+			}
+		}
+		last := ""
+		for _, i := range activity {
+			if i < len(r.Cells) && r.Cells[i] > last {
+				last = r.Cells[i]
+			}
+		}
+		if refreshCol >= 0 && refreshCol < len(r.Cells) && r.Cells[refreshCol] > w.refresh[kind] {
+			w.refresh[kind] = r.Cells[refreshCol]
+		}
+		concealed := LooksConcealed(upn)
+		if concealed {
+			w.concealedRows[kind]++
+		}
+		w.rowNo[kind]++
+		key := strings.ToLower(upn)
+		if last != "" {
+			seen := w.activity[kind]
+			if seen == nil {
+				seen = map[string]string{}
+				w.activity[kind] = seen
+			}
+			if last > seen[key] {
+				seen[key] = last
+			}
+		}
+		add(w.id)
+		add(int64(w.rowNo[kind]))
+		add(key)
+		add(concealed)
+		add(extras)
+		add(lowerJoin(&w.rsbuf, search...))
+		if last == "" {
+			add(nil)
+		} else {
+			add(last)
+		}
+		for i, c := range spec.Columns {
+			cell := ""
+			if i < len(r.Cells) {
+				cell = r.Cells[i]
+			}
+			add(sqlValue(c.Type, cell))
+		}
+	}
+	w.rargs[kind] = args
+	return args
 }
 
 // activityColumns are the columns whose dates say a user was active: the
@@ -518,6 +554,8 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 			return err
 		}
 		w.counts.addReportRows(kind, -w.counts.ReportRows(kind))
+		w.smu.Lock()
+		defer w.smu.Unlock()
 		w.rowNo[kind] = 0
 		w.refresh[kind] = ""
 		delete(w.activity, kind)
@@ -566,7 +604,10 @@ func (w *RunWriter) UnmatchedConcealed(ctx context.Context, kind ReportKind) (in
 	spec := Report(kind)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.concealedRows[kind] == 0 {
+	w.smu.Lock()
+	concealed := w.concealedRows[kind]
+	w.smu.Unlock()
+	if concealed == 0 {
 		return 0, nil // the usual case: nothing looks concealed, nothing to look up
 	}
 	var n int
@@ -602,6 +643,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	if w.finished {
 		return Run{}, errors.New("inventory: the run has already finished")
 	}
+	// What report staging tracked is read by derive and writeSync.
+	w.smu.Lock()
+	defer w.smu.Unlock()
 	defer func() {
 		for _, st := range w.stmts {
 			st.Close()
