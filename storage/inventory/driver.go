@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -24,8 +26,16 @@ var pragmas = []string{"journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=1
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Through an interface: a build without cgo (a cross-compile
+		// check) has a stub connection with no Exec, and must compile.
+		ex, ok := any(c).(interface {
+			Exec(string, []driver.Value) (driver.Result, error)
+		})
+		if !ok {
+			return errors.New("inventory: this build has no SQLite (it was built without cgo)")
+		}
 		for _, p := range pragmas {
-			if _, err := c.Exec("PRAGMA "+p, nil); err != nil {
+			if _, err := ex.Exec("PRAGMA "+p, nil); err != nil {
 				return fmt.Errorf("PRAGMA %s: %w", p, err)
 			}
 		}
