@@ -652,6 +652,7 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		}
 		w.closeBulks()
 		w.conn.Close()
+		releaseCMemory()
 	}()
 	errText := ""
 	if out.Err != nil {
