@@ -102,3 +102,39 @@ func BenchmarkSearchUsers100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUsersPageDeep is what a drag of the Users page's scroll bar
+// costs on the store side: one page of 200 users sorted by a column, at
+// the start, the middle and the end of 100,000 users with 12 assigned
+// plans each; then the same by display name with a search term that
+// matches every user. ns/op is per page.
+func BenchmarkUsersPageDeep(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 100_000
+	writePageRun(b, s, "c", n, 12, 0)
+	for _, c := range []struct{ sort, search string }{{"displayName", ""}, {"lastActivity", ""}, {"displayName", "u"}} {
+		for _, off := range []int{0, n / 2, n - 200} {
+			name := fmt.Sprintf("%s/offset=%d", c.sort, off)
+			if c.search != "" {
+				name = fmt.Sprintf("%s/search=%s/offset=%d", c.sort, c.search, off)
+			}
+			b.Run(name, func(b *testing.B) {
+				q := Query{Sort: c.sort, Search: c.search, Limit: 200, Offset: off}
+				for i := 0; i < b.N; i++ {
+					us, err := s.Users(ctx, "c", q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(us) != 200 {
+						b.Fatalf("%d users, want 200", len(us))
+					}
+				}
+			})
+		}
+	}
+}

@@ -138,6 +138,60 @@ func where(runID int64, search string) (string, []any) {
 	return w, args
 }
 
+// reverseFrom is the offset from which a sorted page without a search
+// term may be read from the far end (see Store.pageSQL); a variable so
+// tests can exercise that path on small snapshots.
+var reverseFrom = 1000
+
+// pageSQL is the statement (and its arguments) reading the columns sel of
+// the rows of table in run that q selects, sorted by cols (ties broken by
+// natural, which is unique within a run: rowid, or row for report rows).
+//
+// With a limit, the page's rowids are sorted and paged first, in a
+// subquery that reads only the sort key, and the wide rows (and their
+// result columns, such as the users' last activity) are then read for
+// the page's rows alone; sorting the full rows put every row of the
+// snapshot through the sorter for each page. The page's rows are sorted
+// again by the same total order, so they come out exactly as the
+// subquery ordered them.
+//
+// The subquery still sorts the rows up to the end of the page, so a page
+// in the second half of a sorted list without a search term (whose
+// count is a cheap walk of the run index) is taken from the far end of
+// the reversed order instead: same rows, as every order here is total
+// (NULLs sort first ascending, last descending, and the tie-breaker is
+// reversed too). The count is a statement of its own: a snapshot's rows
+// do not change once its run is complete. With a search term, counting
+// costs a scan as long as the sort, so those pages are read forwards.
+func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, natural string, run int64, q Query) (string, []any, error) {
+	order, err := orderBy(cols, q, natural)
+	if err != nil {
+		return "", nil, err
+	}
+	w, args := where(run, q.Search)
+	if q.Limit <= 0 {
+		// Every row from the offset on is read anyway.
+		return "SELECT " + sel + " FROM " + table + w + order + limit(q), args, nil
+	}
+	inner := order + limit(q)
+	if q.Sort != "" && q.Offset >= reverseFrom && strings.TrimSpace(q.Search) == "" {
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n); err != nil {
+			return "", nil, fmt.Errorf("count %s: %w", table, err)
+		}
+		if end := min(q.Offset+q.Limit, n); n-end < q.Offset {
+			rq := q
+			rq.Desc = !q.Desc
+			rev, err := orderBy(cols, rq, natural+" DESC")
+			if err != nil {
+				return "", nil, err
+			}
+			inner = rev + fmt.Sprintf(" LIMIT %d OFFSET %d", max(end-q.Offset, 0), n-end)
+		}
+	}
+	return "SELECT " + sel + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + w + inner + ")" + order, args, nil
+}
+
 func limit(q Query) string {
 	if q.Limit <= 0 {
 		if q.Offset > 0 {
@@ -206,7 +260,10 @@ func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*U
 	if err != nil {
 		return err
 	}
-	order, err := orderBy(UserColumns, q, "rowid")
+	stmt, args, err := s.pageSQL(ctx, "users", `id, upn, display_name, mail, account_enabled, usage_location, department,
+		job_title, created, licenses, assigned_licenses, assigned_plans,
+		(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)`,
+		UserColumns, "rowid", run, q)
 	if err != nil {
 		return err
 	}
@@ -214,11 +271,7 @@ func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*U
 	if err != nil {
 		return err
 	}
-	w, args := where(run, q.Search)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, upn, display_name, mail, account_enabled, usage_location, department,
-		job_title, created, licenses, assigned_licenses, assigned_plans,
-		(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)
-		FROM users`+w+order+limit(q), args...)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("read users: %w", err)
 	}
@@ -282,13 +335,12 @@ func (s *Store) EachApplication(ctx context.Context, connID string, q Query, fn 
 	if err != nil {
 		return err
 	}
-	order, err := orderBy(ApplicationColumns, q, "rowid")
+	stmt, args, err := s.pageSQL(ctx, "service_principals", `id, app_id, display_name, app_display_name, publisher_name,
+		app_owner_organization_id, service_principal_type, account_enabled, tags`, ApplicationColumns, "rowid", run, q)
 	if err != nil {
 		return err
 	}
-	w, args := where(run, q.Search)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, app_id, display_name, app_display_name, publisher_name,
-		app_owner_organization_id, service_principal_type, account_enabled, tags FROM service_principals`+w+order+limit(q), args...)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("read applications: %w", err)
 	}
@@ -389,16 +441,15 @@ func (s *Store) EachReportRow(ctx context.Context, connID string, kind ReportKin
 	if run, err = s.reportRun(ctx, run); err != nil {
 		return err
 	}
-	order, err := orderBy(ReportColumns(kind), q, "row")
-	if err != nil {
-		return err
-	}
-	w, args := where(run, q.Search)
 	names := make([]string, len(spec.Columns))
 	for i, c := range spec.Columns {
 		names[i] = c.Name
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT extras, "+strings.Join(names, ", ")+" FROM "+spec.Table+w+order+limit(q), args...)
+	stmt, args, err := s.pageSQL(ctx, spec.Table, "extras, "+strings.Join(names, ", "), ReportColumns(kind), "row", run, q)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("read %s rows: %w", spec.Title, err)
 	}
