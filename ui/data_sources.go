@@ -200,6 +200,7 @@ var historyColumns = []dataColumn{
 	{"started", "Started", 140},
 	{"duration", "Duration", 90},
 	{"trigger", "Trigger", 80},
+	{"mode", "Mode", 180},
 	{"status", "Result", 180},
 	{"users", "Users", 80},
 	{"assignments", "Assignments", 100},
@@ -224,7 +225,7 @@ func historyRow(r inventory.Run) []string {
 		dur = r.Duration().Round(100 * time.Millisecond).String()
 	}
 	c := r.Counts
-	return []string{r.Started.Local().Format("2006-01-02 15:04:05"), dur, string(r.Trigger), resultText(r),
+	return []string{r.Started.Local().Format("2006-01-02 15:04:05"), dur, string(r.Trigger), modeText(r.Mode), resultText(r),
 		strconv.Itoa(c.Users), strconv.Itoa(c.Assignments), strconv.Itoa(c.SKUs), strconv.Itoa(c.ServicePrincipals),
 		strconv.Itoa(c.ActiveUserRows + c.ActivationRows + c.AppUsageRows), strings.Join(r.Warnings, " | "), r.Error,
 		yesNo(r.Current)}
@@ -284,6 +285,7 @@ var historyKeys = map[string]func(inventory.Run) sortKey{
 	"started":      func(r inventory.Run) sortKey { return sortKey{n: r.Started.UnixNano()} },
 	"duration":     func(r inventory.Run) sortKey { return sortKey{n: int64(r.Duration())} },
 	"trigger":      func(r inventory.Run) sortKey { return sortKey{s: string(r.Trigger)} },
+	"mode":         func(r inventory.Run) sortKey { return sortKey{s: strings.ToLower(modeText(r.Mode))} },
 	"status":       func(r inventory.Run) sortKey { return sortKey{s: strings.ToLower(resultText(r))} },
 	"users":        func(r inventory.Run) sortKey { return sortKey{n: int64(r.Counts.Users)} },
 	"assignments":  func(r inventory.Run) sortKey { return sortKey{n: int64(r.Counts.Assignments)} },

@@ -33,9 +33,10 @@ type Deps struct {
 	// the window saves pending changes first, so secrets are in the keyring.
 	TestConnection func(parent fyne.Window, c storage.Connection)
 
-	// ExecuteNow imports from c, with progress and Cancel. c is saved, as
-	// for TestConnection.
-	ExecuteNow func(parent fyne.Window, c storage.Connection)
+	// ExecuteNow imports from c, with progress and Cancel: incremental
+	// when it can be, or a full import when req.Full ("Execute Now (full
+	// import)"). c is saved, as for TestConnection.
+	ExecuteNow func(parent fyne.Window, c storage.Connection, req ImportRequest)
 
 	// Schedule shows "Select Schedule" for c and calls done with the chosen
 	// schedule ID ("" for Not scheduled) if the administrator clicks OK.
@@ -60,8 +61,9 @@ type Deps struct {
 	// (NextRun still comes from Status, when given).
 	Inventory *inventory.Store
 
-	// Execute runs one import of a saved connection. When ExecuteNow is
-	// nil and Execute is set, Execute Now shows the built-in progress
+	// Execute runs one import of a saved connection, passing
+	// ImportRequest.Full on to the importer. When ExecuteNow is nil and
+	// Execute is set, Execute Now shows the built-in progress
 	// dialog (a bar per stage, Cancel) around it, and the window refreshes
 	// Last run / Last result and the data pages when it ends.
 	Execute ExecuteFunc

@@ -20,21 +20,31 @@ import (
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// ExecuteFunc runs one import of a saved connection. It reports how far
-// each stage is through progress (done of total items, total 0 when not
-// known yet), from any goroutine, and stops when ctx is cancelled. It
-// returns the run as recorded in the import history; a run that never
-// started (no token, database not writable) has ID 0 and err says why.
+// ImportRequest says how Execute Now imports.
+type ImportRequest struct {
+	// Full reads every user again (importer.Options.Full): "Execute Now
+	// (full import)". Without it an import reads only the users' changes
+	// since the last one when it can (incremental), as schedules do.
+	Full bool
+}
+
+// ExecuteFunc runs one import of a saved connection, as req says. It
+// reports how far each stage is through progress (done of total items,
+// total 0 when not known yet), from any goroutine, and stops when ctx is
+// cancelled. It returns the run as recorded in the import history; a run
+// that never started (no token, database not writable) has ID 0 and err
+// says why.
 //
 // importer.Run fits it directly:
 //
-//	func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+//	func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 //		res, err := importer.Run(ctx, importer.Options{Conn: c, Client: client, Store: store,
-//			Trigger: inventory.TriggerManual,
+//			Trigger: inventory.TriggerManual, Full: req.Full,
 //			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
 //		return res.Run, err
 //	}
-type ExecuteFunc func(ctx context.Context, c storage.Connection, progress func(stage string, done, total int)) (inventory.Run, error)
+type ExecuteFunc func(ctx context.Context, c storage.Connection, req ImportRequest,
+	progress func(stage string, done, total int)) (inventory.Run, error)
 
 // ImportStages are the importer's stages, in the order they run: one
 // progress bar each.
@@ -61,8 +71,9 @@ type ExecuteOptions struct {
 
 // NewExecuteNow returns a value for Deps.ExecuteNow: the progress dialog
 // around run. A connection already importing in this window is not started
-// twice; its dialog is shown again instead.
-func NewExecuteNow(run ExecuteFunc, opts ExecuteOptions) func(parent fyne.Window, c storage.Connection) {
+// twice; its dialog is shown again instead (whichever mode was asked for:
+// its title says which one runs).
+func NewExecuteNow(run ExecuteFunc, opts ExecuteOptions) func(parent fyne.Window, c storage.Connection, req ImportRequest) {
 	ex := newExecutor(run, opts)
 	return ex.execute
 }
@@ -91,13 +102,13 @@ func (ex *executor) cancelAll() {
 // isRunning reports whether connID is importing in this window.
 func (ex *executor) isRunning(connID string) bool { return ex.running[connID] != nil }
 
-func (ex *executor) execute(parent fyne.Window, c storage.Connection) {
+func (ex *executor) execute(parent fyne.Window, c storage.Connection, req ImportRequest) {
 	if d := ex.running[c.ID]; d != nil {
 		d.background = false
 		d.dlg.Show()
 		return
 	}
-	d := newExecuteDialog(ex, parent, c)
+	d := newExecuteDialog(ex, parent, c, req)
 	ex.running[c.ID] = d
 	if ex.opts.Changed != nil {
 		ex.opts.Changed(c.ID)
@@ -118,7 +129,7 @@ func (ex *executor) executeBackground(parent fyne.Window, c storage.Connection) 
 	if ex.running[c.ID] != nil {
 		return
 	}
-	d := newExecuteDialog(ex, parent, c)
+	d := newExecuteDialog(ex, parent, c, ImportRequest{})
 	d.background = true
 	ex.running[c.ID] = d
 	if ex.opts.Changed != nil {
@@ -155,10 +166,12 @@ type stageRow struct {
 type ExecuteDialog struct {
 	ex     *executor
 	conn   storage.Connection
+	req    ImportRequest
 	ctx    context.Context
 	cancel context.CancelFunc
 	start0 time.Time
 
+	title   string
 	stages  []*stageRow
 	summary *widget.Label
 	details *widget.Label
@@ -184,8 +197,8 @@ type ExecuteDialog struct {
 	scheduled bool
 }
 
-func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection) *ExecuteDialog {
-	d := &ExecuteDialog{ex: ex, conn: c, latest: map[string][2]int{}}
+func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection, req ImportRequest) *ExecuteDialog {
+	d := &ExecuteDialog{ex: ex, conn: c, req: req, latest: map[string][2]int{}}
 	form := container.New(layout.NewFormLayout())
 	for _, name := range ex.opts.Stages {
 		r := &stageRow{name: name, text: "Waiting"}
@@ -195,7 +208,11 @@ func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection) *E
 		form.Add(widget.NewLabel(name))
 		form.Add(r.bar)
 	}
-	d.summary = widget.NewLabelWithStyle("Importing…", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	importing := "Importing…"
+	if req.Full {
+		importing = "Importing every user again (full import)…"
+	}
+	d.summary = widget.NewLabelWithStyle(importing, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.summary.Wrapping = fyne.TextWrapWord
 	d.details = widget.NewLabel("")
 	d.details.Wrapping = fyne.TextWrapWord
@@ -212,7 +229,8 @@ func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection) *E
 	d.closeB.Importance = widget.HighImportance
 	d.closeB.Hide()
 	content := container.NewVBox(form, widget.NewSeparator(), d.summary, d.details)
-	d.dlg = dialog.NewCustomWithoutButtons("Execute Now: "+c.Name, content, parent)
+	d.title = executeTitle(req) + ": " + c.Name
+	d.dlg = dialog.NewCustomWithoutButtons(d.title, content, parent)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.hideB, d.cancelB, d.closeB})
 	return d
 }
@@ -220,9 +238,9 @@ func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection) *E
 func (d *ExecuteDialog) start() {
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.start0 = time.Now()
-	ctx, conn, run := d.ctx, d.conn, d.ex.run
+	ctx, conn, req, run := d.ctx, d.conn, d.req, d.ex.run
 	go func() {
-		r, err := run(ctx, conn, d.progress)
+		r, err := run(ctx, conn, req, d.progress)
 		doUI(func() { d.end(r, err) })
 	}()
 }
@@ -342,8 +360,12 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 	var det []string
 	if good {
 		c := r.Counts
-		det = append(det, fmt.Sprintf("Users: %s · License assignments: %s · Subscribed SKUs: %s · Applications: %s\n"+
-			"Usage rows: %s active users, %s Office activations, %s Microsoft 365 apps",
+		mode := ""
+		if m := modeText(r.Mode); m != "" {
+			mode = "Mode: " + m + "\n"
+		}
+		det = append(det, fmt.Sprintf("%sUsers: %s · License assignments: %s · Subscribed SKUs: %s · Applications: %s\n"+
+			"Usage rows: %s active users, %s Office activations, %s Microsoft 365 apps", mode,
 			count(c.Users), count(c.Assignments), count(c.SKUs), count(c.ServicePrincipals),
 			count(c.ActiveUserRows), count(c.ActivationRows), count(c.AppUsageRows)))
 	}
@@ -394,6 +416,37 @@ func runSummary(name string, r inventory.Run, err error) string {
 	}
 	return fmt.Sprintf("Import from %s failed%s: %s\n\nThe data of the previous import is kept. Fix the problem and click Execute Now again.", name, took, msg)
 }
+
+// executeTitle names the action: the dialog's title and the commands.
+func executeTitle(req ImportRequest) string {
+	if req.Full {
+		return "Execute Now (full import)"
+	}
+	return "Execute Now"
+}
+
+// modeText says how a run read the users (inventory.Run.Mode), for the
+// Import history and the outcome: full or incremental first, since that
+// is what an administrator looks for. Empty for runs that read no users
+// (skipped, failed to start) and runs of earlier builds.
+func modeText(mode string) string {
+	switch mode {
+	case "":
+		return ""
+	case importer.ModeDelta:
+		return "Incremental (changes only)"
+	case importer.ModeSharded:
+		return "Full (parallel)"
+	case importer.ModePlain:
+		return "Full (one pass)"
+	case importer.ModeSequential:
+		return "Full (sequential)"
+	}
+	return mode
+}
+
+// Title is the dialog's title, which names the mode asked for, for tests.
+func (d *ExecuteDialog) Title() string { return d.title }
 
 // Status is the dialog's outcome line, for tests.
 func (d *ExecuteDialog) Status() string { return d.summary.Text }

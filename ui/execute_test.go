@@ -48,7 +48,7 @@ func (s *simTokens) Invalidate() {
 // next one, so a test can hold the import at a known point.
 func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) ExecuteFunc {
 	tokens := &simTokens{sim: sim}
-	return func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+	return func(ctx context.Context, c storage.Connection, _ ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 		client, err := graph.New(sim.Client(), sim.GraphEndpoint(), tokens, graph.Options{})
 		if err != nil {
 			return inventory.Run{}, err

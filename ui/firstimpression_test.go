@@ -142,8 +142,14 @@ func TestKeyboardShortcuts(t *testing.T) {
 	var executed []string
 	result := "Succeeded"
 	m, _ := testMainWindow(t, repo, Deps{
-		ExecuteNow: func(_ fyne.Window, c storage.Connection) { executed = append(executed, c.Name) },
-		Status:     func(string) ConnectionStatus { return ConnectionStatus{LastResult: result} },
+		ExecuteNow: func(_ fyne.Window, c storage.Connection, req ImportRequest) {
+			name := c.Name
+			if req.Full {
+				name += " (full)"
+			}
+			executed = append(executed, name)
+		},
+		Status: func(string) ConnectionStatus { return ConnectionStatus{LastResult: result} },
 	})
 	m.win.Resize(fyne.NewSize(1400, windowHeight)) // every column on screen
 
@@ -186,6 +192,21 @@ func TestKeyboardShortcuts(t *testing.T) {
 	if !reflect.DeepEqual(executed, []string{"Contoso"}) {
 		t.Fatalf("Ctrl+E executed %v", executed)
 	}
+	// Ctrl+Shift+E is Execute Now (full import); Ctrl+E stays the usual
+	// one.
+	typeShortcut(m, shortcutExecuteFull)
+	typeShortcut(m, shortcutExecute)
+	if !reflect.DeepEqual(executed, []string{"Contoso", "Contoso (full)", "Contoso"}) {
+		t.Fatalf("Ctrl+Shift+E, Ctrl+E executed %v", executed)
+	}
+	m.systems.selectRow(-1)
+	typeShortcut(m, shortcutExecuteFull)
+	if len(executed) != 3 || m.prompt == nil || m.prompt.title != "No connection selected" {
+		t.Fatal("Ctrl+Shift+E without a selection must say so")
+	}
+	requireContains(t, "hint", m.prompt.message.Text, "choose Execute Now (full import) again")
+	closeOverlays(m)
+	m.systems.selectRow(0)
 
 	// F5 redraws the run state.
 	if got := cellAt(t, m, 0, 6).label.Text; got != "Succeeded" {
@@ -247,8 +268,16 @@ func TestMainMenuShowsShortcuts(t *testing.T) {
 	if !reflect.DeepEqual(items["Help"], []string{"About Inventory Beacon"}) {
 		t.Errorf("Help menu %v", items["Help"])
 	}
+	if want := []string{"Execute Now", "Execute Now (full import)", "Delete"}; !reflect.DeepEqual(items["Connection"], want) {
+		t.Errorf("Connection menu %v, want %v", items["Connection"], want)
+	}
 	shortcuts := map[*fyne.MenuItem]fyne.KeyName{
-		m.menu.newConn: fyne.KeyN, m.menu.save: fyne.KeyS, m.menu.execute: fyne.KeyE, m.menu.refresh: fyne.KeyF5,
+		m.menu.newConn: fyne.KeyN, m.menu.save: fyne.KeyS, m.menu.execute: fyne.KeyE, m.menu.executeFull: fyne.KeyE,
+		m.menu.refresh: fyne.KeyF5,
+	}
+	if ks, ok := m.menu.executeFull.Shortcut.(fyne.KeyboardShortcut); !ok || ks.Mod()&fyne.KeyModifierShift == 0 ||
+		m.menu.executeFull.Shortcut.ShortcutName() == m.menu.execute.Shortcut.ShortcutName() {
+		t.Errorf("Execute Now (full import) shows %v, want Ctrl+Shift+E", m.menu.executeFull.Shortcut)
 	}
 	if runtime.GOOS != "darwin" {
 		shortcuts[m.menu.deleteConn] = fyne.KeyDelete

@@ -388,7 +388,7 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	next := time.Date(2026, 11, 26, 2, 0, 0, 0, time.Local)
 	result := "Succeeded"
 	deps := Deps{
-		ExecuteNow:     func(_ fyne.Window, c storage.Connection) { executed = append(executed, c) },
+		ExecuteNow:     func(_ fyne.Window, c storage.Connection, _ ImportRequest) { executed = append(executed, c) },
 		TestConnection: func(_ fyne.Window, c storage.Connection) { tested = append(tested, c) },
 		Schedule: func(_ fyne.Window, cfg *storage.Config, c storage.Connection, done func(string)) {
 			cfg.Schedules = schedules

@@ -18,6 +18,8 @@ var (
 	shortcutExecute = &desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutRefresh = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	shortcutDelete  = &desktop.CustomShortcut{KeyName: fyne.KeyDelete}
+	// Ctrl+Shift+E: Execute Now (full import).
+	shortcutExecuteFull = &desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 )
 
 // mainMenu is the window's menu bar, kept for tests.
@@ -25,6 +27,7 @@ type mainMenu struct {
 	menu                                *fyne.MainMenu
 	newConn, save, preferences, exit    *fyne.MenuItem
 	execute, deleteConn, refresh, about *fyne.MenuItem
+	executeFull                         *fyne.MenuItem
 }
 
 // setupMenuAndShortcuts gives the window its menu bar and shortcuts. The
@@ -38,7 +41,9 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 	// Ours, so Fyne adds no Quit of its own that would exit without
 	// asking about unsaved changes.
 	mm.exit = &fyne.MenuItem{Label: "Exit", IsQuit: true, Action: m.requestExit}
-	mm.execute = &fyne.MenuItem{Label: "Execute Now", Shortcut: shortcutExecute, Action: m.onExecuteShortcut}
+	mm.execute = &fyne.MenuItem{Label: executeTitle(ImportRequest{}), Shortcut: shortcutExecute, Action: m.onExecuteShortcut}
+	mm.executeFull = &fyne.MenuItem{Label: executeTitle(ImportRequest{Full: true}), Shortcut: shortcutExecuteFull,
+		Action: m.onExecuteFullShortcut}
 	mm.deleteConn = &fyne.MenuItem{Label: "Delete", Action: m.onDeleteMenu}
 	if runtime.GOOS != "darwin" {
 		// The macOS menu bar would make a bare Delete a key equivalent
@@ -49,7 +54,7 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 	mm.about = fyne.NewMenuItem("About Inventory Beacon", m.showAbout)
 	mm.menu = fyne.NewMainMenu(
 		fyne.NewMenu("File", mm.newConn, mm.save, fyne.NewMenuItemSeparator(), mm.preferences, fyne.NewMenuItemSeparator(), mm.exit),
-		fyne.NewMenu("Connection", mm.execute, mm.deleteConn),
+		fyne.NewMenu("Connection", mm.execute, mm.executeFull, mm.deleteConn),
 		fyne.NewMenu("View", mm.refresh),
 		fyne.NewMenu("Help", mm.about),
 	)
@@ -60,7 +65,8 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 	for _, s := range []struct {
 		sc *desktop.CustomShortcut
 		do func()
-	}{{shortcutNew, m.onNewConnection}, {shortcutSave, m.onSaveShortcut}, {shortcutExecute, m.onExecuteShortcut}} {
+	}{{shortcutNew, m.onNewConnection}, {shortcutSave, m.onSaveShortcut}, {shortcutExecute, m.onExecuteShortcut},
+		{shortcutExecuteFull, m.onExecuteFullShortcut}} {
 		do := s.do
 		c.AddShortcut(s.sc, func(fyne.Shortcut) { do() })
 	}
@@ -103,18 +109,24 @@ func (m *MainWindow) onSaveShortcut() {
 
 // onExecuteShortcut is Connection → Execute Now and Ctrl+E, on the
 // connection selected on the Inventory Systems page.
-func (m *MainWindow) onExecuteShortcut() {
+func (m *MainWindow) onExecuteShortcut() { m.onExecute(ImportRequest{}) }
+
+// onExecuteFullShortcut is Connection → Execute Now (full import) and
+// Ctrl+Shift+E.
+func (m *MainWindow) onExecuteFullShortcut() { m.onExecute(ImportRequest{Full: true}) }
+
+func (m *MainWindow) onExecute(req ImportRequest) {
 	if m.busy() {
 		return
 	}
 	if _, ok := m.systems.selectedConnection(); !ok {
 		m.nav.Select(PageInventorySystems)
 		m.prompt = showPrompt(m.win, "No connection selected",
-			"Select a connection in the Inventory Systems table, then choose Execute Now again.",
+			"Select a connection in the Inventory Systems table, then choose "+executeTitle(req)+" again.",
 			promptButton{label: "OK", importance: widget.HighImportance})
 		return
 	}
-	m.systems.executeNow()
+	m.systems.execute(req)
 }
 
 // onDeleteShortcut is the Delete key: the usual confirmation for the

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -56,7 +57,10 @@ type systemsPage struct {
 
 	newButton, editButton, deleteButton     *widget.Button
 	executeButton, scheduleButton, testButt *widget.Button
-	newMenu                                 *fyne.Menu
+	// executeMore is the arrow beside Execute Now: its menu adds Execute
+	// Now (full import).
+	executeMore          *widget.Button
+	newMenu, executeMenu *fyne.Menu
 }
 
 func newSystemsPage(m *MainWindow) *systemsPage {
@@ -73,10 +77,20 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 	p.editButton = widget.NewButtonWithIcon("Edit...", theme.DocumentCreateIcon(), p.edit)
 	p.deleteButton = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), p.confirmDelete)
 	p.executeButton = widget.NewButtonWithIcon("Execute Now", theme.MediaPlayIcon(), p.executeNow)
+	// Execute Now is a split button: the button runs the usual import
+	// (incremental when it can be), the arrow beside it offers the full
+	// one, which reads every user again. Both are also in the Connection
+	// menu, with their shortcuts.
+	p.executeMenu = fyne.NewMenu("",
+		&fyne.MenuItem{Label: executeTitle(ImportRequest{}), Shortcut: shortcutExecute, Action: p.executeNow},
+		&fyne.MenuItem{Label: executeTitle(ImportRequest{Full: true}), Shortcut: shortcutExecuteFull, Action: p.executeFull},
+	)
+	p.executeMore = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), p.showExecuteMenu)
+	executeSplit := container.New(layout.NewCustomPaddedHBoxLayout(1), p.executeButton, p.executeMore)
 	p.scheduleButton = widget.NewButtonWithIcon("Schedule...", theme.HistoryIcon(), p.schedule)
 	p.testButt = widget.NewButtonWithIcon("Test Connection", theme.ConfirmIcon(), p.testConnection)
 	toolbar := container.NewHBox(p.newButton, p.editButton, p.deleteButton, widget.NewSeparator(),
-		p.executeButton, p.scheduleButton, p.testButt)
+		executeSplit, p.scheduleButton, p.testButt)
 
 	p.table = &connectionsTable{onKey: m.onTypedKey}
 	p.table.Length = func() (int, int) { return len(m.cfg.Connections), len(systemsColumns) }
@@ -126,7 +140,7 @@ func (p *systemsPage) refresh() {
 		p.welcome.content.Hide()
 	}
 	on := p.selected >= 0
-	for _, b := range []*widget.Button{p.editButton, p.deleteButton, p.executeButton, p.scheduleButton, p.testButt} {
+	for _, b := range []*widget.Button{p.editButton, p.deleteButton, p.executeButton, p.executeMore, p.scheduleButton, p.testButt} {
 		if on {
 			b.Enable()
 		} else {
@@ -227,6 +241,17 @@ func (p *systemsPage) showNewMenu() {
 	widget.ShowPopUpMenuAtRelativePosition(p.newMenu, c, fyne.NewPos(0, p.newButton.Size().Height), p.newButton)
 }
 
+// showExecuteMenu drops the Execute Now menu under the split button, left
+// aligned with Execute Now. The menu takes the keyboard focus: arrows and
+// Enter choose, Escape closes it.
+func (p *systemsPage) showExecuteMenu() {
+	c := fyne.CurrentApp().Driver().CanvasForObject(p.executeMore)
+	if c == nil {
+		return
+	}
+	widget.ShowPopUpMenuAtRelativePosition(p.executeMenu, c, fyne.NewPos(0, p.executeButton.Size().Height), p.executeButton)
+}
+
 // create opens the dialog for a new PowerShell source connection.
 func (p *systemsPage) create() {
 	c := connector.NewConnection()
@@ -263,20 +288,29 @@ func (p *systemsPage) confirmDelete() {
 	)
 }
 
-func (p *systemsPage) executeNow() {
+// executeNow is Execute Now: the usual import of the selected connection,
+// incremental when it can be.
+func (p *systemsPage) executeNow() { p.execute(ImportRequest{}) }
+
+// executeFull is Execute Now (full import): every user is read again, for
+// an administrator who suspects the incremental imports drifted.
+func (p *systemsPage) executeFull() { p.execute(ImportRequest{Full: true}) }
+
+func (p *systemsPage) execute(req ImportRequest) {
 	c, ok := p.selectedConnection()
 	if !ok {
 		return
 	}
+	what := executeTitle(req)
 	run := p.m.deps.ExecuteNow
 	if run == nil && p.m.exec != nil {
 		run = p.m.exec.execute
 	}
 	if run == nil {
-		p.m.prompt = notAvailable(p.m.win, "Execute Now")
+		p.m.prompt = notAvailable(p.m.win, what)
 		return
 	}
-	p.m.requireSaved("Execute Now", func() { run(p.m.win, p.current(c.ID, c)) })
+	p.m.requireSaved(what, func() { run(p.m.win, p.current(c.ID, c), req) })
 }
 
 func (p *systemsPage) testConnection() {

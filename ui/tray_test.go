@@ -146,7 +146,10 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	var imported []string
 	finished := make(chan struct{}, 4)
 	m, _ := testMainWindow(t, repo, Deps{Now: func() time.Time { return now }, Location: loc,
-		Execute: func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+		Execute: func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+			if req.Full {
+				t.Errorf("Execute all now asked a full import of %s", c.Name)
+			}
 			mu.Lock()
 			imported = append(imported, c.Name)
 			mu.Unlock()

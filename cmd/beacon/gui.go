@@ -171,8 +171,10 @@ func buildDeps(o options) (*built, error) {
 // executeNow runs the window's Execute Now under the connection's run lock,
 // which `beacon execute` and the scheduler take too: a connection never
 // imports twice at once, and the loser's attempt is in the history.
+// Execute Now (full import) passes req.Full on to the importer, as `beacon
+// execute --full` does.
 func executeNow(exec *importexec.Executor, configDir string) ui.ExecuteFunc {
-	return func(ctx context.Context, c storage.Connection, progress func(string, int, int)) (inventory.Run, error) {
+	return func(ctx context.Context, c storage.Connection, req ui.ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 		release, err := schedule.LockConnection(configDir, c.ID)
 		if err != nil {
 			if errors.Is(err, schedule.ErrAlreadyRunning) {
@@ -182,8 +184,7 @@ func executeNow(exec *importexec.Executor, configDir string) ui.ExecuteFunc {
 			return inventory.Run{}, err
 		}
 		defer release()
-		return exec.Import(ctx, c, schedule.TriggerManual, "", func(s importer.Stage, done, total int) {
-			progress(string(s), done, total)
-		})
+		return exec.ImportWith(ctx, c, importexec.ImportOptions{Trigger: schedule.TriggerManual, Full: req.Full,
+			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
 	}
 }

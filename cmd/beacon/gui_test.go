@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
@@ -15,6 +16,7 @@ import (
 	"github.com/inventorybeacon/beacon/schedule/importexec"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
+	"github.com/inventorybeacon/beacon/ui"
 )
 
 type minted string
@@ -57,7 +59,7 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = run(context.Background(), conn, func(string, int, int) {})
+	_, err = run(context.Background(), conn, ui.ImportRequest{}, func(string, int, int) {})
 	if !errors.Is(err, schedule.ErrAlreadyRunning) {
 		t.Fatalf("Execute Now while the connection is importing elsewhere: %v, want ErrAlreadyRunning", err)
 	}
@@ -68,7 +70,7 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 	release()
 
 	var progressed bool
-	got, err := run(context.Background(), conn, func(string, int, int) { progressed = true })
+	got, err := run(context.Background(), conn, ui.ImportRequest{}, func(string, int, int) { progressed = true })
 	if err != nil || got.Status != inventory.StatusSucceeded || !progressed {
 		t.Fatalf("Execute Now with the lock free: %+v, %v (progress %v)", got, err, progressed)
 	}
@@ -78,6 +80,18 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 		t.Fatalf("run lock still held after Execute Now: %v", err)
 	}
 	again()
+
+	// The first import was full; the next reads only the changes, unless
+	// Execute Now (full import) asks for a full one.
+	for _, c := range []struct {
+		full bool
+		mode string
+	}{{false, importer.ModeDelta}, {true, importer.ModeSharded}} {
+		got, err := run(context.Background(), conn, ui.ImportRequest{Full: c.full}, func(string, int, int) {})
+		if err != nil || got.Status != inventory.StatusSucceeded || got.Mode != c.mode {
+			t.Fatalf("Execute Now (full %v): %+v, %v; want users read as %q", c.full, got, err, c.mode)
+		}
+	}
 }
 
 // "Try with a demo tenant" may be clicked again: the first simulator stops,

@@ -48,12 +48,37 @@ func (e *Executor) Execute(ctx context.Context, conn storage.Connection, trigger
 	return schedule.Outcome{Status: schedule.Status(run.Status), Warnings: run.Warnings, Err: err}, nil
 }
 
-// Import is Execute with progress, for the window's Execute Now. It does
-// not take the connection's run lock: the caller does (the runner through
-// its Locker, the window around the call), so the scheduler never skips
-// its own run. A returned Run with ID 0 was not recorded.
+// Import is Execute with progress: ImportWith with the default (automatic)
+// mode, incremental when it can be.
 func (e *Executor) Import(ctx context.Context, conn storage.Connection, trigger schedule.Trigger, note string,
 	progress func(importer.Stage, int, int)) (inventory.Run, error) {
+	return e.ImportWith(ctx, conn, ImportOptions{Trigger: trigger, Note: note, Progress: progress})
+}
+
+// ImportOptions say how ImportWith runs one import.
+type ImportOptions struct {
+	Trigger schedule.Trigger
+	// Note is recorded with the run (e.g. which missed run a catch-up
+	// makes up for).
+	Note string
+	// Full reads every user again (importer.Options.Full), as `beacon
+	// execute --full` does. By default a run reads only the users' changes
+	// since the last import when it can (incremental), and falls back to
+	// a full import when the delta link expired or the last full import is
+	// too old.
+	Full bool
+	// Progress, when set, is told how far each stage is (see
+	// importer.Options.Progress).
+	Progress func(importer.Stage, int, int)
+}
+
+// ImportWith is the window's Execute Now: one import of conn as o says,
+// recorded in the import history also when it cannot start. It does not
+// take the connection's run lock: the caller does (the runner through its
+// Locker, the window around the call), so the scheduler never skips its
+// own run. A returned Run with ID 0 was not recorded.
+func (e *Executor) ImportWith(ctx context.Context, conn storage.Connection, o ImportOptions) (inventory.Run, error) {
+	trigger, note := o.Trigger, o.Note
 	logger := e.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -66,7 +91,7 @@ func (e *Executor) Import(ctx context.Context, conn storage.Connection, trigger 
 	// keep-alive connections now rather than 90 s later.
 	defer release()
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: e.Store,
-		Trigger: inventory.Trigger(trigger), Logger: logger, Note: note, Progress: progress})
+		Trigger: inventory.Trigger(trigger), Logger: logger, Note: note, Full: o.Full, Progress: o.Progress})
 	return res.Run, err
 }
 

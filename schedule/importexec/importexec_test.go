@@ -113,3 +113,41 @@ func TestFailedStartRecordedAndLastScheduledRun(t *testing.T) {
 		t.Fatalf("failed start recorded as %+v", runs)
 	}
 }
+
+// After a full import the next one reads only the changes (delta);
+// ImportWith's Full reads every user again, and the history says so.
+func TestImportWithFullForcesAFullImport(t *testing.T) {
+	e, conn := setup(t)
+	ctx := context.Background()
+	modes := func() []string {
+		runs, err := e.Store.History(ctx, conn.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m []string
+		for i := len(runs) - 1; i >= 0; i-- {
+			m = append(m, runs[i].Mode)
+		}
+		return m
+	}
+	for i, o := range []ImportOptions{
+		{Trigger: schedule.TriggerManual},
+		{Trigger: schedule.TriggerManual},
+		{Trigger: schedule.TriggerManual, Full: true},
+	} {
+		run, err := e.ImportWith(ctx, conn, o)
+		if err != nil || run.Status != inventory.StatusSucceeded || run.Counts.Users < 60 {
+			t.Fatalf("import %d (full %v): %+v, %v", i, o.Full, run, err)
+		}
+	}
+	got := modes()
+	want := []string{importer.ModeSharded, importer.ModeDelta, importer.ModeSharded}
+	if len(got) != len(want) {
+		t.Fatalf("history modes %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("history modes %q, want %q (the third was a forced full import)", got, want)
+		}
+	}
+}
