@@ -397,16 +397,7 @@ func TestParseCell(t *testing.T) {
 func TestLastActivityTrackedWhileStaging(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, Options{})
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "c1", Trigger: TriggerManual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddUsers(ctx, testUsers(3, "a")); err != nil {
-		t.Fatal(err)
-	}
+	w := beginWithUsers(t, s, 3)
 	// A first download that is discarded: its late date must not survive.
 	if err := w.AddReportRows(ctx, ReportActiveUsers, []ReportRow{activeRow("user0000@contoso.example", "2026-11-20", "2026-11-19")}); err != nil {
 		t.Fatal(err)
@@ -512,16 +503,7 @@ func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
 	ctx := context.Background()
 	figures := func(sqlPath bool) []License {
 		s := openTest(t, Options{})
-		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "c1", Trigger: TriggerManual})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.AddUsers(ctx, testUsers(40, "a")); err != nil {
-			t.Fatal(err)
-		}
+		w := beginWithUsers(t, s, 40)
 		var rows []ReportRow
 		for i := 0; i < 40; i += 3 {
 			day := "2026-11-19"
@@ -560,4 +542,22 @@ func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
 	if active == 0 {
 		t.Fatalf("no SKU has an active user: the test compares nothing (%+v)", fast)
 	}
+}
+
+// beginWithUsers begins a run of connection c1 with the test SKUs and n
+// test users staged.
+func beginWithUsers(t *testing.T, s *Store, n int) *RunWriter {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "c1", Trigger: TriggerManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddUsers(ctx, testUsers(n, "a")); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
