@@ -541,3 +541,70 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	add(FieldGraphEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldGraphEndpoint, c.GraphEndpoint))
 	return errs
 }
+
+// RefreshTokenBindingChanges lists, by field label, the settings of now
+// that differ from those a refresh token was obtained with (obtainedWith),
+// in a way that makes Microsoft refuse the token; nil means it still
+// applies.
+//
+// A refresh token is redeemed at the token endpoint with the client ID and
+// the scopes (see microsoft-wire.md: client_id, grant_type, refresh_token,
+// scope), so it is bound to:
+//   - the Application (client) ID: Microsoft issued it to that app;
+//   - the Token Endpoint: its host is the cloud's authority and its first
+//     path segment the tenant (a token of one tenant or cloud is not
+//     redeemed by another);
+//   - the Graph Endpoint: the scopes asked for on refresh are full URIs of
+//     that Graph resource, and a different resource needs its own consent.
+//
+// It is not bound to the Redirect URI or the Authorization Endpoint: the
+// refresh request sends neither. The Cloud's name alone does not count
+// either (Global and Custom with the same endpoints are the same thing);
+// when a bound field changed with it, Cloud is listed first, because that
+// is usually the edit the administrator made.
+func RefreshTokenBindingChanges(obtainedWith, now storage.Connection) []string {
+	var changed []string
+	if !sameClientID(obtainedWith.ClientID, now.ClientID) {
+		changed = append(changed, FieldClientID)
+	}
+	if !sameEndpoint(obtainedWith.TokenEndpoint, now.TokenEndpoint) {
+		changed = append(changed, FieldTokenEndpoint)
+	}
+	if !sameEndpoint(obtainedWith.GraphEndpoint, now.GraphEndpoint) {
+		changed = append(changed, FieldGraphEndpoint)
+	}
+	if len(changed) > 0 && obtainedWith.Cloud != now.Cloud {
+		changed = append([]string{FieldCloud}, changed...)
+	}
+	return changed
+}
+
+// ClientSecretBindingChanges lists, by field label, the settings of now
+// that make a client secret saved with savedWith useless; nil means it
+// still applies.
+//
+// A client secret is a credential of one app registration, so it is bound
+// to the Application (client) ID only. A different tenant does not make it
+// stale (a multi-tenant app's secret works in every tenant that consented),
+// nor does the Graph Endpoint (Client Credentials asks for .default of
+// whichever resource). Another cloud needs another app registration, hence
+// another client ID, which is caught here.
+func ClientSecretBindingChanges(savedWith, now storage.Connection) []string {
+	if !sameClientID(savedWith.ClientID, now.ClientID) {
+		return []string{FieldClientID}
+	}
+	return nil
+}
+
+// sameClientID compares client IDs as GUIDs: case does not matter.
+func sameClientID(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// sameEndpoint compares two endpoint addresses as Microsoft does: hosts
+// and tenant names are case-insensitive, and a trailing slash or spaces
+// around the address change nothing.
+func sameEndpoint(a, b string) bool {
+	norm := func(s string) string { return strings.TrimRight(strings.TrimSpace(s), "/") }
+	return strings.EqualFold(norm(a), norm(b))
+}

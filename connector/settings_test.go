@@ -450,3 +450,67 @@ func FuzzValidateProxyServer(f *testing.F) {
 		}
 	})
 }
+
+func TestRefreshTokenBindingChanges(t *testing.T) {
+	base := NewConnection()
+	base.Name = "Contoso"
+	cases := []struct {
+		name string
+		edit func(c *storage.Connection)
+		want []string
+	}{
+		{"unchanged", func(*storage.Connection) {}, nil},
+		{"name, proxy, schedule", func(c *storage.Connection) {
+			c.Name = "Renamed"
+			c.Proxy = storage.Proxy{Enabled: true, Server: "10.0.0.1:8080", Username: "u", HasPassword: true}
+			c.ScheduleID = "s1"
+		}, nil},
+		{"redirect and authorization endpoint", func(c *storage.Connection) {
+			c.RedirectURI = "http://localhost:8400"
+			c.AuthorizationEndpoint = "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/authorize"
+		}, nil},
+		{"client ID case and spaces", func(c *storage.Connection) { c.ClientID = " " + strings.ToUpper(c.ClientID) + " " }, nil},
+		{"token endpoint case and slash", func(c *storage.Connection) {
+			c.TokenEndpoint = "https://LOGIN.microsoftonline.com/Common/oauth2/v2.0/token/"
+		}, nil},
+		{"Custom with the same endpoints", func(c *storage.Connection) { c.Cloud = CloudCustom }, nil},
+		{"client ID", func(c *storage.Connection) { c.ClientID = "00000000-1111-2222-3333-444444444444" }, []string{FieldClientID}},
+		{"tenant", func(c *storage.Connection) {
+			c.TokenEndpoint = "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"
+		}, []string{FieldTokenEndpoint}},
+		{"graph endpoint", func(c *storage.Connection) {
+			c.Cloud = CloudCustom
+			c.GraphEndpoint = "http://127.0.0.1:9000"
+		}, []string{FieldCloud, FieldGraphEndpoint}},
+		{"cloud", func(c *storage.Connection) {
+			if err := ApplyCloud(c, CloudGCCHigh); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{FieldCloud, FieldTokenEndpoint, FieldGraphEndpoint}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			now := base
+			tc.edit(&now)
+			if got := RefreshTokenBindingChanges(base, now); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClientSecretBindingChanges(t *testing.T) {
+	base := NewConnection()
+	base.AuthFlow = storage.FlowClientCredentials
+	base.TokenEndpoint = "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"
+	now := base
+	now.TokenEndpoint = "https://login.microsoftonline.com/fabrikam.com/oauth2/v2.0/token"
+	now.Name = "Other"
+	if got := ClientSecretBindingChanges(base, now); got != nil {
+		t.Errorf("a new tenant or name must keep the secret: %q", got)
+	}
+	now.ClientID = "00000000-1111-2222-3333-444444444444"
+	if got := ClientSecretBindingChanges(base, now); len(got) != 1 || got[0] != FieldClientID {
+		t.Errorf("a new client ID must make the secret stale: %q", got)
+	}
+}

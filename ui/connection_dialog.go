@@ -24,7 +24,9 @@ const (
 // Texts of the Refresh Token field and the saved-secret placeholder.
 const (
 	noTokenText       = "No token yet — click Generate..."
+	staleTokenText    = "Sign-in no longer applies — sign in again with Generate..."
 	savedSecretHint   = "Saved — type to replace"
+	staleSecretHint   = "Enter a secret of this app registration"
 	dialogWidth       = 760
 	dialogMarginSides = 40
 	dialogMarginTopBo = 60
@@ -47,9 +49,14 @@ type ConnectionDialog struct {
 	isNew  bool
 	onOK   func(c storage.Connection, changes []storage.SecretChange)
 
-	token           *storage.TokenInfo
-	newRefreshToken string // from Generate..., pending until Save
-	sourceType      string
+	// savedToken describes the refresh token in the keyring when the
+	// dialog opened (bound to the settings of orig); generated is the one
+	// from Generate..., pending until Save (bound to the settings it was
+	// obtained with). Which one, if any, applies depends on the settings as
+	// typed: see tokenFor.
+	savedToken *storage.TokenInfo
+	generated  *generatedToken
+	sourceType string
 
 	name                  *widget.Entry
 	sourceTypeButton      *widget.Button
@@ -88,7 +95,7 @@ func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, is
 	onOK func(storage.Connection, []storage.SecretChange)) *ConnectionDialog {
 	d := &ConnectionDialog{
 		parent: parent, deps: deps, others: others, orig: c, isNew: isNew, onOK: onOK,
-		token: c.Token, sourceType: c.SourceType,
+		savedToken: c.Token, sourceType: c.SourceType,
 		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{}, help: map[string]*widget.Label{},
 	}
 	d.build()
@@ -270,7 +277,6 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.cloud.SetSelected(c.Cloud)
 	d.cloud.OnChanged = d.onCloudChanged
 	d.authFlow.SetSelected(string(c.AuthFlow))
-	d.SetToken(c.Token)
 	d.updateProxyEnabled()
 	d.updateFlowRows()
 	d.updateCloudEditable()
@@ -292,16 +298,125 @@ func (d *ConnectionDialog) Show() {
 // Hide closes the dialog without saving.
 func (d *ConnectionDialog) Hide() { d.dlg.Hide() }
 
-// SetToken shows the refresh token's description (never the token).
+// SetToken records info as the description of the refresh token saved for
+// the connection as it was opened, and shows it (never the token).
 func (d *ConnectionDialog) SetToken(info *storage.TokenInfo) {
-	d.token = info
-	d.tokenStatus.SetText(tokenText(info))
-	// The description's line count changes the row's height: lay the
-	// form out again.
-	if d.scroll != nil {
+	d.savedToken = info
+	d.revalidate()
+}
+
+// generatedToken is a refresh token from Generate..., not saved yet, with
+// the connection as typed when it was obtained.
+type generatedToken struct {
+	refreshToken string
+	info         storage.TokenInfo
+	obtainedWith storage.Connection
+}
+
+// tokenFor says which refresh token applies to c, the settings as typed:
+// the one from Generate... if c still has the settings it was obtained
+// with, else the saved one on the same condition, else none. A token whose
+// settings were changed is refused by Microsoft (a later import would fail
+// with an AADSTS error), so it does not count: stale lists the fields that
+// changed since the newest such token was obtained. pending is the token
+// to store on Save ("" when the keyring needs no new value).
+func (d *ConnectionDialog) tokenFor(c storage.Connection) (info *storage.TokenInfo, pending string, stale []string) {
+	if g := d.generated; g != nil {
+		changed := connector.RefreshTokenBindingChanges(g.obtainedWith, c)
+		if len(changed) == 0 {
+			return &g.info, g.refreshToken, nil
+		}
+		stale = changed
+	}
+	if d.savedToken != nil {
+		changed := connector.RefreshTokenBindingChanges(d.orig, c)
+		if len(changed) == 0 {
+			return d.savedToken, "", nil
+		}
+		if stale == nil {
+			stale = changed
+		}
+	}
+	return nil, "", stale
+}
+
+// staleSecret lists the fields whose change makes the saved client secret
+// useless; nil when there is none saved or it still applies.
+//
+// The rule follows the refresh token's, but narrower: a client secret is a
+// credential of one app registration, so only a new Application (client)
+// ID makes it stale (see connector.ClientSecretBindingChanges). A stale
+// secret no longer counts as present, so Client Credentials asks for a new
+// one, and it is removed from the keyring on Save whichever flow is chosen,
+// since nothing could use it. Changing the client ID back restores it.
+func (d *ConnectionDialog) staleSecret(c storage.Connection) []string {
+	if !d.orig.HasClientSecret {
+		return nil
+	}
+	return connector.ClientSecretBindingChanges(d.orig, c)
+}
+
+// showCredentials updates the Refresh Token and Client Secret rows for c:
+// the token's description, or, when the settings changed since the sign-in,
+// that the administrator must sign in again, and why.
+func (d *ConnectionDialog) showCredentials(c storage.Connection) {
+	info, _, stale := d.tokenFor(c)
+	text, help, imp := tokenText(info), fieldHelp[fieldRefreshToken], widget.MediumImportance
+	if info == nil && stale != nil {
+		text, help, imp = staleTokenText, d.staleTokenHelp(stale), widget.WarningImportance
+	}
+	relayout := setLabel(d.tokenStatus, text, imp)
+	relayout = setLabel(d.help[fieldRefreshToken], help, imp) || relayout
+
+	help, imp, hint := fieldHelp[connector.FieldClientSecret], widget.MediumImportance, ""
+	if d.orig.HasClientSecret {
+		hint = savedSecretHint
+	}
+	if d.staleSecret(c) != nil {
+		help, imp, hint = staleSecretHelp, widget.WarningImportance, staleSecretHint
+	}
+	relayout = setLabel(d.help[connector.FieldClientSecret], help, imp) || relayout
+	if d.clientSecret.PlaceHolder != hint {
+		d.clientSecret.SetPlaceHolder(hint)
+	}
+	// The texts' line counts change their rows' heights: lay the form out
+	// again.
+	if relayout && d.scroll != nil {
 		d.scroll.Content.Refresh()
 	}
 }
+
+// setLabel sets a label's text and importance, and reports whether they
+// changed.
+func setLabel(l *widget.Label, text string, imp widget.Importance) bool {
+	if l.Text == text && l.Importance == imp {
+		return false
+	}
+	l.Importance = imp
+	l.SetText(text)
+	return true
+}
+
+// staleTokenHelp says why the token no longer applies and what Save will do.
+// Explicit lines, as for the other help notes.
+func (d *ConnectionDialog) staleTokenHelp(changed []string) string {
+	first := "Changed since the sign-in: " + strings.Join(changed, ", ") + "."
+	if len(first) > 78 {
+		first = "Changed since the sign-in:\n" + strings.Join(changed, ", ") + "."
+	}
+	save := "so Save does not keep it."
+	if d.savedToken != nil {
+		save = "so Save removes it from the keyring."
+	}
+	return first + "\n" +
+		"Microsoft refuses the token with them, " + save + "\n" +
+		"Click Generate... to sign in again, or change them back to keep the token."
+}
+
+// staleSecretHelp says why the saved client secret no longer applies.
+const staleSecretHelp = "The saved secret belongs to the app registration of the previous client ID;\n" +
+	"it does not work with this one, so Save removes it from the keyring.\n" +
+	"Enter a secret of this app, or change the ID back to keep the saved one."
 
 // tokenText describes a refresh token for the read-only Refresh Token field.
 func tokenText(info *storage.TokenInfo) string {
@@ -402,7 +517,10 @@ func (d *ConnectionDialog) connection() storage.Connection {
 	c.AuthFlow = storage.AuthFlow(d.authFlow.Selected)
 	c.AuthorizationEndpoint = strings.TrimSpace(d.authorizationEndpoint.Text)
 	c.GraphEndpoint = strings.TrimSpace(d.graphEndpoint.Text)
-	c.Token = d.token
+	c.Token, _, _ = d.tokenFor(c)
+	if d.staleSecret(c) != nil {
+		c.HasClientSecret = false
+	}
 	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
 		c.HasClientSecret = true
 	}
@@ -421,9 +539,19 @@ func (d *ConnectionDialog) secretChanges(c storage.Connection) []storage.SecretC
 	// not kept: the administrator no longer sees it.
 	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
 		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretClientSecret, Value: d.clientSecret.Text})
+	} else if d.orig.HasClientSecret && !c.HasClientSecret {
+		// The saved secret belongs to another client ID (staleSecret).
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretClientSecret, Delete: true})
 	}
-	if d.newRefreshToken != "" {
-		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretRefreshToken, Value: d.newRefreshToken})
+	// A refresh token the settings as typed no longer allow is removed, so
+	// the keyring and c.Token agree and the next import asks for a sign-in
+	// instead of failing with an AADSTS error. Commit makes the keyring
+	// change first and undoes it if the configuration cannot be written.
+	switch info, pending, _ := d.tokenFor(c); {
+	case pending != "":
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretRefreshToken, Value: pending})
+	case info == nil && d.savedToken != nil:
+		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretRefreshToken, Delete: true})
 	}
 	return ch
 }
@@ -436,6 +564,7 @@ func (d *ConnectionDialog) revalidate() {
 		return
 	}
 	c := d.connection()
+	d.showCredentials(c)
 	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
 	for field, l := range d.errs {
 		if err := d.current[field]; err != nil {
@@ -486,9 +615,9 @@ func (d *ConnectionDialog) onGenerate() {
 		Parent:        d.parent,
 		Connection:    c,
 		ProxyPassword: d.proxyPassword.Text,
+		// The token is bound to the settings it was obtained with: c.
 		Done: func(refreshToken string, info storage.TokenInfo) {
-			d.newRefreshToken = refreshToken
-			d.SetToken(&info)
+			d.generated = &generatedToken{refreshToken: refreshToken, info: info, obtainedWith: c}
 			d.revalidate()
 		},
 	})
