@@ -478,6 +478,12 @@ func TestOpenReplacesTheOldReportIndexes(t *testing.T) {
 	}
 }
 
+// searchText is the plain definition of a row's search text, the
+// reference of TestSearchTextBuffered.
+func searchText(parts ...string) string {
+	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
 // TestSearchTextBuffered: the writer's buffered search text is exactly the
 // plain one, for ASCII, Unicode case rules and invalid UTF-8 alike.
 func TestSearchTextBuffered(t *testing.T) {
