@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -391,6 +392,14 @@ func fromRetrieve(op, endpoint string, err error) error {
 func transportError(endpoint string, err error) error {
 	if errors.Is(err, ErrProxyAuth) {
 		return ErrProxyAuth
+	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) {
+		// Almost always a proxy or firewall that inspects HTTPS and signs
+		// with the organisation's own certificate authority.
+		return fmt.Errorf("could not reach %s: %w. The connection is being re-signed by a certificate this computer does not trust, "+
+			"usually a proxy or firewall that inspects HTTPS: ask its administrator for the organisation's CA certificate (a PEM file) "+
+			"and choose it under Proxy CA Certificate in the connection's settings", endpoint, err)
 	}
 	return fmt.Errorf("could not reach %s: %w. Check the address, the network and the proxy settings", endpoint, err)
 }

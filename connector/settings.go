@@ -5,11 +5,17 @@
 package connector
 
 import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,6 +36,7 @@ const (
 	FieldProxyServer           = "Proxy Server"
 	FieldProxyUsername         = "Username"
 	FieldProxyPassword         = "Password"
+	FieldCACertFile            = "Proxy CA Certificate"
 	FieldCloud                 = "Cloud"
 	FieldTokenEndpoint         = "Token Endpoint"
 	FieldClientID              = "Application (client) ID"
@@ -321,6 +328,122 @@ func ValidateProxyCredentials(user, password string) error {
 	return nil
 }
 
+// MaxCACertFileSize bounds the CA certificate file. A PEM bundle of every
+// public root is about 200 KB; anything far larger is not a certificate
+// file, and reading it on every keystroke of the dialog would be slow.
+const MaxCACertFileSize = 4 << 20
+
+// CleanCACertFile is what is kept of a typed or pasted CA certificate path:
+// spaces around it are dropped, and so are the double quotes Windows adds
+// with "Copy as path".
+func CleanCACertFile(path string) string {
+	path = strings.TrimSpace(path)
+	if len(path) >= 2 && path[0] == '"' && path[len(path)-1] == '"' {
+		path = strings.TrimSpace(path[1 : len(path)-1])
+	}
+	return path
+}
+
+// ValidateCACertFile checks the Proxy CA Certificate setting (the
+// connection's CACertFile): empty means the system's trusted certificates
+// only; otherwise the file must exist, be readable and hold at least one
+// PEM certificate that parses — exactly what auth.HTTPClient adds to the
+// trusted roots (x509.CertPool.AppendCertsFromPEM), so a file accepted here
+// is one the connection can use. The path is cleaned (CleanCACertFile)
+// first.
+func ValidateCACertFile(path string) error {
+	path = CleanCACertFile(path)
+	if path == "" {
+		return nil
+	}
+	const export = "Export your proxy's root CA certificate in Base-64 (PEM) format, or ask your network team for it, and choose that file."
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("There is no file at %s. Check the path, or click Browse... to choose the certificate file.", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("Inventory Beacon may not open %s (permission denied). Copy the certificate to a folder your account can read, or ask for read access.", path)
+	case err != nil:
+		return fmt.Errorf("The file %s cannot be opened (%v). Check the path, or click Browse... to choose the certificate file.", path, unwrapPathError(err))
+	case fi.IsDir():
+		return fmt.Errorf("%s is a folder. Choose the certificate file in it (usually ending in .pem, .crt or .cer).", path)
+	case !fi.Mode().IsRegular():
+		// A pipe or device would block or never end: never read it.
+		return fmt.Errorf("%s is not an ordinary file. Choose the certificate file itself (usually ending in .pem, .crt or .cer).", path)
+	case fi.Size() == 0:
+		return errors.New("The file is empty. " + export)
+	case fi.Size() > MaxCACertFileSize:
+		return fmt.Errorf("The file is %d MB, far too large for a certificate file; check that you chose the right file. %s", fi.Size()>>20, export)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("Inventory Beacon may not read %s (permission denied). Copy the certificate to a folder your account can read, or ask for read access.", path)
+		}
+		return fmt.Errorf("The file %s cannot be read (%v). Check the path, or click Browse... to choose the certificate file.", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxCACertFileSize+1))
+	if err != nil {
+		return fmt.Errorf("The file %s cannot be read (%v). Check that the disk or network share is available, then try again.", path, unwrapPathError(err))
+	}
+	return checkCACertPEM(data, export)
+}
+
+// checkCACertPEM reports why data has no certificate that
+// x509.CertPool.AppendCertsFromPEM would take, or nil when it has one.
+func checkCACertPEM(data []byte, export string) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("The file is empty. " + export)
+	}
+	var others []string
+	var parseErr error
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" || len(b.Headers) != 0 {
+			others = append(others, b.Type)
+			continue
+		}
+		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+			parseErr = err
+			continue
+		}
+		return nil
+	}
+	switch {
+	case parseErr != nil:
+		return fmt.Errorf("The certificate in the file is damaged and cannot be read (%v). %s", parseErr, export)
+	case len(others) > 0:
+		for _, o := range others {
+			if strings.Contains(o, "PRIVATE KEY") {
+				return fmt.Errorf("The file holds a private key (%s), not a certificate. Choose the CA's certificate file (-----BEGIN CERTIFICATE-----); the key is not needed and should stay private.", o)
+			}
+		}
+		return fmt.Errorf("The file holds a %s block but no certificate (-----BEGIN CERTIFICATE-----). %s", others[0], export)
+	case data[0] == 0x30:
+		// A DER certificate starts with an ASN.1 SEQUENCE; .cer files
+		// from Windows often are DER.
+		return errors.New("The file holds a binary (DER) certificate; Inventory Beacon needs PEM. In Windows' certificate export choose \"Base-64 encoded X.509 (.CER)\", or convert it: openssl x509 -inform der -in FILE -out proxy-ca.pem")
+	default:
+		return errors.New("The file holds no PEM certificate (no -----BEGIN CERTIFICATE----- line). " + export)
+	}
+}
+
+// unwrapPathError drops the operation and path of an *fs.PathError: the
+// message already names the file.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 var guidPattern = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
 // ValidateClientID checks that the Application (client) ID is a GUID, as the
@@ -491,8 +614,8 @@ func ValidateTokenEndpointForFlow(tokenEndpoint string, flow storage.AuthFlow) e
 // others are the other connections (for the unique name). proxyPassword is
 // a password typed in the dialog and not saved yet; c.Proxy.HasPassword says
 // one is stored. hasSecret says a client secret was typed or is stored.
-// Proxy fields are not checked while Use Proxy is off, and flow-specific
-// fields only for their flow.
+// Proxy fields are not checked while Use Proxy is off (the Proxy CA
+// Certificate always is), and flow-specific fields only for their flow.
 func Validate(c storage.Connection, others []storage.Connection, proxyPassword string, hasSecret bool) map[string]error {
 	errs := map[string]error{}
 	add := func(field string, err error) {
@@ -518,6 +641,9 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 			}
 		}
 	}
+	// Not tied to Use Proxy: a transparent proxy inspects HTTPS without
+	// being configured, and auth.HTTPClient uses the file either way.
+	add(FieldCACertFile, ValidateCACertFile(c.CACertFile))
 	if _, ok := LookupCloud(c.Cloud); !ok {
 		add(FieldCloud, fmt.Errorf("Choose a cloud: %s.", strings.Join(CloudNames(), ", ")))
 	}

@@ -2,12 +2,15 @@ package ui
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -65,6 +68,8 @@ type ConnectionDialog struct {
 	proxyServer           *widget.Entry
 	proxyUser             *widget.Entry
 	proxyPassword         *widget.Entry
+	caCertFile            *widget.Entry
+	caCertBrowse          *widget.Button
 	cloud                 *widget.Select
 	tokenEndpoint         *widget.Entry
 	clientID              *widget.Entry
@@ -85,8 +90,10 @@ type ConnectionDialog struct {
 	// rolesHelp says which permissions and roles the sign-in needs.
 	rolesHelp *widget.Label
 	dlg       *dialog.CustomDialog
-	built     bool // set once every widget exists, so early callbacks are ignored
-	prompt    *prompt
+	// caCertFileDialog is the open Browse... dialog (tests).
+	caCertFileDialog *dialog.FileDialog
+	built            bool // set once every widget exists, so early callbacks are ignored
+	prompt           *prompt
 }
 
 // newConnectionDialog builds the dialog for c (a new connection when isNew);
@@ -129,6 +136,12 @@ func (d *ConnectionDialog) build() {
 	d.proxyUser.OnChanged = changed
 	d.proxyPassword = widget.NewPasswordEntry()
 	d.proxyPassword.OnChanged = changed
+	// Not disabled with Use Proxy: a transparent proxy inspects HTTPS
+	// without being configured here.
+	d.caCertFile = widget.NewEntry()
+	d.caCertFile.SetPlaceHolder("Empty: the certificates this computer trusts")
+	d.caCertFile.OnChanged = changed
+	d.caCertBrowse = widget.NewButton("Browse...", d.onBrowseCACert)
 
 	d.cloud = widget.NewSelect(connector.CloudNames(), d.onCloudChanged)
 	d.tokenEndpoint = widget.NewEntry()
@@ -185,6 +198,7 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldProxyServer, d.proxyServer),
 		row(connector.FieldProxyUsername, d.proxyUser),
 		row(connector.FieldProxyPassword, d.proxyPassword),
+		row(connector.FieldCACertFile, container.NewBorder(nil, nil, nil, d.caCertBrowse, d.caCertFile)),
 	))
 	d.rolesHelp = helpLabel(rolesHelp)
 	m365 := widget.NewCard("", "Microsoft 365", container.NewVBox(
@@ -219,9 +233,13 @@ const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions
 	"Cloud Application Administrator). With Authorization Code, the admin who signs in also\n" +
 	"needs the Reports Reader or Global Reader role to read the usage reports."
 
-// fieldHelp explains each Microsoft 365 field under it. Explicit lines, as
-// for the token description: a wrapped label would not make its row grow.
+// fieldHelp explains the Proxy CA Certificate and each Microsoft 365 field
+// under it. Explicit lines, as for the token description: a wrapped label
+// would not make its row grow.
 var fieldHelp = map[string]string{
+	connector.FieldCACertFile: "Only if your network inspects HTTPS and re-signs it with its own CA, so that\n" +
+		"sign-in fails with certificate errors: that CA's certificate as a PEM file.\n" +
+		"Leave empty to use only the certificates this computer trusts.",
 	connector.FieldCloud: "The Microsoft cloud your tenant is in; most organisations use Global.\n" +
 		"Choosing one fills in the endpoints; Custom lets you type them all.",
 	connector.FieldTokenEndpoint: "Where tokens are obtained. For an app registered in one tenant only, replace\n" +
@@ -260,6 +278,7 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.useProxy.SetChecked(c.Proxy.Enabled)
 	d.proxyServer.SetText(c.Proxy.Server)
 	d.proxyUser.SetText(c.Proxy.Username)
+	d.caCertFile.SetText(c.CACertFile)
 	if c.Proxy.HasPassword {
 		d.proxyPassword.SetPlaceHolder(savedSecretHint)
 	}
@@ -510,6 +529,7 @@ func (d *ConnectionDialog) connection() storage.Connection {
 	// A saved password belongs to its user name: clearing the user name
 	// clears the password too (it is removed from the keyring on Save).
 	c.Proxy.HasPassword = d.proxyPassword.Text != "" || (d.orig.Proxy.HasPassword && c.Proxy.Username != "")
+	c.CACertFile = connector.CleanCACertFile(d.caCertFile.Text)
 	c.Cloud = d.cloud.Selected
 	c.TokenEndpoint = strings.TrimSpace(d.tokenEndpoint.Text)
 	c.ClientID = strings.TrimSpace(d.clientID.Text)
@@ -583,7 +603,7 @@ func (d *ConnectionDialog) revalidate() {
 	// Generate... needs only the fields the sign-in uses.
 	generateOK := true
 	for _, f := range []string{connector.FieldProxyServer, connector.FieldProxyUsername, connector.FieldProxyPassword,
-		connector.FieldCloud, connector.FieldTokenEndpoint, connector.FieldClientID, connector.FieldRedirectURI,
+		connector.FieldCACertFile, connector.FieldCloud, connector.FieldTokenEndpoint, connector.FieldClientID, connector.FieldRedirectURI,
 		connector.FieldAuthorizationEndpoint, connector.FieldGraphEndpoint} {
 		if d.current[f] != nil {
 			generateOK = false
@@ -621,6 +641,37 @@ func (d *ConnectionDialog) onGenerate() {
 			d.revalidate()
 		},
 	})
+}
+
+// onBrowseCACert opens the file-open dialog for the Proxy CA Certificate,
+// showing certificate files, in the folder of the file already given.
+func (d *ConnectionDialog) onBrowseCACert() {
+	fd := dialog.NewFileOpen(d.onCACertChosen, d.parent)
+	fd.SetFilter(fynestorage.NewExtensionFileFilter([]string{".pem", ".crt", ".cer"}))
+	if p := connector.CleanCACertFile(d.caCertFile.Text); p != "" {
+		if fi, err := os.Stat(filepath.Dir(p)); err == nil && fi.IsDir() {
+			if l, err := fynestorage.ListerForURI(fynestorage.NewFileURI(filepath.Dir(p))); err == nil {
+				fd.SetLocation(l)
+			}
+		}
+	}
+	// As large as the window allows: the file list needs the room.
+	size := d.parent.Canvas().Size()
+	fd.Resize(fyne.NewSize(min(size.Width-dialogMarginSides, 800), min(size.Height-dialogMarginTopBo, 600)))
+	d.caCertFileDialog = fd
+	fd.Show()
+}
+
+// onCACertChosen puts the file chosen with Browse... into the field, which
+// validates it; nothing changes when the choice was cancelled.
+func (d *ConnectionDialog) onCACertChosen(r fyne.URIReadCloser, err error) {
+	d.caCertFileDialog = nil
+	if err != nil || r == nil {
+		return
+	}
+	path := r.URI().Path()
+	_ = r.Close()
+	d.caCertFile.SetText(filepath.FromSlash(path))
 }
 
 func (d *ConnectionDialog) onOKTapped() {

@@ -431,7 +431,7 @@ func TestWriteDialogDocs(t *testing.T) {
 // goldenHeight shows the whole dialog: the test painter does not clip
 // entries nested in a scroll container, so a scrolled capture would show
 // stray text below the dialog.
-const goldenHeight = 1340
+const goldenHeight = 1440
 
 func encodePNG(path string, img image.Image) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -416,6 +416,7 @@ func TestDialogTabOrder(t *testing.T) {
 	names := map[fyne.Focusable]string{
 		d.name: "name", d.sourceTypeButton: "source type", d.useProxy: "use proxy",
 		d.proxyServer: "proxy server", d.proxyUser: "proxy user", d.proxyPassword: "proxy password",
+		d.caCertFile: "ca cert", d.caCertBrowse: "browse",
 		d.cloud: "cloud", d.tokenEndpoint: "token endpoint", d.clientID: "client id", d.redirectURI: "redirect uri",
 		d.authorizationEndpoint: "authorization endpoint", d.generate: "generate", d.clientSecret: "client secret",
 		d.graphEndpoint: "graph endpoint", d.cancel: "cancel", d.ok: "ok",
@@ -442,7 +443,7 @@ func TestDialogTabOrder(t *testing.T) {
 		}
 		return got
 	}
-	want := []string{"name", "source type", "use proxy", "cloud", "token endpoint", "client id", "redirect uri",
+	want := []string{"name", "source type", "use proxy", "ca cert", "browse", "cloud", "token endpoint", "client id", "redirect uri",
 		"auth flow", "authorization endpoint", "generate", "cancel"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order\n got %v\nwant %v", got, want)
@@ -452,7 +453,7 @@ func TestDialogTabOrder(t *testing.T) {
 	test.Type(d.name, "Contoso")
 	test.Tap(d.useProxy)
 	test.Type(d.proxyServer, "10.0.0.5:3128")
-	want = []string{"name", "source type", "use proxy", "proxy server", "proxy user", "proxy password", "cloud",
+	want = []string{"name", "source type", "use proxy", "proxy server", "proxy user", "proxy password", "ca cert", "browse", "cloud",
 		"token endpoint", "client id", "redirect uri", "auth flow", "authorization endpoint", "generate", "cancel", "ok"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order with the proxy on\n got %v\nwant %v", got, want)

@@ -1,0 +1,282 @@
+package ui
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	fynestorage "fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/storage"
+)
+
+// The Proxy CA Certificate of a TLS-inspecting proxy is set in the dialog:
+// validated as it is typed, chosen with Browse..., saved as caCertFile.
+
+// writeTestCA writes a self-signed CA certificate, as a TLS-inspecting
+// proxy has, to a PEM file in dir.
+func writeTestCA(t *testing.T, dir string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "Contoso TLS Inspection CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "contoso-proxy-ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDialogCACertFileIsValidatedAndSaved(t *testing.T) {
+	dir := t.TempDir()
+	good := writeTestCA(t, dir)
+	notPEM := filepath.Join(dir, "readme.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	repo := testRepo(t)
+	m, _ := testMainWindow(t, repo, Deps{})
+	m.systems.create()
+	d := m.connDialog
+	if d == nil {
+		t.Fatal("New did not open the dialog")
+	}
+	test.Type(d.name, "Contoso")
+	if d.caCertFile.Text != "" || d.errorText(connector.FieldCACertFile) != "" || d.ok.Disabled() {
+		t.Fatalf("empty must be valid (the system's certificates): %q", d.errorText(connector.FieldCACertFile))
+	}
+	if d.caCertFile.Disabled() || d.caCertBrowse.Disabled() || d.useProxy.Checked {
+		t.Fatal("the CA certificate must be editable without Use Proxy (a transparent proxy inspects HTTPS too)")
+	}
+	requireContains(t, "help", d.help[connector.FieldCACertFile].Text, "Leave empty")
+
+	missing := filepath.Join(dir, "missing.pem")
+	test.Type(d.caCertFile, missing)
+	requireContains(t, "missing file error", d.errorText(connector.FieldCACertFile), "There is no file at "+missing)
+	requireContains(t, "missing file error", d.errorText(connector.FieldCACertFile), "Browse...")
+	if !d.ok.Disabled() || !d.generate.Disabled() {
+		t.Fatal("OK and Generate... must wait for a usable CA certificate file")
+	}
+	test.Tap(d.ok)
+	if m.connDialog.dlg == nil || len(m.cfg.Connections) != 0 {
+		t.Fatal("a disabled OK saved the connection")
+	}
+	retype(d.caCertFile, notPEM)
+	requireContains(t, "not PEM error", d.errorText(connector.FieldCACertFile), "no PEM certificate")
+	if !d.ok.Disabled() {
+		t.Fatal("OK must stay disabled for a file without a certificate")
+	}
+	for field := range d.errs {
+		if field != connector.FieldCACertFile && d.errorText(field) != "" {
+			t.Errorf("unexpected error on %s: %s", field, d.errorText(field))
+		}
+	}
+
+	// A path pasted from Windows' "Copy as path" comes in quotes.
+	retype(d.caCertFile, `"`+good+`"`)
+	if e := d.errorText(connector.FieldCACertFile); e != "" || d.ok.Disabled() || d.generate.Disabled() {
+		t.Fatalf("a valid CA certificate refused: %q", e)
+	}
+	test.Tap(d.ok)
+	if len(m.cfg.Connections) != 1 || m.cfg.Connections[0].CACertFile != good {
+		t.Fatalf("pending connections %+v", m.cfg.Connections)
+	}
+	test.Tap(m.saveButton)
+	if m.dirty {
+		t.Fatalf("save failed: %s", m.prompt.message.Text)
+	}
+	raw, err := os.ReadFile(repo.Config.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Connections []map[string]any `json:"connections"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Connections) != 1 || file.Connections[0]["caCertFile"] != good {
+		t.Fatalf("config.json connections: %v", file.Connections)
+	}
+
+	// Edit shows the saved path; clearing it goes back to the system's
+	// certificates and leaves caCertFile out of the file.
+	var got storage.Connection
+	d2, _ := testDialog(t, m.cfg.Connections[0], false, nil, Deps{}, func(c storage.Connection, _ []storage.SecretChange) { got = c })
+	if d2.caCertFile.Text != good {
+		t.Fatalf("Edit shows %q, want %q", d2.caCertFile.Text, good)
+	}
+	retype(d2.caCertFile, "")
+	test.Tap(d2.ok)
+	if got.ID == "" || got.CACertFile != "" {
+		t.Fatalf("cleared CA certificate: %+v", got)
+	}
+}
+
+// Browse... opens a file-open dialog; the file chosen there lands in the
+// field and is validated; cancelling changes nothing.
+func TestDialogCACertBrowse(t *testing.T) {
+	dir := t.TempDir()
+	good := writeTestCA(t, dir)
+	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
+	before := len(w.Canvas().Overlays().List())
+	test.Tap(d.caCertBrowse)
+	if len(w.Canvas().Overlays().List()) != before+1 || d.caCertFileDialog == nil {
+		t.Fatal("Browse... did not open a file dialog")
+	}
+	// The test driver cannot pick a file in the dialog's list: hand the
+	// choice to its callback as the dialog does.
+	d.onCACertChosen(nil, nil) // Cancel
+	if d.caCertFile.Text != "" {
+		t.Fatalf("cancel set %q", d.caCertFile.Text)
+	}
+	r, err := fynestorage.Reader(fynestorage.NewFileURI(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.onCACertChosen(r, nil)
+	if d.caCertFile.Text != good || d.errorText(connector.FieldCACertFile) != "" || d.ok.Disabled() {
+		t.Fatalf("chosen file: field %q, error %q", d.caCertFile.Text, d.errorText(connector.FieldCACertFile))
+	}
+	// Browse... again starts in the folder of the file given.
+	test.Tap(d.caCertBrowse)
+	if d.caCertFileDialog == nil {
+		t.Fatal("Browse... did not open a file dialog again")
+	}
+	d.caCertFileDialog.Hide()
+}
+
+// memSecrets is an in-memory keyring for the end-to-end test.
+type memSecrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *memSecrets) key(id string, kind storage.SecretKind) string { return id + "/" + string(kind) }
+
+func (s *memSecrets) Get(id string, kind storage.SecretKind) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[s.key(id, kind)]
+	if !ok {
+		return "", storage.ErrSecretNotFound
+	}
+	return v, nil
+}
+
+func (s *memSecrets) Set(id string, kind storage.SecretKind, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[s.key(id, kind)] = v
+	return nil
+}
+
+func (s *memSecrets) Delete(id string, kind storage.SecretKind) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, s.key(id, kind))
+	return nil
+}
+
+// A connection set up in the dialog with the simulator's CA (the
+// simulator serves HTTPS with a certificate of a CA it generates, as a
+// TLS-inspecting proxy does) trusts it: Test Connection gets a token and
+// reads Graph; the same connection without it fails on the certificate.
+// Generate... gets the same connection, hence the same HTTP client.
+func TestDialogCACertFileTrustsSimulatorCA(t *testing.T) {
+	sim, err := m365sim.Start(m365sim.Options{Users: 5, Seed: 3, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { go sim.Close() })
+
+	var req GenerateRequest
+	var conn storage.Connection
+	var changes []storage.SecretChange
+	deps := Deps{Generate: func(r GenerateRequest) { req = r }}
+	d, _ := testDialog(t, newNamedConnection("Sim TLS"), true, nil, deps, func(c storage.Connection, ch []storage.SecretChange) {
+		conn, changes = c, ch
+	})
+	d.cloud.SetSelected(connector.CloudCustom)
+	retype(d.tokenEndpoint, sim.URL()+"/"+sim.Tenant().ID+"/oauth2/v2.0/token")
+	retype(d.authorizationEndpoint, sim.URL()+"/"+sim.Tenant().ID+"/oauth2/v2.0/authorize")
+	retype(d.graphEndpoint, sim.GraphEndpoint())
+	retype(d.redirectURI, "http://localhost")
+	test.Type(d.caCertFile, sim.CAFile())
+	test.Tap(d.generate)
+	if req.Connection.CACertFile != sim.CAFile() {
+		t.Fatalf("Generate... got CA certificate %q, want %q", req.Connection.CACertFile, sim.CAFile())
+	}
+	if _, err := prepareFlow(GenerateOptions{}, req); err != nil {
+		t.Fatalf("sign-in preparation with the CA: %v", err)
+	}
+	d.authFlow.SetSelected(string(storage.FlowClientCredentials))
+	retype(d.clientID, tenant.ConfidentialClientID)
+	test.Type(d.clientSecret, tenant.ConfidentialClientSecret)
+	if d.ok.Disabled() {
+		t.Fatalf("dialog refused: %v", d.current)
+	}
+	test.Tap(d.ok)
+	if conn.CACertFile != sim.CAFile() {
+		t.Fatalf("saved CA certificate %q, want %q", conn.CACertFile, sim.CAFile())
+	}
+	secrets := &memSecrets{}
+	for _, ch := range changes {
+		if err := secrets.Set(ch.ConnID, ch.Kind, ch.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := TestConnectionOptions{Secrets: secrets, ConfigDir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r := runTestConnection(ctx, opts, conn); !r.TokenOK || !r.GraphOK {
+		t.Fatalf("with the CA: %+v\n%s", r, r.Summary())
+	}
+
+	noCA := conn
+	noCA.CACertFile = ""
+	r := runTestConnection(ctx, opts, noCA)
+	var unknownCA x509.UnknownAuthorityError
+	if r.TokenOK || !errors.As(r.Err, &unknownCA) {
+		t.Fatalf("without the CA: %+v", r)
+	}
+	if !strings.Contains(strings.ToLower(r.Summary()), "certificate") {
+		t.Errorf("the failure does not mention the certificate: %s", r.Summary())
+	}
+	t.Logf("without the CA, Test Connection says: %s", r.Summary())
+}
