@@ -1124,13 +1124,7 @@ func (d *usersDecoder) assignedPlans(u *inventory.User) error {
 		}
 		return d.fail("want , or ] in assignedPlans")
 	}
-	n := len(tmp)
-	if cap(d.plans)-len(d.plans) < n {
-		d.plans = make([]inventory.AssignedPlan, 0, max(n, min(2*cap(d.plans), 4096), 256))
-	}
-	i := len(d.plans)
-	d.plans = append(d.plans, tmp...)
-	u.AssignedPlans = d.plans[i : i+n : i+n]
+	u.AssignedPlans = cutSlab(&d.plans, tmp, 256, 4096)
 	clear(tmp)
 	return nil
 }
@@ -1264,13 +1258,7 @@ func (d *usersDecoder) licenses(u *inventory.User) error {
 		}
 		return d.fail("want , or ] in assignedLicenses")
 	}
-	n := len(tmp)
-	if cap(d.lics)-len(d.lics) < n {
-		d.lics = make([]inventory.AssignedLicense, 0, max(n, min(2*cap(d.lics), 2048), 128))
-	}
-	i := len(d.lics)
-	d.lics = append(d.lics, tmp...)
-	u.AssignedLicenses = d.lics[i : i+n : i+n]
+	u.AssignedLicenses = cutSlab(&d.lics, tmp, 128, 2048)
 	clear(tmp)
 	return nil
 }
@@ -1377,13 +1365,22 @@ func (d *usersDecoder) disabledPlans(l *inventory.AssignedLicense) error {
 		}
 		return d.fail("want , or ] in disabledPlans")
 	}
-	n := len(tmp)
-	if cap(d.strs)-len(d.strs) < n {
-		d.strs = make([]string, 0, max(n, min(2*cap(d.strs), 2048), 128))
-	}
-	i := len(d.strs)
-	d.strs = append(d.strs, tmp...)
-	l.DisabledPlans = d.strs[i : i+n : i+n]
+	l.DisabledPlans = cutSlab(&d.strs, tmp, 128, 2048)
 	clear(tmp)
 	return nil
+}
+
+// cutSlab copies items into the page's slab *slab and returns them as a
+// slice of it whose capacity ends at its length, so an append by a
+// consumer never writes into a neighbour. A full slab is replaced by one
+// twice its size (between minCap and maxCap, and at least len(items));
+// slices cut before keep the old one.
+func cutSlab[T any](slab *[]T, items []T, minCap, maxCap int) []T {
+	n := len(items)
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, min(2*cap(*slab), maxCap), minCap))
+	}
+	i := len(*slab)
+	*slab = append(*slab, items...)
+	return (*slab)[i : i+n : i+n]
 }
