@@ -1,61 +1,21 @@
 package connector
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-// testCA makes a self-signed CA certificate, as a TLS-inspecting proxy
-// has, and returns its DER with the PKIX DER of its public key and the
-// PKCS#8 DER of its private key.
-func testCA(t *testing.T) (certDER, pubDER, keyDER []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "Contoso TLS Inspection CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	if certDER, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key); err != nil {
-		t.Fatal(err)
-	}
-	if pubDER, err = x509.MarshalPKIXPublicKey(&key.PublicKey); err != nil {
-		t.Fatal(err)
-	}
-	if keyDER, err = x509.MarshalPKCS8PrivateKey(key); err != nil {
-		t.Fatal(err)
-	}
-	return certDER, pubDER, keyDER
-}
-
-func pemOf(typ string, der []byte) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
-}
-
 func TestValidateCACertFile(t *testing.T) {
-	certDER, pubDER, keyDER := testCA(t)
-	cert, pub, key := pemOf("CERTIFICATE", certDER), pemOf("PUBLIC KEY", pubDER), pemOf("PRIVATE KEY", keyDER)
-	damaged := pemOf("CERTIFICATE", certDER[:len(certDER)/2])
+	certDER, pubDER, keyDER := testenv.TestCA(t)
+	cert, pub, key := testenv.PEM("CERTIFICATE", certDER), testenv.PEM("PUBLIC KEY", pubDER), testenv.PEM("PRIVATE KEY", keyDER)
+	damaged := testenv.PEM("CERTIFICATE", certDER[:len(certDER)/2])
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)

@@ -2,15 +2,9 @@ package ui
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
@@ -30,37 +25,9 @@ import (
 // The Proxy CA Certificate of a TLS-inspecting proxy is set in the dialog:
 // validated as it is typed, chosen with Browse..., saved as caCertFile.
 
-// writeTestCA writes a self-signed CA certificate, as a TLS-inspecting
-// proxy has, to a PEM file in dir.
-func writeTestCA(t *testing.T, dir string) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "Contoso TLS Inspection CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "contoso-proxy-ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestDialogCACertFileIsValidatedAndSaved(t *testing.T) {
 	dir := t.TempDir()
-	good := writeTestCA(t, dir)
+	good := testenv.WriteTestCA(t, dir)
 	notPEM := filepath.Join(dir, "readme.txt")
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -149,7 +116,7 @@ func TestDialogCACertFileIsValidatedAndSaved(t *testing.T) {
 // field and is validated; cancelling changes nothing.
 func TestDialogCACertBrowse(t *testing.T) {
 	dir := t.TempDir()
-	good := writeTestCA(t, dir)
+	good := testenv.WriteTestCA(t, dir)
 	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
 	before := len(w.Canvas().Overlays().List())
 	test.Tap(d.caCertBrowse)
