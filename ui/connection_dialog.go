@@ -394,6 +394,11 @@ func (d *ConnectionDialog) showCredentials(c storage.Connection) {
 	if d.staleSecret(c) != nil {
 		help, imp, hint = staleSecretHelp, widget.WarningImportance, staleSecretHint
 	}
+	if c.AuthFlow == storage.FlowClientCredentials && info == nil && d.savedToken != nil {
+		// The Refresh Token row is hidden with this flow, yet Save removes
+		// the saved sign-in: say so where the administrator looks.
+		help, imp = help+"\n"+staleTokenUnderSecret, widget.WarningImportance
+	}
 	relayout = setLabel(d.help[connector.FieldClientSecret], help, imp) || relayout
 	if d.clientSecret.PlaceHolder != hint {
 		d.clientSecret.SetPlaceHolder(hint)
@@ -431,6 +436,11 @@ func (d *ConnectionDialog) staleTokenHelp(changed []string) string {
 		"Microsoft refuses the token with them, " + save + "\n" +
 		"Click Generate... to sign in again, or change them back to keep the token."
 }
+
+// staleTokenUnderSecret is added to the Client Secret help when the saved
+// refresh token no longer applies while Client Credentials hides its row.
+const staleTokenUnderSecret = "The saved sign-in (refresh token) does not work with the changed settings\n" +
+	"either, so Save removes it from the keyring; change them back to keep it."
 
 // staleSecretHelp says why the saved client secret no longer applies.
 const staleSecretHelp = "The saved secret belongs to the app registration of the previous client ID;\n" +

@@ -342,3 +342,31 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 		t.Fatalf("stale secret still in the keyring: %v", err)
 	}
 }
+
+// With Client Credentials the Refresh Token row is hidden, but Save still
+// removes a saved sign-in the new settings void: the Client Secret help,
+// which is shown, says so, and stops saying it when the ID is changed back.
+func TestClientCredentialsWarnsStaleTokenRemoved(t *testing.T) {
+	_, _, d, c := savedWithToken(t, Deps{})
+	d.authFlow.SetSelected(string(storage.FlowClientCredentials))
+	if d.rows[fieldRefreshToken].Visible() || !d.rows[connector.FieldClientSecret].Visible() {
+		t.Fatal("the test expects the Refresh Token row hidden and the Client Secret row shown with Client Credentials")
+	}
+	secretHelp := d.help[connector.FieldClientSecret]
+	if strings.Contains(secretHelp.Text, "refresh token") {
+		t.Fatalf("warns before any change: %q", secretHelp.Text)
+	}
+	retype(d.clientID, otherClientID)
+	requireContains(t, "client secret help", secretHelp.Text, "Save removes it from the keyring")
+	requireContains(t, "client secret help", secretHelp.Text, "refresh token")
+	if !secretHelp.Visible() || secretHelp.Importance != widget.WarningImportance {
+		t.Fatalf("the warning must be shown as one (visible %v, importance %v)", secretHelp.Visible(), secretHelp.Importance)
+	}
+	if d.connection().Token != nil {
+		t.Fatal("the connection still describes the stale token")
+	}
+	retype(d.clientID, c.ClientID)
+	if strings.Contains(secretHelp.Text, "refresh token") {
+		t.Fatalf("still warns after changing the ID back: %q", secretHelp.Text)
+	}
+}
