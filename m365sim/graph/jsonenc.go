@@ -11,30 +11,69 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain[c] is true for the bytes appendString copies as they are:
+// printable ASCII but '"' and '\\'.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainPrefix is the length of the run of jsonPlain bytes s starts with.
+// It tests eight bytes at a time with SWAR: a byte below 0x20, equal to '"'
+// or '\\', or with its high bit set sets its top bit in bad (exact for
+// bytes below 0x80, and high bytes are caught by x itself); the block
+// holding one is then finished byte by byte.
+func plainPrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q := x ^ ('"' * lsb)
+		bs := x ^ ('\\' * lsb)
+		bad := (x - 0x20*lsb) | (q-lsb)&^q | (bs-lsb)&^bs
+		if (bad&^x|x)&msb != 0 {
+			break
+		}
+	}
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
 // appendString appends s as a JSON string. Like Graph, it leaves non-ASCII
-// and <, >, & unescaped.
+// and <, >, & unescaped; invalid UTF-8 becomes \ufffd. User pages are
+// mostly GUIDs and plain names: their runs of plain bytes are found eight
+// bytes at a time and copied in one append (the byte-by-byte scan was a
+// sixth of the simulator's CPU in a full import).
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
+	for {
+		n := plainPrefix(s)
+		b = append(b, s[:n]...)
+		s = s[n:]
+		if s == "" {
+			break
 		}
+		c := s[0]
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
+			r, size := utf8.DecodeRuneInString(s)
 			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
 				b = append(b, `\ufffd`...)
-				i += size
-				start = i
-				continue
+			} else {
+				b = append(b, s[:size]...)
 			}
-			i += size
+			s = s[size:]
 			continue
 		}
-		b = append(b, s[start:i]...)
 		switch c {
 		case '"':
 			b = append(b, '\\', '"')
@@ -49,10 +88,8 @@ func appendString(b []byte, s string) []byte {
 		default:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
-		i++
-		start = i
+		s = s[1:]
 	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

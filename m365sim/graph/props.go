@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
@@ -120,19 +123,25 @@ var userProps = newPropSet("microsoft.graph.user", []prop[*tenant.User]{
 	}},
 	{"assignedPlans", func(b []byte, u *tenant.User) []byte {
 		b = append(b, '[')
-		for i, p := range u.AssignedPlans {
+		// A user's plans mostly share one assignment time (licenses come
+		// in batches): format it once and copy it. appendTime depends only
+		// on the instant, so Equal times print alike.
+		var last time.Time
+		var lastEnc []byte
+		for i := range u.AssignedPlans {
+			p := &u.AssignedPlans[i]
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, `{"assignedDateTime":`...)
-			b = appendTime(b, p.AssignedDateTime)
-			b = append(b, `,"capabilityStatus":`...)
-			b = appendString(b, p.CapabilityStatus)
-			b = append(b, `,"service":`...)
-			b = appendString(b, p.Service)
-			b = append(b, `,"servicePlanId":`...)
-			b = appendString(b, p.ServicePlanID)
-			b = append(b, '}')
+			if lastEnc != nil && p.AssignedDateTime.Equal(last) {
+				b = append(b, lastEnc...)
+			} else {
+				n := len(b)
+				b = appendTime(b, p.AssignedDateTime)
+				last, lastEnc = p.AssignedDateTime, b[n:len(b):len(b)]
+			}
+			b = append(b, planTailOf(p).enc...)
 		}
 		return append(b, ']')
 	}},
@@ -198,3 +207,69 @@ var skuProps = newPropSet("microsoft.graph.subscribedSku", []prop[*tenant.SKU]{
 	{"subscriptionIds", func(b []byte, s *tenant.SKU) []byte { return appendStrings(b, s.SubscriptionIDs) }},
 }, []string{"accountName", "accountId", "appliesTo", "capabilityStatus", "consumedUnits", "id", "prepaidUnits",
 	"servicePlans", "skuId", "skuPartNumber", "subscriptionIds"})
+
+// planTail is the end of an assignedPlans element, from the
+// capabilityStatus on, for one (status, service, plan id).
+type planTail struct {
+	status, service, id string
+	enc                 []byte // ,"capabilityStatus":...,"servicePlanId":"..."}
+}
+
+// planTails caches the tails of assignedPlans elements: a 100,000-user
+// listing writes 1.8 million plans drawn from a few dozen distinct
+// (status, service, plan id) triples, and encoding their strings was most
+// of the users endpoint's CPU. It is a lock-free open-addressed table:
+// entries are immutable, a triple lives in one of planTailWays slots from
+// its hash, and a hit compares all three strings, so a collision costs an
+// encoding, never a wrong answer. It holds at most len(planTails) entries.
+var planTails [1024]atomic.Pointer[planTail]
+
+const planTailWays = 4
+
+func planTailOf(p *tenant.AssignedPlan) *planTail {
+	h := planTailSlot(p)
+	free := -1
+	for i := 0; i < planTailWays; i++ {
+		s := (h + i) % len(planTails)
+		t := planTails[s].Load()
+		if t == nil {
+			if free < 0 {
+				free = s
+			}
+			continue
+		}
+		if t.id == p.ServicePlanID && t.status == p.CapabilityStatus && t.service == p.Service {
+			return t
+		}
+	}
+	t := &planTail{status: p.CapabilityStatus, service: p.Service, id: p.ServicePlanID}
+	b := append([]byte(nil), `,"capabilityStatus":`...)
+	b = appendString(b, p.CapabilityStatus)
+	b = append(b, `,"service":`...)
+	b = appendString(b, p.Service)
+	b = append(b, `,"servicePlanId":`...)
+	b = appendString(b, p.ServicePlanID)
+	t.enc = append(b, '}')
+	if free < 0 {
+		free = h // all ways taken: replace the first
+	}
+	planTails[free].Store(t)
+	return t
+}
+
+// planTailSlot hashes eight bytes from each end of the plan id (GUIDs
+// differ there) with the lengths of the three strings.
+func planTailSlot(p *tenant.AssignedPlan) int {
+	id := p.ServicePlanID
+	x := uint64(len(id)) | uint64(len(p.CapabilityStatus))<<16 | uint64(len(p.Service))<<32
+	if n := len(id); n >= 8 {
+		x ^= le64(id[:8]) ^ bits.RotateLeft64(le64(id[n-8:]), 29)
+	}
+	return int((x * 0x9e3779b97f4a7c15) >> (64 - 10))
+}
+
+func le64(s string) uint64 {
+	s = s[:8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}

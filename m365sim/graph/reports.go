@@ -1,17 +1,20 @@
 package graph
 
 import (
+	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
@@ -174,57 +177,106 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
 	s := getStream(w)
 	defer s.release()
 	_, _ = s.bw.WriteString("\ufeff")
-	cw := csv.NewWriter(s.bw)
-	rw := reportWriter{h: h, cw: cw, refresh: h.refreshDate(), conceal: q.Get("c") == "1", period: q.Get("period"), date: q.Get("date")}
+	rw := newReportWriter(h, s.bw, h.refreshDate(), q.Get("c") == "1", q.Get("period"), q.Get("date"))
 	rw.write(fn)
-	cw.Flush()
 	_ = s.bw.Flush()
 }
 
+// reportWriter renders a report's CSV rows straight into a byte buffer,
+// exactly as encoding/csv (comma, "\n" line ends) would write them: a
+// 100,000-user report is a quarter of the simulator's CPU in a full import,
+// and most of it was csv.Writer's per-field quoting scan, per-user map
+// lookups and date formatting. What repeats is rendered once per download:
+// users share their assignedLicenses and assignedPlans slices (see
+// package tenant), so the license columns are cached by slice.
 type reportWriter struct {
 	h       *Handler
-	cw      *csv.Writer
-	refresh time.Time
+	out     *bufio.Writer
+	b       []byte
+	err     error
+	refresh string // Report Refresh Date, YYYY-MM-DD
+	base    time.Time
 	conceal bool
-	period  string
-	date    string
-	row     []string
-	// days caches the formatted dates (of activity days before the
-	// refresh date, and of license assignments): a 100,000-user report
-	// formats a few hundred distinct dates half a million times.
-	days  map[int16]string
-	dates map[time.Time]string
+	mac     hash.Hash // concealed names, reused through Reset
+	sum     []byte
+	period  string // Report Period column of getM365AppUserDetail
+	// days[n] is the date n days before the refresh date ("" until used).
+	days []string
+	lic  map[licKey]*licInfo
+	plan map[planKey]string
 }
 
+// licKey and planKey identify a shared slice by its first element and
+// length: slices are never modified in place, so equal keys mean equal
+// contents for the duration of a download.
+type licKey struct {
+	p *tenant.AssignedLicense
+	n int
+}
+
+type planKey struct {
+	p *tenant.AssignedPlan
+	n int
+}
+
+// licInfo is the license-derived part of a user's rows.
+type licInfo struct {
+	has      string // the six Has ... License values, comma separated
+	products string // Assigned Products, as a CSV field
+	office   bool   // has an activation product (getM365AppUserDetail rows)
+}
+
+func newReportWriter(h *Handler, out *bufio.Writer, refresh time.Time, conceal bool, period, date string) *reportWriter {
+	rw := &reportWriter{h: h, out: out, b: make([]byte, 0, 40<<10), refresh: refresh.Format("2006-01-02"), base: refresh,
+		conceal: conceal, lic: map[licKey]*licInfo{}, plan: map[planKey]string{}}
+	switch period {
+	case "D7":
+		rw.period = "7"
+	case "D30":
+		rw.period = "30"
+	case "D90":
+		rw.period = "90"
+	case "D180":
+		rw.period = "180"
+	}
+	if date != "" {
+		rw.period = "1"
+	}
+	if conceal {
+		rw.mac = hmac.New(sha256.New, h.tokenKey)
+	}
+	return rw
+}
+
+// flush hands the rendered rows to the stream in pieces smaller than its
+// 64 KiB buffer (as csv.Writer's 4 KiB buffer did), so that the stream
+// always passes exactly 64 KiB writes to the connection, as before, even
+// when a huge name made one row larger: the chunked framing on the wire
+// stays the same.
+func (rw *reportWriter) flush() {
+	for p := rw.b; rw.err == nil && len(p) > 0; {
+		n := min(len(p), 32<<10)
+		_, rw.err = rw.out.Write(p[:n])
+		p = p[n:]
+	}
+	rw.b = rw.b[:0]
+}
+
+// day is the date days before the refresh date ("" for -1: never).
 func (rw *reportWriter) day(days int16) string {
 	if days < 0 {
 		return ""
 	}
-	if d, ok := rw.days[days]; ok {
-		return d
+	n := int(days)
+	if n < len(rw.days) && rw.days[n] != "" {
+		return rw.days[n]
 	}
-	d := rw.refresh.AddDate(0, 0, -int(days)).Format("2006-01-02")
-	if rw.days == nil {
-		rw.days = map[int16]string{}
-	}
-	rw.days[days] = d
-	return d
-}
-
-// dateOf is dateOf(t), cached.
-func (rw *reportWriter) dateOf(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	if d, ok := rw.dates[t]; ok {
-		return d
-	}
-	d := dateOf(t)
-	if rw.dates == nil {
-		rw.dates = map[time.Time]string{}
-	}
-	if len(rw.dates) < 4096 {
-		rw.dates[t] = d
+	d := rw.base.AddDate(0, 0, -n).Format("2006-01-02")
+	if n < 4096 {
+		if n >= len(rw.days) {
+			rw.days = append(rw.days, make([]string, n+1-len(rw.days))...)
+		}
+		rw.days[n] = d
 	}
 	return d
 }
@@ -236,11 +288,67 @@ func dateOf(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
+// appendDate appends dateOf(t) without formatting through a layout.
+func appendDate(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	y, m, d := t.UTC().Date()
+	if y < 0 || y > 9999 {
+		return append(b, dateOf(t)...)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
+}
+
 func tf(b bool) string {
 	if b {
 		return "True"
 	}
 	return "False"
+}
+
+// csvQuote[c] marks the bytes that make encoding/csv quote a field.
+var csvQuote = [256]bool{'"': true, '\r': true, '\n': true, ',': true}
+
+// appendCSVField appends s as encoding/csv's Writer (Comma ',', UseCRLF
+// false) writes a field: quoted, with quotes doubled, when it contains a
+// comma, quote, CR or LF, starts with a Unicode space, or is \. .
+func appendCSVField(b []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if csvQuote[s[i]] {
+			return true
+		}
+	}
+	if c := s[0]; c > ' ' && c < utf8.RuneSelf {
+		return false
+	}
+	r1, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r1)
 }
 
 // name returns the UPN and display name, or their concealed form: 32
@@ -249,8 +357,18 @@ func (rw *reportWriter) name(u *tenant.User) (string, string) {
 	if !rw.conceal {
 		return u.UserPrincipalName, u.DisplayName
 	}
-	c := ConcealedName(rw.h.tokenKey, u.ID)
-	return c, c
+	// ConcealedName without a new HMAC (and its key schedule) per user.
+	rw.mac.Reset()
+	rw.mac.Write([]byte("conceal\x00"))
+	rw.mac.Write([]byte(u.ID))
+	rw.sum = rw.mac.Sum(rw.sum[:0])
+	const hx = "0123456789ABCDEF"
+	var c [32]byte
+	for i, x := range rw.sum[:16] {
+		c[2*i], c[2*i+1] = hx[x>>4], hx[x&0xf]
+	}
+	s := string(c[:])
+	return s, s
 }
 
 // ConcealedName is the stand-in the reports print for a user when names
@@ -266,14 +384,20 @@ func ConcealedName(key []byte, userID string) string {
 func (h *Handler) ConcealedName(userID string) string { return ConcealedName(h.tokenKey, userID) }
 
 func (rw *reportWriter) write(fn string) {
+	cols := AppUsageColumns
 	switch fn {
 	case ReportActiveUsers:
-		_ = rw.cw.Write(ActiveUserColumns)
+		cols = ActiveUserColumns
 	case ReportActivations:
-		_ = rw.cw.Write(ActivationColumns)
-	default:
-		_ = rw.cw.Write(AppUsageColumns)
+		cols = ActivationColumns
 	}
+	for i, c := range cols {
+		if i > 0 {
+			rw.b = append(rw.b, ',')
+		}
+		rw.b = appendCSVField(rw.b, c)
+	}
+	rw.b = append(rw.b, '\n')
 	t := rw.h.t
 	var after uint64
 	pp := pagePool.Get().(*[]*tenant.User)
@@ -282,8 +406,11 @@ func (rw *reportWriter) write(fn string) {
 		page, more := t.PageUsers(after, 999, *pp)
 		*pp = page[:0]
 		for _, u := range page {
-			if rw.user(fn, u) != nil {
-				return
+			rw.user(fn, u)
+			if len(rw.b) > 32<<10 {
+				if rw.flush(); rw.err != nil {
+					return
+				}
 			}
 		}
 		if !more || len(page) == 0 {
@@ -296,79 +423,178 @@ func (rw *reportWriter) write(fn string) {
 		deleted := append([]*tenant.User(nil), t.DeletedUsers()...)
 		t.RUnlock()
 		for _, u := range deleted {
-			if rw.user(fn, u) != nil {
-				return
+			rw.user(fn, u)
+			if len(rw.b) > 32<<10 {
+				if rw.flush(); rw.err != nil {
+					return
+				}
 			}
 		}
 	}
+	rw.flush()
 }
 
-func (rw *reportWriter) user(fn string, u *tenant.User) error {
+// license returns the license-derived columns of u, computed once per
+// distinct assignedLicenses slice.
+func (rw *reportWriter) license(u *tenant.User) *licInfo {
+	var k licKey // {nil, 0} for every unlicensed user: same (empty) contents
+	if len(u.AssignedLicenses) > 0 {
+		k = licKey{&u.AssignedLicenses[0], len(u.AssignedLicenses)}
+	}
+	if li := rw.lic[k]; li != nil {
+		return li
+	}
 	t := rw.h.t
 	t.RLock()
 	lp := t.LicenseProfile(u)
 	t.RUnlock()
-	upn, display := rw.name(u)
-	refresh := rw.refresh.Format("2006-01-02")
-	row := rw.row[:0]
+	var b []byte
+	for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
+		if w > tenant.WorkloadExchange {
+			b = append(b, ',')
+		}
+		b = append(b, tf(lp.HasWorkload[w])...)
+	}
+	li := &licInfo{has: string(b), products: string(appendCSVField(nil, strings.Join(lp.Products, "+"))), office: len(lp.OfficeProducts) > 0}
+	rw.lic[k] = li
+	return li
+}
+
+// assigned returns the six License Assign Date columns of u, computed
+// once per distinct assignedPlans slice.
+func (rw *reportWriter) assigned(u *tenant.User) string {
+	var k planKey
+	if len(u.AssignedPlans) > 0 {
+		k = planKey{&u.AssignedPlans[0], len(u.AssignedPlans)}
+	}
+	if s, ok := rw.plan[k]; ok {
+		return s
+	}
+	as := tenant.WorkloadsAssigned(u)
+	b := make([]byte, 0, 6*11)
+	for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
+		if w > tenant.WorkloadExchange {
+			b = append(b, ',')
+		}
+		b = appendDate(b, as[w])
+	}
+	s := string(b)
+	rw.plan[k] = s
+	return s
+}
+
+// appsRow[m] is the True/False columns of one platform's (or of the any-
+// platform) apps, for the app bit mask m (bit a: tenant.AppNames[a]).
+var appsRow = func() []string {
+	out := make([]string, 1<<len(tenant.AppNames))
+	for m := range out {
+		var b []byte
+		for a := range tenant.AppNames {
+			if a > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, tf(m&(1<<a) != 0)...)
+		}
+		out[m] = string(b)
+	}
+	return out
+}()
+
+// appendAppColumns appends the 4 + 6 + 24 True/False columns of
+// getM365AppUserDetail for a Usage.Apps bit set: used anywhere per
+// platform, used anywhere per app, then each app on each platform
+// (tenant.AppBit numbers the bits platform by platform).
+func appendAppColumns(b []byte, apps uint32) []byte {
+	n := len(tenant.AppNames)
+	mask := uint32(1)<<n - 1
+	anyApp := uint32(0)
+	for p := range tenant.AppPlatforms {
+		g := apps >> (p * n) & mask
+		anyApp |= g
+		if p > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, tf(g != 0)...)
+	}
+	b = append(b, ',')
+	b = append(b, appsRow[anyApp]...)
+	for p := range tenant.AppPlatforms {
+		b = append(b, ',')
+		b = append(b, appsRow[apps>>(p*n)&mask]...)
+	}
+	return b
+}
+
+// user appends u's rows.
+func (rw *reportWriter) user(fn string, u *tenant.User) {
+	b := rw.b
 	switch fn {
 	case ReportActiveUsers:
-		row = append(row, refresh, upn, display, tf(!u.DeletedDateTime.IsZero()), dateOf(u.DeletedDateTime))
+		li := rw.license(u)
+		upn, display := rw.name(u)
+		b = append(b, rw.refresh...)
+		b = append(b, ',')
+		b = appendCSVField(b, upn)
+		b = append(b, ',')
+		b = appendCSVField(b, display)
+		b = append(b, ',')
+		b = append(b, tf(!u.DeletedDateTime.IsZero())...)
+		b = append(b, ',')
+		b = appendDate(b, u.DeletedDateTime)
+		b = append(b, ',')
+		b = append(b, li.has...)
 		for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
-			row = append(row, tf(lp.HasWorkload[w]))
+			b = append(b, ',')
+			b = append(b, rw.day(u.Usage.LastActivity[w])...)
 		}
-		for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
-			row = append(row, rw.day(u.Usage.LastActivity[w]))
-		}
-		assigned := tenant.WorkloadsAssigned(u)
-		for w := tenant.WorkloadExchange; w < tenant.NumWorkloads; w++ {
-			row = append(row, rw.dateOf(assigned[w]))
-		}
-		row = append(row, strings.Join(lp.Products, "+"))
+		b = append(b, ',')
+		b = append(b, rw.assigned(u)...)
+		b = append(b, ',')
+		b = append(b, li.products...)
+		b = append(b, '\n')
 	case ReportActivations:
+		if u.Usage.Activations[0].Product == 0 {
+			return
+		}
+		upn, display := rw.name(u)
 		for _, a := range u.Usage.Activations {
 			if a.Product == 0 {
 				break
 			}
-			row = append(row[:0], refresh, upn, display, a.Product.String(), rw.day(a.LastActivated),
-				strconv.Itoa(int(a.Windows)), strconv.Itoa(int(a.Mac)), strconv.Itoa(int(a.Windows10Mob)),
-				strconv.Itoa(int(a.IOS)), strconv.Itoa(int(a.Android)), tf(a.SharedComputer))
-			if err := rw.cw.Write(row); err != nil {
-				return err
+			b = append(b, rw.refresh...)
+			b = append(b, ',')
+			b = appendCSVField(b, upn)
+			b = append(b, ',')
+			b = appendCSVField(b, display)
+			b = append(b, ',')
+			b = appendCSVField(b, a.Product.String())
+			b = append(b, ',')
+			b = append(b, rw.day(a.LastActivated)...)
+			for _, n := range [...]uint8{a.Windows, a.Mac, a.Windows10Mob, a.IOS, a.Android} {
+				b = append(b, ',')
+				b = strconv.AppendUint(b, uint64(n), 10)
 			}
+			b = append(b, ',')
+			b = append(b, tf(a.SharedComputer)...)
+			b = append(b, '\n')
 		}
-		rw.row = row
-		return nil
 	default:
-		if len(lp.OfficeProducts) == 0 {
-			return nil
+		if !rw.license(u).office {
+			return
 		}
-		days := map[string]string{"D7": "7", "D30": "30", "D90": "90", "D180": "180"}[rw.period]
-		if rw.date != "" {
-			days = "1"
-		}
-		apps := u.Usage.Apps
-		row = append(row, refresh, upn, rw.day(u.Usage.LastActivation), rw.day(u.Usage.LastAppActivity), days)
-		for p := range tenant.AppPlatforms {
-			any := false
-			for a := range tenant.AppNames {
-				any = any || apps&tenant.AppBit(p, a) != 0
-			}
-			row = append(row, tf(any))
-		}
-		for a := range tenant.AppNames {
-			any := false
-			for p := range tenant.AppPlatforms {
-				any = any || apps&tenant.AppBit(p, a) != 0
-			}
-			row = append(row, tf(any))
-		}
-		for p := range tenant.AppPlatforms {
-			for a := range tenant.AppNames {
-				row = append(row, tf(apps&tenant.AppBit(p, a) != 0))
-			}
-		}
+		upn, _ := rw.name(u)
+		b = append(b, rw.refresh...)
+		b = append(b, ',')
+		b = appendCSVField(b, upn)
+		b = append(b, ',')
+		b = append(b, rw.day(u.Usage.LastActivation)...)
+		b = append(b, ',')
+		b = append(b, rw.day(u.Usage.LastAppActivity)...)
+		b = append(b, ',')
+		b = append(b, rw.period...)
+		b = append(b, ',')
+		b = appendAppColumns(b, u.Usage.Apps)
+		b = append(b, '\n')
 	}
-	rw.row = row
-	return rw.cw.Write(row)
+	rw.b = b
 }
