@@ -78,6 +78,13 @@ type planCodec struct {
 	index   map[planKey]int
 	entries []planKey
 	fresh   []int // indices added since the last flush to the database
+	// recent is, per position in a user's list, the index found there
+	// last. Users with the same licenses list the same plans in the same
+	// order, and the decoder hands out the same string for the same text
+	// at the same position, so comparing with the entry (pointer-equal
+	// strings compare at once) replaces hashing three strings per plan:
+	// two million plans at 100,000 users.
+	recent []int
 }
 
 func newPlanCodec() *planCodec { return &planCodec{index: map[planKey]int{}} }
@@ -103,12 +110,19 @@ func (c *planCodec) encode(b []byte, ps []AssignedPlan) []byte {
 			b = append(b, ',')
 		}
 		k := planKey{p.Service, p.ServicePlanID, p.CapabilityStatus}
-		idx, ok := c.index[k]
-		if !ok {
-			idx = len(c.entries)
-			c.index[k] = idx
-			c.entries = append(c.entries, k)
-			c.fresh = append(c.fresh, idx)
+		if i == len(c.recent) {
+			c.recent = append(c.recent, -1)
+		}
+		idx := c.recent[i]
+		if idx < 0 || idx >= len(c.entries) || c.entries[idx] != k {
+			var ok bool
+			if idx, ok = c.index[k]; !ok {
+				idx = len(c.entries)
+				c.index[k] = idx
+				c.entries = append(c.entries, k)
+				c.fresh = append(c.fresh, idx)
+			}
+			c.recent[i] = idx
 		}
 		b = strconv.AppendInt(b, int64(idx), 10)
 	}
