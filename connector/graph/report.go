@@ -164,6 +164,11 @@ func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 		return fmt.Errorf("the CSV has no User Principal Name column (header: %s)", strings.Join(header, ", "))
 	}
 	rows := make([]inventory.ReportRow, 0, reportChunk)
+	// The rows' cells are cut from one slab per chunk: one allocation
+	// instead of one per row (250,000 at 100,000 users). A new slab each
+	// chunk, since the rows handed to fn may be stored while the next
+	// chunk is parsed.
+	var slab []string
 	line := 1
 	for {
 		rec, err := cr.Read()
@@ -177,7 +182,11 @@ func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		row := inventory.ReportRow{Cells: make([]string, len(spec.Columns))}
+		if len(slab) < len(spec.Columns) {
+			slab = make([]string, reportChunk*len(spec.Columns))
+		}
+		row := inventory.ReportRow{Cells: slab[:len(spec.Columns):len(spec.Columns)]}
+		slab = slab[len(spec.Columns):]
 		for i, v := range rec {
 			if i >= len(header) {
 				break // a stray trailing field without a header

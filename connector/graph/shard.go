@@ -45,6 +45,10 @@ func filterError(err error) error {
 	return err
 }
 
+// PageSize is the $top the client asks for users with: a shard of n users
+// takes ceil(n/PageSize) requests one after another.
+func (c *Client) PageSize() int { return c.o.PageSize }
+
 // UserCountPrefix counts the users whose user principal name starts with
 // prefix (case-insensitively), with ConsistencyLevel: eventual.
 func (c *Client) UserCountPrefix(ctx context.Context, prefix string) (int, error) {

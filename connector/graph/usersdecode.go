@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -123,10 +124,27 @@ var usersDecoders = sync.Pool{New: func() any { return &usersDecoder{in: make(ma
 
 // bodyBufs keeps page buffers across garbage collections, which empty a
 // sync.Pool: an import collects garbage every few pages, and regrowing a
-// 2.5 MB page buffer from 64 kB allocated 237 MB per 100,000 users. Eight
-// buffers are as many as the default shards reading at once; they stay
-// allocated after an import (about 20 MB at most).
-var bodyBufs = make(chan []byte, 8)
+// 2.5 MB page buffer from 64 kB allocated 237 MB per 100,000 users. Sixteen
+// buffers are as many as the default shards reading at once (with eight,
+// half the pages of a sharded import allocated a buffer again: 120 MB per
+// import); FreePageBuffers lets them go when an import ends.
+var bodyBufs = make(chan []byte, 16)
+
+// pageBytes is the largest users page read so far (up to maxPooledBody):
+// a new buffer starts at that size instead of growing to it by doubling.
+var pageBytes atomic.Int64
+
+// FreePageBuffers drops the kept page buffers (an import is over; a
+// desktop app should not hold tens of megabytes until the next one).
+func FreePageBuffers() {
+	for {
+		select {
+		case <-bodyBufs:
+		default:
+			return
+		}
+	}
+}
 
 func getUsersDecoder() *usersDecoder { return usersDecoders.Get().(*usersDecoder) }
 
@@ -169,9 +187,18 @@ func decodeUsersPage[T userItem](r io.Reader, buf []T) ([]T, string, string, err
 		case d.body = <-bodyBufs:
 		default:
 		}
+		// A buffer smaller than a full page would grow by doubling (the
+		// copies are garbage), and a small one from a shard's last page
+		// would keep circulating: start at a full page's size instead.
+		if n := pageBytes.Load(); int64(cap(d.body)) < n {
+			d.body = make([]byte, 0, n+n/8)
+		}
 	}
 	body, more, rerr := readBody(r, d.body[:0], maxFastBody)
 	d.body = body
+	if n := int64(len(body)); n <= maxPooledBody && n > pageBytes.Load() {
+		pageBytes.Store(n) // racing stores may keep a smaller size: only a hint
+	}
 	switch {
 	case rerr != nil:
 		// Decode what arrived as the stream would have: a page complete

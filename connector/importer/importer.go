@@ -144,6 +144,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// The users' page buffers are kept while pages come (see
+	// graph.FreePageBuffers), not after.
+	defer graph.FreePageBuffers()
 	var prev *inventory.SyncState
 	if !o.Sequential && !o.Full {
 		st, ok, err := o.Store.SyncState(ctx, o.Conn.ID)

@@ -16,7 +16,7 @@ import (
 // Measured at 150 ms per request on 2 cores (BENCHMARKS.md, issue 7): past
 // this the import is bound by decoding and storing, not by round trips,
 // and more pages in flight only cost memory.
-const DefaultConcurrency = 8
+const DefaultConcurrency = 16
 
 // ShardPrefixes are the user shards: user principal names by first
 // character. startswith is case-insensitive, so one letter covers both
@@ -86,7 +86,10 @@ func (r *run) parallelStages(ctx context.Context) error {
 					return err
 				}
 			}
-			return nil
+			// The users' last activity now, while the users are still
+			// being listed, rather than at the end (Finish waits for
+			// the last user).
+			return r.w.StageActivity(ctx)
 		})
 	}
 	wg.Wait()
@@ -221,15 +224,145 @@ func (r *run) countShards(ctx context.Context) (int, []shard, error) {
 	return total, shards, ctx.Err()
 }
 
+// SubShardChars are the characters that can follow the first one of a
+// user principal name: what Microsoft allows in its local part (letters,
+// digits, ' . - _ ! # ^ ~) and the @ of a one-character local part.
+// startswith is case-insensitive, so one letter covers both cases. A name
+// with any other second character makes the sub-shards' counts fall short
+// of their shard's, and the shard is then listed whole.
+const SubShardChars = "abcdefghijklmnopqrstuvwxyz0123456789._-'@!#^~"
+
+// SplitShard says whether a shard of users is listed as sub-shards (its
+// prefix and each of SubShardChars) after one more round of counts. A
+// shard's pages come one after another, so the largest shard is the
+// longest chain of round trips; split when it is longer than the listing
+// needs anyway at this concurrency (all pages over the concurrency), and
+// longer than two pages (a sub-shard round costs a round trip itself).
+func SplitShard(users, totalPages, concurrency, pageSize int) bool {
+	pages := (users + pageSize - 1) / pageSize
+	return pages > max(2, (totalPages+concurrency-1)/max(1, concurrency))
+}
+
+// shardQueue hands out shards largest first, so the longest chains start
+// earliest. The shards known from the first count round are in it from the
+// start; the sub-shards of split shards join when their counts arrive
+// (one producer), and pop waits for them while the queue is empty.
+type shardQueue struct {
+	mu    sync.Mutex
+	items []shard
+	more  chan struct{} // closed when the producer has pushed everything
+}
+
+func (q *shardQueue) push(ss ...shard) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.items = append(q.items, ss...)
+	sort.SliceStable(q.items, func(i, j int) bool { return q.items[i].count > q.items[j].count })
+}
+
+func (q *shardQueue) pop(ctx context.Context) (shard, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			s := q.items[0]
+			q.items = q.items[1:]
+			q.mu.Unlock()
+			return s, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.more:
+			q.mu.Lock()
+			empty := len(q.items) == 0
+			q.mu.Unlock()
+			if empty {
+				return shard{}, false
+			}
+		case <-ctx.Done():
+			return shard{}, false
+		}
+	}
+}
+
+// subShards counts the sub-shards of each big shard in one round of
+// concurrent requests and returns, per big shard, its non-empty
+// sub-shards, or the shard itself when their counts do not add up to its
+// own (a second character outside SubShardChars, or a tenant that changed
+// meanwhile) or a count failed: the shard is then listed whole, which is
+// always right.
+func (r *run) subShards(ctx context.Context, big []shard) []shard {
+	counts := make([][]int, len(big))
+	errs := make([]error, len(big))
+	var wg sync.WaitGroup
+	for i, b := range big {
+		counts[i] = make([]int, len(SubShardChars))
+		for j := range len(SubShardChars) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := r.o.Client.UserCountPrefix(ctx, b.prefix+SubShardChars[j:j+1])
+				if err != nil {
+					errs[i] = err // any one: the shard is listed whole
+				}
+				counts[i][j] = n
+			}()
+		}
+	}
+	wg.Wait()
+	var out []shard
+	for i, b := range big {
+		sum := 0
+		for _, n := range counts[i] {
+			sum += n
+		}
+		if errs[i] != nil || sum != b.count {
+			if ctx.Err() == nil {
+				r.o.Logger.Info("user shard listed whole", "prefix", b.prefix, "users", b.count, "in sub-shards", sum, "err", errs[i])
+			}
+			out = append(out, b)
+			continue
+		}
+		for j, n := range counts[i] {
+			if n > 0 {
+				out = append(out, shard{b.prefix + SubShardChars[j:j+1], n})
+			}
+		}
+	}
+	return out
+}
+
 // fetchShards lists the shards, largest first (the longest chains of
-// pages start earliest), on Options.Concurrency goroutines. One goroutine
-// stores: pages queue two deep behind it, so memory is bounded by the
-// pages in flight, not by the tenant.
+// pages start earliest), on Options.Concurrency goroutines. Shards longer
+// than SplitShard allows are counted again by their first two characters
+// while the others are already being listed, and listed as those
+// sub-shards. One goroutine stores: pages queue two deep behind it, so
+// memory is bounded by the pages in flight, not by the tenant.
 func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, error) {
-	order := append([]shard(nil), shards...)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].count > order[j].count })
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	size := max(1, r.o.Client.PageSize())
+	totalPages := 0
+	for _, s := range shards {
+		totalPages += (s.count + size - 1) / size
+	}
+	q := &shardQueue{more: make(chan struct{})}
+	var big []shard
+	for _, s := range shards {
+		switch {
+		case s.count == 0:
+			// An empty shard costs a round trip for nothing.
+		case SplitShard(s.count, totalPages, r.o.Concurrency, size):
+			big = append(big, s)
+		default:
+			q.push(s)
+		}
+	}
+	go func() {
+		defer close(q.more)
+		if len(big) > 0 {
+			q.push(r.subShards(ctx, big)...)
+		}
+	}()
 	pages := make(chan []inventory.User, 2)
 	stored := make(chan error, 1)
 	done := 0
@@ -251,16 +384,19 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 		}
 		stored <- err
 	}()
-	work := make(chan string)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var ferr error
-	for range min(r.o.Concurrency, len(order)) {
+	for range r.o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for prefix := range work {
-				err := r.o.Client.UsersWithPrefix(ctx, prefix, func(page []inventory.User) error {
+			for {
+				s, ok := q.pop(ctx)
+				if !ok {
+					return
+				}
+				err := r.o.Client.UsersWithPrefix(ctx, s.prefix, func(page []inventory.User) error {
 					select {
 					case pages <- append([]inventory.User(nil), page...):
 						return nil
@@ -274,22 +410,14 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 			}
 		}()
 	}
-feed:
-	for _, s := range order {
-		if s.count == 0 {
-			continue // an empty shard costs a round trip for nothing
-		}
-		select {
-		case work <- s.prefix:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
 	wg.Wait()
+	<-q.more // the producer has given up too (ctx) or pushed what no one took
 	close(pages)
 	if serr := <-stored; serr != nil {
 		return done, serr
+	}
+	if ferr == nil && ctx.Err() != nil {
+		ferr = context.Cause(ctx)
 	}
 	return done, ferr
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,6 +197,94 @@ func TestShardFallback(t *testing.T) {
 				t.Fatalf("mode %q, want the plain fallback", res.Mode)
 			}
 			e.checkAll()
+		})
+	}
+}
+
+// TestSubShards: a shard longer than the listing needs is counted again by
+// its first two characters and listed as those sub-shards; the snapshot is
+// still the sequential one. A second character outside SubShardChars
+// makes that shard's sub-counts fall short, and it is listed whole
+// instead, still sharded and still complete.
+func TestSubShards(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		odd       string // a user whose second character no sub-shard has
+		wantWhole bool
+	}{
+		{name: "split"},
+		{name: "odd second character", odd: "j&r", wantWhole: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, m365sim.Options{Users: 1500})
+			e.opts.PageSize = 30
+			e.concurrency = 32
+			if c.odd != "" {
+				ten := e.sim.Tenant()
+				if _, err := ten.AddUser(tenant.User{UserPrincipalName: c.odd + "@" + ten.Domain, DisplayName: "Odd"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Which shard is longest, and so split.
+			per := map[string]int{}
+			ten := e.sim.Tenant()
+			ten.RLock()
+			for _, u := range ten.Users {
+				per[strings.ToLower(u.UserPrincipalName[:1])]++
+			}
+			ten.RUnlock()
+			longest, pages := "", 0
+			for p, n := range per {
+				if n > per[longest] {
+					longest = p
+				}
+				pages += (n + 29) / 30
+			}
+			if c.odd != "" {
+				longest = c.odd[:1]
+			}
+			if !SplitShard(per[longest], pages, 32, 30) {
+				t.Fatalf("shard %q (%d users, %d pages in all) would not be split; the test needs it", longest, per[longest], pages)
+			}
+			var mu sync.Mutex
+			listed := map[string]bool{}
+			e.wrap = func(rt http.RoundTripper) http.RoundTripper {
+				return rewrite{next: rt, fn: func(req *http.Request, next func() (*http.Response, error)) (*http.Response, error) {
+					if filtered(req) && !strings.HasSuffix(req.URL.Path, "/$count") {
+						f := req.URL.Query().Get("$filter")
+						mu.Lock()
+						listed[f[strings.Index(f, "'")+1:strings.LastIndex(f, "'")]] = true
+						mu.Unlock()
+					}
+					return next()
+				}}
+			}
+			e.sequential = true
+			e.mustRun()
+			want := e.dump()
+			e.sequential = false
+			res := e.mustRun()
+			if res.Mode != ModeSharded {
+				t.Fatalf("mode %q, want the sharded listing", res.Mode)
+			}
+			sameDump(t, "sub-sharded vs sequential", e.dump(), want)
+			mu.Lock()
+			defer mu.Unlock()
+			subs := 0
+			for p := range listed {
+				if len(p) == 2 && p[:1] == longest {
+					subs++
+				}
+			}
+			if c.wantWhole {
+				if !listed[longest] || subs > 0 {
+					t.Fatalf("shard %q: listed whole %v, %d sub-shards listed; want it whole", longest, listed[longest], subs)
+				}
+				return
+			}
+			if listed[longest] || subs < 2 {
+				t.Fatalf("shard %q: listed whole %v, %d sub-shards listed; want it split", longest, listed[longest], subs)
+			}
 		})
 	}
 }

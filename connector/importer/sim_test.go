@@ -99,6 +99,8 @@ type env struct {
 	// every run is a full import. reportsMaxAge is Options.ReportsMaxAge.
 	incremental   bool
 	reportsMaxAge time.Duration
+	// concurrency is Options.Concurrency (0: the default).
+	concurrency int
 }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -146,7 +148,7 @@ func (e *env) client() *graph.Client {
 
 func (e *env) run(ctx context.Context, progress func(Stage, int, int)) (Result, error) {
 	return Run(ctx, Options{Conn: e.conn, Client: e.client(), Store: e.store, Trigger: inventory.TriggerManual,
-		Progress: progress, Sequential: e.sequential, Logger: quietLog,
+		Progress: progress, Sequential: e.sequential, Concurrency: e.concurrency, Logger: quietLog,
 		Full: !e.incremental, ReportsMaxAge: e.reportsMaxAge, Now: e.clk.Now})
 }
 

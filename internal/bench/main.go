@@ -15,8 +15,9 @@
 // binary with the same command line (e.g. bin/beacon). For investigating:
 // BENCH_VERBOSE=1 shows each run's output with the stages' times,
 // BENCH_SKIP_SEQUENTIAL=1 skips the slow reference runs, and
-// BENCH_PROFILE_INCREMENTAL=file CPU-profiles the incremental runs and
-// BENCH_PROFILE_SIMULATOR=file the simulator during the parallel runs.
+// BENCH_PROFILE_PARALLEL=file and BENCH_PROFILE_INCREMENTAL=file CPU-profile
+// the parallel and incremental runs, BENCH_PROFILE_SIMULATOR=file the
+// simulator during the parallel runs.
 package main
 
 import (
@@ -24,7 +25,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -128,7 +129,13 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 	if err := connect(dir, name, sim); err != nil {
 		return nil, err
 	}
-	crit := criticalPath(sim, lat)
+	conc := importer.DefaultConcurrency
+	if concurrency != "" {
+		if _, err := fmt.Sscan(concurrency, &conc); err != nil {
+			return nil, fmt.Errorf("bad --concurrency %q", concurrency)
+		}
+	}
+	crit := criticalPath(sim, lat, conc)
 	exec1 := func(mode string, args ...string) (result, error) {
 		q := "--quiet"
 		if os.Getenv("BENCH_VERBOSE") != "" {
@@ -166,7 +173,11 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 		}
 		defer f.Close()
 	}
+	if p := os.Getenv("BENCH_PROFILE_PARALLEL"); p != "" {
+		os.Setenv("BEACON_CPUPROFILE", p)
+	}
 	par, err := exec1("parallel", parArgs...)
+	os.Unsetenv("BEACON_CPUPROFILE")
 	if os.Getenv("BENCH_PROFILE_SIMULATOR") != "" {
 		pprof.StopCPUProfile()
 	}
@@ -284,23 +295,44 @@ func execute(bin, dir string, args []string) (result, error) {
 }
 
 // criticalPath is the longest chain of requests the parallel mode cannot
-// overlap, times the latency: the token, the licenses (the users' Licenses
-// column needs them), the counting round, then the largest shard's pages
-// one after another (ShardPrefixes, largest first). The other stages
-// (applications: 2 pages; each report: 302 + download) are shorter.
-func criticalPath(sim *m365sim.Server, lat time.Duration) time.Duration {
+// overlap, times the latency. The token comes first; then the licenses and
+// the counting round go at once (the users are staged once both are in);
+// then each shard's pages come one after another. A shard that
+// importer.SplitShard splits costs one more round of counts, then its
+// longest sub-shard's pages. The other stages (applications: 2 pages; each
+// report: 302 + download) are shorter.
+func criticalPath(sim *m365sim.Server, lat time.Duration, concurrency int) time.Duration {
+	const pageSize = 999
 	t := sim.Tenant()
 	t.RLock()
 	per := map[string]int{}
+	sub := map[string]map[string]int{}
 	for _, u := range t.Users {
-		per[strings.ToLower(u.UserPrincipalName[:1])]++
+		key := strings.ToLower(u.UserPrincipalName)
+		per[key[:1]]++
+		if sub[key[:1]] == nil {
+			sub[key[:1]] = map[string]int{}
+		}
+		sub[key[:1]][key[:2]]++
 	}
 	t.RUnlock()
-	longest := 0
-	for _, c := range per {
-		longest = max(longest, int(math.Ceil(float64(c)/999)))
+	pages := func(n int) int { return (n + pageSize - 1) / pageSize }
+	total := 0
+	for _, n := range per {
+		total += pages(n)
 	}
-	return time.Duration(3+longest) * lat
+	longest := 0
+	for p, n := range per {
+		chain := 2 + pages(n)
+		if importer.SplitShard(n, total, concurrency, pageSize) {
+			chain = 0
+			for _, m := range sub[p] {
+				chain = max(chain, 3+pages(m))
+			}
+		}
+		longest = max(longest, chain)
+	}
+	return time.Duration(longest) * lat
 }
 
 func render(rs []result) string {

@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/inventorybeacon/beacon/internal/cli"
 	"github.com/inventorybeacon/beacon/storage"
@@ -48,6 +50,19 @@ func main() {
 				defer f.Close()
 			}
 		}
+	}
+	// BEACON_HEAPPROFILE=file BEACON_HEAPPROFILE_AFTER=2s writes the live
+	// heap that long into the command (what an import holds mid-way).
+	if p := os.Getenv("BEACON_HEAPPROFILE"); p != "" {
+		after, _ := time.ParseDuration(os.Getenv("BEACON_HEAPPROFILE_AFTER"))
+		go func() {
+			time.Sleep(after)
+			if f, err := os.Create(p); err == nil {
+				runtime.GC()
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, cli.DefaultEnv(*dir), fs.Args())
