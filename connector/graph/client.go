@@ -56,6 +56,13 @@ type Options struct {
 	// PageSize is $top for users and service principals (default 999, the
 	// maximum Graph allows).
 	PageSize int
+	// PagesInMemory bounds the pages held at once, from reading a body to
+	// the end of the callback that takes the page (default 8). Listing
+	// many shards at once keeps more requests than that waiting on the
+	// network, which holds no memory; a page in hand holds its body and
+	// its decoded users (about 5 MB for 999 users), and when the store is
+	// slower than the network every fetcher would otherwise hold one.
+	PagesInMemory int
 	// Logger receives retries at debug level (never tokens or download
 	// signatures). Default: slog.Default().
 	Logger *slog.Logger
@@ -82,6 +89,7 @@ type Client struct {
 	base   *url.URL     // e.g. https://graph.microsoft.com/v1.0
 	tokens TokenSource
 	o      Options
+	pages  chan struct{} // PagesInMemory slots
 }
 
 // New returns a client for graphEndpoint (e.g. https://graph.microsoft.com)
@@ -127,6 +135,9 @@ func New(hc *http.Client, graphEndpoint string, tokens TokenSource, o Options) (
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.PagesInMemory <= 0 {
+		o.PagesInMemory = 8
+	}
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	download := *hc
@@ -137,7 +148,7 @@ func New(hc *http.Client, graphEndpoint string, tokens TokenSource, o Options) (
 		req.Header.Del("Authorization")
 		return nil
 	}
-	return &Client{hc: &noRedirect, dl: &download, base: u, tokens: tokens, o: o}, nil
+	return &Client{hc: &noRedirect, dl: &download, base: u, tokens: tokens, o: o, pages: make(chan struct{}, o.PagesInMemory)}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -135,9 +135,24 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 	var delta string
 	for link := first; link != ""; {
 		var next string
+		held := false // a PagesInMemory slot, from the body to fn's return
+		release := func() {
+			if held {
+				<-c.pages
+				held = false
+			}
+		}
 		err := c.get(ctx, link, header, func(resp *http.Response) error {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("unexpected %s from %s", resp.Status, resp.Request.URL.Path)
+			}
+			if !held {
+				select {
+				case c.pages <- struct{}{}:
+					held = true
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
 			}
 			var err error
 			buf, next, delta, err = decodePageLinks(resp.Body, buf)
@@ -147,9 +162,12 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 			return nil
 		})
 		if err != nil {
+			release()
 			return "", err
 		}
-		if err := fn(buf); err != nil {
+		err = fn(buf)
+		release()
+		if err != nil {
 			return "", err
 		}
 		// Followed verbatim: the skip token is opaque.

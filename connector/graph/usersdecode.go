@@ -124,11 +124,10 @@ var usersDecoders = sync.Pool{New: func() any { return &usersDecoder{in: make(ma
 
 // bodyBufs keeps page buffers across garbage collections, which empty a
 // sync.Pool: an import collects garbage every few pages, and regrowing a
-// 2.5 MB page buffer from 64 kB allocated 237 MB per 100,000 users. Sixteen
-// buffers are as many as the default shards reading at once (with eight,
-// half the pages of a sharded import allocated a buffer again: 120 MB per
-// import); FreePageBuffers lets them go when an import ends.
-var bodyBufs = make(chan []byte, 16)
+// 2.5 MB page buffer from 64 kB allocated 237 MB per 100,000 users. Eight
+// buffers are as many as a client holds pages at once (PagesInMemory's
+// default); FreePageBuffers lets them go when an import ends.
+var bodyBufs = make(chan []byte, 8)
 
 // pageBytes is the largest users page read so far (up to maxPooledBody):
 // a new buffer starts at that size instead of growing to it by doubling.

@@ -408,9 +408,14 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 		return nil
 	}
 	done := 0
-	fetch := func(ctx context.Context, fn func([]inventory.ReportRow) error) error {
+	// Chunks are parsed and prepared on the fetching side of the pipeline
+	// and only stored on the other: the writer is shared with the users.
+	fetch := func(ctx context.Context, fn func([]*inventory.ReportBatch) error) error {
+		prepare := func(rows []inventory.ReportRow) error {
+			return fn([]*inventory.ReportBatch{r.w.PrepareReportRows(kind, rows)})
+		}
 		if len(pre) == 0 {
-			return r.o.Client.Report(ctx, kind, fn)
+			return r.o.Client.Report(ctx, kind, prepare)
 		}
 		p := pre[0]
 		select {
@@ -421,13 +426,15 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 		if p.err != nil {
 			return p.err
 		}
-		return p.rf.Rows(fn)
+		return p.rf.Rows(prepare)
 	}
-	err := pipeline(ctx, r.o.Sequential, fetch, func(ctx context.Context, rows []inventory.ReportRow) error {
-		if err := r.w.AddReportRows(ctx, kind, rows); err != nil {
-			return err
+	err := pipeline(ctx, r.o.Sequential, fetch, func(ctx context.Context, bs []*inventory.ReportBatch) error {
+		for _, b := range bs {
+			if err := r.w.AddReportBatch(ctx, b); err != nil {
+				return err
+			}
+			done += b.Rows()
 		}
-		done += len(rows)
 		r.o.Progress(stage, done, 0)
 		return nil
 	})

@@ -335,7 +335,8 @@ func (r *run) subShards(ctx context.Context, big []shard) []shard {
 // pages start earliest), on Options.Concurrency goroutines. Shards longer
 // than SplitShard allows are counted again by their first two characters
 // while the others are already being listed, and listed as those
-// sub-shards. One goroutine stores: pages queue two deep behind it, so
+// sub-shards. The fetchers prepare their pages (inventory.PrepareUsers)
+// and one goroutine stores them: pages queue two deep behind it, so
 // memory is bounded by the pages in flight, not by the tenant.
 func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -363,23 +364,20 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 			q.push(r.subShards(ctx, big)...)
 		}
 	}()
-	pages := make(chan []inventory.User, 2)
+	pages := make(chan *inventory.UserBatch, 2)
 	stored := make(chan error, 1)
 	done := 0
 	go func() {
-		err := r.waitSKUs(ctx)
-		if err != nil {
-			cancel(err)
-		}
+		var err error
 		for page := range pages {
 			if err != nil {
 				continue // drain, so no fetcher blocks
 			}
-			if err = r.w.AddUsers(ctx, page); err != nil {
+			if err = r.w.AddUserBatch(ctx, page); err != nil {
 				cancel(err)
 				continue
 			}
-			done += len(page)
+			done += page.Users()
 			r.o.Progress(StageUsers, done, max(total, done))
 		}
 		stored <- err
@@ -397,8 +395,15 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 					return
 				}
 				err := r.o.Client.UsersWithPrefix(ctx, s.prefix, func(page []inventory.User) error {
+					// Each fetcher prepares its pages (the users'
+					// Licenses column needs the SKUs); the one
+					// writer only stores them.
+					if err := r.waitSKUs(ctx); err != nil {
+						return err
+					}
+					b := r.w.PrepareUsers(page)
 					select {
-					case pages <- append([]inventory.User(nil), page...):
+					case pages <- b:
 						return nil
 					case <-ctx.Done():
 						return context.Cause(ctx)

@@ -129,18 +129,6 @@ func (c *planCodec) encode(b []byte, ps []AssignedPlan) []byte {
 	return b
 }
 
-// rollback forgets the entries added since the last flush: their insert
-// into the dictionary was rolled back with the users that used them.
-func (c *planCodec) rollback() {
-	for _, idx := range c.fresh {
-		delete(c.index, c.entries[idx])
-	}
-	if len(c.fresh) > 0 {
-		c.entries = c.entries[:c.fresh[0]]
-	}
-	c.fresh = c.fresh[:0]
-}
-
 // decodePlans reverses planCodec.encode given the run's dictionary.
 func decodePlans(s string, dict []planKey) []AssignedPlan {
 	out := []AssignedPlan{}

@@ -526,7 +526,7 @@ func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		if sqlPath {
-			w.licensedOff, w.licensed = true, nil
+			w.licensedOff = true
 		}
 		if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
 			t.Fatal(err)

@@ -74,6 +74,8 @@ func (w *RunWriter) writeSync(ctx context.Context, st *SyncState) error {
 func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.umu.Lock()
+	defer w.umu.Unlock()
 	if w.counts.Users > 0 || len(w.plans.entries) > 0 {
 		return errors.New("inventory: BeginUserChanges must come before any user is staged")
 	}
@@ -139,7 +141,7 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 		w.changing = true
 		// The users copied here are not in licensed: count active
 		// users in SQL at Finish.
-		w.licensedOff, w.licensed = true, nil
+		w.licensedOff = true
 		return skus.Err()
 	})
 }
@@ -163,6 +165,7 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 	if err != nil {
 		return err
 	}
+	var fresh []int
 	return w.batch(ctx, "user changes", func() error {
 		// What the replaced users held comes off the license counts.
 		rows, err := w.conn.QueryContext(ctx, `SELECT lower(j.value ->> 'skuId') FROM users u, json_each(u.assigned_licenses) j
@@ -176,7 +179,9 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 				rows.Close()
 				return err
 			}
+			w.umu.Lock()
 			w.assigned[sku]--
+			w.umu.Unlock()
 			w.counts.Assignments--
 		}
 		rows.Close()
@@ -192,8 +197,9 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 			return err
 		}
 		w.counts.Users -= int(n)
-		return w.insertUsers(ctx, upserts)
-	}, func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
+		fresh, err = w.insertUserBatch(ctx, w.PrepareUsers(upserts))
+		return err
+	}, func() {}, func() { w.requeuePlans(fresh) })
 }
 
 // EndUserChanges ends staging changes.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"os"
 	"slices"
 	"sort"
@@ -48,9 +47,17 @@ type RunWriter struct {
 	refresh       map[ReportKind]string
 	concealedRows map[ReportKind]int
 	finished      bool
-	lbuf          []string
-	plans         *planCodec
-	pbuf          []byte
+	// umu guards what preparing users changes (PrepareUsers runs on the
+	// importer's fetching goroutines, outside mu): lbuf, plans, pbuf,
+	// ubuf, assigned, skuBit, licensedOff. When both are
+	// needed, mu is taken first.
+	umu   sync.Mutex
+	lbuf  []string
+	plans *planCodec
+	pbuf  []byte
+	ubuf  []byte
+	// userBufs are argument buffers of stored UserBatches, for the next.
+	userBufs chan []driver.NamedValue
 	// assigned counts license assignments per lower-case skuId; a page
 	// rolled back makes the run fail, so it needs no undo.
 	assigned map[string]int
@@ -60,32 +67,31 @@ type RunWriter struct {
 	reportsFrom, activityFrom int64
 	// changing says BeginUserChanges staged a previous snapshot's users.
 	changing bool
-	// activity is, per report with activity dates, each lower-case user
-	// principal name's latest date, tracked while staging so Finish
-	// writes the users' last activity without reading the rows again.
-	activity map[ReportKind]map[string]string
-	// staged is the latest activity over all reports once StageActivity
-	// wrote it (nil before, and again after DiscardReport undoes it).
-	staged map[string]string
-	// licensed is, per lower-case user principal name, the bit set of the
-	// user's SKUs (bits from skuBit), kept while staging a full listing
-	// so Finish counts each SKU's active users without reading the
-	// users back. Runs that copy users in SQL (incremental) or tenants
-	// with more than 64 SKUs use the SQL count instead (licensedOff).
-	licensed    map[string]uint64
+	// facts are, per user principal name, the SKUs of a staged user and
+	// the latest activity date of each report, kept while staging so
+	// Finish writes the users' last activity and counts each SKU's active
+	// users without reading the rows back. Runs that copy users in SQL
+	// (incremental) or tenants with more than 64 SKUs count active users
+	// in SQL instead (licensedOff).
+	facts       *userFacts
 	skuBit      map[string]uint8
 	licensedOff bool
+	// activityStaged says StageActivity wrote the users' last activity
+	// (until DiscardReport undoes it).
+	activityStaged bool
 	// bulks are the prepared multi-row INSERTs (bulk.go).
 	bulks map[bulkKey]*bulk
 	// sbuf builds the users' search texts.
 	sbuf []byte
 
 	// smu guards what report staging tracks outside the writer's lock:
-	// rowNo, refresh, concealedRows, activity, and the argument buffers
-	// rargs and rsbuf. When both are needed, mu is taken first.
+	// rowNo, refresh, concealedRows, activity, and rsbuf. When both are
+	// needed, mu is taken first.
 	smu   sync.Mutex
-	rargs map[ReportKind][]driver.NamedValue
 	rsbuf []byte
+	// argBufs are argument buffers of stored ReportBatches, for the next
+	// ones (a chunk's are 37,000 values).
+	argBufs chan []driver.NamedValue
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -113,8 +119,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
-		activity: map[ReportKind]map[string]string{}, bulks: map[bulkKey]*bulk{}, rargs: map[ReportKind][]driver.NamedValue{},
-		licensed: map[string]uint64{}, skuBit: map[string]uint8{}}
+		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
+		skuBit: map[string]uint8{}}
 	return w, nil
 }
 
@@ -289,18 +295,156 @@ func valuesList(rows, cols int) string {
 	return one + strings.Repeat(", "+one, rows-1)
 }
 
-// AddUsers stages a page of users with their license assignments.
+// AddUsers stages a page of users with their license assignments: it is
+// PrepareUsers then AddUserBatch.
 func (w *RunWriter) AddUsers(ctx context.Context, users []User) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.batch(ctx, "users", func() error { return w.insertUsers(ctx, users) },
-		func() { w.plans.fresh = w.plans.fresh[:0] }, func() { w.plans.rollback() })
+	return w.AddUserBatch(ctx, w.PrepareUsers(users))
 }
 
-// noteLicensed records a staged user's SKUs for counting active users.
-func (w *RunWriter) noteLicensed(key string, ls []AssignedLicense) {
+// UserBatch is a page of users made into INSERT arguments by PrepareUsers
+// and stored by AddUserBatch. Preparing (license names, the plan codec,
+// the search text) was a third of a user's staging; done by the
+// goroutines that fetch the pages, it leaves the one writer only SQLite's
+// work, and a page waiting for the writer holds its values, not the
+// decoded users with their plans.
+type UserBatch struct {
+	users, assignments int
+	first, last        string // object ids, for errors
+	args               []driver.NamedValue
+}
+
+// Users is how many users the batch holds.
+func (b *UserBatch) Users() int { return b.users }
+
+// PrepareUsers turns a page of users into a batch. The SKUs must be
+// staged. It keeps nothing of users (the caller may reuse the slice) and
+// may run on several goroutines at once.
+func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
+	var buf []driver.NamedValue
+	select {
+	case buf = <-w.userBufs:
+	default:
+	}
+	w.umu.Lock()
+	defer w.umu.Unlock()
+	w.facts.mu.Lock()
+	defer w.facts.mu.Unlock()
+	b := &UserBatch{users: len(users), args: slices.Grow(buf[:0], len(users)*userCols)}
+	if len(users) > 0 {
+		b.first, b.last = users[0].ID, users[len(users)-1].ID
+	}
+	// Ordinals restart with each statement of usersPerInsert users.
+	ord, perStmt := 0, userCols*usersPerInsert
+	add := func(v driver.Value) {
+		if ord == perStmt {
+			ord = 0
+		}
+		ord++
+		b.args = append(b.args, driver.NamedValue{Ordinal: ord, Value: v})
+	}
+	for i := range users {
+		u := &users[i]
+		names := w.licenseNames(u.AssignedLicenses)
+		w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
+		key := strings.ToLower(u.UserPrincipalName)
+		if mask := w.skuMask(u.AssignedLicenses); mask != 0 {
+			w.facts.masks[w.facts.id(key)] |= mask
+		}
+		add(w.id)
+		add(u.ID)
+		add(u.UserPrincipalName)
+		add(key)
+		add(u.DisplayName)
+		add(u.Mail)
+		add(u.AccountEnabled)
+		add(u.UsageLocation)
+		add(u.Department)
+		add(u.JobTitle)
+		add(nanos(u.CreatedDateTime))
+		add(names)
+		add(encodeLicenses(u.AssignedLicenses))
+		add(string(w.pbuf))
+		add(lowerJoin(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
+		b.assignments += len(u.AssignedLicenses)
+		for _, l := range u.AssignedLicenses {
+			w.assigned[strings.ToLower(l.SkuID)]++
+		}
+	}
+	return b
+}
+
+// AddUserBatch stages a prepared batch.
+func (w *RunWriter) AddUserBatch(ctx context.Context, b *UserBatch) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var fresh []int
+	err := w.batch(ctx, "users", func() (err error) {
+		fresh, err = w.insertUserBatch(ctx, b)
+		return err
+	}, func() {}, func() { w.requeuePlans(fresh) })
+	// The buffer goes to the next batch, emptied so it keeps no values
+	// alive meanwhile.
+	clear(b.args)
+	select {
+	case w.userBufs <- b.args[:0]:
+	default:
+	}
+	b.args = nil
+	return err
+}
+
+// requeuePlans puts dictionary entries whose insert was rolled back back
+// in line for the next batch: prepared batches may already use them.
+func (w *RunWriter) requeuePlans(fresh []int) {
+	w.umu.Lock()
+	w.plans.fresh = append(w.plans.fresh, fresh...)
+	w.umu.Unlock()
+}
+
+// insertUserBatch inserts b's users and the plan dictionary's entries
+// added since the last batch (mu held, in a transaction), and returns
+// those entries.
+func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) ([]int, error) {
+	w.umu.Lock()
+	fresh := slices.Clone(w.plans.fresh)
+	w.plans.fresh = w.plans.fresh[:0]
+	keys := make([]planKey, len(fresh))
+	for i, idx := range fresh {
+		keys[i] = w.plans.entries[idx]
+	}
+	w.umu.Unlock()
+	for start := 0; start < b.users; start += usersPerInsert {
+		n := min(usersPerInsert, b.users-start)
+		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
+		if err != nil {
+			return fresh, err
+		}
+		if err := ins.runArgs(ctx, w, b.args[start*userCols:(start+n)*userCols]); err != nil {
+			return fresh, fmt.Errorf("users %s to %s: %w", b.first, b.last, err)
+		}
+	}
+	if len(fresh) > 0 {
+		dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fresh, err
+		}
+		for i, idx := range fresh {
+			k := keys[i]
+			if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
+				return fresh, err
+			}
+		}
+	}
+	w.counts.Users += b.users
+	w.counts.Assignments += b.assignments
+	return fresh, nil
+}
+
+// skuMask is the bit set of a staged user's SKUs for counting active
+// users (umu held); 0 once there are more than 64 SKUs (licensedOff).
+func (w *RunWriter) skuMask(ls []AssignedLicense) uint64 {
 	if w.licensedOff || len(ls) == 0 {
-		return
+		return 0
 	}
 	var mask uint64
 	for _, l := range ls {
@@ -308,83 +452,21 @@ func (w *RunWriter) noteLicensed(key string, ls []AssignedLicense) {
 		bit, ok := w.skuBit[sku]
 		if !ok {
 			if len(w.skuBit) == 64 {
-				w.licensedOff, w.licensed = true, nil
-				return
+				w.licensedOff = true
+				return 0
 			}
 			bit = uint8(len(w.skuBit))
 			w.skuBit[sku] = bit
 		}
 		mask |= 1 << bit
 	}
-	if old, ok := w.licensed[key]; ok {
-		w.licensed[key] = old | mask
-		return
-	}
-	// A copy: an already lower-case name shares the decoded user's block
-	// of strings, which the key would keep alive until Finish.
-	w.licensed[strings.Clone(key)] = mask
+	return mask
 }
 
-// userColumns are the users table's columns, in the order insertUsers
+// userColumns are the users table's columns, in the order PrepareUsers
 // binds them.
 var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "mail", "account_enabled", "usage_location",
 	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search"}
-
-// insertUsers writes users inside the caller's transaction (w.mu held).
-func (w *RunWriter) insertUsers(ctx context.Context, users []User) error {
-	assignments := 0
-	for start := 0; start < len(users); start += usersPerInsert {
-		chunk := users[start:min(start+usersPerInsert, len(users))]
-		ins, err := w.bulkInsert(ctx, "users", userColumns, len(chunk))
-		if err != nil {
-			return err
-		}
-		for i := range chunk {
-			u := &chunk[i]
-			names := w.licenseNames(u.AssignedLicenses)
-			w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
-			key := strings.ToLower(u.UserPrincipalName)
-			w.noteLicensed(key, u.AssignedLicenses)
-			ins.add(w.id)
-			ins.add(u.ID)
-			ins.add(u.UserPrincipalName)
-			ins.add(key)
-			ins.add(u.DisplayName)
-			ins.add(u.Mail)
-			ins.add(u.AccountEnabled)
-			ins.add(u.UsageLocation)
-			ins.add(u.Department)
-			ins.add(u.JobTitle)
-			ins.add(nanos(u.CreatedDateTime))
-			ins.add(names)
-			ins.add(encodeLicenses(u.AssignedLicenses))
-			ins.add(string(w.pbuf))
-			ins.add(lowerJoin(&w.sbuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
-			assignments += len(u.AssignedLicenses)
-			for _, l := range u.AssignedLicenses {
-				w.assigned[strings.ToLower(l.SkuID)]++
-			}
-		}
-		if err := ins.run(ctx, w); err != nil {
-			return fmt.Errorf("users %s to %s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
-		}
-	}
-	if len(w.plans.fresh) > 0 {
-		dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		for _, idx := range w.plans.fresh {
-			k := w.plans.entries[idx]
-			if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
-				return err
-			}
-		}
-	}
-	w.counts.Users += len(users)
-	w.counts.Assignments += assignments
-	return nil
-}
 
 // AddServicePrincipals stages a page of applications.
 func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrincipal) error {
@@ -414,36 +496,73 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 // rows: SQLite allows 32766 parameters per statement).
 const reportRowsPerInsert = 16
 
-// AddReportRows stages rows of a usage report, in report order. Calls for
-// one report must not overlap (the importer stores each report from one
-// goroutine); calls for different reports and for users may.
-//
-// The rows' values are prepared before the writer's lock is taken (the
-// users' pages are stored meanwhile): that Go work was a third of the
-// reports' time under the lock.
+// AddReportRows stages rows of a usage report, in report order: it is
+// PrepareReportRows then AddReportBatch. Calls for one report must not
+// overlap (the importer stores each report from one goroutine); calls for
+// different reports and for users may.
 func (w *RunWriter) AddReportRows(ctx context.Context, kind ReportKind, rows []ReportRow) error {
+	return w.AddReportBatch(ctx, w.PrepareReportRows(kind, rows))
+}
+
+// ReportBatch is a chunk of report rows made into INSERT arguments by
+// PrepareReportRows and stored by AddReportBatch. The two may run on
+// different goroutines, so parsing and preparing the next chunk overlaps
+// storing this one: the store is one writer, and preparing had been a
+// third of its time.
+type ReportBatch struct {
+	kind ReportKind
+	rows int
+	args []driver.NamedValue
+}
+
+// Rows is how many report rows the batch holds.
+func (b *ReportBatch) Rows() int { return b.rows }
+
+// PrepareReportRows turns rows into a batch and notes what Finish needs
+// from them. Batches of one report must be stored in the order they were
+// prepared.
+func (w *RunWriter) PrepareReportRows(kind ReportKind, rows []ReportRow) *ReportBatch {
 	spec := Report(kind)
-	cols := reportColumns(spec)
+	var buf []driver.NamedValue
+	select {
+	case buf = <-w.argBufs:
+	default:
+	}
 	w.smu.Lock()
-	args := w.prepareReportRows(kind, spec, rows, len(cols))
-	w.smu.Unlock()
+	defer w.smu.Unlock()
+	return &ReportBatch{kind: kind, rows: len(rows), args: w.prepareReportRows(kind, spec, rows, len(reportColumns(spec)), buf)}
+}
+
+// AddReportBatch stages a prepared batch.
+func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
+	spec := Report(b.kind)
+	cols := reportColumns(spec)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.batch(ctx, spec.Title+" report rows", func() error {
+	err := w.batch(ctx, spec.Title+" report rows", func() error {
 		per := len(cols)
-		for start := 0; start < len(rows); start += reportRowsPerInsert {
-			n := min(reportRowsPerInsert, len(rows)-start)
+		for start := 0; start < b.rows; start += reportRowsPerInsert {
+			n := min(reportRowsPerInsert, b.rows-start)
 			ins, err := w.bulkInsert(ctx, spec.Table, cols, n)
 			if err != nil {
 				return err
 			}
-			if err := ins.runArgs(ctx, w, args[start*per:(start+n)*per]); err != nil {
+			if err := ins.runArgs(ctx, w, b.args[start*per:(start+n)*per]); err != nil {
 				return err
 			}
 		}
-		w.counts.addReportRows(kind, len(rows))
+		w.counts.addReportRows(b.kind, b.rows)
 		return nil
 	})
+	// The buffer goes to the next batch, emptied so it keeps no rows
+	// alive meanwhile.
+	clear(b.args)
+	select {
+	case w.argBufs <- b.args[:0]:
+	default:
+	}
+	b.args = nil
+	return err
 }
 
 // reportColumns are a report table's columns, in the order
@@ -457,10 +576,10 @@ func reportColumns(spec ReportSpec) []string {
 }
 
 // prepareReportRows turns rows into INSERT arguments, numbered per
-// statement of reportRowsPerInsert rows, in a buffer kept per report, and
-// tracks what Finish needs (smu held).
-func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int) []driver.NamedValue {
-	args := slices.Grow(w.rargs[kind][:0], len(rows)*per)
+// statement of reportRowsPerInsert rows, in buf, and tracks what Finish
+// needs (smu held).
+func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int, buf []driver.NamedValue) []driver.NamedValue {
+	args := slices.Grow(buf[:0], len(rows)*per)
 	// Ordinals restart with each statement of reportRowsPerInsert rows;
 	// counted, not computed with a division per value (9 million values
 	// at 100,000 users).
@@ -473,6 +592,9 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		args = append(args, driver.NamedValue{Ordinal: ord, Value: v})
 	}
 	activity := activityColumns(spec)
+	slot := slices.Index(ReportKinds, kind)
+	w.facts.mu.Lock()
+	defer w.facts.mu.Unlock()
 	refreshCol := spec.Column("Report Refresh Date")
 	upnCol := spec.Column("User Principal Name")
 	var search []string
@@ -507,19 +629,7 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		w.rowNo[kind]++
 		key := strings.ToLower(upn)
 		if last != "" {
-			seen := w.activity[kind]
-			if seen == nil {
-				seen = map[string]string{}
-				w.activity[kind] = seen
-			}
-			if old, ok := seen[key]; !ok {
-				// A copy: an already lower-case name is a piece of the
-				// CSV line it came from, and as a key it would keep the
-				// whole line alive until Finish (23 MB at 100,000 users).
-				seen[strings.Clone(key)] = last
-			} else if last > old {
-				seen[key] = last
-			}
+			w.facts.noteDate(slot, key, last)
 		}
 		add(w.id)
 		add(int64(w.rowNo[kind]))
@@ -540,7 +650,6 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 			add(sqlValue(c.Type, cell))
 		}
 	}
-	w.rargs[kind] = args
 	return args
 }
 
@@ -571,14 +680,14 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 		defer w.smu.Unlock()
 		w.rowNo[kind] = 0
 		w.refresh[kind] = ""
-		delete(w.activity, kind)
+		w.facts.forgetReport(slices.Index(ReportKinds, kind))
 		w.concealedRows[kind] = 0
-		if w.staged != nil {
+		if w.activityStaged {
 			// Derived from the rows just deleted: derive again at Finish.
 			if _, err := w.conn.ExecContext(ctx, "DELETE FROM user_activity WHERE run_id = ?", w.id); err != nil {
 				return err
 			}
-			w.staged = nil
+			w.activityStaged = false
 		}
 		return nil
 	})
@@ -593,13 +702,12 @@ func (w *RunWriter) StageActivity(ctx context.Context) error {
 	defer w.mu.Unlock()
 	w.smu.Lock()
 	defer w.smu.Unlock()
-	if w.activityFrom != 0 || w.staged != nil {
+	if w.activityFrom != 0 || w.activityStaged {
 		return nil
 	}
-	latest := w.latestActivity()
 	return w.batch(ctx, "the users' last activity", func() error {
-		return w.insertActivity(ctx, latest)
-	}, func() { w.staged = latest }, func() {})
+		return w.insertActivity(ctx, w.facts.sortedActivity())
+	}, func() { w.activityStaged = true }, func() {})
 }
 
 // DiscardUsers deletes the users staged so far, with their counts (a
@@ -613,10 +721,10 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 			return err
 		}
 		w.counts.Users, w.counts.Assignments = 0, 0
+		w.umu.Lock()
+		defer w.umu.Unlock()
 		w.assigned = map[string]int{}
-		if !w.licensedOff {
-			w.licensed = map[string]uint64{}
-		}
+		w.facts.forgetSKUs()
 		return nil
 	})
 }
@@ -758,6 +866,8 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 // active (in the 30 days before the report's refresh date) and whether
 // usage is known at all.
 func (w *RunWriter) derive(ctx context.Context) error {
+	w.umu.Lock()
+	defer w.umu.Unlock()
 	// Each user's latest activity, one row per user principal name. A
 	// separate table, joined when reading, instead of an UPDATE of the
 	// users: rewriting 100,000 user rows cost two seconds of the import.
@@ -767,10 +877,8 @@ func (w *RunWriter) derive(ctx context.Context) error {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
 	}
-	latest := w.staged
-	if w.activityFrom == 0 && latest == nil {
-		latest = w.latestActivity()
-		if err := w.insertActivity(ctx, latest); err != nil {
+	if w.activityFrom == 0 && !w.activityStaged {
+		if err := w.insertActivity(ctx, w.facts.sortedActivity()); err != nil {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
 	}
@@ -798,18 +906,10 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "UPDATE skus SET usage_known = ? WHERE run_id = ?", known, w.id); err != nil {
 		return err
 	}
-	if latest != nil && !w.licensedOff {
+	if w.activityFrom == 0 && !w.licensedOff {
 		// Counted from what staging kept: a full listing's users, the
-		// reports' dates (see licensed).
-		active := make([]int, len(w.skuBit))
-		for key, mask := range w.licensed {
-			if latest[key] < cutoff {
-				continue
-			}
-			for ; mask != 0; mask &= mask - 1 {
-				active[bits.TrailingZeros64(mask)]++
-			}
-		}
+		// reports' dates (see facts).
+		active := w.facts.activeBySKU(len(w.skuBit), cutoff)
 		for sku, bit := range w.skuBit {
 			if active[bit] == 0 {
 				continue
@@ -818,7 +918,6 @@ func (w *RunWriter) derive(ctx context.Context) error {
 				return fmt.Errorf("derive license figures: %w", err)
 			}
 		}
-		w.licensed = nil
 		return nil
 	}
 	_, err = w.conn.ExecContext(ctx, `UPDATE skus SET active = a.n
@@ -835,38 +934,20 @@ func (w *RunWriter) derive(ctx context.Context) error {
 // activityPerInsert is how many users' last activity one INSERT carries.
 const activityPerInsert = 200
 
-// latestActivity is each user's latest activity over all reports, as
-// tracked while staging.
-func (w *RunWriter) latestActivity() map[string]string {
-	latest := map[string]string{}
-	for _, seen := range w.activity {
-		for k, d := range seen {
-			if d > latest[k] {
-				latest[k] = d
-			}
-		}
-	}
-	return latest
-}
-
 // insertActivity writes the latest activity dates in key order (the
 // table's primary key order, so every insert appends).
-func (w *RunWriter) insertActivity(ctx context.Context, latest map[string]string) error {
-	keys := make([]string, 0, len(latest))
-	for k := range latest {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+func (w *RunWriter) insertActivity(ctx context.Context, a activity) error {
+	keys := a.keys
 	for start := 0; start < len(keys); start += activityPerInsert {
 		chunk := keys[start:min(start+activityPerInsert, len(keys))]
 		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, len(chunk))
 		if err != nil {
 			return err
 		}
-		for _, k := range chunk {
+		for i, k := range chunk {
 			ins.add(w.id)
 			ins.add(k)
-			ins.add(latest[k])
+			ins.add(a.dates[start+i])
 		}
 		if err := ins.run(ctx, w); err != nil {
 			return err
