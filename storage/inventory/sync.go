@@ -165,7 +165,7 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 	if err != nil {
 		return err
 	}
-	var fresh []int
+	var b *UserBatch
 	return w.batch(ctx, "user changes", func() error {
 		// What the replaced users held comes off the license counts.
 		rows, err := w.conn.QueryContext(ctx, `SELECT lower(j.value ->> 'skuId') FROM users u, json_each(u.assigned_licenses) j
@@ -197,9 +197,13 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 			return err
 		}
 		w.counts.Users -= int(n)
-		fresh, err = w.insertUserBatch(ctx, w.PrepareUsers(upserts))
-		return err
-	}, func() {}, func() { w.requeuePlans(fresh) })
+		b = w.PrepareUsers(upserts)
+		return w.insertUserBatch(ctx, b)
+	}, func() {}, func() {
+		if b != nil {
+			w.requeuePlans(b.fresh)
+		}
+	})
 }
 
 // EndUserChanges ends staging changes.

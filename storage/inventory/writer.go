@@ -311,6 +311,13 @@ type UserBatch struct {
 	users, assignments int
 	first, last        string // object ids, for errors
 	args               []driver.NamedValue
+	// fresh are the plan dictionary's entries added while preparing this
+	// or an earlier batch and not inserted yet: this batch inserts them,
+	// so storing never waits for a page being prepared. A later batch
+	// stored first may use them meanwhile; the dictionary is only read
+	// once the run is complete.
+	fresh     []int
+	freshKeys []planKey
 }
 
 // Users is how many users the batch holds.
@@ -370,18 +377,30 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 			w.assigned[strings.ToLower(l.SkuID)]++
 		}
 	}
+	b.fresh, b.freshKeys = w.takeFreshPlans()
 	return b
+}
+
+// takeFreshPlans hands over the plan entries not inserted yet (umu held).
+func (w *RunWriter) takeFreshPlans() ([]int, []planKey) {
+	if len(w.plans.fresh) == 0 {
+		return nil, nil
+	}
+	fresh := slices.Clone(w.plans.fresh)
+	keys := make([]planKey, len(fresh))
+	for i, idx := range fresh {
+		keys[i] = w.plans.entries[idx]
+	}
+	w.plans.fresh = w.plans.fresh[:0]
+	return fresh, keys
 }
 
 // AddUserBatch stages a prepared batch.
 func (w *RunWriter) AddUserBatch(ctx context.Context, b *UserBatch) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var fresh []int
-	err := w.batch(ctx, "users", func() (err error) {
-		fresh, err = w.insertUserBatch(ctx, b)
-		return err
-	}, func() {}, func() { w.requeuePlans(fresh) })
+	err := w.batch(ctx, "users", func() error { return w.insertUserBatch(ctx, b) },
+		func() {}, func() { w.requeuePlans(b.fresh) })
 	// The buffer goes to the next batch, emptied so it keeps no values
 	// alive meanwhile.
 	clear(b.args)
@@ -401,43 +420,43 @@ func (w *RunWriter) requeuePlans(fresh []int) {
 	w.umu.Unlock()
 }
 
-// insertUserBatch inserts b's users and the plan dictionary's entries
-// added since the last batch (mu held, in a transaction), and returns
-// those entries.
-func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) ([]int, error) {
-	w.umu.Lock()
-	fresh := slices.Clone(w.plans.fresh)
-	w.plans.fresh = w.plans.fresh[:0]
-	keys := make([]planKey, len(fresh))
-	for i, idx := range fresh {
-		keys[i] = w.plans.entries[idx]
-	}
-	w.umu.Unlock()
+// insertUserBatch inserts b's users and plan entries (mu held, in a
+// transaction).
+func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) error {
 	for start := 0; start < b.users; start += usersPerInsert {
 		n := min(usersPerInsert, b.users-start)
 		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
 		if err != nil {
-			return fresh, err
+			return err
 		}
 		if err := ins.runArgs(ctx, w, b.args[start*userCols:(start+n)*userCols]); err != nil {
-			return fresh, fmt.Errorf("users %s to %s: %w", b.first, b.last, err)
+			return fmt.Errorf("users %s to %s: %w", b.first, b.last, err)
 		}
 	}
-	if len(fresh) > 0 {
-		dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fresh, err
-		}
-		for i, idx := range fresh {
-			k := keys[i]
-			if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
-				return fresh, err
-			}
-		}
+	if err := w.insertPlans(ctx, b.fresh, b.freshKeys); err != nil {
+		return err
 	}
 	w.counts.Users += b.users
 	w.counts.Assignments += b.assignments
-	return fresh, nil
+	return nil
+}
+
+// insertPlans inserts plan dictionary entries (mu held).
+func (w *RunWriter) insertPlans(ctx context.Context, fresh []int, keys []planKey) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	dict, err := w.stmt(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for i, idx := range fresh {
+		k := keys[i]
+		if _, err := dict.ExecContext(ctx, w.id, idx, k.service, k.planID, k.status); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // skuMask is the bit set of a staged user's SKUs for counting active
@@ -868,6 +887,12 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 func (w *RunWriter) derive(ctx context.Context) error {
 	w.umu.Lock()
 	defer w.umu.Unlock()
+	// Entries whose batch rolled back and no batch took again.
+	if fresh, keys := w.takeFreshPlans(); len(fresh) > 0 {
+		if err := w.insertPlans(ctx, fresh, keys); err != nil {
+			return err
+		}
+	}
 	// Each user's latest activity, one row per user principal name. A
 	// separate table, joined when reading, instead of an UPDATE of the
 	// users: rewriting 100,000 user rows cost two seconds of the import.
