@@ -13,9 +13,11 @@ import (
 )
 
 // DefaultConcurrency is how many user shards are listed at once by default.
-// Measured at 150 ms per request on 2 cores (BENCHMARKS.md, issue 7): past
-// this the import is bound by decoding and storing, not by round trips,
-// and more pages in flight only cost memory.
+// At 150 ms per request a 100,000-user tenant is about 130 pages: 8 at once
+// needed 17 rounds of round trips, more than the longest shard; 16 brings
+// that under the sub-sharded longest chain (BENCHMARKS.md, issue 7). What
+// the pages hold in memory is bounded by graph.Options.PagesInMemory, not
+// by this, so more requests waiting on the network cost little.
 const DefaultConcurrency = 16
 
 // ShardPrefixes are the user shards: user principal names by first
