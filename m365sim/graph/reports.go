@@ -525,6 +525,17 @@ func appendAppColumns(b []byte, apps uint32) []byte {
 	return b
 }
 
+// appendNames appends the columns the user reports begin with: Report
+// Refresh Date, User Principal Name, Display Name (and the comma after).
+func (rw *reportWriter) appendNames(b []byte, upn, display string) []byte {
+	b = append(b, rw.refresh...)
+	b = append(b, ',')
+	b = appendCSVField(b, upn)
+	b = append(b, ',')
+	b = appendCSVField(b, display)
+	return append(b, ',')
+}
+
 // user appends u's rows.
 func (rw *reportWriter) user(fn string, u *tenant.User) {
 	b := rw.b
@@ -532,12 +543,7 @@ func (rw *reportWriter) user(fn string, u *tenant.User) {
 	case ReportActiveUsers:
 		li := rw.license(u)
 		upn, display := rw.name(u)
-		b = append(b, rw.refresh...)
-		b = append(b, ',')
-		b = appendCSVField(b, upn)
-		b = append(b, ',')
-		b = appendCSVField(b, display)
-		b = append(b, ',')
+		b = rw.appendNames(b, upn, display)
 		b = append(b, tf(!u.DeletedDateTime.IsZero())...)
 		b = append(b, ',')
 		b = appendDate(b, u.DeletedDateTime)
@@ -561,12 +567,7 @@ func (rw *reportWriter) user(fn string, u *tenant.User) {
 			if a.Product == 0 {
 				break
 			}
-			b = append(b, rw.refresh...)
-			b = append(b, ',')
-			b = appendCSVField(b, upn)
-			b = append(b, ',')
-			b = appendCSVField(b, display)
-			b = append(b, ',')
+			b = rw.appendNames(b, upn, display)
 			b = appendCSVField(b, a.Product.String())
 			b = append(b, ',')
 			b = append(b, rw.day(a.LastActivated)...)

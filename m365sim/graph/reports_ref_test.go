@@ -155,26 +155,34 @@ func (rw *refReportWriter) user(fn string, u *tenant.User) error {
 		}
 		apps := u.Usage.Apps
 		row = append(row, refresh, upn, rw.day(u.Usage.LastActivation), rw.day(u.Usage.LastAppActivity), days)
-		for p := range tenant.AppPlatforms {
-			any := false
-			for a := range tenant.AppNames {
-				any = any || apps&tenant.AppBit(p, a) != 0
-			}
-			row = append(row, tf(any))
-		}
-		for a := range tenant.AppNames {
-			any := false
-			for p := range tenant.AppPlatforms {
-				any = any || apps&tenant.AppBit(p, a) != 0
-			}
-			row = append(row, tf(any))
-		}
-		for p := range tenant.AppPlatforms {
-			for a := range tenant.AppNames {
-				row = append(row, tf(apps&tenant.AppBit(p, a) != 0))
-			}
-		}
+		row = refAppColumns(row, apps)
 	}
 	rw.row = row
 	return rw.cw.Write(row)
+}
+
+// refAppColumns appends the app columns of getM365AppUserDetail as the
+// column definitions say, written out as loops: per platform (any app),
+// per app (any platform), then each app on each platform.
+func refAppColumns(row []string, apps uint32) []string {
+	for p := range tenant.AppPlatforms {
+		any := false
+		for a := range tenant.AppNames {
+			any = any || apps&tenant.AppBit(p, a) != 0
+		}
+		row = append(row, tf(any))
+	}
+	for a := range tenant.AppNames {
+		any := false
+		for p := range tenant.AppPlatforms {
+			any = any || apps&tenant.AppBit(p, a) != 0
+		}
+		row = append(row, tf(any))
+	}
+	for p := range tenant.AppPlatforms {
+		for a := range tenant.AppNames {
+			row = append(row, tf(apps&tenant.AppBit(p, a) != 0))
+		}
+	}
+	return row
 }

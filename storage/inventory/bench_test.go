@@ -13,15 +13,8 @@ import (
 // Report: ns/op is per user.
 func BenchmarkStageUsers(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, w := benchRun(b)
 	defer s.Close()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		b.Fatal(err)
-	}
 	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
 		b.Fatal(err)
 	}
@@ -48,14 +41,7 @@ func BenchmarkStageUsers(b *testing.B) {
 		}
 		n += k
 	}
-	// Finishing and closing are counted: they checkpoint what the WAL
-	// still holds, which a larger WAL only postpones.
-	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		b.Fatal(err)
-	}
+	finishBench(b, s, w)
 }
 
 // BenchmarkSearchUsers100k is what filter-as-you-type costs on the Users
@@ -149,15 +135,8 @@ func BenchmarkUsersPageDeep(b *testing.B) {
 // three reports.
 func BenchmarkStageReportRows(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, w := benchRun(b)
 	defer s.Close()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		b.Fatal(err)
-	}
 	chunks := map[ReportKind][]ReportRow{}
 	for _, k := range ReportKinds {
 		spec := Report(k)
@@ -197,9 +176,29 @@ func BenchmarkStageReportRows(b *testing.B) {
 			n += len(rows)
 		}
 	}
-	// Finishing and closing are counted: they checkpoint what the WAL
-	// still holds, which a larger WAL only postpones.
-	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+	finishBench(b, s, w)
+}
+
+// benchRun opens a store in a temporary folder and begins a run.
+func benchRun(b *testing.B) (*Store, *RunWriter) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), FileName), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		s.Close()
+		b.Fatal(err)
+	}
+	return s, w
+}
+
+// finishBench finishes the run and closes the store, inside the timing:
+// they checkpoint what the WAL still holds, which a larger WAL only
+// postpones.
+func finishBench(b *testing.B, s *Store, w *RunWriter) {
+	if _, err := w.Finish(context.Background(), Outcome{Status: StatusSucceeded}); err != nil {
 		b.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -14,14 +14,7 @@ import (
 // and license counts, as AddUsers does.
 func TestUserBatchesPreparedConcurrently(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
+	s, w := stagingRun(t)
 	all := testUsers(800, "u")
 	for i := range all {
 		// Plans new to the dictionary in every page.
@@ -54,14 +47,7 @@ func TestUserBatchesPreparedConcurrently(t *testing.T) {
 // meanwhile uses them, so they must be inserted with the next batch.
 func TestUserBatchRolledBackRequeuesPlans(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
+	s, w := stagingRun(t)
 	// Inserting a user named bad@ fails inside the transaction.
 	if _, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER fail_bad BEFORE INSERT ON main.users
 		WHEN NEW.upn = 'bad@contoso.example' BEGIN SELECT RAISE(ABORT, 'injected'); END`); err != nil {
@@ -119,14 +105,7 @@ func nonEmptyPlans(ps []AssignedPlan) []AssignedPlan {
 // from the rows staged then; the active-user counts follow.
 func TestActivityStagedThenReportDiscarded(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
+	s, w := stagingRun(t)
 	users := testUsers(4, "u")
 	if err := w.AddUsers(ctx, users); err != nil {
 		t.Fatal(err)
@@ -170,4 +149,20 @@ func TestActivityStagedThenReportDiscarded(t *testing.T) {
 			t.Errorf("%s: %d active, want 0", l.SkuPartNumber, l.Active)
 		}
 	}
+}
+
+// stagingRun opens a store and begins a run of connection "c" with the
+// test SKUs staged.
+func stagingRun(t *testing.T) (*Store, *RunWriter) {
+	t.Helper()
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		t.Fatal(err)
+	}
+	return s, w
 }

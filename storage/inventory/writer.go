@@ -327,27 +327,15 @@ func (b *UserBatch) Users() int { return b.users }
 // staged. It keeps nothing of users (the caller may reuse the slice) and
 // may run on several goroutines at once.
 func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
-	var buf []driver.NamedValue
-	select {
-	case buf = <-w.userBufs:
-	default:
-	}
+	a := newArgList(takeArgs(w.userBufs), len(users)*userCols, userCols*usersPerInsert)
+	add := a.add
 	w.umu.Lock()
 	defer w.umu.Unlock()
 	w.facts.mu.Lock()
 	defer w.facts.mu.Unlock()
-	b := &UserBatch{users: len(users), args: slices.Grow(buf[:0], len(users)*userCols)}
+	b := &UserBatch{users: len(users)}
 	if len(users) > 0 {
 		b.first, b.last = users[0].ID, users[len(users)-1].ID
-	}
-	// Ordinals restart with each statement of usersPerInsert users.
-	ord, perStmt := 0, userCols*usersPerInsert
-	add := func(v driver.Value) {
-		if ord == perStmt {
-			ord = 0
-		}
-		ord++
-		b.args = append(b.args, driver.NamedValue{Ordinal: ord, Value: v})
 	}
 	for i := range users {
 		u := &users[i]
@@ -378,6 +366,7 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		}
 	}
 	b.fresh, b.freshKeys = w.takeFreshPlans()
+	b.args = a.vals
 	return b
 }
 
@@ -401,13 +390,7 @@ func (w *RunWriter) AddUserBatch(ctx context.Context, b *UserBatch) error {
 	defer w.mu.Unlock()
 	err := w.batch(ctx, "users", func() error { return w.insertUserBatch(ctx, b) },
 		func() {}, func() { w.requeuePlans(b.fresh) })
-	// The buffer goes to the next batch, emptied so it keeps no values
-	// alive meanwhile.
-	clear(b.args)
-	select {
-	case w.userBufs <- b.args[:0]:
-	default:
-	}
+	giveArgs(w.userBufs, b.args)
 	b.args = nil
 	return err
 }
@@ -542,11 +525,7 @@ func (b *ReportBatch) Rows() int { return b.rows }
 // prepared.
 func (w *RunWriter) PrepareReportRows(kind ReportKind, rows []ReportRow) *ReportBatch {
 	spec := Report(kind)
-	var buf []driver.NamedValue
-	select {
-	case buf = <-w.argBufs:
-	default:
-	}
+	buf := takeArgs(w.argBufs)
 	w.smu.Lock()
 	defer w.smu.Unlock()
 	return &ReportBatch{kind: kind, rows: len(rows), args: w.prepareReportRows(kind, spec, rows, len(reportColumns(spec)), buf)}
@@ -573,13 +552,7 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 		w.counts.addReportRows(b.kind, b.rows)
 		return nil
 	})
-	// The buffer goes to the next batch, emptied so it keeps no rows
-	// alive meanwhile.
-	clear(b.args)
-	select {
-	case w.argBufs <- b.args[:0]:
-	default:
-	}
+	giveArgs(w.argBufs, b.args)
 	b.args = nil
 	return err
 }
@@ -598,18 +571,8 @@ func reportColumns(spec ReportSpec) []string {
 // statement of reportRowsPerInsert rows, in buf, and tracks what Finish
 // needs (smu held).
 func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int, buf []driver.NamedValue) []driver.NamedValue {
-	args := slices.Grow(buf[:0], len(rows)*per)
-	// Ordinals restart with each statement of reportRowsPerInsert rows;
-	// counted, not computed with a division per value (9 million values
-	// at 100,000 users).
-	ord, perStmt := 0, per*reportRowsPerInsert
-	add := func(v driver.Value) {
-		if ord == perStmt {
-			ord = 0
-		}
-		ord++
-		args = append(args, driver.NamedValue{Ordinal: ord, Value: v})
-	}
+	a := newArgList(buf, len(rows)*per, per*reportRowsPerInsert)
+	add := a.add
 	activity := activityColumns(spec)
 	slot := slices.Index(ReportKinds, kind)
 	w.facts.mu.Lock()
@@ -669,7 +632,47 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 			add(sqlValue(c.Type, cell))
 		}
 	}
-	return args
+	return a.vals
+}
+
+// argList builds the arguments of a run of multi-row INSERTs: ordinals
+// restart with each statement of perStmt values, counted rather than
+// computed with a division per value (9 million values at 100,000 users).
+type argList struct {
+	vals         []driver.NamedValue
+	ord, perStmt int
+}
+
+func newArgList(buf []driver.NamedValue, n, perStmt int) *argList {
+	return &argList{vals: slices.Grow(buf[:0], n), perStmt: perStmt}
+}
+
+func (a *argList) add(v driver.Value) {
+	if a.ord == a.perStmt {
+		a.ord = 0
+	}
+	a.ord++
+	a.vals = append(a.vals, driver.NamedValue{Ordinal: a.ord, Value: v})
+}
+
+// takeArgs is an argument buffer from the free list, or none.
+func takeArgs(free chan []driver.NamedValue) []driver.NamedValue {
+	select {
+	case buf := <-free:
+		return buf
+	default:
+		return nil
+	}
+}
+
+// giveArgs returns a stored batch's buffer to the free list, emptied so it
+// keeps no values alive until its next use.
+func giveArgs(free chan []driver.NamedValue, buf []driver.NamedValue) {
+	clear(buf)
+	select {
+	case free <- buf[:0]:
+	default:
+	}
 }
 
 // activityColumns are the columns whose dates say a user was active: the
