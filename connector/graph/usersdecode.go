@@ -1118,41 +1118,9 @@ func daysIn(month, year int) int {
 // assignedPlans decodes u.AssignedPlans as the plan unmarshaler of
 // pageOptions does.
 func (d *usersDecoder) assignedPlans(u *inventory.User) error {
-	if ok, err := d.null(); ok || err != nil {
-		u.AssignedPlans = nil
-		return err
-	}
-	if d.next() != '[' {
-		return d.fail("assignedPlans is not an array")
-	}
-	d.pos++
-	tmp := d.planTmp[:0]
-	defer func() { d.planTmp = tmp[:0] }()
-	c := d.next()
-	if c == ']' {
-		d.pos++
-		u.AssignedPlans = emptyPlans
-		return nil
-	}
-	for {
-		tmp = append(tmp, inventory.AssignedPlan{})
-		if err := d.plan(&tmp[len(tmp)-1], len(tmp)-1); err != nil {
-			return err
-		}
-		c = d.next()
-		if c == ',' {
-			d.pos++
-			continue
-		}
-		if c == ']' {
-			d.pos++
-			break
-		}
-		return d.fail("want , or ] in assignedPlans")
-	}
-	u.AssignedPlans = cutSlab(&d.plans, tmp, 256, 4096)
-	clear(tmp)
-	return nil
+	var err error
+	u.AssignedPlans, err = decodeArray(d, "assignedPlans", &d.planTmp, &d.plans, 256, 4096, emptyPlans, d.plan)
+	return err
 }
 
 // Plan members, for the duplicate check.
@@ -1252,41 +1220,9 @@ func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
 // licenses decodes u.AssignedLicenses as the license unmarshaler of
 // pageOptions does.
 func (d *usersDecoder) licenses(u *inventory.User) error {
-	if ok, err := d.null(); ok || err != nil {
-		u.AssignedLicenses = nil
-		return err
-	}
-	if d.next() != '[' {
-		return d.fail("assignedLicenses is not an array")
-	}
-	d.pos++
-	tmp := d.licTmp[:0]
-	defer func() { d.licTmp = tmp[:0] }()
-	c := d.next()
-	if c == ']' {
-		d.pos++
-		u.AssignedLicenses = emptyLicenses
-		return nil
-	}
-	for {
-		tmp = append(tmp, inventory.AssignedLicense{})
-		if err := d.license(&tmp[len(tmp)-1], len(tmp)-1); err != nil {
-			return err
-		}
-		c = d.next()
-		if c == ',' {
-			d.pos++
-			continue
-		}
-		if c == ']' {
-			d.pos++
-			break
-		}
-		return d.fail("want , or ] in assignedLicenses")
-	}
-	u.AssignedLicenses = cutSlab(&d.lics, tmp, 128, 2048)
-	clear(tmp)
-	return nil
+	var err error
+	u.AssignedLicenses, err = decodeArray(d, "assignedLicenses", &d.licTmp, &d.lics, 128, 2048, emptyLicenses, d.license)
+	return err
 }
 
 func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
@@ -1359,28 +1295,46 @@ func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
 }
 
 func (d *usersDecoder) disabledPlans(l *inventory.AssignedLicense) error {
+	var err error
+	l.DisabledPlans, err = decodeArray(d, "disabledPlans", &d.strTmp, &d.strs, 128, 2048, emptyStrings, d.internedStr)
+	return err
+}
+
+// internedStr decodes one string element of an array (null reads as "").
+func (d *usersDecoder) internedStr(s *string, _ int) error {
+	b, err := d.strOrNull()
+	if err != nil {
+		return err
+	}
+	*s = d.intern(b)
+	return nil
+}
+
+// decodeArray reads the JSON array at d.pos (nil for null, empty for [])
+// as the generic unmarshalers of pageOptions do: elem decodes element i
+// into a zero T in *tmp, the decoder's reused scratch; the result is cut
+// from the page's slab (cutSlab).
+func decodeArray[T any](d *usersDecoder, name string, tmp, slab *[]T, minCap, maxCap int, empty []T, elem func(*T, int) error) ([]T, error) {
 	if ok, err := d.null(); ok || err != nil {
-		return err // stays nil, as in the license unmarshaler
+		return nil, err
 	}
 	if d.next() != '[' {
-		return d.fail("disabledPlans is not an array")
+		return nil, d.fail(name + " is not an array")
 	}
 	d.pos++
-	c := d.next()
-	if c == ']' {
+	if d.next() == ']' {
 		d.pos++
-		l.DisabledPlans = emptyStrings
-		return nil
+		return empty, nil
 	}
-	tmp := d.strTmp[:0]
-	defer func() { d.strTmp = tmp[:0] }()
+	items := (*tmp)[:0]
+	defer func() { *tmp = items[:0] }()
 	for {
-		b, err := d.strOrNull()
-		if err != nil {
-			return err
+		var zero T
+		items = append(items, zero)
+		if err := elem(&items[len(items)-1], len(items)-1); err != nil {
+			return nil, err
 		}
-		tmp = append(tmp, d.intern(b))
-		c = d.next()
+		c := d.next()
 		if c == ',' {
 			d.pos++
 			continue
@@ -1389,11 +1343,11 @@ func (d *usersDecoder) disabledPlans(l *inventory.AssignedLicense) error {
 			d.pos++
 			break
 		}
-		return d.fail("want , or ] in disabledPlans")
+		return nil, d.fail("want , or ] in " + name)
 	}
-	l.DisabledPlans = cutSlab(&d.strs, tmp, 128, 2048)
-	clear(tmp)
-	return nil
+	out := cutSlab(slab, items, minCap, maxCap)
+	clear(items)
+	return out, nil
 }
 
 // cutSlab copies items into the page's slab *slab and returns them as a
