@@ -855,26 +855,10 @@ func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
-	if d.next() != '{' {
-		return d.fail("a user is not an object")
-	}
-	d.pos++
 	d.nrefs, d.pack = 0, d.pack[:0]
-	frame := len(d.nameEnd)
 	seen := 0
-	c := d.next()
-	if c == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if c != '"' {
-			return d.fail("want a member name")
-		}
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	err := d.object("a user is not an object", "want , or } after a user member", func(name []byte, frame int) error {
+		var err error
 		bit := 0
 		var own *string // a string member of the user's own
 		var shared *string
@@ -967,20 +951,13 @@ func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
 				*shared = d.internAt(b, &d.last[slot])
 			}
 		}
-		c = d.next()
-		if c == ',' {
-			d.pos++
-			c = d.next()
-			continue
-		}
-		if c == '}' {
-			d.pos++
-			d.dropNames(frame)
-			d.flush()
-			return nil
-		}
-		return d.fail("want , or } after a user member")
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	d.flush()
+	return nil
 }
 
 // unknown skips the value of an unknown member.
@@ -997,27 +974,10 @@ func (d *usersDecoder) removed(rm **removedInfo) error {
 		*rm = nil
 		return err
 	}
-	if d.next() != '{' {
-		return d.fail("@removed is not an object")
-	}
-	d.pos++
 	r := new(removedInfo)
 	*rm = r
-	frame := len(d.nameEnd)
 	seenReason := false
-	c := d.next()
-	if c == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if c != '"' {
-			return d.fail("want a member name")
-		}
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	return d.object("@removed is not an object", "want , or }", func(name []byte, frame int) error {
 		if string(name) == "reason" {
 			if seenReason {
 				return d.fail("duplicate member")
@@ -1034,19 +994,8 @@ func (d *usersDecoder) removed(rm **removedInfo) error {
 		} else if err := d.unknown(frame, name); err != nil {
 			return err
 		}
-		c = d.next()
-		if c == ',' {
-			d.pos++
-			c = d.next()
-			continue
-		}
-		if c == '}' {
-			d.pos++
-			d.dropNames(frame)
-			return nil
-		}
-		return d.fail("want , or }")
-	}
+		return nil
+	})
 }
 
 // v2Time decodes a time.Time member as JSON v2 does (RFC 3339, null is
@@ -1135,10 +1084,6 @@ func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
-	if d.next() != '{' {
-		return d.fail("a plan is not an object")
-	}
-	d.pos++
 	var slot *planSlot
 	if idx < maxPlanCacheSlot {
 		for len(d.slots) <= idx {
@@ -1148,21 +1093,8 @@ func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
 	} else {
 		slot = new(planSlot)
 	}
-	frame := len(d.nameEnd)
 	seen := 0
-	c := d.next()
-	if c == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if c != '"' {
-			return d.fail("want a member name")
-		}
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	return d.object("a plan is not an object", "want , or } in a plan", func(name []byte, frame int) error {
 		bit := 0
 		var dst, cache *string
 		switch string(name) {
@@ -1202,19 +1134,8 @@ func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
 				p.AssignedDateTime = time.Time{}
 			}
 		}
-		c = d.next()
-		if c == ',' {
-			d.pos++
-			c = d.next()
-			continue
-		}
-		if c == '}' {
-			d.pos++
-			d.dropNames(frame)
-			return nil
-		}
-		return d.fail("want , or } in a plan")
-	}
+		return nil
+	})
 }
 
 // licenses decodes u.AssignedLicenses as the license unmarshaler of
@@ -1229,28 +1150,11 @@ func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
-	if d.next() != '{' {
-		return d.fail("a license is not an object")
-	}
-	d.pos++
 	for len(d.skuSlots) <= idx && idx < maxPlanCacheSlot {
 		d.skuSlots = append(d.skuSlots, "")
 	}
-	frame := len(d.nameEnd)
 	seenSku, seenPlans := false, false
-	c := d.next()
-	if c == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if c != '"' {
-			return d.fail("want a member name")
-		}
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	return d.object("a license is not an object", "want , or } in a license", func(name []byte, frame int) error {
 		switch string(name) {
 		case "skuId":
 			if seenSku {
@@ -1279,6 +1183,37 @@ func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
 				return err
 			}
 		}
+		return nil
+	})
+}
+
+// object walks the members of the JSON object at d.pos: member gets each
+// name with d.pos at its value, which it must read; frame is the object's
+// mark in the decoder's name stack (unknown, dropNames). notObject and
+// badEnd are the errors' texts. (A failure sends the whole page to the
+// reference decoder, so a caller's set-up before a non-object is moot.)
+func (d *usersDecoder) object(notObject, badEnd string, member func(name []byte, frame int) error) error {
+	if d.next() != '{' {
+		return d.fail(notObject)
+	}
+	d.pos++
+	frame := len(d.nameEnd)
+	c := d.next()
+	if c == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if c != '"' {
+			return d.fail("want a member name")
+		}
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		if err := member(name, frame); err != nil {
+			return err
+		}
 		c = d.next()
 		if c == ',' {
 			d.pos++
@@ -1290,7 +1225,7 @@ func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
 			d.dropNames(frame)
 			return nil
 		}
-		return d.fail("want , or } in a license")
+		return d.fail(badEnd)
 	}
 }
 
