@@ -693,40 +693,12 @@ func (d *usersDecoder) skip(depth int) error {
 		if depth >= maxSkipDepth {
 			return errFallback
 		}
-		d.pos++
-		frame := len(d.nameEnd)
-		c = d.next()
-		if c == '}' {
-			d.pos++
-			return nil
-		}
-		for {
-			if c != '"' {
-				return d.fail("want a member name")
-			}
-			name, err := d.name()
-			if err != nil {
-				return err
-			}
+		return d.object("want an object", "want , or }", func(name []byte, frame int) error {
 			if err := d.addName(frame, name); err != nil {
 				return err
 			}
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-			c = d.next()
-			if c == ',' {
-				d.pos++
-				c = d.next()
-				continue
-			}
-			if c == '}' {
-				d.pos++
-				d.dropNames(frame)
-				return nil
-			}
-			return d.fail("want , or }")
-		}
+			return d.skip(depth + 1)
+		})
 	case '[':
 		if depth >= maxSkipDepth {
 			return errFallback
