@@ -7,7 +7,7 @@
 //
 // With --ready-json it also prints, once it serves, one line for programs
 // that start it (the soak tests do): "m365sim-ready " and a JSON object
-// (ReadyInfo) with the endpoints, the client credentials app, and the
+// (m365sim.ReadyInfo) with the endpoints, the client credentials app, and the
 // tenant's seed, size and reference date, from which
 // tenant.GenerateAt(seed, users, reference) rebuilds the very tenant it
 // serves.
@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	concealed := fs.Bool("concealed", false, "conceal user names in usage reports")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated local CA")
 	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
-	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
+	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+m365sim.ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,34 +139,10 @@ func printBanner(out io.Writer, s *m365sim.Server, took time.Duration) {
 	p("Press Ctrl+C to stop.")
 }
 
-// ReadyPrefix starts the line --ready-json prints.
-const ReadyPrefix = "m365sim-ready "
-
-// ReadyInfo is the JSON of the --ready-json line.
-type ReadyInfo struct {
-	PID           int    `json:"pid"`
-	URL           string `json:"url"` // identity platform and Graph origin
-	TokenEndpoint string `json:"token_endpoint"`
-	AuthorizeURL  string `json:"authorize_endpoint"`
-	GraphEndpoint string `json:"graph_endpoint"`
-	CAFile        string `json:"ca_file,omitempty"`
-	TenantID      string `json:"tenant_id"`
-	Domain        string `json:"domain"`
-	// Seed, Users and Reference (the day it was generated for, RFC 3339)
-	// rebuild the served tenant with tenant.GenerateAt.
-	Seed      int64     `json:"seed"`
-	Users     int       `json:"users"`
-	Reference time.Time `json:"reference"`
-	// The confidential client with application permissions.
-	ClientCredentialsID     string `json:"client_credentials_id"`
-	ClientCredentialsSecret string `json:"client_credentials_secret"`
-	PublicClientID          string `json:"public_client_id"`
-}
-
 func printReady(out io.Writer, s *m365sim.Server, seed int64) error {
 	t := s.Tenant()
 	t.RLock()
-	info := ReadyInfo{
+	info := m365sim.ReadyInfo{
 		PID: os.Getpid(), URL: s.URL(), TokenEndpoint: s.TokenEndpoint(), AuthorizeURL: s.AuthorizeEndpoint(),
 		GraphEndpoint: s.GraphEndpoint(), CAFile: s.CAFile(), TenantID: t.ID, Domain: t.Domain,
 		Seed: seed, Users: len(t.Users), Reference: t.Reference, PublicClientID: tenant.DefaultClientID,
@@ -177,6 +153,6 @@ func printReady(out io.Writer, s *m365sim.Server, seed int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(out, "%s%s\n", ReadyPrefix, js)
+	_, err = fmt.Fprintf(out, "%s%s\n", m365sim.ReadyPrefix, js)
 	return err
 }

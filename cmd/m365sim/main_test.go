@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
 
@@ -89,9 +90,9 @@ func TestReadyJSONDescribesTheServedTenant(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"--users", "60", "--seed", "9", "--ready-json"}, pw); pw.Close() }()
 	sc := bufio.NewScanner(pr)
-	var info ReadyInfo
+	var info m365sim.ReadyInfo
 	for sc.Scan() {
-		if js, ok := strings.CutPrefix(sc.Text(), ReadyPrefix); ok {
+		if js, ok := strings.CutPrefix(sc.Text(), m365sim.ReadyPrefix); ok {
 			if err := json.Unmarshal([]byte(js), &info); err != nil {
 				t.Fatalf("ready line %q: %v", sc.Text(), err)
 			}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
 
@@ -59,36 +60,17 @@ func simBinary(t *testing.T) string {
 	return simBin
 }
 
-// simReady is the line `m365sim --ready-json` prints once it serves (the
-// JSON of cmd/m365sim's ReadyInfo; a copy, as a main package cannot be
-// imported).
-type simReady struct {
-	PID                     int       `json:"pid"`
-	URL                     string    `json:"url"`
-	TokenEndpointURL        string    `json:"token_endpoint"`
-	GraphEndpointURL        string    `json:"graph_endpoint"`
-	TenantID                string    `json:"tenant_id"`
-	Domain                  string    `json:"domain"`
-	Seed                    int64     `json:"seed"`
-	Users                   int       `json:"users"`
-	Reference               time.Time `json:"reference"`
-	ClientCredentialsID     string    `json:"client_credentials_id"`
-	ClientCredentialsSecret string    `json:"client_credentials_secret"`
-}
-
-const simReadyPrefix = "m365sim-ready "
-
 // simProcess is a running cmd/m365sim.
 type simProcess struct {
-	simReady
+	m365sim.ReadyInfo
 	cmd     *exec.Cmd
 	startup time.Duration // from exec to the ready line (tenant generation included)
 	mu      sync.Mutex
 	out     bytes.Buffer // its output after the ready line
 }
 
-func (s *simProcess) TokenEndpoint() string { return s.TokenEndpointURL }
-func (s *simProcess) GraphEndpoint() string { return s.GraphEndpointURL }
+func (s *simProcess) TokenEndpoint() string { return s.ReadyInfo.TokenEndpoint }
+func (s *simProcess) GraphEndpoint() string { return s.ReadyInfo.GraphEndpoint }
 func (s *simProcess) ClientCredentialsApp() (string, string) {
 	return s.ClientCredentialsID, s.ClientCredentialsSecret
 }
@@ -127,9 +109,9 @@ func startSimProcess(t *testing.T, users int, seed int64, extra ...string) *simP
 		got := false
 		for sc.Scan() {
 			line := sc.Text()
-			if js, ok := strings.CutPrefix(line, simReadyPrefix); ok && !got {
+			if js, ok := strings.CutPrefix(line, m365sim.ReadyPrefix); ok && !got {
 				got = true
-				ready <- json.Unmarshal([]byte(js), &s.simReady)
+				ready <- json.Unmarshal([]byte(js), &s.ReadyInfo)
 				continue
 			}
 			s.mu.Lock()
@@ -171,7 +153,7 @@ func startSimProcess(t *testing.T, users int, seed int64, extra ...string) *simP
 	}
 	s.startup = time.Since(start)
 	if s.PID != cmd.Process.Pid || !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
-		t.Fatalf("m365sim ready line %+v (pid %d)", s.simReady, cmd.Process.Pid)
+		t.Fatalf("m365sim ready line %+v (pid %d)", s.ReadyInfo, cmd.Process.Pid)
 	}
 	t.Logf("m365sim pid %d serves %d users (seed %d) at %s, ready in %s", s.PID, s.Users, s.Seed, s.URL, s.startup.Round(time.Millisecond))
 	return s
