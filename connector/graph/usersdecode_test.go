@@ -635,3 +635,182 @@ func TestUsersScannerKnowsTheModel(t *testing.T) {
 		}
 	}
 }
+
+// planArray writes an assignedPlans array as Graph does: n plans assigned
+// at date, the k-th with status (others "Enabled").
+func planArray(n int, date string, k int, status string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		st := "Enabled"
+		if i == k {
+			st = status
+		}
+		fmt.Fprintf(&b, `{"assignedDateTime":%q,"capabilityStatus":%q,"service":"svc%d","servicePlanId":"%08x-1111-2222-3333-444444444444"}`, date, st, i%7, i*7919)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// plansPage writes a page of users with the given assignedPlans arrays.
+func plansPage(arrays []string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"@odata.context":"c","value":[`)
+	for i, a := range arrays {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"u%d","displayName":"User %d","assignedPlans":%s,"accountEnabled":true}`, i, i, a)
+	}
+	b.WriteString(`],"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=x"}`)
+	return b.Bytes()
+}
+
+// TestPlanCacheSharesIdenticalArrays: users whose assignedPlans bytes are
+// the same share one slice (within a page and across pages), users whose
+// arrays differ by one byte get their own, and every user's plans are the
+// reference's.
+func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
+	plans.reset()
+	t.Cleanup(plans.reset)
+	base := planArray(40, "2024-03-01T10:00:00Z", -1, "")
+	variants := map[string]string{
+		"base":   base,
+		"date":   planArray(40, "2024-03-01T10:00:01Z", -1, ""),               // one date digit
+		"date2":  strings.Replace(base, "2024-03-01", "2024-03-02", 1),        // one digit, first plan only
+		"status": planArray(40, "2024-03-01T10:00:00Z", 17, "Deleted"),        // one status
+		"space":  strings.Replace(base, `,"service"`, ` ,"service"`, 1),       // the same plans, other bytes
+		"escape": strings.Replace(base, `"Enabled"`, `"\u0045nabled"`, 1),     // the same plans, escaped
+		"x":      strings.Replace(base, `}]`, `,"x":[1,{"y":"]"}]}]`, 1),      // an inner ']' : never cached
+		"strBr":  strings.Replace(base, `"svc1"`, `"svc]1"`, 1),               // ']' in a string
+		"time":   strings.Replace(base, `10:00:00Z"`, `10:00:00.5+01:00"`, 1), // not Graph's time form
+		"null":   `[null,{},{"service":null}]`,
+		"empty":  `[ ]`,
+	}
+	names := []string{"base", "date", "base", "date2", "status", "base", "space", "escape", "x", "x", "strBr",
+		"strBr", "time", "time", "null", "null", "empty", "date", "status", "space", "escape", "base"}
+	var arrays []string
+	for range 3 {
+		for _, n := range names {
+			arrays = append(arrays, variants[n])
+		}
+	}
+	page := plansPage(arrays)
+	var ref []inventory.User
+	ref, _, _, err := decodePageStream(bytes.NewReader(page), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := map[string]*inventory.AssignedPlan{} // variant: its shared array, from the second decode on
+	for pass := range 3 {
+		var buf []inventory.User
+		d := getUsersDecoder()
+		buf, _, _, err := scanUsersPage(d, page, buf)
+		d.release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(buf, ref) {
+			for i := range buf {
+				if !reflect.DeepEqual(buf[i], ref[i]) {
+					t.Fatalf("pass %d, user %d (%s):\n got %+v\nwant %+v", pass, i, names[i%len(names)], buf[i].AssignedPlans, ref[i].AssignedPlans)
+				}
+			}
+			t.Fatalf("pass %d: users differ from the reference", pass)
+		}
+		if pass == 0 {
+			continue
+		}
+		owner := map[*inventory.AssignedPlan]string{}
+		for i, u := range buf {
+			n := names[i%len(names)]
+			if len(u.AssignedPlans) == 0 {
+				continue
+			}
+			if cap(u.AssignedPlans) != len(u.AssignedPlans) {
+				t.Fatalf("user %d (%s): capacity %d, length %d", i, n, cap(u.AssignedPlans), len(u.AssignedPlans))
+			}
+			p := &u.AssignedPlans[0]
+			if o, ok := owner[p]; ok && o != n {
+				t.Fatalf("pass %d: user %d (%s) shares its plans with a %s user", pass, i, n, o)
+			}
+			owner[p] = n
+			switch n {
+			case "x", "strBr": // a ']' before the end: never cached
+				if f := first[n]; f == p {
+					t.Fatalf("pass %d: user %d (%s) shares its plans", pass, i, n)
+				}
+				first[n] = p
+			default:
+				if f, ok := first[n]; ok && f != p {
+					t.Fatalf("pass %d: user %d (%s) does not share its plans", pass, i, n)
+				}
+				first[n] = p
+			}
+		}
+	}
+	// Delta pages go through the same scanner.
+	diffBoth(t, page)
+}
+
+// TestPlanCacheParallel decodes pages that share arrays side by side,
+// with a cache small enough to evict all the time and FreePageBuffers
+// emptying it meanwhile, and checks every result against the reference.
+func TestPlanCacheParallel(t *testing.T) {
+	defer func(old int) { planCacheBytes = old; plans.reset() }(planCacheBytes)
+	planCacheBytes = 1 << 20
+	plans.reset()
+	var pool []string
+	for i := range 300 {
+		date := fmt.Sprintf("2024-%02d-%02dT10:00:00Z", 1+i%12, 1+i%28)
+		pool = append(pool, planArray(5+i%11, date, i%13, "Suspended"))
+	}
+	var pages [][]byte
+	var want [][]DeltaUser
+	for p := range 6 {
+		var arrays []string
+		for u := range 300 {
+			arrays = append(arrays, pool[(u*u+p*31)%(40+p*50)])
+		}
+		page := plansPage(arrays)
+		ref, _, _, err := decodePageStream(bytes.NewReader(page), []DeltaUser(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages, want = append(pages, page), append(want, ref)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				FreePageBuffers()
+			}
+		}
+	})
+	var dec sync.WaitGroup
+	for g := range 8 {
+		dec.Go(func() {
+			var buf []DeltaUser
+			for k := range 15 {
+				i := (g*5 + k) % len(pages)
+				var err error
+				buf, _, _, err = decodePageLinks(bytes.NewReader(pages[i]), buf)
+				if err != nil || !reflect.DeepEqual(buf, want[i]) {
+					t.Errorf("page %d: %v or a different result", i, err)
+					return
+				}
+			}
+		})
+	}
+	dec.Wait()
+	close(stop)
+	wg.Wait()
+}
