@@ -1,9 +1,7 @@
 package graph
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -88,7 +86,8 @@ func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
 	if _, err := rf.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	if err := ParseReport(bufio.NewReaderSize(rf.f, 64<<10), rf.spec, fn); err != nil {
+	// ParseReport reads in large blocks itself: no bufio.Reader.
+	if err := ParseReport(rf.f, rf.spec, fn); err != nil {
 		return fmt.Errorf("%s report: %w", rf.spec.Title, err)
 	}
 	return nil
@@ -138,14 +137,17 @@ func (c *Client) download(ctx context.Context, loc *url.URL, f *os.File) error {
 // columns by header name and hands rows over in chunks. Columns we do not
 // know are kept in the row's Extras; known columns that are missing stay
 // empty; values that do not parse as their type are kept in Extras too.
+// It reads r in large blocks itself (a bufio.Reader around it adds
+// nothing) and cuts a chunk's cells from one string; see csvScanner.
 func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	return parseReport(r, spec, fn, csvBlock)
+}
+
+// parseReport is ParseReport reading block bytes at a time.
+func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error, block int) error {
+	// The records are what encoding/csv (FieldsPerRecord -1) would read,
+	// errors included; see csvScanner.
+	cr := newCSVScanner(r, block)
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil // an empty report: no rows
@@ -171,6 +173,8 @@ func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 	var slab []string
 	line := 1
 	for {
+		// A batch of lines (one string) per chunk of rows.
+		cr.want = reportChunk - len(rows)
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
