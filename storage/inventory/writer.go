@@ -328,7 +328,6 @@ func (b *UserBatch) Users() int { return b.users }
 // may run on several goroutines at once.
 func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 	a := newArgList(takeArgs(w.userBufs), len(users)*userCols, userCols*usersPerInsert)
-	add := a.add
 	w.umu.Lock()
 	defer w.umu.Unlock()
 	w.facts.mu.Lock()
@@ -345,21 +344,25 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		if mask := w.skuMask(u.AssignedLicenses); mask != 0 {
 			w.facts.masks[w.facts.id(key)] |= mask
 		}
-		add(w.id)
-		add(u.ID)
-		add(u.UserPrincipalName)
-		add(key)
-		add(u.DisplayName)
-		add(u.Mail)
-		add(u.AccountEnabled)
-		add(u.UsageLocation)
-		add(u.Department)
-		add(u.JobTitle)
-		add(nanos(u.CreatedDateTime))
-		add(names)
-		add(encodeLicenses(u.AssignedLicenses))
-		add(string(w.pbuf))
-		add(lowerJoin(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
+		a.int(w.id)
+		a.str(u.ID)
+		a.str(u.UserPrincipalName)
+		a.str(key)
+		a.str(u.DisplayName)
+		a.str(u.Mail)
+		a.add(u.AccountEnabled)
+		a.str(u.UsageLocation)
+		a.str(u.Department)
+		a.str(u.JobTitle)
+		if u.CreatedDateTime.IsZero() {
+			a.add(nil)
+		} else {
+			a.int(u.CreatedDateTime.UnixNano())
+		}
+		a.str(names)
+		a.str(encodeLicenses(u.AssignedLicenses))
+		a.str(string(w.pbuf))
+		a.str(lowerJoin(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
@@ -572,7 +575,6 @@ func reportColumns(spec ReportSpec) []string {
 // needs (smu held).
 func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int, buf []driver.NamedValue) []driver.NamedValue {
 	a := newArgList(buf, len(rows)*per, per*reportRowsPerInsert)
-	add := a.add
 	activity := activityColumns(spec)
 	slot := slices.Index(ReportKinds, kind)
 	w.facts.mu.Lock()
@@ -584,10 +586,6 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		upn := ""
 		if upnCol >= 0 && upnCol < len(r.Cells) {
 			upn = r.Cells[upnCol]
-		}
-		var extras driver.Value
-		if len(r.Extras) > 0 {
-			extras = jsonText(r.Extras)
 		}
 		search = search[:0]
 		for i, c := range spec.Columns {
@@ -602,7 +600,7 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 			}
 		}
 		if refreshCol >= 0 && refreshCol < len(r.Cells) && r.Cells[refreshCol] > w.refresh[kind] {
-			w.refresh[kind] = r.Cells[refreshCol]
+			w.refresh[kind] = strings.Clone(r.Cells[refreshCol]) // not the CSV chunk it is cut from
 		}
 		concealed := LooksConcealed(upn)
 		if concealed {
@@ -613,46 +611,30 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		if last != "" {
 			w.facts.noteDate(slot, key, last)
 		}
-		add(w.id)
-		add(int64(w.rowNo[kind]))
-		add(key)
-		add(concealed)
-		add(extras)
-		add(lowerJoin(&w.rsbuf, search...))
-		if last == "" {
-			add(nil)
+		a.int(w.id)
+		a.int(int64(w.rowNo[kind]))
+		a.str(key)
+		a.add(concealed)
+		if len(r.Extras) > 0 {
+			a.str(jsonText(r.Extras))
 		} else {
-			add(last)
+			a.add(nil)
+		}
+		a.str(lowerJoin(&w.rsbuf, search...))
+		if last == "" {
+			a.add(nil)
+		} else {
+			a.str(last)
 		}
 		for i, c := range spec.Columns {
 			cell := ""
 			if i < len(r.Cells) {
 				cell = r.Cells[i]
 			}
-			add(sqlValue(c.Type, cell))
+			a.cell(c.Type, cell)
 		}
 	}
 	return a.vals
-}
-
-// argList builds the arguments of a run of multi-row INSERTs: ordinals
-// restart with each statement of perStmt values, counted rather than
-// computed with a division per value (9 million values at 100,000 users).
-type argList struct {
-	vals         []driver.NamedValue
-	ord, perStmt int
-}
-
-func newArgList(buf []driver.NamedValue, n, perStmt int) *argList {
-	return &argList{vals: slices.Grow(buf[:0], n), perStmt: perStmt}
-}
-
-func (a *argList) add(v driver.Value) {
-	if a.ord == a.perStmt {
-		a.ord = 0
-	}
-	a.ord++
-	a.vals = append(a.vals, driver.NamedValue{Ordinal: a.ord, Value: v})
 }
 
 // takeArgs is an argument buffer from the free list, or none.
@@ -714,6 +696,12 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 		return nil
 	})
 }
+
+// ExpectUsers says how many users the run is about to stage (the tenant's
+// count), so what staging keeps per user is sized once instead of growing.
+// It changes nothing else; a wrong figure only costs the growth it meant
+// to avoid.
+func (w *RunWriter) ExpectUsers(n int) { w.facts.expect(min(n, 10_000_000)) }
 
 // StageActivity writes the users' last activity from the reports staged so
 // far, which must be all of them: called when the reports are done while
