@@ -155,6 +155,7 @@ func (r *run) usersParallel(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("count users: %w", err)
 	}
+	r.w.ExpectUsers(total)
 	sum := 0
 	for _, s := range shards {
 		sum += s.count

@@ -32,6 +32,22 @@ func newUserFacts() *userFacts {
 	return &userFacts{index: map[string]int32{}, dates: map[string]string{}}
 }
 
+// expect makes room for n names at once: growing a table of 100,000 names
+// by doubling rehashed and copied it over and over (40 MB of garbage an
+// import). A table already in use is left as it is.
+func (f *userFacts) expect(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.keys) > 0 || n <= 0 {
+		return
+	}
+	n += n / 16 // report rows name a few users the directory no longer has
+	f.index = make(map[string]int32, n)
+	f.keys = make([]string, 0, n)
+	f.masks = make([]uint64, 0, n)
+	f.last = make([][reportSlots]string, 0, n)
+}
+
 // id returns key's entry, adding it (mu held). The key is copied: a name
 // that ToLower left as it was is a piece of the CSV line or the decoded
 // user it came from, and would keep all of that alive until Finish.
