@@ -285,8 +285,11 @@ func lowerJoin(buf *[]byte, parts ...string) string {
 
 // usersPerInsert is how many users one INSERT statement carries: binding
 // a multi-row statement costs far less per row than executing one
-// statement per row through database/sql.
-const usersPerInsert = 32
+// statement per row through database/sql, and each statement still costs
+// a crossing into C, a reset and a result set. 32 cost 7.0-7.7 µs a user
+// (BenchmarkStageUsers), 128 6.1-7.6, 256 and 512 no less (issue 7,
+// fourth round).
+const usersPerInsert = 128
 
 const userCols = 15
 
@@ -498,8 +501,10 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 }
 
 // reportRowsPerInsert is how many report rows one INSERT carries (wide
-// rows: SQLite allows 32766 parameters per statement).
-const reportRowsPerInsert = 16
+// rows: SQLite allows 32766 parameters per statement, 47 columns x 64 rows
+// is 3,008). 16 cost 4.5-4.7 µs a row (BenchmarkStageReportRows), 64
+// 3.3-3.6, 128 and 256 no less.
+const reportRowsPerInsert = 64
 
 // AddReportRows stages rows of a usage report, in report order: it is
 // PrepareReportRows then AddReportBatch. Calls for one report must not
