@@ -713,6 +713,9 @@ func (w *RunWriter) ExpectUsers(n int) { w.facts.expect(min(n, 10_000_000)) }
 // the users are still being listed, it takes that work off Finish, which
 // waits for the last user.
 func (w *RunWriter) StageActivity(ctx context.Context) error {
+	// Sorted before taking the writer, which the users being listed
+	// still need: the reports are done, so no date changes meanwhile.
+	a := w.facts.sortedActivity()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.smu.Lock()
@@ -721,7 +724,7 @@ func (w *RunWriter) StageActivity(ctx context.Context) error {
 		return nil
 	}
 	return w.batch(ctx, "the users' last activity", func() error {
-		return w.insertActivity(ctx, w.facts.sortedActivity())
+		return w.insertActivity(ctx, a)
 	}, func() { w.activityStaged = true }, func() {})
 }
 
@@ -952,8 +955,9 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	return nil
 }
 
-// activityPerInsert is how many users' last activity one INSERT carries.
-const activityPerInsert = 200
+// activityPerInsert is how many users' last activity one INSERT carries
+// (3,000 parameters).
+const activityPerInsert = 1000
 
 // insertActivity writes the latest activity dates in key order (the
 // table's primary key order, so every insert appends).
