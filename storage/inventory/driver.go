@@ -22,7 +22,7 @@ const driverName = "beacon-sqlite3"
 
 // pragmas run on every new connection. Open documents each one.
 var pragmas = []string{"page_size=16384", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=1",
-	"cache_size=-8192", "temp_store=MEMORY", "wal_autocheckpoint=2048", "journal_size_limit=67108864"}
+	"cache_size=-8192", "temp_store=MEMORY", "wal_autocheckpoint=1024", "journal_size_limit=67108864"}
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
