@@ -25,7 +25,10 @@ import (
 //   - A slab is never written again at a position a value points to: a
 //     full slab is replaced by a new one, not grown in place, and the old
 //     one stays alive as long as a value points into it (the garbage
-//     collector follows interior pointers).
+//     collector follows interior pointers). The same holds for a report
+//     chunk's cells, which values point to where they are (strAt):
+//     ParseReport cuts each chunk's cells from a slab of its own and never
+//     writes them again.
 //   - Slabs come from newStringSlab/newIntSlab, which are not inlined and
 //     return them, so they are always on the heap.
 
@@ -94,6 +97,10 @@ func (a *argList) str(s string) {
 	a.add(valueAt("", unsafe.Pointer(&a.strs[len(a.strs)-1])))
 }
 
+// strAt adds the string at *p without copying even its header: *p must not
+// change until the values are used (see PrepareReportRows).
+func (a *argList) strAt(p *string) { a.add(valueAt("", unsafe.Pointer(p))) }
+
 // int adds an integer value without an allocation of its own.
 func (a *argList) int(n int64) {
 	if len(a.ints) == cap(a.ints) {
@@ -103,8 +110,10 @@ func (a *argList) int(n int64) {
 	a.add(valueAt(int64(0), unsafe.Pointer(&a.ints[len(a.ints)-1])))
 }
 
-// cell adds a report cell as sqlValue converts it.
-func (a *argList) cell(t ColumnType, cell string) {
+// cell adds the report cell at *p as sqlValue converts it; a text cell is
+// referred to where it is (strAt).
+func (a *argList) cell(t ColumnType, p *string) {
+	cell := *p
 	switch {
 	case cell == "":
 		a.add(nil)
@@ -118,6 +127,6 @@ func (a *argList) cell(t ColumnType, cell string) {
 			a.int(n)
 		}
 	default:
-		a.str(cell)
+		a.strAt(p)
 	}
 }

@@ -13,14 +13,18 @@ import (
 // garbage around them is collected and its memory reused.
 func TestArgListValuesSurviveGC(t *testing.T) {
 	const n = 5 * slabValues // several slabs of each kind
-	a := newArgList(nil, 3*n, 30)
-	want := make([]driver.Value, 0, 3*n)
+	a := newArgList(nil, 4*n, 30)
+	want := make([]driver.Value, 0, 4*n)
 	for i := range n {
 		s := strings.Repeat(string(rune('a'+i%26)), i%40) + fmt.Sprint(i)
 		a.str(s)
 		a.int(int64(i) << 33)
 		a.add(i%2 == 0)
-		want = append(want, s, int64(i)<<33, i%2 == 0)
+		// A cell referred to where it is: its slab is reachable only
+		// through the value.
+		cells := []string{"x" + s, strings.ToUpper(s)}
+		a.strAt(&cells[1])
+		want = append(want, s, int64(i)<<33, i%2 == 0, strings.ToUpper(s))
 		if i%97 == 0 {
 			junk := make([][]byte, 100)
 			for j := range junk {
@@ -51,7 +55,7 @@ func TestArgListCellIsSQLValue(t *testing.T) {
 	for _, typ := range []ColumnType{Text, Date, Bool, Int} {
 		for _, c := range cells {
 			a := newArgList(nil, 1, 1)
-			a.cell(typ, c)
+			a.cell(typ, &c)
 			if got, want := a.vals[0].Value, sqlValue(typ, c); got != want {
 				t.Errorf("cell(%v, %q) = %#v, sqlValue gives %#v", typ, c, got, want)
 			}
