@@ -48,6 +48,10 @@ type csvScanner struct {
 	rec   []string
 
 	cr *csv.Reader // after the hand-over
+
+	// arena, when set, holds the batches' text instead of a new string
+	// each (a recycled chunk's memory; see ReportFile.Chunks).
+	arena *reportMem
 }
 
 // csvBlock is the read size and initial buffer size. The buffer grows to
@@ -187,7 +191,11 @@ func (s *csvScanner) nextBatch() bool {
 	if p == 0 {
 		return false
 	}
-	s.batch = string(s.buf[s.pos : s.pos+p])
+	if s.arena != nil {
+		s.batch = s.arena.text(s.buf[s.pos : s.pos+p])
+	} else {
+		s.batch = string(s.buf[s.pos : s.pos+p])
+	}
 	s.pos += p
 	s.lines += len(s.ends)
 	s.next, s.start = 0, 0

@@ -29,6 +29,7 @@ func FuzzParseReportFast(f *testing.F) {
 			got := runParse(fastParse(block), bytes.NewReader(data), spec, 0)
 			compareResults(t, fmt.Sprintf("block %d", block), got, want)
 		}
+		compareResults(t, "recycled", runParse(recycledParse(3), bytes.NewReader(data), spec, 0), want)
 		got := runParse(fastParse(2), iotest.OneByteReader(bytes.NewReader(data)), spec, 0)
 		compareResults(t, "one byte reads", got, want)
 		broken := func() io.Reader {

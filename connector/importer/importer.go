@@ -444,7 +444,13 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 		if p.err != nil {
 			return p.err
 		}
-		err := p.rf.Rows(prepare)
+		// Each chunk's memory goes back to the parser once its batch
+		// is stored (ReportFile.Chunks).
+		err := p.rf.Chunks(func(rows []inventory.ReportRow, done func()) error {
+			b := r.w.PrepareReportRows(kind, rows)
+			b.OnStored(done)
+			return fn([]*inventory.ReportBatch{b})
+		})
 		r.closeLater(p)
 		return err
 	}

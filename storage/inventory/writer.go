@@ -523,7 +523,16 @@ type ReportBatch struct {
 	kind ReportKind
 	rows int
 	args []driver.NamedValue
+	// done, if set, is called once the batch no longer refers to its
+	// rows (after AddReportBatch; see OnStored).
+	done func()
 }
+
+// OnStored has done called when AddReportBatch is through with the batch,
+// stored or not: the batch then refers to nothing of its rows, whose
+// memory the caller may reuse (graph.ReportFile.Chunks). A batch never
+// given to AddReportBatch never calls it.
+func (b *ReportBatch) OnStored(done func()) { b.done = done }
 
 // Rows is how many report rows the batch holds.
 func (b *ReportBatch) Rows() int { return b.rows }
@@ -565,6 +574,10 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 	})
 	giveArgs(w.argBufs, b.args)
 	b.args = nil
+	if b.done != nil {
+		b.done()
+		b.done = nil
+	}
 	return err
 }
 
