@@ -22,10 +22,11 @@ import (
 //   - An interface holding a string or an int64 is a type word and a
 //     pointer to the value (Go's interface layout, which reflect and the
 //     runtime rely on; valueAt checks it once at start-up).
-//   - A slab is never written again at a position a value points to: a
-//     full slab is replaced by a new one, not grown in place, and the old
-//     one stays alive as long as a value points into it (the garbage
-//     collector follows interior pointers). The same holds for a report
+//   - A slab is never written again at a position a value points to
+//     while the batch is not stored: a full slab is followed by another,
+//     not grown in place; it stays alive as long as a value points into it
+//     (the garbage collector follows interior pointers); and it is reused
+//     only after the batch was stored and its values cleared (batchMem). The same holds for a report
 //     chunk's cells, which values point to where they are (strAt):
 //     ParseReport cuts each chunk's cells from a slab of its own and never
 //     writes them again.
@@ -66,18 +67,125 @@ func init() {
 	}
 }
 
+// batchMem is the memory a batch's values point into: slabs of string
+// headers and of integers, and blocks holding the text of the strings made
+// while preparing (search texts, encoded licenses and plans, lower-case
+// names). It is given back once the batch is stored (Add*Batch), and the
+// next batch writes over it: made afresh for every batch, it was a third
+// of an import's garbage (issue 7, fourth round). A batch that is never
+// stored never gives it back; the garbage collector takes it then.
+type batchMem struct {
+	strs   [][]string
+	ints   [][]int64
+	blocks [][]byte
+	s, i   int // slabs of strs, ints in use (the last one partly)
+	b      int // blocks in use
+}
+
+const textBlock = 64 << 10
+
+// batchMems are given-back batch memories: as many as batches can wait
+// for the writer (pages queued and being prepared, report chunks).
+var batchMems = make(chan *batchMem, 16)
+
+func takeBatchMem() *batchMem {
+	select {
+	case m := <-batchMems:
+		return m
+	default:
+		return &batchMem{}
+	}
+}
+
+// giveBack makes m reusable; nothing may point into it any more. Its
+// slabs are cleared, so they keep no strings alive meanwhile; its blocks
+// hold bytes only.
+func (m *batchMem) giveBack() {
+	if m == nil {
+		return
+	}
+	for _, sl := range m.strs[:m.s] {
+		clear(sl[:cap(sl)])
+	}
+	for k := range m.strs {
+		m.strs[k] = m.strs[k][:0]
+	}
+	for k := range m.ints {
+		m.ints[k] = m.ints[k][:0]
+	}
+	for k := range m.blocks {
+		m.blocks[k] = m.blocks[k][:0]
+	}
+	m.s, m.i, m.b = 0, 0, 0
+	select {
+	case batchMems <- m:
+	default:
+	}
+}
+
+// str returns a place for s in a string slab.
+func (m *batchMem) str(s string) *string {
+	if m.s == 0 || len(m.strs[m.s-1]) == cap(m.strs[m.s-1]) {
+		if m.s == len(m.strs) {
+			m.strs = append(m.strs, newStringSlab())
+		}
+		m.s++
+	}
+	sl := &m.strs[m.s-1]
+	*sl = append(*sl, s)
+	return &(*sl)[len(*sl)-1]
+}
+
+// int returns a place for n in an integer slab.
+func (m *batchMem) int(n int64) *int64 {
+	if m.i == 0 || len(m.ints[m.i-1]) == cap(m.ints[m.i-1]) {
+		if m.i == len(m.ints) {
+			m.ints = append(m.ints, newIntSlab())
+		}
+		m.i++
+	}
+	sl := &m.ints[m.i-1]
+	*sl = append(*sl, n)
+	return &(*sl)[len(*sl)-1]
+}
+
+// text copies b into a block and returns it as a string, valid until m is
+// given back.
+func (m *batchMem) text(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for {
+		if m.b > 0 {
+			if blk := &m.blocks[m.b-1]; cap(*blk)-len(*blk) >= len(b) {
+				n := len(*blk)
+				*blk = append(*blk, b...)
+				return unsafe.String(&(*blk)[n], len(b))
+			}
+		}
+		if m.b == len(m.blocks) {
+			m.blocks = append(m.blocks, newTextBlock(len(b)))
+		} else if cap(m.blocks[m.b]) < len(b) {
+			m.blocks[m.b] = newTextBlock(len(b))
+		}
+		m.b++
+	}
+}
+
+//go:noinline
+func newTextBlock(n int) []byte { return make([]byte, 0, max(n, textBlock)) }
+
 // argList builds the arguments of a run of multi-row INSERTs: ordinals
 // restart with each statement of perStmt values, counted rather than
 // computed with a division per value (9 million values at 100,000 users).
 type argList struct {
 	vals         []driver.NamedValue
 	ord, perStmt int
-	strs         []string // the current string slab (see above)
-	ints         []int64  // the current integer slab
+	mem          *batchMem // what the values point into
 }
 
 func newArgList(buf []driver.NamedValue, n, perStmt int) *argList {
-	return &argList{vals: slices.Grow(buf[:0], n), perStmt: perStmt}
+	return &argList{vals: slices.Grow(buf[:0], n), perStmt: perStmt, mem: takeBatchMem()}
 }
 
 func (a *argList) add(v driver.Value) {
@@ -89,12 +197,14 @@ func (a *argList) add(v driver.Value) {
 }
 
 // str adds a string value without an allocation of its own.
-func (a *argList) str(s string) {
-	if len(a.strs) == cap(a.strs) {
-		a.strs = newStringSlab()
-	}
-	a.strs = append(a.strs, s)
-	a.add(valueAt("", unsafe.Pointer(&a.strs[len(a.strs)-1])))
+func (a *argList) str(s string) { a.add(valueAt("", unsafe.Pointer(a.mem.str(s)))) }
+
+// text adds the bytes of b as a string value, copied into the batch's
+// memory, and returns that string (valid until the batch is stored).
+func (a *argList) text(b []byte) string {
+	s := a.mem.text(b)
+	a.str(s)
+	return s
 }
 
 // strAt adds the string at *p without copying even its header: *p must not
@@ -102,13 +212,7 @@ func (a *argList) str(s string) {
 func (a *argList) strAt(p *string) { a.add(valueAt("", unsafe.Pointer(p))) }
 
 // int adds an integer value without an allocation of its own.
-func (a *argList) int(n int64) {
-	if len(a.ints) == cap(a.ints) {
-		a.ints = newIntSlab()
-	}
-	a.ints = append(a.ints, n)
-	a.add(valueAt(int64(0), unsafe.Pointer(&a.ints[len(a.ints)-1])))
-}
+func (a *argList) int(n int64) { a.add(valueAt(int64(0), unsafe.Pointer(a.mem.int(n)))) }
 
 // cell adds the report cell at *p as sqlValue converts it; a text cell is
 // referred to where it is (strAt).

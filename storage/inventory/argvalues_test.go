@@ -88,3 +88,46 @@ func BenchmarkArgListStr(b *testing.B) {
 		}
 	})
 }
+
+// TestBatchMemReuse: a batch's memory, given back once stored, is what the
+// next batch gets, and the next batch's values are its own (nothing of
+// the first shows through: slabs cleared, text written over).
+func TestBatchMemReuse(t *testing.T) {
+	for len(batchMems) > 0 {
+		<-batchMems
+	}
+	fill := func(tag string) (*argList, []driver.Value) {
+		a := newArgList(nil, 0, 7)
+		var want []driver.Value
+		for i := range 3 * slabValues {
+			s := fmt.Sprintf("%s-%d", tag, i)
+			a.text([]byte(strings.ToUpper(s)))
+			a.str(s)
+			a.int(int64(i) << 40)
+			want = append(want, strings.ToUpper(s), s, int64(i)<<40)
+		}
+		return a, want
+	}
+	a, _ := fill("first")
+	first := &a.mem.strs[0][0]
+	block := &a.mem.blocks[0][:1][0]
+	a.mem.giveBack()
+	b, want := fill("second")
+	if &b.mem.strs[0][0] != first || &b.mem.blocks[0][:1][0] != block {
+		t.Fatal("the given-back memory was not reused")
+	}
+	runtime.GC()
+	for i, v := range b.vals {
+		if v.Value != want[i] {
+			t.Fatalf("value %d = %#v, want %#v", i, v.Value, want[i])
+		}
+	}
+	b.mem.giveBack()
+	for _, sl := range b.mem.strs {
+		for _, s := range sl[:cap(sl)] {
+			if s != "" {
+				t.Fatalf("a given-back slab still holds %q", s)
+			}
+		}
+	}
+}

@@ -42,11 +42,12 @@ func appendList(b []byte, l []string) []byte {
 
 func encodeList(l []string) string { return string(appendList(nil, l)) }
 
-func encodeLicenses(ls []AssignedLicense) string {
+// appendLicenses appends the users' assigned_licenses column: ls as
+// Graph's JSON ({"disabledPlans":[...],"skuId":"..."}), "[]" for none.
+func appendLicenses(b []byte, ls []AssignedLicense) []byte {
 	if len(ls) == 0 {
-		return "[]"
+		return append(b, "[]"...)
 	}
-	b := make([]byte, 0, 80*len(ls))
 	b = append(b, '[')
 	for i, l := range ls {
 		if i > 0 {
@@ -58,7 +59,7 @@ func encodeLicenses(ls []AssignedLicense) string {
 		b = appendString(b, l.SkuID)
 		b = append(b, '}')
 	}
-	return string(append(b, ']'))
+	return append(b, ']')
 }
 
 // planKey is an assigned plan without its date: a tenant has a few dozen

@@ -56,6 +56,7 @@ type RunWriter struct {
 	plans *planCodec
 	pbuf  []byte
 	ubuf  []byte
+	nbuf  []byte // a user's license names, then assignments
 	// userBufs are argument buffers of stored UserBatches, for the next.
 	userBufs chan []driver.NamedValue
 	// assigned counts license assignments per lower-case skuId; a page
@@ -89,6 +90,7 @@ type RunWriter struct {
 	// needed, mu is taken first.
 	smu   sync.Mutex
 	rsbuf []byte
+	kbuf  []byte // a report row's lower-case user principal name
 	// argBufs are argument buffers of stored ReportBatches, for the next
 	// ones (a chunk's are 37,000 values).
 	argBufs chan []driver.NamedValue
@@ -237,11 +239,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// licenseNames is the users' Licenses column: part numbers, sorted.
-func (w *RunWriter) licenseNames(ls []AssignedLicense) string {
-	if len(ls) == 0 {
-		return ""
-	}
+// appendLicenseNames appends the users' Licenses column: the SKUs' part
+// numbers, sorted, joined by '+'.
+func (w *RunWriter) appendLicenseNames(b []byte, ls []AssignedLicense) []byte {
 	names := w.lbuf[:0]
 	for _, l := range ls {
 		n, ok := w.skuPart[strings.ToLower(l.SkuID)]
@@ -252,7 +252,13 @@ func (w *RunWriter) licenseNames(ls []AssignedLicense) string {
 	}
 	sort.Strings(names)
 	w.lbuf = names
-	return strings.Join(names, "+")
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, '+')
+		}
+		b = append(b, n...)
+	}
+	return b
 }
 
 // lowerJoin is the search text of a row: its parts joined by newlines,
@@ -260,8 +266,53 @@ func (w *RunWriter) licenseNames(ls []AssignedLicense) string {
 // instead of a builder's and ToLower's (the reports' rows are a third of
 // a million per 100,000 users).
 func lowerJoin(buf *[]byte, parts ...string) string {
+	if b, ascii := joinLower(buf, parts...); ascii {
+		return string(b)
+	}
+	return strings.ToLower(string(*buf)) // Unicode case rules: the rare case
+}
+
+// searchText adds the search text of parts to a (see lowerJoin), its
+// bytes copied into the batch's memory.
+func (a *argList) searchText(buf *[]byte, parts ...string) {
+	if b, ascii := joinLower(buf, parts...); ascii {
+		a.text(b)
+		return
+	}
+	a.str(strings.ToLower(string(*buf)))
+}
+
+// lowerKey is s lower-cased (user principal names are matched that way):
+// s itself when it has no upper-case letter, else a copy in the batch's
+// memory (strings.ToLower's own for the rare non-ASCII name).
+func (a *argList) lowerKey(buf *[]byte, s string) string {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return strings.ToLower(s)
+		}
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	if !upper {
+		return s
+	}
+	b := append((*buf)[:0], s...)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	*buf = b
+	return a.mem.text(b)
+}
+
+// joinLower joins parts with newlines into *buf, lower-casing ASCII
+// letters; ascii says whether that was all (else the caller applies
+// Unicode's rules to *buf).
+func joinLower(buf *[]byte, parts ...string) (_ []byte, ascii bool) {
 	b := (*buf)[:0]
-	ascii := true
+	ascii = true
 	for i, p := range parts {
 		if i > 0 {
 			b = append(b, '\n')
@@ -277,10 +328,7 @@ func lowerJoin(buf *[]byte, parts ...string) string {
 		}
 	}
 	*buf = b
-	if !ascii {
-		return strings.ToLower(string(b)) // Unicode case rules: the rare case
-	}
-	return string(b)
+	return b, ascii
 }
 
 // usersPerInsert is how many users one INSERT statement carries: binding
@@ -321,6 +369,7 @@ type UserBatch struct {
 	// once the run is complete.
 	fresh     []int
 	freshKeys []planKey
+	mem       *batchMem // what args point into
 }
 
 // Users is how many users the batch holds.
@@ -341,9 +390,8 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 	}
 	for i := range users {
 		u := &users[i]
-		names := w.licenseNames(u.AssignedLicenses)
 		w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
-		key := strings.ToLower(u.UserPrincipalName)
+		key := a.lowerKey(&w.ubuf, u.UserPrincipalName)
 		if mask := w.skuMask(u.AssignedLicenses); mask != 0 {
 			w.facts.masks[w.facts.id(key)] |= mask
 		}
@@ -362,17 +410,19 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		} else {
 			a.int(u.CreatedDateTime.UnixNano())
 		}
-		a.str(names)
-		a.str(encodeLicenses(u.AssignedLicenses))
-		a.str(string(w.pbuf))
-		a.str(lowerJoin(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names))
+		w.nbuf = w.appendLicenseNames(w.nbuf[:0], u.AssignedLicenses)
+		names := a.text(w.nbuf)
+		w.nbuf = appendLicenses(w.nbuf[:0], u.AssignedLicenses)
+		a.text(w.nbuf)
+		a.text(w.pbuf)
+		a.searchText(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names)
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
 		}
 	}
 	b.fresh, b.freshKeys = w.takeFreshPlans()
-	b.args = a.vals
+	b.args, b.mem = a.vals, a.mem
 	return b
 }
 
@@ -397,7 +447,8 @@ func (w *RunWriter) AddUserBatch(ctx context.Context, b *UserBatch) error {
 	err := w.batch(ctx, "users", func() error { return w.insertUserBatch(ctx, b) },
 		func() {}, func() { w.requeuePlans(b.fresh) })
 	giveArgs(w.userBufs, b.args)
-	b.args = nil
+	b.mem.giveBack()
+	b.args, b.mem = nil, nil
 	return err
 }
 
@@ -523,6 +574,7 @@ type ReportBatch struct {
 	kind ReportKind
 	rows int
 	args []driver.NamedValue
+	mem  *batchMem // what args point into, with the rows' cells
 	// done, if set, is called once the batch no longer refers to its
 	// rows (after AddReportBatch; see OnStored).
 	done func()
@@ -548,7 +600,8 @@ func (w *RunWriter) PrepareReportRows(kind ReportKind, rows []ReportRow) *Report
 	buf := takeArgs(w.argBufs)
 	w.smu.Lock()
 	defer w.smu.Unlock()
-	return &ReportBatch{kind: kind, rows: len(rows), args: w.prepareReportRows(kind, spec, rows, len(reportColumns(spec)), buf)}
+	args, mem := w.prepareReportRows(kind, spec, rows, len(reportColumns(spec)), buf)
+	return &ReportBatch{kind: kind, rows: len(rows), args: args, mem: mem}
 }
 
 // AddReportBatch stages a prepared batch.
@@ -573,7 +626,8 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 		return nil
 	})
 	giveArgs(w.argBufs, b.args)
-	b.args = nil
+	b.mem.giveBack()
+	b.args, b.mem = nil, nil
 	if b.done != nil {
 		b.done()
 		b.done = nil
@@ -594,7 +648,7 @@ func reportColumns(spec ReportSpec) []string {
 // prepareReportRows turns rows into INSERT arguments, numbered per
 // statement of reportRowsPerInsert rows, in buf, and tracks what Finish
 // needs (smu held).
-func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int, buf []driver.NamedValue) []driver.NamedValue {
+func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []ReportRow, per int, buf []driver.NamedValue) ([]driver.NamedValue, *batchMem) {
 	a := newArgList(buf, len(rows)*per, per*reportRowsPerInsert)
 	activity := activityColumns(spec)
 	slot := slices.Index(ReportKinds, kind)
@@ -628,7 +682,7 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 			w.concealedRows[kind]++
 		}
 		w.rowNo[kind]++
-		key := strings.ToLower(upn)
+		key := a.lowerKey(&w.kbuf, upn)
 		if last != "" {
 			w.facts.noteDate(slot, key, last)
 		}
@@ -641,7 +695,7 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		} else {
 			a.add(nil)
 		}
-		a.str(lowerJoin(&w.rsbuf, search...))
+		a.searchText(&w.rsbuf, search...)
 		if last == "" {
 			a.add(nil)
 		} else {
@@ -655,7 +709,7 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 			}
 		}
 	}
-	return a.vals
+	return a.vals, a.mem
 }
 
 // takeArgs is an argument buffer from the free list, or none.
