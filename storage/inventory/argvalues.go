@@ -124,28 +124,23 @@ func (m *batchMem) giveBack() {
 }
 
 // str returns a place for s in a string slab.
-func (m *batchMem) str(s string) *string {
-	if m.s == 0 || len(m.strs[m.s-1]) == cap(m.strs[m.s-1]) {
-		if m.s == len(m.strs) {
-			m.strs = append(m.strs, newStringSlab())
-		}
-		m.s++
-	}
-	sl := &m.strs[m.s-1]
-	*sl = append(*sl, s)
-	return &(*sl)[len(*sl)-1]
-}
+func (m *batchMem) str(s string) *string { return put(&m.strs, &m.s, s, newStringSlab) }
 
 // int returns a place for n in an integer slab.
-func (m *batchMem) int(n int64) *int64 {
-	if m.i == 0 || len(m.ints[m.i-1]) == cap(m.ints[m.i-1]) {
-		if m.i == len(m.ints) {
-			m.ints = append(m.ints, newIntSlab())
+func (m *batchMem) int(n int64) *int64 { return put(&m.ints, &m.i, n, newIntSlab) }
+
+// put appends v to the last of the *used slabs in use, going on to the
+// next one (reused, or a new one from alloc) when it is full, and returns
+// where v went. A slab never grows in place: values point into it.
+func put[T any](slabs *[][]T, used *int, v T, alloc func() []T) *T {
+	if *used == 0 || len((*slabs)[*used-1]) == cap((*slabs)[*used-1]) {
+		if *used == len(*slabs) {
+			*slabs = append(*slabs, alloc())
 		}
-		m.i++
+		*used++
 	}
-	sl := &m.ints[m.i-1]
-	*sl = append(*sl, n)
+	sl := &(*slabs)[*used-1]
+	*sl = append(*sl, v)
 	return &(*sl)[len(*sl)-1]
 }
 
