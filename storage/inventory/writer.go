@@ -189,13 +189,6 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-func nanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
 // AddSKUs stages subscribed SKUs with their service plans. Stage SKUs
 // before users so the users' Licenses column can name them.
 func (w *RunWriter) AddSKUs(ctx context.Context, skus []SKU) error {
