@@ -84,7 +84,7 @@ func (c *Client) DownloadReport(ctx context.Context, kind inventory.ReportKind) 
 
 // Rows parses the downloaded report and hands its rows over in chunks.
 func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
-	return rf.Chunks(func(rows []inventory.ReportRow, _ func()) error { return fn(rows) })
+	return rf.parse(func(rows []inventory.ReportRow, _ func()) error { return fn(rows) }, false)
 }
 
 // Chunks is Rows with the chunks' memory recycled: fn gets a done func
@@ -95,11 +95,15 @@ func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
 // user import parses about 250,000 rows, whose cells and text were 150 MB
 // of garbage, 30% of everything it allocated (issue 7, fourth round).
 func (rf *ReportFile) Chunks(fn func(rows []inventory.ReportRow, done func()) error) error {
+	return rf.parse(fn, true)
+}
+
+func (rf *ReportFile) parse(fn func([]inventory.ReportRow, func()) error, recycle bool) error {
 	if _, err := rf.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	// parseReport reads in large blocks itself: no bufio.Reader.
-	if err := parseReport(rf.f, rf.spec, fn, csvBlock, true); err != nil {
+	if err := parseReport(rf.f, rf.spec, fn, csvBlock, recycle); err != nil {
 		return fmt.Errorf("%s report: %w", rf.spec.Title, err)
 	}
 	return nil
@@ -107,8 +111,9 @@ func (rf *ReportFile) Chunks(fn func(rows []inventory.ReportRow, done func()) er
 
 // reportMem is the memory of one chunk of rows when it is recycled
 // (ReportFile.Chunks): its cells, and a block its lines' text is copied to
-// (a chunk's text is about 300 kB; a chunk needing more gets a new block,
-// the old one left to the garbage collector).
+// (a chunk's text is about 300 kB at 1,000 rows; a chunk needing more than
+// is left gets a new block, a quarter larger than it needs, the old one
+// left to the garbage collector).
 type reportMem struct {
 	block []byte
 	cells []string
@@ -117,8 +122,6 @@ type reportMem struct {
 // reportMems are chunks' memories given back (done): as many as chunks
 // can be in flight (parsed, queued two deep, stored).
 var reportMems = make(chan *reportMem, 4)
-
-const reportBlock = 1 << 20
 
 func takeReportMem(cells int) *reportMem {
 	var m *reportMem
@@ -140,7 +143,7 @@ func (m *reportMem) text(b []byte) string {
 		return ""
 	}
 	if cap(m.block)-len(m.block) < len(b) {
-		m.block = make([]byte, 0, max(len(b), reportBlock))
+		m.block = make([]byte, 0, len(b)+len(b)/4)
 	}
 	n := len(m.block)
 	m.block = append(m.block, b...)
