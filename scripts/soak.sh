@@ -81,13 +81,26 @@ fuzz() {
     "./storage FuzzLoadConfig"
     "./auth FuzzParseRedirect" "./auth FuzzDecodeIDClaims" "./auth FuzzParseErrorBody"
     "./connector/graph FuzzParseReport" "./connector/graph FuzzDecodePage"
+    "./connector/graph FuzzParseReportFast" "./connector/graph FuzzDecodeUsersFast" "./connector/graph FuzzPlanCache"
     "./m365sim/identity FuzzParseScopes" "./m365sim/identity FuzzRedirectMatches"
   )
-  local total=0 crashes=0 pkg name out execs rc
+  local total=0 crashes=0 flakes=0 pkg name out execs rc
   for t in "${targets[@]}"; do
     read -r pkg name <<<"$t"
     out=$($GO test -tags $TAGS -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -parallel 2 "$pkg" 2>&1)
     rc=$?
+    # Go's fuzzing coordinator can fail a target at the end of -fuzztime
+    # with a bare "context deadline exceeded" and no input (a race between
+    # its two contexts, seen in the soak of 2026-11-26 on a target nobody
+    # had changed): a finding always writes "Failing input written to".
+    # Such a run is counted as a flake and the target run again; the
+    # second run decides.
+    if [[ $rc != 0 ]] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
+      flakes=$((flakes + 1))
+      echo "FUZZ $pkg $name: coordinator deadline without an input; running it again"
+      out=$($GO test -tags $TAGS -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -parallel 2 "$pkg" 2>&1)
+      rc=$?
+    fi
     execs=$(echo "$out" | grep -oE 'execs: [0-9]+' | tail -1 | grep -oE '[0-9]+')
     execs=${execs:-0}
     total=$((total + execs))
@@ -97,7 +110,7 @@ fuzz() {
     fi
     echo "FUZZ $pkg $name: execs=$execs exit=$rc"
   done
-  echo "FIGURE fuzz: targets=${#targets[@]} time-each=$FUZZTIME executions=$total crashes=$crashes"
+  echo "FIGURE fuzz: targets=${#targets[@]} time-each=$FUZZTIME executions=$total crashes=$crashes coordinator-flakes-rerun=$flakes"
   [[ $crashes == 0 ]]
 }
 step fuzz fuzz
