@@ -59,8 +59,8 @@ screenshots: build
 startup-bench: build
 	scripts/startup-bench.sh
 
-# Issue 8: the reliability and security campaign at full size (10 min 47 s on
-# 2 cores): faulty Graph, kill -9 of imports and config saves, the token
+# Issue 8: the reliability and security campaign at full size (10 min 39 s on
+# 2 cores with 11 fuzz targets; 14 now): faulty Graph, kill -9 of imports and config saves, the token
 # chain, OAuth attacks, secrets at rest, fuzzing, scheduler load. Figures
 # in RELIABILITY.md. Go longer with BEACON_SOAK_SCALE=2 SOAK_FUZZTIME=1m
 # BEACON_SOAK_LOAD_USERS=200000 BEACON_SOAK_LOAD_DURATION=15m make soak.
