@@ -429,11 +429,17 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 	// Chunks are parsed and prepared on the fetching side of the pipeline
 	// and only stored on the other: the writer is shared with the users.
 	fetch := func(ctx context.Context, fn func([]*inventory.ReportBatch) error) error {
-		prepare := func(rows []inventory.ReportRow) error {
-			return fn([]*inventory.ReportBatch{r.w.PrepareReportRows(kind, rows)})
+		// done, when given, has the chunk's memory go back to the
+		// parser once its batch is stored (ReportFile.Chunks).
+		prepare := func(rows []inventory.ReportRow, done func()) error {
+			b := r.w.PrepareReportRows(kind, rows)
+			if done != nil {
+				b.OnStored(done)
+			}
+			return fn([]*inventory.ReportBatch{b})
 		}
 		if len(pre) == 0 {
-			return r.o.Client.Report(ctx, kind, prepare)
+			return r.o.Client.Report(ctx, kind, func(rows []inventory.ReportRow) error { return prepare(rows, nil) })
 		}
 		p := pre[0]
 		select {
@@ -444,13 +450,7 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 		if p.err != nil {
 			return p.err
 		}
-		// Each chunk's memory goes back to the parser once its batch
-		// is stored (ReportFile.Chunks).
-		err := p.rf.Chunks(func(rows []inventory.ReportRow, done func()) error {
-			b := r.w.PrepareReportRows(kind, rows)
-			b.OnStored(done)
-			return fn([]*inventory.ReportBatch{b})
-		})
+		err := p.rf.Chunks(prepare)
 		r.closeLater(p)
 		return err
 	}
