@@ -13,8 +13,9 @@ import (
 // convT64): millions of 8- and 16-byte allocations per import, ~13% of the
 // bytes it allocated and 2.4% of its CPU before counting the garbage
 // collection they cause. argList instead keeps the strings' headers and
-// the integers in slabs it allocates a few hundred at a time, and makes
-// each value point into its slab.
+// the integers in slabs of a few hundred, in the batch's memory
+// (batchMem, reused once the batch is stored), and makes each value point
+// into its slab.
 //
 // The values are ordinary interface values to everyone who reads them
 // (the SQLite driver switches on their type and copies the bytes out).
@@ -26,10 +27,11 @@ import (
 //     while the batch is not stored: a full slab is followed by another,
 //     not grown in place; it stays alive as long as a value points into it
 //     (the garbage collector follows interior pointers); and it is reused
-//     only after the batch was stored and its values cleared (batchMem). The same holds for a report
-//     chunk's cells, which values point to where they are (strAt):
-//     ParseReport cuts each chunk's cells from a slab of its own and never
-//     writes them again.
+//     only after the batch was stored and its values cleared (batchMem).
+//     The same holds for a report chunk's cells, which values point to
+//     where they are (strAt): the parser cuts each chunk's cells from a
+//     slab of its own and reuses it only once the chunk's batch is stored
+//     (graph.ReportFile.Chunks, ReportBatch.OnStored).
 //   - Slabs come from newStringSlab/newIntSlab, which are not inlined and
 //     return them, so they are always on the heap.
 
