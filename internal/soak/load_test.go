@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,11 +118,21 @@ func TestSchedulerLoad(t *testing.T) {
 	var mu sync.Mutex
 	finished, failed, cancelled := 0, 0, 0
 	var lastErr string
+	// The scheduler's last lines, for a failure's report (a goroutine
+	// dump after SIGQUIT is a few thousand).
+	var tail []string
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
+			mu.Lock()
+			if tail = append(tail, line); len(tail) > 5000 {
+				tail = tail[len(tail)-4000:]
+			}
+			mu.Unlock()
 			if strings.Contains(line, `msg="import finished"`) {
 				mu.Lock()
 				finished++
@@ -159,8 +170,18 @@ func TestSchedulerLoad(t *testing.T) {
 	// rounds after it are the steady state whose growth matters.
 	var steady time.Time
 	for baseline == nil || time.Since(steady) < duration {
-		if baseline == nil && time.Since(start) > 20*time.Minute {
-			t.Fatal("not one round of imports finished in 20 minutes")
+		if limit := time.Duration(scaled(3, 20)) * time.Minute; baseline == nil && time.Since(start) > limit {
+			// Show where the scheduler is stuck: SIGQUIT makes it print
+			// every goroutine's stack before it exits.
+			_ = cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-scanned:
+			case <-time.After(10 * time.Second):
+			}
+			mu.Lock()
+			n, out := finished, strings.Join(tail, "\n")
+			mu.Unlock()
+			t.Fatalf("not one round of imports finished in %v (%d of %d); the scheduler's last output:\n%s", limit, n, conns, out)
 		}
 		time.Sleep(250 * time.Millisecond)
 		mu.Lock()
