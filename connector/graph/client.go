@@ -56,8 +56,9 @@ type Options struct {
 	// PageSize is $top for users and service principals (default 999, the
 	// maximum Graph allows).
 	PageSize int
-	// PagesInMemory bounds the pages held at once, from reading a body to
-	// the end of the callback that takes the page (default 8). Listing
+	// PagesInMemory bounds the users pages held at once, from reading a
+	// body to the end of the callback that takes the page (default 8;
+	// other lists are small and not counted, see pagesDelta). Listing
 	// many shards at once keeps more requests than that waiting on the
 	// network, which holds no memory; a page in hand holds its body and
 	// its decoded users (about 5 MB for 999 users), and when the store is

@@ -459,3 +459,36 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestUsersPagesHeldDoNotBlockLicenses: a users page's callback may wait
+// for the licenses (the importer stages users only once the SKUs are in).
+// With every PagesInMemory slot held by such callbacks, the licenses must
+// still be read: they once needed a slot too, and the import hung.
+func TestUsersPagesHeldDoNotBlockLicenses(t *testing.T) {
+	f := newFixture(t)
+	f.pages["/v1.0/users?$select="+UserSelect+"&$top=2"] = fmt.Sprintf(userPage1, f.srv.URL)
+	f.pages["/v1.0/users?$select=x&$top=2&$skiptoken=RFNwdAIAAQAAAA"] = userPage2
+	f.pages["/v1.0/subscribedSkus"] = `{"value":[{"accountName":"Contoso","accountId":"t1","appliesTo":"User","capabilityStatus":"Enabled","consumedUnits":1,"id":"t1_sku-e3","prepaidUnits":{"enabled":1,"suspended":0,"warning":0,"lockedOut":0},"servicePlans":[],"skuId":"sku-e3","skuPartNumber":"ENTERPRISEPACK","subscriptionIds":[]}]}`
+	c, err := New(f.srv.Client(), f.srv.URL, &tokens{}, Options{Sleep: (&sleeps{}).sleep, Jitter: func() float64 { return 0.5 }, PageSize: 2, PagesInMemory: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	skus := make(chan error, 1)
+	err = c.Users(ctx, func([]inventory.User) error {
+		// The one slot is held: read the licenses meanwhile, once.
+		select {
+		case err := <-skus:
+			skus <- err
+			return err
+		default:
+		}
+		_, err := c.SubscribedSKUs(ctx)
+		skus <- err
+		return err
+	})
+	if err != nil {
+		t.Fatalf("users with the licenses read inside the page callback: %v", err)
+	}
+}

@@ -133,6 +133,16 @@ func pages[T any](ctx context.Context, c *Client, first string, header http.Head
 func pagesDelta[T any](ctx context.Context, c *Client, first string, header http.Header, fn func([]T) error) (string, error) {
 	var buf []T
 	var delta string
+	// Only users pages take a PagesInMemory slot: they are the large ones,
+	// and their consumer may wait for the licenses to be staged (the
+	// importer's waitSKUs). Had the licenses' page needed a slot too, users
+	// pages holding every slot would have waited for it forever (seen in a
+	// make test under load, the scheduler's load test).
+	limited := false
+	switch any(buf).(type) {
+	case []inventory.User, []DeltaUser:
+		limited = true
+	}
 	for link := first; link != ""; {
 		var next string
 		held := false // a PagesInMemory slot, from the body to fn's return
@@ -146,7 +156,7 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("unexpected %s from %s", resp.Status, resp.Request.URL.Path)
 			}
-			if !held {
+			if limited && !held {
 				select {
 				case c.pages <- struct{}{}:
 					held = true
