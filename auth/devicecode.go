@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"golang.org/x/oauth2"
 
 	"github.com/inventorybeacon/beacon/connector"
@@ -51,7 +53,7 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Now
 	}
 	cfg := oauth2.Config{
 		ClientID: strings.TrimSpace(conn.ClientID),

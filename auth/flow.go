@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"golang.org/x/oauth2"
 
 	"github.com/inventorybeacon/beacon/connector"
@@ -111,7 +113,7 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 		f.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if f.now == nil {
-		f.now = time.Now
+		f.now = clock.Now
 	}
 	state, err := randomState()
 	if err != nil {

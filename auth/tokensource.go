@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -84,7 +86,7 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 		ts.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if ts.now == nil {
-		ts.now = time.Now
+		ts.now = clock.Now
 	}
 	return ts, nil
 }

@@ -19,8 +19,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -146,7 +147,7 @@ func validTenant(t string) bool { return tenantPattern.MatchString(t) }
 // NewConnection returns a connection with every default of the product
 // specification filled in, and a fresh ID.
 func NewConnection() storage.Connection {
-	now := time.Now()
+	now := clock.Now()
 	c := storage.Connection{
 		ID:         storage.NewID(),
 		SourceType: storage.SourceMicrosoft365,

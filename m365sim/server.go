@@ -29,6 +29,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
 	"github.com/inventorybeacon/beacon/m365sim/graph"
 	"github.com/inventorybeacon/beacon/m365sim/identity"
@@ -115,7 +117,7 @@ func Start(o Options) (*Server, error) {
 		o.Users = 250
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.Now
 	}
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inventorybeacon/beacon/schedule/clock"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/storage"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inventorybeacon/beacon/schedule/clock"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/storage"
 )
 

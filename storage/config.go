@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"github.com/inventorybeacon/beacon/internal/filelock"
 )
 
@@ -336,7 +338,7 @@ func (s *ConfigStore) SetAside() (string, error) {
 	if _, err := os.Lstat(s.Path()); err != nil {
 		return "", fmt.Errorf("set the configuration file aside: %w", err)
 	}
-	base := s.Path() + damagedInfix + time.Now().Format("20060102-150405")
+	base := s.Path() + damagedInfix + clock.Now().Format("20060102-150405")
 	dest := base
 	// Two set-asides in the same second must not overwrite the first.
 	for i := 2; ; i++ {

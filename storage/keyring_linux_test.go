@@ -128,6 +128,10 @@ func TestKeyringLockedAndHung(t *testing.T) {
 	// The nested bus, daemon and prompter log freely; keep it for failures.
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// A service the nested bus activated (the unlock prompter, or what it
+	// starts) can outlive the session and keep the output pipes open:
+	// once the session has ended, stop waiting for them.
+	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

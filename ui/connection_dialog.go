@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -690,7 +691,7 @@ func (d *ConnectionDialog) onOKTapped() {
 		return // OK is disabled then; a keyboard shortcut must not bypass it
 	}
 	c := d.connection()
-	c.Modified = time.Now()
+	c.Modified = clock.Now()
 	changes := d.secretChanges(c)
 	d.dlg.Hide()
 	if d.onOK != nil {

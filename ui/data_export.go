@@ -134,6 +134,20 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 	for i, c := range cols {
 		head[i] = c.title
 	}
+	// Pages whose figures count from the snapshot's activity date carry
+	// it in a last column, so a file read later says what it was judged by.
+	asOf, withAsOf := "", false
+	if _, ok := src.(activitySource); ok {
+		run, err := src.snapshot(ctx, store, connID)
+		if q.RunID != 0 {
+			run, err = store.Run(ctx, q.RunID)
+		}
+		if err != nil {
+			return 0, err
+		}
+		asOf, withAsOf = run.ActivityAsOf, true
+		head = append(head, "Activity As Of")
+	}
 	if err := cw.Write(head); err != nil {
 		return 0, err
 	}
@@ -141,6 +155,9 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 	err := src.each(ctx, store, connID, q, func(cells []string) error {
 		for i, c := range cells {
 			cells[i] = csvsafe.Cell(c)
+		}
+		if withAsOf {
+			cells = append(cells, asOf)
 		}
 		n++
 		return cw.Write(cells)

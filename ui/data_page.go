@@ -441,6 +441,11 @@ func (p *dataPage) statusText(run inventory.Run, n int, search string, err error
 		if run.Status == inventory.StatusWarnings {
 			s += " (completed with warnings)"
 		}
+		// Active and inactive figures count from this date, not from
+		// today (issue 15): say which date that is where they show.
+		if _, ok := p.src.(activitySource); ok && run.ActivityAsOf != "" {
+			s += " · activity as of " + run.ActivityAsOf
+		}
 	}
 	return s
 }

@@ -35,6 +35,14 @@ func snapshotOf(ctx context.Context, store *inventory.Store, connID string) (inv
 	return store.CurrentRun(ctx, connID)
 }
 
+// activitySource is a page whose figures depend on the snapshot's
+// activity reference date (Last Activity, Active, Inactive): its status
+// line says that date.
+type activitySource interface{ showsActivity() }
+
+func (usersSource) showsActivity()    {}
+func (licensesSource) showsActivity() {}
+
 // usersSource is the Users page.
 type usersSource struct{}
 

@@ -316,6 +316,12 @@ func TestUsersPage100k(t *testing.T) {
 	var status string
 	onUI(func() { status = p.status.Text })
 	requireContains(t, "status", status, "100,000 users · imported ")
+	// The date Last Activity is judged by (issue 15).
+	cur, err := store.CurrentRun(context.Background(), bigConnID)
+	if err != nil || cur.ActivityAsOf == "" {
+		t.Fatalf("current run %+v: %v", cur, err)
+	}
+	requireContains(t, "status", status, " · activity as of "+cur.ActivityAsOf)
 	name, upn := colIndex(t, userColumns, "Display Name"), colIndex(t, userColumns, "User Principal Name")
 	lic := colIndex(t, userColumns, "Licenses")
 	last := colIndex(t, userColumns, "Last Activity")

@@ -70,7 +70,7 @@ type Deps struct {
 
 	// Now and Location are the clock and time zone of next-run times (the
 	// Next run column, the Scheduling page, the schedule dialogs): give the
-	// scheduler's, so the window and the runner agree. Default time.Now
+	// scheduler's, so the window and the runner agree. Default clock.Now
 	// and time.Local.
 	Now      func() time.Time
 	Location *time.Location

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -57,7 +59,7 @@ func NewGenerate(opts GenerateOptions) func(req GenerateRequest) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Now
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
@@ -98,7 +100,7 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 	m := &MainWindow{app: a, deps: deps, pages: map[string]fyne.CanvasObject{}, now: deps.Now, loc: deps.Location,
 		schedRuns: map[string]bool{}, notify: a.SendNotification}
 	if m.now == nil {
-		m.now = time.Now
+		m.now = clock.Now
 	}
 	if m.loc == nil {
 		m.loc = time.Local

@@ -10,8 +10,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/schedule"
-	"github.com/inventorybeacon/beacon/schedule/clock"
 	"github.com/inventorybeacon/beacon/storage"
 )
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -46,7 +48,7 @@ type SelectScheduleDialog struct {
 // window uses it when Deps.Schedule is nil.
 func NewSelectSchedule(now func() time.Time, loc *time.Location) func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(scheduleID string)) {
 	if now == nil {
-		now = time.Now
+		now = clock.Now
 	}
 	if loc == nil {
 		loc = time.Local

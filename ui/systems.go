@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -350,7 +352,7 @@ func (p *systemsPage) schedule() {
 			return
 		}
 		c.ScheduleID = scheduleID
-		c.Modified = time.Now()
+		c.Modified = clock.Now()
 		p.m.putConnection(c, nil)
 	})
 }

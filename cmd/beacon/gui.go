@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -178,7 +179,7 @@ func executeNow(exec *importexec.Executor, configDir string) ui.ExecuteFunc {
 		release, err := schedule.LockConnection(configDir, c.ID)
 		if err != nil {
 			if errors.Is(err, schedule.ErrAlreadyRunning) {
-				_ = importexec.History{Store: exec.Store}.RecordSkipped(c, schedule.TriggerManual, err.Error(), time.Now())
+				_ = importexec.History{Store: exec.Store}.RecordSkipped(c, schedule.TriggerManual, err.Error(), clock.Now())
 				return inventory.Run{}, fmt.Errorf("%w; wait for it to finish (see Import history), then try again", err)
 			}
 			return inventory.Run{}, err

@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 )
 
 // TokenSource hands out access tokens for Graph. Invalidate drops the
@@ -346,7 +348,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, header http.Header, co
 		}
 		return -1, false, gerr
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), clock.Now()); ok {
 			return min(d, c.o.MaxRetryAfter), true, gerr
 		}
 		return 1, false, gerr

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
@@ -142,7 +144,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.ReportsMaxAge = DefaultReportsMaxAge
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.Now
 	}
 	// The users' page buffers are kept while pages come (see
 	// graph.FreePageBuffers), not after.

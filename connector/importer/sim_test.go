@@ -21,30 +21,30 @@ import (
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// clock is a settable clock shared by the simulator (tokens, throttling,
+// simClock is a settable clock shared by the simulator (tokens, throttling,
 // report dates) and the client's back-off: waiting advances it instead of
 // sleeping, so a 429's Retry-After is honoured in simulated time.
-type clock struct {
+type simClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+func newClock() *simClock { return &simClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
 
-func (c *clock) Now() time.Time {
+func (c *simClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *clock) Advance(d time.Duration) {
+func (c *simClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
 
 // Sleep is the client's back-off under test: it advances the clock.
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.Advance(d)
 	return ctx.Err()
 }
@@ -84,7 +84,7 @@ func (s *simTokens) Invalidate() {
 type env struct {
 	t      *testing.T
 	sim    *m365sim.Server
-	clk    *clock
+	clk    *simClock
 	store  *inventory.Store
 	tokens *simTokens
 	conn   storage.Connection

@@ -124,6 +124,24 @@ func TestExecuteListExport(t *testing.T) {
 	if err != nil || len(recs) != 301 || recs[0][0] != "User Principal Name" {
 		t.Fatalf("users.csv: %d records, %v", len(recs), err)
 	}
+	// Active figures count from the report's refresh date (issue 15): the
+	// list, and every exported user, say which date that is.
+	code, out, _ = e.run("export", "Contoso Tenant", "usage", "--format", "json")
+	var usage []map[string]string
+	if code != ExitOK || json.Unmarshal([]byte(out), &usage) != nil || len(usage) == 0 || usage[0]["Report Refresh Date"] == "" {
+		t.Fatalf("export usage: %d\n%.300s", code, out)
+	}
+	refresh := usage[0]["Report Refresh Date"]
+	if list[0].ActivityAsOf != refresh {
+		t.Fatalf("list: activity as of %q, the usage report was refreshed %q", list[0].ActivityAsOf, refresh)
+	}
+	if last := len(recs[0]) - 1; recs[0][last] != "Activity As Of" || recs[1][last] != refresh {
+		t.Fatalf("users.csv: last column %q = %q, want Activity As Of = %q", recs[0][last], recs[1][last], refresh)
+	}
+	code, out, _ = e.run("list")
+	if code != ExitOK || !strings.Contains(out, "ACTIVITY AS OF") || !strings.Contains(out, refresh) {
+		t.Fatalf("list does not show the activity date %s:\n%s", refresh, out)
+	}
 	upns := map[string]bool{}
 	for _, r := range recs[1:] {
 		upns[r[0]] = true

@@ -234,16 +234,25 @@ func stamp(t time.Time) string {
 
 func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, tw tableWriter) (int, error) {
 	n := 0
+	// The date Last Activity and the active figures are judged by.
+	asOf := ""
+	if q.RunID != 0 {
+		run, err := s.Run(ctx, q.RunID)
+		if err != nil {
+			return 0, err
+		}
+		asOf = run.ActivityAsOf
+	}
 	switch what {
 	case "users":
 		if err := tw.header([]string{"User Principal Name", "Display Name", "Mail", "Account Enabled", "Department", "Job Title",
-			"Usage Location", "Licenses", "Last Activity Date", "Created", "Object ID"}); err != nil {
+			"Usage Location", "Licenses", "Last Activity Date", "Created", "Object ID", "Activity As Of"}); err != nil {
 			return 0, err
 		}
 		err := s.EachUser(ctx, connID, q, func(u *inventory.User) error {
 			n++
 			return tw.row([]string{u.UserPrincipalName, u.DisplayName, u.Mail, strconv.FormatBool(u.AccountEnabled), u.Department,
-				u.JobTitle, u.UsageLocation, u.Licenses, date(u.LastActivity), stamp(u.CreatedDateTime), u.ID}, u)
+				u.JobTitle, u.UsageLocation, u.Licenses, date(u.LastActivity), stamp(u.CreatedDateTime), u.ID, asOf}, u)
 		})
 		return n, err
 	case "licenses":
@@ -252,7 +261,7 @@ func exportTable(ctx context.Context, s *inventory.Store, connID, what string, k
 			return 0, err
 		}
 		if err := tw.header([]string{"SKU", "SKU ID", "Purchased", "Assigned", "Active (30 days)", "Inactive Assigned",
-			"Usage Known", "Consumed Units", "Suspended", "Warning", "Capability Status", "Service Plans"}); err != nil {
+			"Usage Known", "Consumed Units", "Suspended", "Warning", "Capability Status", "Service Plans", "Activity As Of"}); err != nil {
 			return 0, err
 		}
 		for i := range ls {
@@ -264,7 +273,7 @@ func exportTable(ctx context.Context, s *inventory.Store, connID, what string, k
 			if err := tw.row([]string{l.SkuPartNumber, l.SkuID, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
 				strconv.Itoa(l.Active), strconv.Itoa(l.Inactive), strconv.FormatBool(l.UsageKnown), strconv.Itoa(l.ConsumedUnits),
 				strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.Warning), l.CapabilityStatus,
-				strings.Join(plans, "+")}, l); err != nil {
+				strings.Join(plans, "+"), l.ActivityAsOf}, l); err != nil {
 				return n, err
 			}
 			n++

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,7 +261,18 @@ func TestGeneratePastedAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Wait()
+	// The shared browser's driver of an earlier test can report late:
+	// paste the answer to this sign-in (its state), as the person would.
+	au, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := au.Query().Get("state")
 	rep := genWaitReport(t)
+	for rep.Err == "" && !strings.Contains(rep.URL, "state="+state) {
+		t.Logf("ignoring a report of another sign-in: %.120s", rep.URL)
+		rep = genWaitReport(t)
+	}
 	if rep.Err != "" {
 		t.Fatalf("browser: %s", rep.Err)
 	}

@@ -35,6 +35,8 @@ type listEntry struct {
 	LastRun      *inventory.Run `json:"lastRun,omitempty"`
 	CurrentRunID int64          `json:"currentRunId,omitempty"`
 	CurrentUsers int            `json:"currentUsers,omitempty"`
+	// ActivityAsOf is the current snapshot's activity reference date.
+	ActivityAsOf string `json:"activityAsOf,omitempty"`
 }
 
 func runList(ctx context.Context, env *Env, args []string) int {
@@ -96,7 +98,7 @@ func runList(ctx context.Context, env *Env, args []string) int {
 			e.LastRun = &r
 		}
 		if r, ok := current[conn.ID]; ok {
-			e.CurrentRunID, e.CurrentUsers = r.ID, r.Counts.Users
+			e.CurrentRunID, e.CurrentUsers, e.ActivityAsOf = r.ID, r.Counts.Users, r.ActivityAsOf
 		}
 		entries = append(entries, e)
 	}
@@ -116,9 +118,9 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tENDPOINT\tSCHEDULE\tLAST RUN\tLAST RESULT\tUSERS")
+	fmt.Fprintln(tw, "NAME\tTYPE\tENDPOINT\tSCHEDULE\tLAST RUN\tLAST RESULT\tUSERS\tACTIVITY AS OF")
 	for _, e := range entries {
-		lastRun, result, users := "never", "-", "-"
+		lastRun, result, users, asOf := "never", "-", "-", "-"
 		if e.LastRun != nil {
 			lastRun = e.LastRun.Started.Local().Format(time.DateTime)
 			result = string(e.LastRun.Status)
@@ -126,7 +128,10 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		if e.CurrentRunID != 0 {
 			users = fmt.Sprint(e.CurrentUsers)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Type, e.Endpoint, e.Schedule, lastRun, result, users)
+		if e.ActivityAsOf != "" {
+			asOf = e.ActivityAsOf
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Type, e.Endpoint, e.Schedule, lastRun, result, users, asOf)
 	}
 	tw.Flush()
 	return ExitOK

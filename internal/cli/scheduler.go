@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/internal/filelock"
 	"github.com/inventorybeacon/beacon/schedule"
-	"github.com/inventorybeacon/beacon/schedule/clock"
 	"github.com/inventorybeacon/beacon/schedule/importexec"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"

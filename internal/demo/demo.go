@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/m365sim"
@@ -109,7 +110,7 @@ func ensureConnection(repo *storage.Repository, url string) (storage.Connection,
 			break
 		}
 	}
-	now := time.Now()
+	now := clock.Now()
 	var c storage.Connection
 	if idx >= 0 {
 		c = cfg.Connections[idx]

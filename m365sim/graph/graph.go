@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
@@ -85,7 +87,7 @@ func (h *Handler) Throttled() int64 { return h.throttled.Load() }
 // New returns a Graph handler over o.Tenant.
 func New(o Options) *Handler {
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.Now
 	}
 	if o.ReportLimit == 0 {
 		o.ReportLimit = 14

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
 
@@ -98,7 +100,7 @@ type revocation struct {
 // only happens when the system's random source fails.
 func New(o Options) *Server {
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.Now
 	}
 	if o.CodeLifetime <= 0 {
 		o.CodeLifetime = 10 * time.Minute

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 )
 
 // UserByID finds a user by object id. The caller holds at least the read
@@ -196,7 +198,7 @@ func (t *Tenant) now() time.Time {
 	if t.Clock != nil {
 		return t.Clock()
 	}
-	return time.Now()
+	return clock.Now()
 }
 
 // FixedAccount is one of the well-known accounts of a generated tenant.

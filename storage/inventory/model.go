@@ -77,6 +77,11 @@ type Run struct {
 	// Mode says how the users were read (e.g. "parallel (sharded)",
 	// "incremental (delta)"); empty for runs of earlier builds.
 	Mode string `json:"mode,omitempty"`
+	// ActivityAsOf is the date (YYYY-MM-DD, UTC) the snapshot's derived
+	// figures are counted from: the usage reports' refresh date, or the
+	// day the run started when it shows no report. Empty for runs
+	// without a snapshot.
+	ActivityAsOf string `json:"activityAsOf,omitempty"`
 	// Current says this run's snapshot is the one the data pages show.
 	Current bool `json:"current"`
 }
@@ -162,12 +167,14 @@ type License struct {
 	// Assigned counts users holding the SKU in the snapshot.
 	Assigned int `json:"assigned"`
 	// Active counts assigned users with activity in the 30 days before the
-	// usage report's refresh date; Inactive = Assigned - Active is what
+	// snapshot's activity reference date (Run.ActivityAsOf); Inactive = Assigned - Active is what
 	// could be reclaimed. Both are meaningless when UsageKnown is false
 	// (reports forbidden, or user names concealed in them).
 	Active     int  `json:"active"`
 	Inactive   int  `json:"inactive"`
 	UsageKnown bool `json:"usageKnown"`
+	// ActivityAsOf is the date Active and Inactive are counted from.
+	ActivityAsOf string `json:"activityAsOf,omitempty"`
 }
 
 // ServicePrincipal is an application (GET /servicePrincipals).

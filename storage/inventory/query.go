@@ -127,6 +127,15 @@ func (s *Store) snapshotRun(ctx context.Context, connID string, q Query) (int64,
 	return id, err
 }
 
+// activityAsOf is the activity reference date of a run's snapshot.
+func (s *Store) activityAsOf(ctx context.Context, run int64) (string, error) {
+	var d string
+	if err := s.db.QueryRowContext(ctx, "SELECT activity_as_of FROM runs WHERE id = ?", run).Scan(&d); err != nil {
+		return "", fmt.Errorf("read the activity date of run %d: %w", run, err)
+	}
+	return d, nil
+}
+
 // where builds the filter shared by the page and its count.
 func where(runID int64, search string) (string, []any) {
 	w := " WHERE run_id = ?"
@@ -411,6 +420,17 @@ func (s *Store) Licenses(ctx context.Context, connID string, q Query) ([]License
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	asOf, err := s.activityAsOf(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].ActivityAsOf = asOf
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	for i := range out {
 		prow, err := s.db.QueryContext(ctx, `SELECT service_plan_id, service_plan_name, provisioning_status, applies_to
 			FROM sku_plans WHERE run_id = ? AND sku_id = ? ORDER BY position`, run, out[i].SkuID)
@@ -492,7 +512,7 @@ func (s *Store) ReportRows(ctx context.Context, connID string, kind ReportKind, 
 
 const runCols = `r.id, r.connection_id, r.connection_name, r.trigger, r.started, r.ended, r.status, r.users, r.assignments, r.skus,
 	r.service_principals, r.active_user_rows, r.activation_rows, r.app_usage_rows, r.warnings, r.error, r.note,
-	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id), r.mode`
+	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id), r.mode, r.activity_as_of`
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
@@ -501,7 +521,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var warnings, trig, status string
 	err := sc.Scan(&r.ID, &r.ConnectionID, &r.ConnectionName, &trig, &started, &ended, &status,
 		&r.Counts.Users, &r.Counts.Assignments, &r.Counts.SKUs, &r.Counts.ServicePrincipals,
-		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current, &r.Mode)
+		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current, &r.Mode, &r.ActivityAsOf)
 	if err != nil {
 		return r, err
 	}

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
 )
 
 // FileName is the database's name inside the configuration directory.
@@ -137,7 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.Keep = DefaultKeep
 	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Now
 	}
 	if err := makePrivate(path); err != nil {
 		return nil, err
@@ -374,6 +376,29 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := addColumn(ctx, tx, "runs", "reports_run", "INTEGER NOT NULL DEFAULT 0"); err != nil {
 		return err
 	}
+	// The date every derived figure (active, inactive) of the run's
+	// snapshot is counted from, and the refresh date of the usage reports
+	// it shows (issue 15): stored with the run so that an incremental run
+	// sharing those reports counts from the same date as a full import
+	// of the same data, whatever day it runs.
+	addedAsOf, err := addColumnReport(ctx, tx, "runs", "activity_as_of", "TEXT NOT NULL DEFAULT ''")
+	if err != nil {
+		return err
+	}
+	if err := addColumn(ctx, tx, "runs", "reports_refresh", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		return err
+	}
+	if addedAsOf {
+		// Runs of earlier builds: the refresh date their sync state kept,
+		// else the day (UTC) the run started, as derive counted then.
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET reports_refresh = COALESCE((SELECT s.reports_refresh FROM sync_state s WHERE s.run_id = runs.id), '')`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET activity_as_of = CASE WHEN reports_refresh <> '' THEN reports_refresh
+			ELSE strftime('%Y-%m-%d', started / 1000000000, 'unixepoch') END WHERE snapshot = 'kept'`); err != nil {
+			return err
+		}
+	}
 	// Known report columns added by a later build become new columns of an
 	// existing table (old rows hold NULL, or the value in extras).
 	for _, r := range reportSpecs {
@@ -411,15 +436,21 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // addColumn adds a column to a table unless it has it.
 func addColumn(ctx context.Context, tx *sql.Tx, table, column, decl string) error {
+	_, err := addColumnReport(ctx, tx, table, column, decl)
+	return err
+}
+
+// addColumnReport is addColumn that says whether it added the column.
+func addColumnReport(ctx context.Context, tx *sql.Tx, table, column, decl string) (bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", table, column).Scan(&n); err != nil {
-		return err
+		return false, err
 	}
 	if n > 0 {
-		return nil
+		return false, nil
 	}
 	_, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, column, decl))
-	return err
+	return err == nil, err
 }
 
 // recover marks runs whose process died as failed ("interrupted"), deletes

@@ -239,7 +239,7 @@ func (w *RunWriter) ShareReports(ctx context.Context, from int64) error {
 		var snap, refresh string
 		var c Counts
 		err := w.conn.QueryRowContext(ctx, `SELECT r.snapshot, r.active_user_rows, r.activation_rows, r.app_usage_rows,
-			COALESCE(s.reports_refresh, '') FROM runs r LEFT JOIN sync_state s ON s.run_id = r.id WHERE r.id = ?`, from).
+			r.reports_refresh FROM runs r WHERE r.id = ?`, from).
 			Scan(&snap, &c.ActiveUserRows, &c.ActivationRows, &c.AppUsageRows, &refresh)
 		if err != nil {
 			return err

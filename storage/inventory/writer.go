@@ -44,7 +44,9 @@ type RunWriter struct {
 	// refresh is each report's latest Report Refresh Date and
 	// concealedRows its rows with a concealed-looking name, tracked while
 	// staging so finishing needs no scan of the rows.
-	refresh       map[ReportKind]string
+	refresh map[ReportKind]string
+	// asOf is the activity reference date derive counted from.
+	asOf          string
 	concealedRows map[ReportKind]int
 	finished      bool
 	// umu guards what preparing users changes (PrepareUsers runs on the
@@ -895,8 +897,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	}, snapshot string) error {
 		_, err := conn.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, error = ?, warnings = ?, snapshot = ?,
 			users = ?, assignments = ?, skus = ?, service_principals = ?, active_user_rows = ?, activation_rows = ?, app_usage_rows = ?,
-			mode = ? WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
-			c.Users, c.Assignments, c.SKUs, c.ServicePrincipals, c.ActiveUserRows, c.ActivationRows, c.AppUsageRows, out.Mode, w.id)
+			mode = ?, activity_as_of = ?, reports_refresh = ? WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
+			c.Users, c.Assignments, c.SKUs, c.ServicePrincipals, c.ActiveUserRows, c.ActivationRows, c.AppUsageRows, out.Mode,
+			w.asOf, w.refresh[ReportActiveUsers], w.id)
 		return err
 	}
 	if !out.Status.Good() {
@@ -942,6 +945,28 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	return w.s.Run(ctx, w.id)
 }
 
+// DateLayout is how the store writes dates (report dates, activity).
+const DateLayout = "2006-01-02"
+
+// ActiveDays is the window of the "Active" figures: a user is active when
+// their last activity is at most this many days before the snapshot's
+// activity reference date.
+const ActiveDays = 30
+
+// ActivityReference is the date a snapshot's derived figures are counted
+// from: the usage report's refresh date (reports lag about two days behind
+// the day they are downloaded), or the day (UTC) the run started when the
+// snapshot shows no report. It is a date at midnight UTC; it never depends
+// on when the figures are computed, so an incremental run that shares a
+// previous download counts exactly as a full import of the same data.
+func ActivityReference(reportRefresh string, started time.Time) time.Time {
+	if t, err := time.Parse(DateLayout, reportRefresh); err == nil {
+		return t
+	}
+	y, m, d := started.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
 // derive computes the figures the pages show from the staged rows: each
 // user's last activity in the usage reports, and per SKU the assigned,
 // active (in the 30 days before the report's refresh date) and whether
@@ -969,13 +994,9 @@ func (w *RunWriter) derive(ctx context.Context) error {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
 	}
-	// The window ends at the report's refresh date (reports lag about two
-	// days), or at the run's start when no report says.
-	end := w.started.UTC()
-	if t, err := time.Parse("2006-01-02", w.refresh[ReportActiveUsers]); err == nil {
-		end = t
-	}
-	cutoff := end.AddDate(0, 0, -30).Format("2006-01-02")
+	end := ActivityReference(w.refresh[ReportActiveUsers], w.started)
+	w.asOf = end.Format(DateLayout)
+	cutoff := end.AddDate(0, 0, -ActiveDays).Format(DateLayout)
 	concealed := w.concealedRows[ReportActiveUsers]
 	known := w.counts.ActiveUserRows > 0 && concealed == 0
 	// Assigned was counted while staging; active unnests the licenses of

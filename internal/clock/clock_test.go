@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -86,5 +87,47 @@ func TestParseScaled(t *testing.T) {
 	<-tm.C()
 	if !(System{}).NewTimer(time.Hour).Stop() {
 		t.Error("stopping a fresh system timer")
+	}
+}
+
+func TestParseShift(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0}, {"45d", 45 * day}, {"+400d", 400 * day}, {"-36h", -36 * time.Hour},
+		{"1d12h", day + 12*time.Hour}, {" 2h30m ", 150 * time.Minute}, {"-1d", -day},
+	} {
+		if got, err := ParseShift(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseShift(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"45", "d", "xd", "1.5d", "+-3d", "3d-2h", "tomorrow"} {
+		if _, err := ParseShift(bad); err == nil {
+			t.Errorf("ParseShift(%q) accepted", bad)
+		}
+	}
+}
+
+// TestNowFollowsShift: the program's clock is the real one moved by the
+// shift the test run asked for (BEACON_CLOCK_SHIFT), so a shifted make test
+// really moves every default clock.
+func TestNowFollowsShift(t *testing.T) {
+	want, err := ParseShift(os.Getenv(ShiftEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Shift() != want {
+		t.Fatalf("Shift() = %v, the environment asks %v", Shift(), want)
+	}
+	before := time.Now()
+	got := Now()
+	after := time.Now()
+	if got.Before(before.Add(want)) || got.After(after.Add(want)) {
+		t.Fatalf("Now() = %v, want between %v and %v", got, before.Add(want), after.Add(want))
+	}
+	if s := (System{}).Now(); s.Sub(got) < 0 || s.Sub(got) > time.Minute {
+		t.Fatalf("System.Now() = %v, Now() = %v", s, got)
 	}
 }
