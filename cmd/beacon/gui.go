@@ -8,7 +8,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -18,7 +18,6 @@ import (
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/demo"
 	"github.com/inventorybeacon/beacon/schedule"
-	"github.com/inventorybeacon/beacon/schedule/importexec"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 	"github.com/inventorybeacon/beacon/ui"
@@ -50,8 +49,8 @@ func runGUI(o options, meta beacon.Metadata) int {
 	// locks as Execute Now and `beacon scheduler`.
 	runner, err := schedule.NewRunner(schedule.Options{
 		Config:   b.repo.Config,
-		Executor: b.exec,
-		History:  importexec.History{Store: b.exec.Store},
+		Executor: service.Scheduled{Imports: b.exec},
+		History:  service.Scheduled{Imports: b.exec},
 		Locks:    schedule.ConnectionLocks{Dir: o.configDir},
 		Logger:   slog.Default(),
 		OnEvent:  m.OnScheduleEvent,
@@ -82,7 +81,7 @@ func runGUI(o options, meta beacon.Metadata) int {
 type built struct {
 	deps    ui.Deps
 	repo    *storage.Repository
-	exec    *importexec.Executor
+	exec    *service.Imports
 	cleanup func()
 
 	// demo is the running demo tenant (--demo, or "Try with a demo
@@ -154,7 +153,7 @@ func buildDeps(o options) (*built, error) {
 	}
 	closers = append(closers, func() { store.Close() })
 
-	b.exec = &importexec.Executor{Store: store, ConfigDir: o.configDir, Secrets: b.repo.Secrets, Logger: slog.Default()}
+	b.exec = &service.Imports{Store: store, ConfigDir: o.configDir, Secrets: b.repo.Secrets, Logger: slog.Default()}
 	b.deps = ui.Deps{
 		Repo:     b.repo,
 		Generate: ui.NewGenerate(ui.GenerateOptions{Secrets: b.repo.Secrets, Logger: slog.Default()}),
@@ -162,30 +161,20 @@ func buildDeps(o options) (*built, error) {
 			Secrets: b.repo.Secrets, ConfigDir: b.repo.Config.Dir(), Logger: slog.Default(),
 		}),
 		Inventory:    store,
-		Execute:      executeNow(b.exec, o.configDir),
+		Execute:      executeNow(b.exec),
 		StartDemo:    b.startDemo,
 		DemoAccounts: demoAccounts,
 	}
 	return b, nil
 }
 
-// executeNow runs the window's Execute Now under the connection's run lock,
-// which `beacon execute` and the scheduler take too: a connection never
-// imports twice at once, and the loser's attempt is in the history.
-// Execute Now (full import) passes req.Full on to the importer, as `beacon
-// execute --full` does.
-func executeNow(exec *importexec.Executor, configDir string) ui.ExecuteFunc {
+// executeNow is the window's Execute Now: service.Imports under the
+// connection's run lock, which `beacon execute` and the scheduler take too,
+// so a connection never imports twice at once and the loser's attempt is
+// in the history. Execute Now (full import) passes req.Full on.
+func executeNow(imports *service.Imports) ui.ExecuteFunc {
 	return func(ctx context.Context, c storage.Connection, req ui.ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
-		release, err := schedule.LockConnection(configDir, c.ID)
-		if err != nil {
-			if errors.Is(err, schedule.ErrAlreadyRunning) {
-				_ = importexec.History{Store: exec.Store}.RecordSkipped(c, schedule.TriggerManual, err.Error(), clock.Now())
-				return inventory.Run{}, fmt.Errorf("%w; wait for it to finish (see Import history), then try again", err)
-			}
-			return inventory.Run{}, err
-		}
-		defer release()
-		return exec.ImportWith(ctx, c, importexec.ImportOptions{Trigger: schedule.TriggerManual, Full: req.Full,
+		return imports.Import(ctx, c, service.ImportRequest{Trigger: inventory.TriggerManual, Full: req.Full, Lock: true,
 			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/service"
+
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
-	"github.com/inventorybeacon/beacon/schedule/importexec"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 	"github.com/inventorybeacon/beacon/ui"
@@ -51,9 +52,9 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 		TokenEndpoint: sim.TokenEndpoint(), ClientID: tenant.DefaultClientID, AuthFlow: storage.FlowAuthorizationCode,
 		RedirectURI: "http://localhost", GraphEndpoint: sim.GraphEndpoint()}
 	tok := minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain))
-	exec := &importexec.Executor{Store: store, ConfigDir: dir, Secrets: noSecrets{},
+	exec := &service.Imports{Store: store, ConfigDir: dir, Secrets: noSecrets{},
 		Tokens: func(storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) { return tok, nil }}
-	run := executeNow(exec, dir)
+	run := executeNow(exec)
 
 	release, err := schedule.LockConnection(dir, conn.ID)
 	if err != nil {

@@ -12,11 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inventorybeacon/beacon/service"
+
 	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector/connect"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
-	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -88,53 +89,34 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	if !*quiet {
 		onRetry = printer.retry
 	}
-	client, closeClient, err := connect.Open(conn, connect.Options{Secrets: executeKeyring(), ConfigDir: env.ConfigDir,
-		Logger: logger, OnRetry: onRetry,
-		Tokens: func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
-			return executeTokenSource(env, conn, secrets, hc)
-		}})
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
-		return ExitFailed
-	}
-	defer closeClient()
 	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
 	}
 	defer store.Close()
-	// The connection's run lock, shared with the window and the
-	// scheduler: a connection never imports twice at once.
-	release, err := schedule.LockConnection(env.ConfigDir, conn.ID)
-	if err != nil {
-		if errors.Is(err, schedule.ErrAlreadyRunning) {
-			if w, berr := store.BeginRun(ctx, inventory.RunInfo{ConnectionID: conn.ID, ConnectionName: conn.Name, Trigger: inventory.TriggerCLI}); berr == nil {
-				_, _ = w.Finish(ctx, inventory.Outcome{Status: inventory.StatusSkipped, Err: err})
-			}
-			fmt.Fprintf(env.Stderr, "beacon execute: %v; wait for it to finish, then try again\n", err)
-			return ExitFailed
-		}
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
-		return ExitFailed
-	}
-	defer release()
 	progress := func(importer.Stage, int, int) {}
 	if !*quiet {
 		progress = printer.update
 	}
-	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: store, Trigger: inventory.TriggerCLI,
-		Progress: progress, Sequential: *sequential, Full: *full, Concurrency: *concurrency, Logger: logger})
-	if res.Run.ID == 0 {
+	// The same import as Execute Now and the scheduler, under the
+	// connection's run lock: a connection never imports twice at once.
+	imports := &service.Imports{Store: store, ConfigDir: env.ConfigDir, Secrets: executeKeyring(), Logger: logger,
+		Tokens: func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
+			return executeTokenSource(env, conn, secrets, hc)
+		}}
+	run, err := imports.Import(ctx, conn, service.ImportRequest{Trigger: inventory.TriggerCLI, Lock: true, OnRetry: onRetry,
+		Progress: progress, Sequential: *sequential, Full: *full, Concurrency: *concurrency})
+	if run.ID == 0 {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
 	}
-	printSummary(env.Stdout, res.Run)
+	printSummary(env.Stdout, run)
 	switch {
 	case err != nil:
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(err))
 		return ExitFailed
-	case res.Run.Status == inventory.StatusWarnings:
+	case run.Status == inventory.StatusWarnings:
 		return ExitWarnings
 	}
 	return ExitOK

@@ -19,6 +19,7 @@ import (
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // mintedTokens hands out a token minted by the simulator (the keyring and
@@ -188,6 +189,23 @@ func TestExecuteExitCodes(t *testing.T) {
 	// The failed run kept the previous data for export.
 	if code, out, _ := e.run("export", "Contoso Tenant", "users"); code != ExitOK || strings.Count(out, "\n") != 101 {
 		t.Fatalf("export after a failed run: %d, %d lines", code, strings.Count(out, "\n"))
+	}
+	// A run that cannot even start (no sign-in to build a token source
+	// from) is in the import history too, as the window's and the
+	// scheduler's are (issue 16: one import use case).
+	executeTokenSource = func(*Env, storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) {
+		return nil, errors.New("no refresh token is stored for it yet: click Generate... to sign in")
+	}
+	code, out, errs = e.run("execute", "Contoso Tenant", "--quiet")
+	if code != ExitFailed || !strings.Contains(errs, "Generate") {
+		t.Fatalf("failure before the import started: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = e.run("list", "--format", "json")
+	var list []listEntry
+	if code != ExitOK || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].LastRun == nil ||
+		list[0].LastRun.Status != inventory.StatusFailed || !strings.Contains(list[0].LastRun.Error, "no refresh token is stored for it yet") ||
+		list[0].CurrentUsers != 100 {
+		t.Fatalf("the failed start is not the last run in the history (or the data was lost): %d\n%s", code, out)
 	}
 	if code, _, errs := e.run("execute", "Nobody"); code != ExitFailed || !strings.Contains(errs, "beacon list") {
 		t.Fatalf("unknown connection: %d %s", code, errs)

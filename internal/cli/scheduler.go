@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/inventorybeacon/beacon/service"
+
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/internal/filelock"
 	"github.com/inventorybeacon/beacon/schedule"
-	"github.com/inventorybeacon/beacon/schedule/importexec"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -88,7 +89,7 @@ func runScheduler(ctx context.Context, env *Env, args []string) int {
 		return fail(err)
 	}
 	defer store.Close()
-	exec := &importexec.Executor{
+	imports := &service.Imports{
 		Store: store, ConfigDir: env.ConfigDir, Secrets: executeKeyring(), Logger: logger, Now: clk.Now,
 		Tokens: func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
 			return executeTokenSource(env, conn, secrets, hc)
@@ -96,8 +97,8 @@ func runScheduler(ctx context.Context, env *Env, args []string) int {
 	}
 	runner, err := schedule.NewRunner(schedule.Options{
 		Config:   storage.NewConfigStore(env.ConfigDir),
-		Executor: exec,
-		History:  importexec.History{Store: store},
+		Executor: service.Scheduled{Imports: imports},
+		History:  service.Scheduled{Imports: imports},
 		Locks:    schedule.ConnectionLocks{Dir: env.ConfigDir},
 		Clock:    clk,
 		Logger:   logger,

@@ -1,4 +1,4 @@
-package importexec
+package service
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func (noSecrets) Get(string, storage.SecretKind) (string, error) {
 func (noSecrets) Set(string, storage.SecretKind, string) error { return errors.New("read-only") }
 func (noSecrets) Delete(string, storage.SecretKind) error      { return nil }
 
-func setup(t *testing.T) (*Executor, storage.Connection) {
+func setup(t *testing.T) (*Imports, storage.Connection) {
 	t.Helper()
 	sim, err := m365sim.Start(m365sim.Options{Users: 60, Seed: 5})
 	if err != nil {
@@ -46,7 +46,7 @@ func setup(t *testing.T) (*Executor, storage.Connection) {
 		TokenEndpoint: sim.TokenEndpoint(), ClientID: tenant.DefaultClientID, AuthFlow: storage.FlowAuthorizationCode,
 		RedirectURI: "http://localhost", GraphEndpoint: sim.GraphEndpoint()}
 	tok := minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain))
-	e := &Executor{Store: store, ConfigDir: dir, Secrets: noSecrets{},
+	e := &Imports{Store: store, ConfigDir: dir, Secrets: noSecrets{},
 		Tokens: func(storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) { return tok, nil }}
 	return e, conn
 }
@@ -56,7 +56,7 @@ func TestExecuteRecordsNoteAndProgress(t *testing.T) {
 	e, conn := setup(t)
 	const note = "catch-up of the run due at Wed 25 Nov 2026 06:00 UTC"
 	var stages int
-	run, err := e.Import(context.Background(), conn, schedule.TriggerSchedule, note, func(importer.Stage, int, int) { stages++ })
+	run, err := e.Import(context.Background(), conn, ImportRequest{Trigger: inventory.TriggerSchedule, Note: note, Progress: func(importer.Stage, int, int) { stages++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,23 +80,23 @@ func TestExecuteRecordsNoteAndProgress(t *testing.T) {
 func TestFailedStartRecordedAndLastScheduledRun(t *testing.T) {
 	e, conn := setup(t)
 	ctx := context.Background()
-	ok, err := e.Execute(ctx, conn, schedule.TriggerSchedule, "")
+	ok, err := Scheduled{e}.Execute(ctx, conn, schedule.TriggerSchedule, "")
 	if err != nil || ok.Status != schedule.StatusSucceeded {
 		t.Fatalf("first run: %+v, %v", ok, err)
 	}
-	first, _, _ := History{e.Store}.LastScheduledRun(conn.ID)
+	first, _, _ := Scheduled{e}.LastScheduledRun(conn.ID)
 
 	// Cancel as the import gets going, as a scheduler shutting down does.
 	cancelled, cancel := context.WithCancel(ctx)
 	defer cancel()
-	run, err := e.Import(cancelled, conn, schedule.TriggerSchedule, "", func(importer.Stage, int, int) { cancel() })
+	run, err := e.Import(cancelled, conn, ImportRequest{Trigger: inventory.TriggerSchedule, Progress: func(importer.Stage, int, int) { cancel() }})
 	if run.ID == 0 {
 		t.Fatalf("a cancelled run must still be recorded: %v", err)
 	}
 	if run.Status != inventory.StatusCancelled {
 		t.Fatalf("cancelled run has status %q (%v)", run.Status, err)
 	}
-	last, found, err := History{e.Store}.LastScheduledRun(conn.ID)
+	last, found, err := Scheduled{e}.LastScheduledRun(conn.ID)
 	if err != nil || !found || !last.Equal(first) {
 		t.Fatalf("LastScheduledRun = %v %v %v, want the first run's start %v (cancelled runs do not count)", last, found, err, first)
 	}
@@ -104,7 +104,7 @@ func TestFailedStartRecordedAndLastScheduledRun(t *testing.T) {
 	broken := conn
 	broken.GraphEndpoint = "http://127.0.0.1:1"
 	broken.Proxy = storage.Proxy{Enabled: true, Server: "http://127.0.0.1:1", Username: "u", HasPassword: true}
-	out, err := e.Execute(ctx, broken, schedule.TriggerSchedule, "note kept")
+	out, err := Scheduled{e}.Execute(ctx, broken, schedule.TriggerSchedule, "note kept")
 	if err != nil || out.Status != schedule.StatusFailed || out.Err == nil {
 		t.Fatalf("broken connection: %+v, %v", out, err)
 	}
@@ -115,7 +115,7 @@ func TestFailedStartRecordedAndLastScheduledRun(t *testing.T) {
 }
 
 // After a full import the next one reads only the changes (delta);
-// ImportWith's Full reads every user again, and the history says so.
+// Import's Full reads every user again, and the history says so.
 func TestImportWithFullForcesAFullImport(t *testing.T) {
 	e, conn := setup(t)
 	ctx := context.Background()
@@ -130,12 +130,12 @@ func TestImportWithFullForcesAFullImport(t *testing.T) {
 		}
 		return m
 	}
-	for i, o := range []ImportOptions{
-		{Trigger: schedule.TriggerManual},
-		{Trigger: schedule.TriggerManual},
-		{Trigger: schedule.TriggerManual, Full: true},
+	for i, o := range []ImportRequest{
+		{Trigger: inventory.TriggerManual},
+		{Trigger: inventory.TriggerManual},
+		{Trigger: inventory.TriggerManual, Full: true},
 	} {
-		run, err := e.ImportWith(ctx, conn, o)
+		run, err := e.Import(ctx, conn, o)
 		if err != nil || run.Status != inventory.StatusSucceeded || run.Counts.Users < 60 {
 			t.Fatalf("import %d (full %v): %+v, %v", i, o.Full, run, err)
 		}

@@ -1,0 +1,170 @@
+// Package service holds the use cases that the window, the CLI and the
+// scheduler share, each written once (issue 16): running an import of a
+// connection, and recording in the import history what did not run. The
+// callers differ only in how they show progress and results; what an
+// import does, which lock it takes and what it records is decided here.
+//
+// Data flows one way: cmd → ui → service → connector, auth, schedule →
+// storage. Nothing below service imports it.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/inventorybeacon/beacon/connector/connect"
+	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// TokenFunc builds a connection's token source.
+type TokenFunc func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error)
+
+// Imports runs imports into Store. Store and ConfigDir are required.
+type Imports struct {
+	Store     *inventory.Store
+	ConfigDir string // where the run locks and the sign-in's lock files live
+	// Secrets is the keyring (default: the OS keyring).
+	Secrets storage.Secrets
+	// Tokens builds a connection's token source (default: auth's, which
+	// redeems and rotates the stored refresh token or signs in with the
+	// client secret). Tests and the CLI's test hook replace it.
+	Tokens TokenFunc
+	Logger *slog.Logger
+	// Now is the clock of token expiry (default: the program's clock).
+	Now func() time.Time
+}
+
+// ImportRequest says how Import runs one import.
+type ImportRequest struct {
+	Trigger inventory.Trigger
+	// Note is recorded with the run (e.g. which missed run a catch-up
+	// makes up for).
+	Note string
+	// Full reads every user again (importer.Options.Full), as `beacon
+	// execute --full` and Execute Now (full import) do. By default a run
+	// reads only the users' changes since the last import when it can.
+	Full bool
+	// Sequential and Concurrency are importer.Options' (benchmarks, and
+	// `beacon execute --sequential`).
+	Sequential  bool
+	Concurrency int
+	// Lock takes the connection's run lock (schedule.LockConnection) for
+	// the import, so a connection never imports twice at once, in any
+	// process; a run that finds it taken is recorded as skipped and
+	// returns an error wrapping schedule.ErrAlreadyRunning. The scheduler
+	// takes the lock itself (through its Locker) and leaves this false.
+	Lock bool
+	// Progress, when set, is told how far each stage is.
+	Progress func(importer.Stage, int, int)
+	// OnRetry, when set, is told about each retried Graph request.
+	OnRetry func(graph.Retry)
+}
+
+// Import runs one import of conn as req says and records it in the import
+// history, also when it cannot start (no sign-in, no keyring, a proxy
+// password missing) or is skipped because the connection is already
+// importing: a run that silently did nothing would look like a healthy
+// one. A returned Run with ID 0 could not be recorded.
+func (s *Imports) Import(ctx context.Context, conn storage.Connection, req ImportRequest) (inventory.Run, error) {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if req.Lock {
+		release, err := schedule.LockConnection(s.ConfigDir, conn.ID)
+		if err != nil {
+			if errors.Is(err, schedule.ErrAlreadyRunning) {
+				return s.notRun(ctx, conn, req, inventory.StatusSkipped,
+					fmt.Errorf("%w; wait for it to finish (see Import history), then try again", err))
+			}
+			return s.notRun(ctx, conn, req, inventory.StatusFailed, err)
+		}
+		defer release()
+	}
+	client, release, err := connect.Open(conn, connect.Options{Secrets: s.Secrets, ConfigDir: s.ConfigDir, Logger: logger,
+		Now: s.Now, Tokens: s.Tokens, OnRetry: req.OnRetry})
+	if err != nil {
+		status := inventory.StatusFailed
+		if errors.Is(err, context.Canceled) {
+			status = inventory.StatusCancelled
+		}
+		return s.notRun(ctx, conn, req, status, err)
+	}
+	// The scheduler and the window live long: close this import's
+	// keep-alive connections now rather than 90 s later.
+	defer release()
+	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
+		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
+		Progress: req.Progress})
+	return res.Run, err
+}
+
+// notRun records a run that did not import (failed or cancelled before it
+// could start, or skipped) and returns it with cause, or with why it could
+// not be recorded.
+func (s *Imports) notRun(ctx context.Context, conn storage.Connection, req ImportRequest, status inventory.Status, cause error) (inventory.Run, error) {
+	run, err := s.record(ctx, conn, req, status, cause)
+	if err != nil {
+		return run, err
+	}
+	return run, cause
+}
+
+// record writes a run that did not import, with cause as its error.
+func (s *Imports) record(ctx context.Context, conn storage.Connection, req ImportRequest, status inventory.Status, cause error) (inventory.Run, error) {
+	w, err := s.Store.BeginRun(context.WithoutCancel(ctx), inventory.RunInfo{ConnectionID: conn.ID, ConnectionName: conn.Name,
+		Trigger: req.Trigger, Note: req.Note})
+	if err != nil {
+		return inventory.Run{}, fmt.Errorf("record the %s import of %q (%v): %w", status, conn.Name, cause, err)
+	}
+	run, err := w.Finish(context.WithoutCancel(ctx), inventory.Outcome{Status: status, Err: cause})
+	if err != nil {
+		return inventory.Run{}, fmt.Errorf("record the %s import of %q (%v): %w", status, conn.Name, cause, err)
+	}
+	return run, nil
+}
+
+// Scheduled binds Imports to the schedule runner: its Executor and History.
+type Scheduled struct{ *Imports }
+
+// Execute runs a scheduled (or caught-up) import; the runner holds the
+// connection's run lock.
+func (s Scheduled) Execute(ctx context.Context, conn storage.Connection, trigger schedule.Trigger, note string) (schedule.Outcome, error) {
+	run, err := s.Import(ctx, conn, ImportRequest{Trigger: inventory.Trigger(trigger), Note: note})
+	if run.ID == 0 {
+		return schedule.Outcome{Status: schedule.StatusFailed, Err: err}, fmt.Errorf("record the import of %q in the import history: %w", conn.Name, err)
+	}
+	return schedule.Outcome{Status: schedule.Status(run.Status), Warnings: run.Warnings, Err: err}, nil
+}
+
+// RecordSkipped records a run that did not happen: status skipped, the
+// reason as its error. The store stamps it with its own clock (give the
+// store the runner's clock in tests), so at is not used.
+func (s Scheduled) RecordSkipped(conn storage.Connection, trigger schedule.Trigger, reason string, at time.Time) error {
+	_, err := s.record(context.Background(), conn, ImportRequest{Trigger: inventory.Trigger(trigger)}, inventory.StatusSkipped, errors.New(reason))
+	return err
+}
+
+// LastScheduledRun returns when the latest run started by a schedule
+// began, in any process; cancelled runs do not count (see schedule.History).
+func (s Scheduled) LastScheduledRun(connID string) (time.Time, bool, error) {
+	r, ok, err := s.Store.LatestRun(context.Background(), connID, inventory.TriggerSchedule, inventory.StatusCancelled)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	return r.Started, true, nil
+}
+
+// Compile-time checks that the bindings fit the runner.
+var (
+	_ schedule.Executor = Scheduled{}
+	_ schedule.History  = Scheduled{}
+)
