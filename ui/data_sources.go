@@ -117,12 +117,15 @@ type licensesSource struct{}
 
 var licenseColumns = []dataColumn{
 	{"skuPartNumber", "SKU", 230},
-	{"purchased", "Purchased", 95},
-	{"assigned", "Assigned", 95},
+	{"capabilityStatus", "Status", 85},
+	{"purchased", "Purchased", 90},
+	{"assigned", "Assigned", 85},
+	{"unassigned", "Unassigned", 95},
 	{"active", "Active (30 days)", 125},
 	{"inactive", "Inactive assigned", 135},
-	{"consumedUnits", "Consumed", 95},
-	{"capabilityStatus", "Status", 95},
+	{"consumedUnits", "Consumed", 90},
+	{"suspended", "Suspended", 90},
+	{"lockedOut", "Locked out", 90},
 	{"skuId", "SKU ID", 290},
 }
 
@@ -150,8 +153,9 @@ func (licensesSource) each(ctx context.Context, s *inventory.Store, connID strin
 			// Zero would claim nobody uses the license.
 			active, inactive = "unknown", "unknown"
 		}
-		if err := fn([]string{l.SkuPartNumber, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned), active, inactive,
-			strconv.Itoa(l.ConsumedUnits), l.CapabilityStatus, l.SkuID}); err != nil {
+		if err := fn([]string{l.SkuPartNumber, l.CapabilityStatus, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
+			strconv.Itoa(l.Unassigned), active, inactive, strconv.Itoa(l.ConsumedUnits),
+			strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.LockedOut), l.SkuID}); err != nil {
 			return err
 		}
 	}

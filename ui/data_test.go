@@ -478,10 +478,13 @@ func TestLicensesPageAndChart(t *testing.T) {
 		t.Fatalf("licenses: %d, err %v", e.total, e.err)
 	}
 	waitTable(t, p, "chart", func(e tableEvent) bool { return e.total == 3 })
+	// SKU, Status, Purchased, Assigned, Unassigned, Active, Inactive (the
+	// columns on screen): Visio's 100 units are all in warning, and count
+	// as purchased.
 	want := [][]string{
-		{"ENTERPRISEPACK", "60000", "50000", "5000", "45000"},
-		{"ENTERPRISEPREMIUM", "25000", "20000", "5000", "15000"},
-		{"VISIOCLIENT", "100", "0", "0", "0"},
+		{"ENTERPRISEPACK", "Enabled", "60000", "50000", "10000", "5000", "45000"},
+		{"ENTERPRISEPREMIUM", "Enabled", "25000", "20000", "5000", "5000", "15000"},
+		{"VISIOCLIENT", "Warning", "100", "0", "100", "0", "0"},
 	}
 	for r, row := range want {
 		for c, v := range row {
@@ -494,6 +497,9 @@ func TestLicensesPageAndChart(t *testing.T) {
 		ch := m.licenseChart
 		if len(ch.rows) != 3 {
 			t.Fatalf("chart rows %+v", ch.rows)
+		}
+		if got := ch.rows[2].label(); got != "VISIOCLIENT (Warning)" {
+			t.Errorf("the chart hides the subscription in warning: %q", got)
 		}
 		ch.Resize(fyne.NewSize(700, 200))
 		r := test.WidgetRenderer(ch).(*chartRenderer)
@@ -537,7 +543,7 @@ func TestLicensesPageAndChart(t *testing.T) {
 		t.Fatalf("export: %+v", e)
 	}
 	recs := readCSV(t, path)
-	if len(recs) != 2 || strings.Join(recs[1][:5], ",") != "ENTERPRISEPREMIUM,25000,20000,5000,15000" {
+	if len(recs) != 2 || strings.Join(recs[1][:7], ",") != "ENTERPRISEPREMIUM,Enabled,25000,20000,5000,5000,15000" {
 		t.Fatalf("licenses export %v", recs)
 	}
 }

@@ -31,8 +31,18 @@ const (
 // chartRow is one SKU of the chart.
 type chartRow struct {
 	sku                         string
+	status                      string // the subscription's capabilityStatus
 	purchased, assigned, active int
 	usageKnown                  bool
+}
+
+// label is the SKU, with its subscription status when it is not Enabled:
+// a subscription in warning is about to lapse, and the chart must say so.
+func (r chartRow) label() string {
+	if r.status == "" || r.status == "Enabled" {
+		return r.sku
+	}
+	return r.sku + " (" + r.status + ")"
 }
 
 // licenseChart draws purchased, assigned and active (30 days) per SKU as
@@ -56,7 +66,7 @@ func newLicenseChart() *licenseChart {
 func (c *licenseChart) setLicenses(ls []inventory.License) {
 	c.rows = c.rows[:0]
 	for _, l := range ls {
-		c.rows = append(c.rows, chartRow{sku: l.SkuPartNumber, purchased: l.Purchased, assigned: l.Assigned,
+		c.rows = append(c.rows, chartRow{sku: l.SkuPartNumber, status: l.CapabilityStatus, purchased: l.Purchased, assigned: l.Assigned,
 			active: l.Active, usageKnown: l.UsageKnown})
 	}
 	c.Refresh()
@@ -114,7 +124,11 @@ func (r *chartRenderer) rebuild() {
 	r.rows = r.rows[:0]
 	unknown := false
 	for _, row := range r.c.rows {
-		b := chartBars{label: canvas.NewText(row.sku, fg)}
+		col := fg
+		if row.status != "" && row.status != "Enabled" {
+			col = theme.Color(theme.ColorNameWarning)
+		}
+		b := chartBars{label: canvas.NewText(row.label(), col)}
 		b.label.TextSize = theme.CaptionTextSize()
 		r.objects = append(r.objects, b.label)
 		vals := []int{row.purchased, row.assigned, row.active}

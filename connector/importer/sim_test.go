@@ -250,9 +250,10 @@ func (e *env) checkLicensesAndApps() {
 				t.Fatalf("SKU %s plan %d: got %+v want %+v", w.SkuPartNumber, j, g.ServicePlans[j], p)
 			}
 		}
-		if g.Purchased != w.PrepaidUnits.Enabled || g.Assigned != assigned[strings.ToLower(w.SkuID)] {
-			t.Fatalf("SKU %s: purchased %d assigned %d, want %d and %d", w.SkuPartNumber, g.Purchased, g.Assigned,
-				w.PrepaidUnits.Enabled, assigned[strings.ToLower(w.SkuID)])
+		if want := w.PrepaidUnits.Enabled + w.PrepaidUnits.Warning; g.Purchased != want || g.Assigned != assigned[strings.ToLower(w.SkuID)] ||
+			g.Unassigned != want-g.Assigned {
+			t.Fatalf("SKU %s: purchased %d assigned %d unassigned %d, want %d and %d", w.SkuPartNumber, g.Purchased, g.Assigned,
+				g.Unassigned, want, assigned[strings.ToLower(w.SkuID)])
 		}
 	}
 	apps, err := e.store.Applications(ctx, e.conn.ID, inventory.Query{})

@@ -260,8 +260,9 @@ func exportTable(ctx context.Context, s *inventory.Store, connID, what string, k
 		if err != nil {
 			return 0, err
 		}
-		if err := tw.header([]string{"SKU", "SKU ID", "Purchased", "Assigned", "Active (30 days)", "Inactive Assigned",
-			"Usage Known", "Consumed Units", "Suspended", "Warning", "Capability Status", "Service Plans", "Activity As Of"}); err != nil {
+		if err := tw.header([]string{"SKU", "SKU ID", "Capability Status", "Purchased", "Assigned", "Unassigned", "Active (30 days)",
+			"Inactive Assigned", "Usage Known", "Consumed Units", "Enabled", "Warning", "Suspended", "Locked Out", "Service Plans",
+			"Activity As Of"}); err != nil {
 			return 0, err
 		}
 		for i := range ls {
@@ -270,10 +271,11 @@ func exportTable(ctx context.Context, s *inventory.Store, connID, what string, k
 			for _, p := range l.ServicePlans {
 				plans = append(plans, p.ServicePlanName)
 			}
-			if err := tw.row([]string{l.SkuPartNumber, l.SkuID, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
-				strconv.Itoa(l.Active), strconv.Itoa(l.Inactive), strconv.FormatBool(l.UsageKnown), strconv.Itoa(l.ConsumedUnits),
-				strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.Warning), l.CapabilityStatus,
-				strings.Join(plans, "+"), l.ActivityAsOf}, l); err != nil {
+			u := l.PrepaidUnits
+			if err := tw.row([]string{l.SkuPartNumber, l.SkuID, l.CapabilityStatus, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
+				strconv.Itoa(l.Unassigned), strconv.Itoa(l.Active), strconv.Itoa(l.Inactive), strconv.FormatBool(l.UsageKnown),
+				strconv.Itoa(l.ConsumedUnits), strconv.Itoa(u.Enabled), strconv.Itoa(u.Warning), strconv.Itoa(u.Suspended),
+				strconv.Itoa(u.LockedOut), strings.Join(plans, "+"), l.ActivityAsOf}, l); err != nil {
 				return n, err
 			}
 			n++

@@ -152,6 +152,13 @@ type PrepaidUnits struct {
 	LockedOut int `json:"lockedOut"`
 }
 
+// Purchased counts the units that can be assigned: enabled, and in
+// warning (a subscription past its end date in its grace period, still
+// fully usable). Suspended units can no longer be used and locked-out ones
+// are cancelled, so they are shown apart (issue 23: a SKU whose 13 units
+// were all in warning showed 0 purchased and looked over-assigned).
+func (p PrepaidUnits) Purchased() int { return p.Enabled + p.Warning }
+
 type ServicePlan struct {
 	ServicePlanID      string `json:"servicePlanId"`
 	ServicePlanName    string `json:"servicePlanName"`
@@ -162,10 +169,13 @@ type ServicePlan struct {
 // License is one SKU with the figures the Licenses page and its chart show.
 type License struct {
 	SKU
-	// Purchased is prepaidUnits.enabled.
+	// Purchased is prepaidUnits enabled + warning (PrepaidUnits.Purchased).
 	Purchased int `json:"purchased"`
 	// Assigned counts users holding the SKU in the snapshot.
 	Assigned int `json:"assigned"`
+	// Unassigned is Purchased - Assigned: seats paid for and not given to
+	// anyone (negative when more are assigned than purchased).
+	Unassigned int `json:"unassigned"`
 	// Active counts assigned users with activity in the 30 days before the
 	// snapshot's activity reference date (Run.ActivityAsOf); Inactive = Assigned - Active is what
 	// could be reclaimed. Both are meaningless when UsageKnown is false

@@ -66,14 +66,19 @@ var ApplicationColumns = []Column{
 }
 
 // LicenseColumns are the Licenses page's columns.
+// The subscription's status comes second: a SKU in warning (about to
+// expire) is what an administrator must see first.
 var LicenseColumns = []Column{
 	{"skuPartNumber", "SKU", "sku_part_number COLLATE NOCASE"},
-	{"purchased", "Purchased", "prepaid_enabled"},
+	{"capabilityStatus", "Status", "capability_status"},
+	{"purchased", "Purchased", "(prepaid_enabled + prepaid_warning)"},
 	{"assigned", "Assigned", "assigned"},
+	{"unassigned", "Unassigned", "(prepaid_enabled + prepaid_warning - assigned)"},
 	{"active", "Active (30 days)", "active"},
 	{"inactive", "Inactive assigned", "(assigned - active)"},
 	{"consumedUnits", "Consumed", "consumed_units"},
-	{"capabilityStatus", "Status", "capability_status"},
+	{"suspended", "Suspended", "prepaid_suspended"},
+	{"lockedOut", "Locked out", "prepaid_locked_out"},
 	{"skuId", "SKU ID", "sku_id"},
 }
 
@@ -412,7 +417,8 @@ func (s *Store) Licenses(ctx context.Context, connID string, q Query) ([]License
 			return nil, err
 		}
 		l.SubscriptionIDs = decodeJSON[[]string](subs)
-		l.Purchased = l.PrepaidUnits.Enabled
+		l.Purchased = l.PrepaidUnits.Purchased()
+		l.Unassigned = l.Purchased - l.Assigned
 		l.Inactive = l.Assigned - l.Active
 		out = append(out, l)
 	}

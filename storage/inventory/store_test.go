@@ -567,3 +567,47 @@ func beginWithUsers(t *testing.T, s *Store, n int) *RunWriter {
 	}
 	return w
 }
+
+// TestPurchasedCountsUnitsInWarning: units in their warning grace period
+// are purchased and usable; suspended and locked-out ones are shown apart
+// (issue 23: 13 units in warning, 11 assigned, showed 0 purchased).
+func TestPurchasedCountsUnitsInWarning(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skus := testSKUs()
+	skus[1].CapabilityStatus = "Warning"
+	skus[1].PrepaidUnits = PrepaidUnits{Enabled: 0, Warning: 13, Suspended: 4, LockedOut: 2}
+	if err := w.AddSKUs(ctx, skus); err != nil {
+		t.Fatal(err)
+	}
+	us := testUsers(22, "a")
+	for i := range us {
+		us[i].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
+		if i >= 11 {
+			us[i].AssignedLicenses = []AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}}
+		}
+	}
+	if err := w.AddUsers(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := s.Licenses(ctx, "c1", Query{Sort: "unassigned"})
+	if err != nil || len(ls) != 2 {
+		t.Fatalf("licenses %+v %v", ls, err)
+	}
+	// Sorted by unassigned: E5 (13 - 11 = 2) before E3 (25 - 11 = 14).
+	e5, e3 := ls[0], ls[1]
+	if e5.SkuID != skuE5 || e5.Purchased != 13 || e5.Assigned != 11 || e5.Unassigned != 2 || e5.CapabilityStatus != "Warning" ||
+		e5.PrepaidUnits.Suspended != 4 || e5.PrepaidUnits.LockedOut != 2 {
+		t.Fatalf("the SKU in warning: %+v", e5)
+	}
+	if e3.SkuID != skuE3 || e3.Purchased != 25 || e3.Unassigned != 14 {
+		t.Fatalf("the enabled SKU: %+v", e3)
+	}
+}

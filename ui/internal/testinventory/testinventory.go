@@ -89,8 +89,9 @@ func Fill(ctx context.Context, s *inventory.Store) error {
 			PrepaidUnits: inventory.PrepaidUnits{Enabled: 60_000}, SubscriptionIDs: []string{}},
 		{SkuID: SkuE5, SkuPartNumber: "ENTERPRISEPREMIUM", AppliesTo: "User", CapabilityStatus: "Enabled", ConsumedUnits: 20_000,
 			PrepaidUnits: inventory.PrepaidUnits{Enabled: 25_000}, SubscriptionIDs: []string{}},
-		{SkuID: SkuVisio, SkuPartNumber: "VISIOCLIENT", AppliesTo: "User", CapabilityStatus: "Enabled",
-			PrepaidUnits: inventory.PrepaidUnits{Enabled: 100}, SubscriptionIDs: []string{}},
+		// In its warning grace period: still purchased (issue 23).
+		{SkuID: SkuVisio, SkuPartNumber: "VISIOCLIENT", AppliesTo: "User", CapabilityStatus: "Warning",
+			PrepaidUnits: inventory.PrepaidUnits{Warning: 100, Suspended: 5}, SubscriptionIDs: []string{}},
 	}); err != nil {
 		return err
 	}
