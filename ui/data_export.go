@@ -3,7 +3,6 @@ package ui
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -128,7 +127,12 @@ func exportCSVFile(ctx context.Context, store *inventory.Store, src dataSource, 
 // so a 100,000-user export never holds them all.
 func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, connID string, q inventory.Query, out io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(out, 64<<10)
-	cw := csv.NewWriter(bw)
+	// For a spreadsheet: the byte-order mark Excel needs to read UTF-8
+	// ("Núñez"), CRLF line ends on Windows (issues 23 and 24).
+	cw, err := csvsafe.NewWriter(bw, csvsafe.ForSpreadsheets())
+	if err != nil {
+		return 0, err
+	}
 	cols := src.columns()
 	head := make([]string, len(cols))
 	for i, c := range cols {
@@ -152,7 +156,7 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 		return 0, err
 	}
 	n := 0
-	err := src.each(ctx, store, connID, q, func(cells []string) error {
+	err = src.each(ctx, store, connID, q, func(cells []string) error {
 		for i, c := range cells {
 			cells[i] = csvsafe.Cell(c)
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 	"github.com/inventorybeacon/beacon/ui/internal/testinventory"
@@ -267,7 +269,14 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	// A spreadsheet export starts with the UTF-8 byte-order mark, without
+	// which Excel garbles "Núñez" (issue 23).
+	br := bufio.NewReader(f)
+	if mark, err := br.Peek(len(csvsafe.BOM)); err != nil || string(mark) != csvsafe.BOM {
+		t.Fatalf("%s does not start with the UTF-8 byte-order mark: %q %v", path, mark, err)
+	}
+	_, _ = br.Discard(len(csvsafe.BOM))
+	recs, err := csv.NewReader(br).ReadAll()
 	if err != nil {
 		t.Fatalf("%s is not valid CSV: %v", path, err)
 	}

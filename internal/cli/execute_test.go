@@ -15,6 +15,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -119,9 +120,13 @@ func TestExecuteListExport(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("export file: %v %v", st, err)
 	}
-	f, _ := os.Open(file)
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
+	// A file is for a spreadsheet: it starts with the byte-order mark
+	// Excel needs to read UTF-8 (issue 23); standard output does not.
+	raw, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(raw), csvsafe.BOM) {
+		t.Fatalf("users.csv does not start with the UTF-8 byte-order mark: %q", raw[:min(len(raw), 20)])
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), csvsafe.BOM))).ReadAll()
 	if err != nil || len(recs) != 301 || recs[0][0] != "User Principal Name" {
 		t.Fatalf("users.csv: %d records, %v", len(recs), err)
 	}
@@ -166,6 +171,19 @@ func TestExecuteListExport(t *testing.T) {
 		if code != ExitOK || len(out) < 100 {
 			t.Fatalf("export %v: %d %s", what, code, errs)
 		}
+	}
+	for _, c := range []struct {
+		args []string
+		bom  bool
+	}{{nil, false}, {[]string{"--bom", "yes"}, true}} {
+		code, out, errs = e.run(append([]string{"export", "Contoso Tenant", "licenses"}, c.args...)...)
+		if code != ExitOK || strings.HasPrefix(out, csvsafe.BOM) != c.bom || !strings.Contains(out, "SKU,SKU ID") {
+			t.Fatalf("export licenses %v to standard output: %d, byte-order mark %v, want %v\n%.80q %s", c.args, code,
+				strings.HasPrefix(out, csvsafe.BOM), c.bom, out, errs)
+		}
+	}
+	if code, _, _ := e.run("export", "Contoso Tenant", "users", "--bom", "maybe"); code != ExitUsage {
+		t.Fatalf("--bom maybe: %d", code)
 	}
 	code, out, _ = e.run("export", "Contoso Tenant", "users", "--search", "ADELE admin")
 	if code != ExitOK || strings.Count(out, "\n") != 2 {

@@ -40,6 +40,7 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
 	report := fs.String("report", "active-users", "for usage: active-users, activations or apps")
 	search := fs.String("search", "", "only rows containing this text (case-insensitive)")
+	bom := fs.String("bom", "auto", "CSV: start with the UTF-8 byte-order mark that Excel needs: auto (with --output, not on standard output), yes or no")
 	pos, code, ok := parseWithName(fs, args)
 	if !ok {
 		return code
@@ -56,6 +57,21 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	}
 	if *format != "csv" && *format != "json" {
 		fmt.Fprintf(env.Stderr, "beacon export: unknown format %q; choose csv or json\n", *format)
+		return ExitUsage
+	}
+	// A file is for a spreadsheet; standard output is for a script.
+	layout := csvsafe.ForScripts()
+	if *output != "" {
+		layout = csvsafe.ForSpreadsheets()
+	}
+	switch strings.ToLower(*bom) {
+	case "auto":
+	case "yes", "true":
+		layout.BOM = true
+	case "no", "false":
+		layout.BOM = false
+	default:
+		fmt.Fprintf(env.Stderr, "beacon export: --bom %q: choose auto, yes or no\n", *bom)
 		return ExitUsage
 	}
 	kind, ok := exportReports[*report]
@@ -98,7 +114,11 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	var tw tableWriter
 	if *format == "csv" {
-		tw = newCSVTable(bw)
+		if tw, err = newCSVTable(bw, layout); err != nil {
+			_ = commit(false)
+			fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+			return ExitFailed
+		}
 	} else {
 		tw = newJSONTable(bw)
 	}
@@ -168,7 +188,10 @@ type tableWriter interface {
 
 type csvTable struct{ w *csv.Writer }
 
-func newCSVTable(w io.Writer) *csvTable { return &csvTable{w: csv.NewWriter(w)} }
+func newCSVTable(w io.Writer, f csvsafe.Format) (*csvTable, error) {
+	cw, err := csvsafe.NewWriter(w, f)
+	return &csvTable{w: cw}, err
+}
 
 func (t *csvTable) header(cols []string) error { return t.w.Write(cols) }
 
