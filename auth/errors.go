@@ -19,6 +19,11 @@ var (
 	// (expired, revoked, missing or its chain broken): only a new sign-in
 	// helps.
 	ErrReauthRequired = errors.New("the stored sign-in is no longer valid: open the connection and click Generate... (or run `beacon generate NAME`) to sign in again")
+	// ErrNotSignedIn means the connection has never been signed in: no
+	// refresh token is stored and none was ever recorded. It is also
+	// ErrReauthRequired (only a sign-in helps), but says the truth: there
+	// never was a sign-in to become invalid (issue 23).
+	ErrNotSignedIn error = notSignedIn{}
 	// ErrStateMismatch means a redirect carried a state other than the one
 	// this app sent: it was not the answer to our request (a stale tab, or a
 	// forged request), so nothing was exchanged.
@@ -403,3 +408,12 @@ func transportError(endpoint string, err error) error {
 	}
 	return fmt.Errorf("could not reach %s: %w. Check the address, the network and the proxy settings", endpoint, err)
 }
+
+type notSignedIn struct{}
+
+func (notSignedIn) Error() string {
+	return "no sign-in yet: open the connection and click Generate... (or run `beacon generate NAME`) to sign in"
+}
+
+// Is makes a connection never signed in one that needs a sign-in.
+func (notSignedIn) Is(target error) bool { return target == ErrReauthRequired }

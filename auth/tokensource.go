@@ -145,6 +145,9 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	rt, err := ts.opts.Secrets.Get(c.ID, storage.SecretRefreshToken)
 	if err != nil {
 		if errors.Is(err, storage.ErrSecretNotFound) {
+			if c.Token == nil {
+				return nil, fmt.Errorf("connection %q: %w", c.Name, ErrNotSignedIn)
+			}
 			return nil, fmt.Errorf("no refresh token is stored for connection %q: %w", c.Name, ErrReauthRequired)
 		}
 		return nil, fmt.Errorf("read the refresh token of connection %q: %w", c.Name, err)

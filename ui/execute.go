@@ -63,6 +63,10 @@ type ExecuteOptions struct {
 	// Changed is called on the Fyne goroutine when a run starts or ends
 	// (to redraw Last run / Last result and the data pages).
 	Changed func(connID string)
+	// HasData reports whether the connection has the data of an earlier
+	// import, which a failed or cancelled run keeps; nil means unknown,
+	// and the summary does not claim any.
+	HasData func(connID string) bool
 	// Shown and Finished let tests follow the dialog; they are called on
 	// the Fyne goroutine.
 	Shown    func(*ExecuteDialog)
@@ -273,22 +277,16 @@ func (d *ExecuteDialog) applyProgress() {
 	if d.finished {
 		return
 	}
-	// The furthest stage reported is the one running: stages before it
-	// are done even if their last report did not say so (a report that
-	// was skipped, zero licenses).
-	cur := -1
-	for i, r := range d.stages {
-		if _, ok := latest[r.name]; ok {
-			cur = i
-		}
-	}
-	for i, r := range d.stages {
+	// A stage is done when its own report says so (the parallel import
+	// runs stages side by side, so a later stage reporting says nothing
+	// of an earlier one), or when the whole run ends well (end). Marking
+	// the stages before the furthest one done showed full bars reading
+	// "Done: 0" on a run that failed before reading anything (issue 23).
+	for _, r := range d.stages {
 		v, ok := latest[r.name]
 		switch {
-		case !ok && i > cur:
+		case !ok:
 			continue
-		case i < cur:
-			r.state = stageDone
 		case v[1] > 0 && v[0] >= v[1]:
 			r.state = stageDone
 		default:
@@ -356,7 +354,14 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 		}
 		s.show()
 	}
-	d.summary.SetText(runSummary(d.conn.Name, r, err))
+	kept := keptUnknown
+	if d.ex.opts.HasData != nil {
+		kept = keptNone
+		if d.ex.opts.HasData(d.conn.ID) {
+			kept = keptData
+		}
+	}
+	d.summary.SetText(runSummary(d.conn.Name, r, err, kept))
 	var det []string
 	if good {
 		c := r.Counts
@@ -394,8 +399,28 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 	}
 }
 
+// What a run that did not end well left for the data pages.
+type keptState int
+
+const (
+	keptUnknown keptState = iota // not known: say nothing about it
+	keptNone                     // no earlier import: nothing was kept
+	keptData                     // the earlier import's data stays current
+)
+
+// text is the sentence about the data an unsuccessful run left.
+func (k keptState) text() string {
+	switch k {
+	case keptNone:
+		return " Nothing has been imported from this connection yet."
+	case keptData:
+		return " The data of the previous import is kept."
+	}
+	return ""
+}
+
 // runSummary is the outcome in one sentence, with what to do next.
-func runSummary(name string, r inventory.Run, err error) string {
+func runSummary(name string, r inventory.Run, err error, kept keptState) string {
 	took := ""
 	if r.ID != 0 {
 		took = " in " + r.Duration().Round(100*time.Millisecond).String()
@@ -408,13 +433,14 @@ func runSummary(name string, r inventory.Run, err error) string {
 	case r.Status == inventory.StatusWarnings && err == nil:
 		return fmt.Sprintf("Import from %s completed with warnings%s. The data was imported; the warnings below say what is missing and how to fix it.", name, took)
 	case r.Status == inventory.StatusCancelled || errors.Is(err, context.Canceled):
-		return fmt.Sprintf("Import from %s was cancelled%s. The data of the previous import is kept.", name, took)
+		return fmt.Sprintf("Import from %s was cancelled%s.%s", name, took, kept.text())
 	}
 	msg := r.Error
 	if err != nil {
 		msg = err.Error()
 	}
-	return fmt.Sprintf("Import from %s failed%s: %s\n\nThe data of the previous import is kept. Fix the problem and click Execute Now again.", name, took, msg)
+	return fmt.Sprintf("Import from %s failed%s: %s\n\n%sFix the problem and click Execute Now again.", name, took, msg,
+		strings.TrimPrefix(kept.text()+" ", " "))
 }
 
 // executeTitle names the action: the dialog's title and the commands.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/m365sim"
@@ -262,17 +264,24 @@ func TestExecuteNowCancelKeepsPreviousData(t *testing.T) {
 }
 
 func TestRunSummaryAndResultText(t *testing.T) {
+	failed := inventory.Run{ID: 1, Status: inventory.StatusFailed, Error: "read users: 403"}
 	for _, c := range []struct {
 		run  inventory.Run
 		err  error
+		kept keptState
 		want string
 	}{
-		{inventory.Run{}, errors.New("the keyring is locked"), "could not start: the keyring is locked"},
-		{inventory.Run{ID: 1, Status: inventory.StatusWarnings, Warnings: []string{"x"}}, nil, "completed with warnings"},
-		{inventory.Run{ID: 1, Status: inventory.StatusFailed, Error: "read users: 403"}, errors.New("read users: 403"),
+		{inventory.Run{}, errors.New("the keyring is locked"), keptData, "could not start: the keyring is locked"},
+		{inventory.Run{ID: 1, Status: inventory.StatusWarnings, Warnings: []string{"x"}}, nil, keptData, "completed with warnings"},
+		{failed, errors.New("read users: 403"), keptData,
 			"failed in 0s: read users: 403\n\nThe data of the previous import is kept. Fix the problem and click Execute Now again."},
+		// Never imported before: nothing to keep, and no claim that there is (issue 23).
+		{failed, errors.New("read users: 403"), keptNone,
+			"failed in 0s: read users: 403\n\nNothing has been imported from this connection yet. Fix the problem and click Execute Now again."},
+		{failed, errors.New("read users: 403"), keptUnknown, "failed in 0s: read users: 403\n\nFix the problem and click Execute Now again."},
+		{inventory.Run{ID: 1, Status: inventory.StatusCancelled}, context.Canceled, keptNone, "was cancelled in 0s. Nothing has been imported"},
 	} {
-		requireContains(t, "summary", runSummary("Contoso", c.run, c.err), c.want)
+		requireContains(t, "summary", runSummary("Contoso", c.run, c.err, c.kept), c.want)
 	}
 	if got := resultText(inventory.Run{Status: inventory.StatusFailed, Error: "interrupted"}); got != "Failed: interrupted" {
 		t.Errorf("failed result %q", got)
@@ -324,4 +333,56 @@ func TestExitDuringImportCancelsIt(t *testing.T) {
 	if err != nil || len(runs) != 1 || runs[0].Status != inventory.StatusCancelled {
 		t.Fatalf("history after exit: %+v, %v", runs, err)
 	}
+}
+
+// A run that fails before it reads anything (never signed in) shows what
+// happened: no stage reads "Done", the stages that had started are
+// stopped, the others not run, and the summary claims no earlier data
+// (issue 23 item 4: full bars read "Done: 0" and "the data of the previous
+// import is kept" on a connection that never imported).
+func TestExecuteNowFailedBeforeReadingAnything(t *testing.T) {
+	store, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), inventory.FileName), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	const connID = "00112233445566778899aabbccddeeff"
+	stages := ImportStages()
+	run := func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+		// The parallel import starts its stages side by side.
+		progress(stages[0], 0, 0)
+		progress(stages[2], 0, 0)
+		cause := fmt.Errorf("read licenses (subscribed SKUs): get an access token: connection %q: %w", c.Name, auth.ErrNotSignedIn)
+		w, err := store.BeginRun(ctx, inventory.RunInfo{ConnectionID: c.ID, ConnectionName: c.Name, Trigger: inventory.TriggerManual})
+		if err != nil {
+			return inventory.Run{}, err
+		}
+		r, err := w.Finish(ctx, inventory.Outcome{Status: inventory.StatusFailed, Err: cause})
+		if err != nil {
+			return r, err
+		}
+		return r, cause
+	}
+	h := newExecHarness(t, store, connID, run)
+	onUI(func() { test.Tap(h.m.systems.executeButton) })
+	recvTB(t, h.shown, "dialog")
+	d := recvTB(t, h.finished, "failed import")
+	onUI(func() {
+		for i, s := range stages {
+			got := d.StageText(s)
+			switch {
+			case strings.HasPrefix(got, "Done"):
+				t.Errorf("stage %s reads %q on a run that read nothing", s, got)
+			case (i == 0 || i == 2) && !strings.HasSuffix(got, "(stopped)"):
+				t.Errorf("started stage %s reads %q, want it stopped", s, got)
+			case i != 0 && i != 2 && got != "Not run":
+				t.Errorf("stage %s reads %q, want Not run", s, got)
+			}
+		}
+		requireContains(t, "outcome", d.Status(), "no sign-in yet")
+		requireContains(t, "outcome", d.Status(), "Nothing has been imported from this connection yet")
+		if strings.Contains(d.Status(), "previous import is kept") || strings.Contains(d.Status(), "no longer valid") {
+			t.Errorf("the outcome claims what is not so: %s", d.Status())
+		}
+	})
 }

@@ -463,6 +463,12 @@ func NewTestConnection(opts TestConnectionOptions) func(parent fyne.Window, c st
 }
 
 func runTestConnection(ctx context.Context, opts TestConnectionOptions, c storage.Connection) *auth.TestReport {
+	// A connection that was never signed in has nothing to test yet: say
+	// so at once, without waiting for the keyring or the network.
+	if c.AuthFlow != storage.FlowClientCredentials && c.Token == nil {
+		err := fmt.Errorf("connection %q: %w", c.Name, auth.ErrNotSignedIn)
+		return &auth.TestReport{Err: err, Problem: auth.Guidance(err)}
+	}
 	pw := ""
 	if c.Proxy.Enabled && c.Proxy.HasPassword && opts.Secrets != nil {
 		var err error

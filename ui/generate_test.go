@@ -299,3 +299,52 @@ func TestTestConnectionClientCredentials(t *testing.T) {
 	}
 	requireContains(t, "report", got.d.Message.Text, "Connection works")
 }
+
+// Test Connection on a connection that never signed in answers at once
+// with the reason and what to do, with or without a proxy (issue 23 item
+// 1: it showed nothing, even after a minute).
+func TestTestConnectionNeverSignedIn(t *testing.T) {
+	repo := testRepo(t)
+	sim, err := m365sim.Start(m365sim.Options{Users: 20, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(1024, 700))
+	for _, proxy := range []bool{false, true} {
+		c := connector.NewConnection()
+		c.Name = "Never signed in"
+		c.Cloud = "Custom"
+		c.TokenEndpoint, c.AuthorizationEndpoint = sim.TokenEndpoint(), sim.AuthorizeEndpoint()
+		c.GraphEndpoint = sim.GraphEndpoint()
+		c.RedirectURI = "http://localhost"
+		if proxy {
+			c.Proxy = storage.Proxy{Enabled: true, Server: "http://127.0.0.1:9", Username: "u", HasPassword: true}
+			if err := repo.Secrets.Set(c.ID, storage.SecretProxyPassword, "pw"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretProxyPassword) })
+		}
+		type result struct {
+			r *auth.TestReport
+			d *GenerateErrorDialog
+		}
+		done := make(chan result, 1)
+		hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
+			Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- result{r, d} }})
+		start := time.Now()
+		onUI(func() { hook(w, c) })
+		got := recv(t, done, "test report")
+		if got.r.TokenOK || got.d == nil {
+			t.Fatalf("proxy %v: report %+v", proxy, got.r)
+		}
+		requireContains(t, "report", got.d.Message.Text, "Generate...")
+		requireContains(t, "report", got.d.Message.Text, "no sign-in")
+		if el := time.Since(start); el > 10*time.Second {
+			t.Errorf("proxy %v: the answer took %s", proxy, el)
+		}
+		onUI(func() { got.d.dlg.Hide() })
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -106,7 +107,7 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 		m.loc = time.Local
 	}
 	if deps.Execute != nil {
-		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged})
+		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged, HasData: m.hasData})
 	}
 	m.win = a.NewWindow(windowTitle)
 	m.initAppearance()
@@ -435,4 +436,14 @@ func (m *MainWindow) requireSaved(what string, action func()) {
 			}
 		}},
 	)
+}
+
+// hasData reports whether the connection has an imported snapshot, which
+// a failed run leaves current (false when the store cannot say).
+func (m *MainWindow) hasData(connID string) bool {
+	if m.deps.Inventory == nil {
+		return false
+	}
+	_, err := m.deps.Inventory.CurrentRun(context.Background(), connID)
+	return err == nil
 }
