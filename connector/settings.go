@@ -735,3 +735,21 @@ func sameEndpoint(a, b string) bool {
 	norm := func(s string) string { return strings.TrimRight(strings.TrimSpace(s), "/") }
 	return strings.EqualFold(norm(a), norm(b))
 }
+
+// UnattendedProblem says why c cannot import without a person present (a
+// schedule, `beacon scheduler`), or "" when it can: a connection that
+// signs in as a person must have signed in once, one that signs in as the
+// application must have its client secret saved. A schedule attached to
+// it would otherwise fail at every run (issue 23).
+func UnattendedProblem(c storage.Connection) string {
+	if c.AuthFlow == storage.FlowClientCredentials {
+		if !c.HasClientSecret {
+			return "it has no client secret saved: open it with Edit..., enter the Client Secret and save"
+		}
+		return ""
+	}
+	if c.Token == nil {
+		return "it has never signed in: open it with Edit... and click Generate... to sign in first"
+	}
+	return ""
+}

@@ -514,3 +514,22 @@ func TestClientSecretBindingChanges(t *testing.T) {
 		t.Errorf("a new client ID must make the secret stale: %q", got)
 	}
 }
+
+func TestUnattendedProblem(t *testing.T) {
+	c := NewConnection()
+	if p := UnattendedProblem(c); !strings.Contains(p, "never signed in") {
+		t.Errorf("never signed in: %q", p)
+	}
+	c.Token = &storage.TokenInfo{Account: "admin@contoso.example"}
+	if p := UnattendedProblem(c); p != "" {
+		t.Errorf("signed in: %q", p)
+	}
+	c.Token, c.AuthFlow = nil, storage.FlowClientCredentials
+	if p := UnattendedProblem(c); !strings.Contains(p, "client secret") {
+		t.Errorf("no client secret: %q", p)
+	}
+	c.HasClientSecret = true
+	if p := UnattendedProblem(c); p != "" {
+		t.Errorf("client secret saved: %q", p)
+	}
+}

@@ -416,9 +416,30 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 		t.Fatal("Test Connection did not run on a saved connection")
 	}
 
+	// Never signed in: attaching it to a schedule warns first (issue 23).
+	m.prompt = nil
 	test.Tap(m.systems.scheduleButton)
+	if m.prompt == nil || m.prompt.title != "Scheduled imports would fail" || m.cfg.Connections[0].ScheduleID != "" {
+		t.Fatal("attaching a connection that never signed in must warn before attaching")
+	}
+	requireContains(t, "warning", m.prompt.message.Text, "never signed in")
+	test.Tap(m.prompt.buttons["Cancel"])
+	if m.cfg.Connections[0].ScheduleID != "" {
+		t.Fatal("Cancel attached the schedule")
+	}
+	test.Tap(m.systems.scheduleButton)
+	test.Tap(m.prompt.buttons["Attach anyway"])
 	if !m.dirty || m.cfg.Connections[0].ScheduleID != "s1" {
 		t.Fatal("the schedule choice must be a pending change")
+	}
+	// Signed in: no warning.
+	signed := m.cfg.Connections[0]
+	signed.Token, signed.ScheduleID = &storage.TokenInfo{Account: "admin@contoso.example"}, ""
+	m.putConnection(signed, nil)
+	m.prompt = nil
+	test.Tap(m.systems.scheduleButton)
+	if m.prompt != nil || m.cfg.Connections[0].ScheduleID != "s1" {
+		t.Fatal("a signed-in connection attaches without a warning")
 	}
 	cells := map[int]string{3: "Nightly", 4: next.Format(timeLayout), 5: "Never", 6: "Succeeded"}
 	for col, want := range cells {

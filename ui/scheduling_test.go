@@ -73,8 +73,12 @@ func schedWindow(t *testing.T) (*MainWindow, *storage.Repository, *bool) {
 	now := time.Date(2026, 11, 25, 20, 0, 0, 0, loc)
 	repo := testRepo(t)
 	m, quit := testMainWindow(t, repo, Deps{Now: func() time.Time { return now }, Location: loc})
-	m.putConnection(newNamedConnection("Contoso"), nil)
-	m.putConnection(newNamedConnection("Fabrikam"), nil)
+	// Both signed in, so they can run on a schedule.
+	for _, name := range []string{"Contoso", "Fabrikam"} {
+		c := newNamedConnection(name)
+		c.Token = &storage.TokenInfo{Account: "admin@" + strings.ToLower(name) + ".example", ObtainedAt: now}
+		m.putConnection(c, nil)
+	}
 	if !m.save() {
 		t.Fatal("saving the connections failed")
 	}

@@ -351,9 +351,24 @@ func (p *systemsPage) schedule() {
 		if scheduleID == c.ScheduleID {
 			return
 		}
-		c.ScheduleID = scheduleID
-		c.Modified = clock.Now()
-		p.m.putConnection(c, nil)
+		attach := func() {
+			c.ScheduleID = scheduleID
+			c.Modified = clock.Now()
+			p.m.putConnection(c, nil)
+		}
+		// A connection that cannot run unattended would fail at every
+		// scheduled run: say so before attaching it.
+		problem := connector.UnattendedProblem(c)
+		if scheduleID == "" || problem == "" {
+			attach()
+			return
+		}
+		p.m.prompt = showPrompt(p.m.win, "Scheduled imports would fail",
+			fmt.Sprintf("%q cannot import on a schedule yet: %s. Until then every scheduled run fails (Import history and a notification say so).",
+				c.Name, problem),
+			promptButton{label: "Cancel"},
+			promptButton{label: "Attach anyway", action: attach},
+		)
 	})
 }
 
