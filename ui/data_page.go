@@ -119,6 +119,8 @@ type dataPage struct {
 	// events tells tests what reached the widgets; nobody reads it in
 	// the app, and sends never block.
 	events chan tableEvent
+	// help explains the columns (pages whose source has help).
+	help *widget.Button
 	// extra is called after each query's results are applied (the
 	// Licenses chart follows the table's search).
 	extra func(q inventory.Query, run inventory.Run, err error)
@@ -187,9 +189,18 @@ func newDataPage(m *MainWindow, title string, src dataSource, top ...fyne.Canvas
 	p.setColumnWidths()
 
 	heading := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	right := fyne.CanvasObject(p.export)
+	if h, ok := src.(helpedSource); ok {
+		// What each column means, one click away (issue 23 item 11).
+		p.help = widget.NewButtonWithIcon("", theme.HelpIcon(), func() {
+			p.m.prompt = showPromptWidth(p.m.win, 640, "What the columns of "+title+" mean", h.help(),
+				promptButton{label: "Close", importance: widget.HighImportance})
+		})
+		right = container.NewHBox(p.help, p.export)
+	}
 	bar := container.NewBorder(nil, nil,
 		container.NewHBox(append([]fyne.CanvasObject{widget.NewLabel("Connection:"), p.conn}, top...)...),
-		p.export, p.search)
+		right, p.search)
 	p.top = container.NewVBox(heading, bar, p.message)
 	p.setCenter(p.table)
 	return p

@@ -43,6 +43,30 @@ type activitySource interface{ showsActivity() }
 func (usersSource) showsActivity()    {}
 func (licensesSource) showsActivity() {}
 
+// helpedSource is a page whose columns need explaining: help is the text
+// of its help button, one paragraph a column.
+type helpedSource interface{ help() string }
+
+func (licensesSource) help() string {
+	return strings.Join([]string{
+		"SKU: the product's part number in Microsoft's licensing catalogue.",
+		"Status: the subscription's state. Warning: past its end date, in its grace period, still usable: renew it or plan " +
+			"its end. Suspended: no longer usable. LockedOut: cancelled.",
+		"Purchased: units you pay for and can assign (enabled + in warning).",
+		"Assigned: users holding the licence in this import (each user once, however it was assigned).",
+		"Unassigned: Purchased − Assigned, seats paid for and given to nobody; negative when more are assigned than purchased.",
+		"Active (30 days): assigned users with any activity in Microsoft 365's usage reports in the 30 days up to the " +
+			"activity date shown under the table (the reports' refresh date), not up to today.",
+		"Inactive assigned: Assigned − Active, licences held by people who did not use Microsoft 365 in those 30 days: " +
+			"candidates to reclaim. \"unknown\" when the usage reports were not imported or hide user names.",
+		"Consumed: Microsoft's own count of units in use (consumedUnits); it can differ from Assigned while assignments are " +
+			"being processed, and counts licences of deleted users until they are purged.",
+		"Suspended: units of a lapsed subscription, no longer usable; not counted as purchased.",
+		"Locked out: units of a cancelled subscription; not counted as purchased.",
+		"SKU ID: the product's identifier in Microsoft Graph.",
+	}, "\n\n")
+}
+
 // usersSource is the Users page.
 type usersSource struct{}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -516,12 +517,13 @@ func TestLicensesPageAndChart(t *testing.T) {
 		if full <= 0 {
 			t.Fatal("the largest bar has no width")
 		}
-		// Each SKU on its own scale: E3 assigned is 50,000 of 60,000,
-		// E5's 25,000 purchased fill the width, Visio has no assigned bar.
+		// One scale for every SKU (issue 23): E3's 60,000 purchased fill
+		// the width, E5's 25,000 take 25/60 of it, Visio's 100 a sliver.
 		for i, v := range []struct {
 			row, bar int
 			share    float32
-		}{{0, 1, 50000.0 / 60000}, {0, 2, 5000.0 / 60000}, {1, 0, 1}, {1, 1, 20000.0 / 25000}, {1, 2, 5000.0 / 25000}, {2, 0, 1}, {2, 1, 0}} {
+		}{{0, 1, 50000.0 / 60000}, {0, 2, 5000.0 / 60000}, {1, 0, 25000.0 / 60000}, {1, 1, 20000.0 / 60000},
+			{1, 2, 5000.0 / 60000}, {2, 0, 100.0 / 60000}, {2, 1, 0}} {
 			got := r.rows[v.row].bars[v.bar].Size().Width
 			if want := full * v.share; got < want-0.5 || got > want+0.5 {
 				t.Errorf("bar %d: width %.1f, want %.1f", i, got, want)
@@ -691,4 +693,61 @@ func BenchmarkUsersScrollSorted(b *testing.B) {
 		})
 		waitTable(b, p, "rows", func(e tableEvent) bool { return e.q.Offset == page*rowsPerFetch })
 	}
+}
+
+// A free SKU's huge purchased figure does not flatten the other bars: it
+// is drawn full and marked off scale, and the legend stays outside the
+// scrolling bars (issue 23 item 11).
+func TestLicenseChartSharedScaleAndOffScale(t *testing.T) {
+	test.NewTempApp(t)
+	c := newLicenseChart()
+	c.setLicenses([]inventory.License{
+		{SKU: inventory.SKU{SkuPartNumber: "SPE_E3", CapabilityStatus: "Enabled"}, Purchased: 3, Assigned: 2, Active: 1, UsageKnown: true},
+		{SKU: inventory.SKU{SkuPartNumber: "ENTERPRISEPACK", CapabilityStatus: "Enabled"}, Purchased: 54, Assigned: 40, Active: 30, UsageKnown: true},
+		{SKU: inventory.SKU{SkuPartNumber: "FLOW_FREE", CapabilityStatus: "Enabled"}, Purchased: 10000, Assigned: 5, UsageKnown: true},
+	})
+	c.Resize(fyne.NewSize(700, 200))
+	r := test.WidgetRenderer(c).(*chartRenderer)
+	if s := c.scale(); s != 54 {
+		t.Fatalf("scale %d, want 54 (the free SKU's 10,000 do not count)", s)
+	}
+	full := r.rows[1].bars[0].Size().Width
+	if got, want := r.rows[0].bars[1].Size().Width, full*2/54; got < want-0.5 || got > want+0.5 {
+		t.Errorf("2 assigned of SPE_E3: %.1f wide, want %.1f (2/54 of the 54 bar)", got, want)
+	}
+	if got := r.rows[2].bars[0].Size().Width; got != full {
+		t.Errorf("the off-scale bar is %.1f wide, want the full %.1f", got, full)
+	}
+	if got := r.rows[2].values[0].Text; got != "10000 (off scale)" {
+		t.Errorf("off-scale value %q", got)
+	}
+	for _, o := range r.Objects() {
+		if txt, ok := o.(*canvas.Text); ok && txt.Text == "Purchased" {
+			t.Error("the legend scrolls with the bars")
+		}
+	}
+	if len(c.Legend.Objects) < 6 {
+		t.Errorf("legend %d objects", len(c.Legend.Objects))
+	}
+}
+
+// Every column of the Licenses page is explained behind its help button
+// (issue 23 item 11).
+func TestLicensesColumnHelp(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	p, _ := openPage(t, m, PageLicenses)
+	onUI(func() {
+		if p.help == nil {
+			t.Fatal("the Licenses page has no help button")
+		}
+		test.Tap(p.help)
+		if m.prompt == nil {
+			t.Fatal("the help button showed nothing")
+		}
+		for _, c := range licenseColumns {
+			requireContains(t, "help", m.prompt.message.Text, c.title+":")
+		}
+		requireContains(t, "help", m.prompt.message.Text, "Purchased − Assigned")
+	})
 }

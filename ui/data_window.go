@@ -33,7 +33,7 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 	case PageLicenses:
 		p = newDataPage(m, name, licensesSource{})
 		m.licenseChart = newLicenseChart()
-		chart := container.NewVScroll(m.licenseChart)
+		chart := container.NewBorder(m.licenseChart.Legend, nil, nil, nil, container.NewVScroll(m.licenseChart))
 		split := container.NewVSplit(chart, p.table)
 		split.Offset = 0.45
 		p.setCenter(split)

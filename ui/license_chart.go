@@ -6,6 +6,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -25,7 +27,7 @@ const (
 	chartBar        = 9
 	chartGap        = 2
 	chartRowHeight  = 3*chartBar + 2*chartGap + 14
-	chartLegend     = 26
+	chartLegend     = 4 // top padding; the legend is above the scroll area
 )
 
 // chartRow is one SKU of the chart.
@@ -48,19 +50,66 @@ func (r chartRow) label() string {
 // licenseChart draws purchased, assigned and active (30 days) per SKU as
 // three horizontal bars, so over-purchase (purchased much longer than
 // assigned) and shelfware (assigned much longer than active) show at a
-// glance. Each SKU has its own scale (its largest figure fills the width,
-// the numbers are printed): tenants hold free SKUs with 10,000 or
-// 1,000,000 units that would otherwise flatten every other bar.
+// glance. All rows share one scale, so bar lengths compare across SKUs
+// (issue 23: with a scale per row, 2 of 3 looked like 40 of 54). Tenants
+// hold free SKUs with 10,000 or 1,000,000 units that would flatten every
+// other bar: a purchased figure far above every assignment does not set
+// the scale, and its bar is drawn full and marked off scale, the number
+// printed.
 type licenseChart struct {
 	widget.BaseWidget
 	rows []chartRow
+	// Legend is the chart's key and note, shown above its scroll area so
+	// it stays in view (issue 23).
+	Legend *fyne.Container
+	note   *canvas.Text
 }
 
 func newLicenseChart() *licenseChart {
 	c := &licenseChart{}
 	c.ExtendBaseWidget(c)
+	fg := theme.Color(theme.ColorNameForeground)
+	var items []fyne.CanvasObject
+	for _, s := range []struct {
+		name string
+		col  color.Color
+	}{{"Purchased", colorPurchased}, {"Assigned", colorAssigned}, {"Active (30 days)", colorActive}} {
+		sw := canvas.NewRectangle(s.col)
+		sw.SetMinSize(fyne.NewSize(12, 12))
+		t := canvas.NewText(s.name, fg)
+		t.TextSize = theme.CaptionTextSize()
+		items = append(items, container.NewCenter(sw), t, layout.NewSpacer())
+	}
+	c.note = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
+	c.note.TextSize = theme.CaptionTextSize()
+	items = append(items, c.note)
+	c.Legend = container.NewHBox(items...)
 	return c
 }
+
+// scale is the value that fills the bar area, shared by all rows: the
+// largest assigned or active figure, or purchased figure not far above
+// every assignment.
+func (c *licenseChart) scale() int {
+	maxUse := 1
+	for _, r := range c.rows {
+		maxUse = max(maxUse, r.assigned)
+		if r.usageKnown {
+			maxUse = max(maxUse, r.active)
+		}
+	}
+	s := maxUse
+	for _, r := range c.rows {
+		if r.purchased <= offScaleFactor*maxUse {
+			s = max(s, r.purchased)
+		}
+	}
+	return s
+}
+
+// offScaleFactor: a purchased figure more than this many times the largest
+// assignment (a free SKU's 10,000 units) does not set the chart's scale.
+const offScaleFactor = 4
 
 // setLicenses replaces the chart's data (Fyne goroutine).
 func (c *licenseChart) setLicenses(ls []inventory.License) {
@@ -70,15 +119,6 @@ func (c *licenseChart) setLicenses(ls []inventory.License) {
 			active: l.Active, usageKnown: l.UsageKnown})
 	}
 	c.Refresh()
-}
-
-// scale is the row's largest figure, the full bar width.
-func (r chartRow) scale() int {
-	m := max(1, r.purchased, r.assigned)
-	if r.usageKnown {
-		m = max(m, r.active)
-	}
-	return m
 }
 
 func (c *licenseChart) CreateRenderer() fyne.WidgetRenderer {
@@ -95,34 +135,16 @@ type chartBars struct {
 
 type chartRenderer struct {
 	c       *licenseChart
-	legend  []fyne.CanvasObject
 	rows    []chartBars
-	note    *canvas.Text
 	objects []fyne.CanvasObject
 }
 
 func (r *chartRenderer) rebuild() {
 	fg := theme.Color(theme.ColorNameForeground)
 	r.objects = r.objects[:0]
-	r.legend = r.legend[:0]
-	for i, s := range []struct {
-		name string
-		col  color.Color
-	}{{"Purchased", colorPurchased}, {"Assigned", colorAssigned}, {"Active (30 days)", colorActive}} {
-		sw := canvas.NewRectangle(s.col)
-		t := canvas.NewText(s.name, fg)
-		t.TextSize = theme.CaptionTextSize()
-		sw.Resize(fyne.NewSize(12, 12))
-		sw.Move(fyne.NewPos(float32(i)*150, 6))
-		t.Move(fyne.NewPos(float32(i)*150+18, 3))
-		r.legend = append(r.legend, sw, t)
-	}
-	r.objects = append(r.objects, r.legend...)
-	r.note = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
-	r.note.TextSize = theme.CaptionTextSize()
-	r.objects = append(r.objects, r.note)
 	r.rows = r.rows[:0]
 	unknown := false
+	scale := r.c.scale()
 	for _, row := range r.c.rows {
 		col := fg
 		if row.status != "" && row.status != "Enabled" {
@@ -135,6 +157,9 @@ func (r *chartRenderer) rebuild() {
 		for i, col := range []color.Color{colorPurchased, colorAssigned, colorActive} {
 			b.bars[i] = canvas.NewRectangle(col)
 			txt := strconv.Itoa(vals[i])
+			if vals[i] > scale {
+				txt += " (off scale)"
+			}
 			if i == 2 && !row.usageKnown {
 				txt = "unknown"
 				unknown = true
@@ -145,28 +170,32 @@ func (r *chartRenderer) rebuild() {
 		}
 		r.rows = append(r.rows, b)
 	}
+	note := ""
 	if unknown {
-		r.note.Text = "Active is unknown: usage reports were not imported or hide user names (see Import history)."
+		note = "Active is unknown: usage reports were not imported or hide user names (see Import history)."
 	}
 	if len(r.c.rows) == 0 {
-		r.note.Text = "No licenses to show."
+		note = "No licenses to show."
+	}
+	if r.c.note.Text != note {
+		r.c.note.Text = note
+		r.c.note.Refresh()
 	}
 }
 
 func (r *chartRenderer) Layout(size fyne.Size) {
-	r.note.Move(fyne.NewPos(460, 4))
 	barArea := size.Width - chartLabelWidth - chartValueWidth
 	if barArea < 40 {
 		barArea = 40
 	}
+	scale := float32(r.c.scale())
 	for i, b := range r.rows {
 		row := r.c.rows[i]
-		scale := float32(row.scale())
 		y := float32(chartLegend + i*chartRowHeight)
 		b.label.Move(fyne.NewPos(0, y+chartBar))
 		vals := []int{row.purchased, row.assigned, row.active}
 		for j := range 3 {
-			w := barArea * float32(vals[j]) / scale
+			w := barArea * min(float32(vals[j])/scale, 1)
 			if j == 2 && !row.usageKnown {
 				w = 0
 			}
