@@ -751,3 +751,37 @@ func TestLicensesColumnHelp(t *testing.T) {
 		requireContains(t, "help", m.prompt.message.Text, "Purchased − Assigned")
 	})
 }
+
+// Returning to a data page shows its rows at once, after a sort and with
+// imports in between (issue 23 item 3: the footer said "3 runs" and no row
+// showed until the table was scrolled sideways).
+func TestReturningToAPageShowsItsRows(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	users, _ := openPage(t, m, PageUsers)
+	name := colIndex(t, userColumns, "Display Name")
+	drain(users)
+	sortBy := headerButton(t, users, "Display Name")
+	onUI(func() { test.Tap(sortBy) })
+	waitTable(t, users, "query", func(e tableEvent) bool { return e.q.Sort == "displayName" })
+	first := screenCell(t, users, 0, name)
+	if first == "" {
+		t.Fatal("no first row after sorting")
+	}
+	// Returning re-reads nothing (the connection is the same): the rows
+	// shown must be the ones the page holds.
+	for _, other := range []string{PageImportHistory, PageLicenses} {
+		openPage(t, m, other)
+		onUI(func() { m.nav.Select(PageUsers) })
+		if got := screenCell(t, users, 0, name); got != first {
+			t.Fatalf("back from %s: the first row shows %q, want %q", other, got, first)
+		}
+	}
+	var hist *dataPage
+	onUI(func() { hist = m.data[PageImportHistory] }) // opened above
+	onUI(func() { m.nav.Select(PageUsers) })
+	onUI(func() { m.nav.Select(PageImportHistory) })
+	if got := screenCell(t, hist, 0, 0); got == "" {
+		t.Fatal("back on Import history: the first row is blank")
+	}
+}

@@ -224,6 +224,12 @@ func (m *MainWindow) showPage(name string) {
 	m.pageName = name
 	m.app.Preferences().SetString(prefLastPage, name)
 	m.page.Objects = []fyne.CanvasObject{p}
+	// Fyne drops the renderers of objects that left the canvas a while
+	// ago; a table given a new renderer at its old size is never laid out
+	// again (Resize to the same size does nothing), so it showed no rows
+	// until scrolled (issue 23 item 3). Collapse the page first, so the
+	// layout below resizes it, and every widget in it, for real.
+	p.Resize(fyne.Size{})
 	m.page.Refresh()
 	if dp := m.data[name]; dp != nil {
 		dp.activate(m.dataConn)
