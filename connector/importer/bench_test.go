@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/cputime"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
@@ -69,11 +69,7 @@ func startSimProcess(b *testing.B, users int) (endpoint, token string) {
 	return endpoint, token
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func cpuTime() time.Duration { return cputime.Self() }
 
 // heapPeak samples the live heap while an import runs. Sampling is for
 // measurement only; nothing waits on it.
@@ -143,9 +139,7 @@ func benchImport(b *testing.B, users int) {
 	b.ReportMetric(perUser, "cpu-µs/user")
 	b.ReportMetric(perUser*1000/1000, "cpu-ms/1000users")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	b.ReportMetric(float64(ru.Maxrss)/1024, "maxRSS-MB")
+	b.ReportMetric(cputime.SelfPeakMB(), "maxRSS-MB")
 }
 
 // BenchmarkImport is a full import of a simulated tenant at zero latency,

@@ -31,11 +31,11 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/internal/cputime"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -141,9 +141,9 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 		if os.Getenv("BENCH_VERBOSE") != "" {
 			q = "" // the stages' progress, with times
 		}
-		before := selfCPU()
+		before := cputime.Self()
 		r, err := execute(bin, dir, append([]string{"execute", name, q}, args...))
-		r.simCPU = selfCPU() - before
+		r.simCPU = cputime.Self() - before
 		r.users, r.latency, r.mode = n, lat, mode
 		if err == nil && mode == "parallel" && lat > 0 {
 			r.note = fmt.Sprintf("critical path %.2f s", crit.Seconds())
@@ -195,13 +195,6 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 	}
 	inc.note = fmt.Sprintf("after 1%%: +%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
 	return []result{seq, par, inc}, nil
-}
-
-// selfCPU is this process's CPU time so far (user + system).
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // connect writes a Client Credentials connection to the simulator's
@@ -266,9 +259,9 @@ func execute(bin, dir string, args []string) (result, error) {
 	wall := time.Since(start)
 	var r result
 	r.wall = wall
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		r.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	if cmd.ProcessState != nil {
+		r.cpu = cputime.Child(cmd.ProcessState)
+		r.rssMB = cputime.ChildPeakMB(cmd.ProcessState)
 	}
 	if timeOut != "" {
 		b, _ := os.ReadFile(timeOut)

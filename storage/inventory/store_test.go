@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -290,10 +291,12 @@ func TestInterruptedRunMarkedAtOpen(t *testing.T) {
 	if err := w.AddUsers(ctx, testUsers(5, "b")); err != nil {
 		t.Fatal(err)
 	}
-	// Pretend the run belongs to a process that has exited.
-	dead := exec.Command("true")
+	// Pretend the run belongs to a process that has exited: this test
+	// binary, run once more to do nothing, on every platform (Windows has
+	// no `true`, issue 24).
+	dead := exec.Command(os.Args[0], "-test.run=^$")
 	if err := dead.Run(); err != nil {
-		t.Skip("no `true` binary to borrow a dead pid from")
+		t.Fatalf("run the test binary to borrow a dead pid from: %v", err)
 	}
 	if _, err := s.db.Exec("UPDATE runs SET pid = ? WHERE id = ?", dead.Process.Pid, w.ID()); err != nil {
 		t.Fatal(err)
