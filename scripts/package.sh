@@ -53,7 +53,10 @@ fyne=$root/bin/tools/fyne-$FYNE_TOOLS_VERSION
 if [[ ! -x $fyne ]]; then
   echo "package: installing the Fyne tool fyne.io/tools $FYNE_TOOLS_VERSION into bin/tools" >&2
   gobin=$(mktemp -d)
-  GOBIN=$gobin $GO install "fyne.io/tools/cmd/fyne@$FYNE_TOOLS_VERSION"
+  # The tool runs here: build it for this machine with its own C compiler,
+  # whatever CC, GOOS and GOARCH the cross-build of the app was given
+  # (CC=x86_64-w64-mingw32-gcc made this install fail, issue 24).
+  env -u GOOS -u GOARCH CC="${HOST_CC:-cc}" CGO_ENABLED=1 GOBIN="$gobin" $GO install "fyne.io/tools/cmd/fyne@$FYNE_TOOLS_VERSION"
   mkdir -p "$root/bin/tools"
   mv "$gobin/fyne" "$fyne"
   rmdir "$gobin"

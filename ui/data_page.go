@@ -332,7 +332,7 @@ func (p *dataPage) reload(top bool) {
 		}
 		if err == nil {
 			q.RunID = run.ID
-			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.connID == connID
+			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.Apps == q.Apps && prev.connID == connID
 			// The count and the first rows are independent scans: run
 			// them side by side, so a search costs the longer of the two
 			// rather than their sum.

@@ -785,3 +785,37 @@ func TestReturningToAPageShowsItsRows(t *testing.T) {
 		t.Fatal("back on Import history: the first row is blank")
 	}
 }
+
+// The Applications page filters by publisher kind, with the count of each
+// in the filter (issue 23 item 12).
+func TestApplicationsFilterByKind(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	p, e := openPage(t, m, PageApplications)
+	if e.total != testinventory.Applications {
+		t.Fatalf("all applications: %d", e.total)
+	}
+	waitTable(t, p, "kinds", func(tableEvent) bool { return true })
+	ms := (testinventory.Applications + 2) / 3 // every third is Microsoft's
+	var opts []string
+	onUI(func() { opts = append(opts, m.appKind.Options...) })
+	wantMS := fmt.Sprintf("Microsoft (first-party) (%d)", ms)
+	if len(opts) != len(inventory.AppKinds) || opts[0] != fmt.Sprintf("All applications (%d)", testinventory.Applications) || opts[1] != wantMS {
+		t.Fatalf("filter options %q", opts)
+	}
+	drain(p)
+	onUI(func() { m.appKind.SetSelectedIndex(1) })
+	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsMicrosoft })
+	if e.total != ms {
+		t.Fatalf("Microsoft's applications: %d, want %d", e.total, ms)
+	}
+	if got := screenCell(t, p, 0, colIndex(t, applicationColumns, "Microsoft")); got != "Yes" {
+		t.Errorf("first row of the Microsoft filter: Microsoft = %q", got)
+	}
+	drain(p)
+	onUI(func() { m.appKind.SetSelectedIndex(2) })
+	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsThirdParty })
+	if e.total != testinventory.Applications-ms {
+		t.Fatalf("third-party applications: %d", e.total)
+	}
+}

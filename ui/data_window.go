@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
@@ -27,7 +28,17 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 	case PageUsers:
 		p = newDataPage(m, name, usersSource{})
 	case PageApplications:
-		p = newDataPage(m, name, applicationsSource{})
+		kind := widget.NewSelect(appKindLabels(nil), nil)
+		p = newDataPage(m, name, applicationsSource{}, widget.NewLabel("Show:"), kind)
+		kind.SetSelectedIndex(0)
+		kind.OnChanged = func(string) {
+			if i := kind.SelectedIndex(); i >= 0 && inventory.AppKinds[i] != p.q.Apps {
+				p.q.Apps = inventory.AppKinds[i]
+				p.reload(true)
+			}
+		}
+		m.appKind = kind
+		p.extra = m.loadAppKinds(p, kind)
 	case PageImportHistory:
 		p = newDataPage(m, name, historySource{})
 	case PageLicenses:
@@ -83,6 +94,57 @@ func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run,
 				}
 				m.licenseChart.setLicenses(ls)
 				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
+			})
+		}()
+	}
+}
+
+// appKindNames name the Applications page's filters.
+var appKindNames = map[inventory.AppKind]string{
+	inventory.AppsAll:        "All applications",
+	inventory.AppsMicrosoft:  "Microsoft (first-party)",
+	inventory.AppsThirdParty: "Third-party",
+	inventory.AppsOwn:        "Your organisation's",
+	inventory.AppsManaged:    "Managed identities",
+}
+
+// appKindLabels are the filter's options, with their counts when known.
+func appKindLabels(counts map[inventory.AppKind]int) []string {
+	out := make([]string, len(inventory.AppKinds))
+	for i, k := range inventory.AppKinds {
+		out[i] = appKindNames[k]
+		if counts != nil {
+			out[i] += fmt.Sprintf(" (%s)", count(counts[k]))
+		}
+	}
+	return out
+}
+
+// loadAppKinds returns the Applications page's hook that counts the
+// applications of each kind the search selects, for the filter's options.
+func (m *MainWindow) loadAppKinds(p *dataPage, kind *widget.Select) func(inventory.Query, inventory.Run, error) {
+	return func(q inventory.Query, _ inventory.Run, err error) {
+		if err != nil {
+			kind.Options = appKindLabels(nil)
+			kind.SetSelectedIndex(max(kind.SelectedIndex(), 0))
+			return
+		}
+		gen, connID, store := p.gen, p.connID, m.deps.Inventory
+		q.Apps, q.Limit, q.Offset = inventory.AppsAll, 0, 0
+		go func() {
+			counts, err := store.ApplicationKinds(context.Background(), connID, q)
+			doUI(func() {
+				if gen != p.gen || err != nil {
+					return
+				}
+				sel := kind.SelectedIndex()
+				kind.Options = appKindLabels(counts)
+				// Quietly: the choice did not change, only its label.
+				onChanged := kind.OnChanged
+				kind.OnChanged = nil
+				kind.SetSelectedIndex(sel)
+				kind.OnChanged = onChanged
+				p.notify(tableEvent{kind: "kinds", q: q, total: counts[inventory.AppsAll]})
 			})
 		}()
 	}

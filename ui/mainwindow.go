@@ -54,6 +54,7 @@ type MainWindow struct {
 	lastRuns     map[string]inventory.Run
 	exec         *executor
 	licenseChart *licenseChart
+	appKind      *widget.Select // the Applications page's filter
 	usageReport  *widget.Select
 	// exitAfterImports continues Exit when the last import has stopped.
 	exitAfterImports bool

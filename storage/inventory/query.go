@@ -22,6 +22,86 @@ type Query struct {
 	Limit, Offset int
 	// RunID reads that run's kept snapshot instead of the current one.
 	RunID int64
+	// Apps keeps the applications of one kind (Applications page only).
+	Apps AppKind
+}
+
+// AppKind sorts the applications of a tenant by who publishes them
+// (issue 23: 1,500 service principals, most of them Microsoft's own, with
+// no way to see the ones that matter).
+type AppKind string
+
+const (
+	AppsAll        AppKind = ""
+	AppsMicrosoft  AppKind = "microsoft"   // published by Microsoft (first-party)
+	AppsThirdParty AppKind = "third-party" // published by another organisation
+	AppsOwn        AppKind = "own"         // registered in this tenant
+	AppsManaged    AppKind = "managed"     // managed identities of Azure resources
+)
+
+// AppKinds are the kinds in the order the page offers them.
+var AppKinds = []AppKind{AppsAll, AppsMicrosoft, AppsThirdParty, AppsOwn, AppsManaged}
+
+// appKindSQL is an application's kind, with the Microsoft tenant and this
+// tenant as its two arguments. Managed identities come first: they are
+// owned by nobody's app registration.
+const appKindSQL = `(CASE WHEN service_principal_type = 'ManagedIdentity' THEN 'managed'
+	WHEN app_owner_organization_id = ? THEN 'microsoft'
+	WHEN ? <> '' AND app_owner_organization_id = ? THEN 'own'
+	ELSE 'third-party' END)`
+
+// tenantOf is the tenant a snapshot was read from: its subscriptions'
+// account (empty when it has none).
+func (s *Store) tenantOf(ctx context.Context, run int64) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, "SELECT account_id FROM skus WHERE run_id = ? AND account_id <> '' LIMIT 1", run).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// appsWhere adds q.Apps to a filter of the service principals.
+func (s *Store) appsWhere(ctx context.Context, run int64, q Query, w string, args []any) (string, []any, error) {
+	if q.Apps == AppsAll {
+		return w, args, nil
+	}
+	tenant, err := s.tenantOf(ctx, run)
+	if err != nil {
+		return "", nil, err
+	}
+	return w + " AND " + appKindSQL + " = ?", append(args, MicrosoftTenantID, tenant, tenant, string(q.Apps)), nil
+}
+
+// ApplicationKinds counts the snapshot's applications matching q.Search by
+// kind; AppsAll holds the total.
+func (s *Store) ApplicationKinds(ctx context.Context, connID string, q Query) (map[AppKind]int, error) {
+	run, err := s.snapshotRun(ctx, connID, q)
+	if err != nil {
+		return nil, err
+	}
+	tenant, err := s.tenantOf(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	w, args := where(run, q.Search)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+appKindSQL+", COUNT(*) FROM service_principals"+w+" GROUP BY 1",
+		append([]any{MicrosoftTenantID, tenant, tenant}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("count applications by kind: %w", err)
+	}
+	defer rows.Close()
+	out := map[AppKind]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[AppKind(k)] = n
+		out[AppsAll] += n
+	}
+	return out, rows.Err()
 }
 
 // ErrNoSnapshot means the connection has no imported data yet (or the
@@ -183,12 +263,17 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 		return "", nil, err
 	}
 	w, args := where(run, q.Search)
+	if table == "service_principals" {
+		if w, args, err = s.appsWhere(ctx, run, q, w, args); err != nil {
+			return "", nil, err
+		}
+	}
 	if q.Limit <= 0 {
 		// Every row from the offset on is read anyway.
 		return "SELECT " + sel + " FROM " + table + w + order + limit(q), args, nil
 	}
 	inner := order + limit(q)
-	if q.Sort != "" && q.Offset >= reverseFrom && strings.TrimSpace(q.Search) == "" {
+	if q.Sort != "" && q.Offset >= reverseFrom && strings.TrimSpace(q.Search) == "" && q.Apps == AppsAll {
 		var n int
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n); err != nil {
 			return "", nil, fmt.Errorf("count %s: %w", table, err)
@@ -222,6 +307,11 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 		return 0, err
 	}
 	w, args := where(run, q.Search)
+	if table == "service_principals" {
+		if w, args, err = s.appsWhere(ctx, run, q, w, args); err != nil {
+			return 0, err
+		}
+	}
 	var n int
 	err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n)
 	return n, err

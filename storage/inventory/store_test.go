@@ -614,3 +614,63 @@ func TestPurchasedCountsUnitsInWarning(t *testing.T) {
 		t.Fatalf("the enabled SKU: %+v", e3)
 	}
 }
+
+// TestApplicationKinds: Microsoft's own, other publishers', this tenant's
+// and managed identities, filtered and counted (issue 23 item 12).
+func TestApplicationKinds(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	const tenant = "0c0c0c0c-1111-2222-3333-444444444444"
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skus := testSKUs()
+	for i := range skus {
+		skus[i].AccountID = tenant
+	}
+	if err := w.AddSKUs(ctx, skus); err != nil {
+		t.Fatal(err)
+	}
+	sp := func(id, owner, typ string) ServicePrincipal {
+		return ServicePrincipal{ID: id, AppID: "app-" + id, DisplayName: "App " + id, AppOwnerOrganizationID: owner,
+			ServicePrincipalType: typ, AccountEnabled: true, Tags: []string{}}
+	}
+	if err := w.AddServicePrincipals(ctx, []ServicePrincipal{
+		sp("ms1", MicrosoftTenantID, "Application"), sp("ms2", MicrosoftTenantID, "Application"), sp("ms3", MicrosoftTenantID, "Legacy"),
+		sp("zeta", "9a9a9a9a-0000-0000-0000-000000000000", "Application"), sp("noowner", "", "Application"),
+		sp("ours", tenant, "Application"),
+		sp("vm-identity", "", "ManagedIdentity"), sp("func-identity", tenant, "ManagedIdentity"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	kinds, err := s.ApplicationKinds(ctx, "c1", Query{})
+	want := map[AppKind]int{AppsAll: 8, AppsMicrosoft: 3, AppsThirdParty: 2, AppsOwn: 1, AppsManaged: 2}
+	if err != nil || !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("kinds %v (%v), want %v", kinds, err, want)
+	}
+	for kind, ids := range map[AppKind]string{AppsMicrosoft: "ms1 ms2 ms3", AppsThirdParty: "noowner zeta", AppsOwn: "ours",
+		AppsManaged: "func-identity vm-identity"} {
+		q := Query{Apps: kind, Sort: "displayName"}
+		apps, err := s.Applications(ctx, "c1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range apps {
+			got = append(got, a.ID)
+		}
+		if strings.Join(got, " ") != ids {
+			t.Errorf("%s: %v, want %s", kind, got, ids)
+		}
+		if n, err := s.CountApplications(ctx, "c1", q); err != nil || n != want[kind] {
+			t.Errorf("count %s: %d %v", kind, n, err)
+		}
+	}
+	if kinds, _ := s.ApplicationKinds(ctx, "c1", Query{Search: "identity"}); kinds[AppsManaged] != 2 || kinds[AppsAll] != 2 {
+		t.Errorf("kinds of a search: %v", kinds)
+	}
+}
