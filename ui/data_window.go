@@ -27,6 +27,9 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 	switch name {
 	case PageUsers:
 		p = newDataPage(m, name, usersSource{})
+		// By name, as people read names (Íñigo beside Inigo), rather than
+		// in the order Graph listed them (issue 23 item 10).
+		p.q.Sort = "displayName"
 	case PageApplications:
 		kind := widget.NewSelect(appKindLabels(nil), nil)
 		p = newDataPage(m, name, applicationsSource{}, widget.NewLabel("Show:"), kind)

@@ -121,7 +121,7 @@ type Column struct {
 // UserColumns are the Users page's columns.
 var UserColumns = []Column{
 	{"userPrincipalName", "User Principal Name", "upn COLLATE NOCASE"},
-	{"displayName", "Display Name", "display_name COLLATE NOCASE"},
+	{"displayName", "Display Name", "name_key"},
 	{"mail", "Mail", "mail COLLATE NOCASE"},
 	{"accountEnabled", "Enabled", "account_enabled"},
 	{"department", "Department", "department COLLATE NOCASE"},

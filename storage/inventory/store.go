@@ -221,7 +221,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			licenses TEXT NOT NULL,
 			assigned_licenses TEXT NOT NULL,
 			assigned_plans TEXT NOT NULL,
-			search TEXT NOT NULL
+			search TEXT NOT NULL,
+			name_key TEXT NOT NULL DEFAULT ''
 		)`,
 		// One index, on the run: rows arrive in rowid order, so it grows
 		// at its right edge. Every further index costs each staged user a
@@ -356,6 +357,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	// it shows (issue 15): stored with the run so that an incremental run
 	// sharing those reports counts from the same date as a full import
 	// of the same data, whatever day it runs.
+	// The display name's sort key (NameKey), so users sort as people read
+	// names. Snapshots of earlier builds get SQLite's ASCII lower case
+	// until their next import.
+	addedKey, err := addColumnReport(ctx, tx, "users", "name_key", "TEXT NOT NULL DEFAULT ''")
+	if err != nil {
+		return err
+	}
+	if addedKey {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET name_key = lower(display_name)"); err != nil {
+			return err
+		}
+	}
 	addedAsOf, err := addColumnReport(ctx, tx, "runs", "activity_as_of", "TEXT NOT NULL DEFAULT ''")
 	if err != nil {
 		return err

@@ -53,12 +53,13 @@ type RunWriter struct {
 	// importer's fetching goroutines, outside mu): lbuf, plans, pbuf,
 	// ubuf, assigned, skuBit, licensedOff. When both are
 	// needed, mu is taken first.
-	umu   sync.Mutex
-	lbuf  []string
-	plans *planCodec
-	pbuf  []byte
-	ubuf  []byte
-	nbuf  []byte // a user's license names, then assignments
+	umu     sync.Mutex
+	lbuf    []string
+	plans   *planCodec
+	pbuf    []byte
+	ubuf    []byte
+	nbuf    []byte // a user's license names, then assignments
+	sortbuf []byte // a user's name key (under umu)
 	// userBufs are argument buffers of stored UserBatches, for the next.
 	userBufs chan []driver.NamedValue
 	// assigned counts license assignments per lower-case skuId; a page
@@ -334,7 +335,7 @@ func joinLower(buf *[]byte, parts ...string) (_ []byte, ascii bool) {
 // fourth round).
 const usersPerInsert = 128
 
-const userCols = 15
+const userCols = 16 // len(userColumns), checked by TestUserColumnsCounted
 
 func valuesList(rows, cols int) string {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
@@ -411,6 +412,8 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		a.text(w.nbuf)
 		a.text(w.pbuf)
 		a.searchText(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names)
+		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
+		a.text(w.sortbuf)
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
@@ -520,7 +523,7 @@ func (w *RunWriter) skuMask(ls []AssignedLicense) uint64 {
 // userColumns are the users table's columns, in the order PrepareUsers
 // binds them.
 var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "mail", "account_enabled", "usage_location",
-	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search"}
+	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search", "name_key"}
 
 // AddServicePrincipals stages a page of applications.
 func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrincipal) error {
