@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/storage"
@@ -230,10 +231,27 @@ func TestKeyboardShortcuts(t *testing.T) {
 	if m.prompt == nil || m.prompt.title != "Delete connection" {
 		t.Fatal("Delete must ask first")
 	}
-	test.Tap(m.prompt.buttons["Cancel"])
-	if len(m.cfg.Connections) != 1 {
-		t.Fatal("Cancel deleted")
+	// Esc cancels the question (issue 23 item 6), as its Cancel button does.
+	typeKey(m, fyne.KeyEscape)
+	if len(m.cfg.Connections) != 1 || m.prompt.open {
+		t.Fatal("Esc did not cancel the question, or deleted")
 	}
+	// Enter presses the default button of a message: the only one here.
+	m.prompt = notAvailable(m.win, "Something")
+	typeKey(m, fyne.KeyReturn)
+	if m.prompt.open {
+		t.Fatal("Enter did not close the message")
+	}
+	// Enter on a question presses its high-importance button, not Cancel.
+	pressed := ""
+	m.prompt = showPrompt(m.win, "Question", "Sure?", promptButton{label: "Cancel", action: func() { pressed = "Cancel" }},
+		promptButton{label: "Go ahead", importance: widget.HighImportance, action: func() { pressed = "Go ahead" }})
+	typeKey(m, fyne.KeyEnter)
+	if pressed != "Go ahead" || m.prompt.open {
+		t.Fatalf("Enter pressed %q", pressed)
+	}
+	// Keys reach the window again once no message is open.
+	m.prompt = nil
 	// The table, focused after a keyboard selection, passes Delete on.
 	m.prompt = nil
 	m.win.Canvas().Focus(m.systems.table)

@@ -15,6 +15,29 @@ type prompt struct {
 	message *widget.Label
 	buttons map[string]*widget.Button
 	dlg     *dialog.CustomDialog
+	// open is true from Show until the prompt closes; the window sends it
+	// Esc and Enter meanwhile (key).
+	open bool
+	// cancel and accept are the buttons Esc and Enter press (nil: none).
+	cancel, accept *widget.Button
+}
+
+// key presses the button a key stands for: Esc the Cancel (or Close, or
+// only) button, Enter the default (high-importance, or only) button
+// (issue 23 item 6). It reports whether the key did something.
+func (p *prompt) key(name fyne.KeyName) bool {
+	var b *widget.Button
+	switch name {
+	case fyne.KeyEscape:
+		b = p.cancel
+	case fyne.KeyReturn, fyne.KeyEnter:
+		b = p.accept
+	}
+	if b == nil || !p.open || b.Disabled() {
+		return false
+	}
+	b.OnTapped()
+	return true
 }
 
 // promptButton is one button of a prompt; action may be nil (just close).
@@ -49,8 +72,20 @@ func showPromptWidth(parent fyne.Window, width float32, title, message string, b
 		btn.Importance = b.importance
 		p.buttons[b.label] = btn
 		objs = append(objs, btn)
+		switch {
+		case b.label == "Cancel" || b.label == "Close":
+			p.cancel = btn
+		case b.importance == widget.HighImportance:
+			p.accept = btn
+		}
+	}
+	if len(objs) == 1 {
+		// One button: both keys press it (an information message).
+		p.cancel, p.accept = objs[0].(*widget.Button), objs[0].(*widget.Button)
 	}
 	p.dlg.SetButtons(objs)
+	p.dlg.SetOnClosed(func() { p.open = false })
+	p.open = true
 	p.dlg.Show()
 	// A wrapped label asks for little width and much height until it is
 	// laid out; give the message a readable width first, then take the
