@@ -36,7 +36,7 @@ func savedWithToken(t *testing.T, deps Deps) (*storage.Repository, *MainWindow, 
 		t.Fatal(err)
 	}
 	m, _ := testMainWindow(t, repo, deps)
-	test.DoubleTap(cellAt(t, m, 0, 0))
+	test.DoubleTap(cellAt(t, m, 0, colConnName))
 	d := m.connDialog
 	if d == nil || d.isNew {
 		t.Fatal("double tap did not open Edit")
@@ -108,7 +108,7 @@ func TestEditClientIDFlagsTokenStaleAndSaveRemovesIt(t *testing.T) {
 		t.Fatalf("saved connection %+v", got)
 	}
 	// Opened again, it asks for a sign-in.
-	test.DoubleTap(cellAt(t, m, 0, 0))
+	test.DoubleTap(cellAt(t, m, 0, colConnName))
 	if m.connDialog.tokenStatus.Text != noTokenText {
 		t.Errorf("token status after Save %q", m.connDialog.tokenStatus.Text)
 	}
@@ -289,7 +289,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
-	test.DoubleTap(cellAt(t, m, 0, 0))
+	test.DoubleTap(cellAt(t, m, 0, colConnName))
 	d := m.connDialog
 	help := d.help[connector.FieldClientSecret]
 
@@ -326,7 +326,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 
 	// Switched to Authorization Code with yet another client ID, the
 	// secret nothing can use any more is removed.
-	test.DoubleTap(cellAt(t, m, 0, 0))
+	test.DoubleTap(cellAt(t, m, 0, colConnName))
 	d = m.connDialog
 	d.authFlow.SetSelected(string(storage.FlowAuthorizationCode))
 	retype(d.clientID, "11111111-2222-3333-4444-555555555555")

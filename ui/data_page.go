@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,7 +153,11 @@ func newDataPage(m *MainWindow, title string, src dataSource, top ...fyne.Canvas
 
 	p.table = widget.NewTableWithHeaders(
 		func() (int, int) { return p.total, len(p.src.columns()) },
-		func() fyne.CanvasObject { return newDataCell() },
+		func() fyne.CanvasObject {
+			c := newDataCell()
+			c.open = p.showRow
+			return c
+		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			c := o.(*dataCell)
 			c.row, c.col = id.Row, id.Col
@@ -551,6 +556,35 @@ func (p *dataPage) evict() {
 type dataCell struct {
 	widget.Label
 	row, col int
+	// open shows the row in full (double-click); nil in a bare cell.
+	open func(row int)
+}
+
+// DoubleTapped shows the cell's row in full: long texts (errors, warnings,
+// licence lists) that a column cuts off can be read there (issue 23 item 7).
+func (c *dataCell) DoubleTapped(*fyne.PointEvent) {
+	if c.open != nil {
+		c.open(c.row)
+	}
+}
+
+// showRow shows every column of a row as "Title: value" in a message the
+// administrator can select and copy from.
+func (p *dataPage) showRow(row int) {
+	cols := p.src.columns()
+	var b strings.Builder
+	for i, c := range cols {
+		v := p.cell(row, i)
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(c.title + ": " + v)
+	}
+	text := b.String()
+	p.m.prompt = showPromptWidth(p.m.win, 700, p.title+": row "+count(row+1), text,
+		promptButton{label: "Copy", action: func() { fyne.CurrentApp().Clipboard().SetContent(text) }},
+		promptButton{label: "Close", importance: widget.HighImportance})
+	p.m.prompt.message.Selectable = true
 }
 
 func newDataCell() *dataCell {

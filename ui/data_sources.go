@@ -232,12 +232,15 @@ func (s reportSource) each(ctx context.Context, st *inventory.Store, connID stri
 // whole and searched and sorted here.
 type historySource struct{}
 
+// What an administrator looks for first comes first: when, and how it
+// ended (issue 23 item 7: at 1024 px the result was off screen and the
+// time cut off).
 var historyColumns = []dataColumn{
-	{"started", "Started", 140},
+	{"started", "Started", 165},
+	{"status", "Result", 180},
 	{"duration", "Duration", 90},
 	{"trigger", "Trigger", 80},
 	{"mode", "Mode", 180},
-	{"status", "Result", 180},
 	{"users", "Users", 80},
 	{"assignments", "Assignments", 100},
 	{"skus", "SKUs", 60},
@@ -261,7 +264,7 @@ func historyRow(r inventory.Run) []string {
 		dur = r.Duration().Round(100 * time.Millisecond).String()
 	}
 	c := r.Counts
-	return []string{r.Started.Local().Format("2006-01-02 15:04:05"), dur, string(r.Trigger), modeText(r.Mode), resultText(r),
+	return []string{r.Started.Local().Format("2006-01-02 15:04:05"), resultText(r), dur, string(r.Trigger), modeText(r.Mode),
 		strconv.Itoa(c.Users), strconv.Itoa(c.Assignments), strconv.Itoa(c.SKUs), strconv.Itoa(c.ServicePrincipals),
 		strconv.Itoa(c.ActiveUserRows + c.ActivationRows + c.AppUsageRows), strings.Join(r.Warnings, " | "), r.Error,
 		yesNo(r.Current)}

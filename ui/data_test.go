@@ -617,10 +617,10 @@ func TestApplicationsUsageAndHistoryPages(t *testing.T) {
 	}
 	// Last run / Last result on Inventory Systems come from the history.
 	onUI(func() {
-		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}); got != "Succeeded" {
+		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != "Succeeded" {
 			t.Errorf("Last result %q", got)
 		}
-		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 5}); got == "Never" {
+		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastRun}); got == "Never" {
 			t.Errorf("Last run %q", got)
 		}
 	})
@@ -824,4 +824,56 @@ func TestApplicationsFilterByKind(t *testing.T) {
 	if e.total != testinventory.Applications-ms {
 		t.Fatalf("third-party applications: %d", e.total)
 	}
+}
+
+// A row opens in full on a double click, so texts a column cuts off (an
+// import's error) can be read and copied (issue 23 item 7); Import history
+// shows when and how each run ended first.
+func TestRowDetailAndHistoryColumnsFirst(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	p, e := openPage(t, m, PageImportHistory)
+	if e.total == 0 {
+		t.Fatal("no runs")
+	}
+	if historyColumns[0].title != "Started" || historyColumns[1].title != "Result" {
+		t.Errorf("Import history starts with %q, %q", historyColumns[0].title, historyColumns[1].title)
+	}
+	result := screenCell(t, p, 0, 1)
+	var cell *dataCell
+	onUI(func() {
+		var walk func(o fyne.CanvasObject)
+		walk = func(o fyne.CanvasObject) {
+			switch x := o.(type) {
+			case *dataCell:
+				if cell == nil && x.row == 0 && x.col == 1 {
+					cell = x
+				}
+			case *fyne.Container:
+				for _, c := range x.Objects {
+					walk(c)
+				}
+			case fyne.Widget:
+				for _, c := range test.WidgetRenderer(x).Objects() {
+					walk(c)
+				}
+			}
+		}
+		walk(p.table)
+		if cell == nil {
+			t.Fatal("no cell of row 0 on screen")
+		}
+		m.prompt = nil
+		cell.DoubleTapped(&fyne.PointEvent{})
+		if m.prompt == nil || !m.prompt.open {
+			t.Fatal("a double click showed nothing")
+		}
+		requireContains(t, "row", m.prompt.message.Text, "Result: "+result)
+		requireContains(t, "row", m.prompt.message.Text, "Started: ")
+		requireContains(t, "row", m.prompt.message.Text, "Error: ")
+		test.Tap(m.prompt.buttons["Copy"])
+		if got := fyne.CurrentApp().Clipboard().Content(); got != m.prompt.message.Text {
+			t.Errorf("copied %q", got)
+		}
+	})
 }

@@ -82,7 +82,7 @@ func newExecHarness(t *testing.T, store *inventory.Store, connID string, run Exe
 	onUI(func() {
 		h.m.statusLoaded = func(err error) { h.status <- err }
 		h.m.exec.opts.Shown = func(d *ExecuteDialog) {
-			h.running = append(h.running, h.m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}))
+			h.running = append(h.running, h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}))
 			h.shown <- d
 		}
 		h.m.exec.opts.Finished = func(d *ExecuteDialog) { h.finished <- d }
@@ -96,7 +96,7 @@ func (h *execHarness) lastResult(t *testing.T, want string) {
 	t.Helper()
 	for {
 		var got string
-		onUI(func() { got = h.m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}) })
+		onUI(func() { got = h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}) })
 		if got == want {
 			return
 		}

@@ -210,12 +210,12 @@ func TestKeyboardShortcuts(t *testing.T) {
 	m.systems.selectRow(0)
 
 	// F5 redraws the run state.
-	if got := cellAt(t, m, 0, 6).label.Text; got != "Succeeded" {
+	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result %q", got)
 	}
 	result = "Failed"
 	typeKey(m, fyne.KeyF5)
-	if got := cellAt(t, m, 0, 6).label.Text; got != "Failed" {
+	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Fatalf("after F5 the cell shows %q", got)
 	}
 

@@ -108,10 +108,10 @@ func TestCreateSaveAndExit(t *testing.T) {
 	if len(m.cfg.Connections) != 1 || m.systems.selected != 0 || m.systems.editButton.Disabled() {
 		t.Fatalf("the new connection should be listed and selected: %+v", m.cfg.Connections)
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 0}); got != "Contoso" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colConnName}); got != "Contoso" {
 		t.Errorf("name cell %q", got)
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 3}); got != "Not scheduled" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colSchedule}); got != "Not scheduled" {
 		t.Errorf("schedule cell %q", got)
 	}
 
@@ -265,7 +265,7 @@ func TestSaveRefusesToUndoAnotherProcessesChange(t *testing.T) {
 	if m.dirty || len(m.cfg.Connections) != 1 || m.cfg.Connections[0].Name != "FromCLI" || !m.saveButton.Disabled() {
 		t.Fatalf("after reload: dirty %v, connections %+v", m.dirty, m.cfg.Connections)
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 0}); got != "FromCLI" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colConnName}); got != "FromCLI" {
 		t.Errorf("table shows %q", got)
 	}
 }
@@ -289,11 +289,11 @@ func TestDeleteConfirmsAndRemovesSecretsOnSave(t *testing.T) {
 	if !m.systems.deleteButton.Disabled() {
 		t.Fatal("Delete needs a selection")
 	}
-	test.Tap(cellAt(t, m, 0, 2))
+	test.Tap(cellAt(t, m, 0, colTenant))
 	if m.systems.selected != 0 || m.systems.deleteButton.Disabled() {
 		t.Fatal("tapping a cell must select its row")
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 2}); got != "contoso.com" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colTenant}); got != "contoso.com" {
 		t.Errorf("tenant cell %q", got)
 	}
 
@@ -339,7 +339,7 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
-	test.DoubleTap(cellAt(t, m, 0, 0))
+	test.DoubleTap(cellAt(t, m, 0, colConnName))
 	d := m.connDialog
 	if d == nil || d.isNew || d.dlg == nil {
 		t.Fatal("double tap did not open Edit")
@@ -441,7 +441,7 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	if m.prompt != nil || m.cfg.Connections[0].ScheduleID != "s1" {
 		t.Fatal("a signed-in connection attaches without a warning")
 	}
-	cells := map[int]string{3: "Nightly", 4: next.Format(timeLayout), 5: "Never", 6: "Succeeded"}
+	cells := map[int]string{colSchedule: "Nightly", colNextRun: next.Format(timeLayout), colLastRun: "Never", colLastResult: "Succeeded"}
 	for col, want := range cells {
 		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: col}); got != want {
 			t.Errorf("column %s: %q, want %q", systemsColumns[col].title, got, want)
@@ -449,12 +449,12 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	}
 	// A finished run redraws the table through RefreshStatus.
 	m.win.Resize(fyne.NewSize(1400, windowHeight)) // every column on screen
-	if got := cellAt(t, m, 0, 6).label.Text; got != "Succeeded" {
+	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result cell %q", got)
 	}
 	result = "Failed"
 	m.RefreshStatus()
-	if got := cellAt(t, m, 0, 6).label.Text; got != "Failed" {
+	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Errorf("after RefreshStatus the cell shows %q", got)
 	}
 }
@@ -538,5 +538,23 @@ func TestSaveErrorMessages(t *testing.T) {
 		if !strings.Contains(msg, "still here") && !strings.Contains(msg, "not overwritten") {
 			t.Errorf("%v: the message must say the changes are kept: %q", tc.err, msg)
 		}
+	}
+}
+
+// A connection through /common shows its tenant by the signed-in
+// account's domain, not a GUID a column cuts off (issue 23 item 7).
+func TestTenantShownByDomain(t *testing.T) {
+	c := newNamedConnection("Contoso")
+	c.TokenEndpoint = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+	c.Token = &storage.TokenInfo{TenantID: "3f1c2b4a-0000-4000-8000-123456789abc", Account: "admin@contoso.onmicrosoft.com"}
+	if got := tenantOrEndpoint(c); got != "contoso.onmicrosoft.com" {
+		t.Errorf("tenant shown as %q", got)
+	}
+	c.Token.Account = ""
+	if got := tenantOrEndpoint(c); got != c.Token.TenantID {
+		t.Errorf("without an account: %q", got)
+	}
+	if systemsColumns[colLastResult].title != "Last result" || colLastResult != 1 {
+		t.Error("the last result must be the second column, on screen at 1024 px")
 	}
 }

@@ -106,7 +106,7 @@ func TestSchedulingWithRealRunner(t *testing.T) {
 	if got := p.rowTexts("s:s1")[2]; got != "today at 21:30" {
 		t.Errorf("next run after the run %q", got)
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 4}); got != "2026-11-25 21:30" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colNextRun}); got != "2026-11-25 21:30" {
 		t.Errorf("Next run column %q", got)
 	}
 

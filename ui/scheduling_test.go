@@ -306,8 +306,8 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 		t.Fatal("OK did not attach the connection")
 	}
 	cell := func(col int) string { return m.systems.cellText(widget.TableCellID{Row: 0, Col: col}) }
-	if cell(3) != "Nightly" || cell(4) != "2026-11-26 02:00" {
-		t.Errorf("Schedule / Next run columns: %q / %q", cell(3), cell(4))
+	if cell(colSchedule) != "Nightly" || cell(colNextRun) != "2026-11-26 02:00" {
+		t.Errorf("Schedule / Next run columns: %q / %q", cell(colSchedule), cell(colNextRun))
 	}
 	// The dialog opens on the connection's schedule, and says who else is
 	// on the one chosen.
@@ -368,8 +368,8 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 	if !m.dirty || scheduleOf(t, m, "Nightly").Hour != 3 {
 		t.Fatal("the edit is not pending")
 	}
-	if cell(4) != "2026-11-26 03:15" {
-		t.Errorf("Next run after the edit %q", cell(4))
+	if cell(colNextRun) != "2026-11-26 03:15" {
+		t.Errorf("Next run after the edit %q", cell(colNextRun))
 	}
 	if got := rowOf(p, "s:s-night")[2]; got != "tomorrow at 03:15" {
 		t.Errorf("page next run %q", got)
@@ -394,8 +394,8 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 	if len(m.cfg.Schedules) != 1 || m.cfg.Connections[0].ScheduleID != "" || p.selected != "" || !p.editButton.Disabled() {
 		t.Fatalf("after Delete: schedules %+v, connection on %q", m.cfg.Schedules, m.cfg.Connections[0].ScheduleID)
 	}
-	if cell(3) != "Not scheduled" || cell(4) != "—" {
-		t.Errorf("columns after Delete: %q / %q", cell(3), cell(4))
+	if cell(colSchedule) != "Not scheduled" || cell(colNextRun) != "—" {
+		t.Errorf("columns after Delete: %q / %q", cell(colSchedule), cell(colNextRun))
 	}
 	if got := rowOf(p, notScheduledNode)[0]; got != "Not scheduled (2)" {
 		t.Errorf("Not scheduled row %q", got)
@@ -479,7 +479,7 @@ func TestSchedulingEventsUpdateWindowAndNotify(t *testing.T) {
 
 	ev.Kind = schedule.EventStarted
 	m.OnScheduleEvent(ev)
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}); got != "Running…" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != "Running…" {
 		t.Errorf("Last result while running %q", got)
 	}
 	if got := rowOf(p, connNodePre+c.ID)[2]; got != "Importing…" {
@@ -521,7 +521,7 @@ func TestSchedulingEventsUpdateWindowAndNotify(t *testing.T) {
 			t.Errorf("case %d: notifications %v, want %q", i, sent, tc.notice)
 		}
 	}
-	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: 6}); got == "Running…" {
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got == "Running…" {
 		t.Error("Last result still says Running after the import ended")
 	}
 

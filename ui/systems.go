@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
@@ -28,13 +29,25 @@ var systemsColumns = []struct {
 	width float32
 }{
 	{"Connection Name", 150},
-	{"Type", 110},
-	{"Tenant or endpoint", 190},
-	{"Schedule", 120},
-	{"Next run", 135},
+	{"Last result", 190},
 	{"Last run", 135},
-	{"Last result", 170},
+	{"Next run", 135},
+	{"Schedule", 120},
+	{"Tenant or endpoint", 190},
+	{"Type", 110},
 }
+
+// The columns of Inventory Systems, most important first: at 1024 px the
+// last result (a failure) must be on screen (issue 23 item 7).
+const (
+	colConnName = iota
+	colLastResult
+	colLastRun
+	colNextRun
+	colSchedule
+	colTenant
+	colType
+)
 
 // The kinds the New menu lists, as the reference product does; only
 // PowerShell is implemented.
@@ -174,22 +187,22 @@ func (p *systemsPage) cellText(id widget.TableCellID) string {
 	c := p.m.cfg.Connections[id.Row]
 	st := p.m.connStatus(c.ID)
 	switch id.Col {
-	case 0:
+	case colConnName:
 		return c.Name
-	case 1:
+	case colType:
 		return c.SourceType
-	case 2:
+	case colTenant:
 		return tenantOrEndpoint(c)
-	case 3:
+	case colSchedule:
 		return p.scheduleName(c.ScheduleID)
-	case 4:
+	case colNextRun:
 		if st.NextRun.IsZero() {
 			return "—"
 		}
 		return st.NextRun.In(p.m.loc).Format(timeLayout)
-	case 5:
+	case colLastRun:
 		return formatTime(st.LastRun, "Never")
-	case 6:
+	case colLastResult:
 		if st.LastResult == "" {
 			return "—"
 		}
@@ -208,6 +221,11 @@ func tenantOrEndpoint(c storage.Connection) string {
 		return t
 	}
 	if c.Token != nil && c.Token.TenantID != "" {
+		// The signed-in account's domain reads better than the tenant's
+		// GUID, which a column cuts to "3f1c…" (issue 23 item 7).
+		if _, domain, ok := strings.Cut(c.Token.Account, "@"); ok && domain != "" {
+			return domain
+		}
 		return c.Token.TenantID
 	}
 	if u, err := url.Parse(c.TokenEndpoint); err == nil && u.Host != "" && t != "" {
