@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
@@ -46,12 +47,17 @@ const (
 // points to Custom for any other host. The Graph Endpoint has nothing to
 // edit but the host, so it is read-only unless the cloud is Custom.
 type ConnectionDialog struct {
-	parent fyne.Window
-	deps   Deps
-	others []storage.Connection
-	orig   storage.Connection
-	isNew  bool
-	onOK   func(c storage.Connection, changes []storage.SecretChange)
+	// touched are the fields the administrator typed in (new connections
+	// show errors only there); pending says which fields OK still waits
+	// for.
+	touched map[string]bool
+	pending *widget.Label
+	parent  fyne.Window
+	deps    Deps
+	others  []storage.Connection
+	orig    storage.Connection
+	isNew   bool
+	onOK    func(c storage.Connection, changes []storage.SecretChange)
 
 	// savedToken describes the refresh token in the keyring when the
 	// dialog opened (bound to the settings of orig); generated is the one
@@ -105,7 +111,9 @@ func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, is
 		parent: parent, deps: deps, others: others, orig: c, isNew: isNew, onOK: onOK,
 		savedToken: c.Token, sourceType: c.SourceType,
 		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{}, help: map[string]*widget.Label{},
+		touched: map[string]bool{}, pending: widget.NewLabel(""),
 	}
+	d.pending.Wrapping = fyne.TextWrapWord
 	d.build()
 	d.load(c)
 	d.built = true
@@ -114,10 +122,20 @@ func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, is
 }
 
 func (d *ConnectionDialog) build() {
-	changed := func(string) { d.revalidate() }
+	// typed marks a field as one the administrator has typed in: its
+	// errors show from then on, not while the form is still blank
+	// (issue 23 item 5).
+	typed := func(field string) func(string) {
+		return func(string) {
+			if d.built {
+				d.touched[field] = true
+			}
+			d.revalidate()
+		}
+	}
 
 	d.name = widget.NewEntry()
-	d.name.OnChanged = changed
+	d.name.OnChanged = typed(connector.FieldConnectionName)
 
 	d.sourceTypeButton = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), d.showSourceTypeMenu)
 	d.sourceTypeButton.Alignment = widget.ButtonAlignLeading
@@ -132,31 +150,31 @@ func (d *ConnectionDialog) build() {
 	d.useProxy = widget.NewCheck("Use Proxy", func(bool) { d.updateProxyEnabled(); d.revalidate() })
 	d.proxyServer = widget.NewEntry()
 	d.proxyServer.SetPlaceHolder("http://proxy.example.com:8080")
-	d.proxyServer.OnChanged = changed
+	d.proxyServer.OnChanged = typed(connector.FieldProxyServer)
 	d.proxyUser = widget.NewEntry()
-	d.proxyUser.OnChanged = changed
+	d.proxyUser.OnChanged = typed(connector.FieldProxyUsername)
 	d.proxyPassword = widget.NewPasswordEntry()
-	d.proxyPassword.OnChanged = changed
+	d.proxyPassword.OnChanged = typed(connector.FieldProxyPassword)
 	// Not disabled with Use Proxy: a transparent proxy inspects HTTPS
 	// without being configured here.
 	d.caCertFile = widget.NewEntry()
 	d.caCertFile.SetPlaceHolder("Empty: the certificates this computer trusts")
-	d.caCertFile.OnChanged = changed
+	d.caCertFile.OnChanged = typed(connector.FieldCACertFile)
 	d.caCertBrowse = widget.NewButton("Browse...", d.onBrowseCACert)
 
 	d.cloud = widget.NewSelect(connector.CloudNames(), d.onCloudChanged)
 	d.tokenEndpoint = widget.NewEntry()
-	d.tokenEndpoint.OnChanged = changed
+	d.tokenEndpoint.OnChanged = typed(connector.FieldTokenEndpoint)
 	d.clientID = widget.NewEntry()
-	d.clientID.OnChanged = changed
+	d.clientID.OnChanged = typed(connector.FieldClientID)
 	d.redirectURI = widget.NewEntry()
-	d.redirectURI.OnChanged = changed
+	d.redirectURI.OnChanged = typed(connector.FieldRedirectURI)
 	d.authFlow = widget.NewRadioGroup([]string{string(storage.FlowAuthorizationCode), string(storage.FlowClientCredentials)},
 		func(string) { d.updateFlowRows(); d.revalidate() })
 	d.authFlow.Horizontal = true
 	d.authFlow.Required = true
 	d.authorizationEndpoint = widget.NewEntry()
-	d.authorizationEndpoint.OnChanged = changed
+	d.authorizationEndpoint.OnChanged = typed(connector.FieldAuthorizationEndpoint)
 	d.tokenStatus = widget.NewLabel(noTokenText)
 	// Explicit lines rather than word wrapping: a wrapped label reports a
 	// one-line minimum height, so the row would not grow and the rows
@@ -164,19 +182,22 @@ func (d *ConnectionDialog) build() {
 	d.tokenStatus.Truncation = fyne.TextTruncateEllipsis
 	d.generate = widget.NewButton("Generate...", d.onGenerate)
 	d.clientSecret = widget.NewPasswordEntry()
-	d.clientSecret.OnChanged = changed
+	d.clientSecret.OnChanged = typed(connector.FieldClientSecret)
 	d.graphEndpoint = widget.NewEntry()
-	d.graphEndpoint.OnChanged = changed
+	d.graphEndpoint.OnChanged = typed(connector.FieldGraphEndpoint)
 
 	labelW := float32(0)
 	for _, l := range []string{connector.FieldClientID, connector.FieldAuthorizationEndpoint, connector.FieldAuthFlow} {
 		labelW = max(labelW, widget.NewLabel(l).MinSize().Width)
 	}
 	row := func(label string, field fyne.CanvasObject) fyne.CanvasObject {
+		// Always there, blank without an error: a message appearing and
+		// going while typing must not move the fields below (a click
+		// meant for Username landed in Password, issue 23 item 5).
 		e := widget.NewLabel("")
 		e.Importance = widget.DangerImportance
 		e.Wrapping = fyne.TextWrapWord
-		e.Hide()
+		e.SizeName = theme.SizeNameCaptionText // a smaller reserved line
 		d.errs[label] = e
 		col := container.NewVBox(field, e)
 		if text := fieldHelp[label]; text != "" {
@@ -214,7 +235,7 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldClientSecret, d.clientSecret),
 		row(connector.FieldGraphEndpoint, d.graphEndpoint),
 	))
-	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365))
+	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
 
 	title := titleEditConnection
 	if d.isNew {
@@ -597,19 +618,32 @@ func (d *ConnectionDialog) revalidate() {
 	c := d.connection()
 	d.showCredentials(c)
 	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
+	var untouched []string
 	for field, l := range d.errs {
-		if err := d.current[field]; err != nil {
+		err := d.current[field]
+		switch {
+		case err != nil && (d.touched[field] || !d.isNew):
 			l.SetText(err.Error())
-			l.Show()
-		} else {
+		case err != nil:
+			untouched = append(untouched, field)
 			l.SetText("")
-			l.Hide()
+		default:
+			l.SetText("")
 		}
 	}
 	if len(d.current) == 0 {
 		d.ok.Enable()
 	} else {
 		d.ok.Disable()
+	}
+	// Why OK is not available yet, without red before anything was typed.
+	sort.Strings(untouched)
+	pending := ""
+	if len(untouched) > 0 {
+		pending = "To enable OK, fill in: " + strings.Join(untouched, ", ") + "."
+	}
+	if d.pending.Text != pending {
+		d.pending.SetText(pending)
 	}
 	// Generate... needs only the fields the sign-in uses.
 	generateOK := true
@@ -634,6 +668,14 @@ func (d *ConnectionDialog) errorText(field string) string {
 		return l.Text
 	}
 	return ""
+}
+
+// touchAll shows every field's errors, as after typing in each (tests).
+func (d *ConnectionDialog) touchAll() {
+	for f := range d.errs {
+		d.touched[f] = true
+	}
+	d.revalidate()
 }
 
 func (d *ConnectionDialog) onGenerate() {

@@ -59,11 +59,25 @@ func TestDialogNewHasDefaultsAndNeedsOnlyAName(t *testing.T) {
 	if d.dlg == nil || !d.ok.Disabled() {
 		t.Fatal("OK must be disabled while the name is empty")
 	}
-	requireContains(t, "name error", d.errorText(connector.FieldConnectionName), "Enter a name")
+	// No red before anything was typed (issue 23 item 5): the dialog says
+	// what OK waits for instead.
 	for field := range d.errs {
-		if field != connector.FieldConnectionName && d.errorText(field) != "" {
-			t.Errorf("unexpected error on %s: %s", field, d.errorText(field))
+		if d.errorText(field) != "" {
+			t.Errorf("error on %s before anything was typed: %s", field, d.errorText(field))
 		}
+	}
+	requireContains(t, "pending", d.pending.Text, "To enable OK, fill in: "+connector.FieldConnectionName)
+	// Once typed in, the field says what is wrong, in space kept for it:
+	// the fields below do not move.
+	below := d.rows[connector.FieldSourceType].Position().Y
+	test.Type(d.name, "x")
+	d.name.SetText("")
+	requireContains(t, "name error", d.errorText(connector.FieldConnectionName), "Enter a name")
+	if d.pending.Text != "" {
+		t.Errorf("pending %q once the error shows at its field", d.pending.Text)
+	}
+	if got := d.rows[connector.FieldSourceType].Position().Y; got != below {
+		t.Errorf("the error moved the next field from y=%v to y=%v", below, got)
 	}
 
 	test.Tap(d.ok)
@@ -149,6 +163,7 @@ func TestDialogShowsEachRuleNextToItsField(t *testing.T) {
 				t.Fatalf("a valid connection starts with OK disabled: %v", d.current)
 			}
 			tc.setup(d)
+			d.touchAll() // as after the administrator went through every field
 			requireContains(t, tc.field+" error", d.errorText(tc.field), tc.want)
 			if !d.ok.Disabled() {
 				t.Error("OK is enabled while a field is invalid")
@@ -219,8 +234,12 @@ func TestDialogAuthFlowSwitchesFieldsAndSecretIsPending(t *testing.T) {
 	if d.rows[connector.FieldAuthorizationEndpoint].Visible() || d.rows[fieldRefreshToken].Visible() || !d.rows[connector.FieldClientSecret].Visible() {
 		t.Fatal("Client Credentials shows Client Secret only")
 	}
-	if !d.ok.Disabled() || d.errorText(connector.FieldClientSecret) == "" || d.errorText(connector.FieldTokenEndpoint) == "" {
-		t.Fatal("Client Credentials on common without a secret must be refused")
+	if !d.ok.Disabled() || !strings.Contains(d.pending.Text, connector.FieldClientSecret) || !strings.Contains(d.pending.Text, connector.FieldTokenEndpoint) {
+		t.Fatalf("Client Credentials on common without a secret must be refused, saying why: %q", d.pending.Text)
+	}
+	d.touchAll()
+	if d.errorText(connector.FieldClientSecret) == "" || d.errorText(connector.FieldTokenEndpoint) == "" {
+		t.Fatal("the errors of Client Secret and Token Endpoint must show at their fields")
 	}
 	retype(d.tokenEndpoint, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
 	const secret = "Qw8~client-secret-value-123"
@@ -264,6 +283,8 @@ func TestDialogUseProxyEnablesAndValidatesProxyFields(t *testing.T) {
 	if d.proxyServer.Disabled() || d.proxyUser.Disabled() || d.proxyPassword.Disabled() {
 		t.Fatal("Use Proxy must enable the proxy fields")
 	}
+	requireContains(t, "pending", d.pending.Text, connector.FieldProxyServer)
+	d.touchAll()
 	requireContains(t, "server error", d.errorText(connector.FieldProxyServer), "Enter the proxy address")
 	test.Type(d.proxyServer, "http://[2001:db8::1]:3128")
 	test.Type(d.proxyUser, "alice")
