@@ -392,4 +392,9 @@ func TestExecuteNowFailedBeforeReadingAnything(t *testing.T) {
 			t.Errorf("the outcome claims what is not so: %s", d.Status())
 		}
 	})
+	// The window reloads Last run / Last result after the run: let it
+	// finish, or it races with the next test's app.
+	var ended inventory.Run
+	onUI(func() { ended = d.run })
+	h.lastResult(t, resultText(ended))
 }
