@@ -122,6 +122,8 @@ type dataPage struct {
 	events chan tableEvent
 	// help explains the columns (pages whose source has help).
 	help *widget.Button
+	// skuChip shows and clears the Users page's licence filter.
+	skuChip *widget.Button
 	// extra is called after each query's results are applied (the
 	// Licenses chart follows the table's search).
 	extra func(q inventory.Query, run inventory.Run, err error)
@@ -337,7 +339,7 @@ func (p *dataPage) reload(top bool) {
 		}
 		if err == nil {
 			q.RunID = run.ID
-			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.Apps == q.Apps && prev.connID == connID
+			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.Apps == q.Apps && prev.SKU == q.SKU && prev.connID == connID
 			// The count and the first rows are independent scans: run
 			// them side by side, so a search costs the longer of the two
 			// rather than their sum.
@@ -581,10 +583,31 @@ func (p *dataPage) showRow(row int) {
 		b.WriteString(c.title + ": " + v)
 	}
 	text := b.String()
-	p.m.prompt = showPromptWidth(p.m.win, 700, p.title+": row "+count(row+1), text,
-		promptButton{label: "Copy", action: func() { fyne.CurrentApp().Clipboard().SetContent(text) }},
-		promptButton{label: "Close", importance: widget.HighImportance})
+	buttons := []promptButton{{label: "Copy", action: func() { fyne.CurrentApp().Clipboard().SetContent(text) }}}
+	if _, ok := p.src.(licensesSource); ok {
+		// A licence's drill-down: who holds it (issue 23 item 13).
+		skuID, part := p.cell(row, len(cols)-1), p.cell(row, 0)
+		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.m.showUsersHolding(skuID, part) }})
+	}
+	buttons = append(buttons, promptButton{label: "Close", importance: widget.HighImportance})
+	p.m.prompt = showPromptWidth(p.m.win, 700, p.title+": row "+count(row+1), text, buttons...)
 	p.m.prompt.message.Selectable = true
+}
+
+// setSKU keeps the users holding one licence (Users page), shown as a
+// chip that clears the filter when tapped; "" clears it.
+func (p *dataPage) setSKU(skuID, label string) {
+	if p.skuChip == nil {
+		return
+	}
+	p.q.SKU = skuID
+	if skuID == "" {
+		p.skuChip.Hide()
+	} else {
+		p.skuChip.SetText("Holding " + label)
+		p.skuChip.Show()
+	}
+	p.reload(true)
 }
 
 func newDataCell() *dataCell {

@@ -877,3 +877,39 @@ func TestRowDetailAndHistoryColumnsFirst(t *testing.T) {
 		}
 	})
 }
+
+// From a licence to the users holding it, and back to all users (issue 23
+// item 13).
+func TestLicenceDrillDownToItsUsers(t *testing.T) {
+	store := bigInventory(t)
+	m := dataWindow(t, store, bigConnID, Deps{})
+	lp, _ := openPage(t, m, PageLicenses)
+	users, _ := openPage(t, m, PageUsers)
+	onUI(func() { m.nav.Select(PageLicenses) })
+	if got := screenCell(t, lp, 0, 0); got != "ENTERPRISEPACK" {
+		t.Fatalf("first licence %q", got)
+	}
+	drain(users)
+	onUI(func() {
+		lp.showRow(0)
+		test.Tap(m.prompt.buttons["Show its users"])
+	})
+	e := waitTable(t, users, "query", func(e tableEvent) bool { return e.q.SKU == testinventory.SkuE3 })
+	if e.total != bigUsers/2 || m.pageName != PageUsers {
+		t.Fatalf("holders of E3: %d on %s, want %d on Users", e.total, m.pageName, bigUsers/2)
+	}
+	onUI(func() {
+		if !users.skuChip.Visible() || !strings.Contains(users.skuChip.Text, "ENTERPRISEPACK") {
+			t.Errorf("no visible filter: %q", users.skuChip.Text)
+		}
+	})
+	lic := colIndex(t, userColumns, "Licenses")
+	onUI(func() { users.table.ScrollTo(widget.TableCellID{Row: 0, Col: lic}) })
+	requireContains(t, "licences of the first holder", screenCell(t, users, 0, lic), "ENTERPRISEPACK")
+	drain(users)
+	onUI(func() { test.Tap(users.skuChip) })
+	e = waitTable(t, users, "query", func(e tableEvent) bool { return e.q.SKU == "" })
+	if e.total != bigUsers {
+		t.Fatalf("after clearing the filter: %d", e.total)
+	}
+}

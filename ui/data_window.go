@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/schedule"
@@ -26,7 +27,12 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 	var p *dataPage
 	switch name {
 	case PageUsers:
-		p = newDataPage(m, name, usersSource{})
+		chip := widget.NewButtonWithIcon("", theme.CancelIcon(), nil)
+		chip.IconPlacement = widget.ButtonIconTrailingText
+		chip.Hide()
+		p = newDataPage(m, name, usersSource{}, chip)
+		p.skuChip = chip
+		chip.OnTapped = func() { p.setSKU("", "") }
 		// By name, as people read names (Íñigo beside Inigo), rather than
 		// in the order Graph listed them (issue 23 item 10).
 		p.q.Sort = "displayName"
@@ -99,6 +105,14 @@ func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run,
 				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
 			})
 		}()
+	}
+}
+
+// showUsersHolding opens the Users page on the holders of one licence.
+func (m *MainWindow) showUsersHolding(skuID, label string) {
+	m.nav.Select(PageUsers)
+	if p := m.data[PageUsers]; p != nil {
+		p.setSKU(skuID, label)
 	}
 }
 

@@ -24,6 +24,8 @@ type Query struct {
 	RunID int64
 	// Apps keeps the applications of one kind (Applications page only).
 	Apps AppKind
+	// SKU keeps the users holding this SKU (its skuId; Users page only).
+	SKU string
 }
 
 // AppKind sorts the applications of a tenant by who publishes them
@@ -59,6 +61,15 @@ func (s *Store) tenantOf(ctx context.Context, run int64) (string, error) {
 		return "", nil
 	}
 	return id, err
+}
+
+// skuWhere adds q.SKU to a filter of the users: those whose assigned
+// licenses name the SKU (a licence's drill-down to its holders).
+func skuWhere(table string, q Query, w string, args []any) (string, []any) {
+	if table != "users" || q.SKU == "" {
+		return w, args
+	}
+	return w + " AND instr(lower(assigned_licenses), ?) > 0", append(args, `"skuid":"`+strings.ToLower(q.SKU)+`"`)
 }
 
 // appsWhere adds q.Apps to a filter of the service principals.
@@ -268,12 +279,13 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 			return "", nil, err
 		}
 	}
+	w, args = skuWhere(table, q, w, args)
 	if q.Limit <= 0 {
 		// Every row from the offset on is read anyway.
 		return "SELECT " + sel + " FROM " + table + w + order + limit(q), args, nil
 	}
 	inner := order + limit(q)
-	if q.Sort != "" && q.Offset >= reverseFrom && strings.TrimSpace(q.Search) == "" && q.Apps == AppsAll {
+	if q.Sort != "" && q.Offset >= reverseFrom && strings.TrimSpace(q.Search) == "" && q.Apps == AppsAll && q.SKU == "" {
 		var n int
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n); err != nil {
 			return "", nil, fmt.Errorf("count %s: %w", table, err)
@@ -312,6 +324,7 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 			return 0, err
 		}
 	}
+	w, args = skuWhere(table, q, w, args)
 	var n int
 	err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+w, args...).Scan(&n)
 	return n, err

@@ -674,3 +674,30 @@ func TestApplicationKinds(t *testing.T) {
 		t.Errorf("kinds of a search: %v", kinds)
 	}
 }
+
+// TestUsersHoldingASKU: a licence's drill-down lists exactly its holders,
+// with a search on top (issue 23 item 13).
+func TestUsersHoldingASKU(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	importGood(t, s, "c1", 20, "a") // E3: even users; E5: multiples of 5
+	for sku, want := range map[string]int{skuE3: 10, strings.ToUpper(skuE5): 4, "00000000-0000-0000-0000-000000000000": 0} {
+		n, err := s.CountUsers(ctx, "c1", Query{SKU: sku})
+		us, err2 := s.Users(ctx, "c1", Query{SKU: sku, Sort: "displayName"})
+		if err != nil || err2 != nil || n != want || len(us) != want {
+			t.Errorf("holders of %s: count %d, %d listed (%v %v), want %d", sku, n, len(us), err, err2, want)
+		}
+		for _, u := range us {
+			held := false
+			for _, l := range u.AssignedLicenses {
+				held = held || strings.EqualFold(l.SkuID, sku)
+			}
+			if !held {
+				t.Errorf("%s listed as a holder of %s: %+v", u.ID, sku, u.AssignedLicenses)
+			}
+		}
+	}
+	if n, err := s.CountUsers(ctx, "c1", Query{SKU: skuE5, Search: "finance"}); err != nil || n == 0 || n >= 4 {
+		t.Errorf("E5 holders in Finance: %d %v", n, err)
+	}
+}
