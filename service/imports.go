@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/inventorybeacon/beacon/connector/connect"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -89,7 +88,7 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 		}
 		defer release()
 	}
-	client, release, err := connect.Open(conn, connect.Options{Secrets: s.Secrets, ConfigDir: s.ConfigDir, Logger: logger,
+	client, release, err := OpenGraph(conn, GraphOptions{Secrets: s.Secrets, ConfigDir: s.ConfigDir, Logger: logger,
 		Now: s.Now, Tokens: s.Tokens, OnRetry: req.OnRetry})
 	if err != nil {
 		status := inventory.StatusFailed

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -128,14 +129,7 @@ func startGenerate(opts GenerateOptions, req GenerateRequest) {
 
 func prepareFlow(opts GenerateOptions, req GenerateRequest) (*auth.Flow, error) {
 	conn := req.Connection
-	pw := req.ProxyPassword
-	if pw == "" && conn.Proxy.Enabled && conn.Proxy.HasPassword && opts.Secrets != nil {
-		var err error
-		if pw, err = opts.Secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
-			return nil, fmt.Errorf("the saved proxy password could not be read: %w", err)
-		}
-	}
-	client, err := auth.HTTPClient(conn, pw)
+	client, err := service.HTTPClient(conn, opts.Secrets, req.ProxyPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -469,14 +463,7 @@ func runTestConnection(ctx context.Context, opts TestConnectionOptions, c storag
 		err := fmt.Errorf("connection %q: %w", c.Name, auth.ErrNotSignedIn)
 		return &auth.TestReport{Err: err, Problem: auth.Guidance(err)}
 	}
-	pw := ""
-	if c.Proxy.Enabled && c.Proxy.HasPassword && opts.Secrets != nil {
-		var err error
-		if pw, err = opts.Secrets.Get(c.ID, storage.SecretProxyPassword); err != nil {
-			return &auth.TestReport{Err: err, Problem: "The saved proxy password could not be read: " + err.Error()}
-		}
-	}
-	client, err := auth.HTTPClient(c, pw)
+	client, err := service.HTTPClient(c, opts.Secrets, "")
 	if err != nil {
 		return &auth.TestReport{Err: err, Problem: err.Error()}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/inventorybeacon/beacon/service"
 
 	"github.com/inventorybeacon/beacon/auth"
-	"github.com/inventorybeacon/beacon/connector/connect"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/storage"
@@ -45,7 +44,7 @@ var executeTokenSource = func(env *Env, conn storage.Connection, secrets storage
 	if err != nil {
 		return nil, err
 	}
-	return connect.AuthTokens(ts), nil
+	return service.AuthTokens(ts), nil
 }
 
 // loadConnection finds a connection by name (case-insensitive).

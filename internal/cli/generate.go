@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/auth"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -80,14 +81,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	secrets := generateKeyring()
-	proxyPassword := ""
-	if conn.Proxy.Enabled && conn.Proxy.HasPassword {
-		if proxyPassword, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
-			fmt.Fprintf(env.Stderr, "beacon generate: the proxy password is not readable: %v\n", err)
-			return ExitFailed
-		}
-	}
-	client, err := auth.HTTPClient(*conn, proxyPassword)
+	client, err := service.HTTPClient(*conn, secrets, "")
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon generate: %v\n", err)
 		return ExitFailed

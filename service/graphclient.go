@@ -1,9 +1,10 @@
-// Package connect turns a saved connection into a Graph client: the HTTP
-// client through the connection's proxy (password from the keyring), the
-// token source over the keyring's refresh token or client secret, and the
-// retry policy. The window, `beacon execute` and the scheduler all use it,
-// so an import behaves the same wherever it starts.
-package connect
+package service
+
+// A saved connection made into a Graph client: the HTTP client through the
+// connection's proxy (password from the keyring), the token source over
+// the keyring's refresh token or client secret, and the retry policy. The
+// window, `beacon execute` and the scheduler all import through it, so an
+// import behaves the same wherever it starts.
 
 import (
 	"context"
@@ -18,9 +19,9 @@ import (
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-// Options configure Graph. The zero value uses the OS keyring and
+// GraphOptions configure Graph. The zero value uses the OS keyring and
 // slog.Default.
-type Options struct {
+type GraphOptions struct {
 	Secrets   storage.Secrets // default: the OS keyring
 	ConfigDir string          // where the token lock files live (required for auth's token source)
 	Logger    *slog.Logger
@@ -33,18 +34,18 @@ type Options struct {
 
 // Graph builds the Graph client of conn. Its HTTP connections stay open
 // until they idle out (90 s); a long-lived process that builds a client
-// per import uses Open and calls its release function instead.
-func Graph(conn storage.Connection, o Options) (*graph.Client, error) {
-	c, _, err := Open(conn, o)
+// per import uses OpenGraph and calls its release function instead.
+func Graph(conn storage.Connection, o GraphOptions) (*graph.Client, error) {
+	c, _, err := OpenGraph(conn, o)
 	return c, err
 }
 
-// Open is Graph with a release function that closes the client's idle
+// OpenGraph is Graph with a release function that closes the client's idle
 // connections; call it when the import is over. Without it a scheduler
 // running 20 connections every minute kept every import's keep-alive
 // connections open for 90 s: hundreds of sockets, growing with the number
 // of connections and the frequency (issue 8's load soak).
-func Open(conn storage.Connection, o Options) (*graph.Client, func(), error) {
+func OpenGraph(conn storage.Connection, o GraphOptions) (*graph.Client, func(), error) {
 	client, hc, err := open(conn, o)
 	if err != nil {
 		return nil, func() {}, err
@@ -52,21 +53,14 @@ func Open(conn storage.Connection, o Options) (*graph.Client, func(), error) {
 	return client, hc.CloseIdleConnections, nil
 }
 
-func open(conn storage.Connection, o Options) (*graph.Client, *http.Client, error) {
+func open(conn storage.Connection, o GraphOptions) (*graph.Client, *http.Client, error) {
 	if o.Secrets == nil {
 		o.Secrets = storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	proxyPassword := ""
-	if conn.Proxy.Enabled && conn.Proxy.HasPassword {
-		var err error
-		if proxyPassword, err = o.Secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
-			return nil, nil, fmt.Errorf("the proxy password is not readable from the keyring: %w", err)
-		}
-	}
-	hc, err := auth.HTTPClient(conn, proxyPassword)
+	hc, err := HTTPClient(conn, o.Secrets, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,3 +103,19 @@ func (a authTokens) Token(ctx context.Context) (string, error) {
 }
 
 func (a authTokens) Invalidate() { a.ts.Invalidate() }
+
+// HTTPClient is the client every request of a saved connection goes
+// through: its proxy with the password from secrets (or typed, when the
+// dialog has one not saved yet), and its proxy CA certificate. The window's
+// sign-in and Test Connection, `beacon generate` and imports all build it
+// here (issue 16: it was built in four places).
+func HTTPClient(conn storage.Connection, secrets storage.Secrets, typedProxyPassword string) (*http.Client, error) {
+	pw := typedProxyPassword
+	if pw == "" && conn.Proxy.Enabled && conn.Proxy.HasPassword && secrets != nil {
+		var err error
+		if pw, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
+			return nil, fmt.Errorf("the saved proxy password could not be read from the keyring: %w", err)
+		}
+	}
+	return auth.HTTPClient(conn, pw)
+}

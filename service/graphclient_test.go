@@ -1,4 +1,4 @@
-package connect
+package service
 
 import (
 	"context"
@@ -17,11 +17,6 @@ import (
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-type minted string
-
-func (m minted) Token(context.Context) (string, error) { return string(m), nil }
-func (minted) Invalidate()                             {}
-
 // Regression (issue 8, load soak): a client per import must not leave its
 // keep-alive connections open once the import is over. Open's release
 // closes them; before, a scheduler with 20 connections every minute held
@@ -38,7 +33,7 @@ func TestOpenReleaseClosesConnections(t *testing.T) {
 	conn := storage.Connection{ID: storage.NewID(), Name: "Sim", GraphEndpoint: sim.GraphEndpoint(), TokenEndpoint: sim.TokenEndpoint(),
 		AuthFlow: storage.FlowClientCredentials, ClientID: tenant.ConfidentialClientID}
 	var hc *http.Client
-	client, release, err := Open(conn, Options{Tokens: func(_ storage.Connection, _ storage.Secrets, c *http.Client) (graph.TokenSource, error) {
+	client, release, err := OpenGraph(conn, GraphOptions{Tokens: func(_ storage.Connection, _ storage.Secrets, c *http.Client) (graph.TokenSource, error) {
 		hc = c
 		return minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain)), nil
 	}})
