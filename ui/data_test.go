@@ -743,6 +743,7 @@ func TestLicensesColumnHelp(t *testing.T) {
 	store := bigInventory(t)
 	m := dataWindow(t, store, bigConnID, Deps{})
 	p, _ := openPage(t, m, PageLicenses)
+	waitTable(t, p, "chart", func(tableEvent) bool { return true }) // the chart's query ends within the test
 	onUI(func() {
 		if p.help == nil {
 			t.Fatal("the Licenses page has no help button")
@@ -777,7 +778,10 @@ func TestReturningToAPageShowsItsRows(t *testing.T) {
 	// Returning re-reads nothing (the connection is the same): the rows
 	// shown must be the ones the page holds.
 	for _, other := range []string{PageImportHistory, PageLicenses} {
-		openPage(t, m, other)
+		op, _ := openPage(t, m, other)
+		if other == PageLicenses {
+			waitTable(t, op, "chart", func(tableEvent) bool { return true })
+		}
 		onUI(func() { m.nav.Select(PageUsers) })
 		if got := screenCell(t, users, 0, name); got != first {
 			t.Fatalf("back from %s: the first row shows %q, want %q", other, got, first)
@@ -824,6 +828,9 @@ func TestApplicationsFilterByKind(t *testing.T) {
 	if e.total != testinventory.Applications-ms {
 		t.Fatalf("third-party applications: %d", e.total)
 	}
+	// The counts of this query are still being read: let them land
+	// before the next test's app replaces this one.
+	waitTable(t, p, "kinds", func(tableEvent) bool { return true })
 }
 
 // A row opens in full on a double click, so texts a column cuts off (an
@@ -884,6 +891,7 @@ func TestLicenceDrillDownToItsUsers(t *testing.T) {
 	store := bigInventory(t)
 	m := dataWindow(t, store, bigConnID, Deps{})
 	lp, _ := openPage(t, m, PageLicenses)
+	waitTable(t, lp, "chart", func(tableEvent) bool { return true })
 	users, _ := openPage(t, m, PageUsers)
 	onUI(func() { m.nav.Select(PageLicenses) })
 	if got := screenCell(t, lp, 0, 0); got != "ENTERPRISEPACK" {
