@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -115,9 +115,10 @@ func TestLayering(t *testing.T) {
 				}
 				edge := p.ImportPath + " -> " + imp
 				upward := th > fh ||
-					// Siblings of the middle floor may use each other only
-					// downward: schedule and auth know nothing of the import.
-					(fh == th && fh == 2 && from != to && !(from == "connector" && to == "auth") && !(from == "auth" && to == "connector")) ||
+					// Siblings of the middle floor (connector, auth,
+					// schedule) do not import each other: what joins them
+					// is service's.
+					(fh == th && fh == 2 && from != to) ||
 					// The simulator is a product of its own: it uses only
 					// leaf helpers and itself.
 					(from == "m365sim" && to != "m365sim" && to != "leaf") ||
@@ -125,9 +126,6 @@ func TestLayering(t *testing.T) {
 					(from == "storage" && to != "storage" && to != "leaf") ||
 					// A leaf helper imports no product layer.
 					(from == "leaf" && to != "leaf")
-				if (from == "auth" && to == "connector") || (from == "connector" && to == "auth") {
-					upward = true // auth and connector must not know each other (issue 16)
-				}
 				if !upward {
 					continue
 				}
@@ -144,19 +142,9 @@ func TestLayering(t *testing.T) {
 			bad = append(bad, "gone, remove it from knownUpward: "+edge+" ("+why+")")
 		}
 	}
-	sort.Strings(bad)
-	bad = compactStrings(bad)
+	slices.Sort(bad)
+	bad = slices.Compact(bad)
 	for _, b := range bad {
 		t.Error(b)
 	}
-}
-
-func compactStrings(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

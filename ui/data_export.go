@@ -142,9 +142,12 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 	// it in a last column, so a file read later says what it was judged by.
 	asOf, withAsOf := "", false
 	if _, ok := src.(activitySource); ok {
-		run, err := src.snapshot(ctx, store, connID)
+		var run inventory.Run
+		var err error
 		if q.RunID != 0 {
-			run, err = store.Run(ctx, q.RunID)
+			run, err = store.Run(ctx, q.RunID) // the snapshot the page shows
+		} else {
+			run, err = src.snapshot(ctx, store, connID)
 		}
 		if err != nil {
 			return 0, err

@@ -184,6 +184,16 @@ func waitTable(tb testing.TB, p *dataPage, kind string, ok func(tableEvent) bool
 // column: what the administrator sees, not the cache.
 func screenCells(p *dataPage) map[[2]int]string {
 	out := map[[2]int]string{}
+	for k, c := range screenCellWidgets(p) {
+		out[k] = c.Text
+	}
+	return out
+}
+
+// screenCellWidgets are the cells on screen by row and column (Fyne
+// goroutine).
+func screenCellWidgets(p *dataPage) map[[2]int]*dataCell {
+	out := map[[2]int]*dataCell{}
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
 		if o == nil || !o.Visible() {
@@ -191,7 +201,7 @@ func screenCells(p *dataPage) map[[2]int]string {
 		}
 		switch x := o.(type) {
 		case *dataCell:
-			out[[2]int{x.row, x.col}] = x.Text
+			out[[2]int{x.row, x.col}] = x
 			return
 		case *fyne.Container:
 			for _, c := range x.Objects {
@@ -847,26 +857,8 @@ func TestRowDetailAndHistoryColumnsFirst(t *testing.T) {
 		t.Errorf("Import history starts with %q, %q", historyColumns[0].title, historyColumns[1].title)
 	}
 	result := screenCell(t, p, 0, 1)
-	var cell *dataCell
 	onUI(func() {
-		var walk func(o fyne.CanvasObject)
-		walk = func(o fyne.CanvasObject) {
-			switch x := o.(type) {
-			case *dataCell:
-				if cell == nil && x.row == 0 && x.col == 1 {
-					cell = x
-				}
-			case *fyne.Container:
-				for _, c := range x.Objects {
-					walk(c)
-				}
-			case fyne.Widget:
-				for _, c := range test.WidgetRenderer(x).Objects() {
-					walk(c)
-				}
-			}
-		}
-		walk(p.table)
+		cell := screenCellWidgets(p)[[2]int{0, 1}]
 		if cell == nil {
 			t.Fatal("no cell of row 0 on screen")
 		}

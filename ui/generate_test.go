@@ -261,6 +261,31 @@ func onUI(f func()) {
 	})
 }
 
+// testConnWindow is a window of the size the app opens with.
+func testConnWindow(t *testing.T) fyne.Window {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(1024, 700))
+	return w
+}
+
+// testConnResult is what Test Connection reported and the dialog it showed.
+type testConnResult struct {
+	r *auth.TestReport
+	d *GenerateErrorDialog
+}
+
+// runTestConnectionHook runs the window's Test Connection on c and waits
+// for its report.
+func runTestConnectionHook(t *testing.T, repo *storage.Repository, w fyne.Window, c storage.Connection) testConnResult {
+	t.Helper()
+	done := make(chan testConnResult, 1)
+	hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
+		Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- testConnResult{r, d} }})
+	onUI(func() { hook(w, c) })
+	return recv(t, done, "test report")
+}
+
 // Test Connection against the simulator with Client Credentials: the
 // secret comes from the real keyring, the report says the connection works.
 func TestTestConnectionClientCredentials(t *testing.T) {
@@ -282,18 +307,7 @@ func TestTestConnectionClientCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretClientSecret) })
-	test.NewTempApp(t)
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	w.Resize(fyne.NewSize(1024, 700))
-	type result struct {
-		r *auth.TestReport
-		d *GenerateErrorDialog
-	}
-	done := make(chan result, 1)
-	hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
-		Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- result{r, d} }})
-	onUI(func() { hook(w, c) })
-	got := recv(t, done, "test report")
+	got := runTestConnectionHook(t, repo, testConnWindow(t), c)
 	if !got.r.TokenOK || !got.r.GraphOK || got.d == nil {
 		t.Fatalf("report %+v", got.r)
 	}
@@ -310,9 +324,7 @@ func TestTestConnectionNeverSignedIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	test.NewTempApp(t)
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	w.Resize(fyne.NewSize(1024, 700))
+	w := testConnWindow(t)
 	for _, proxy := range []bool{false, true} {
 		c := connector.NewConnection()
 		c.Name = "Never signed in"
@@ -327,16 +339,8 @@ func TestTestConnectionNeverSignedIn(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretProxyPassword) })
 		}
-		type result struct {
-			r *auth.TestReport
-			d *GenerateErrorDialog
-		}
-		done := make(chan result, 1)
-		hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
-			Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- result{r, d} }})
 		start := time.Now()
-		onUI(func() { hook(w, c) })
-		got := recv(t, done, "test report")
+		got := runTestConnectionHook(t, repo, w, c)
 		if got.r.TokenOK || got.d == nil {
 			t.Fatalf("proxy %v: report %+v", proxy, got.r)
 		}

@@ -122,7 +122,7 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	} else {
 		tw = newJSONTable(bw)
 	}
-	n, err := exportTable(ctx, store, conn.ID, what, kind, q, tw)
+	n, err := exportTable(ctx, store, conn.ID, what, kind, q, cur.ActivityAsOf, tw)
 	if err == nil {
 		err = tw.close()
 	}
@@ -255,17 +255,11 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, tw tableWriter) (int, error) {
+// exportTable writes what of the snapshot q.RunID selects; asOf is that
+// snapshot's activity reference date, the date Last Activity and the
+// active figures are judged by.
+func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, asOf string, tw tableWriter) (int, error) {
 	n := 0
-	// The date Last Activity and the active figures are judged by.
-	asOf := ""
-	if q.RunID != 0 {
-		run, err := s.Run(ctx, q.RunID)
-		if err != nil {
-			return 0, err
-		}
-		asOf = run.ActivityAsOf
-	}
 	switch what {
 	case "users":
 		if err := tw.header([]string{"User Principal Name", "Display Name", "Mail", "Account Enabled", "Department", "Job Title",

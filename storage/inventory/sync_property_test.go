@@ -183,13 +183,7 @@ type propStep struct {
 func fullRun(t *testing.T, s *Store, st propStep, rows []ReportRow, sync bool) Run {
 	t.Helper()
 	ctx := context.Background()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, propSKUs); err != nil {
-		t.Fatal(err)
-	}
+	w := beginProp(t, s)
 	for i := 0; i < len(st.incoming); i += 9 {
 		if err := w.AddUsers(ctx, st.incoming[i:min(i+9, len(st.incoming))]); err != nil {
 			t.Fatal(err)
@@ -208,13 +202,7 @@ func fullRun(t *testing.T, s *Store, st propStep, rows []ReportRow, sync bool) R
 func incrementalRun(t *testing.T, s *Store, from int64, st propStep, sync bool) Run {
 	t.Helper()
 	ctx := context.Background()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, propSKUs); err != nil {
-		t.Fatal(err)
-	}
+	w := beginProp(t, s)
 	if err := w.BeginUserChanges(ctx, from); err != nil {
 		t.Fatal(err)
 	}
@@ -240,6 +228,20 @@ func incrementalRun(t *testing.T, s *Store, from int64, st propStep, sync bool) 
 		}
 	}
 	return finishProp(t, w, "incremental", sync, st.now)
+}
+
+// beginProp starts a run of the property test with its SKUs.
+func beginProp(t *testing.T, s *Store) *RunWriter {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, propSKUs); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 // finishProp ends a run of the property test, with a sync state or not.
