@@ -13,3 +13,12 @@ var IconPNG []byte
 //
 //go:embed icon.svg
 var IconSVG []byte
+
+// LicensingProductsCSVGz is Microsoft's "Product names and service plan
+// identifiers for licensing" table as published in late December 2025,
+// gzipped as downloaded (UTF-8 with BOM): 5,457 rows, one per product ×
+// service plan. connector/catalog parses it; an administrator can load a
+// newer download of the same shape instead.
+//
+//go:embed licensing-products.csv.gz
+var LicensingProductsCSVGz []byte
