@@ -71,6 +71,10 @@ type Options struct {
 	FaultRetryAfter time.Duration
 
 	ConcealedNames bool
+	// NoPremium serves the tenant as one without Microsoft Entra ID P1:
+	// $select=signInActivity then gets Graph's 403
+	// Authentication_RequestFromNonPremiumTenantOrB2CTenant.
+	NoPremium bool
 	// TLS serves HTTPS with a certificate from a CA generated at start;
 	// CAFile() is its PEM. CADir is where to write it (default: a fresh
 	// temporary directory removed by Close).
@@ -147,6 +151,9 @@ func Start(o Options) (*Server, error) {
 		s.t = tenant.GenerateAt(o.Seed, o.Users, o.Now())
 	}
 	s.t.Clock = o.Now
+	if o.NoPremium {
+		s.t.NoPremium = true
+	}
 
 	s.ln, err = net.Listen("tcp", o.Addr)
 	if err != nil {

@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	faultRate := fs.Float64("fault-rate", 0, "fraction of Graph requests that fail, 0..1")
 	faults := fs.String("faults", "", "fault kinds, comma separated: 503,504,reset,truncated,slow (default all)")
 	concealed := fs.Bool("concealed", false, "conceal user names in usage reports")
+	noP1 := fs.Bool("no-p1", false, "serve the tenant as one without Microsoft Entra ID P1 (signInActivity refused with 403)")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated local CA")
 	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
 	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+m365sim.ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	start := time.Now()
 	s, err := m365sim.Start(m365sim.Options{
 		Addr: *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
-		FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, TLS: *useTLS,
+		FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, NoPremium: *noP1, TLS: *useTLS,
 	})
 	if err != nil {
 		return err

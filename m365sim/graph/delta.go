@@ -2,6 +2,7 @@ package graph
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,10 @@ func (h *Handler) deltaSelect(v map[string][]string) ([]int, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if slices.Contains(sel, signInProp) {
+		// Sign-in activity is not tracked as a change of the user.
+		return nil, &apiError{400, "Request_UnsupportedQuery", "Property 'signInActivity' is not supported in delta queries."}
+	}
 	id := userProps.byName["id"]
 	for _, i := range sel {
 		if i == id {
@@ -169,7 +174,7 @@ func (h *Handler) writeDelta(w http.ResponseWriter, r *http.Request, sel []int, 
 			b = append(b, ',')
 		}
 		if it.User != nil {
-			b = userProps.encode(b, it.User, sel)
+			b = userProps.encode(b, it.User, sel, nil)
 		} else {
 			b = append(b, `{"id":`...)
 			b = appendString(b, it.ID)

@@ -228,6 +228,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.subscribedSkus(w, r, claims)
 	case lrest == "serviceprincipals":
 		h.servicePrincipals(w, r, claims)
+	case lrest == "groups":
+		h.groups(w, r, claims)
 	case strings.HasPrefix(lrest, "reports/"):
 		h.report(w, r, claims, rest[len("reports/"):])
 	default:

@@ -13,7 +13,7 @@ import (
 // prop is one selectable property of an entity set.
 type prop[T any] struct {
 	name string
-	enc  func(b []byte, v T) []byte
+	enc  func(b []byte, v T, e *encEnv) []byte
 }
 
 // propSet knows an entity's properties and its default ($select-less)
@@ -70,7 +70,7 @@ func (ps *propSet[T]) names(sel []int) string {
 	return b.String()
 }
 
-func (ps *propSet[T]) encode(b []byte, v T, sel []int) []byte {
+func (ps *propSet[T]) encode(b []byte, v T, sel []int, e *encEnv) []byte {
 	b = append(b, '{')
 	for i, s := range sel {
 		if i > 0 {
@@ -80,34 +80,82 @@ func (ps *propSet[T]) encode(b []byte, v T, sel []int) []byte {
 		b = append(b, '"')
 		b = append(b, p.name...)
 		b = append(b, '"', ':')
-		b = p.enc(b, v)
+		b = p.enc(b, v, e)
 	}
 	return append(b, '}')
 }
 
+// encEnv is what an encoder needs beyond the object: the day signInActivity
+// is counted back from.
+type encEnv struct {
+	today time.Time // midnight UTC of the serving day
+}
+
+// encodeSignIn writes signInActivity. Graph gives a user who never signed
+// in an object of nulls, not null.
+func encodeSignIn(b []byte, u *tenant.User, e *encEnv) []byte {
+	at := func(days int16, hour int) time.Time {
+		return e.today.AddDate(0, 0, -int(days)).Add(time.Duration(hour) * time.Hour)
+	}
+	if u.SignIn == nil || e == nil {
+		return append(b, `{"lastSignInDateTime":null,"lastSignInRequestId":null,"lastNonInteractiveSignInDateTime":null,"lastNonInteractiveSignInRequestId":null,"lastSuccessfulSignInDateTime":null,"lastSuccessfulSignInRequestId":null}`...)
+	}
+	// Hours and request IDs derive from the user's ID, so the same tenant
+	// always answers alike.
+	h := int(u.ID[0]) % 10
+	in, non := at(u.SignIn.Interactive, 8+h), at(u.SignIn.NonInteractive, 9+h)
+	last := in
+	if non.After(in) {
+		last = non
+	}
+	b = append(b, `{"lastSignInDateTime":`...)
+	b = appendTime(b, in)
+	b = append(b, `,"lastSignInRequestId":`...)
+	b = appendString(b, requestID(u.ID, 1))
+	b = append(b, `,"lastNonInteractiveSignInDateTime":`...)
+	b = appendTime(b, non)
+	b = append(b, `,"lastNonInteractiveSignInRequestId":`...)
+	b = appendString(b, requestID(u.ID, 2))
+	b = append(b, `,"lastSuccessfulSignInDateTime":`...)
+	b = appendTime(b, last)
+	b = append(b, `,"lastSuccessfulSignInRequestId":`...)
+	b = appendString(b, requestID(u.ID, 3))
+	return append(b, '}')
+}
+
+// requestID makes a stable GUID-shaped request ID from a user ID.
+func requestID(id string, n byte) string {
+	b := []byte(id)
+	if len(b) == 36 {
+		b[0] = "0123456789abcdef"[(int(b[0])+int(n))%16]
+		b[35] = "0123456789abcdef"[(int(b[35])+int(n)*7)%16]
+	}
+	return string(b)
+}
+
 var userProps = newPropSet("microsoft.graph.user", []prop[*tenant.User]{
-	{"businessPhones", func(b []byte, u *tenant.User) []byte { return append(b, "[]"...) }},
-	{"displayName", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.DisplayName) }},
-	{"givenName", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.GivenName) }},
-	{"jobTitle", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.JobTitle) }},
-	{"mail", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Mail) }},
-	{"mobilePhone", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
-	{"officeLocation", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
-	{"preferredLanguage", func(b []byte, u *tenant.User) []byte { return append(b, "null"...) }},
-	{"surname", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Surname) }},
-	{"userPrincipalName", func(b []byte, u *tenant.User) []byte { return appendString(b, u.UserPrincipalName) }},
-	{"id", func(b []byte, u *tenant.User) []byte { return appendString(b, u.ID) }},
-	{"accountEnabled", func(b []byte, u *tenant.User) []byte { return appendBool(b, u.AccountEnabled) }},
-	{"usageLocation", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.UsageLocation) }},
-	{"department", func(b []byte, u *tenant.User) []byte { return appendNullableString(b, u.Department) }},
-	{"createdDateTime", func(b []byte, u *tenant.User) []byte { return appendTime(b, u.CreatedDateTime) }},
-	{"userType", func(b []byte, u *tenant.User) []byte {
+	{"businessPhones", func(b []byte, u *tenant.User, _ *encEnv) []byte { return append(b, "[]"...) }},
+	{"displayName", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.DisplayName) }},
+	{"givenName", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.GivenName) }},
+	{"jobTitle", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.JobTitle) }},
+	{"mail", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.Mail) }},
+	{"mobilePhone", func(b []byte, u *tenant.User, _ *encEnv) []byte { return append(b, "null"...) }},
+	{"officeLocation", func(b []byte, u *tenant.User, _ *encEnv) []byte { return append(b, "null"...) }},
+	{"preferredLanguage", func(b []byte, u *tenant.User, _ *encEnv) []byte { return append(b, "null"...) }},
+	{"surname", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.Surname) }},
+	{"userPrincipalName", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendString(b, u.UserPrincipalName) }},
+	{"id", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendString(b, u.ID) }},
+	{"accountEnabled", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendBool(b, u.AccountEnabled) }},
+	{"usageLocation", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.UsageLocation) }},
+	{"department", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendNullableString(b, u.Department) }},
+	{"createdDateTime", func(b []byte, u *tenant.User, _ *encEnv) []byte { return appendTime(b, u.CreatedDateTime) }},
+	{"userType", func(b []byte, u *tenant.User, _ *encEnv) []byte {
 		if u.Guest {
 			return append(b, `"Guest"`...)
 		}
 		return append(b, `"Member"`...)
 	}},
-	{"assignedLicenses", func(b []byte, u *tenant.User) []byte {
+	{"assignedLicenses", func(b []byte, u *tenant.User, _ *encEnv) []byte {
 		b = append(b, '[')
 		for i, l := range u.AssignedLicenses {
 			if i > 0 {
@@ -121,7 +169,28 @@ var userProps = newPropSet("microsoft.graph.user", []prop[*tenant.User]{
 		}
 		return append(b, ']')
 	}},
-	{"assignedPlans", func(b []byte, u *tenant.User) []byte {
+	{"licenseAssignmentStates", func(b []byte, u *tenant.User, _ *encEnv) []byte {
+		b = append(b, '[')
+		for i, l := range u.LicenseStates() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"assignedByGroup":`...)
+			b = appendNullableString(b, l.AssignedByGroup)
+			b = append(b, `,"disabledPlans":[],"error":`...)
+			b = appendString(b, l.Error)
+			b = append(b, `,"lastUpdatedDateTime":`...)
+			b = appendTime(b, l.LastUpdated)
+			b = append(b, `,"skuId":`...)
+			b = appendString(b, l.SkuID)
+			b = append(b, `,"state":`...)
+			b = appendString(b, l.State)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+	{"signInActivity", encodeSignIn},
+	{"assignedPlans", func(b []byte, u *tenant.User, _ *encEnv) []byte {
 		b = append(b, '[')
 		// A user's plans mostly share one assignment time (licenses come
 		// in batches): format it once and copy it. appendTime depends only
@@ -149,30 +218,38 @@ var userProps = newPropSet("microsoft.graph.user", []prop[*tenant.User]{
 	"preferredLanguage", "surname", "userPrincipalName", "id"})
 
 var spProps = newPropSet("microsoft.graph.servicePrincipal", []prop[*tenant.ServicePrincipal]{
-	{"id", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendString(b, s.ID) }},
-	{"accountEnabled", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendBool(b, s.AccountEnabled) }},
-	{"appDisplayName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.AppDisplayName) }},
-	{"appId", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendString(b, s.AppID) }},
-	{"appOwnerOrganizationId", func(b []byte, s *tenant.ServicePrincipal) []byte {
+	{"id", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte { return appendString(b, s.ID) }},
+	{"accountEnabled", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte { return appendBool(b, s.AccountEnabled) }},
+	{"appDisplayName", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte {
+		return appendNullableString(b, s.AppDisplayName)
+	}},
+	{"appId", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte { return appendString(b, s.AppID) }},
+	{"appOwnerOrganizationId", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte {
 		return appendNullableString(b, s.AppOwnerOrganizationID)
 	}},
-	{"displayName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.DisplayName) }},
-	{"publisherName", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendNullableString(b, s.PublisherName) }},
-	{"servicePrincipalType", func(b []byte, s *tenant.ServicePrincipal) []byte {
+	{"displayName", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte {
+		return appendNullableString(b, s.DisplayName)
+	}},
+	{"publisherName", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte {
+		return appendNullableString(b, s.PublisherName)
+	}},
+	{"servicePrincipalType", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte {
 		return appendNullableString(b, s.ServicePrincipalType)
 	}},
-	{"tags", func(b []byte, s *tenant.ServicePrincipal) []byte { return appendStrings(b, s.Tags) }},
+	{"tags", func(b []byte, s *tenant.ServicePrincipal, _ *encEnv) []byte { return appendStrings(b, s.Tags) }},
 }, []string{"id", "accountEnabled", "appDisplayName", "appId", "appOwnerOrganizationId", "displayName",
 	"publisherName", "servicePrincipalType", "tags"})
 
 var skuProps = newPropSet("microsoft.graph.subscribedSku", []prop[*tenant.SKU]{
-	{"accountName", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AccountName) }},
-	{"accountId", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AccountID) }},
-	{"appliesTo", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.AppliesTo) }},
-	{"capabilityStatus", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.CapabilityStatus) }},
-	{"consumedUnits", func(b []byte, s *tenant.SKU) []byte { return strconv.AppendInt(b, int64(s.ConsumedUnits), 10) }},
-	{"id", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.ID) }},
-	{"prepaidUnits", func(b []byte, s *tenant.SKU) []byte {
+	{"accountName", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.AccountName) }},
+	{"accountId", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.AccountID) }},
+	{"appliesTo", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.AppliesTo) }},
+	{"capabilityStatus", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.CapabilityStatus) }},
+	{"consumedUnits", func(b []byte, s *tenant.SKU, _ *encEnv) []byte {
+		return strconv.AppendInt(b, int64(s.ConsumedUnits), 10)
+	}},
+	{"id", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.ID) }},
+	{"prepaidUnits", func(b []byte, s *tenant.SKU, _ *encEnv) []byte {
 		p := s.PrepaidUnits
 		b = append(b, `{"enabled":`...)
 		b = strconv.AppendInt(b, int64(p.Enabled), 10)
@@ -184,7 +261,7 @@ var skuProps = newPropSet("microsoft.graph.subscribedSku", []prop[*tenant.SKU]{
 		b = strconv.AppendInt(b, int64(p.LockedOut), 10)
 		return append(b, '}')
 	}},
-	{"servicePlans", func(b []byte, s *tenant.SKU) []byte {
+	{"servicePlans", func(b []byte, s *tenant.SKU, _ *encEnv) []byte {
 		b = append(b, '[')
 		for i, p := range s.ServicePlans {
 			if i > 0 {
@@ -202,11 +279,32 @@ var skuProps = newPropSet("microsoft.graph.subscribedSku", []prop[*tenant.SKU]{
 		}
 		return append(b, ']')
 	}},
-	{"skuId", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.SkuID) }},
-	{"skuPartNumber", func(b []byte, s *tenant.SKU) []byte { return appendString(b, s.SkuPartNumber) }},
-	{"subscriptionIds", func(b []byte, s *tenant.SKU) []byte { return appendStrings(b, s.SubscriptionIDs) }},
+	{"skuId", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.SkuID) }},
+	{"skuPartNumber", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendString(b, s.SkuPartNumber) }},
+	{"subscriptionIds", func(b []byte, s *tenant.SKU, _ *encEnv) []byte { return appendStrings(b, s.SubscriptionIDs) }},
 }, []string{"accountName", "accountId", "appliesTo", "capabilityStatus", "consumedUnits", "id", "prepaidUnits",
 	"servicePlans", "skuId", "skuPartNumber", "subscriptionIds"})
+
+var groupProps = newPropSet("microsoft.graph.group", []prop[*tenant.Group]{
+	{"id", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return appendString(b, g.ID) }},
+	{"displayName", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return appendNullableString(b, g.DisplayName) }},
+	{"description", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return appendNullableString(b, g.Description) }},
+	{"groupTypes", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return append(b, "[]"...) }},
+	{"mailEnabled", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return append(b, "false"...) }},
+	{"securityEnabled", func(b []byte, g *tenant.Group, _ *encEnv) []byte { return append(b, "true"...) }},
+	{"assignedLicenses", func(b []byte, g *tenant.Group, _ *encEnv) []byte {
+		b = append(b, '[')
+		for i, id := range g.SkuIDs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"disabledPlans":[],"skuId":`...)
+			b = appendString(b, id)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+}, []string{"id", "description", "displayName", "groupTypes", "mailEnabled", "securityEnabled"})
 
 // planTail is the end of an assignedPlans element, from the
 // capabilityStatus on, for one (status, service, plan id).

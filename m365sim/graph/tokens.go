@@ -22,6 +22,7 @@ const (
 	kindDeltaFull   tokenKind = 4 // initial delta round
 	kindDeltaChange tokenKind = 5 // delta change round
 	kindDeltaLink   tokenKind = 6 // deltaLink
+	kindGroups      tokenKind = 7 // groups: next index
 )
 
 // token is the union of all cursor fields.

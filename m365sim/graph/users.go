@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
@@ -143,6 +145,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c accesstoke
 		h.fail(w, r, e)
 		return
 	}
+	env, e := h.signInCheck(c, sel, top)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
 	prefix, filtered, e := parseFilter(v)
 	if e != nil {
 		h.fail(w, r, e)
@@ -222,7 +229,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c accesstoke
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = userProps.encode(b, u, sel)
+		b = userProps.encode(b, u, sel, env)
 		if len(b) > 8<<10 {
 			if _, err := s.bw.Write(b); err != nil {
 				return // client gone
@@ -287,6 +294,11 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c accesstoken.
 			return
 		}
 	}
+	env, e := h.signInCheck(c, sel, 1)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
 	if !h.throttle(w, r, c, 1) {
 		return
 	}
@@ -316,7 +328,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c accesstoken.
 	}
 	b = appendString(b, ctx+"/$entity")
 	b = append(b, ',')
-	obj := userProps.encode(nil, u, sel)
+	obj := userProps.encode(nil, u, sel, env)
 	b = append(b, obj[1:]...)
 	if len(obj) == 2 { // {} : drop the dangling comma
 		b = append(b[:len(b)-2], '}')
@@ -325,4 +337,26 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c accesstoken.
 	w.Header().Set("OData-Version", "4.0")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+var signInProp = userProps.byName["signinactivity"]
+
+// signInCheck applies Graph's rules for $select=signInActivity: the
+// tenant needs Microsoft Entra ID P1 (403
+// Authentication_RequestFromNonPremiumTenantOrB2CTenant without it), the
+// caller AuditLog.Read.All, and a page holds at most 120 users.
+func (h *Handler) signInCheck(c accesstoken.Claims, sel []int, top int) (*encEnv, *apiError) {
+	if !slices.Contains(sel, signInProp) {
+		return nil, nil
+	}
+	if !h.t.Premium() {
+		return nil, &apiError{403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license"}
+	}
+	if !permitted(c, "AuditLog.Read.All") {
+		return nil, errForbidden
+	}
+	if top > 120 {
+		return nil, &apiError{400, "Request_UnsupportedQuery", "Cannot query data for more than 120 users at a time."}
+	}
+	return &encEnv{today: h.o.Now().UTC().Truncate(24 * time.Hour)}, nil
 }

@@ -89,6 +89,7 @@ func GenerateAt(seed int64, users int, now time.Time) *Tenant {
 			g.person()
 		}
 	}
+	g.licensing(seed)
 	g.settleSKUs()
 	g.servicePrincipals(users)
 	g.apps()
@@ -122,9 +123,12 @@ type addon struct {
 	withoutBase float64
 }
 
-func (g *gen) guid() string {
+func (g *gen) guid() string { return newGUID(g.r.Uint64) }
+
+// newGUID makes a version-4 GUID from two draws of next.
+func newGUID(next func() uint64) string {
 	var b [16]byte
-	a, c := g.r.Uint64(), g.r.Uint64()
+	a, c := next(), next()
 	for i := 0; i < 8; i++ {
 		b[i] = byte(a >> (8 * i))
 		b[8+i] = byte(c >> (8 * i))

@@ -207,6 +207,7 @@ func (t *Tenant) setLicensesLocked(id string, skuIDs []string, buy bool) error {
 	}
 	nu := *old
 	nu.AssignedLicenses, nu.AssignedPlans = t.licensesFor(old, skuIDs, t.now().UTC())
+	restate(old, &nu)
 	t.release(old.AssignedLicenses)
 	t.consume(nil, nu.AssignedLicenses)
 	nu.ChangeSeq = t.record(nu.ID, ChangeUpdated)
@@ -415,14 +416,4 @@ func (g *gen) reuseTables() {
 	}
 }
 
-func randomGUID() string {
-	var b [16]byte
-	a, c := rand.Uint64(), rand.Uint64()
-	for i := 0; i < 8; i++ {
-		b[i] = byte(a >> (8 * i))
-		b[8+i] = byte(c >> (8 * i))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return formatGUID(b[:])
-}
+func randomGUID() string { return newGUID(rand.Uint64) }

@@ -41,6 +41,11 @@ type Tenant struct {
 	SKUs              []*SKU
 	ServicePrincipals []*ServicePrincipal
 	Apps              []*AppRegistration // client applications known to the identity platform
+	Groups            []*Group           // licensing groups (group-based licensing)
+
+	// NoPremium withholds Microsoft Entra ID P1 whatever the SKUs: Graph
+	// then refuses signInActivity as it does for tenants without P1.
+	NoPremium bool
 
 	// Everything below is added by the generator and the mutation API.
 
@@ -106,6 +111,12 @@ type User struct {
 	Guest bool `json:"-"`
 	// Usage is the user's Microsoft 365 activity, for the usage reports.
 	Usage Usage `json:"-"`
+	// Licensing is the user's licenseAssignmentStates when some licence
+	// came through a group or failed; nil means every assigned licence is
+	// direct (see LicenseStates).
+	Licensing []LicenseState `json:"-"`
+	// SignIn is the user's signInActivity; nil: never signed in.
+	SignIn *SignIn `json:"-"`
 
 	upnKey string // lower-case UPN
 }
