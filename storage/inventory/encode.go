@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,37 @@ func appendLicenses(b []byte, ls []AssignedLicense) []byte {
 		b = appendList(b, l.DisabledPlans)
 		b = append(b, `,"skuId":`...)
 		b = appendString(b, l.SkuID)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendLicenseStates appends the users' license_states column: empty
+// when every state is a plain direct assignment (most users: the column
+// then costs nothing and AssignedLicenses says it all), else every state
+// as Graph's JSON, the direct ones too (a SKU held both directly and
+// through a group is freed only by removing both).
+func appendLicenseStates(b []byte, ss []LicenseAssignmentState) []byte {
+	if !slices.ContainsFunc(ss, func(s LicenseAssignmentState) bool { return !s.Direct() }) {
+		return b
+	}
+	b = append(b, '[')
+	for i, st := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"skuId":`...)
+		b = appendString(b, st.SkuID)
+		if st.AssignedByGroup != "" {
+			b = append(b, `,"assignedByGroup":`...)
+			b = appendString(b, st.AssignedByGroup)
+		}
+		b = append(b, `,"state":`...)
+		b = appendString(b, st.State)
+		if st.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, st.Error)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')

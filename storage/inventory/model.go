@@ -82,6 +82,10 @@ type Run struct {
 	// day the run started when it shows no report. Empty for runs
 	// without a snapshot.
 	ActivityAsOf string `json:"activityAsOf,omitempty"`
+	// SignIns is SignInsRead when the snapshot holds signInActivity, else
+	// why not (no Entra ID P1, no AuditLog.Read.All); empty when the run
+	// did not try.
+	SignIns string `json:"signIns,omitempty"`
 	// Current says this run's snapshot is the one the data pages show.
 	Current bool `json:"current"`
 }
@@ -108,6 +112,13 @@ type User struct {
 	CreatedDateTime   time.Time         `json:"createdDateTime"`
 	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
 	AssignedPlans     []AssignedPlan    `json:"assignedPlans"`
+	// UserType is Member or Guest (B2B); empty when Graph did not say.
+	UserType string `json:"userType,omitempty"`
+	// LicenseAssignmentStates says how each licence was assigned: directly
+	// or through a group (which then must be left to free it), and the
+	// group assignments that failed (State "Error", e.g. CountViolation;
+	// those SKUs are not in AssignedLicenses).
+	LicenseAssignmentStates []LicenseAssignmentState `json:"licenseAssignmentStates,omitempty"`
 
 	// Licenses is filled by queries: the SKU part numbers of the assigned
 	// licenses (the skuId when the SKU is unknown), sorted, joined by "+"
@@ -121,6 +132,50 @@ type User struct {
 type AssignedLicense struct {
 	DisabledPlans []string `json:"disabledPlans"`
 	SkuID         string   `json:"skuId"`
+}
+
+// LicenseAssignmentState is one element of a user's
+// licenseAssignmentStates.
+type LicenseAssignmentState struct {
+	SkuID string `json:"skuId"`
+	// AssignedByGroup is the group's object ID; empty for a direct
+	// assignment.
+	AssignedByGroup string `json:"assignedByGroup,omitempty"`
+	State           string `json:"state"`           // Active, ActiveWithError, Disabled, Error
+	Error           string `json:"error,omitempty"` // None, CountViolation, MutuallyExclusiveViolation, ...
+}
+
+// Direct reports whether the state is a plain, working direct assignment
+// (what most states are, so the store keeps only the others).
+func (s LicenseAssignmentState) Direct() bool {
+	return s.AssignedByGroup == "" && s.State == "Active" && (s.Error == "" || s.Error == "None")
+}
+
+// Group is a group that assigns licences (group-based licensing).
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// SignIn is a user's signInActivity (Microsoft Entra ID P1 and
+// AuditLog.Read.All); zero times: never.
+type SignIn struct {
+	UserID         string    `json:"id"`
+	Interactive    time.Time `json:"lastSignInDateTime,omitzero"`
+	NonInteractive time.Time `json:"lastNonInteractiveSignInDateTime,omitzero"`
+	Successful     time.Time `json:"lastSuccessfulSignInDateTime,omitzero"`
+}
+
+// Latest is the latest of the three dates.
+func (s SignIn) Latest() time.Time {
+	t := s.Interactive
+	if s.NonInteractive.After(t) {
+		t = s.NonInteractive
+	}
+	if s.Successful.After(t) {
+		t = s.Successful
+	}
+	return t
 }
 
 type AssignedPlan struct {

@@ -621,7 +621,7 @@ func (s *Store) ReportRows(ctx context.Context, connID string, kind ReportKind, 
 
 const runCols = `r.id, r.connection_id, r.connection_name, r.trigger, r.started, r.ended, r.status, r.users, r.assignments, r.skus,
 	r.service_principals, r.active_user_rows, r.activation_rows, r.app_usage_rows, r.warnings, r.error, r.note,
-	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id), r.mode, r.activity_as_of`
+	EXISTS (SELECT 1 FROM current c WHERE c.run_id = r.id), r.mode, r.activity_as_of, r.sign_ins`
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
@@ -630,7 +630,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var warnings, trig, status string
 	err := sc.Scan(&r.ID, &r.ConnectionID, &r.ConnectionName, &trig, &started, &ended, &status,
 		&r.Counts.Users, &r.Counts.Assignments, &r.Counts.SKUs, &r.Counts.ServicePrincipals,
-		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current, &r.Mode, &r.ActivityAsOf)
+		&r.Counts.ActiveUserRows, &r.Counts.ActivationRows, &r.Counts.AppUsageRows, &warnings, &r.Error, &r.Note, &r.Current, &r.Mode, &r.ActivityAsOf, &r.SignIns)
 	if err != nil {
 		return r, err
 	}

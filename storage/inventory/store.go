@@ -159,7 +159,7 @@ const (
 
 // snapshotTables are the per-run tables, children before parents.
 func snapshotTables() []string {
-	t := []string{"sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals"}
+	t := []string{"sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals", "license_groups", "sign_ins"}
 	for _, r := range reportSpecs {
 		t = append(t, r.Table)
 	}
@@ -222,7 +222,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			assigned_licenses TEXT NOT NULL,
 			assigned_plans TEXT NOT NULL,
 			search TEXT NOT NULL,
-			name_key TEXT NOT NULL DEFAULT ''
+			name_key TEXT NOT NULL DEFAULT '',
+			user_type TEXT NOT NULL DEFAULT '',
+			license_states TEXT NOT NULL DEFAULT ''
 		)`,
 		// One index, on the run: rows arrive in rowid order, so it grows
 		// at its right edge. Every further index costs each staged user a
@@ -291,6 +293,23 @@ func (s *Store) migrate(ctx context.Context) error {
 			search TEXT NOT NULL
 		)`,
 		`CREATE INDEX IF NOT EXISTS service_principals_run ON service_principals(run_id)`,
+		// The groups that assign licences, for their names (issue 17).
+		`CREATE TABLE IF NOT EXISTS license_groups (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			id TEXT NOT NULL,
+			display_name TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS license_groups_run ON license_groups(run_id)`,
+		// signInActivity by user object id, read apart from the users
+		// (Graph serves it 120 users a page and never in a delta round).
+		`CREATE TABLE IF NOT EXISTS sign_ins (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			user_id TEXT NOT NULL,
+			interactive INTEGER,
+			non_interactive INTEGER,
+			successful INTEGER
+		)`,
+		`CREATE INDEX IF NOT EXISTS sign_ins_run ON sign_ins(run_id, user_id)`,
 		// What an incremental run needs from the snapshot it starts from
 		// (issue 7): the users delta link, when the full import it
 		// descends from began, and when its report rows were downloaded.
@@ -366,6 +385,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if addedKey {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET name_key = lower(display_name)"); err != nil {
+			return err
+		}
+	}
+	// Issue 17: the user type, the licence assignment states other than
+	// plain direct ones, and whether the run read sign-ins (or why not).
+	for _, c := range [][3]string{{"users", "user_type", "TEXT NOT NULL DEFAULT ''"}, {"users", "license_states", "TEXT NOT NULL DEFAULT ''"},
+		{"runs", "sign_ins", "TEXT NOT NULL DEFAULT ''"}} {
+		if err := addColumn(ctx, tx, c[0], c[1], c[2]); err != nil {
 			return err
 		}
 	}

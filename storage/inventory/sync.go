@@ -105,9 +105,9 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 			return err
 		}
 		res, err := w.conn.ExecContext(ctx, `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
-			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key)
+			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states)
 			SELECT ?, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
-			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key FROM users
+			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states FROM users
 			WHERE run_id = ? ORDER BY rowid`, w.id, from)
 		if err != nil {
 			return err

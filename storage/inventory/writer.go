@@ -335,7 +335,7 @@ func joinLower(buf *[]byte, parts ...string) (_ []byte, ascii bool) {
 // fourth round).
 const usersPerInsert = 128
 
-const userCols = 16 // len(userColumns), checked by TestUserColumnsCounted
+const userCols = 18 // len(userColumns), checked by TestUserColumnsCounted
 
 func valuesList(rows, cols int) string {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
@@ -414,6 +414,9 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		a.searchText(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names)
 		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
 		a.text(w.sortbuf)
+		a.str(u.UserType)
+		w.nbuf = appendLicenseStates(w.nbuf[:0], u.LicenseAssignmentStates)
+		a.text(w.nbuf)
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
@@ -523,7 +526,8 @@ func (w *RunWriter) skuMask(ls []AssignedLicense) uint64 {
 // userColumns are the users table's columns, in the order PrepareUsers
 // binds them.
 var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "mail", "account_enabled", "usage_location",
-	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search", "name_key"}
+	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search", "name_key",
+	"user_type", "license_states"}
 
 // AddServicePrincipals stages a page of applications.
 func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrincipal) error {
@@ -547,6 +551,60 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 		w.counts.ServicePrincipals += len(sps)
 		return nil
 	})
+}
+
+// AddLicenseGroups stages the groups that assign licences.
+func (w *RunWriter) AddLicenseGroups(ctx context.Context, groups []Group) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batch(ctx, "licensing groups", func() error {
+		ins, err := w.stmt(ctx, `INSERT INTO license_groups (run_id, id, display_name) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if _, err := ins.ExecContext(ctx, w.id, g.ID, g.DisplayName); err != nil {
+				return fmt.Errorf("group %s: %w", g.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// AddSignIns stages a page of signInActivity.
+func (w *RunWriter) AddSignIns(ctx context.Context, sis []SignIn) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batch(ctx, "sign-ins", func() error {
+		ins, err := w.stmt(ctx, `INSERT INTO sign_ins (run_id, user_id, interactive, non_interactive, successful) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		for _, si := range sis {
+			if _, err := ins.ExecContext(ctx, w.id, si.UserID, unixOrNil(si.Interactive), unixOrNil(si.NonInteractive), unixOrNil(si.Successful)); err != nil {
+				return fmt.Errorf("sign-ins of %s: %w", si.UserID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DiscardSignIns deletes the sign-ins staged so far (the listing failed
+// part-way: none rather than some).
+func (w *RunWriter) DiscardSignIns(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batch(ctx, "sign-ins", func() error {
+		_, err := w.conn.ExecContext(ctx, "DELETE FROM sign_ins WHERE run_id = ?", w.id)
+		return err
+	})
+}
+
+func unixOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
 }
 
 // reportRowsPerInsert is how many report rows one INSERT carries (wide
@@ -860,7 +918,13 @@ type Outcome struct {
 	// Sync, when set, is kept with a good snapshot for the next
 	// incremental run.
 	Sync *SyncState
+	// SignIns is SignInsRead when the run read signInActivity, else why
+	// not in the administrator's words; empty when it did not try.
+	SignIns string
 }
+
+// SignInsRead is Outcome.SignIns of a run that read signInActivity.
+const SignInsRead = "read"
 
 // Finish ends the run. A good status (succeeded, completed with warnings)
 // makes its snapshot the connection's current one, in one transaction with
@@ -900,9 +964,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	}, snapshot string) error {
 		_, err := conn.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, error = ?, warnings = ?, snapshot = ?,
 			users = ?, assignments = ?, skus = ?, service_principals = ?, active_user_rows = ?, activation_rows = ?, app_usage_rows = ?,
-			mode = ?, activity_as_of = ?, reports_refresh = ? WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
+			mode = ?, activity_as_of = ?, reports_refresh = ?, sign_ins = ? WHERE id = ?`, out.Status, ended.UnixNano(), errText, jsonText(out.Warnings), snapshot,
 			c.Users, c.Assignments, c.SKUs, c.ServicePrincipals, c.ActiveUserRows, c.ActivationRows, c.AppUsageRows, out.Mode,
-			w.asOf, w.refresh[ReportActiveUsers], w.id)
+			w.asOf, w.refresh[ReportActiveUsers], out.SignIns, w.id)
 		return err
 	}
 	if !out.Status.Good() {
