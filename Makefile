@@ -61,7 +61,7 @@ clean:
 # BENCHMARKS.md. `make bench BENCH_ARGS=--quick` runs 10,000 users only.
 .PHONY: bench
 bench:
-	scripts/session.sh $(GO) run ./internal/bench --write BENCHMARKS.md $(BENCH_ARGS)
+	scripts/session.sh $(GO) run ./cmd/bench --write BENCHMARKS.md $(BENCH_ARGS)
 
 # Issue 9: the Linux bundle, the README's screenshots, startup figures.
 # `make package` builds dist/Inventory_Beacon.tar.xz with `fyne package

@@ -15,25 +15,30 @@ import (
 // schedule → storage, with internal/ helpers as leaves every layer may
 // use. A package may import its own layer and the layers below it, never
 // one above; connector, auth, service, schedule and storage never import
-// Fyne. `go list` reads the imports of the code as built (tests aside).
+// Fyne. On top of the heights:
+//   - auth imports no product package but storage and internal/ leaves;
+//   - internal/ holds leaf helpers only: they import nothing of the
+//     product but other internal/ helpers (the drivers live under cmd/);
+//   - nothing outside cmd/ imports cmd/...;
+//   - service is imported only by ui and cmd: the scheduler reaches it
+//     through its Executor interface, never by importing it.
+//
+// `go list` reads the imports of the code as built (tests aside).
 
 const module = "github.com/inventorybeacon/beacon"
 
 // layerOf names a package's layer and its height; -1 for packages the
-// rules do not place (the module root, test-only helpers).
+// rules do not place.
 func layerOf(pkg string) (string, int) {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
 	top, _, _ := strings.Cut(rel, "/")
 	switch {
 	case rel == "":
 		return "root", 0 // metadata: imported by cmd
-	case strings.HasPrefix(rel, "internal/cli"), strings.HasPrefix(rel, "internal/bench"), strings.HasPrefix(rel, "internal/demo"),
-		strings.HasPrefix(rel, "internal/soak"):
-		// Drivers that still live in internal/ (issue 16 moves them under
-		// cmd/): they stand where cmd stands.
-		return "cmd", 6
-	case top == "internal", top == "assets":
-		return "leaf", 0
+	case top == "internal":
+		return "internal", 0
+	case top == "assets":
+		return "assets", 0
 	case top == "storage":
 		return "storage", 1
 	case top == "m365sim":
@@ -50,12 +55,13 @@ func layerOf(pkg string) (string, int) {
 	return "?", -1
 }
 
-// knownUpward are imports that break the rule today and that the rest of
-// issue 16 removes; the test fails on any other, and on one of these
+// isLeaf reports whether a layer is a leaf every layer may import.
+func isLeaf(layer string) bool { return layer == "internal" || layer == "assets" }
+
+// knownUpward are imports that break the rules today and that the rest of
+// issue 16 removes; the check fails on any other, and on one of these
 // once it is gone (so the list only shrinks).
-var knownUpward = map[string]string{
-	module + "/auth -> " + module + "/connector": "settings rules used by the sign-in (issue 16: auth must not import connector)",
-}
+var knownUpward = map[string]string{}
 
 type listedPackage struct {
 	ImportPath string
@@ -89,6 +95,69 @@ func listPackages(t *testing.T, env ...string) []listedPackage {
 	return pkgs
 }
 
+// breaks says why from (layer and height) must not import to, or "".
+func breaks(from string, fh int, to string, th int) string {
+	switch {
+	case th > fh:
+		return from + " must not import " + to + ": it stands above"
+	case to == "cmd" && from != "cmd":
+		return "nothing outside cmd/ imports cmd/..."
+	case to == "service" && from != "service" && from != "ui" && from != "cmd":
+		return "only ui and cmd import service (the scheduler calls it through its Executor interface)"
+	case from == "auth" && to != "auth" && to != "storage" && !isLeaf(to):
+		return "auth imports no product package but storage and internal/ leaves"
+	case fh == th && fh == 2 && from != to:
+		// Siblings of the middle floor (connector, auth, schedule) do
+		// not import each other: what joins them is service's.
+		return from + " must not import " + to + ": siblings of the middle floor meet in service"
+	case from == "m365sim" && to != "m365sim" && !isLeaf(to):
+		// The simulator is a product of its own.
+		return "the simulator uses only leaf helpers and itself"
+	case from == "storage" && to != "storage" && !isLeaf(to):
+		return "storage uses nothing but itself and leaf helpers"
+	case from == "internal" && to != "internal":
+		return "internal/ holds leaf helpers: they import no product package"
+	case from == "assets" && !isLeaf(to):
+		return "assets import no product package"
+	}
+	return ""
+}
+
+// violations checks pkgs and returns every broken rule, and the edges of
+// knownUpward it met (so the caller can tell which are gone).
+func violations(pkgs []listedPackage) (bad []string, seenKnown map[string]bool) {
+	seenKnown = map[string]bool{}
+	for _, p := range pkgs {
+		from, fh := layerOf(p.ImportPath)
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "fyne.io/") {
+				if from != "ui" && from != "cmd" && fh >= 0 {
+					bad = append(bad, p.ImportPath+" imports Fyne ("+imp+"): only ui and cmd may")
+				}
+				continue
+			}
+			if imp != module && !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			to, th := layerOf(imp)
+			if fh < 0 || th < 0 {
+				continue
+			}
+			why := breaks(from, fh, to, th)
+			if why == "" {
+				continue
+			}
+			edge := p.ImportPath + " -> " + imp
+			if _, ok := knownUpward[edge]; ok {
+				seenKnown[edge] = true
+				continue
+			}
+			bad = append(bad, edge+" ("+why+")")
+		}
+	}
+	return bad, seenKnown
+}
+
 func TestLayering(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to list the packages with")
@@ -96,45 +165,10 @@ func TestLayering(t *testing.T) {
 	seenKnown := map[string]bool{}
 	var bad []string
 	for _, goos := range []string{"linux", "windows", "darwin"} {
-		for _, p := range listPackages(t, "GOOS="+goos, "CGO_ENABLED=1") {
-			from, fh := layerOf(p.ImportPath)
-			for _, imp := range p.Imports {
-				if strings.HasPrefix(imp, "fyne.io/") {
-					switch from {
-					case "connector", "auth", "service", "schedule", "storage", "m365sim", "leaf":
-						bad = append(bad, p.ImportPath+" imports Fyne ("+imp+"): only ui and cmd may")
-					}
-					continue
-				}
-				if imp != module && !strings.HasPrefix(imp, module+"/") {
-					continue
-				}
-				to, th := layerOf(imp)
-				if fh < 0 || th < 0 {
-					continue
-				}
-				edge := p.ImportPath + " -> " + imp
-				upward := th > fh ||
-					// Siblings of the middle floor (connector, auth,
-					// schedule) do not import each other: what joins them
-					// is service's.
-					(fh == th && fh == 2 && from != to) ||
-					// The simulator is a product of its own: it uses only
-					// leaf helpers and itself.
-					(from == "m365sim" && to != "m365sim" && to != "leaf") ||
-					// storage uses nothing but itself and leaves.
-					(from == "storage" && to != "storage" && to != "leaf") ||
-					// A leaf helper imports no product layer.
-					(from == "leaf" && to != "leaf")
-				if !upward {
-					continue
-				}
-				if _, ok := knownUpward[edge]; ok {
-					seenKnown[edge] = true
-					continue
-				}
-				bad = append(bad, edge+" ("+from+" must not import "+to+")")
-			}
+		b, seen := violations(listPackages(t, "GOOS="+goos, "CGO_ENABLED=1"))
+		bad = append(bad, b...)
+		for e := range seen {
+			seenKnown[e] = true
 		}
 	}
 	for edge, why := range knownUpward {
@@ -146,5 +180,61 @@ func TestLayering(t *testing.T) {
 	bad = slices.Compact(bad)
 	for _, b := range bad {
 		t.Error(b)
+	}
+}
+
+// The checker itself: each synthetic import that breaks a rule is
+// flagged, and the imports the layering allows are not, so a rule cannot
+// silently stop biting.
+func TestLayeringFlagsViolations(t *testing.T) {
+	for _, c := range []struct {
+		from, to string // relative to the module; "" is its root
+		flagged  bool
+	}{
+		{"auth", "connector", true},
+		{"auth", "schedule", true},
+		{"auth", "m365sim/tenant", true},
+		{"auth", "service", true},
+		{"internal/filelock", "storage", true},
+		{"internal/testenv", "m365sim", true},
+		{"internal/clock", "cmd/beacon/cli", true},
+		{"connector/graph", "cmd/beacon/cli", true},
+		{"ui", "cmd/beacon/demo", true},
+		{"", "cmd/bench", true},
+		{"schedule", "service", true},
+		{"connector/importer", "service", true},
+		{"storage", "connector", true},
+		{"connector", "auth", true},
+		{"schedule", "connector", true},
+		{"m365sim/graph", "storage", true},
+		{"service", "ui", true},
+		{"assets", "storage", true},
+		{"service", "fyne.io/fyne/v2", true},
+
+		{"auth", "storage", false},
+		{"auth", "internal/msendpoint", false},
+		{"connector", "internal/msendpoint", false},
+		{"internal/testenv", "internal/clock", false},
+		{"service", "auth", false},
+		{"service", "schedule", false},
+		{"ui", "service", false},
+		{"ui", "fyne.io/fyne/v2", false},
+		{"cmd/beacon/cli", "service", false},
+		{"cmd/bench/beaconcli", "cmd/beacon/cli", false},
+		{"cmd/beacon", "", false},
+		{"m365sim", "internal/clock", false},
+		{"schedule", "storage", false},
+		{"connector/importer", "connector/graph", false},
+	} {
+		path := func(rel string) string {
+			if strings.HasPrefix(rel, "fyne.io/") {
+				return rel
+			}
+			return strings.TrimSuffix(module+"/"+rel, "/")
+		}
+		bad, _ := violations([]listedPackage{{ImportPath: path(c.from), Imports: []string{path(c.to)}}})
+		if got := len(bad) == 1; got != c.flagged || len(bad) > 1 {
+			t.Errorf("%q imports %q: flagged %q, want flagged=%v", c.from, c.to, bad, c.flagged)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -36,10 +36,10 @@ type DeviceCode struct {
 // StartDeviceCode asks the /devicecode endpoint (derived from the Token
 // Endpoint) for a user code. For servers without a browser.
 func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOptions) (*DeviceCode, error) {
-	if err := connector.ValidateEndpoint(conn.TokenEndpoint); err != nil {
+	if err := msendpoint.ValidateEndpoint(conn.TokenEndpoint); err != nil {
 		return nil, fmt.Errorf("Token Endpoint: %w", err)
 	}
-	if err := connector.ValidateClientID(conn.ClientID); err != nil {
+	if err := msendpoint.ValidateClientID(conn.ClientID); err != nil {
 		return nil, fmt.Errorf("Application (client) ID: %w", err)
 	}
 	da := deviceCodeURL(conn.TokenEndpoint)

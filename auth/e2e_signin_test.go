@@ -33,7 +33,7 @@ func runSignIn(t *testing.T, conn storage.Connection, opts FlowOptions, script s
 
 func httpClientFor(t *testing.T, conn storage.Connection) FlowOptions {
 	t.Helper()
-	c, err := HTTPClient(conn, "")
+	c, err := simClient(conn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +62,7 @@ func TestE2ELoopbackSignInStoresToken(t *testing.T) {
 	if res.Info.Account != sim.admin() || res.Info.TenantID != sim.Tenant.ID || res.Info.ObtainedAt.IsZero() {
 		t.Fatalf("token info %+v", res.Info)
 	}
-	inConfig, err := res.Store(conn.ID, st.secrets, st.config)
-	if err != nil || !inConfig {
-		t.Fatalf("store: %v (in config %v)", err, inConfig)
-	}
+	st.keep(t, conn.ID, res)
 	got, err := st.secrets.Get(conn.ID, storage.SecretRefreshToken)
 	if err != nil || got != res.RefreshToken() {
 		t.Fatalf("keyring holds %d bytes (err %v), want the new refresh token", len(got), err)

@@ -8,9 +8,12 @@ package auth
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,6 +237,57 @@ func newStore(t *testing.T, conns ...storage.Connection) *store {
 		}
 	})
 	return s
+}
+
+// keep stores a sign-in as the product does on Save or in `beacon
+// generate` (service.StoreSignIn, above auth): the refresh token in the
+// keyring, its description in the connection.
+func (s *store) keep(t *testing.T, connID string, res *Result) {
+	t.Helper()
+	if err := s.secrets.Set(connID, storage.SecretRefreshToken, res.RefreshToken()); err != nil {
+		t.Fatal(err)
+	}
+	err := s.config.Update(func(c *storage.Config) error {
+		for i := range c.Connections {
+			if c.Connections[i].ID == connID {
+				c.Connections[i].Token = &res.Info
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// simClient is a connection's HTTP client as these tests need it: the
+// simulator's CA (CACertFile) and, when the proxy is on, the proxy with
+// its Basic credentials. The product builds it in service.HTTPClient,
+// which auth cannot import (service stands above auth); what that client
+// adds (a proxy's refusal as ErrProxyAuth, no environment proxy) is tested
+// in service.
+func simClient(conn storage.Connection, proxyPassword string) (*http.Client, error) {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	if conn.CACertFile != "" {
+		pem, err := os.ReadFile(conn.CACertFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", conn.CACertFile)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	if conn.Proxy.Enabled {
+		pu, err := url.Parse(conn.Proxy.Server)
+		if err != nil {
+			return nil, err
+		}
+		pu.User = url.UserPassword(conn.Proxy.Username, proxyPassword)
+		tr.Proxy = http.ProxyURL(pu)
+	}
+	return &http.Client{Transport: tr}, nil
 }
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {

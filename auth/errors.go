@@ -390,11 +390,14 @@ func fromRetrieve(op, endpoint string, err error) error {
 		}
 		return fmt.Errorf("the token endpoint %s answered HTTP %d, not a token: check the Token Endpoint address and the proxy settings", endpoint, status)
 	}
-	return transportError(endpoint, err)
+	return TransportError(endpoint, err)
 }
 
-// transportError explains a failure to reach an endpoint.
-func transportError(endpoint string, err error) error {
+// TransportError explains a failure to reach an endpoint (the token endpoint
+// here, Graph for service's Test Connection): an untrusted certificate
+// points at the Proxy CA Certificate setting, a refusing proxy is
+// ErrProxyAuth.
+func TransportError(endpoint string, err error) error {
 	if errors.Is(err, ErrProxyAuth) {
 		return ErrProxyAuth
 	}

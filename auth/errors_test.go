@@ -134,11 +134,11 @@ func FuzzParseErrorBody(f *testing.F) {
 // Proxy CA Certificate setting; other failures keep the general advice.
 func TestTransportErrorNamesTheCACertificateSetting(t *testing.T) {
 	unknown := &url.Error{Op: "Post", URL: "https://login.example/token", Err: x509.UnknownAuthorityError{}}
-	err := transportError("https://login.example/token", unknown)
+	err := TransportError("https://login.example/token", unknown)
 	if !strings.Contains(err.Error(), "Proxy CA Certificate") || !errors.As(err, new(x509.UnknownAuthorityError)) {
 		t.Errorf("unknown authority: %v", err)
 	}
-	err = transportError("https://login.example/token", errors.New("connection refused"))
+	err = TransportError("https://login.example/token", errors.New("connection refused"))
 	if strings.Contains(err.Error(), "Proxy CA Certificate") || !strings.Contains(err.Error(), "proxy settings") {
 		t.Errorf("refused: %v", err)
 	}

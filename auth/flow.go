@@ -4,9 +4,13 @@
 // credentials, and a token source that keeps the rotating refresh token
 // chain intact across goroutines and processes.
 //
-// It never imports Fyne: the window (ui/generate.go), the command line
-// (beacon generate) and the importer share it. It never logs a token,
-// secret or password.
+// It is OAuth 2.0 only and imports no other product package but storage
+// (and leaf helpers: the settings' syntax rules come from
+// internal/msendpoint, so auth does not import connector). The HTTP client
+// of a connection, Test Connection and storing a sign-in are use cases of
+// service, which builds on this package; the window, the CLI and the
+// scheduler reach auth through service or with a client service built. It
+// never imports Fyne and never logs a token, secret or password.
 package auth
 
 import (
@@ -27,7 +31,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -56,8 +60,9 @@ func graphResource(graphEndpoint string) string {
 
 // FlowOptions tune a sign-in.
 type FlowOptions struct {
-	// HTTPClient reaches the token endpoint; build it with HTTPClient so
-	// the proxy settings apply. Nil means a client without proxy.
+	// HTTPClient reaches the token endpoint: the connection's client
+	// (service.HTTPClient), so the proxy settings apply. Nil means a
+	// client without proxy.
 	HTTPClient *http.Client
 	// Logger gets progress and refusals, never tokens. Nil discards.
 	Logger *slog.Logger
@@ -98,11 +103,11 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 		{"Token Endpoint", conn.TokenEndpoint},
 		{"Redirect URI", conn.RedirectURI},
 	} {
-		if err := connector.ValidateEndpoint(f.v); err != nil {
+		if err := msendpoint.ValidateEndpoint(f.v); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
-	if err := connector.ValidateClientID(conn.ClientID); err != nil {
+	if err := msendpoint.ValidateClientID(conn.ClientID); err != nil {
 		return nil, fmt.Errorf("Application (client) ID: %w", err)
 	}
 	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now}
@@ -126,7 +131,7 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Redirect URI: %w", err)
 	}
-	if strings.EqualFold(redirect.Scheme, "http") && connector.IsLoopbackURL(redirect.String()) {
+	if strings.EqualFold(redirect.Scheme, "http") && msendpoint.IsLoopbackURL(redirect.String()) {
 		listeners, port, err := listenLoopback(redirect)
 		if err != nil {
 			return nil, err
@@ -315,9 +320,9 @@ func AdminConsentURL(conn storage.Connection, tenant string) string {
 		return ""
 	}
 	if tenant == "" {
-		tenant = connector.TenantFromEndpoint(base)
+		tenant = msendpoint.TenantFromEndpoint(base)
 	}
-	if tenant == "" || connector.IsTenantIndependent(tenant) {
+	if tenant == "" || msendpoint.IsTenantIndependent(tenant) {
 		tenant = "organizations"
 	}
 	g := graphResource(conn.GraphEndpoint)

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -32,7 +32,8 @@ type TokenSourceOptions struct {
 	// LockDir holds the per-connection lock file; use the configuration
 	// directory so every process of that configuration shares it.
 	LockDir string
-	// HTTPClient from HTTPClient(conn, proxyPassword); nil means no proxy.
+	// HTTPClient is the connection's client (service.HTTPClient); nil
+	// means no proxy.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -72,7 +73,7 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 	if opts.Secrets == nil {
 		return nil, errors.New("no keyring given to the token source")
 	}
-	if err := connector.ValidateEndpoint(opts.Conn.TokenEndpoint); err != nil {
+	if err := msendpoint.ValidateEndpoint(opts.Conn.TokenEndpoint); err != nil {
 		return nil, fmt.Errorf("Token Endpoint: %w", err)
 	}
 	if opts.HTTPClient == nil {
@@ -189,7 +190,7 @@ func tenantOf(c storage.Connection) string {
 
 func (ts *TokenSource) clientCredentials(ctx context.Context) (*oauth2.Token, error) {
 	c := ts.opts.Conn
-	if err := connector.ValidateTokenEndpointForFlow(c.TokenEndpoint, storage.FlowClientCredentials); err != nil {
+	if err := msendpoint.ValidateTenantTokenEndpoint(c.TokenEndpoint); err != nil {
 		return nil, fmt.Errorf("Token Endpoint: %w", err)
 	}
 	secret := ts.opts.ClientSecret
@@ -247,12 +248,12 @@ func postToken(ctx context.Context, client *http.Client, op, endpoint string, fo
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, transportError(endpoint, err)
+		return nil, TransportError(endpoint, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, transportError(endpoint, err)
+		return nil, TransportError(endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		if e := ParseErrorBody(op, resp.StatusCode, body); e != nil {

@@ -74,7 +74,7 @@ func TestValidateCACertFile(t *testing.T) {
 				t.Errorf("%q is not a whole sentence", err)
 			}
 			// What is accepted is exactly what the connection's HTTP
-			// client can add to its trusted roots (auth.HTTPClient).
+			// client can add to its trusted roots (service.HTTPClient).
 			path := CleanCACertFile(tt.path)
 			if path == "" {
 				return

@@ -9,7 +9,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -79,14 +78,20 @@ func open(conn storage.Connection, o GraphOptions) (*graph.Client, *http.Client,
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := graph.New(hc, conn.GraphEndpoint, ts, graph.Options{Logger: o.Logger, OnRetry: o.OnRetry,
-		// A proxy that refuses the password refuses every retry too:
-		// fail at once with the guidance instead of backing off.
-		Permanent: func(err error) bool { return errors.Is(err, auth.ErrProxyAuth) }})
+	client, err := newGraphClient(hc, conn, ts, graph.Options{Logger: o.Logger, OnRetry: o.OnRetry})
 	if err != nil {
 		return nil, nil, err
 	}
 	return client, hc, nil
+}
+
+// newGraphClient is the Graph client of conn over hc, for an import and
+// for Test Connection alike.
+func newGraphClient(hc *http.Client, conn storage.Connection, ts graph.TokenSource, o graph.Options) (*graph.Client, error) {
+	// A proxy that refuses the password refuses every retry too: fail at
+	// once with the guidance instead of backing off.
+	o.Permanent = func(err error) bool { return errors.Is(err, auth.ErrProxyAuth) }
+	return graph.New(hc, conn.GraphEndpoint, ts, o)
 }
 
 // AuthTokens adapts auth's token source to the Graph client's interface.
@@ -103,19 +108,3 @@ func (a authTokens) Token(ctx context.Context) (string, error) {
 }
 
 func (a authTokens) Invalidate() { a.ts.Invalidate() }
-
-// HTTPClient is the client every request of a saved connection goes
-// through: its proxy with the password from secrets (or typed, when the
-// dialog has one not saved yet), and its proxy CA certificate. The window's
-// sign-in and Test Connection, `beacon generate` and imports all build it
-// here (issue 16: it was built in four places).
-func HTTPClient(conn storage.Connection, secrets storage.Secrets, typedProxyPassword string) (*http.Client, error) {
-	pw := typedProxyPassword
-	if pw == "" && conn.Proxy.Enabled && conn.Proxy.HasPassword && secrets != nil {
-		var err error
-		if pw, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
-			return nil, fmt.Errorf("the saved proxy password could not be read from the keyring: %w", err)
-		}
-	}
-	return auth.HTTPClient(conn, pw)
-}

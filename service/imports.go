@@ -1,11 +1,16 @@
 // Package service holds the use cases that the window, the CLI and the
 // scheduler share, each written once (issue 16): running an import of a
-// connection, and recording in the import history what did not run. The
-// callers differ only in how they show progress and results; what an
-// import does, which lock it takes and what it records is decided here.
+// connection and recording in the import history what did not run
+// (imports.go), the HTTP client of a connection with its proxy, proxy
+// password and CA file (httpclient.go), the Graph client of a saved
+// connection (graphclient.go), Test Connection (testconn.go) and storing a
+// sign-in with rollback (signin.go). The callers differ only in how they
+// show progress and results; what a use case does, which lock it takes and
+// what it records is decided here.
 //
 // Data flows one way: cmd → ui → service → connector, auth, schedule →
-// storage. Nothing below service imports it.
+// storage. Only ui and cmd import service; the scheduler reaches it
+// through its Executor interface (Scheduled), never by importing it.
 package service
 
 import (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
@@ -30,8 +32,15 @@ func (noSecrets) Set(string, storage.SecretKind, string) error { return errors.N
 func (noSecrets) Delete(string, storage.SecretKind) error      { return nil }
 
 func setup(t *testing.T) (*Imports, storage.Connection) {
+	e, conn, _ := setupSim(t, m365sim.Options{Users: 60, Seed: 5})
+	return e, conn
+}
+
+// setupSim starts a simulator as o says, and returns imports into a fresh
+// store with tokens minted for its administrator, and a connection to it.
+func setupSim(t *testing.T, o m365sim.Options) (*Imports, storage.Connection, *m365sim.Server) {
 	t.Helper()
-	sim, err := m365sim.Start(m365sim.Options{Users: 60, Seed: 5})
+	sim, err := m365sim.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +57,51 @@ func setup(t *testing.T) (*Imports, storage.Connection) {
 	tok := minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain))
 	e := &Imports{Store: store, ConfigDir: dir, Secrets: noSecrets{},
 		Tokens: func(storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) { return tok, nil }}
-	return e, conn
+	return e, conn, sim
+}
+
+// memSecrets is a keyring in memory. refuse, when set, is asked before
+// each Set (counted from 1) and fails it with what it returns, the way a
+// locked keyring collection refuses.
+type memSecrets struct {
+	mu     sync.Mutex
+	m      map[string]string
+	sets   int
+	refuse func(n int) error
+}
+
+func memKey(id string, k storage.SecretKind) string { return strings.ToLower(id) + "/" + string(k) }
+
+func (s *memSecrets) Get(id string, k storage.SecretKind) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[memKey(id, k)]; ok {
+		return v, nil
+	}
+	return "", storage.ErrSecretNotFound
+}
+
+func (s *memSecrets) Set(id string, k storage.SecretKind, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sets++
+	if s.refuse != nil {
+		if err := s.refuse(s.sets); err != nil {
+			return err
+		}
+	}
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[memKey(id, k)] = v
+	return nil
+}
+
+func (s *memSecrets) Delete(id string, k storage.SecretKind) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, memKey(id, k))
+	return nil
 }
 
 // A catch-up note reaches the import history, and progress is reported.

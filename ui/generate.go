@@ -418,7 +418,7 @@ type TestConnectionOptions struct {
 	// Timeout bounds the whole test; zero means one minute.
 	Timeout time.Duration
 	// Finished, if set, gets the report and the result dialog (tests).
-	Finished func(*auth.TestReport, *GenerateErrorDialog)
+	Finished func(*service.TestReport, *GenerateErrorDialog)
 }
 
 // NewTestConnection returns the Deps.TestConnection hook: it gets a token
@@ -456,26 +456,14 @@ func NewTestConnection(opts TestConnectionOptions) func(parent fyne.Window, c st
 	}
 }
 
-func runTestConnection(ctx context.Context, opts TestConnectionOptions, c storage.Connection) *auth.TestReport {
-	// A connection that was never signed in has nothing to test yet: say
-	// so at once, without waiting for the keyring or the network.
-	if c.AuthFlow != storage.FlowClientCredentials && c.Token == nil {
-		err := fmt.Errorf("connection %q: %w", c.Name, auth.ErrNotSignedIn)
-		return &auth.TestReport{Err: err, Problem: auth.Guidance(err)}
-	}
-	client, err := service.HTTPClient(c, opts.Secrets, "")
-	if err != nil {
-		return &auth.TestReport{Err: err, Problem: err.Error()}
-	}
-	return auth.TestConnection(ctx, auth.TokenSourceOptions{
-		Conn: c, Secrets: opts.Secrets, LockDir: opts.ConfigDir, HTTPClient: client, Logger: opts.Logger,
-	})
+func runTestConnection(ctx context.Context, opts TestConnectionOptions, c storage.Connection) *service.TestReport {
+	return service.TestConnection(ctx, c, service.TestOptions{Secrets: opts.Secrets, ConfigDir: opts.ConfigDir, Logger: opts.Logger})
 }
 
 // showTestReport shows the outcome with the same Copy buttons as a failed
 // sign-in: details for support, and the admin-consent link when a
 // permission is missing.
-func showTestReport(parent fyne.Window, c storage.Connection, r *auth.TestReport) *GenerateErrorDialog {
+func showTestReport(parent fyne.Window, c storage.Connection, r *service.TestReport) *GenerateErrorDialog {
 	e := &GenerateErrorDialog{detailsValue: r.Summary()}
 	e.Message = widget.NewLabel(e.detailsValue)
 	e.Message.Wrapping = fyne.TextWrapWord

@@ -18,12 +18,13 @@ import (
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
 // generateConn is a valid connection whose token endpoint is never reached:
 // these tests end before any code exchange (the end-to-end sign-in against
-// the simulator is in auth and internal/cli).
+// the simulator is in auth and cmd/beacon/cli).
 func generateConn(redirect string) storage.Connection {
 	c := connector.NewConnection()
 	c.Name = "Contoso"
@@ -271,7 +272,7 @@ func testConnWindow(t *testing.T) fyne.Window {
 
 // testConnResult is what Test Connection reported and the dialog it showed.
 type testConnResult struct {
-	r *auth.TestReport
+	r *service.TestReport
 	d *GenerateErrorDialog
 }
 
@@ -281,7 +282,7 @@ func runTestConnectionHook(t *testing.T, repo *storage.Repository, w fyne.Window
 	t.Helper()
 	done := make(chan testConnResult, 1)
 	hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
-		Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- testConnResult{r, d} }})
+		Finished: func(r *service.TestReport, d *GenerateErrorDialog) { done <- testConnResult{r, d} }})
 	onUI(func() { hook(w, c) })
 	return recv(t, done, "test report")
 }

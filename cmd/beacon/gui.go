@@ -15,8 +15,8 @@ import (
 
 	beacon "github.com/inventorybeacon/beacon"
 	"github.com/inventorybeacon/beacon/assets"
+	"github.com/inventorybeacon/beacon/cmd/beacon/demo"
 	"github.com/inventorybeacon/beacon/connector/importer"
-	"github.com/inventorybeacon/beacon/internal/demo"
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"

@@ -15,7 +15,7 @@ import (
 	"syscall"
 
 	beacon "github.com/inventorybeacon/beacon"
-	"github.com/inventorybeacon/beacon/internal/cli"
+	"github.com/inventorybeacon/beacon/cmd/beacon/cli"
 	"github.com/inventorybeacon/beacon/storage"
 )
 

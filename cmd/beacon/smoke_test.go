@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inventorybeacon/beacon/internal/demo"
+	"github.com/inventorybeacon/beacon/cmd/beacon/demo"
 	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/storage"
 )

@@ -2,6 +2,10 @@
 // simulator: `beacon --demo` starts the simulator in-process and keeps a
 // ready "Demo tenant" connection pointing at it, so a newcomer can run
 // Generate... and Execute Now end to end without a Microsoft tenant.
+//
+// Only the beacon binary uses it (gui.go and its smoke test), so it lives
+// under cmd/beacon, beside the window's wiring; internal/ keeps leaf
+// helpers only.
 package demo
 
 import (

@@ -1,4 +1,11 @@
-package auth
+package service
+
+// The HTTP client of a connection, built in this one place for every
+// request a connection makes: the sign-in (window and CLI), Test
+// Connection, imports and the scheduler. It lives in service, not in auth,
+// because it is about the connection's network settings (proxy, proxy
+// password from the keyring, CA file), not about OAuth; auth takes the
+// client it is given.
 
 import (
 	"crypto/tls"
@@ -11,19 +18,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/auth"
+	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-// HTTPClient returns the client every request of a connection goes through
-// (token endpoint and Graph alike): the connection's proxy with its Basic
-// credentials, and the extra root certificates of CACertFile. proxyPassword
-// is the keyring's SecretProxyPassword ("" when none).
+// HTTPClient is the client every request of a saved connection goes
+// through (token endpoint and Graph alike): its proxy with the Basic
+// credentials, and the extra root certificates of its CACertFile. The
+// proxy password is typedProxyPassword when the dialog has one not saved
+// yet, else the keyring's SecretProxyPassword read from secrets.
 //
 // The client never follows the process's HTTP_PROXY variables: the
 // connection's settings are the only source of truth, so what the dialog
 // shows is what happens.
-func HTTPClient(conn storage.Connection, proxyPassword string) (*http.Client, error) {
+func HTTPClient(conn storage.Connection, secrets storage.Secrets, typedProxyPassword string) (*http.Client, error) {
+	proxyPassword := typedProxyPassword
+	if proxyPassword == "" && conn.Proxy.Enabled && conn.Proxy.HasPassword && secrets != nil {
+		var err error
+		if proxyPassword, err = secrets.Get(conn.ID, storage.SecretProxyPassword); err != nil {
+			return nil, fmt.Errorf("the saved proxy password could not be read from the keyring: %w", err)
+		}
+	}
 	tr := &http.Transport{
 		Proxy: nil,
 		DialContext: (&net.Dialer{
@@ -40,7 +56,7 @@ func HTTPClient(conn storage.Connection, proxyPassword string) (*http.Client, er
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	if conn.Proxy.Enabled {
-		pu, err := connector.ParseProxyServer(conn.Proxy.Server)
+		pu, err := msendpoint.ParseProxyServer(conn.Proxy.Server)
 		if err != nil {
 			return nil, fmt.Errorf("proxy server %q: %w", conn.Proxy.Server, err)
 		}
@@ -69,7 +85,8 @@ func HTTPClient(conn storage.Connection, proxyPassword string) (*http.Client, er
 	return &http.Client{Transport: &proxyAuthTransport{base: tr, proxied: conn.Proxy.Enabled}}, nil
 }
 
-// proxyAuthTransport turns a proxy's 407 into ErrProxyAuth. Without it a
+// proxyAuthTransport turns a proxy's 407 into auth.ErrProxyAuth (which
+// auth.Guidance explains). Without it a
 // plain-http request through the proxy would hand the proxy's HTML page to
 // the JSON decoder, and a CONNECT failure would read "407 Proxy
 // Authentication Required" with no hint of which setting is wrong.
@@ -95,13 +112,13 @@ func (t *proxyAuthTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		msg := err.Error()
 		if strings.Contains(msg, "Proxy Authentication Required") ||
 			(t.proxied && r.URL.Scheme == "https" && strings.HasSuffix(msg, "Unauthorized")) {
-			return nil, ErrProxyAuth
+			return nil, auth.ErrProxyAuth
 		}
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusProxyAuthRequired || (t.proxied && r.URL.Scheme == "http" && proxyBasicChallenge(resp)) {
 		resp.Body.Close()
-		return nil, ErrProxyAuth
+		return nil, auth.ErrProxyAuth
 	}
 	return resp, nil
 }

@@ -105,7 +105,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) int {
 	// The keyring may be locked; the sign-in is kept in memory while the
 	// administrator unlocks it, instead of making them sign in again.
 	for {
-		_, err := res.Store(conn.ID, secrets, store)
+		_, err := service.StoreSignIn(conn.ID, res.RefreshToken(), res.Info, secrets, store)
 		if err == nil {
 			break
 		}

@@ -1,6 +1,6 @@
 // Command beaconcli is Inventory Beacon's headless commands without the
 // window (no Fyne, no OpenGL), for the benchmark harness: the same
-// internal/cli code as `beacon execute`, built without compiling GLFW.
+// cmd/beacon/cli code as `beacon execute`, built without compiling GLFW.
 //
 //	beaconcli [--config-dir DIR] COMMAND ARGS...
 package main
@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/inventorybeacon/beacon/internal/cli"
+	"github.com/inventorybeacon/beacon/cmd/beacon/cli"
 	"github.com/inventorybeacon/beacon/storage"
 )
 

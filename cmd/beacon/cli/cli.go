@@ -2,7 +2,9 @@
 // `beacon list`, `beacon execute NAME`, `beacon generate NAME`, ...
 //
 // Each command lives in its own file and registers itself from init, so
-// cmd/beacon stays a thin main. Errors go to stderr in plain words; exit
+// cmd/beacon stays a thin main. It is a driver, so it lives under
+// cmd/beacon (not internal/): it calls service and the layers below, and
+// only cmd/ imports it (cmd/bench/beaconcli builds it without the window). Errors go to stderr in plain words; exit
 // codes are ExitOK, ExitFailed, ExitWarnings and ExitUsage.
 package cli
 

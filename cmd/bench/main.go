@@ -8,9 +8,9 @@
 // Run it inside scripts/session.sh: the connection's client secret goes
 // to the keyring, as in real use.
 //
-//	scripts/session.sh go run ./internal/bench [--quick] [--write BENCHMARKS.md]
+//	scripts/session.sh go run ./cmd/bench [--quick] [--write BENCHMARKS.md]
 //
-// The process measured is internal/bench/beaconcli (internal/cli without
+// The process measured is cmd/bench/beaconcli (cmd/beacon/cli without
 // the window, so GLFW need not be compiled); --bin or BEACON_BIN runs another
 // binary with the same command line (e.g. bin/beacon). For investigating:
 // BENCH_VERBOSE=1 shows each run's output with the stages' times,
@@ -59,7 +59,7 @@ func main() {
 	quick := flag.Bool("quick", false, "10,000 users only")
 	sizes := flag.String("users", "10000,100000,200000", "tenant sizes, comma separated")
 	lats := flag.String("latency", "0ms,150ms", "per-request latencies, comma separated")
-	bin := flag.String("bin", os.Getenv("BEACON_BIN"), "beacon binary (default: build internal/bench/beaconcli, the CLI without the window)")
+	bin := flag.String("bin", os.Getenv("BEACON_BIN"), "beacon binary (default: build cmd/bench/beaconcli, the CLI without the window)")
 	write := flag.String("write", "", "update this markdown file's issue-7 section with the results")
 	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
 	flag.Parse()
@@ -80,7 +80,7 @@ func run(sizes, lats, bin, write string) error {
 	defer os.RemoveAll(tmp)
 	if bin == "" {
 		bin = filepath.Join(tmp, "beaconcli")
-		build := exec.Command("go", "build", "-o", bin, "./internal/bench/beaconcli")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/bench/beaconcli")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build the CLI: %w", err)

@@ -1,4 +1,4 @@
-package auth
+package service
 
 import (
 	"net/http"
@@ -12,7 +12,7 @@ import (
 
 func TestHTTPClientProxySettings(t *testing.T) {
 	conn := storage.Connection{Proxy: storage.Proxy{Enabled: true, Server: "10.0.0.5:3128", Username: "alice", HasPassword: true}}
-	c, err := HTTPClient(conn, "s3cret")
+	c, err := HTTPClient(conn, nil, "s3cret")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,25 +30,25 @@ func TestHTTPClientProxySettings(t *testing.T) {
 	}
 	// Proxy off: no proxy at all, whatever the environment says.
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
-	c, _ = HTTPClient(storage.Connection{}, "")
+	c, _ = HTTPClient(storage.Connection{}, nil, "")
 	if c.Transport.(*proxyAuthTransport).base.Proxy != nil {
 		t.Fatal("the environment's proxy leaked in")
 	}
-	if _, err := HTTPClient(storage.Connection{Proxy: storage.Proxy{Enabled: true, Server: "ftp://x:1"}}, ""); err == nil {
+	if _, err := HTTPClient(storage.Connection{Proxy: storage.Proxy{Enabled: true, Server: "ftp://x:1"}}, nil, ""); err == nil {
 		t.Fatal("a bad proxy address was accepted")
 	}
 }
 
 func TestHTTPClientCACertFile(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := HTTPClient(storage.Connection{CACertFile: filepath.Join(dir, "missing.pem")}, ""); err == nil || !strings.Contains(err.Error(), "missing.pem") {
+	if _, err := HTTPClient(storage.Connection{CACertFile: filepath.Join(dir, "missing.pem")}, nil, ""); err == nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Fatalf("missing file: %v", err)
 	}
 	bad := filepath.Join(dir, "bad.pem")
 	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := HTTPClient(storage.Connection{CACertFile: bad}, ""); err == nil || !strings.Contains(err.Error(), "BEGIN CERTIFICATE") {
+	if _, err := HTTPClient(storage.Connection{CACertFile: bad}, nil, ""); err == nil || !strings.Contains(err.Error(), "BEGIN CERTIFICATE") {
 		t.Fatalf("bad file: %v", err)
 	}
 }
