@@ -37,9 +37,8 @@ func FromSnapshot(lf *inventory.LicenseFacts) *Facts {
 	f.Users = make([]User, len(lf.Users))
 	for i := range lf.Users {
 		u := &lf.Users[i]
-		f.Users[i] = User{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, Department: u.Department, Enabled: u.Enabled,
-			Guest:   u.UserType == "Guest" || u.UserType == "" && strings.Contains(strings.ToUpper(u.UPN), "#EXT#"),
-			Created: u.Created, Activity: u.Activity, LastSignIn: u.SignIn.Latest(), Licenses: licenses(u, lf.Groups)}
+		f.Users[i] = User{UPN: u.UPN, DisplayName: u.DisplayName, Department: u.Department, Enabled: u.Enabled,
+			Guest: u.Guest, Created: u.Created, Activity: u.Activity, LastSignIn: u.SignIn.Latest(), Licenses: licenses(u, lf.Groups)}
 	}
 	return f
 }

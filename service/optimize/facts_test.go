@@ -14,11 +14,11 @@ func TestFromSnapshot(t *testing.T) {
 		Licenses:   []inventory.License{{SKU: inventory.SKU{SkuID: e3, SkuPartNumber: "ENTERPRISEPACK"}, Purchased: 10, Assigned: 3}},
 		Groups:     map[string]string{"g1": "Licensing - E3", "g2": "Licensing - Visio"},
 		Users: []inventory.LicenseUser{
-			{ID: "a", UPN: "a@x", SkuIDs: []string{e3, ems}, States: []inventory.LicenseAssignmentState{
+			{UPN: "a@x", SkuIDs: []string{e3, ems}, States: []inventory.LicenseAssignmentState{
 				{SkuID: e3, AssignedByGroup: "G1", State: "Active"}, {SkuID: e3, State: "Active"}, {SkuID: ems, State: "Active"},
 				{SkuID: visio, AssignedByGroup: "g2", State: "Error", Error: "CountViolation"}}},
-			{ID: "b", UPN: "b_fabrikam.com#EXT#@contoso.onmicrosoft.com", SkuIDs: []string{e3}},
-			{ID: "c", UPN: "c@x", UserType: "Member", SkuIDs: []string{e3}, SignIn: inventory.SignIn{NonInteractive: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}},
+			{UPN: "b_fabrikam.com#EXT#@contoso.onmicrosoft.com", Guest: true, SkuIDs: []string{e3}},
+			{UPN: "c@x", SkuIDs: []string{e3}, SignIn: inventory.SignIn{NonInteractive: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}},
 		},
 	}
 	f := FromSnapshot(lf)
@@ -39,7 +39,6 @@ func TestFromSnapshot(t *testing.T) {
 			t.Errorf("licence %d: %+v, want %+v", i, a[i], want[i])
 		}
 	}
-	// Snapshots of earlier builds have no user type: #EXT# says guest.
 	if f.Users[0].Guest || !f.Users[1].Guest || f.Users[2].Guest {
 		t.Errorf("guests: %v %v %v", f.Users[0].Guest, f.Users[1].Guest, f.Users[2].Guest)
 	}

@@ -66,11 +66,11 @@ type License struct {
 
 // User is what the lists need of one user of the snapshot.
 type User struct {
-	ID, UPN, DisplayName, Department string
-	Enabled                          bool
-	Guest                            bool
-	Created                          time.Time // zero when Graph did not say
-	Licenses                         []License
+	UPN, DisplayName, Department string
+	Enabled                      bool
+	Guest                        bool
+	Created                      time.Time // zero when Graph did not say
+	Licenses                     []License
 	// Activity is the last activity date per workload in the usage reports
 	// (zero: none in the report's 180 days, or the user is not in it).
 	Activity [NumWorkloads]time.Time
@@ -174,8 +174,6 @@ type Finding struct {
 	// Detail explains the finding in a line (the overlap, the error, the
 	// group a licence comes from).
 	Detail string
-	// MonthlyCents is the cost of SKUs per month, by currency.
-	MonthlyCents map[string]float64
 	// Recoverable says the seats count in the totals (a guest or an
 	// overlap already counted in an account list is not counted twice).
 	Recoverable bool
@@ -218,6 +216,24 @@ type Result struct {
 	UnpricedSeats int
 	// GroupAssigned counts licences that come from a group.
 	GroupAssigned int
+
+	prices map[string]Price
+}
+
+// Cost is what a finding's SKUs cost a month, by currency (empty when
+// none is priced). It is worked out when a row is shown or exported, not
+// for every finding of a 100,000-user tenant.
+func (r *Result) Cost(fd *Finding) map[string]float64 {
+	var m map[string]float64
+	for _, id := range fd.SKUs {
+		if p, ok := r.prices[strings.ToLower(id)]; ok {
+			if m == nil {
+				m = map[string]float64{}
+			}
+			m[p.Currency] += p.Monthly()
+		}
+	}
+	return m
 }
 
 // List returns the findings of one reason.
@@ -256,20 +272,8 @@ func Compute(f *Facts, o Options) *Result {
 		}
 		res.SKUs[i] = line
 	}
-	cost := func(skus []string) map[string]float64 {
-		var m map[string]float64
-		for _, id := range skus {
-			if p, ok := o.Prices[strings.ToLower(id)]; ok {
-				if m == nil {
-					m = map[string]float64{}
-				}
-				m[p.Currency] += p.Monthly()
-			}
-		}
-		return m
-	}
+	res.prices = o.Prices
 	add := func(fd Finding) {
-		fd.MonthlyCents = cost(fd.SKUs)
 		res.Lists[fd.Reason] = append(res.Lists[fd.Reason], fd)
 		for _, id := range fd.SKUs {
 			i, ok := skuIdx[strings.ToLower(id)]

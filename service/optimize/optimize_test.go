@@ -110,8 +110,8 @@ func TestComputeByHand(t *testing.T) {
 		!strings.HasPrefix(ov.Detail, "Enterprise Mobility + Security E3 is included in Microsoft 365 E3") {
 		t.Errorf("gus's overlap: %+v", ov)
 	}
-	if r.List(Disabled)[0].MonthlyCents["EUR"] != 2300+1000 {
-		t.Errorf("dee's cost %v, want E3 + EMS = 33.00 EUR a month", r.List(Disabled)[0].MonthlyCents)
+	if c := r.Cost(&r.List(Disabled)[0]); c["EUR"] != 2300+1000 || len(c) != 1 {
+		t.Errorf("dee's cost %v, want E3 + EMS = 33.00 EUR a month", c)
 	}
 	// Recoverable seats: unused + listed.
 	//   E3:     4 unused + ben + cy + dee      = 7 × 23.00 = 161.00

@@ -65,33 +65,55 @@ func appendLicenses(b []byte, ls []AssignedLicense) []byte {
 
 // appendLicenseStates appends the users' license_states column: empty
 // when every state is a plain direct assignment (most users: the column
-// then costs nothing and AssignedLicenses says it all), else every state
-// as Graph's JSON, the direct ones too (a SKU held both directly and
-// through a group is freed only by removing both).
+// then costs nothing and AssignedLicenses says it all), else every state,
+// the direct ones too (a SKU held both directly and through a group is
+// freed only by removing both), as "skuId,group,state,error" joined by
+// ";". Every field is a GUID or one of Graph's enumeration words, so no
+// separator can occur in one; JSON cost a fifth of reading 100,000 users
+// for the Optimization page.
 func appendLicenseStates(b []byte, ss []LicenseAssignmentState) []byte {
 	if !slices.ContainsFunc(ss, func(s LicenseAssignmentState) bool { return !s.Direct() }) {
 		return b
 	}
-	b = append(b, '[')
 	for i, st := range ss {
 		if i > 0 {
-			b = append(b, ',')
+			b = append(b, ';')
 		}
-		b = append(b, `{"skuId":`...)
-		b = appendString(b, st.SkuID)
-		if st.AssignedByGroup != "" {
-			b = append(b, `,"assignedByGroup":`...)
-			b = appendString(b, st.AssignedByGroup)
+		for j, f := range [4]string{st.SkuID, st.AssignedByGroup, st.State, st.Error} {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, strings.Map(dropSeparators, f)...)
 		}
-		b = append(b, `,"state":`...)
-		b = appendString(b, st.State)
-		if st.Error != "" {
-			b = append(b, `,"error":`...)
-			b = appendString(b, st.Error)
-		}
-		b = append(b, '}')
 	}
-	return append(b, ']')
+	return b
+}
+
+// dropSeparators keeps a malformed value from splitting a state.
+func dropSeparators(r rune) rune {
+	if r == ',' || r == ';' {
+		return -1
+	}
+	return r
+}
+
+// decodeLicenseStates reads what appendLicenseStates wrote.
+func decodeLicenseStates(col string) []LicenseAssignmentState {
+	if col == "" {
+		return nil
+	}
+	out := make([]LicenseAssignmentState, 0, strings.Count(col, ";")+1)
+	for entry := range strings.SplitSeq(col, ";") {
+		var f [4]string
+		for i := range f {
+			var ok bool
+			if f[i], entry, ok = strings.Cut(entry, ","); !ok {
+				break
+			}
+		}
+		out = append(out, LicenseAssignmentState{SkuID: f[0], AssignedByGroup: f[1], State: f[2], Error: f[3]})
+	}
+	return out
 }
 
 // planKey is an assigned plan without its date: a tenant has a few dozen

@@ -37,10 +37,12 @@ type LicenseFacts struct {
 
 // LicenseUser is one user of LicenseFacts.
 type LicenseUser struct {
-	ID, UPN, DisplayName, Department string
-	Enabled                          bool
-	UserType                         string
-	Created                          time.Time
+	UPN, DisplayName, Department string
+	Enabled                      bool
+	// Guest: userType Guest, or for snapshots of earlier builds (no user
+	// type) a B2B name (#EXT#).
+	Guest   bool
+	Created time.Time
 	// SkuIDs are the assigned licences; States the assignment states
 	// when some licence came through a group or failed (else nil: all
 	// direct).
@@ -48,6 +50,8 @@ type LicenseUser struct {
 	States   []LicenseAssignmentState
 	Activity [NumWorkloads]time.Time
 	SignIn   SignIn
+
+	key string // upn_key, while reading
 }
 
 // LicenseFacts reads the facts of a connection's current snapshot (or of
@@ -91,53 +95,144 @@ func (s *Store) LicenseFacts(ctx context.Context, connID string, q Query) (*Lice
 		return nil, err
 	}
 
-	act, app := Report(ReportActiveUsers).Table, Report(ReportAppUsage).Table
-	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.upn, u.display_name, u.department, u.account_enabled, u.user_type, u.created,
-		u.assigned_licenses, u.license_states,
-		a.exchange_last_activity_date, a.onedrive_last_activity_date, a.sharepoint_last_activity_date,
-		a.teams_last_activity_date, a.yammer_last_activity_date, p.last_activity_date,
-		si.interactive, si.non_interactive, si.successful
-		FROM users u
-		LEFT JOIN `+act+` a ON a.run_id = ?2 AND a.upn_key = u.upn_key
-		LEFT JOIN `+app+` p ON p.run_id = ?2 AND p.upn_key = u.upn_key
-		LEFT JOIN sign_ins si ON si.run_id = u.run_id AND si.user_id = u.id
-		WHERE u.run_id = ?1 AND (u.assigned_licenses <> '[]' OR u.license_states <> '')
-		ORDER BY u.rowid`, run, reports)
+	// The reports are read apart and matched in memory: their tables are
+	// indexed on the run only (an index by name would cost every import),
+	// so a join by user principal name would scan them once per user.
+	// They are read beside the users, on another connection.
+	type result struct {
+		m   map[string][NumWorkloads]time.Time
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		m, err := s.workloadActivity(ctx, reports)
+		got <- result{m, err}
+	}()
+	users, err := s.licensedUsers(ctx, run, f.Run)
+	act := <-got
+	if err != nil {
+		return nil, err
+	}
+	if act.err != nil {
+		return nil, act.err
+	}
+	for i := range users {
+		users[i].Activity = act.m[users[i].key]
+		users[i].key = ""
+	}
+	f.Users = users
+	return f, nil
+}
+
+// licensedUsers reads the users holding or failing to get a licence, with
+// their sign-ins when the run read them. Each TEXT column costs the
+// driver an allocation per row, so only what the page shows is read.
+func (s *Store) licensedUsers(ctx context.Context, run int64, r Run) ([]LicenseUser, error) {
+	signIns := "NULL, NULL, NULL"
+	join := ""
+	if r.SignIns == SignInsRead {
+		signIns = "si.interactive, si.non_interactive, si.successful"
+		join = " LEFT JOIN sign_ins si ON si.run_id = u.run_id AND si.user_id = u.id"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT u.upn, u.upn_key, u.display_name, u.department, u.account_enabled,
+		u.user_type = 'Guest' OR u.user_type = '' AND instr(upper(u.upn), '#EXT#') > 0, u.created,
+		u.assigned_licenses, u.license_states, `+signIns+`
+		FROM users u`+join+`
+		WHERE u.run_id = ? AND (u.assigned_licenses <> '[]' OR u.license_states <> '')
+		ORDER BY u.rowid`, run)
 	if err != nil {
 		return nil, fmt.Errorf("read licensed users: %w", err)
 	}
 	defer rows.Close()
+	out := make([]LicenseUser, 0, r.Counts.Users)
 	var (
-		created                sql.NullInt64
 		licenses, states       string
-		days                   [NumWorkloads]sql.NullString
+		created                sql.NullInt64
 		inter, nonInter, succe sql.NullInt64
 	)
 	for rows.Next() {
 		var u LicenseUser
-		if err := rows.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Department, &u.Enabled, &u.UserType, &created,
-			&licenses, &states, &days[0], &days[1], &days[2], &days[3], &days[4], &days[5],
-			&inter, &nonInter, &succe); err != nil {
+		if err := rows.Scan(&u.UPN, &u.key, &u.DisplayName, &u.Department, &u.Enabled, &u.Guest, &created,
+			&licenses, &states, &inter, &nonInter, &succe); err != nil {
 			return nil, err
 		}
 		if created.Valid {
 			u.Created = time.Unix(0, created.Int64).UTC()
 		}
-		for _, l := range decodeJSON[[]AssignedLicense](licenses) {
-			u.SkuIDs = append(u.SkuIDs, l.SkuID)
-		}
-		if states != "" {
-			u.States = decodeJSON[[]LicenseAssignmentState](states)
-		}
-		for i, d := range days {
-			if d.Valid && d.String != "" {
-				u.Activity[i], _ = time.Parse(DateLayout, d.String)
-			}
-		}
-		u.SignIn = SignIn{UserID: u.ID, Interactive: unixTime(inter), NonInteractive: unixTime(nonInter), Successful: unixTime(succe)}
-		f.Users = append(f.Users, u)
+		u.SkuIDs = licenseSkuIDs(licenses)
+		u.States = decodeLicenseStates(states)
+		u.SignIn = SignIn{Interactive: unixTime(inter), NonInteractive: unixTime(nonInter), Successful: unixTime(succe)}
+		out = append(out, u)
 	}
-	return f, rows.Err()
+	return out, rows.Err()
+}
+
+// workloadActivity reads the last activity date per workload of every
+// user in a run's usage reports, by upn_key (the latest when a name
+// appears twice).
+func (s *Store) workloadActivity(ctx context.Context, run int64) (map[string][NumWorkloads]time.Time, error) {
+	out := map[string][NumWorkloads]time.Time{}
+	read := func(query string, workloads ...Workload) error {
+		rows, err := s.db.QueryContext(ctx, query, run)
+		if err != nil {
+			return fmt.Errorf("read usage for reclamation: %w", err)
+		}
+		defer rows.Close()
+		var key string
+		cells := make([]sql.NullString, len(workloads))
+		dest := []any{&key}
+		for i := range cells {
+			dest = append(dest, &cells[i])
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			a := out[key]
+			for i, w := range workloads {
+				if !cells[i].Valid || cells[i].String == "" {
+					continue
+				}
+				if d, err := time.Parse(DateLayout, cells[i].String); err == nil && d.After(a[w]) {
+					a[w] = d
+				}
+			}
+			out[key] = a
+		}
+		return rows.Err()
+	}
+	if err := read(`SELECT upn_key, exchange_last_activity_date, onedrive_last_activity_date, sharepoint_last_activity_date,
+		teams_last_activity_date, yammer_last_activity_date FROM `+Report(ReportActiveUsers).Table+` WHERE run_id = ? AND concealed = 0`,
+		WorkloadExchange, WorkloadOneDrive, WorkloadSharePoint, WorkloadTeams, WorkloadYammer); err != nil {
+		return nil, err
+	}
+	if err := read(`SELECT upn_key, last_activity_date FROM `+Report(ReportAppUsage).Table+` WHERE run_id = ? AND concealed = 0`,
+		WorkloadOfficeApps); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// licenseSkuIDs reads the skuIds of an assigned_licenses column without
+// encoding/json, which cost a third of reading 100,000 users. The column
+// is written by appendLicenses, whose strings are escaped: the pattern
+// below cannot occur inside a value.
+func licenseSkuIDs(col string) []string {
+	const key = `"skuId":"`
+	var out []string
+	for {
+		i := strings.Index(col, key)
+		if i < 0 {
+			return out
+		}
+		col = col[i+len(key):]
+		j := strings.IndexByte(col, '"')
+		if j < 0 {
+			return out
+		}
+		out = append(out, col[:j])
+		col = col[j+1:]
+	}
 }
 
 func unixTime(n sql.NullInt64) time.Time {

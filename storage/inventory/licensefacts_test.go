@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,6 +34,9 @@ func TestLicenseFacts(t *testing.T) {
 	us[2].UserType = "Guest"
 	us[2].LicenseAssignmentStates = []LicenseAssignmentState{{SkuID: skuE3, State: "Active", Error: "None"}}
 	us[4].UserType = "Member"
+	// user0005: a snapshot of an earlier build has no user type; the B2B
+	// name says guest.
+	us[5].UserPrincipalName = "user0005_fabrikam.com#EXT#@contoso.example"
 	if err := w.AddUsers(ctx, us); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +72,9 @@ func TestLicenseFacts(t *testing.T) {
 		var ids []string
 		by := map[string]LicenseUser{}
 		for _, u := range f.Users {
-			ids = append(ids, u.ID)
-			by[u.ID] = u
+			id := "u-" + strings.TrimPrefix(u.UPN, "user")[:4]
+			ids = append(ids, id)
+			by[id] = u
 		}
 		if !slices.Equal(ids, []string{"u-0000", "u-0001", "u-0002", "u-0004", "u-0005"}) {
 			t.Fatalf("users %v", ids)
@@ -88,11 +93,14 @@ func TestLicenseFacts(t *testing.T) {
 		if u1 := by["u-0001"]; len(u1.SkuIDs) != 0 || len(u1.States) != 1 || u1.States[0].Error != "CountViolation" {
 			t.Errorf("u-0001 %+v", u1)
 		}
-		if u2 := by["u-0002"]; u2.UserType != "Guest" || u2.States != nil || !u2.SignIn.Latest().IsZero() {
+		if u2 := by["u-0002"]; !u2.Guest || u2.States != nil || !u2.SignIn.Latest().IsZero() {
 			t.Errorf("u-0002 %+v", u2)
 		}
-		if u4 := by["u-0004"]; u4.UserType != "Member" || u4.Enabled != true || !u4.Created.Equal(time.Date(2024, 1, 5, 9, 0, 0, 0, time.UTC)) {
+		if u4 := by["u-0004"]; u4.Guest || u4.Enabled != true || !u4.Created.Equal(time.Date(2024, 1, 5, 9, 0, 0, 0, time.UTC)) {
 			t.Errorf("u-0004 %+v", u4)
+		}
+		if u5 := by["u-0005"]; !u5.Guest {
+			t.Errorf("u-0005 %+v: #EXT# without a user type is a guest", u5)
 		}
 	}
 	f, err := s.LicenseFacts(ctx, "c", Query{})
@@ -145,5 +153,46 @@ func TestLicenseFacts(t *testing.T) {
 	}
 	if f.UsageKnown || f.UsageProblem == "" || f.Run.SignIns != "No Microsoft Entra ID P1" {
 		t.Errorf("no reports: known %v, problem %q, sign-ins %q", f.UsageKnown, f.UsageProblem, f.Run.SignIns)
+	}
+}
+
+// TestLicenseSkuIDs: the fast reader of assigned_licenses agrees with
+// encoding/json on what appendLicenses writes, awkward plan names included.
+func TestLicenseSkuIDs(t *testing.T) {
+	for _, ls := range [][]AssignedLicense{
+		nil,
+		{{SkuID: skuE3}},
+		{{SkuID: skuE3, DisabledPlans: []string{`"skuId":"x"`, `a\b`}}, {SkuID: skuE5, DisabledPlans: []string{}}},
+	} {
+		col := string(appendLicenses(nil, ls))
+		var want []string
+		for _, l := range decodeJSON[[]AssignedLicense](col) {
+			want = append(want, l.SkuID)
+		}
+		if got := licenseSkuIDs(col); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", col, got, want)
+		}
+	}
+}
+
+func TestLicenseStatesRoundTrip(t *testing.T) {
+	for _, ss := range [][]LicenseAssignmentState{
+		{{SkuID: skuE3, AssignedByGroup: "g1", State: "Active", Error: "None"}, {SkuID: skuE3, State: "Active", Error: "None"}},
+		{{SkuID: skuE5, AssignedByGroup: "g2", State: "Error", Error: "CountViolation"}},
+		{{SkuID: skuE5, State: "ActiveWithError", Error: "MutuallyExclusiveViolation"}},
+		{{SkuID: skuE3, AssignedByGroup: "g,3;", State: "Active"}, {SkuID: skuE5, State: ""}},
+	} {
+		col := string(appendLicenseStates(nil, ss))
+		got := decodeLicenseStates(col)
+		want := slices.Clone(ss)
+		for i := range want {
+			want[i].AssignedByGroup = strings.NewReplacer(",", "", ";", "").Replace(want[i].AssignedByGroup)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: %+v, want %+v", col, got, want)
+		}
+	}
+	if col := appendLicenseStates(nil, []LicenseAssignmentState{{SkuID: skuE3, State: "Active", Error: "None"}}); len(col) != 0 {
+		t.Errorf("plain direct assignments stored as %q", col)
 	}
 }
