@@ -272,6 +272,36 @@ func (s *ConfigStore) writeLocked(c *Config) error {
 	data = append(data, '\n')
 
 	s.removeLeftoversLocked()
+	if err := s.replaceLocked(s.Path(), "the configuration", data); err != nil {
+		return err
+	}
+	c.Version = ConfigVersion
+	c.Revision = out.Revision
+	return nil
+}
+
+// WriteFile replaces the file name of the configuration directory with
+// data as the configuration itself is replaced (never half written, 0600),
+// under the configuration's lock, e.g. a loaded licensing catalogue.
+func (s *ConfigStore) WriteFile(name string, data []byte) error {
+	if name != filepath.Base(name) || name == configFileName {
+		return fmt.Errorf("storage: %q is not a file of its own in the configuration directory", name)
+	}
+	if err := ensureDir(s.dir); err != nil {
+		return err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.replaceLocked(filepath.Join(s.dir, name), name, data)
+}
+
+// replaceLocked writes data to dst: a temporary file in the same directory
+// (so the rename cannot cross file systems), write, fsync, close, rename
+// over, fsync the directory (so the rename itself survives a power cut).
+func (s *ConfigStore) replaceLocked(dst, what string, data []byte) error {
 	f, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("create a temporary file in %s (check free disk space and that you may write there): %w", s.dir, err)
@@ -292,10 +322,10 @@ func (s *ConfigStore) writeLocked(c *Config) error {
 		}
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write the configuration to %s (check free disk space): %w", tmp, err)
+		return fmt.Errorf("write %s to %s (check free disk space): %w", what, tmp, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("flush the configuration to disk (%s): %w", tmp, err)
+		return fmt.Errorf("flush %s to disk (%s): %w", what, tmp, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
@@ -303,15 +333,13 @@ func (s *ConfigStore) writeLocked(c *Config) error {
 	if testHookBeforeRename != nil {
 		testHookBeforeRename(tmp)
 	}
-	if err := replaceFile(tmp, s.Path()); err != nil {
-		return fmt.Errorf("replace %s with the new configuration (the old file is unchanged): %w", s.Path(), err)
+	if err := replaceFile(tmp, dst); err != nil {
+		return fmt.Errorf("replace %s with %s (the old file is unchanged): %w", dst, what, err)
 	}
 	committed = true
 	if err := syncDir(s.dir); err != nil {
 		return fmt.Errorf("flush the configuration directory %s to disk: %w", s.dir, err)
 	}
-	c.Version = ConfigVersion
-	c.Revision = out.Revision
 	return nil
 }
 

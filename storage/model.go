@@ -34,7 +34,48 @@ type Config struct {
 	Revision    int64        `json:"revision"`
 	Connections []Connection `json:"connections"`
 	Schedules   []Schedule   `json:"schedules"`
+	// Prices are what the organisation pays per seat of a SKU (issue 17):
+	// not a secret, and the same for every connection (one agreement).
+	Prices []Price `json:"prices,omitempty"`
+	// Catalog describes a licensing catalogue the administrator loaded
+	// instead of the built-in one; nil: the built-in one.
+	Catalog *CatalogFile `json:"catalog,omitempty"`
 }
+
+// Price is what one seat of a SKU costs.
+type Price struct {
+	SkuID string `json:"skuId"` // lower case
+	// PartNumber is for whoever reads the file; SkuID decides.
+	PartNumber string `json:"partNumber,omitempty"`
+	// Cents is the amount in hundredths of the currency unit.
+	Cents    int64  `json:"cents"`
+	Currency string `json:"currency"` // ISO 4217, upper case
+	// Yearly says the amount is per year; otherwise per month.
+	Yearly bool `json:"yearly,omitempty"`
+}
+
+// Monthly is the price per seat and month, in hundredths.
+func (p Price) Monthly() float64 {
+	if p.Yearly {
+		return float64(p.Cents) / 12
+	}
+	return float64(p.Cents)
+}
+
+// CatalogFile is a loaded licensing catalogue, kept as CatalogFileName in
+// the configuration directory.
+type CatalogFile struct {
+	// Name is the file the administrator loaded (base name).
+	Name string `json:"name"`
+	// Published is the file's modification date: when it was downloaded
+	// from Microsoft, at the latest.
+	Published time.Time `json:"published"`
+	Loaded    time.Time `json:"loaded"`
+	Products  int       `json:"products"`
+}
+
+// CatalogFileName is where a loaded catalogue is kept.
+const CatalogFileName = "licensing-products.csv"
 
 // Connection is one "PowerShell source connection" to a Microsoft 365 tenant.
 type Connection struct {

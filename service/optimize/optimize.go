@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/storage"
 )
 
 // Workload is a Microsoft 365 service whose last activity the usage
@@ -106,22 +107,8 @@ type Facts struct {
 	Users        []User
 }
 
-// Price is what one seat of a SKU costs.
-type Price struct {
-	// Cents is the amount in hundredths of the currency unit.
-	Cents    int64
-	Currency string // ISO 4217, e.g. EUR
-	// Yearly says Cents is per year rather than per month.
-	Yearly bool
-}
-
-// Monthly is the price per seat and month, in hundredths.
-func (p Price) Monthly() float64 {
-	if p.Yearly {
-		return float64(p.Cents) / 12
-	}
-	return float64(p.Cents)
-}
+// Price is what one seat of a SKU costs (kept in the configuration).
+type Price = storage.Price
 
 // Options are the administrator's choices.
 type Options struct {

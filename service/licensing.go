@@ -1,0 +1,312 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service/optimize"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// The licensing use cases of issue 17: which catalogue names the SKUs,
+// what a seat costs, and the Optimization page's figures. The window and
+// the CLI both call these.
+
+// Catalog returns the catalogue in use: the one the administrator loaded
+// (cfg.Catalog) when it still reads, else the built-in one. problem says,
+// in plain words, why a loaded catalogue was not used.
+func Catalog(configDir string, cfg *storage.Config) (cat *catalog.Catalog, problem string) {
+	if cfg == nil || cfg.Catalog == nil {
+		return catalog.Builtin(), ""
+	}
+	path := filepath.Join(configDir, storage.CatalogFileName)
+	f, err := os.Open(path)
+	if err != nil {
+		return catalog.Builtin(), fmt.Sprintf("The licensing catalogue loaded from %s cannot be read (%v); the built-in one is used. Load it again.", cfg.Catalog.Name, err)
+	}
+	defer f.Close()
+	c, err := catalog.Parse(f)
+	if err != nil {
+		return catalog.Builtin(), fmt.Sprintf("The licensing catalogue loaded from %s is damaged (%v); the built-in one is used. Load it again.", cfg.Catalog.Name, err)
+	}
+	c.Source = catalog.Source{File: cfg.Catalog.Name, Published: cfg.Catalog.Published, Loaded: cfg.Catalog.Loaded}
+	return c, ""
+}
+
+// LoadCatalog checks the file at path is Microsoft's licensing catalogue
+// and makes it the one in use: a copy goes to the configuration directory
+// (the file may be deleted afterwards), the configuration records its name
+// and dates. A file that is not the catalogue changes nothing.
+func LoadCatalog(cs *storage.ConfigStore, path string) (*catalog.Catalog, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if st.Size() > catalog.MaxFileSize {
+		return nil, fmt.Errorf("%s is %d MB: too large for the licensing catalogue (Microsoft's is about 1 MB)", path, st.Size()>>20)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	c, err := catalog.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w. Download \"Product names and service plan identifiers for licensing\" as CSV from Microsoft Learn and load that file", filepath.Base(path), err)
+	}
+	info := &storage.CatalogFile{Name: filepath.Base(path), Published: st.ModTime().UTC(), Loaded: clock.Now().UTC(), Products: c.Len()}
+	if err := cs.WriteFile(storage.CatalogFileName, data); err != nil {
+		return nil, err
+	}
+	if err := cs.Update(func(cfg *storage.Config) error { cfg.Catalog = info; return nil }); err != nil {
+		return nil, err
+	}
+	c.Source = catalog.Source{File: info.Name, Published: info.Published, Loaded: info.Loaded}
+	return c, nil
+}
+
+// UseBuiltinCatalog goes back to the catalogue shipped in the binary.
+func UseBuiltinCatalog(cs *storage.ConfigStore) error {
+	return cs.Update(func(cfg *storage.Config) error { cfg.Catalog = nil; return nil })
+}
+
+// ParsePrice reads a price as an administrator types it: amount "23",
+// "23.5", "1,234.50" or "23,50" (a decimal comma), currency "EUR", per
+// "month" or "year".
+func ParsePrice(amount, currency, per string) (storage.Price, error) {
+	var p storage.Price
+	cents, err := parseAmount(amount)
+	if err != nil {
+		return p, err
+	}
+	p.Cents = cents
+	p.Currency = strings.ToUpper(strings.TrimSpace(currency))
+	if len(p.Currency) != 3 || strings.Trim(p.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return p, fmt.Errorf("currency %q: give the three-letter code (EUR, USD, GBP, ...)", currency)
+	}
+	switch strings.ToLower(strings.TrimSpace(per)) {
+	case "", "month", "monthly", "m", "mo":
+	case "year", "yearly", "annual", "y", "yr":
+		p.Yearly = true
+	default:
+		return p, fmt.Errorf("per %q: choose month or year", per)
+	}
+	return p, nil
+}
+
+// parseAmount turns a decimal amount into hundredths. The last separator
+// followed by one or two digits is the decimal mark; others group
+// thousands.
+func parseAmount(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	t = strings.NewReplacer(" ", "", "\u00a0", "", "'", "").Replace(t)
+	if t == "" {
+		return 0, errors.New("the price is empty: type an amount such as 23.50")
+	}
+	whole, frac := t, ""
+	if i := strings.LastIndexAny(t, ".,"); i >= 0 && len(t)-i-1 <= 2 {
+		whole, frac = t[:i], t[i+1:]
+	}
+	whole = strings.NewReplacer(",", "", ".", "").Replace(whole)
+	if whole == "" {
+		whole = "0"
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || w < 0 || f < 0 || w > math.MaxInt64/100-1 {
+		return 0, fmt.Errorf("price %q is not an amount: type digits with an optional decimal point, such as 23.50", s)
+	}
+	return w*100 + f, nil
+}
+
+// FormatCents shows hundredths as an amount: 2350 → "23.50".
+func FormatCents(c float64) string {
+	return strconv.FormatFloat(math.Round(c)/100, 'f', 2, 64)
+}
+
+// SetPrice records (or, with remove, forgets) the price of a SKU.
+func SetPrice(cs *storage.ConfigStore, skuID, partNumber string, p storage.Price, remove bool) error {
+	skuID = strings.ToLower(strings.TrimSpace(skuID))
+	if skuID == "" {
+		return errors.New("no SKU given")
+	}
+	return cs.Update(func(cfg *storage.Config) error {
+		cfg.Prices = slices.DeleteFunc(cfg.Prices, func(q storage.Price) bool { return q.SkuID == skuID })
+		if !remove {
+			p.SkuID, p.PartNumber = skuID, partNumber
+			cfg.Prices = append(cfg.Prices, p)
+			slices.SortFunc(cfg.Prices, func(a, b storage.Price) int { return strings.Compare(a.PartNumber+a.SkuID, b.PartNumber+b.SkuID) })
+		}
+		return nil
+	})
+}
+
+// SKUResolver finds a SKU by part number, skuId or product name.
+type SKUResolver func(s string) (skuID, partNumber string, ok bool)
+
+// Resolver resolves against a snapshot's SKUs first, then the catalogue.
+func Resolver(licenses []inventory.License, cat *catalog.Catalog) SKUResolver {
+	return func(s string) (string, string, bool) {
+		s = strings.TrimSpace(s)
+		for _, l := range licenses {
+			if strings.EqualFold(l.SkuID, s) || strings.EqualFold(l.SkuPartNumber, s) || strings.EqualFold(cat.Name(l.SkuID, l.SkuPartNumber), s) {
+				return strings.ToLower(l.SkuID), l.SkuPartNumber, true
+			}
+		}
+		if p, ok := cat.Lookup(s, s); ok {
+			return p.SkuID, p.PartNumber, true
+		}
+		for _, p := range cat.Products() {
+			if strings.EqualFold(p.Name, s) {
+				return p.SkuID, p.PartNumber, true
+			}
+		}
+		return "", "", false
+	}
+}
+
+// PriceColumns is the header ImportPrices reads and ExportPrices writes.
+var PriceColumns = []string{"SKU", "Price", "Currency", "Per"}
+
+// ImportPrices reads a price list (CSV with the columns SKU, Price,
+// Currency and Per, in any order; SKU is a part number, skuId or product
+// name) and records every price in one save. Any bad line refuses the
+// whole file, with its line number, so a half-read list never replaces a
+// good one.
+func ImportPrices(cs *storage.ConfigStore, r io.Reader, resolve SKUResolver) (int, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	head, err := cr.Read()
+	if err != nil {
+		return 0, fmt.Errorf("read the price list: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	}
+	for _, c := range PriceColumns[:3] {
+		if _, ok := col[strings.ToLower(c)]; !ok {
+			return 0, fmt.Errorf("the price list has no column %q (it needs SKU, Price, Currency and optionally Per)", c)
+		}
+	}
+	var prices []storage.Price
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return 0, fmt.Errorf("price list line %d: %w", line, err)
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		if get("sku") == "" && get("price") == "" {
+			continue
+		}
+		id, part, ok := resolve(get("sku"))
+		if !ok {
+			return 0, fmt.Errorf("price list line %d: no SKU %q in this tenant or the licensing catalogue", line, get("sku"))
+		}
+		p, err := ParsePrice(get("price"), get("currency"), get("per"))
+		if err != nil {
+			return 0, fmt.Errorf("price list line %d: %w", line, err)
+		}
+		p.SkuID, p.PartNumber = id, part
+		prices = slices.DeleteFunc(prices, func(q storage.Price) bool { return q.SkuID == id })
+		prices = append(prices, p)
+	}
+	if len(prices) == 0 {
+		return 0, errors.New("the price list has no prices")
+	}
+	err = cs.Update(func(cfg *storage.Config) error {
+		for _, p := range prices {
+			cfg.Prices = slices.DeleteFunc(cfg.Prices, func(q storage.Price) bool { return q.SkuID == p.SkuID })
+			cfg.Prices = append(cfg.Prices, p)
+		}
+		slices.SortFunc(cfg.Prices, func(a, b storage.Price) int { return strings.Compare(a.PartNumber+a.SkuID, b.PartNumber+b.SkuID) })
+		return nil
+	})
+	return len(prices), err
+}
+
+// PriceMap keys the configured prices by skuId for optimize.
+func PriceMap(cfg *storage.Config) map[string]storage.Price {
+	m := make(map[string]storage.Price, len(cfg.Prices))
+	for _, p := range cfg.Prices {
+		m[strings.ToLower(p.SkuID)] = p
+	}
+	return m
+}
+
+// Optimizer computes the Optimization page. It keeps the facts of each
+// connection's current snapshot, so changing N or a price recomputes in
+// memory; a new snapshot replaces them (one per connection: memory does
+// not grow with use).
+type Optimizer struct {
+	Store *inventory.Store
+
+	mu    sync.Mutex
+	facts map[string]cachedFacts
+}
+
+type cachedFacts struct {
+	run   int64
+	facts *optimize.Facts
+}
+
+// Optimize returns the figures of connection connID's current snapshot
+// for N days, the configured prices and the catalogue.
+func (o *Optimizer) Optimize(ctx context.Context, connID string, days int, cfg *storage.Config, cat *catalog.Catalog) (*optimize.Result, error) {
+	f, err := o.Facts(ctx, connID)
+	if err != nil {
+		return nil, err
+	}
+	return optimize.Compute(f, optimize.Options{InactiveDays: days, Prices: PriceMap(cfg), Catalog: cat}), nil
+}
+
+// Facts returns the current snapshot's facts, read once per snapshot.
+func (o *Optimizer) Facts(ctx context.Context, connID string) (*optimize.Facts, error) {
+	run, err := o.Store.CurrentRun(ctx, connID)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	c, ok := o.facts[connID]
+	o.mu.Unlock()
+	if ok && c.run == run.ID {
+		return c.facts, nil
+	}
+	f, err := optimize.Load(ctx, o.Store, connID, inventory.Query{RunID: run.ID})
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	if o.facts == nil {
+		o.facts = map[string]cachedFacts{}
+	}
+	o.facts[connID] = cachedFacts{run.ID, f}
+	o.mu.Unlock()
+	return f, nil
+}
