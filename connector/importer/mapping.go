@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"unsafe"
+
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -9,33 +11,22 @@ import (
 // to the inventory's rows, member by member, so a property Graph adds
 // (graph's wire types) is one more line here and a column in the store.
 
-// userRows maps pages of Graph users to inventory users. The rows and
-// their plans and licenses are cut from buffers reused for the next page:
-// a page is only valid until the next call, which suits RunWriter's
-// PrepareUsers, AddUsers and ApplyUserChanges (they keep nothing of the
-// users). One userRows serves one goroutine at a time. The strings, the
-// licenses' disabled plans and the plans' strings are the page's own,
-// shared, not copied: consumers treat them as read-only.
+// userRows maps pages of Graph users to inventory users. The rows are
+// cut from a buffer reused for the next page: a page is only valid until
+// the next call, which suits RunWriter's PrepareUsers, AddUsers and
+// ApplyUserChanges (they keep nothing of the users). One userRows serves
+// one goroutine at a time. Strings, licenses and plans are the page's
+// own, shared, not copied: consumers treat them as read-only.
 type userRows struct {
-	rows  []inventory.User
-	plans []inventory.AssignedPlan
-	lics  []inventory.AssignedLicense
+	rows []inventory.User
 }
 
 func (m *userRows) page(users []graph.User) []inventory.User {
-	nPlans, nLics := 0, 0
-	for i := range users {
-		nPlans += len(users[i].AssignedPlans)
-		nLics += len(users[i].AssignedLicenses)
-	}
-	// Sized once per page, so no user's slices point into a buffer that
-	// append left behind.
-	m.rows = grow(m.rows, len(users))
-	m.plans = grow(m.plans, nPlans)
-	m.lics = grow(m.lics, nLics)
+	old := len(m.rows)
+	m.rows = m.rows[:0]
 	for i := range users {
 		u := &users[i]
-		row := inventory.User{
+		m.rows = append(m.rows, inventory.User{
 			ID:                u.ID,
 			UserPrincipalName: u.UserPrincipalName,
 			DisplayName:       u.DisplayName,
@@ -45,35 +36,34 @@ func (m *userRows) page(users []graph.User) []inventory.User {
 			Department:        u.Department,
 			JobTitle:          u.JobTitle,
 			CreatedDateTime:   u.CreatedDateTime,
-		}
-		if u.AssignedLicenses != nil {
-			start := len(m.lics)
-			for _, l := range u.AssignedLicenses {
-				m.lics = append(m.lics, inventory.AssignedLicense{SkuID: l.SkuID, DisabledPlans: l.DisabledPlans})
-			}
-			row.AssignedLicenses = m.lics[start:len(m.lics):len(m.lics)]
-		}
-		if u.AssignedPlans != nil {
-			start := len(m.plans)
-			for _, p := range u.AssignedPlans {
-				m.plans = append(m.plans, inventory.AssignedPlan{AssignedDateTime: p.AssignedDateTime,
-					CapabilityStatus: p.CapabilityStatus, Service: p.Service, ServicePlanID: p.ServicePlanID})
-			}
-			row.AssignedPlans = m.plans[start:len(m.plans):len(m.plans)]
-		}
-		m.rows = append(m.rows, row)
+			AssignedLicenses:  licenseRows(u.AssignedLicenses),
+			AssignedPlans:     planRows(u.AssignedPlans),
+		})
+	}
+	if old > len(m.rows) {
+		clear(m.rows[len(m.rows):old]) // nothing of a longer page stays reachable
 	}
 	return m.rows
 }
 
-// grow empties s and makes room for n elements: the previous page's
-// elements are overwritten, never appended to.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, 0, n)
-	}
-	clear(s[:cap(s)]) // nothing of an earlier page stays reachable
-	return s[:0]
+// planRows and licenseRows view a user's plans and licenses as the
+// inventory's, without a copy. The conversions they start with compile
+// only while the Graph and inventory types are the same structs, field for
+// field (tags aside), which is what makes the view sound; should one of
+// them gain a field, the build stops here and the mapping copies instead.
+// Copying cost about 0.4 µs per user in the mapping, plus the garbage
+// collector scanning the copies, and undid the plan cache's sharing:
+// users with identical assignedPlans share one slice, which the store's
+// plan codec reads without a copy (both sides treat them as read-only,
+// and their capacity ends at their length).
+func planRows(ps []graph.AssignedPlan) []inventory.AssignedPlan {
+	_ = inventory.AssignedPlan(graph.AssignedPlan{})
+	return unsafe.Slice((*inventory.AssignedPlan)(unsafe.Pointer(unsafe.SliceData(ps))), len(ps))
+}
+
+func licenseRows(ls []graph.AssignedLicense) []inventory.AssignedLicense {
+	_ = inventory.AssignedLicense(graph.AssignedLicense{})
+	return unsafe.Slice((*inventory.AssignedLicense)(unsafe.Pointer(unsafe.SliceData(ls))), len(ls))
 }
 
 func skuRows(skus []graph.SubscribedSku) []inventory.SKU {
@@ -148,9 +138,13 @@ func reportSpec(kind inventory.ReportKind) graph.ReportSpec {
 // valid until the next call, which suits PrepareReportRows, which keeps
 // their cells, not the slice).
 func reportRows(buf []inventory.ReportRow, rows []graph.ReportRow) []inventory.ReportRow {
-	buf = grow(buf, len(rows))
+	old := len(buf)
+	buf = buf[:0]
 	for _, r := range rows {
 		buf = append(buf, inventory.ReportRow{Cells: r.Cells, Extras: r.Extras})
+	}
+	if old > len(buf) {
+		clear(buf[len(buf):old])
 	}
 	return buf
 }
