@@ -6,8 +6,11 @@
 // share them; connector/importer maps them to storage rows.
 //
 // A property Graph adds to a $select is a field here, a member in the
-// users scanner (pagedecode) and a line in the importer's mapping; nothing
-// else changes.
+// users scanner (pagedecode), its name in the $select below and a line in
+// the importer's mapping; nothing else changes. (AssignedPlan and
+// AssignedLicense are the exception: the importer hands them to the store
+// without a copy while they are the same structs as the inventory's, and
+// its build stops when they part.)
 package wire
 
 import "time"
