@@ -6,8 +6,15 @@
 // client-request-id, is cancellable through its context, and is retried on
 // what Microsoft documents as transient: 429 and 503/504 (honouring
 // Retry-After), other 5xx, connection resets and bodies that end early.
-// Pages are decoded as a stream and handed over one page at a time, so
-// memory does not grow with the tenant.
+// Pages are decoded as a stream and handed over one page at a time (a
+// Sink per listing), so memory does not grow with the tenant.
+//
+// The client speaks Graph's objects (User, SubscribedSku,
+// ServicePrincipal..., package wire) and report rows; it knows nothing of
+// how the inventory stores them (connector/importer maps them). What its
+// decoders keep between pages (page buffers, the plan cache, report chunk
+// memory) are fields of one Client, never package state: clients running
+// at once share nothing, and a client's memory goes when it does.
 package graph
 
 import (
@@ -27,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/connector/graph/pagedecode"
 	"github.com/inventorybeacon/beacon/internal/clock"
 )
 
@@ -66,6 +74,10 @@ type Options struct {
 	// its decoded users (about 5 MB for 999 users), and when the store is
 	// slower than the network every fetcher would otherwise hold one.
 	PagesInMemory int
+	// PlanCacheBytes bounds the users scanner's cache of decoded
+	// assignedPlans arrays, shared by this client's listings (0:
+	// pagedecode.DefaultPlanCacheBytes; negative: no cache).
+	PlanCacheBytes int
 	// Logger receives retries at debug level (never tokens or download
 	// signatures). Default: slog.Default().
 	Logger *slog.Logger
@@ -93,6 +105,11 @@ type Client struct {
 	tokens TokenSource
 	o      Options
 	pages  chan struct{} // PagesInMemory slots
+	// users decodes users pages; its page buffers and plan cache serve
+	// this client's listings only and go with it.
+	users *pagedecode.UsersScanner
+	// reportMems are report chunks' memories given back (ReportFile.Chunks).
+	reportMems chan *reportMem
 }
 
 // New returns a client for graphEndpoint (e.g. https://graph.microsoft.com)
@@ -151,7 +168,8 @@ func New(hc *http.Client, graphEndpoint string, tokens TokenSource, o Options) (
 		req.Header.Del("Authorization")
 		return nil
 	}
-	return &Client{hc: &noRedirect, dl: &download, base: u, tokens: tokens, o: o, pages: make(chan struct{}, o.PagesInMemory)}, nil
+	return &Client{hc: &noRedirect, dl: &download, base: u, tokens: tokens, o: o, pages: make(chan struct{}, o.PagesInMemory),
+		users: pagedecode.NewUsersScanner(o.PagesInMemory, o.PlanCacheBytes), reportMems: make(chan *reportMem, reportMemsKept)}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -186,16 +186,16 @@ func usersFixture(t *testing.T) *fixture {
 	return f
 }
 
-func collectUsers(t *testing.T, c *Client) ([]inventory.User, error) {
-	var got []inventory.User
-	err := c.Users(context.Background(), func(p []inventory.User) error {
+func collectUsers(t *testing.T, c *Client) ([]User, error) {
+	var got []User
+	err := c.Users(context.Background(), func(p []User) error {
 		got = append(got, p...)
 		return nil
 	})
 	return got, err
 }
 
-func checkUsers(t *testing.T, got []inventory.User) {
+func checkUsers(t *testing.T, got []User) {
 	t.Helper()
 	if len(got) != 3 {
 		t.Fatalf("%d users, want 3: %+v", len(got), got)
@@ -288,8 +288,8 @@ func TestExpiredTokenRefreshedOnce(t *testing.T) {
 	c := newClient(t, f, ts, sl)
 	// The token expires after the first page.
 	f.pages["/v1.0/users?$select="+UserSelect+"&$top=2"] = fmt.Sprintf(userPage1, f.srv.URL)
-	var got []inventory.User
-	err := c.Users(context.Background(), func(p []inventory.User) error {
+	var got []User
+	err := c.Users(context.Background(), func(p []User) error {
 		got = append(got, p...)
 		f.mu.Lock()
 		f.wantTok = "tok-1"
@@ -355,7 +355,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}})
-	err := c.Users(ctx, func([]inventory.User) error { return nil })
+	err := c.Users(ctx, func([]User) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -370,9 +370,9 @@ func TestSKUsAndServicePrincipals(t *testing.T) {
 	if err != nil || len(skus) != 1 || skus[0].PrepaidUnits.LockedOut != 3 || skus[0].ServicePlans[0].ServicePlanName != "EXCHANGE_S_ENTERPRISE" {
 		t.Fatalf("skus = %+v, %v", skus, err)
 	}
-	var sps []inventory.ServicePrincipal
-	err = c.ServicePrincipals(context.Background(), func(p []inventory.ServicePrincipal) error { sps = append(sps, p...); return nil })
-	if err != nil || len(sps) != 1 || !sps[0].FirstParty() {
+	var sps []ServicePrincipal
+	err = c.ServicePrincipals(context.Background(), func(p []ServicePrincipal) error { sps = append(sps, p...); return nil })
+	if err != nil || len(sps) != 1 || sps[0].AppOwnerOrganizationID != "f8cdef31-a31e-4b4a-93e4-5f571e91255a" || sps[0].Tags == nil {
 		t.Fatalf("sps = %+v, %v", sps, err)
 	}
 }
@@ -405,8 +405,8 @@ func TestReportRedirectWithoutAuthorization(t *testing.T) {
 	}
 	f.push(redirect, redirect)
 	c := newClient(t, f, &tokens{}, &sleeps{})
-	var rows []inventory.ReportRow
-	err := c.Report(context.Background(), inventory.ReportActiveUsers, func(p []inventory.ReportRow) error {
+	var rows []ReportRow
+	err := c.Report(context.Background(), testSpec(inventory.ReportActiveUsers), func(p []ReportRow) error {
 		for _, r := range p {
 			r.Cells = append([]string(nil), r.Cells...)
 			rows = append(rows, r)
@@ -419,7 +419,7 @@ func TestReportRedirectWithoutAuthorization(t *testing.T) {
 	if len(dlAuth) != 2 || dlAuth[0] != "" || dlAuth[1] != "" {
 		t.Fatalf("download Authorization headers %q", dlAuth)
 	}
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	if len(rows) != 2 {
 		t.Fatalf("%d rows (duplicates after the retry?)", len(rows))
 	}
@@ -439,7 +439,7 @@ func TestReportForbiddenS2S(t *testing.T) {
 	f := newFixture(t)
 	f.push(status(403, "", "UnknownError", `{"error":{"code":"S2SUnauthorized","message":"Invalid permission."}}`))
 	c := newClient(t, f, &tokens{}, &sleeps{})
-	err := c.Report(context.Background(), inventory.ReportAppUsage, func([]inventory.ReportRow) error { return nil })
+	err := c.Report(context.Background(), testSpec(inventory.ReportAppUsage), func([]ReportRow) error { return nil })
 	var ge *GraphError
 	if !errors.Is(err, ErrForbidden) || !errors.As(err, &ge) || !ge.S2SUnauthorized() || !strings.Contains(err.Error(), "Reports Reader") {
 		t.Fatalf("err = %v", err)
@@ -476,7 +476,7 @@ func TestUsersPagesHeldDoNotBlockLicenses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	skus := make(chan error, 1)
-	err = c.Users(ctx, func([]inventory.User) error {
+	err = c.Users(ctx, func([]User) error {
 		// The one slot is held: read the licenses meanwhile, once.
 		select {
 		case err := <-skus:

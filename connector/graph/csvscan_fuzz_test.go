@@ -21,7 +21,7 @@ func FuzzParseReportFast(f *testing.F) {
 	}
 	f.Add([]byte(activeCSV))
 	f.Add(manyRows(30, 7, "\r\n"))
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Fewer readers and blocks than diffParse, to keep execs quick.
 		want := runParse(parseReportReference, bytes.NewReader(data), spec, 0)

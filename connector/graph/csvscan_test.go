@@ -52,7 +52,7 @@ func simReports(tb testing.TB, n int) map[inventory.ReportKind][]byte {
 	})
 	m := map[inventory.ReportKind][]byte{}
 	for _, kind := range inventory.ReportKinds {
-		req := httptest.NewRequest("GET", "http://graph.test/v1.0/reports/"+inventory.Report(kind).Function, nil)
+		req := httptest.NewRequest("GET", "http://graph.test/v1.0/reports/"+testSpec(kind).Function, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -73,7 +73,7 @@ func simReports(tb testing.TB, n int) map[inventory.ReportKind][]byte {
 
 // parseReportReference is ParseReport as it was before csvScanner: all
 // encoding/csv. The tests compare the two.
-func parseReportReference(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
+func parseReportReference(r io.Reader, spec ReportSpec, fn Sink[ReportRow]) error {
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		_, _ = br.Discard(3)
@@ -98,7 +98,7 @@ func parseReportReference(r io.Reader, spec inventory.ReportSpec, fn func([]inve
 	if spec.Column("User Principal Name") >= 0 && !contains(idx, spec.Column("User Principal Name")) {
 		return fmt.Errorf("the CSV has no User Principal Name column (header: %s)", strings.Join(header, ", "))
 	}
-	rows := make([]inventory.ReportRow, 0, reportChunk)
+	rows := make([]ReportRow, 0, reportChunk)
 	var slab []string
 	line := 1
 	for {
@@ -116,7 +116,7 @@ func parseReportReference(r io.Reader, spec inventory.ReportSpec, fn func([]inve
 		if len(slab) < len(spec.Columns) {
 			slab = make([]string, reportChunk*len(spec.Columns))
 		}
-		row := inventory.ReportRow{Cells: slab[:len(spec.Columns):len(spec.Columns)]}
+		row := ReportRow{Cells: slab[:len(spec.Columns):len(spec.Columns)]}
 		slab = slab[len(spec.Columns):]
 		for i, v := range rec {
 			if i >= len(header) {
@@ -132,7 +132,7 @@ func parseReportReference(r io.Reader, spec inventory.ReportSpec, fn func([]inve
 				}
 				continue
 			}
-			norm, ok := inventory.ParseCell(spec.Columns[j].Type, v)
+			norm, ok := ParseCell(spec.Columns[j].Type, v)
 			if !ok {
 				if row.Extras == nil {
 					row.Extras = map[string]string{}
@@ -158,17 +158,17 @@ func parseReportReference(r io.Reader, spec inventory.ReportSpec, fn func([]inve
 
 // parseResult is what a parse handed over and returned.
 type parseResult struct {
-	rows   []inventory.ReportRow
+	rows   []ReportRow
 	chunks []int
 	err    error
 }
 
-type parseFunc func(io.Reader, inventory.ReportSpec, func([]inventory.ReportRow) error) error
+type parseFunc func(io.Reader, ReportSpec, Sink[ReportRow]) error
 
 // runParse parses with parse; stopAfter > 0 makes fn fail on that chunk.
-func runParse(parse parseFunc, r io.Reader, spec inventory.ReportSpec, stopAfter int) parseResult {
+func runParse(parse parseFunc, r io.Reader, spec ReportSpec, stopAfter int) parseResult {
 	var res parseResult
-	res.err = parse(r, spec, func(rows []inventory.ReportRow) error {
+	res.err = parse(r, spec, func(rows []ReportRow) error {
 		res.chunks = append(res.chunks, len(rows))
 		res.rows = append(res.rows, rows...) // the rows' cells are retained, as the store does
 		if len(res.chunks) == stopAfter {
@@ -182,8 +182,8 @@ func runParse(parse parseFunc, r io.Reader, spec inventory.ReportSpec, stopAfter
 var errStopParse = errors.New("stop here")
 
 func fastParse(block int) parseFunc {
-	return func(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
-		return parseReport(r, spec, func(rows []inventory.ReportRow, _ func()) error { return fn(rows) }, block, false)
+	return func(r io.Reader, spec ReportSpec, fn Sink[ReportRow]) error {
+		return parseReport(r, spec, func(rows []ReportRow, _ func()) error { return fn(rows) }, block, nil)
 	}
 }
 
@@ -193,9 +193,9 @@ func fastParse(block int) parseFunc {
 // still in use, or a cell left over from an earlier chunk, shows as a
 // difference from the reference.
 func recycledParse(block int) parseFunc {
-	return func(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
-		return parseReport(r, spec, func(rows []inventory.ReportRow, done func()) error {
-			own := make([]inventory.ReportRow, len(rows))
+	return func(r io.Reader, spec ReportSpec, fn Sink[ReportRow]) error {
+		return parseReport(r, spec, func(rows []ReportRow, done func()) error {
+			own := make([]ReportRow, len(rows))
 			for i, row := range rows {
 				own[i].Cells = make([]string, len(row.Cells))
 				for j, c := range row.Cells {
@@ -211,13 +211,13 @@ func recycledParse(block int) parseFunc {
 			done()
 			done() // twice: harmless
 			return fn(own)
-		}, block, true)
+		}, block, make(chan *reportMem, reportMemsKept))
 	}
 }
 
 // diffParse compares the reference and the fast parse of data, read
 // through readers of several kinds and with several block sizes.
-func diffParse(t testing.TB, name string, data []byte, spec inventory.ReportSpec, blocks ...int) {
+func diffParse(t testing.TB, name string, data []byte, spec ReportSpec, blocks ...int) {
 	t.Helper()
 	readers := []struct {
 		name string
@@ -350,7 +350,7 @@ var handCSVs = []struct{ name, csv string }{
 // TestParseReportFastHand compares ParseReport with the encoding/csv
 // reference on hand-written CSVs, through several readers and blocks.
 func TestParseReportFastHand(t *testing.T) {
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	for _, c := range handCSVs {
 		diffParse(t, c.name, []byte(c.csv), spec)
 	}
@@ -360,7 +360,7 @@ func TestParseReportFastHand(t *testing.T) {
 // with rows straddling block boundaries, empty and blank lines, quotes,
 // and a bad quote or a multi-line record near the end.
 func TestParseReportFastMany(t *testing.T) {
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	for _, nl := range []string{"\n", "\r\n"} {
 		for _, q := range []int{0, 1, 250} {
 			data := manyRows(2600, q, nl)
@@ -381,14 +381,14 @@ func TestParseReportFastMany(t *testing.T) {
 // TestParseReportFastErrorLines: an error late in the report names the
 // same line as before, as text and as a csv.ParseError.
 func TestParseReportFastErrorLines(t *testing.T) {
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	data := string(manyRows(1500, 0, "\r\n")) + "2026-11-23,a@b,\"two\nlines\",\n\n2026-11-23,b@b,\"Ad\"ele\n"
-	err := ParseReport(strings.NewReader(data), spec, func([]inventory.ReportRow) error { return nil })
+	err := ParseReport(strings.NewReader(data), spec, func([]ReportRow) error { return nil })
 	var pe *csv.ParseError
 	if err == nil || !errors.As(err, &pe) || !errors.Is(err, csv.ErrQuote) || pe.Line != strings.Count(data, "\n") || pe.Column != 19 {
 		t.Fatalf("err = %v (%+v), want ErrQuote on line %d, column 19", err, pe, strings.Count(data, "\n"))
 	}
-	want := parseReportReference(strings.NewReader(data), spec, func([]inventory.ReportRow) error { return nil })
+	want := parseReportReference(strings.NewReader(data), spec, func([]ReportRow) error { return nil })
 	if err.Error() != want.Error() {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
@@ -398,7 +398,7 @@ func TestParseReportFastErrorLines(t *testing.T) {
 func TestParseReportFastSimulator(t *testing.T) {
 	for _, kind := range inventory.ReportKinds {
 		data := simReports(t, 5000)[kind]
-		spec := inventory.Report(kind)
+		spec := testSpec(kind)
 		want := runParse(parseReportReference, bytes.NewReader(data), spec, 0)
 		if want.err != nil || len(want.rows) < 3000 {
 			t.Fatalf("%s: %d rows, %v", kind, len(want.rows), want.err)
@@ -416,7 +416,7 @@ func TestParseReportFastSimulator(t *testing.T) {
 			t.Fatal(err)
 		}
 		rf := &ReportFile{spec: spec, f: f}
-		got := runParse(func(_ io.Reader, _ inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
+		got := runParse(func(_ io.Reader, _ ReportSpec, fn Sink[ReportRow]) error {
 			return rf.Rows(fn)
 		}, nil, spec, 0)
 		compareResults(t, string(kind)+" (file)", got, want)
@@ -436,11 +436,11 @@ func TestParseReportFastSimulator(t *testing.T) {
 // not one per row.
 func TestParseReportFastAllocs(t *testing.T) {
 	data := simReports(t, 5000)[inventory.ReportActiveUsers]
-	spec := inventory.Report(inventory.ReportActiveUsers)
+	spec := testSpec(inventory.ReportActiveUsers)
 	var rows int
 	allocs := testing.AllocsPerRun(2, func() {
 		rows = 0
-		err := ParseReport(bytes.NewReader(data), spec, func(p []inventory.ReportRow) error { rows += len(p); return nil })
+		err := ParseReport(bytes.NewReader(data), spec, func(p []ReportRow) error { rows += len(p); return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,16 +457,16 @@ func BenchmarkParseReport(b *testing.B) {
 	reports := simReports(b, 20000)
 	for _, kind := range inventory.ReportKinds {
 		data := reports[kind]
-		spec := inventory.Report(kind)
+		spec := testSpec(kind)
 		for _, impl := range []struct {
 			name  string
 			parse func() error
 		}{
 			{"ref", func() error {
-				return parseReportReference(bufio.NewReaderSize(bytes.NewReader(data), 64<<10), spec, func([]inventory.ReportRow) error { return nil })
+				return parseReportReference(bufio.NewReaderSize(bytes.NewReader(data), 64<<10), spec, func([]ReportRow) error { return nil })
 			}},
 			{"fast", func() error {
-				return ParseReport(bytes.NewReader(data), spec, func([]inventory.ReportRow) error { return nil })
+				return ParseReport(bytes.NewReader(data), spec, func([]ReportRow) error { return nil })
 			}},
 		} {
 			b.Run(string(kind)+"/"+impl.name, func(b *testing.B) {

@@ -10,8 +10,6 @@ import (
 	"os"
 	"strings"
 	"unsafe"
-
-	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // reportChunk is how many rows Report hands over at a time; the store
@@ -26,20 +24,21 @@ const reportChunk = 256
 
 // Report fetches a usage report and hands its rows over in chunks: it is
 // DownloadReport and then ReportFile.Rows.
-func (c *Client) Report(ctx context.Context, kind inventory.ReportKind, fn func([]inventory.ReportRow) error) error {
-	rf, err := c.DownloadReport(ctx, kind)
+func (c *Client) Report(ctx context.Context, spec ReportSpec, sink Sink[ReportRow]) error {
+	rf, err := c.DownloadReport(ctx, spec)
 	if err != nil {
 		return err
 	}
 	defer rf.Close()
-	return rf.Rows(fn)
+	return rf.Rows(sink)
 }
 
 // ReportFile is a downloaded usage report, spooled to a private temporary
 // file until Close.
 type ReportFile struct {
-	spec inventory.ReportSpec
+	spec ReportSpec
 	f    *os.File
+	mems chan *reportMem // the client's (Chunks)
 }
 
 // DownloadReport fetches a usage report into a temporary file.
@@ -51,13 +50,12 @@ type ReportFile struct {
 // breaks half-way is fetched again from the start without handing over
 // any row twice, memory stays flat whatever the tenant's size, and an
 // importer can download the reports while the store is busy with others.
-func (c *Client) DownloadReport(ctx context.Context, kind inventory.ReportKind) (*ReportFile, error) {
-	spec := inventory.Report(kind)
+func (c *Client) DownloadReport(ctx context.Context, spec ReportSpec) (*ReportFile, error) {
 	f, err := os.CreateTemp("", "beacon-report-*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary file for the %s report: %w", spec.Title, err)
 	}
-	rf := &ReportFile{spec: spec, f: f}
+	rf := &ReportFile{spec: spec, f: f, mems: c.reportMems}
 	err = c.get(ctx, c.url("/reports/"+spec.Function), nil, func(resp *http.Response) error {
 		if err := f.Truncate(0); err != nil {
 			return err
@@ -86,8 +84,8 @@ func (c *Client) DownloadReport(ctx context.Context, kind inventory.ReportKind) 
 }
 
 // Rows parses the downloaded report and hands its rows over in chunks.
-func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
-	return rf.parse(func(rows []inventory.ReportRow, _ func()) error { return fn(rows) }, false)
+func (rf *ReportFile) Rows(sink Sink[ReportRow]) error {
+	return rf.parse(func(rows []ReportRow, _ func()) error { return sink(rows) }, false)
 }
 
 // Chunks is Rows with the chunks' memory recycled: fn gets a done func
@@ -96,17 +94,22 @@ func (rf *ReportFile) Rows(fn func([]inventory.ReportRow) error) error {
 // the rows' cells or extras any more (they are stored), or never (the
 // memory is then left to the garbage collector, as with Rows). A 100,000-
 // user import parses about 250,000 rows, whose cells and text were 150 MB
-// of garbage, 30% of everything it allocated (issue 7, fourth round).
-func (rf *ReportFile) Chunks(fn func(rows []inventory.ReportRow, done func()) error) error {
+// of garbage, 30% of everything it allocated (issue 7, fourth round). The
+// memory given back serves the reports of the same client only.
+func (rf *ReportFile) Chunks(fn func(rows []ReportRow, done func()) error) error {
 	return rf.parse(fn, true)
 }
 
-func (rf *ReportFile) parse(fn func([]inventory.ReportRow, func()) error, recycle bool) error {
+func (rf *ReportFile) parse(fn func([]ReportRow, func()) error, recycle bool) error {
 	if _, err := rf.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	// parseReport reads in large blocks itself: no bufio.Reader.
-	if err := parseReport(rf.f, rf.spec, fn, csvBlock, recycle); err != nil {
+	var mems chan *reportMem
+	if recycle {
+		mems = rf.mems
+	}
+	if err := parseReport(rf.f, rf.spec, fn, csvBlock, mems); err != nil {
 		return fmt.Errorf("%s report: %w", rf.spec.Title, err)
 	}
 	return nil
@@ -122,14 +125,15 @@ type reportMem struct {
 	cells []string
 }
 
-// reportMems are chunks' memories given back (done): as many as chunks
-// can be in flight (parsed, queued two deep, stored).
-var reportMems = make(chan *reportMem, 4)
+// reportMemsKept is how many chunks' memories a client keeps once given
+// back (done): as many as chunks can be in flight (parsed, queued two
+// deep, stored).
+const reportMemsKept = 4
 
-func takeReportMem(cells int) *reportMem {
+func takeReportMem(mems chan *reportMem, cells int) *reportMem {
 	var m *reportMem
 	select {
-	case m = <-reportMems:
+	case m = <-mems:
 	default:
 		m = &reportMem{}
 	}
@@ -156,11 +160,11 @@ func (m *reportMem) text(b []byte) string {
 // giveBack makes m reusable: its cells are cleared (a cell a row leaves
 // unset must read ""), its block's bytes are overwritten by the next
 // chunk.
-func (m *reportMem) giveBack() {
+func (m *reportMem) giveBack(mems chan *reportMem) {
 	clear(m.cells)
 	m.block = m.block[:0]
 	select {
-	case reportMems <- m:
+	case mems <- m:
 	default:
 	}
 }
@@ -211,14 +215,15 @@ func (c *Client) download(ctx context.Context, loc *url.URL, f *os.File) error {
 // empty; values that do not parse as their type are kept in Extras too.
 // It reads r in large blocks itself (a bufio.Reader around it adds
 // nothing) and cuts a chunk's cells from one string; see csvScanner.
-func ParseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow) error) error {
-	return parseReport(r, spec, func(rows []inventory.ReportRow, _ func()) error { return fn(rows) }, csvBlock, false)
+func ParseReport(r io.Reader, spec ReportSpec, sink Sink[ReportRow]) error {
+	return parseReport(r, spec, func(rows []ReportRow, _ func()) error { return sink(rows) }, csvBlock, nil)
 }
 
-// parseReport is ParseReport reading block bytes at a time; with recycle,
-// each chunk's memory comes from reportMems and goes back there when the
-// consumer calls the chunk's done (see ReportFile.Chunks).
-func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.ReportRow, func()) error, block int, recycle bool) error {
+// parseReport is ParseReport reading block bytes at a time; with mems
+// (recycling), each chunk's memory comes from mems and goes back there
+// when the consumer calls the chunk's done (see ReportFile.Chunks).
+func parseReport(r io.Reader, spec ReportSpec, fn func([]ReportRow, func()) error, block int, mems chan *reportMem) error {
+	recycle := mems != nil
 	// The records are what encoding/csv (FieldsPerRecord -1) would read,
 	// errors included; see csvScanner.
 	cr := newCSVScanner(r, block)
@@ -239,7 +244,7 @@ func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 	if spec.Column("User Principal Name") >= 0 && !contains(idx, spec.Column("User Principal Name")) {
 		return fmt.Errorf("the CSV has no User Principal Name column (header: %s)", strings.Join(header, ", "))
 	}
-	rows := make([]inventory.ReportRow, 0, reportChunk)
+	rows := make([]ReportRow, 0, reportChunk)
 	// The rows' cells are cut from one slab per chunk: one allocation
 	// instead of one per row (250,000 at 100,000 users). A new slab each
 	// chunk (or a recycled chunk's, given back by its consumer), since the
@@ -254,13 +259,13 @@ func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 			slab = make([]string, reportChunk*len(spec.Columns))
 			return
 		}
-		mem = takeReportMem(reportChunk * len(spec.Columns))
+		mem = takeReportMem(mems, reportChunk*len(spec.Columns))
 		slab, cr.arena = mem.cells, mem
 		m, given := mem, false
 		done = func() {
 			if !given {
 				given = true
-				m.giveBack()
+				m.giveBack(mems)
 			}
 		}
 	}
@@ -285,7 +290,7 @@ func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 		if len(slab) < len(spec.Columns) {
 			newChunk() // only without recycling: a chunk's slab holds all its rows
 		}
-		row := inventory.ReportRow{Cells: slab[:len(spec.Columns):len(spec.Columns)]}
+		row := ReportRow{Cells: slab[:len(spec.Columns):len(spec.Columns)]}
 		slab = slab[len(spec.Columns):]
 		for i, v := range rec {
 			if i >= len(header) {
@@ -301,7 +306,7 @@ func parseReport(r io.Reader, spec inventory.ReportSpec, fn func([]inventory.Rep
 				}
 				continue
 			}
-			norm, ok := inventory.ParseCell(spec.Columns[j].Type, v)
+			norm, ok := ParseCell(spec.Columns[j].Type, v)
 			if !ok {
 				if row.Extras == nil {
 					row.Extras = map[string]string{}

@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // Users are chained by an opaque cursor, so one listing is one request
@@ -58,8 +56,8 @@ func (c *Client) UserCountPrefix(ctx context.Context, prefix string) (int, error
 
 // UsersWithPrefix streams the users whose user principal name starts with
 // prefix, a page at a time (the slice is reused: fn must not keep it).
-func (c *Client) UsersWithPrefix(ctx context.Context, prefix string, fn func([]inventory.User) error) error {
-	err := pages(ctx, c, c.url("/users?$select="+UserSelect+"&$top="+strconv.Itoa(c.o.PageSize)+"&$filter="+prefixFilter(prefix)), nil, fn)
+func (c *Client) UsersWithPrefix(ctx context.Context, prefix string, sink Sink[User]) error {
+	err := pages(ctx, c, c.url("/users?$select="+UserSelect+"&$top="+strconv.Itoa(c.o.PageSize)+"&$filter="+prefixFilter(prefix)), nil, sink)
 	return filterError(err)
 }
 
@@ -83,24 +81,15 @@ func (c *Client) count(ctx context.Context, rawURL string) (int, error) {
 	return n, err
 }
 
-// DeltaUser is one entry of a users delta page: the user's current state
-// (the selected properties), or, when Removed is set, its removal.
-type DeltaUser struct {
-	inventory.User
-	Removed *struct {
-		Reason string `json:"reason"`
-	} `json:"@removed,omitempty"`
-}
-
 // UsersDelta walks a users delta round: from link (a deltaLink kept from
 // the last round), or, when link is "", a full round. Pages go to fn (the
 // slice is reused). It returns the new deltaLink. An expired link gives an
 // error matching ErrSyncStateNotFound.
-func (c *Client) UsersDelta(ctx context.Context, link string, fn func([]DeltaUser) error) (string, error) {
+func (c *Client) UsersDelta(ctx context.Context, link string, sink Sink[DeltaUser]) (string, error) {
 	if link == "" {
 		link = c.url("/users/delta?$select=" + UserSelect)
 	}
-	next, err := pagesDelta(ctx, c, link, nil, fn)
+	next, err := pagesDelta(ctx, c, link, nil, sink)
 	if err != nil {
 		return "", deltaError(err)
 	}

@@ -1,7 +1,11 @@
 // Package importer runs one import of a Microsoft 365 connection: it reads
 // users, licenses, applications and the usage reports through the Graph
-// client and stages them in the inventory store, which makes the snapshot
-// current only when the run finishes well.
+// client, maps Graph's objects to the inventory's rows (mapping.go: the
+// client knows nothing of storage) and stages them in the inventory store,
+// which makes the snapshot current only when the run finishes well. What
+// an import keeps while it runs (the client's decoder buffers and plan
+// cache, the mapping's buffers) belongs to it alone, so imports of several
+// connections run side by side without sharing mutable state.
 //
 // The stages are independent functions over a shared run writer, so the
 // parallel mode of issue 7 can run them concurrently (and shard users)
@@ -146,9 +150,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Now == nil {
 		o.Now = clock.Now
 	}
-	// The users' page buffers are kept while pages come (see
-	// graph.FreePageBuffers), not after.
-	defer graph.FreePageBuffers()
 	var prev *inventory.SyncState
 	if !o.Sequential && !o.Full {
 		st, ok, err := o.Store.SyncState(ctx, o.Conn.ID)
@@ -286,7 +287,7 @@ func (r *run) licenses(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read licenses (subscribed SKUs): %w", err)
 	}
-	if err := r.w.AddSKUs(ctx, skus); err != nil {
+	if err := r.w.AddSKUs(ctx, skuRows(skus)); err != nil {
 		return err
 	}
 	close(r.skus)
@@ -319,11 +320,12 @@ func (r *run) users(ctx context.Context) error {
 		r.o.Logger.Debug("user count unavailable", "err", err)
 	}
 	done := 0
-	err := pipeline(ctx, r.o.Sequential, r.o.Client.Users, func(ctx context.Context, page []inventory.User) error {
+	var rows userRows // the store side's: one page at a time
+	err := pipeline(ctx, r.o.Sequential, r.o.Client.Users, func(ctx context.Context, page []graph.User) error {
 		if err := r.waitSKUs(ctx); err != nil {
 			return err
 		}
-		if err := r.w.AddUsers(ctx, page); err != nil {
+		if err := r.w.AddUsers(ctx, rows.page(page)); err != nil {
 			return err
 		}
 		done += len(page)
@@ -340,8 +342,8 @@ func (r *run) users(ctx context.Context) error {
 func (r *run) applications(ctx context.Context) error {
 	r.o.Progress(StageApplications, 0, 0)
 	done := 0
-	err := pipeline(ctx, r.o.Sequential, r.o.Client.ServicePrincipals, func(ctx context.Context, page []inventory.ServicePrincipal) error {
-		if err := r.w.AddServicePrincipals(ctx, page); err != nil {
+	err := pipeline(ctx, r.o.Sequential, r.o.Client.ServicePrincipals, func(ctx context.Context, page []graph.ServicePrincipal) error {
+		if err := r.w.AddServicePrincipals(ctx, servicePrincipalRows(page)); err != nil {
 			return err
 		}
 		done += len(page)
@@ -382,7 +384,7 @@ func (r *run) prefetchReports(ctx context.Context) map[inventory.ReportKind]*pre
 		out[k] = p
 		go func() {
 			defer close(p.done)
-			p.rf, p.err = r.o.Client.DownloadReport(ctx, k)
+			p.rf, p.err = r.o.Client.DownloadReport(ctx, reportSpec(k))
 		}()
 	}
 	return out
@@ -430,18 +432,20 @@ func (r *run) report(ctx context.Context, kind inventory.ReportKind, pre ...*pre
 	done := 0
 	// Chunks are parsed and prepared on the fetching side of the pipeline
 	// and only stored on the other: the writer is shared with the users.
-	fetch := func(ctx context.Context, fn func([]*inventory.ReportBatch) error) error {
+	fetch := func(ctx context.Context, fn graph.Sink[*inventory.ReportBatch]) error {
 		// done, when given, has the chunk's memory go back to the
 		// parser once its batch is stored (ReportFile.Chunks).
-		prepare := func(rows []inventory.ReportRow, done func()) error {
-			b := r.w.PrepareReportRows(kind, rows)
+		var conv []inventory.ReportRow // the parser's: one chunk at a time
+		prepare := func(rows []graph.ReportRow, done func()) error {
+			conv = reportRows(conv, rows)
+			b := r.w.PrepareReportRows(kind, conv)
 			if done != nil {
 				b.OnStored(done)
 			}
 			return fn([]*inventory.ReportBatch{b})
 		}
 		if len(pre) == 0 {
-			return r.o.Client.Report(ctx, kind, func(rows []inventory.ReportRow) error { return prepare(rows, nil) })
+			return r.o.Client.Report(ctx, reportSpec(kind), func(rows []graph.ReportRow) error { return prepare(rows, nil) })
 		}
 		p := pre[0]
 		select {
@@ -503,7 +507,7 @@ func (r *run) concealedRows(ctx context.Context, kind inventory.ReportKind) erro
 // fetch reuses its slice after the callback returns, so the pipelined
 // mode hands over a shallow copy: the elements' strings and slices are
 // fresh for every page, only the slice itself is reused.
-func pipeline[T any](ctx context.Context, sequential bool, fetch func(context.Context, func([]T) error) error,
+func pipeline[T any](ctx context.Context, sequential bool, fetch func(context.Context, graph.Sink[T]) error,
 	store func(context.Context, []T) error) error {
 	if sequential {
 		return fetch(ctx, func(batch []T) error { return store(ctx, batch) })

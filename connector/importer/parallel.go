@@ -392,19 +392,20 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var rows userRows // this fetcher's
 			for {
 				s, ok := q.pop(ctx)
 				if !ok {
 					return
 				}
-				err := r.o.Client.UsersWithPrefix(ctx, s.prefix, func(page []inventory.User) error {
+				err := r.o.Client.UsersWithPrefix(ctx, s.prefix, func(page []graph.User) error {
 					// Each fetcher prepares its pages (the users'
 					// Licenses column needs the SKUs); the one
 					// writer only stores them.
 					if err := r.waitSKUs(ctx); err != nil {
 						return err
 					}
-					b := r.w.PrepareUsers(page)
+					b := r.w.PrepareUsers(rows.page(page))
 					select {
 					case pages <- b:
 						return nil
@@ -456,6 +457,7 @@ func (r *run) usersDelta(ctx context.Context) error {
 	// Changes by user id: the last change of a user wins.
 	pending := map[string]graph.DeltaUser{}
 	changes := 0
+	var rows userRows
 	flush := func() error {
 		if err := waitCopy(); err != nil {
 			return err
@@ -463,7 +465,7 @@ func (r *run) usersDelta(ctx context.Context) error {
 		if err := r.waitSKUs(ctx); err != nil {
 			return err
 		}
-		var upserts []inventory.User
+		var upserts []graph.User
 		var removed []string
 		for id, d := range pending {
 			if d.Removed != nil {
@@ -473,7 +475,7 @@ func (r *run) usersDelta(ctx context.Context) error {
 			}
 		}
 		clear(pending)
-		return r.w.ApplyUserChanges(ctx, upserts, removed)
+		return r.w.ApplyUserChanges(ctx, rows.page(upserts), removed)
 	}
 	link, err := r.o.Client.UsersDelta(ctx, r.prev.UsersDeltaLink, func(page []graph.DeltaUser) error {
 		for _, d := range page {

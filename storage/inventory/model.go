@@ -98,8 +98,9 @@ func (r Run) Duration() time.Duration {
 	return r.Ended.Sub(r.Started)
 }
 
-// User is a directory user. JSON names follow Microsoft Graph, so the Graph
-// client decodes pages straight into it and JSON export reads like Graph.
+// User is a directory user as the inventory stores and queries it. JSON
+// names follow Microsoft Graph, so JSON export reads like Graph; the
+// importer fills it from the Graph client's own users (graph.User).
 type User struct {
 	ID                string            `json:"id"`
 	UserPrincipalName string            `json:"userPrincipalName"`

@@ -137,7 +137,8 @@ func Report(kind ReportKind) ReportSpec {
 
 // ReportRow is one row of a usage report. Cells are aligned with the
 // spec's Columns and hold normalised text: dates YYYY-MM-DD, booleans
-// True/False, counts in decimal, "" for empty or missing columns.
+// True/False, counts in decimal, "" for empty or missing columns (the
+// Graph client parses them so: graph.ParseCell).
 type ReportRow struct {
 	Cells []string `json:"cells"`
 	// Extras holds columns we do not know (by header) and values of known
@@ -167,46 +168,6 @@ func LooksConcealed(upn string) bool {
 		}
 	}
 	return true
-}
-
-// ParseCell parses a report value of the given type into its normalised
-// text; ok is false when the text is not a valid value of the type.
-func ParseCell(t ColumnType, v string) (norm string, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", true
-	}
-	switch t {
-	case Date:
-		// Microsoft writes YYYY-MM-DD; tolerate a time part.
-		d := v
-		if len(d) > 10 && (d[10] == 'T' || d[10] == ' ') {
-			d = d[:10]
-		}
-		if !isDate(d) {
-			return v, false
-		}
-		return d, true
-	case Bool:
-		// Microsoft writes True and False; other spellings are rare.
-		if v == "True" || v == "False" {
-			return v, true
-		}
-		switch strings.ToLower(v) {
-		case "true", "yes":
-			return "True", true
-		case "false", "no":
-			return "False", true
-		}
-		return v, false
-	case Int:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return v, false
-		}
-		return strconv.FormatInt(n, 10), true
-	}
-	return v, true
 }
 
 // sqlValue converts a normalised cell into what the column stores.
@@ -253,29 +214,4 @@ func cellText(t ColumnType, v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
-}
-
-// isDate says whether d is what time.Parse("2006-01-02", d) accepts,
-// without its layout parsing (a 100,000-user import checks over a million
-// report dates).
-func isDate(d string) bool {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-		return false
-	}
-	for i, c := range []byte(d) {
-		if i != 4 && i != 7 && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	y := int(d[0]-'0')*1000 + int(d[1]-'0')*100 + int(d[2]-'0')*10 + int(d[3]-'0')
-	m := int(d[5]-'0')*10 + int(d[6]-'0')
-	day := int(d[8]-'0')*10 + int(d[9]-'0')
-	if m < 1 || m > 12 || day < 1 {
-		return false
-	}
-	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
-	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-		days = 29
-	}
-	return day <= days
 }

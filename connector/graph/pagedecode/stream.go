@@ -1,14 +1,24 @@
-package graph
+// Package pagedecode decodes the pages of Microsoft Graph lists into the
+// wire types (connector/graph/wire). Stream decodes a page of any list with
+// the JSON v2 decoder and is the reference; users pages, most of an
+// import's decoding work, go through a UsersScanner (DecodeUsers), a
+// hand-written scanner that gives exactly what Stream gives, faster.
+//
+// Nothing here is package state: a UsersScanner holds its buffers, pools
+// and plan cache, and the Graph client owns one, so two imports (two
+// clients) never share decoder state, and all of it goes with the client.
+package pagedecode
 
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/inventorybeacon/beacon/storage/inventory"
+	"github.com/inventorybeacon/beacon/connector/graph/wire"
 )
 
 // A user carries about eighteen assignedPlans, and their strings (service
@@ -54,8 +64,8 @@ func (in interner) str(v jsontext.Value) (string, error) {
 // pageOptions are the JSON options of one page's decode.
 func pageOptions() jsonv2.Options {
 	in := interner{}
-	plan := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, p *inventory.AssignedPlan) error {
-		*p = inventory.AssignedPlan{}
+	plan := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, p *wire.AssignedPlan) error {
+		*p = wire.AssignedPlan{}
 		tok, err := dec.ReadToken()
 		if err != nil {
 			return err
@@ -103,8 +113,8 @@ func pageOptions() jsonv2.Options {
 		_, err = dec.ReadToken() // '}'
 		return err
 	})
-	sku := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, l *inventory.AssignedLicense) error {
-		*l = inventory.AssignedLicense{}
+	sku := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, l *wire.AssignedLicense) error {
+		*l = wire.AssignedLicense{}
 		tok, err := dec.ReadToken()
 		if err != nil {
 			return err
@@ -175,6 +185,83 @@ func expectKindOrNull(dec *jsontext.Decoder, want jsontext.Kind) error {
 	}
 	if tok.Kind() != want {
 		return fmt.Errorf("want %v, got %v", want, tok.Kind())
+	}
+	return nil
+}
+
+// Stream decodes one page ({"value":[...], "@odata.nextLink": ...,
+// "@odata.deltaLink": ...}) of any list into buf (reset to length 0),
+// reading r as a stream with the JSON v2 decoder
+// (github.com/go-json-experiment/json, the basis of Go's
+// encoding/json/v2): it decodes a users page about three times faster
+// than encoding/json. It returns the page's nextLink and deltaLink.
+//
+// It decodes every list but users (subscribed SKUs, service principals),
+// and it is the reference the users scanner must agree with
+// (users_test.go, FuzzDecodeUsersFast): whatever the scanner does not
+// handle itself, it hands to Stream.
+func Stream[T any](r io.Reader, buf []T) ([]T, string, string, error) {
+	buf = buf[:0]
+	dec := jsontext.NewDecoder(r)
+	if err := expectKind(dec, '{'); err != nil {
+		return buf, "", "", err
+	}
+	next, delta := "", ""
+	opts := pageOptions()
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return buf, "", "", err
+		}
+		switch tok.String() {
+		case "value":
+			if err := expectKind(dec, '['); err != nil {
+				return buf, "", "", err
+			}
+			for dec.PeekKind() != ']' {
+				var zero T
+				buf = append(buf, zero)
+				if err := jsonv2.UnmarshalDecode(dec, &buf[len(buf)-1], opts); err != nil {
+					return buf, "", "", err
+				}
+			}
+			if err := expectKind(dec, ']'); err != nil {
+				return buf, "", "", err
+			}
+		case "@odata.nextLink", "@odata.deltaLink":
+			key := tok.String()
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return buf, "", "", err
+			}
+			if tok.Kind() == '"' {
+				if key == "@odata.nextLink" {
+					next = tok.String()
+				} else {
+					delta = tok.String()
+				}
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return buf, "", "", err
+			}
+		}
+	}
+	if err := expectKind(dec, '}'); err != nil {
+		return buf, "", "", err
+	}
+	return buf, next, delta, nil
+}
+
+// expectKind reads a delimiter token (also surfacing a read error that
+// PeekKind hides behind kind 0).
+func expectKind(dec *jsontext.Decoder, want jsontext.Kind) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != want {
+		return fmt.Errorf("unexpected %v in a Graph page, want %v", tok.Kind(), want)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package graph
+package pagedecode
 
 import (
 	"bytes"
@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inventorybeacon/beacon/storage/inventory"
+	"github.com/inventorybeacon/beacon/connector/graph/wire"
 )
 
 // graphPage builds a users page as Graph writes it: n users with two
 // licenses and a dozen assigned plans each.
 func graphPage(n int) []byte {
-	us := make([]inventory.User, n)
+	us := make([]wire.User, n)
 	for i := range us {
 		u := &us[i]
 		u.ID = fmt.Sprintf("%08d-1111-2222-3333-444444444444", i)
@@ -23,10 +23,10 @@ func graphPage(n int) []byte {
 		u.DisplayName, u.Mail, u.AccountEnabled = "First Last", u.UserPrincipalName, true
 		u.UsageLocation, u.Department, u.JobTitle = "US", "Sales", "Account Manager"
 		u.CreatedDateTime = time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC)
-		u.AssignedLicenses = []inventory.AssignedLicense{{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", DisabledPlans: []string{}},
+		u.AssignedLicenses = []wire.AssignedLicense{{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", DisabledPlans: []string{}},
 			{SkuID: "c7df2760-2c81-4ef7-b578-5b5392b571df", DisabledPlans: []string{"efb87545-963c-4e0d-99df-69c6916d9eb0"}}}
 		for j := 0; j < 12; j++ {
-			u.AssignedPlans = append(u.AssignedPlans, inventory.AssignedPlan{AssignedDateTime: u.CreatedDateTime,
+			u.AssignedPlans = append(u.AssignedPlans, wire.AssignedPlan{AssignedDateTime: u.CreatedDateTime,
 				CapabilityStatus: "Enabled", Service: "exchange", ServicePlanID: fmt.Sprintf("efb87545-963c-4e0d-99df-69c6916d9e%02d", j)})
 		}
 	}
@@ -36,7 +36,7 @@ func graphPage(n int) []byte {
 }
 
 // BenchmarkDecodeUsersPage measures the decode of a users page as the
-// client does it (decodePage: the users scanner of usersdecode.go); ns/op
+// client does it (DecodeUsers: the users scanner); ns/op
 // and allocs/op are per user.
 //
 // On the 2-core Xeon of the build machine (shared with other work, so the
@@ -50,21 +50,24 @@ func graphPage(n int) []byte {
 // serves all but the first two: BenchmarkDecodeSimulatorPages measures
 // it on pages as repetitive as a tenant's.
 func BenchmarkDecodeUsersPage(b *testing.B) {
-	benchDecode(b, decodePage[inventory.User])
+	benchDecode(b, func(r io.Reader, buf []wire.User) ([]wire.User, string, error) {
+		buf, next, _, err := decodeUsers(r, buf)
+		return buf, next, err
+	})
 }
 
 // BenchmarkDecodeUsersPageReference measures the generic JSON v2 decoder
 // the scanner replaced for users (still used for other types).
 func BenchmarkDecodeUsersPageReference(b *testing.B) {
-	benchDecode(b, func(r io.Reader, buf []inventory.User) ([]inventory.User, string, error) {
-		buf, next, _, err := decodePageStream(r, buf)
+	benchDecode(b, func(r io.Reader, buf []wire.User) ([]wire.User, string, error) {
+		buf, next, _, err := Stream(r, buf)
 		return buf, next, err
 	})
 }
 
-func benchDecode(b *testing.B, decode func(io.Reader, []inventory.User) ([]inventory.User, string, error)) {
+func benchDecode(b *testing.B, decode func(io.Reader, []wire.User) ([]wire.User, string, error)) {
 	page := graphPage(999)
-	var buf []inventory.User
+	var buf []wire.User
 	b.ReportAllocs()
 	b.SetBytes(int64(len(page) / 999))
 	b.ResetTimer()
@@ -77,16 +80,16 @@ func benchDecode(b *testing.B, decode func(io.Reader, []inventory.User) ([]inven
 	}
 }
 
-// BenchmarkDecodeDeltaPage measures a users/delta page (DeltaUser).
+// BenchmarkDecodeDeltaPage measures a users/delta page (wire.DeltaUser).
 func BenchmarkDecodeDeltaPage(b *testing.B) {
 	page := graphPage(999)
-	var buf []DeltaUser
+	var buf []wire.DeltaUser
 	b.ReportAllocs()
 	b.SetBytes(int64(len(page) / 999))
 	b.ResetTimer()
 	for n := 0; n < b.N; n += 999 {
 		var err error
-		buf, _, _, err = decodePageLinks(bytes.NewReader(page), buf)
+		buf, _, _, err = decodeUsers(bytes.NewReader(page), buf)
 		if err != nil || len(buf) != 999 {
 			b.Fatal(err)
 		}
@@ -98,7 +101,7 @@ func BenchmarkDecodeDeltaPage(b *testing.B) {
 func simPages(b testing.TB, users int) [][]byte {
 	sim := newSimGraph(b, users)
 	var pages [][]byte
-	for u := sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999"; u != ""; {
+	for u := sim.srv.URL + "/v1.0/users?$select=" + wire.UserSelect + "&$top=999"; u != ""; {
 		p := sim.get(u)
 		var links struct {
 			Next string `json:"@odata.nextLink"`
@@ -113,8 +116,9 @@ func simPages(b testing.TB, users int) [][]byte {
 }
 
 // BenchmarkDecodeSimulatorPages decodes the 20 pages of a 20,000-user
-// simulated tenant in a row, as an import does (the plan cache is emptied
-// before each round, as FreePageBuffers does after an import); ns/op,
+// simulated tenant in a row, as an import does (each round with an empty
+// plan cache, as each import's client starts with; the page buffers are
+// carried over, so what is measured is the decoding); ns/op,
 // B/op and allocs/op are per user. shared/user is the share of users
 // whose assignedPlans came from the plan cache in a round. Graph's
 // repetition is the simulator's: users with the same licenses assigned
@@ -135,16 +139,19 @@ func BenchmarkDecodeSimulatorPages(b *testing.B) {
 	}
 	for _, off := range []bool{true, false} {
 		b.Run(fmt.Sprintf("cache=%s", map[bool]string{true: "off", false: "on"}[off]), func(b *testing.B) {
-			defer func(old bool) { planCacheOff = old }(planCacheOff)
-			planCacheOff = off
-			var buf []inventory.User
+			cacheBytes := 0
+			if off {
+				cacheBytes = -1
+			}
+			s := NewUsersScanner(8, cacheBytes)
+			var buf []wire.User
 			shared := func() float64 { // one round, counting reused arrays
-				plans.reset()
-				seen := map[*inventory.AssignedPlan]bool{}
+				s = nextRound(s, cacheBytes)
+				seen := map[*wire.AssignedPlan]bool{}
 				n := 0
 				for _, p := range pages {
 					var err error
-					if buf, _, err = decodePage(bytes.NewReader(p), buf); err != nil {
+					if buf, _, _, err = DecodeUsers(s, bytes.NewReader(p), buf); err != nil {
 						b.Fatal(err)
 					}
 					for _, u := range buf {
@@ -167,10 +174,10 @@ func BenchmarkDecodeSimulatorPages(b *testing.B) {
 			n := 0
 			for i := 0; n < b.N; i = (i + 1) % len(pages) {
 				if i == 0 {
-					plans.reset() // a new import
+					s = nextRound(s, cacheBytes) // a new import
 				}
 				var err error
-				buf, _, err = decodePage(bytes.NewReader(pages[i]), buf)
+				buf, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -183,5 +190,13 @@ func BenchmarkDecodeSimulatorPages(b *testing.B) {
 			b.ReportMetric(float64(m1.NumGC-m0.NumGC)*1e6/float64(n), "GCs/Muser")
 		})
 	}
-	plans.reset()
+}
+
+// nextRound is a scanner with an empty plan cache that keeps old's page
+// buffers.
+func nextRound(old *UsersScanner, cacheBytes int) *UsersScanner {
+	s := NewUsersScanner(cap(old.bodies), cacheBytes)
+	s.bodies = old.bodies
+	s.pageBytes.Store(old.pageBytes.Load())
+	return s
 }

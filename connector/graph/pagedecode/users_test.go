@@ -1,8 +1,7 @@
-package graph
+package pagedecode
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,45 +16,45 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inventorybeacon/beacon/connector/graph/wire"
 	"github.com/inventorybeacon/beacon/m365sim/accesstoken"
 	simgraph "github.com/inventorybeacon/beacon/m365sim/graph"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
-	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// The users scanner (usersdecode.go) must give exactly what the generic
-// JSON v2 decoder (decodePageStream) gives: these tests run both.
+// The users scanner (users.go) must give exactly what the generic
+// JSON v2 decoder (Stream) gives: these tests run both.
 
 // dirty returns a reused buffer whose old contents must not leak into a
 // decode.
-func dirty[T userItem](n int) []T {
+func dirty[T UserItem](n int) []T {
 	buf := make([]T, n, n+5)
 	for i := range buf {
 		u := any(&buf[i])
-		var p *inventory.User
+		var p *wire.User
 		switch v := u.(type) {
-		case *inventory.User:
+		case *wire.User:
 			p = v
-		case *DeltaUser:
+		case *wire.DeltaUser:
 			p = &v.User
-			v.Removed = &removedInfo{Reason: "stale"}
+			v.Removed = &wire.Removed{Reason: "stale"}
 		}
 		p.ID, p.Department, p.AccountEnabled = "stale", "stale", true
 		p.CreatedDateTime = time.Unix(1, 0)
-		p.AssignedPlans = []inventory.AssignedPlan{{Service: "stale"}}
-		p.AssignedLicenses = []inventory.AssignedLicense{{SkuID: "stale"}}
+		p.AssignedPlans = []wire.AssignedPlan{{Service: "stale"}}
+		p.AssignedLicenses = []wire.AssignedLicense{{SkuID: "stale"}}
 	}
 	return buf
 }
 
 // diffDecode decodes data with the reference, with the scanner alone and
-// with decodePageLinks, and fails t on any difference. It reports whether
+// with DecodeUsers, and fails t on any difference. It reports whether
 // the scanner left the page to the reference.
-func diffDecode[T userItem](t testing.TB, data []byte) (fallback bool) {
+func diffDecode[T UserItem](t testing.TB, data []byte) (fallback bool) {
 	t.Helper()
-	ref, rNext, rDelta, rErr := decodePageStream(bytes.NewReader(data), dirty[T](3))
+	ref, rNext, rDelta, rErr := Stream(bytes.NewReader(data), dirty[T](3))
 
-	d := getUsersDecoder()
+	d := testScanner.decoder()
 	fast, fNext, fDelta, fErr := scanUsersPage(d, data, dirty[T](3))
 	d.release()
 	fallback = errors.Is(fErr, errFallback)
@@ -73,12 +72,12 @@ func diffDecode[T userItem](t testing.TB, data []byte) (fallback bool) {
 	}
 
 	// What callers get: the reference's answer, errors worded alike.
-	pub, pNext, pDelta, pErr := decodePageLinks(iotestHalf(data), dirty[T](2))
+	pub, pNext, pDelta, pErr := decodeUsers(iotestHalf(data), dirty[T](2))
 	if (rErr == nil) != (pErr == nil) || (rErr != nil && rErr.Error() != pErr.Error()) {
-		t.Fatalf("page %.300q: reference error %v, decodePageLinks %v", data, rErr, pErr)
+		t.Fatalf("page %.300q: reference error %v, DecodeUsers %v", data, rErr, pErr)
 	}
 	if rErr == nil && (rNext != pNext || rDelta != pDelta || !reflect.DeepEqual(ref, pub)) {
-		t.Fatalf("page %.300q: decodePageLinks differs from the reference", data)
+		t.Fatalf("page %.300q: DecodeUsers differs from the reference", data)
 	}
 	return fallback
 }
@@ -104,8 +103,8 @@ func (c *chunky) Read(p []byte) (int, error) {
 
 func diffBoth(t testing.TB, data []byte) (fallback bool) {
 	t.Helper()
-	a := diffDecode[inventory.User](t, data)
-	b := diffDecode[DeltaUser](t, data)
+	a := diffDecode[wire.User](t, data)
+	b := diffDecode[wire.DeltaUser](t, data)
 	return a || b
 }
 
@@ -319,10 +318,10 @@ func TestUsersScannerSimulator(t *testing.T) {
 		}
 		return delta
 	}
-	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999")
+	walk(sim.srv.URL + "/v1.0/users?$select=" + wire.UserSelect + "&$top=999")
 	walk(sim.srv.URL + "/v1.0/users?$top=500")
-	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999&$filter=" + prefixFilter("a"))
-	deltaLink := walk(sim.srv.URL + "/v1.0/users/delta?$select=" + UserSelect)
+	walk(sim.srv.URL + "/v1.0/users?$select=" + wire.UserSelect + "&$top=999&$filter=" + url.QueryEscape("startswith(userPrincipalName,'a')"))
+	deltaLink := walk(sim.srv.URL + "/v1.0/users/delta?$select=" + wire.UserSelect)
 	sum := sim.ten.Mutate(7, 0.2)
 	t.Logf("mutated: %+v", sum)
 	n := len(bodies)
@@ -336,15 +335,15 @@ func TestUsersScannerSimulator(t *testing.T) {
 	if removed == 0 {
 		t.Fatal("the delta round after changes has no removed users")
 	}
-	walk(sim.srv.URL + "/v1.0/users?$select=" + UserSelect + "&$top=999")
+	walk(sim.srv.URL + "/v1.0/users?$select=" + wire.UserSelect + "&$top=999")
 
 	users := 0
 	for _, b := range bodies {
 		if diffBoth(t, b) {
 			t.Fatalf("the scanner left a simulator page to the reference: %.200s", b)
 		}
-		var du []DeltaUser
-		du, _, _, err := decodePageLinks(bytes.NewReader(b), du)
+		var du []wire.DeltaUser
+		du, _, _, err := decodeUsers(bytes.NewReader(b), du)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -502,54 +501,6 @@ func (s *simGraph) get(rawURL string) []byte {
 	return b
 }
 
-// TestUsersDeltaThroughClient walks a delta round of the simulator with
-// the client: what the importer sees.
-func TestUsersDeltaThroughClient(t *testing.T) {
-	sim := newSimGraph(t, 300)
-	c, err := New(sim.srv.Client(), sim.srv.URL, staticToken(sim.token), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	var first []DeltaUser
-	link, err := c.UsersDelta(ctx, "", func(p []DeltaUser) error { first = append(first, p...); return nil })
-	if err != nil || link == "" || len(first) < 300 {
-		t.Fatalf("full round: %d users, link %q, %v", len(first), link, err)
-	}
-	sim.ten.Mutate(3, 0.3)
-	var changes []DeltaUser
-	if _, err := c.UsersDelta(ctx, link, func(p []DeltaUser) error { changes = append(changes, p...); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	removed := 0
-	for _, u := range changes {
-		if u.ID == "" {
-			t.Fatalf("a delta entry without an id: %+v", u)
-		}
-		if u.Removed != nil {
-			removed++
-			if u.Removed.Reason != "changed" && u.Removed.Reason != "deleted" {
-				t.Fatalf("removal reason %q", u.Removed.Reason)
-			}
-		}
-	}
-	if removed == 0 || removed == len(changes) {
-		t.Fatalf("%d changes, %d removed", len(changes), removed)
-	}
-	var all []inventory.User
-	if err := c.Users(ctx, func(p []inventory.User) error { all = append(all, p...); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if len(all) == 0 || all[0].ID == "" || all[0].UserPrincipalName == "" {
-		t.Fatalf("users: %d %+v", len(all), all[:min(1, len(all))])
-	}
-}
-
-type staticToken string
-
-func (s staticToken) Token(context.Context) (string, error) { return string(s), nil }
-func (staticToken) Invalidate()                             {}
-
 // TestDecodeUsersPageReadError: a body that fails is decoded as the
 // stream was (a failure before the page ends is an error).
 func TestDecodeUsersPageReadError(t *testing.T) {
@@ -557,14 +508,14 @@ func TestDecodeUsersPageReadError(t *testing.T) {
 	boom := errors.New("connection reset")
 	for _, n := range []int{0, 100, len(page) - 1} {
 		r := io.MultiReader(bytes.NewReader(page[:n]), errReader{boom})
-		var buf []inventory.User
-		if _, _, err := decodePage(r, buf); !errors.Is(err, boom) && err == nil {
+		var buf []wire.User
+		if _, _, _, err := decodeUsers(r, buf); !errors.Is(err, boom) && err == nil {
 			t.Fatalf("cut at %d: no error", n)
 		}
 	}
 	r := io.MultiReader(bytes.NewReader(page), errReader{boom})
-	var buf []inventory.User
-	buf, next, err := decodePage(r, buf)
+	var buf []wire.User
+	buf, next, _, err := decodeUsers(r, buf)
 	if err != nil || len(buf) != 20 || next == "" {
 		t.Fatalf("a failure after the page: %d users, %v", len(buf), err)
 	}
@@ -574,21 +525,21 @@ func TestDecodeUsersPageReadError(t *testing.T) {
 // share the decoder pool) and checks every result against the reference.
 func TestUsersScannerParallel(t *testing.T) {
 	pages := [][]byte{graphPage(200), escapeValues(graphPage(150), 2), []byte(handPages[6])}
-	want := make([][]DeltaUser, len(pages))
+	want := make([][]wire.DeltaUser, len(pages))
 	for i, p := range pages {
 		var err error
-		if want[i], _, _, err = decodePageStream(bytes.NewReader(p), want[i]); err != nil {
+		if want[i], _, _, err = Stream(bytes.NewReader(p), want[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			var buf []DeltaUser
+			var buf []wire.DeltaUser
 			for k := range 20 {
 				i := (g + k) % len(pages)
 				var err error
-				buf, _, _, err = decodePageLinks(bytes.NewReader(pages[i]), buf)
+				buf, _, _, err = decodeUsers(bytes.NewReader(pages[i]), buf)
 				if err != nil || !reflect.DeepEqual(buf, want[i]) {
 					t.Errorf("page %d: %v or a different result", i, err)
 					return
@@ -600,7 +551,7 @@ func TestUsersScannerParallel(t *testing.T) {
 }
 
 // TestUsersScannerKnowsTheModel fails when the model gains, renames or
-// retypes a JSON member: the scanner must then learn it (usersdecode.go).
+// retypes a JSON member: the scanner must then learn it (users.go).
 func TestUsersScannerKnowsTheModel(t *testing.T) {
 	members := func(v any) string {
 		var out []string
@@ -623,15 +574,16 @@ func TestUsersScannerKnowsTheModel(t *testing.T) {
 		v    any
 		want string
 	}{
-		{DeltaUser{}, "id:string userPrincipalName:string displayName:string mail:string accountEnabled:bool " +
+		{wire.DeltaUser{}, "id:string userPrincipalName:string displayName:string mail:string accountEnabled:bool " +
 			"usageLocation:string department:string jobTitle:string createdDateTime:time.Time " +
-			"assignedLicenses:[]inventory.AssignedLicense assignedPlans:[]inventory.AssignedPlan " +
-			"licenses:string lastActivity:time.Time @removed:*struct { Reason string \"json:\\\"reason\\\"\" }"},
-		{inventory.AssignedLicense{}, "disabledPlans:[]string skuId:string"},
-		{inventory.AssignedPlan{}, "assignedDateTime:time.Time capabilityStatus:string service:string servicePlanId:string"},
+			"assignedLicenses:[]wire.AssignedLicense assignedPlans:[]wire.AssignedPlan " +
+			"@removed:*wire.Removed"},
+		{wire.Removed{}, "reason:string"},
+		{wire.AssignedLicense{}, "disabledPlans:[]string skuId:string"},
+		{wire.AssignedPlan{}, "assignedDateTime:time.Time capabilityStatus:string service:string servicePlanId:string"},
 	} {
 		if got := members(c.v); got != c.want {
-			t.Errorf("%T members changed: teach usersdecode.go\n got %s\nwant %s", c.v, got, c.want)
+			t.Errorf("%T members changed: teach users.go\n got %s\nwant %s", c.v, got, c.want)
 		}
 	}
 }
@@ -674,8 +626,7 @@ func plansPage(arrays []string) []byte {
 // arrays differ by one byte get their own, and every user's plans are the
 // reference's.
 func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
-	plans.reset()
-	t.Cleanup(plans.reset)
+	s := NewUsersScanner(8, 0)
 	base := planArray(40, "2024-03-01T10:00:00Z", -1, "")
 	variants := map[string]string{
 		"base":   base,
@@ -699,16 +650,16 @@ func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
 		}
 	}
 	page := plansPage(arrays)
-	var ref []inventory.User
-	ref, _, _, err := decodePageStream(bytes.NewReader(page), ref)
+	var ref []wire.User
+	ref, _, _, err := Stream(bytes.NewReader(page), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	first := map[string]*inventory.AssignedPlan{} // variant: its shared array, from the second decode on
+	first := map[string]*wire.AssignedPlan{} // variant: its shared array, from the second decode on
 	for pass := range 3 {
-		var buf []inventory.User
-		d := getUsersDecoder()
+		var buf []wire.User
+		d := s.decoder()
 		buf, _, _, err := scanUsersPage(d, page, buf)
 		d.release()
 		if err != nil {
@@ -725,7 +676,7 @@ func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
 		if pass == 0 {
 			continue
 		}
-		owner := map[*inventory.AssignedPlan]string{}
+		owner := map[*wire.AssignedPlan]string{}
 		for i, u := range buf {
 			n := names[i%len(names)]
 			if len(u.AssignedPlans) == 0 {
@@ -758,51 +709,37 @@ func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
 }
 
 // TestPlanCacheParallel decodes pages that share arrays side by side,
-// with a cache small enough to evict all the time and FreePageBuffers
-// emptying it meanwhile, and checks every result against the reference.
+// through one scanner with a cache small enough to evict all the time,
+// and checks every result against the reference.
 func TestPlanCacheParallel(t *testing.T) {
-	defer func(old int) { planCacheBytes = old; plans.reset() }(planCacheBytes)
-	planCacheBytes = 1 << 20
-	plans.reset()
+	s := NewUsersScanner(8, 1<<20)
 	var pool []string
 	for i := range 300 {
 		date := fmt.Sprintf("2024-%02d-%02dT10:00:00Z", 1+i%12, 1+i%28)
 		pool = append(pool, planArray(5+i%11, date, i%13, "Suspended"))
 	}
 	var pages [][]byte
-	var want [][]DeltaUser
+	var want [][]wire.DeltaUser
 	for p := range 6 {
 		var arrays []string
 		for u := range 300 {
 			arrays = append(arrays, pool[(u*u+p*31)%(40+p*50)])
 		}
 		page := plansPage(arrays)
-		ref, _, _, err := decodePageStream(bytes.NewReader(page), []DeltaUser(nil))
+		ref, _, _, err := Stream(bytes.NewReader(page), []wire.DeltaUser(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pages, want = append(pages, page), append(want, ref)
 	}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-				FreePageBuffers()
-			}
-		}
-	})
 	var dec sync.WaitGroup
 	for g := range 8 {
 		dec.Go(func() {
-			var buf []DeltaUser
+			var buf []wire.DeltaUser
 			for k := range 15 {
 				i := (g*5 + k) % len(pages)
 				var err error
-				buf, _, _, err = decodePageLinks(bytes.NewReader(pages[i]), buf)
+				buf, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
 				if err != nil || !reflect.DeepEqual(buf, want[i]) {
 					t.Errorf("page %d: %v or a different result", i, err)
 					return
@@ -811,6 +748,4 @@ func TestPlanCacheParallel(t *testing.T) {
 		})
 	}
 	dec.Wait()
-	close(stop)
-	wg.Wait()
 }

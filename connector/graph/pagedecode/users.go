@@ -1,4 +1,4 @@
-package graph
+package pagedecode
 
 import (
 	"bytes"
@@ -16,24 +16,24 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
-	"github.com/inventorybeacon/beacon/storage/inventory"
+	"github.com/inventorybeacon/beacon/connector/graph/wire"
 )
 
 // Users pages are most of an import's decoding work: the generic JSON v2
-// path (decodePageStream) still spent about 9 µs and 10 allocations per
-// user. decodeUsersPage reads the page body into a pooled buffer and scans
-// it by hand into []inventory.User or []DeltaUser, with the same results as
-// decodePageStream, which stays the reference:
+// path (Stream) still spent about 9 µs and 10 allocations per
+// user. DecodeUsers reads the page body into a pooled buffer and scans
+// it by hand into []wire.User or []wire.DeltaUser, with the same results as
+// Stream, which stays the reference:
 //
 //   - Anything the scanner does not handle itself (a member name with an
 //     escape, an object with more than maxUnknownNames unknown members,
 //     values nested deeper than maxSkipDepth, a link that is an object or
-//     an array) makes it hand the page to decodePageStream.
-//   - Any error makes it hand the page to decodePageStream too, so errors
+//     an array) makes it hand the page to Stream.
+//   - Any error makes it hand the page to Stream too, so errors
 //     (and their wording) are the reference's, and a scanner that is too
 //     strict costs time, never a page.
 //   - A body that fails to read, or is larger than maxFastBody, is decoded
-//     by decodePageStream as a stream, as before.
+//     by Stream as a stream, as before.
 //
 // The scanner checks what jsontext checks (grammar, UTF-8, escapes and
 // surrogate pairs, duplicate member names in every object, including
@@ -51,6 +51,10 @@ import (
 // (the same licenses assigned the same day) share one slice, kept across
 // pages in a bounded cache (planCache, assignedPlans); consumers must not
 // write into a user's AssignedPlans in place.
+//
+// The pools, page buffers and plan cache belong to one UsersScanner (the
+// Graph client holds one), never to the package: two imports running at
+// once share nothing, and what a scanner kept goes with it.
 
 const (
 	maxFastBody      = 64 << 20 // larger bodies are streamed by the reference
@@ -61,18 +65,14 @@ const (
 	maxInterned      = 4096 // as interner: a hostile page cannot grow it without limit
 )
 
-// userItem is what decodeUsersPage decodes.
-type userItem interface {
-	inventory.User | DeltaUser
-}
-
-// removedInfo is DeltaUser.Removed's struct type.
-type removedInfo = struct {
-	Reason string `json:"reason"`
+// UserItem is what DecodeUsers decodes: a users page or a users delta
+// page.
+type UserItem interface {
+	wire.User | wire.DeltaUser
 }
 
 // errFallback: the scanner leaves the page to the reference decoder.
-var errFallback = errors.New("graph: the page needs the reference decoder")
+var errFallback = errors.New("pagedecode: the page needs the reference decoder")
 
 // fastError is a syntax or type error the scanner met (callers see the
 // reference decoder's error instead).
@@ -84,8 +84,8 @@ type fastError struct {
 func (e *fastError) Error() string { return "offset " + strconv.Itoa(e.off) + ": " + e.msg }
 
 var (
-	emptyPlans    = []inventory.AssignedPlan{}
-	emptyLicenses = []inventory.AssignedLicense{}
+	emptyPlans    = []wire.AssignedPlan{}
+	emptyLicenses = []wire.AssignedLicense{}
 	emptyStrings  = []string{}
 )
 
@@ -100,6 +100,7 @@ type packRef struct {
 }
 
 type usersDecoder struct {
+	s    *UsersScanner
 	body []byte // the page (pooled)
 	data []byte // what is scanned (body, or a test's input)
 	pos  int
@@ -117,42 +118,61 @@ type usersDecoder struct {
 	lastDate [20]byte
 	lastTime time.Time
 
-	planTmp []inventory.AssignedPlan
-	licTmp  []inventory.AssignedLicense
+	planTmp []wire.AssignedPlan
+	licTmp  []wire.AssignedLicense
 	strTmp  []string
-	plans   []inventory.AssignedPlan // slabs of the page
-	lics    []inventory.AssignedLicense
+	plans   []wire.AssignedPlan // slabs of the page
+	lics    []wire.AssignedLicense
 	strs    []string
 }
 
-var usersDecoders = sync.Pool{New: func() any { return &usersDecoder{in: make(map[string]string)} }}
-
-// bodyBufs keeps page buffers across garbage collections, which empty a
-// sync.Pool: an import collects garbage every few pages, and regrowing a
-// 2.5 MB page buffer from 64 kB allocated 237 MB per 100,000 users. Eight
-// buffers are as many as a client holds pages at once (PagesInMemory's
-// default); FreePageBuffers lets them go when an import ends.
-var bodyBufs = make(chan []byte, 8)
-
-// pageBytes is the largest users page read so far (up to maxPooledBody):
-// a new buffer starts at that size instead of growing to it by doubling.
-var pageBytes atomic.Int64
-
-// FreePageBuffers drops the kept page buffers and the plan cache (an
-// import is over; a desktop app should not hold tens of megabytes until
-// the next one).
-func FreePageBuffers() {
-	plans.reset()
-	for {
-		select {
-		case <-bodyBufs:
-		default:
-			return
-		}
-	}
+// UsersScanner decodes users pages (DecodeUsers). It is safe for
+// concurrent use: the Graph client's shards decode their pages through
+// one scanner, whose plan cache they share. Its memory (tens of megabytes
+// at most: page buffers and the plan cache) is released with it.
+type UsersScanner struct {
+	decoders sync.Pool // *usersDecoder
+	// bodies keeps page buffers across garbage collections, which empty
+	// a sync.Pool: an import collects garbage every few pages, and
+	// regrowing a 2.5 MB page buffer from 64 kB allocated 237 MB per
+	// 100,000 users.
+	bodies chan []byte
+	// pageBytes is the largest users page read so far (up to
+	// maxPooledBody): a new buffer starts at that size instead of growing
+	// to it by doubling.
+	pageBytes atomic.Int64
+	plans     planCache
 }
 
-func getUsersDecoder() *usersDecoder { return usersDecoders.Get().(*usersDecoder) }
+// DefaultPlanCacheBytes bounds a scanner's plan cache unless told
+// otherwise. Measured on the 20 pages of a 20,000-user simulated tenant
+// (BenchmarkDecodeSimulatorPages), the share of users whose plans came
+// from the cache was 44% at 4 MB, 55% at 8 MB, 62% at 16 MB and 63% at 32
+// MB, about all there is to take: 9% of the users have no plans, 19% have
+// an array seen for the first time, and an array is cached at its second
+// sighting (8%).
+const DefaultPlanCacheBytes = 16 << 20
+
+// NewUsersScanner returns a scanner that keeps up to pages page buffers
+// (as many as its client holds pages at once: graph.Options.PagesInMemory)
+// and a plan cache of up to planCacheBytes (0: DefaultPlanCacheBytes;
+// negative: no plan cache, every array is decoded).
+func NewUsersScanner(pages, planCacheBytes int) *UsersScanner {
+	s := &UsersScanner{bodies: make(chan []byte, max(1, pages))}
+	switch {
+	case planCacheBytes == 0:
+		s.plans.maxBytes = DefaultPlanCacheBytes
+	case planCacheBytes < 0:
+		s.plans.off = true
+	default:
+		s.plans.maxBytes = planCacheBytes
+	}
+	s.plans.seed = maphash.MakeSeed()
+	s.decoders.New = func() any { return &usersDecoder{s: s, in: make(map[string]string)} }
+	return s
+}
+
+func (s *UsersScanner) decoder() *usersDecoder { return s.decoders.Get().(*usersDecoder) }
 
 // release forgets the page (nothing of it stays reachable from the pool)
 // and returns d to the pool.
@@ -171,12 +191,12 @@ func (d *usersDecoder) release() {
 	d.refs = [8]packRef{}
 	if cap(d.body) <= maxPooledBody {
 		select {
-		case bodyBufs <- d.body[:0]:
+		case d.s.bodies <- d.body[:0]:
 		default:
 		}
 	}
 	d.body = nil
-	usersDecoders.Put(d)
+	d.s.decoders.Put(d)
 }
 
 // errReader replays a read error after the bytes read before it.
@@ -184,38 +204,43 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// decodeUsersPage is decodePageLinks for users and users/delta pages.
-func decodeUsersPage[T userItem](r io.Reader, buf []T) ([]T, string, string, error) {
-	d := getUsersDecoder()
+// DecodeUsers decodes one users or users/delta page from r into buf
+// (reset to length 0) with s, and returns the page's nextLink and
+// deltaLink: what Stream returns for the same bytes, errors included. The
+// page is only complete when err is nil. buf's elements are overwritten;
+// their strings and slices are fresh for every page, except AssignedPlans,
+// which users with identical arrays share (read-only).
+func DecodeUsers[T UserItem](s *UsersScanner, r io.Reader, buf []T) ([]T, string, string, error) {
+	d := s.decoder()
 	defer d.release()
 	if d.body == nil {
 		select {
-		case d.body = <-bodyBufs:
+		case d.body = <-s.bodies:
 		default:
 		}
 		// A buffer smaller than a full page would grow by doubling (the
 		// copies are garbage), and a small one from a shard's last page
 		// would keep circulating: start at a full page's size instead.
-		if n := pageBytes.Load(); int64(cap(d.body)) < n {
+		if n := s.pageBytes.Load(); int64(cap(d.body)) < n {
 			d.body = make([]byte, 0, n+n/8)
 		}
 	}
 	body, more, rerr := readBody(r, d.body[:0], maxFastBody)
 	d.body = body
-	if n := int64(len(body)); n <= maxPooledBody && n > pageBytes.Load() {
-		pageBytes.Store(n) // racing stores may keep a smaller size: only a hint
+	if n := int64(len(body)); n <= maxPooledBody && n > s.pageBytes.Load() {
+		s.pageBytes.Store(n) // racing stores may keep a smaller size: only a hint
 	}
 	switch {
 	case rerr != nil:
 		// Decode what arrived as the stream would have: a page complete
 		// before the failure still counts, as before.
-		return decodePageStream(io.MultiReader(bytes.NewReader(body), errReader{rerr}), buf)
+		return Stream(io.MultiReader(bytes.NewReader(body), errReader{rerr}), buf)
 	case more:
-		return decodePageStream(io.MultiReader(bytes.NewReader(body), r), buf)
+		return Stream(io.MultiReader(bytes.NewReader(body), r), buf)
 	}
 	out, next, delta, err := scanUsersPage(d, body, buf)
 	if err != nil {
-		return decodePageStream(bytes.NewReader(body), buf)
+		return Stream(bytes.NewReader(body), buf)
 	}
 	return out, next, delta, nil
 }
@@ -246,7 +271,7 @@ func readBody(r io.Reader, b []byte, limit int) (_ []byte, more bool, _ error) {
 
 // scanUsersPage decodes a page held in memory. Errors (errFallback
 // included) leave the page to the reference decoder.
-func scanUsersPage[T userItem](d *usersDecoder, data []byte, buf []T) ([]T, string, string, error) {
+func scanUsersPage[T UserItem](d *usersDecoder, data []byte, buf []T) ([]T, string, string, error) {
 	buf = buf[:0]
 	d.data, d.pos = data, 0
 	d.names, d.nameEnd = d.names[:0], d.nameEnd[:0]
@@ -354,11 +379,11 @@ func scanUsersPage[T userItem](d *usersDecoder, data []byte, buf []T) ([]T, stri
 	}
 }
 
-func decodeUserItem[T userItem](d *usersDecoder, e *T) error {
+func decodeUserItem[T UserItem](d *usersDecoder, e *T) error {
 	switch p := any(e).(type) {
-	case *inventory.User:
+	case *wire.User:
 		return d.user(p, nil)
-	case *DeltaUser:
+	case *wire.DeltaUser:
 		return d.user(&p.User, &p.Removed)
 	}
 	panic("unreachable")
@@ -823,14 +848,12 @@ const (
 	fCreated
 	fLicenses
 	fPlans
-	fLicenseNames
-	fLastActivity
 	fRemoved
 )
 
 // user decodes one element of value (an object or null) into u (zero);
-// rm is DeltaUser.Removed, nil for a plain user.
-func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
+// rm is wire.DeltaUser.Removed, nil for a plain user.
+func (d *usersDecoder) user(u *wire.User, rm **wire.Removed) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
@@ -851,8 +874,6 @@ func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
 			bit, own = fDisplayName, &u.DisplayName
 		case "mail":
 			bit, own = fMail, &u.Mail
-		case "licenses":
-			bit, own = fLicenseNames, &u.Licenses
 		case "usageLocation":
 			bit, shared, slot = fUsageLocation, &u.UsageLocation, 0
 		case "department":
@@ -875,16 +896,12 @@ func (d *usersDecoder) user(u *inventory.User, rm **removedInfo) error {
 			default:
 				err = d.fail("accountEnabled is not a boolean")
 			}
-		case "createdDateTime", "lastActivity":
-			bit, dst := fCreated, &u.CreatedDateTime
-			if string(name) == "lastActivity" {
-				bit, dst = fLastActivity, &u.LastActivity
-			}
-			if seen&bit != 0 {
+		case "createdDateTime":
+			if seen&fCreated != 0 {
 				return d.fail("duplicate member")
 			}
-			seen |= bit
-			err = d.v2Time(dst)
+			seen |= fCreated
+			err = d.v2Time(&u.CreatedDateTime)
 		case "assignedLicenses":
 			if seen&fLicenses != 0 {
 				return d.fail("duplicate member")
@@ -947,13 +964,13 @@ func (d *usersDecoder) unknown(frame int, name []byte) error {
 	return d.skip(1)
 }
 
-// removed decodes DeltaUser's "@removed" as JSON v2 does.
-func (d *usersDecoder) removed(rm **removedInfo) error {
+// removed decodes wire.DeltaUser's "@removed" as JSON v2 does.
+func (d *usersDecoder) removed(rm **wire.Removed) error {
 	if ok, err := d.null(); ok || err != nil {
 		*rm = nil
 		return err
 	}
-	r := new(removedInfo)
+	r := new(wire.Removed)
 	*rm = r
 	seenReason := false
 	return d.object("@removed is not an object", "want , or }", func(name []byte, frame int) error {
@@ -1066,9 +1083,10 @@ func daysIn(month, year int) int {
 // decodeArray then runs as it always did, errors included, and a result
 // is kept only if decodeArray stopped exactly after the proposed ']' (an
 // array with an inner ']' is never cached).
-func (d *usersDecoder) assignedPlans(u *inventory.User) error {
+func (d *usersDecoder) assignedPlans(u *wire.User) error {
 	var err error
-	if planCacheOff || d.next() != '[' {
+	c := &d.s.plans
+	if c.off || d.next() != '[' {
 		u.AssignedPlans, err = decodeArray(d, "assignedPlans", &d.planTmp, &d.plans, 256, 4096, emptyPlans, d.plan)
 		return err
 	}
@@ -1081,8 +1099,8 @@ func (d *usersDecoder) assignedPlans(u *inventory.User) error {
 		return err
 	}
 	raw := d.data[start:end]
-	h := maphash.Bytes(planSeed, raw)
-	ps, ok, admit := plans.get(h, raw)
+	h := maphash.Bytes(c.seed, raw)
+	ps, ok, admit := c.get(h, raw)
 	if ok {
 		u.AssignedPlans = ps
 		d.pos = end
@@ -1097,14 +1115,14 @@ func (d *usersDecoder) assignedPlans(u *inventory.User) error {
 	// A miss, seen before: decode in full, into an allocation of its own
 	// (a cached slice must not keep a page's slab alive), and keep the
 	// result if decodeArray read exactly raw.
-	var own []inventory.AssignedPlan
+	var own []wire.AssignedPlan
 	ps, err = decodeArray(d, "assignedPlans", &d.planTmp, &own, 0, 0, emptyPlans, d.plan)
 	if err != nil {
 		return err
 	}
 	u.AssignedPlans = ps
 	if d.pos == end && len(ps) > 0 {
-		plans.put(h, raw, ps[:len(ps):len(ps)])
+		c.put(h, raw, ps[:len(ps):len(ps)])
 	}
 	return nil
 }
@@ -1121,26 +1139,8 @@ const (
 	planSeen = 32 << 10
 )
 
-// planCacheBytes bounds the plan cache (planCache). Measured on the 20
-// pages of a 20,000-user simulated tenant (BenchmarkDecodeSimulatorPages),
-// the share of users whose plans came from the cache was 44% at 4 MB, 55%
-// at 8 MB, 62% at 16 MB and 63% at 32 MB, about all there is to take: 9%
-// of the users have no plans, 19% have an array seen for the first time,
-// and an array is cached at its second sighting (8%). A variable for
-// tests and benchmarks, which set it (and planCacheOff, which disables
-// the cache) only while no page is decoded.
-var (
-	planCacheBytes = 16 << 20
-	planCacheOff   bool
-)
-
-var (
-	planSeed = maphash.MakeSeed()
-	plans    planCache
-)
-
 // planCache maps the bytes of assignedPlans arrays decoded before to their
-// result, across pages and decoders: users with the same licenses
+// result, across the pages and decoders of one UsersScanner: users with the same licenses
 // assigned the same day have the same array (a 999-user simulator page
 // has ~550 distinct ones, 20 pages ~3,800, 2,100 of them seen only once).
 //
@@ -1154,13 +1154,13 @@ var (
 // Bound: each of planShards shards keeps two generations of entries; a
 // new entry goes into the current one, which first becomes the old one
 // (and the old one is dropped) if the entry would take its cost past
-// planCacheBytes/planShards/2; a hit in the old generation moves the
+// maxBytes/planShards/2; a hit in the old generation moves the
 // entry to the current one. An entry costs twice its key (the key, and the
 // plans' strings, never longer unescaped than in the key) plus its plans
 // plus 64 bytes; entries costing more than an eighth of a generation are
-// not kept. So the cache holds at most planCacheBytes (a 40-plan Graph
+// not kept. So the cache holds at most maxBytes (a 40-plan Graph
 // array costs about 9 kB: some 1,800 arrays at 16 MB), and in fact less
-// (strings are shared). FreePageBuffers empties it.
+// (strings are shared). It goes with its scanner.
 //
 // Entries are immutable once stored: the key is a copy of the page's
 // bytes, the plans' strings are copies (intern), and the slice is an
@@ -1169,7 +1169,10 @@ var (
 // AssignedPlans as read-only). A shard's mutex is held only for its map
 // operations; hashing and comparing happen outside it.
 type planCache struct {
-	shards [planShards]planShard
+	maxBytes int  // NewUsersScanner's planCacheBytes
+	off      bool // no cache: every array is decoded
+	seed     maphash.Seed
+	shards   [planShards]planShard
 }
 
 type planShard struct {
@@ -1182,26 +1185,26 @@ type planShard struct {
 
 type planEntry struct {
 	key   string
-	plans []inventory.AssignedPlan
+	plans []wire.AssignedPlan
 }
 
 func (e *planEntry) cost() int { return planCost(len(e.key), len(e.plans)) }
 
 func planCost(key, plans int) int {
-	return 2*key + plans*int(unsafe.Sizeof(inventory.AssignedPlan{})) + 64
+	return 2*key + plans*int(unsafe.Sizeof(wire.AssignedPlan{})) + 64
 }
 
 // get returns the plans cached for raw (hash h); on a miss, admit tells
 // whether raw's hash was seen before (the caller then decodes and puts
 // raw), and records it if not.
-func (c *planCache) get(h uint64, raw []byte) (_ []inventory.AssignedPlan, ok, admit bool) {
+func (c *planCache) get(h uint64, raw []byte) (_ []wire.AssignedPlan, ok, admit bool) {
 	s := &c.shards[h>>60]
 	s.mu.Lock()
 	e := s.cur[h]
 	if e == nil {
 		if e = s.old[h]; e != nil {
 			delete(s.old, h)
-			s.add(h, e)
+			s.add(h, e, c.maxBytes/planShards/2)
 		}
 	}
 	if e == nil {
@@ -1219,8 +1222,8 @@ func (c *planCache) get(h uint64, raw []byte) (_ []inventory.AssignedPlan, ok, a
 	return e.plans, true, false
 }
 
-func (c *planCache) put(h uint64, raw []byte, ps []inventory.AssignedPlan) {
-	if planCost(len(raw), len(ps)) > planCacheBytes/planShards/2/8 {
+func (c *planCache) put(h uint64, raw []byte, ps []wire.AssignedPlan) {
+	if planCost(len(raw), len(ps)) > c.maxBytes/planShards/2/8 {
 		return
 	}
 	e := &planEntry{key: string(raw), plans: ps}
@@ -1228,12 +1231,13 @@ func (c *planCache) put(h uint64, raw []byte, ps []inventory.AssignedPlan) {
 	s.mu.Lock()
 	delete(s.old, h) // a colliding entry, or one a racing decoder stored
 	delete(s.seen, h)
-	s.add(h, e)
+	s.add(h, e, c.maxBytes/planShards/2)
 	s.mu.Unlock()
 }
 
-// add puts e in the current generation (s.mu held).
-func (s *planShard) add(h uint64, e *planEntry) {
+// add puts e in the current generation, of up to limit bytes (s.mu
+// held).
+func (s *planShard) add(h uint64, e *planEntry, limit int) {
 	if s.cur == nil {
 		s.cur = make(map[uint64]*planEntry)
 	}
@@ -1242,21 +1246,11 @@ func (s *planShard) add(h uint64, e *planEntry) {
 		delete(s.cur, h)
 	}
 	c := e.cost()
-	if s.cost+c > planCacheBytes/planShards/2 {
+	if s.cost+c > limit {
 		s.old, s.cur, s.cost = s.cur, make(map[uint64]*planEntry), 0
 	}
 	s.cur[h] = e
 	s.cost += c
-}
-
-// reset empties the cache.
-func (c *planCache) reset() {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		s.cur, s.old, s.cost, s.seen = nil, nil, 0, nil
-		s.mu.Unlock()
-	}
 }
 
 // Plan members, for the duplicate check.
@@ -1267,7 +1261,7 @@ const (
 	pID
 )
 
-func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
+func (d *usersDecoder) plan(p *wire.AssignedPlan, idx int) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
@@ -1327,13 +1321,13 @@ func (d *usersDecoder) plan(p *inventory.AssignedPlan, idx int) error {
 
 // licenses decodes u.AssignedLicenses as the license unmarshaler of
 // pageOptions does.
-func (d *usersDecoder) licenses(u *inventory.User) error {
+func (d *usersDecoder) licenses(u *wire.User) error {
 	var err error
 	u.AssignedLicenses, err = decodeArray(d, "assignedLicenses", &d.licTmp, &d.lics, 128, 2048, emptyLicenses, d.license)
 	return err
 }
 
-func (d *usersDecoder) license(l *inventory.AssignedLicense, idx int) error {
+func (d *usersDecoder) license(l *wire.AssignedLicense, idx int) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
@@ -1416,7 +1410,7 @@ func (d *usersDecoder) object(notObject, badEnd string, member func(name []byte,
 	}
 }
 
-func (d *usersDecoder) disabledPlans(l *inventory.AssignedLicense) error {
+func (d *usersDecoder) disabledPlans(l *wire.AssignedLicense) error {
 	var err error
 	l.DisabledPlans, err = decodeArray(d, "disabledPlans", &d.strTmp, &d.strs, 128, 2048, emptyStrings, d.internedStr)
 	return err
