@@ -3,7 +3,6 @@ package service
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
@@ -190,52 +190,27 @@ var PriceColumns = []string{"SKU", "Price", "Currency", "Per"}
 // whole file, with its line number, so a half-read list never replaces a
 // good one.
 func ImportPrices(cs *storage.ConfigStore, r io.Reader, resolve SKUResolver) (int, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	head, err := cr.Read()
-	if err != nil {
-		return 0, fmt.Errorf("read the price list: %w", err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
-	}
-	for _, c := range PriceColumns[:3] {
-		if _, ok := col[strings.ToLower(c)]; !ok {
-			return 0, fmt.Errorf("the price list has no column %q (it needs SKU, Price, Currency and optionally Per)", c)
-		}
-	}
 	var prices []storage.Price
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return 0, fmt.Errorf("price list line %d: %w", line, err)
-		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		if get("sku") == "" && get("price") == "" {
-			continue
-		}
-		id, part, ok := resolve(get("sku"))
+	err := csvsafe.ReadTable(r, PriceColumns[:3], func(_ int, field func(string) string) error {
+		id, part, ok := resolve(field("sku"))
 		if !ok {
-			return 0, fmt.Errorf("price list line %d: no SKU %q in this tenant or the licensing catalogue", line, get("sku"))
+			return fmt.Errorf("no SKU %q in this tenant or the licensing catalogue", field("sku"))
 		}
-		p, err := ParsePrice(get("price"), get("currency"), get("per"))
+		p, err := ParsePrice(field("price"), field("currency"), field("per"))
 		if err != nil {
-			return 0, fmt.Errorf("price list line %d: %w", line, err)
+			return err
 		}
 		p.SkuID, p.PartNumber = id, part
 		prices = slices.DeleteFunc(prices, func(q storage.Price) bool { return q.SkuID == id })
 		prices = append(prices, p)
+		return nil
+	})
+	var missing *csvsafe.MissingColumnError
+	switch {
+	case errors.As(err, &missing):
+		return 0, fmt.Errorf("the price list has no column %q (it needs SKU, Price, Currency and optionally Per)", missing.Column)
+	case err != nil:
+		return 0, fmt.Errorf("price list %w", err)
 	}
 	if len(prices) == 0 {
 		return 0, errors.New("the price list has no prices")

@@ -13,7 +13,6 @@ package catalog
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/assets"
+	"github.com/inventorybeacon/beacon/internal/csvsafe"
 )
 
 // Product is one licensable product (a subscribedSku's skuId).
@@ -191,58 +191,21 @@ var ErrNotCatalogue = errors.New("not Microsoft's licensing catalogue")
 // product × service plan. It refuses, with the line at fault, a file that
 // is not that table, so a wrong download never replaces a good catalogue.
 func Parse(r io.Reader) (*Catalog, error) {
-	cr := csv.NewReader(io.LimitReader(r, MaxFileSize+1))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%w: the file is empty", ErrNotCatalogue)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotCatalogue, err)
-	}
-	idx := map[string]int{}
-	for i, h := range head {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		idx[h] = i
-	}
-	var col [6]int
-	for i, name := range []string{colProduct, colPartNumber, colSkuID, colPlanName, colPlanID, colPlanFriendly} {
-		j, ok := idx[name]
-		if !ok {
-			return nil, fmt.Errorf("%w: the header has no column %q (expected %s, %s, %s, %s, %s, %s)",
-				ErrNotCatalogue, name, colProduct, colPartNumber, colSkuID, colPlanName, colPlanID, colPlanFriendly)
-		}
-		col[i] = j
-	}
 	c := &Catalog{bySkuID: map[string]*Product{}, byPart: map[string]*Product{}, plans: map[string]*Plan{}, planName: map[string]*Plan{}}
 	friendly := map[string]map[string]int{} // plan ID → friendly name → rows
 	rows := 0
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrNotCatalogue, line, err)
-		}
-		field := func(i int) string {
-			if col[i] >= len(rec) {
-				return ""
-			}
-			return strings.TrimSpace(rec[col[i]])
-		}
-		name, part, sku := field(0), field(1), strings.ToLower(field(2))
-		planName, planID, planFriendly := field(3), strings.ToLower(field(4)), field(5)
+	columns := []string{colProduct, colPartNumber, colSkuID, colPlanName, colPlanID, colPlanFriendly}
+	err := csvsafe.ReadTable(io.LimitReader(r, MaxFileSize+1), columns, func(_ int, field func(string) string) error {
+		name, part, sku := field(colProduct), field(colPartNumber), strings.ToLower(field(colSkuID))
+		planName, planID, planFriendly := field(colPlanName), strings.ToLower(field(colPlanID)), field(colPlanFriendly)
 		if name == "" && part == "" && sku == "" {
-			continue // blank line
+			return nil // a line of plan columns only: nothing to add
 		}
 		if !isGUID(sku) {
-			return nil, fmt.Errorf("%w: line %d: GUID %q is not a GUID", ErrNotCatalogue, line, field(2))
+			return fmt.Errorf("GUID %q is not a GUID", field(colSkuID))
 		}
 		if part == "" {
-			return nil, fmt.Errorf("%w: line %d: String_Id is empty", ErrNotCatalogue, line)
+			return errors.New("String_Id is empty")
 		}
 		rows++
 		p := c.bySkuID[sku]
@@ -255,10 +218,10 @@ func Parse(r io.Reader) (*Catalog, error) {
 			}
 		}
 		if planID == "" {
-			continue
+			return nil
 		}
 		if !isGUID(planID) {
-			return nil, fmt.Errorf("%w: line %d: Service_Plan_Id %q is not a GUID", ErrNotCatalogue, line, field(4))
+			return fmt.Errorf("Service_Plan_Id %q is not a GUID", field(colPlanID))
 		}
 		pl := c.plans[planID]
 		if pl == nil {
@@ -273,6 +236,14 @@ func Parse(r io.Reader) (*Catalog, error) {
 		if planFriendly != "" {
 			friendly[planID][planFriendly]++
 		}
+		return nil
+	})
+	var missing *csvsafe.MissingColumnError
+	switch {
+	case errors.As(err, &missing):
+		return nil, fmt.Errorf("%w: the header has no column %q (expected %s)", ErrNotCatalogue, missing.Column, strings.Join(columns, ", "))
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrNotCatalogue, err)
 	}
 	if rows == 0 {
 		return nil, fmt.Errorf("%w: the file has a header but no products", ErrNotCatalogue)
