@@ -101,7 +101,7 @@ func TestDialogCACertFileIsValidatedAndSaved(t *testing.T) {
 	// Edit shows the saved path; clearing it goes back to the system's
 	// certificates and leaves caCertFile out of the file.
 	var got storage.Connection
-	d2, _ := testDialog(t, m.cfg.Connections[0], false, nil, Deps{}, func(c storage.Connection, _ []storage.SecretChange) { got = c })
+	d2, _ := testDialog(t, m.cfg.Connections[0], false, nil, nil, func(c storage.Connection, _ []storage.SecretChange) { got = c })
 	if d2.caCertFile.Text != good {
 		t.Fatalf("Edit shows %q, want %q", d2.caCertFile.Text, good)
 	}
@@ -117,7 +117,7 @@ func TestDialogCACertFileIsValidatedAndSaved(t *testing.T) {
 func TestDialogCACertBrowse(t *testing.T) {
 	dir := t.TempDir()
 	good := testenv.WriteTestCA(t, dir)
-	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
+	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, nil)
 	before := len(w.Canvas().Overlays().List())
 	test.Tap(d.caCertBrowse)
 	if len(w.Canvas().Overlays().List()) != before+1 || d.caCertFileDialog == nil {
@@ -192,10 +192,10 @@ func TestDialogCACertFileTrustsSimulatorCA(t *testing.T) {
 	}
 	t.Cleanup(func() { go sim.Close() })
 
-	var req GenerateRequest
+	var req signInRequest
 	var conn storage.Connection
 	var changes []storage.SecretChange
-	deps := Deps{Generate: func(r GenerateRequest) { req = r }}
+	deps := signInFunc(func(r signInRequest) { req = r })
 	d, _ := testDialog(t, newNamedConnection("Sim TLS"), true, nil, deps, func(c storage.Connection, ch []storage.SecretChange) {
 		conn, changes = c, ch
 	})
@@ -209,9 +209,11 @@ func TestDialogCACertFileTrustsSimulatorCA(t *testing.T) {
 	if req.Connection.CACertFile != sim.CAFile() {
 		t.Fatalf("Generate... got CA certificate %q, want %q", req.Connection.CACertFile, sim.CAFile())
 	}
-	if _, err := prepareFlow(GenerateOptions{}, req); err != nil {
+	flow, err := authSignIn{}.Start(req.Connection, req.ProxyPassword)
+	if err != nil {
 		t.Fatalf("sign-in preparation with the CA: %v", err)
 	}
+	flow.Close()
 	d.authFlow.SetSelected(string(storage.FlowClientCredentials))
 	retype(d.clientID, tenant.ConfidentialClientID)
 	test.Type(d.clientSecret, tenant.ConfidentialClientSecret)
@@ -228,16 +230,16 @@ func TestDialogCACertFileTrustsSimulatorCA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	opts := TestConnectionOptions{Secrets: secrets, ConfigDir: t.TempDir()}
+	tester := authTester{secrets: secrets, lockDir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if r := runTestConnection(ctx, opts, conn); !r.TokenOK || !r.GraphOK {
+	if r := tester.TestConnection(ctx, conn); !r.TokenOK || !r.GraphOK {
 		t.Fatalf("with the CA: %+v\n%s", r, r.Summary())
 	}
 
 	noCA := conn
 	noCA.CACertFile = ""
-	r := runTestConnection(ctx, opts, noCA)
+	r := tester.TestConnection(ctx, noCA)
 	var unknownCA x509.UnknownAuthorityError
 	if r.TokenOK || !errors.As(r.Err, &unknownCA) {
 		t.Fatalf("without the CA: %+v", r)

@@ -206,13 +206,11 @@ func (m *MainWindow) loadRunStatus() {
 }
 
 // connStatus is what the Inventory Systems table shows of a connection's
-// runs: Deps.Status (next run from the scheduler) with the last run from
-// the import history, and "Running" while this window imports it.
+// runs: the last run from the import history, the next run from the
+// window's configuration, and "Running" while this window or the
+// scheduler imports it.
 func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 	var st ConnectionStatus
-	if m.deps.Status != nil {
-		st = m.deps.Status(connID)
-	}
 	if r, ok := m.lastRuns[connID]; ok {
 		st.LastRun = r.Started
 		st.LastResult = resultText(r)
@@ -222,7 +220,7 @@ func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 		// edited but not saved yet shows its next run at once.
 		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
 	}
-	if (m.exec != nil && m.exec.isRunning(connID)) || m.schedRuns[connID] {
+	if m.exec.isRunning(connID) || m.schedRuns[connID] {
 		st.LastResult = "Running…"
 	}
 	return st
@@ -238,8 +236,8 @@ func (m *MainWindow) onRunChanged(connID string) {
 		m.loadRunStatus()
 		return
 	}
-	if m.exitAfterImports && len(m.exec.running) == 0 {
-		m.exitAfterImports = false
+	if m.exec.exitAfterImports && len(m.exec.running) == 0 {
+		m.exec.exitAfterImports = false
 		m.requestExit()
 		return
 	}

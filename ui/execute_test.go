@@ -48,7 +48,7 @@ func (s *simTokens) Invalidate() {
 // against the simulator, as the lead wires it in cmd/beacon. pause, when
 // set, is called with every progress report before the window sees the
 // next one, so a test can hold the import at a known point.
-func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) ExecuteFunc {
+func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) importFunc {
 	tokens := &simTokens{sim: sim}
 	return func(ctx context.Context, c storage.Connection, _ ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 		client, err := graph.New(sim.Client(), sim.GraphEndpoint(), tokens, graph.Options{})
@@ -75,17 +75,17 @@ type execHarness struct {
 	running  []string // Last result while each dialog opened
 }
 
-func newExecHarness(t *testing.T, store *inventory.Store, connID string, run ExecuteFunc) *execHarness {
+func newExecHarness(t *testing.T, store *inventory.Store, connID string, run importFunc) *execHarness {
 	t.Helper()
 	h := &execHarness{shown: make(chan *ExecuteDialog, 4), finished: make(chan *ExecuteDialog, 4), status: make(chan error, 16)}
-	h.m = dataWindow(t, store, connID, Deps{Execute: run})
+	h.m = dataWindow(t, store, connID, Deps{Importer: run})
 	onUI(func() {
 		h.m.statusLoaded = func(err error) { h.status <- err }
-		h.m.exec.opts.Shown = func(d *ExecuteDialog) {
+		h.m.exec.shown = func(d *ExecuteDialog) {
 			h.running = append(h.running, h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}))
 			h.shown <- d
 		}
-		h.m.exec.opts.Finished = func(d *ExecuteDialog) { h.finished <- d }
+		h.m.exec.finished = func(d *ExecuteDialog) { h.finished <- d }
 		h.m.systems.selectRow(0)
 	})
 	return h

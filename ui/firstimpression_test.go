@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -23,7 +27,7 @@ var demoAccounts = []DemoAccount{
 
 // startDemoStub commits a "Demo tenant" connection behind the window, as
 // demo.Start does, and returns the accounts (or err).
-func startDemoStub(t *testing.T, repo *storage.Repository, err error) func() ([]DemoAccount, error) {
+func startDemoStub(t *testing.T, repo *storage.Repository, err error) demoFunc {
 	return func() ([]DemoAccount, error) {
 		if err != nil {
 			return nil, err
@@ -51,7 +55,7 @@ func waitDemo(t *testing.T, m *MainWindow) error {
 
 func TestWelcomePanelTryDemo(t *testing.T) {
 	repo := testRepo(t)
-	m, _ := testMainWindow(t, repo, Deps{StartDemo: startDemoStub(t, repo, nil)})
+	m, _ := testMainWindow(t, repo, Deps{Demo: startDemoStub(t, repo, nil)})
 	w := m.systems.welcome
 	if !w.content.Visible() || w.demo.Text != tryDemoLabel || w.connect.Text != connectTenantLabel {
 		t.Fatal("with no connection the welcome panel offers the demo and connecting a tenant")
@@ -81,7 +85,7 @@ func TestWelcomePanelTryDemo(t *testing.T) {
 
 func TestWelcomePanelDemoFailureAndMissingHook(t *testing.T) {
 	repo := testRepo(t)
-	m, _ := testMainWindow(t, repo, Deps{StartDemo: startDemoStub(t, repo, errors.New("port 45365 is in use"))})
+	m, _ := testMainWindow(t, repo, Deps{Demo: startDemoStub(t, repo, errors.New("port 45365 is in use"))})
 	if err := waitDemo(t, m); err == nil {
 		t.Fatal("the failing start reported success")
 	}
@@ -141,17 +145,29 @@ func closeOverlays(m *MainWindow) {
 func TestKeyboardShortcuts(t *testing.T) {
 	repo := testRepo(t)
 	var executed []string
-	result := "Succeeded"
+	started := make(chan string, 1)
 	m, _ := testMainWindow(t, repo, Deps{
-		ExecuteNow: func(_ fyne.Window, c storage.Connection, req ImportRequest) {
+		Importer: importFunc(func(_ context.Context, c storage.Connection, req ImportRequest, _ func(string, int, int)) (inventory.Run, error) {
 			name := c.Name
 			if req.Full {
 				name += " (full)"
 			}
-			executed = append(executed, name)
-		},
-		Status: func(string) ConnectionStatus { return ConnectionStatus{LastResult: result} },
+			started <- name
+			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded}, nil
+		}),
 	})
+	// typeExecute types an Execute Now shortcut and, when it starts an
+	// import, waits for its end and closes its dialog.
+	typeExecute := func(s fyne.Shortcut) {
+		typeShortcut(m, s)
+		select {
+		case name := <-started:
+			executed = append(executed, name)
+			waitUI(t, "end of the import", func() bool { return len(m.exec.running) == 0 })
+			closeOverlays(m)
+		case <-time.After(50 * time.Millisecond): // nothing started
+		}
+	}
 	m.win.Resize(fyne.NewSize(1400, windowHeight)) // every column on screen
 
 	// Ctrl+N from another page: the new connection dialog on Inventory
@@ -183,25 +199,25 @@ func TestKeyboardShortcuts(t *testing.T) {
 
 	// Ctrl+E runs the selected connection; without one it says so.
 	m.systems.selectRow(-1)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecute)
 	if len(executed) != 0 || m.prompt == nil || m.prompt.title != "No connection selected" {
 		t.Fatal("Ctrl+E without a selection must say so")
 	}
 	closeOverlays(m)
 	m.systems.selectRow(0)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecute)
 	if !reflect.DeepEqual(executed, []string{"Contoso"}) {
 		t.Fatalf("Ctrl+E executed %v", executed)
 	}
 	// Ctrl+Shift+E is Execute Now (full import); Ctrl+E stays the usual
 	// one.
-	typeShortcut(m, shortcutExecuteFull)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecuteFull)
+	typeExecute(shortcutExecute)
 	if !reflect.DeepEqual(executed, []string{"Contoso", "Contoso (full)", "Contoso"}) {
 		t.Fatalf("Ctrl+Shift+E, Ctrl+E executed %v", executed)
 	}
 	m.systems.selectRow(-1)
-	typeShortcut(m, shortcutExecuteFull)
+	typeExecute(shortcutExecuteFull)
 	if len(executed) != 3 || m.prompt == nil || m.prompt.title != "No connection selected" {
 		t.Fatal("Ctrl+Shift+E without a selection must say so")
 	}
@@ -209,11 +225,14 @@ func TestKeyboardShortcuts(t *testing.T) {
 	closeOverlays(m)
 	m.systems.selectRow(0)
 
-	// F5 redraws the run state.
+	// F5 redraws the run state (here from the import history).
+	id := m.cfg.Connections[0].ID
+	m.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
+	m.systems.refresh()
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result %q", got)
 	}
-	result = "Failed"
+	m.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
 	typeKey(m, fyne.KeyF5)
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Fatalf("after F5 the cell shows %q", got)
@@ -430,7 +449,7 @@ func TestLastPageIgnoredWithoutConnections(t *testing.T) {
 // Tab moves through the dialog's fields in the order they are shown,
 // skipping disabled ones, and ends on the buttons.
 func TestDialogTabOrder(t *testing.T) {
-	d, w := testDialog(t, connector.NewConnection(), true, nil, Deps{}, nil)
+	d, w := testDialog(t, connector.NewConnection(), true, nil, nil, nil)
 	names := map[fyne.Focusable]string{
 		d.name: "name", d.sourceTypeButton: "source type", d.useProxy: "use proxy",
 		d.proxyServer: "proxy server", d.proxyUser: "proxy user", d.proxyPassword: "proxy password",
@@ -481,7 +500,7 @@ func TestDialogTabOrder(t *testing.T) {
 // Every Microsoft 365 field says what it is, and the group says which
 // permissions and roles signing in needs; the notes are not cut off.
 func TestDialogHelpTexts(t *testing.T) {
-	d, _ := testDialog(t, connector.NewConnection(), true, nil, Deps{}, nil)
+	d, _ := testDialog(t, connector.NewConnection(), true, nil, nil, nil)
 	for _, want := range []string{"Directory.Read.All", "Reports.Read.All", "admin consent", "Reports Reader", "Global Reader"} {
 		requireContains(t, "roles help", d.rolesHelp.Text, want)
 	}

@@ -52,12 +52,13 @@ type MainWindow struct {
 	data         map[string]*dataPage
 	dataConn     string
 	lastRuns     map[string]inventory.Run
-	exec         *executor
+	exec         *importController
 	licenseChart *licenseChart
 	appKind      *widget.Select // the Applications page's filter
 	usageReport  *widget.Select
-	// exitAfterImports continues Exit when the last import has stopped.
-	exitAfterImports bool
+	// signIn is Generate..., tester Test Connection.
+	signIn signInStarter
+	tester *testConnectionController
 	// statusLoaded follows each load of lastRuns (tests).
 	statusLoaded func(error)
 	// demoDone follows the end of "Try with a demo tenant" (tests).
@@ -107,9 +108,9 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 	if m.loc == nil {
 		m.loc = time.Local
 	}
-	if deps.Execute != nil {
-		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged, HasData: m.hasData})
-	}
+	m.signIn = newSignInController(deps.SignIn)
+	m.tester = newTestConnectionController(deps.Tester)
+	m.exec = newImportController(deps.Importer, m.onRunChanged, m.hasData)
 	m.win = a.NewWindow(windowTitle)
 	m.initAppearance()
 	m.win.Resize(m.restoredSize())
@@ -210,9 +211,7 @@ func (m *MainWindow) buildMain() {
 func (m *MainWindow) showPage(name string) {
 	p, ok := m.pages[name]
 	if !ok {
-		if build := m.deps.Pages[name]; build != nil {
-			p = build(m.win)
-		} else if name == PageScheduling {
+		if name == PageScheduling {
 			m.scheduling = newSchedulingPage(m)
 			p = m.scheduling.content
 		} else if dp := m.buildDataPage(name); dp != nil {
@@ -385,14 +384,14 @@ func (m *MainWindow) reload() {
 // requestExit is Exit and the window's close button: it asks before
 // discarding unsaved changes.
 func (m *MainWindow) requestExit() {
-	if m.exec != nil && len(m.exec.running) > 0 {
+	if len(m.exec.running) > 0 {
 		m.prompt = showPrompt(m.win, "Import running",
 			"An import is still running. Exiting cancels it; the data of the previous import is kept.",
 			promptButton{label: "Keep running"},
 			promptButton{label: "Cancel the import and exit", importance: widget.DangerImportance, action: func() {
 				// Exit continues once the cancelled runs are recorded
 				// as cancelled in the import history.
-				m.exitAfterImports = true
+				m.exec.exitAfterImports = true
 				m.exec.cancelAll()
 			}},
 		)

@@ -275,7 +275,7 @@ func (p *systemsPage) showExecuteMenu() {
 // create opens the dialog for a new PowerShell source connection.
 func (p *systemsPage) create() {
 	c := connector.NewConnection()
-	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, true, p.m.cfg.Connections,
+	p.m.connDialog = newConnectionDialog(p.m.win, p.m.signIn, c, true, p.m.cfg.Connections,
 		func(c storage.Connection, changes []storage.SecretChange) {
 			p.m.putConnection(c, changes)
 			p.selectRow(len(p.m.cfg.Connections) - 1)
@@ -288,7 +288,7 @@ func (p *systemsPage) edit() {
 	if !ok {
 		return
 	}
-	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, false, p.m.cfg.Connections, p.m.putConnection)
+	p.m.connDialog = newConnectionDialog(p.m.win, p.m.signIn, c, false, p.m.cfg.Connections, p.m.putConnection)
 	p.m.connDialog.Show()
 }
 
@@ -321,16 +321,7 @@ func (p *systemsPage) execute(req ImportRequest) {
 	if !ok {
 		return
 	}
-	what := executeTitle(req)
-	run := p.m.deps.ExecuteNow
-	if run == nil && p.m.exec != nil {
-		run = p.m.exec.execute
-	}
-	if run == nil {
-		p.m.prompt = notAvailable(p.m.win, what)
-		return
-	}
-	p.m.requireSaved(what, func() { run(p.m.win, p.current(c.ID, c), req) })
+	p.m.requireSaved(executeTitle(req), func() { p.m.exec.execute(p.m.win, p.current(c.ID, c), req) })
 }
 
 func (p *systemsPage) testConnection() {
@@ -338,11 +329,7 @@ func (p *systemsPage) testConnection() {
 	if !ok {
 		return
 	}
-	if p.m.deps.TestConnection == nil {
-		p.m.prompt = notAvailable(p.m.win, "Test Connection")
-		return
-	}
-	p.m.requireSaved("Test Connection", func() { p.m.deps.TestConnection(p.m.win, p.current(c.ID, c)) })
+	p.m.requireSaved("Test Connection", func() { p.m.tester.run(p.m.win, p.current(c.ID, c)) })
 }
 
 // current is the connection with id as it is after a save (which may have
@@ -361,11 +348,7 @@ func (p *systemsPage) schedule() {
 	if !ok {
 		return
 	}
-	show := p.m.deps.Schedule
-	if show == nil {
-		show = p.m.showSelectSchedule
-	}
-	show(p.m.win, p.m.cfg, c, func(scheduleID string) {
+	p.m.showSelectSchedule(p.m.win, p.m.cfg, c, func(scheduleID string) {
 		if scheduleID == c.ScheduleID {
 			return
 		}

@@ -108,7 +108,7 @@ func (m *MainWindow) closeWindow() {
 // something to ask (unsaved changes, imports running).
 func (t *Tray) onQuit() {
 	m := t.m
-	if m.dirty || (m.exec != nil && len(m.exec.running) > 0) {
+	if m.dirty || len(m.exec.running) > 0 {
 		m.showWindow()
 	}
 	m.requestExit()
@@ -144,11 +144,9 @@ func (t *Tray) onRunAll() {
 		// Connections on no schedule: the window's own Execute Now, in
 		// the background.
 		unscheduled := 0
-		if m.exec != nil {
-			for _, c := range plan.NotScheduled {
-				m.exec.executeBackground(m.win, c)
-				unscheduled++
-			}
+		for _, c := range plan.NotScheduled {
+			m.exec.executeBackground(m.win, c)
+			unscheduled++
 		}
 		also := ""
 		if unscheduled > 0 {

@@ -109,9 +109,22 @@ func TestTrayExecuteAllNow(t *testing.T) {
 
 	sched := &fakeScheduler{}
 	m.SetScheduler(sched)
-	tray.runAll.Action()
-	if text := <-done; !strings.Contains(text, "No connection is on a schedule") {
+	// No schedule: the connections start as background Execute Now
+	// (TestTrayExecuteAllNowIncludesUnscheduled imports them), on the
+	// UI lock: their ends come back through it.
+	onUI(tray.runAll.Action)
+	if text := <-done; text != "Started the imports of 2 connections; they run in the background." {
 		t.Errorf("nothing scheduled: %q", text)
+	}
+	waitUI(t, "end of the background imports", func() bool { return len(m.exec.running) == 0 })
+	// No connection at all: nothing to run.
+	empty, _ := testMainWindow(t, testRepo(t), Deps{})
+	empty.SetScheduler(&fakeScheduler{})
+	emptyTray := newTray(&fakeTrayApp{}, empty, nil)
+	emptyTray.runAllDone = func(text string) { done <- text }
+	emptyTray.runAll.Action()
+	if text := <-done; !strings.Contains(text, "No connection is on a schedule") {
+		t.Errorf("no connection: %q", text)
 	}
 
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
@@ -146,7 +159,7 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	var imported []string
 	finished := make(chan struct{}, 4)
 	m, _ := testMainWindow(t, repo, Deps{Now: func() time.Time { return now }, Location: loc,
-		Execute: func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+		Importer: importFunc(func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 			if req.Full {
 				t.Errorf("Execute all now asked a full import of %s", c.Name)
 			}
@@ -155,7 +168,7 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 			mu.Unlock()
 			finished <- struct{}{}
 			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded, Started: now, Ended: now}, nil
-		}})
+		})})
 	m.putConnection(newNamedConnection("Contoso"), nil)
 	m.putConnection(newNamedConnection("Fabrikam"), nil)
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
@@ -173,7 +186,7 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	// otherwise it would still touch widgets while the test app is torn
 	// down.
 	ended := make(chan struct{}, 4)
-	m.exec.opts.Finished = func(*ExecuteDialog) { ended <- struct{}{} }
+	m.exec.finished = func(*ExecuteDialog) { ended <- struct{}{} }
 
 	tray.runAll.Action()
 	text := <-done

@@ -55,7 +55,7 @@ func newWelcomePanel(m *MainWindow, p *systemsPage) *welcomePanel {
 // lost, so they are saved first.
 func (w *welcomePanel) onTryDemo() {
 	m := w.m
-	if m.deps.StartDemo == nil {
+	if m.deps.Demo == nil {
 		m.prompt = notAvailable(m.win, "The demo tenant")
 		return
 	}
@@ -84,9 +84,9 @@ func (w *welcomePanel) startDemo() {
 	for _, c := range m.cfg.Connections {
 		before[c.ID] = true
 	}
-	start := m.deps.StartDemo
+	demo := m.deps.Demo
 	go func() {
-		accounts, err := start()
+		accounts, err := demo.StartDemo()
 		doUI(func() { m.demoStarted(w, before, accounts, err) })
 	}()
 }
@@ -107,7 +107,7 @@ func (m *MainWindow) demoStarted(w *welcomePanel, before map[string]bool, accoun
 			promptButton{label: "OK", importance: widget.HighImportance})
 		return
 	}
-	// The connection was committed by StartDemo: load it through the
+	// The connection was committed by Demo.StartDemo: load it through the
 	// same path as "Discard my changes and reload" (nothing is pending,
 	// it was saved before the start).
 	m.reload()

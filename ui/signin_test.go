@@ -16,8 +16,6 @@ import (
 
 	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector"
-	"github.com/inventorybeacon/beacon/m365sim"
-	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -34,39 +32,59 @@ func generateConn(redirect string) storage.Connection {
 }
 
 type generateHarness struct {
-	win      fyne.Window
-	shown    chan *GenerateDialog
-	errShown chan *GenerateErrorDialog
-	finished chan error
-	opened   chan string
-	done     chan storage.TokenInfo
+	win    fyne.Window
+	ctl    *signInController
+	opened chan string
+	done   chan storage.TokenInfo
+	ended  int // the sign-ins seen ending
 }
 
-func newGenerateHarness(t *testing.T, openErr error, timeout time.Duration, now func() time.Time) (*generateHarness, func(GenerateRequest)) {
+func newGenerateHarness(t *testing.T, openErr error, timeout time.Duration, now func() time.Time) (*generateHarness, func(signInRequest)) {
 	t.Helper()
 	test.NewTempApp(t)
-	h := &generateHarness{
-		shown: make(chan *GenerateDialog, 1), errShown: make(chan *GenerateErrorDialog, 1),
-		finished: make(chan error, 1), opened: make(chan string, 1), done: make(chan storage.TokenInfo, 1),
-	}
+	h := &generateHarness{opened: make(chan string, 1), done: make(chan storage.TokenInfo, 1)}
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
 	h.win.Resize(fyne.NewSize(1024, 700))
-	gen := NewGenerate(GenerateOptions{
-		Timeout: timeout,
-		Now:     now,
-		OpenBrowser: func(u string) error {
-			h.opened <- u
-			return openErr
-		},
-		Shown:      func(g *GenerateDialog) { h.shown <- g },
-		ErrorShown: func(e *GenerateErrorDialog) { h.errShown <- e },
-		Finished:   func(err error) { h.finished <- err },
-	})
-	return h, gen
+	h.ctl = newSignInController(authSignIn{openBrowser: func(u string) error {
+		h.opened <- u
+		return openErr
+	}})
+	if timeout > 0 {
+		h.ctl.timeout = timeout
+	}
+	if now != nil {
+		h.ctl.now = now
+	}
+	return h, h.ctl.start
 }
 
-func (h *generateHarness) request(c storage.Connection) GenerateRequest {
-	return GenerateRequest{Parent: h.win, Connection: c, Done: func(_ string, info storage.TokenInfo) { h.done <- info }}
+func (h *generateHarness) request(c storage.Connection) signInRequest {
+	return signInRequest{Parent: h.win, Connection: c, Done: func(_ string, info storage.TokenInfo) { h.done <- info }}
+}
+
+// shown waits for the waiting dialog.
+func (h *generateHarness) shown(t *testing.T) *signInDialog {
+	t.Helper()
+	var g *signInDialog
+	waitUI(t, "waiting dialog", func() bool { g = h.ctl.dialog; return g != nil })
+	return g
+}
+
+// finished waits for the end of the next sign-in and returns its error.
+func (h *generateHarness) finished(t *testing.T) error {
+	t.Helper()
+	h.ended++
+	var err error
+	waitUI(t, "finish", func() bool { err = h.ctl.err; return h.ctl.ended >= h.ended })
+	return err
+}
+
+// report is the report of the failure that ended the last sign-in, nil
+// when none was shown.
+func (h *generateHarness) report() *reportDialog {
+	var e *reportDialog
+	onUI(func() { e = h.ctl.report })
+	return e
 }
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
@@ -85,7 +103,7 @@ func TestGenerateWaitingDialogCopyAndCancel(t *testing.T) {
 	fixed := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 	h, gen := newGenerateHarness(t, auth.ErrNoBrowser, 0, func() time.Time { return fixed })
 	gen(h.request(generateConn("http://localhost/callback")))
-	g := recv(t, h.shown, "waiting dialog")
+	g := h.shown(t)
 	opened := recv(t, h.opened, "browser start")
 	var shownURL, left string
 	onUI(func() { shownURL, left = g.URLText(), g.TimeLeftText() })
@@ -109,13 +127,11 @@ func TestGenerateWaitingDialogCopyAndCancel(t *testing.T) {
 		t.Fatalf("clipboard %q", got)
 	}
 	onUI(g.Cancel)
-	if err := recv(t, h.finished, "finish"); !errors.Is(err, auth.ErrCancelled) {
+	if err := h.finished(t); !errors.Is(err, auth.ErrCancelled) {
 		t.Fatalf("finished with %v", err)
 	}
-	select {
-	case e := <-h.errShown:
-		t.Fatalf("a cancel by the user needs no error dialog: %q", e.DetailsText())
-	default:
+	if e := h.report(); e != nil {
+		t.Fatalf("a cancel by the user needs no error dialog: %q", e.detailsText())
 	}
 	// The listener is closed: the browser can no longer complete it.
 	if _, err := (&urlGetter{}).get(g.flow.RedirectURI()); err == nil {
@@ -126,23 +142,22 @@ func TestGenerateWaitingDialogCopyAndCancel(t *testing.T) {
 const nativeClient = "https://login.microsoftonline.com/common/oauth2/nativeclient"
 
 // recvStatus waits until the browser's outcome reached the status line.
-func recvStatus(t *testing.T, g *GenerateDialog) {
+func recvStatus(t *testing.T, g *signInDialog) {
 	t.Helper()
-	for recv(t, g.events, "browser status") != "browser" {
-	}
+	waitUI(t, "browser status", func() bool { return g.browserTold })
 }
 
 func TestGenerateTimeoutShowsError(t *testing.T) {
 	h, gen := newGenerateHarness(t, nil, 100*time.Millisecond, nil)
 	gen(h.request(generateConn("http://localhost/callback")))
-	recv(t, h.shown, "waiting dialog")
-	err := recv(t, h.finished, "finish")
+	h.shown(t)
+	err := h.finished(t)
 	if !errors.Is(err, auth.ErrTimedOut) {
 		t.Fatalf("finished with %v", err)
 	}
-	e := recv(t, h.errShown, "error dialog")
-	requireContains(t, "error text", e.Message.Text, "time-out")
-	if e.CopyConsent != nil {
+	e := h.report()
+	requireContains(t, "error text", e.message.Text, "time-out")
+	if e.copyConsent != nil {
 		t.Fatal("a time-out needs no admin-consent link")
 	}
 }
@@ -150,40 +165,39 @@ func TestGenerateTimeoutShowsError(t *testing.T) {
 func TestGeneratePasteFlow(t *testing.T) {
 	h, gen := newGenerateHarness(t, nil, 0, nil)
 	gen(h.request(generateConn(nativeClient)))
-	g := recv(t, h.shown, "waiting dialog")
+	g := h.shown(t)
 	if g.paste == nil {
 		t.Fatal("the nativeclient redirect needs the paste field")
 	}
 	// A paste without a code may be retried.
 	onUI(func() { g.Paste("https://login.microsoftonline.com/common/oauth2/nativeclient") })
-	for recv(t, g.events, "paste rejection") != "paste-rejected" {
-	}
-	if !g.pasteErr.Visible() {
-		t.Fatal("the paste error is not shown")
-	}
-	select {
-	case err := <-h.finished:
-		t.Fatalf("a paste without code ended the sign-in: %v", err)
-	default:
-	}
+	waitUI(t, "paste rejection", func() bool { return g.pasteRejected > 0 })
+	onUI(func() {
+		if !g.pasteErr.Visible() {
+			t.Error("the paste error is not shown")
+		}
+		if h.ctl.ended != 0 {
+			t.Errorf("a paste without code ended the sign-in: %v", h.ctl.err)
+		}
+	})
 	// Microsoft's admin-approval answer becomes guidance with the link.
 	state := mustState(t, g.URLText())
 	onUI(func() {
 		g.Paste(" https://login.microsoftonline.com/common/oauth2/nativeclient?error=access_denied&error_description=AADSTS90094%3a+Admin+approval+required.%0d%0aTrace+ID%3a+0b4f1c7e-1d2a-4a55-9b3c-2f6a7e1c0100%0d%0aCorrelation+ID%3a+7a1e2c3d-4b5f-4e6a-8c7d-9e0f1a2b3c4d&state=" + state + "\n")
 	})
-	err := recv(t, h.finished, "finish")
+	err := h.finished(t)
 	var ae *auth.Error
 	if !errors.As(err, &ae) || ae.Kind() != auth.KindAdminApproval {
 		t.Fatalf("finished with %v", err)
 	}
-	e := recv(t, h.errShown, "error dialog")
+	e := h.report()
 	for _, want := range []string{"administrator", "Trace ID: 0b4f1c7e-1d2a-4a55-9b3c-2f6a7e1c0100", "Correlation ID: 7a1e2c3d-4b5f-4e6a-8c7d-9e0f1a2b3c4d", "/v2.0/adminconsent"} {
-		requireContains(t, "error text", e.Message.Text, want)
+		requireContains(t, "error text", e.message.Text, want)
 	}
-	if e.CopyConsent == nil {
+	if e.copyConsent == nil {
 		t.Fatal("no Copy admin-consent link button")
 	}
-	onUI(func() { test.Tap(e.CopyConsent) })
+	onUI(func() { test.Tap(e.copyConsent) })
 	if got := fyne.CurrentApp().Clipboard().Content(); !strings.Contains(got, "/organizations/v2.0/adminconsent?") {
 		t.Fatalf("clipboard %q", got)
 	}
@@ -192,12 +206,14 @@ func TestGeneratePasteFlow(t *testing.T) {
 func TestGeneratePasteWrongStateFailsClosed(t *testing.T) {
 	h, gen := newGenerateHarness(t, nil, 0, nil)
 	gen(h.request(generateConn(nativeClient)))
-	g := recv(t, h.shown, "waiting dialog")
+	g := h.shown(t)
 	onUI(func() { g.Paste("https://login.microsoftonline.com/common/oauth2/nativeclient?code=abc&state=forged") })
-	if err := recv(t, h.finished, "finish"); !errors.Is(err, auth.ErrStateMismatch) {
+	if err := h.finished(t); !errors.Is(err, auth.ErrStateMismatch) {
 		t.Fatalf("finished with %v", err)
 	}
-	recv(t, h.errShown, "error dialog")
+	if h.report() == nil {
+		t.Fatal("no error dialog")
+	}
 }
 
 func TestGeneratePortInUseShowsError(t *testing.T) {
@@ -205,11 +221,11 @@ func TestGeneratePortInUseShowsError(t *testing.T) {
 	l, port := listenAny(t)
 	defer l.Close()
 	gen(h.request(generateConn("http://localhost:" + port + "/")))
-	if err := recv(t, h.finished, "finish"); !errors.Is(err, auth.ErrPortInUse) {
+	if err := h.finished(t); !errors.Is(err, auth.ErrPortInUse) {
 		t.Fatalf("finished with %v", err)
 	}
-	e := recv(t, h.errShown, "error dialog")
-	requireContains(t, "error text", e.Message.Text, port)
+	e := h.report()
+	requireContains(t, "error text", e.message.Text, port)
 }
 
 func mustState(t *testing.T, authURL string) string {
@@ -236,13 +252,13 @@ func TestWriteGenerateDocs(t *testing.T) {
 	c.Name = "Contoso"
 	c.RedirectURI = "http://localhost/callback"
 	gen(h.request(c))
-	g := recv(t, h.shown, "waiting dialog")
+	g := h.shown(t)
 	recv(t, h.opened, "browser start")
 	recvStatus(t, g)
 	writePNG(t, filepath.Join("..", "docs", "generate-waiting.png"), h.win)
 	onUI(g.Cancel)
 
-	d, w := testDialog(t, c, false, nil, Deps{}, nil)
+	d, w := testDialog(t, c, false, nil, nil, nil)
 	fyne.CurrentApp().Settings().SetTheme(theme.LightTheme())
 	w.Resize(fyne.NewSize(1024, 860)) // the whole dialog, down to the Refresh Token row
 	d.Show()
@@ -259,96 +275,4 @@ func onUI(f func()) {
 		defer uiMu.Unlock()
 		f()
 	})
-}
-
-// testConnWindow is a window of the size the app opens with.
-func testConnWindow(t *testing.T) fyne.Window {
-	test.NewTempApp(t)
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	w.Resize(fyne.NewSize(1024, 700))
-	return w
-}
-
-// testConnResult is what Test Connection reported and the dialog it showed.
-type testConnResult struct {
-	r *auth.TestReport
-	d *GenerateErrorDialog
-}
-
-// runTestConnectionHook runs the window's Test Connection on c and waits
-// for its report.
-func runTestConnectionHook(t *testing.T, repo *storage.Repository, w fyne.Window, c storage.Connection) testConnResult {
-	t.Helper()
-	done := make(chan testConnResult, 1)
-	hook := NewTestConnection(TestConnectionOptions{Secrets: repo.Secrets, ConfigDir: repo.Config.Dir(),
-		Finished: func(r *auth.TestReport, d *GenerateErrorDialog) { done <- testConnResult{r, d} }})
-	onUI(func() { hook(w, c) })
-	return recv(t, done, "test report")
-}
-
-// Test Connection against the simulator with Client Credentials: the
-// secret comes from the real keyring, the report says the connection works.
-func TestTestConnectionClientCredentials(t *testing.T) {
-	repo := testRepo(t)
-	sim, err := m365sim.Start(m365sim.Options{Users: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	c := connector.NewConnection()
-	c.Name = "Daemon"
-	c.Cloud = "Custom"
-	c.AuthFlow = storage.FlowClientCredentials
-	c.AuthorizationEndpoint, c.RedirectURI = "", ""
-	c.TokenEndpoint = sim.TokenEndpoint()
-	c.GraphEndpoint = sim.GraphEndpoint()
-	c.ClientID, c.HasClientSecret = tenant.ConfidentialClientID, true
-	if err := repo.Secrets.Set(c.ID, storage.SecretClientSecret, tenant.ConfidentialClientSecret); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretClientSecret) })
-	got := runTestConnectionHook(t, repo, testConnWindow(t), c)
-	if !got.r.TokenOK || !got.r.GraphOK || got.d == nil {
-		t.Fatalf("report %+v", got.r)
-	}
-	requireContains(t, "report", got.d.Message.Text, "Connection works")
-}
-
-// Test Connection on a connection that never signed in answers at once
-// with the reason and what to do, with or without a proxy (issue 23 item
-// 1: it showed nothing, even after a minute).
-func TestTestConnectionNeverSignedIn(t *testing.T) {
-	repo := testRepo(t)
-	sim, err := m365sim.Start(m365sim.Options{Users: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	w := testConnWindow(t)
-	for _, proxy := range []bool{false, true} {
-		c := connector.NewConnection()
-		c.Name = "Never signed in"
-		c.Cloud = "Custom"
-		c.TokenEndpoint, c.AuthorizationEndpoint = sim.TokenEndpoint(), sim.AuthorizeEndpoint()
-		c.GraphEndpoint = sim.GraphEndpoint()
-		c.RedirectURI = "http://localhost"
-		if proxy {
-			c.Proxy = storage.Proxy{Enabled: true, Server: "http://127.0.0.1:9", Username: "u", HasPassword: true}
-			if err := repo.Secrets.Set(c.ID, storage.SecretProxyPassword, "pw"); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretProxyPassword) })
-		}
-		start := time.Now()
-		got := runTestConnectionHook(t, repo, w, c)
-		if got.r.TokenOK || got.d == nil {
-			t.Fatalf("proxy %v: report %+v", proxy, got.r)
-		}
-		requireContains(t, "report", got.d.Message.Text, "Generate...")
-		requireContains(t, "report", got.d.Message.Text, "no sign-in")
-		if el := time.Since(start); el > 10*time.Second {
-			t.Errorf("proxy %v: the answer took %s", proxy, el)
-		}
-		onUI(func() { got.d.dlg.Hide() })
-	}
 }

@@ -104,19 +104,15 @@ func TestGenerateEndToEndInChromium(t *testing.T) {
 	c.GraphEndpoint = sim.GraphEndpoint()
 	c.RedirectURI = "http://localhost"
 	h, _ := newGenerateHarness(t, nil, 0, nil)
+	h.ctl.svc = authSignIn{} // the browser driver, through BROWSER
 	tokens := make(chan string, 1)
-	gen := NewGenerate(GenerateOptions{
-		Shown:      func(g *GenerateDialog) { h.shown <- g },
-		ErrorShown: func(e *GenerateErrorDialog) { h.errShown <- e },
-		Finished:   func(err error) { h.finished <- err },
-	})
-	req := GenerateRequest{Parent: h.win, Connection: c, Done: func(rt string, info storage.TokenInfo) {
+	req := signInRequest{Parent: h.win, Connection: c, Done: func(rt string, info storage.TokenInfo) {
 		tokens <- rt
 		h.done <- info
 	}}
-	onUI(func() { gen(req) })
-	recv(t, h.shown, "waiting dialog")
-	if err := recv(t, h.finished, "finish"); err != nil {
+	onUI(func() { h.ctl.start(req) })
+	h.shown(t)
+	if err := h.finished(t); err != nil {
 		t.Fatalf("sign-in: %v (browser: %s)", err, recv(t, genE2EReports, "browser report"))
 	}
 	info := recv(t, h.done, "token")
