@@ -38,10 +38,10 @@ func savedWithToken(t *testing.T, signIn signInStarter) (*storage.Repository, *M
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
 	if signIn != nil {
-		m.signIn = signIn
+		m.systems.signIn = signIn
 	}
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.isNew {
 		t.Fatal("double tap did not open Edit")
 	}
@@ -113,8 +113,8 @@ func TestEditClientIDFlagsTokenStaleAndSaveRemovesIt(t *testing.T) {
 	}
 	// Opened again, it asks for a sign-in.
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	if m.connDialog.tokenStatus.Text != noTokenText {
-		t.Errorf("token status after Save %q", m.connDialog.tokenStatus.Text)
+	if m.systems.dialog.tokenStatus.Text != noTokenText {
+		t.Errorf("token status after Save %q", m.systems.dialog.tokenStatus.Text)
 	}
 }
 
@@ -294,7 +294,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	help := d.help[connector.FieldClientSecret]
 
 	// A new tenant keeps the secret.
@@ -331,7 +331,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 	// Switched to Authorization Code with yet another client ID, the
 	// secret nothing can use any more is removed.
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d = m.connDialog
+	d = m.systems.dialog
 	d.authFlow.SetSelected(string(storage.FlowAuthorizationCode))
 	retype(d.clientID, "11111111-2222-3333-4444-555555555555")
 	test.Tap(d.ok)

@@ -68,11 +68,6 @@ type importController struct {
 	running map[string]*ExecuteDialog
 	// exitAfterImports continues Exit when the last import has stopped.
 	exitAfterImports bool
-
-	// shown and finished let tests follow the dialogs; called on the
-	// Fyne goroutine.
-	shown    func(*ExecuteDialog)
-	finished func(*ExecuteDialog)
 }
 
 func newImportController(svc Importer, changed func(string), hasData func(string) bool) *importController {
@@ -101,9 +96,6 @@ func (ex *importController) execute(parent fyne.Window, c storage.Connection, re
 	ex.changed(c.ID)
 	d.dlg.Show()
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height))
-	if ex.shown != nil {
-		ex.shown(d)
-	}
 	d.start()
 }
 
@@ -119,9 +111,6 @@ func (ex *importController) executeBackground(parent fyne.Window, c storage.Conn
 	d.background = true
 	ex.running[c.ID] = d
 	ex.changed(c.ID)
-	if ex.shown != nil {
-		ex.shown(d)
-	}
 	d.start()
 }
 
@@ -367,9 +356,6 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 	}
 	delete(d.ex.running, d.conn.ID)
 	d.ex.changed(d.conn.ID)
-	if d.ex.finished != nil {
-		d.ex.finished(d)
-	}
 }
 
 // What a run that did not end well left for the data pages.

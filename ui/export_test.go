@@ -8,7 +8,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -59,24 +58,6 @@ func (s authSignIn) OpenBrowser(url string) error {
 	return auth.OpenBrowser(url)
 }
 
-// authTester is Test Connection as cmd/beacon wires it.
-type authTester struct {
-	secrets storage.Secrets
-	lockDir string
-}
-
-func (t authTester) TestConnection(ctx context.Context, c storage.Connection) *auth.TestReport {
-	if c.AuthFlow != storage.FlowClientCredentials && c.Token == nil {
-		err := fmt.Errorf("connection %q: %w", c.Name, auth.ErrNotSignedIn)
-		return &auth.TestReport{Err: err, Problem: auth.Guidance(err)}
-	}
-	client, err := service.HTTPClient(c, t.secrets, "")
-	if err != nil {
-		return &auth.TestReport{Err: err, Problem: err.Error()}
-	}
-	return auth.TestConnection(ctx, auth.TokenSourceOptions{Conn: c, Secrets: t.secrets, LockDir: t.lockDir, HTTPClient: client})
-}
-
 // testerFunc is a fake Test Connection.
 type testerFunc func(ctx context.Context, c storage.Connection) *auth.TestReport
 
@@ -99,6 +80,12 @@ var noImport = importFunc(func(context.Context, storage.Connection, ImportReques
 	return inventory.Run{}, errors.New("this test imports nothing")
 })
 
+// noTest fails every Test Connection: for windows whose tests test none.
+var noTest = testerFunc(func(context.Context, storage.Connection) *auth.TestReport {
+	err := errors.New("this test tests no connection")
+	return &auth.TestReport{Err: err, Problem: err.Error()}
+})
+
 // demoFunc is a fake demo tenant.
 type demoFunc func() ([]DemoAccount, error)
 
@@ -111,14 +98,14 @@ type signInFunc func(req signInRequest)
 func (f signInFunc) start(req signInRequest) { f(req) }
 
 // withServices fills in the services a test left out: the real sign-in
-// and Test Connection on repo, and an importer that imports nothing.
+// on repo, and a Test Connection and an importer that do nothing.
 func withServices(deps Deps, repo *storage.Repository) Deps {
 	deps.Repo = repo
 	if deps.SignIn == nil {
 		deps.SignIn = authSignIn{secrets: repo.Secrets}
 	}
 	if deps.Tester == nil {
-		deps.Tester = authTester{secrets: repo.Secrets, lockDir: repo.Config.Dir()}
+		deps.Tester = noTest
 	}
 	if deps.Importer == nil {
 		deps.Importer = noImport
@@ -158,4 +145,22 @@ func (d *ExecuteDialog) StageText(stage string) string {
 		}
 	}
 	return ""
+}
+
+// waitRanNow waits until the runner has answered n Run now requests of
+// the Scheduling page and returns the last answer.
+func waitRanNow(t testing.TB, p *schedulingPage, n int) error {
+	t.Helper()
+	var err error
+	waitUI(t, "Run now", func() bool { err = p.ranNowErr; return p.ranNows >= n })
+	return err
+}
+
+// waitRanAll waits for the n-th end of the tray's Execute all now and
+// returns its outcome.
+func waitRanAll(t testing.TB, tray *Tray, n int) string {
+	t.Helper()
+	var text string
+	waitUI(t, "Execute all now", func() bool { text = tray.ranAllText; return tray.ranAlls >= n })
+	return text
 }

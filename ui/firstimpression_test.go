@@ -47,10 +47,12 @@ func startDemoStub(t *testing.T, repo *storage.Repository, err error) demoFunc {
 // waitDemo taps "Try with a demo tenant" and waits for its end.
 func waitDemo(t *testing.T, m *MainWindow) error {
 	t.Helper()
-	done := make(chan error, 1)
-	m.demoDone = func(err error) { done <- err }
-	test.Tap(m.systems.welcome.demo)
-	return <-done
+	w := m.systems.welcome
+	n := w.started
+	test.Tap(w.demo)
+	var err error
+	waitUI(t, "end of the demo start", func() bool { err = w.err; return w.started > n })
+	return err
 }
 
 func TestWelcomePanelTryDemo(t *testing.T) {
@@ -105,7 +107,7 @@ func TestWelcomePanelDemoFailureAndMissingHook(t *testing.T) {
 	}
 	// Connect my tenant is New → PowerShell.
 	test.Tap(m2.systems.welcome.connect)
-	if d := m2.connDialog; d == nil || !d.isNew || d.dlg == nil {
+	if d := m2.systems.dialog; d == nil || !d.isNew || d.dlg == nil {
 		t.Fatal("Connect my tenant did not open the new connection dialog")
 	}
 }
@@ -174,12 +176,12 @@ func TestKeyboardShortcuts(t *testing.T) {
 	// Systems. A second Ctrl+N behind the open dialog does nothing.
 	m.nav.Select(PageUsers)
 	typeShortcut(m, shortcutNew)
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || !d.isNew || m.pageName != PageInventorySystems {
 		t.Fatalf("Ctrl+N: dialog %v on page %q", d, m.pageName)
 	}
 	typeShortcut(m, shortcutNew)
-	if m.connDialog != d {
+	if m.systems.dialog != d {
 		t.Fatal("Ctrl+N behind an open dialog opened another one")
 	}
 	test.Type(d.name, "Contoso")
@@ -227,12 +229,12 @@ func TestKeyboardShortcuts(t *testing.T) {
 
 	// F5 redraws the run state (here from the import history).
 	id := m.cfg.Connections[0].ID
-	m.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
+	m.data.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
 	m.systems.refresh()
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result %q", got)
 	}
-	m.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
+	m.data.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
 	typeKey(m, fyne.KeyF5)
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Fatalf("after F5 the cell shows %q", got)

@@ -87,7 +87,7 @@ func TestCreateSaveAndExit(t *testing.T) {
 	m.win.Canvas().Overlays().Remove(m.win.Canvas().Overlays().Top())
 	m.systems.newMenu.Items[2].Action()
 
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.dlg == nil {
 		t.Fatal("PowerShell did not open the connection dialog")
 	}
@@ -337,7 +337,7 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.isNew || d.dlg == nil {
 		t.Fatal("double tap did not open Edit")
 	}
@@ -352,7 +352,7 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 	// A rename is pending, and the name stays unique against the others
 	// but not against itself.
 	test.Tap(m.systems.editButton)
-	d = m.connDialog
+	d = m.systems.dialog
 	retype(d.name, "CONTOSO")
 	if d.ok.Disabled() {
 		t.Fatalf("renaming to itself in other case refused: %v", d.current)
@@ -388,7 +388,7 @@ func TestServicesRunOnSavedConnection(t *testing.T) {
 		}
 		test.Tap(m.prompt.buttons["Save and continue"])
 	})
-	if c := recv(t, executed, "import"); c.Name != "Contoso" {
+	if c := recvTB(t, executed, "import"); c.Name != "Contoso" {
 		t.Fatalf("executed %+v", c)
 	}
 	waitUI(t, "end of the import", func() bool { return len(m.exec.running) == 0 })
@@ -398,7 +398,7 @@ func TestServicesRunOnSavedConnection(t *testing.T) {
 		}
 		test.Tap(m.systems.testButt)
 	})
-	if c := recv(t, tested, "Test Connection"); c.Name != "Contoso" {
+	if c := recvTB(t, tested, "Test Connection"); c.Name != "Contoso" {
 		t.Fatalf("tested %+v", c)
 	}
 	waitUI(t, "test report", func() bool { return m.tester.ended == 1 })
@@ -409,8 +409,8 @@ func TestServicesRunOnSavedConnection(t *testing.T) {
 	m.cfg.Schedules = schedules
 	pick := func() {
 		test.Tap(m.systems.scheduleButton)
-		m.selectSchedule.choice.SetSelected("Nightly")
-		test.Tap(m.selectSchedule.ok)
+		m.sched.selectDialog.choice.SetSelected("Nightly")
+		test.Tap(m.sched.selectDialog.ok)
 	}
 	m.prompt = nil
 	pick()
@@ -439,7 +439,7 @@ func TestServicesRunOnSavedConnection(t *testing.T) {
 	// Last result comes from the import history (no run start recorded
 	// here), the next run from the schedule as edited.
 	id := m.cfg.Connections[0].ID
-	m.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
+	m.data.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
 	next, _ := schedule.NextRun(m.cfg, id, m.now(), m.loc)
 	m.systems.refresh()
 	cells := map[int]string{colSchedule: "Nightly", colNextRun: next.In(m.loc).Format(timeLayout), colLastRun: "Never", colLastResult: "Succeeded"}
@@ -453,7 +453,7 @@ func TestServicesRunOnSavedConnection(t *testing.T) {
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result cell %q", got)
 	}
-	m.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
+	m.data.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
 	m.RefreshStatus()
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Errorf("after RefreshStatus the cell shows %q", got)

@@ -42,9 +42,9 @@ type SelectScheduleDialog struct {
 }
 
 // showSelectSchedule shows Select Schedule for c on the window's clock.
-func (m *MainWindow) showSelectSchedule(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(string)) {
-	m.selectSchedule = newSelectScheduleDialog(parent, cfg, c, m.now().In(m.loc), m.loc, done)
-	m.selectSchedule.Show()
+func (m *scheduling) showSelectSchedule(c storage.Connection, done func(string)) {
+	m.selectDialog = newSelectScheduleDialog(m.win, m.cfg, c, m.now().In(m.loc), m.loc, done)
+	m.selectDialog.Show()
 }
 
 func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.Connection, now time.Time,

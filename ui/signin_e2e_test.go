@@ -113,13 +113,13 @@ func TestGenerateEndToEndInChromium(t *testing.T) {
 	onUI(func() { h.ctl.start(req) })
 	h.shown(t)
 	if err := h.finished(t); err != nil {
-		t.Fatalf("sign-in: %v (browser: %s)", err, recv(t, genE2EReports, "browser report"))
+		t.Fatalf("sign-in: %v (browser: %s)", err, recvTB(t, genE2EReports, "browser report"))
 	}
-	info := recv(t, h.done, "token")
-	if rt := recv(t, tokens, "refresh token"); rt == "" || info.Account != admin || info.TenantID != sim.Tenant().ID {
+	info := recvTB(t, h.done, "token")
+	if rt := recvTB(t, tokens, "refresh token"); rt == "" || info.Account != admin || info.TenantID != sim.Tenant().ID {
 		t.Fatalf("token info %+v", info)
 	}
-	if page := recv(t, genE2EReports, "browser report"); !strings.Contains(page, "Signed in") {
+	if page := recvTB(t, genE2EReports, "browser report"); !strings.Contains(page, "Signed in") {
 		t.Fatalf("browser ended on %q", page)
 	}
 }

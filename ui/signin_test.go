@@ -87,24 +87,12 @@ func (h *generateHarness) report() *reportDialog {
 	return e
 }
 
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(20 * time.Second): // bounds a broken test only
-		t.Fatalf("no %s", what)
-		var zero T
-		return zero
-	}
-}
-
 func TestGenerateWaitingDialogCopyAndCancel(t *testing.T) {
 	fixed := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 	h, gen := newGenerateHarness(t, auth.ErrNoBrowser, 0, func() time.Time { return fixed })
 	gen(h.request(generateConn("http://localhost/callback")))
 	g := h.shown(t)
-	opened := recv(t, h.opened, "browser start")
+	opened := recvTB(t, h.opened, "browser start")
 	var shownURL, left string
 	onUI(func() { shownURL, left = g.URLText(), g.TimeLeftText() })
 	if shownURL != opened {
@@ -253,7 +241,7 @@ func TestWriteGenerateDocs(t *testing.T) {
 	c.RedirectURI = "http://localhost/callback"
 	gen(h.request(c))
 	g := h.shown(t)
-	recv(t, h.opened, "browser start")
+	recvTB(t, h.opened, "browser start")
 	recvStatus(t, g)
 	writePNG(t, filepath.Join("..", "docs", "generate-waiting.png"), h.win)
 	onUI(g.Cancel)

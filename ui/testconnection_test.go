@@ -1,8 +1,9 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -10,10 +11,12 @@ import (
 
 	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector"
-	"github.com/inventorybeacon/beacon/m365sim"
-	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
 )
+
+// The Test Connection use case against the simulator is tested with its
+// implementation, in cmd/beacon (gui_tester_test.go); here the
+// controller: the progress dialog, Cancel and the report.
 
 // testConnWindow is a window of the size the app opens with.
 func testConnWindow(t *testing.T) fyne.Window {
@@ -23,87 +26,80 @@ func testConnWindow(t *testing.T) fyne.Window {
 	return w
 }
 
-// testConnResult is what Test Connection reported and the dialog it showed.
-type testConnResult struct {
-	r *auth.TestReport
-	d *reportDialog
-}
-
-// runTestConnectionHook runs the window's Test Connection on c and waits
-// for its report.
-func runTestConnectionHook(t *testing.T, repo *storage.Repository, w fyne.Window, c storage.Connection) testConnResult {
+// runTestConnection runs the controller on c with svc and waits for its
+// end: the report and the dialog it showed (nil when none).
+func runTestConnection(t *testing.T, svc ConnectionTester, w fyne.Window, c storage.Connection,
+	act func(*testConnectionController)) (*auth.TestReport, *reportDialog) {
 	t.Helper()
-	ctl := newTestConnectionController(authTester{secrets: repo.Secrets, lockDir: repo.Config.Dir()})
-	onUI(func() { ctl.run(w, c) })
+	ctl := newTestConnectionController(svc)
+	onUI(func() {
+		ctl.run(w, c)
+		if act != nil {
+			act(ctl)
+		}
+	})
 	waitUI(t, "test report", func() bool { return ctl.ended > 0 })
-	var got testConnResult
-	onUI(func() { got = testConnResult{ctl.last, ctl.report} })
-	return got
+	var r *auth.TestReport
+	var d *reportDialog
+	onUI(func() { r, d = ctl.last, ctl.report })
+	return r, d
 }
 
-// Test Connection against the simulator with Client Credentials: the
-// secret comes from the real keyring, the report says the connection works.
-func TestTestConnectionClientCredentials(t *testing.T) {
-	repo := testRepo(t)
-	sim, err := m365sim.Start(m365sim.Options{Users: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	c := connector.NewConnection()
-	c.Name = "Daemon"
-	c.Cloud = "Custom"
-	c.AuthFlow = storage.FlowClientCredentials
-	c.AuthorizationEndpoint, c.RedirectURI = "", ""
-	c.TokenEndpoint = sim.TokenEndpoint()
-	c.GraphEndpoint = sim.GraphEndpoint()
-	c.ClientID, c.HasClientSecret = tenant.ConfidentialClientID, true
-	if err := repo.Secrets.Set(c.ID, storage.SecretClientSecret, tenant.ConfidentialClientSecret); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretClientSecret) })
-	got := runTestConnectionHook(t, repo, testConnWindow(t), c)
-	if !got.r.TokenOK || !got.r.GraphOK || got.d == nil {
-		t.Fatalf("report %+v", got.r)
-	}
-	requireContains(t, "report", got.d.message.Text, "Connection works")
-}
-
-// Test Connection on a connection that never signed in answers at once
-// with the reason and what to do, with or without a proxy (issue 23 item
-// 1: it showed nothing, even after a minute).
-func TestTestConnectionNeverSignedIn(t *testing.T) {
-	repo := testRepo(t)
-	sim, err := m365sim.Start(m365sim.Options{Users: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+// The report says what works; a missing permission offers the
+// admin-consent link, except to a client-credentials connection, whose
+// permissions are granted in the portal.
+func TestTestConnectionReport(t *testing.T) {
 	w := testConnWindow(t)
-	for _, proxy := range []bool{false, true} {
-		c := connector.NewConnection()
-		c.Name = "Never signed in"
-		c.Cloud = "Custom"
-		c.TokenEndpoint, c.AuthorizationEndpoint = sim.TokenEndpoint(), sim.AuthorizeEndpoint()
-		c.GraphEndpoint = sim.GraphEndpoint()
-		c.RedirectURI = "http://localhost"
-		if proxy {
-			c.Proxy = storage.Proxy{Enabled: true, Server: "http://127.0.0.1:9", Username: "u", HasPassword: true}
-			if err := repo.Secrets.Set(c.ID, storage.SecretProxyPassword, "pw"); err != nil {
-				t.Fatal(err)
+	works := testerFunc(func(context.Context, storage.Connection) *auth.TestReport {
+		return &auth.TestReport{TokenOK: true, GraphOK: true}
+	})
+	c := newNamedConnection("Contoso")
+	r, d := runTestConnection(t, works, w, c, nil)
+	if d == nil || d.dlg == nil || d.message.Text != r.Summary() || d.report.title != "Connection works" || d.copyConsent != nil {
+		t.Fatalf("report dialog %+v", d)
+	}
+	onUI(d.dlg.Hide)
+
+	missing := testerFunc(func(context.Context, storage.Connection) *auth.TestReport {
+		return &auth.TestReport{TokenOK: true, GraphOK: true, Missing: []string{"Reports.Read.All"}}
+	})
+	_, d = runTestConnection(t, missing, w, c, nil)
+	if d.report.title != "Connection works, with a permission missing" || d.copyConsent == nil {
+		t.Fatalf("missing permission: %+v", d.report)
+	}
+	onUI(func() { test.Tap(d.copyConsent) })
+	if got := fyne.CurrentApp().Clipboard().Content(); got != d.report.consentURL || got == "" {
+		t.Fatalf("clipboard %q", got)
+	}
+	onUI(d.dlg.Hide)
+
+	daemon := connector.NewConnection()
+	daemon.AuthFlow = storage.FlowClientCredentials
+	_, d = runTestConnection(t, missing, w, daemon, nil)
+	if d.copyConsent != nil {
+		t.Fatal("a client-credentials connection gets no admin-consent link")
+	}
+	onUI(d.dlg.Hide)
+}
+
+// Cancel ends the test without a report.
+func TestTestConnectionCancel(t *testing.T) {
+	w := testConnWindow(t)
+	waits := testerFunc(func(ctx context.Context, _ storage.Connection) *auth.TestReport {
+		<-ctx.Done()
+		return &auth.TestReport{Err: ctx.Err(), Problem: ctx.Err().Error()}
+	})
+	r, d := runTestConnection(t, waits, w, newNamedConnection("Contoso"), func(ctl *testConnectionController) {
+		// The progress dialog's Cancel.
+		for _, o := range w.Canvas().Overlays().List() {
+			for _, b := range test.LaidOutObjects(o) {
+				if b, ok := b.(*widget.Button); ok && b.Text == "Cancel" {
+					test.Tap(b)
+				}
 			}
-			t.Cleanup(func() { _ = repo.Secrets.Delete(c.ID, storage.SecretProxyPassword) })
 		}
-		start := time.Now()
-		got := runTestConnectionHook(t, repo, w, c)
-		if got.r.TokenOK || got.d == nil {
-			t.Fatalf("proxy %v: report %+v", proxy, got.r)
-		}
-		requireContains(t, "report", got.d.message.Text, "Generate...")
-		requireContains(t, "report", got.d.message.Text, "no sign-in")
-		if el := time.Since(start); el > 10*time.Second {
-			t.Errorf("proxy %v: the answer took %s", proxy, el)
-		}
-		onUI(func() { got.d.dlg.Hide() })
+	})
+	if d != nil || !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("after Cancel: report %+v, dialog %v", r, d)
 	}
 }

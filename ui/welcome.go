@@ -33,6 +33,10 @@ type welcomePanel struct {
 	demo    *widget.Button
 	connect *widget.Button
 	status  *widget.Label
+	// started counts the demo starts that ended, err is the last one's
+	// outcome.
+	started int
+	err     error
 }
 
 func newWelcomePanel(m *MainWindow, p *systemsPage) *welcomePanel {
@@ -93,11 +97,8 @@ func (w *welcomePanel) startDemo() {
 
 // demoStarted shows the demo connection, selected, and how to use it.
 func (m *MainWindow) demoStarted(w *welcomePanel, before map[string]bool, accounts []DemoAccount, err error) {
-	defer func() {
-		if m.demoDone != nil {
-			m.demoDone(err)
-		}
-	}()
+	w.started++
+	w.err = err
 	if err != nil {
 		w.demo.Enable()
 		w.connect.Enable()
@@ -114,8 +115,8 @@ func (m *MainWindow) demoStarted(w *welcomePanel, before map[string]bool, accoun
 	if m.startup != nil {
 		return // the reload failed; the window explains why
 	}
-	if m.scheduler != nil {
-		m.scheduler.Reload()
+	if m.sched.runner != nil {
+		m.sched.runner.Reload()
 	}
 	for i, c := range m.cfg.Connections {
 		if !before[c.ID] {
