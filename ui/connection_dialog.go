@@ -53,7 +53,7 @@ type ConnectionDialog struct {
 	touched map[string]bool
 	pending *widget.Label
 	parent  fyne.Window
-	deps    Deps
+	signIn  signInStarter
 	others  []storage.Connection
 	orig    storage.Connection
 	isNew   bool
@@ -100,15 +100,14 @@ type ConnectionDialog struct {
 	// caCertFileDialog is the open Browse... dialog (tests).
 	caCertFileDialog *dialog.FileDialog
 	built            bool // set once every widget exists, so early callbacks are ignored
-	prompt           *prompt
 }
 
 // newConnectionDialog builds the dialog for c (a new connection when isNew);
 // others are the other connections, for the unique-name rule.
-func newConnectionDialog(parent fyne.Window, deps Deps, c storage.Connection, isNew bool, others []storage.Connection,
+func newConnectionDialog(parent fyne.Window, signIn signInStarter, c storage.Connection, isNew bool, others []storage.Connection,
 	onOK func(storage.Connection, []storage.SecretChange)) *ConnectionDialog {
 	d := &ConnectionDialog{
-		parent: parent, deps: deps, others: others, orig: c, isNew: isNew, onOK: onOK,
+		parent: parent, signIn: signIn, others: others, orig: c, isNew: isNew, onOK: onOK,
 		savedToken: c.Token, sourceType: c.SourceType,
 		errs: map[string]*widget.Label{}, rows: map[string]*fyne.Container{}, help: map[string]*widget.Label{},
 		touched: map[string]bool{}, pending: widget.NewLabel(""),
@@ -679,12 +678,8 @@ func (d *ConnectionDialog) touchAll() {
 }
 
 func (d *ConnectionDialog) onGenerate() {
-	if d.deps.Generate == nil {
-		d.prompt = notAvailable(d.parent, "Signing in with Generate...")
-		return
-	}
 	c := d.connection()
-	d.deps.Generate(GenerateRequest{
+	d.signIn.start(signInRequest{
 		Parent:        d.parent,
 		Connection:    c,
 		ProxyPassword: d.proxyPassword.Text,

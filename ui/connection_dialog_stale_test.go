@@ -26,7 +26,8 @@ const (
 
 // savedWithToken saves a connection with a refresh token in the real
 // keyring and opens the main window on it, with the Edit dialog open.
-func savedWithToken(t *testing.T, deps Deps) (*storage.Repository, *MainWindow, *ConnectionDialog, storage.Connection) {
+// signIn stands for the sign-in; nil is the real one.
+func savedWithToken(t *testing.T, signIn signInStarter) (*storage.Repository, *MainWindow, *ConnectionDialog, storage.Connection) {
 	t.Helper()
 	repo := testRepo(t)
 	c := newNamedConnection("Contoso")
@@ -35,9 +36,12 @@ func savedWithToken(t *testing.T, deps Deps) (*storage.Repository, *MainWindow, 
 	if err := repo.Commit(cfg, []storage.SecretChange{{ConnID: c.ID, Kind: storage.SecretRefreshToken, Value: staleOldToken}}); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := testMainWindow(t, repo, deps)
+	m, _ := testMainWindow(t, repo, Deps{})
+	if signIn != nil {
+		m.systems.signIn = signIn
+	}
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.isNew {
 		t.Fatal("double tap did not open Edit")
 	}
@@ -78,7 +82,7 @@ func keyringValue(t *testing.T, repo *storage.Repository, id string, kind storag
 }
 
 func TestEditClientIDFlagsTokenStaleAndSaveRemovesIt(t *testing.T) {
-	repo, m, d, c := savedWithToken(t, Deps{})
+	repo, m, d, c := savedWithToken(t, nil)
 	retype(d.clientID, otherClientID)
 	requireTokenStale(t, d, connector.FieldClientID)
 	requireContains(t, "token help", d.help[fieldRefreshToken].Text, "Save removes it from the keyring")
@@ -109,13 +113,13 @@ func TestEditClientIDFlagsTokenStaleAndSaveRemovesIt(t *testing.T) {
 	}
 	// Opened again, it asks for a sign-in.
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	if m.connDialog.tokenStatus.Text != noTokenText {
-		t.Errorf("token status after Save %q", m.connDialog.tokenStatus.Text)
+	if m.systems.dialog.tokenStatus.Text != noTokenText {
+		t.Errorf("token status after Save %q", m.systems.dialog.tokenStatus.Text)
 	}
 }
 
 func TestEditClientIDBackKeepsToken(t *testing.T) {
-	repo, m, d, c := savedWithToken(t, Deps{})
+	repo, m, d, c := savedWithToken(t, nil)
 	retype(d.clientID, otherClientID)
 	requireTokenStale(t, d, connector.FieldClientID)
 	retype(d.clientID, strings.ToUpper(c.ClientID)) // GUIDs ignore case
@@ -139,7 +143,7 @@ func TestEditClientIDBackKeepsToken(t *testing.T) {
 }
 
 func TestEditNameOnlyKeepsToken(t *testing.T) {
-	repo, m, d, c := savedWithToken(t, Deps{})
+	repo, m, d, c := savedWithToken(t, nil)
 	retype(d.name, "Contoso Production")
 	requireTokenValid(t, d, "alice@contoso.com")
 	test.Tap(d.ok)
@@ -163,8 +167,8 @@ func TestEditNameOnlyKeepsToken(t *testing.T) {
 }
 
 func TestGenerateAfterClientIDChangeStoresNewToken(t *testing.T) {
-	var req GenerateRequest
-	deps := Deps{Generate: func(r GenerateRequest) { req = r }}
+	var req signInRequest
+	deps := signInFunc(func(r signInRequest) { req = r })
 	repo, m, d, c := savedWithToken(t, deps)
 	retype(d.clientID, otherClientID)
 	requireTokenStale(t, d, connector.FieldClientID)
@@ -226,7 +230,7 @@ func TestDialogTokenStaleByField(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var changes []storage.SecretChange
-			d, _ := testDialog(t, base, false, nil, Deps{}, func(_ storage.Connection, ch []storage.SecretChange) { changes = ch })
+			d, _ := testDialog(t, base, false, nil, nil, func(_ storage.Connection, ch []storage.SecretChange) { changes = ch })
 			tc.edit(d)
 			if tc.stale == "" {
 				requireTokenValid(t, d, "alice@contoso.com")
@@ -252,11 +256,11 @@ func TestDialogTokenStaleByField(t *testing.T) {
 // too: changed afterwards it is not stored, and going back to the saved
 // token's settings brings the saved token back.
 func TestDialogGeneratedTokenIsBoundToItsSettings(t *testing.T) {
-	var req GenerateRequest
+	var req signInRequest
 	var changes []storage.SecretChange
 	base := newNamedConnection("Contoso")
 	base.Token = &storage.TokenInfo{ObtainedAt: time.Now(), Account: "alice@contoso.com"}
-	d, _ := testDialog(t, base, false, nil, Deps{Generate: func(r GenerateRequest) { req = r }},
+	d, _ := testDialog(t, base, false, nil, signInFunc(func(r signInRequest) { req = r }),
 		func(_ storage.Connection, ch []storage.SecretChange) { changes = ch })
 	retype(d.clientID, otherClientID)
 	test.Tap(d.generate)
@@ -290,7 +294,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	help := d.help[connector.FieldClientSecret]
 
 	// A new tenant keeps the secret.
@@ -327,7 +331,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 	// Switched to Authorization Code with yet another client ID, the
 	// secret nothing can use any more is removed.
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d = m.connDialog
+	d = m.systems.dialog
 	d.authFlow.SetSelected(string(storage.FlowAuthorizationCode))
 	retype(d.clientID, "11111111-2222-3333-4444-555555555555")
 	test.Tap(d.ok)
@@ -347,7 +351,7 @@ func TestEditClientIDNeedsNewClientSecret(t *testing.T) {
 // removes a saved sign-in the new settings void: the Client Secret help,
 // which is shown, says so, and stops saying it when the ID is changed back.
 func TestClientCredentialsWarnsStaleTokenRemoved(t *testing.T) {
-	_, _, d, c := savedWithToken(t, Deps{})
+	_, _, d, c := savedWithToken(t, nil)
 	d.authFlow.SetSelected(string(storage.FlowClientCredentials))
 	if d.rows[fieldRefreshToken].Visible() || !d.rows[connector.FieldClientSecret].Visible() {
 		t.Fatal("the test expects the Refresh Token row hidden and the Client Secret row shown with Client Credentials")

@@ -20,7 +20,7 @@ import (
 
 func TestDialogNewHasDefaultsAndNeedsOnlyAName(t *testing.T) {
 	var got *storage.Connection
-	d, w := testDialog(t, connector.NewConnection(), true, nil, Deps{}, func(c storage.Connection, _ []storage.SecretChange) { got = &c })
+	d, w := testDialog(t, connector.NewConnection(), true, nil, nil, func(c storage.Connection, _ []storage.SecretChange) { got = &c })
 
 	if top, ok := w.Canvas().Overlays().Top().(*widget.PopUp); !ok || top == nil {
 		t.Fatal("the dialog is not shown")
@@ -101,7 +101,7 @@ func TestDialogNewHasDefaultsAndNeedsOnlyAName(t *testing.T) {
 
 	// Cancel closes without handing anything over.
 	got = nil
-	d, w = testDialog(t, connector.NewConnection(), true, nil, Deps{}, func(c storage.Connection, _ []storage.SecretChange) { got = &c })
+	d, w = testDialog(t, connector.NewConnection(), true, nil, nil, func(c storage.Connection, _ []storage.SecretChange) { got = &c })
 	test.Type(d.name, "Fabrikam")
 	test.Tap(d.cancel)
 	if got != nil || w.Canvas().Overlays().Top() != nil {
@@ -158,7 +158,7 @@ func TestDialogShowsEachRuleNextToItsField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, _ := testDialog(t, newNamedConnection("Contoso"), true, others, Deps{}, nil)
+			d, _ := testDialog(t, newNamedConnection("Contoso"), true, others, nil, nil)
 			if d.ok.Disabled() {
 				t.Fatalf("a valid connection starts with OK disabled: %v", d.current)
 			}
@@ -178,7 +178,7 @@ func TestDialogShowsEachRuleNextToItsField(t *testing.T) {
 }
 
 func TestDialogCloudFillsEndpoints(t *testing.T) {
-	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
+	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, nil)
 	d.cloud.SetSelected(connector.CloudDoD)
 	if d.tokenEndpoint.Text != "https://login.microsoftonline.us/common/oauth2/v2.0/token" ||
 		d.authorizationEndpoint.Text != "https://login.microsoftonline.us/common/oauth2/v2.0/authorize" ||
@@ -227,7 +227,7 @@ func TestDialogCloudFillsEndpoints(t *testing.T) {
 func TestDialogAuthFlowSwitchesFieldsAndSecretIsPending(t *testing.T) {
 	var got storage.Connection
 	var changes []storage.SecretChange
-	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, func(c storage.Connection, ch []storage.SecretChange) {
+	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, func(c storage.Connection, ch []storage.SecretChange) {
 		got, changes = c, ch
 	})
 	d.authFlow.SetSelected(string(storage.FlowClientCredentials))
@@ -256,7 +256,7 @@ func TestDialogAuthFlowSwitchesFieldsAndSecretIsPending(t *testing.T) {
 	}
 
 	// Switching back hides the secret and shows the code-flow fields again.
-	d2, _ := testDialog(t, got, false, nil, Deps{}, nil)
+	d2, _ := testDialog(t, got, false, nil, nil, nil)
 	if d2.clientSecret.Text != "" || d2.clientSecret.PlaceHolder != "Saved — type to replace" {
 		t.Errorf("a saved secret must not be shown: text %q placeholder %q", d2.clientSecret.Text, d2.clientSecret.PlaceHolder)
 	}
@@ -272,7 +272,7 @@ func TestDialogAuthFlowSwitchesFieldsAndSecretIsPending(t *testing.T) {
 func TestDialogUseProxyEnablesAndValidatesProxyFields(t *testing.T) {
 	var changes []storage.SecretChange
 	var got storage.Connection
-	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, func(c storage.Connection, ch []storage.SecretChange) {
+	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, func(c storage.Connection, ch []storage.SecretChange) {
 		got, changes = c, ch
 	})
 	test.Type(d.proxyServer, "typed while disabled")
@@ -314,7 +314,7 @@ func TestDialogUseProxyEnablesAndValidatesProxyFields(t *testing.T) {
 	}
 
 	// Clearing the user name of a saved password removes the password.
-	d2, _ := testDialog(t, got, false, nil, Deps{}, func(c storage.Connection, ch []storage.SecretChange) { got, changes = c, ch })
+	d2, _ := testDialog(t, got, false, nil, nil, func(c storage.Connection, ch []storage.SecretChange) { got, changes = c, ch })
 	if d2.proxyPassword.PlaceHolder != savedSecretHint {
 		t.Errorf("placeholder %q", d2.proxyPassword.PlaceHolder)
 	}
@@ -329,7 +329,7 @@ func TestDialogUseProxyEnablesAndValidatesProxyFields(t *testing.T) {
 }
 
 func TestDialogSourceTypeListsDeprecatedDisabled(t *testing.T) {
-	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
+	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, nil)
 	before := len(w.Canvas().Overlays().List())
 	test.Tap(d.sourceTypeButton)
 	if len(w.Canvas().Overlays().List()) != before+1 {
@@ -350,22 +350,14 @@ func TestDialogSourceTypeListsDeprecatedDisabled(t *testing.T) {
 }
 
 func TestDialogGenerate(t *testing.T) {
-	// Not in this build: says so.
-	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
-	test.Tap(d.generate)
-	if d.prompt == nil || !strings.Contains(d.prompt.message.Text, "not available") {
-		t.Fatal("Generate... without a sign-in must say it is not available")
-	}
-	_ = w
-
-	// With a sign-in: it gets the connection as typed; the token becomes a
+	// The sign-in gets the connection as typed; the token becomes a
 	// pending change and its description shows, never the token.
-	var req GenerateRequest
+	var req signInRequest
 	calls := 0
 	var changes []storage.SecretChange
 	var got storage.Connection
-	deps := Deps{Generate: func(r GenerateRequest) { req = r; calls++ }}
-	d, _ = testDialog(t, newNamedConnection("Contoso"), true, nil, deps, func(c storage.Connection, ch []storage.SecretChange) {
+	deps := signInFunc(func(r signInRequest) { req = r; calls++ })
+	d, _ := testDialog(t, newNamedConnection("Contoso"), true, nil, deps, func(c storage.Connection, ch []storage.SecretChange) {
 		got, changes = c, ch
 	})
 	retype(d.clientID, "bad")
@@ -402,7 +394,7 @@ func TestDialogGenerate(t *testing.T) {
 
 // At the smallest window the dialog fits inside it and its fields scroll.
 func TestDialogFitsAndScrollsInSmallWindow(t *testing.T) {
-	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, Deps{}, nil)
+	d, w := testDialog(t, newNamedConnection("Contoso"), true, nil, nil, nil)
 	pop := w.Canvas().Overlays().Top()
 	if pop == nil {
 		t.Fatal("no dialog")
@@ -420,7 +412,7 @@ func TestDialogFitsAndScrollsInSmallWindow(t *testing.T) {
 // The dialog with its defaults, compared with a golden image (test theme).
 // The window is tall enough to show every field without scrolling.
 func TestDialogGolden(t *testing.T) {
-	d, w := testDialog(t, connector.NewConnection(), true, nil, Deps{}, nil)
+	d, w := testDialog(t, connector.NewConnection(), true, nil, nil, nil)
 	w.Resize(fyne.NewSize(windowWidth, goldenHeight))
 	d.Show()
 	w.Canvas().Unfocus() // no blinking cursor in the image
@@ -474,7 +466,7 @@ func encodePNG(path string, img image.Image) error {
 // docs/token-present.png before the fix).
 func TestTokenDescriptionIsNotClipped(t *testing.T) {
 	c := newNamedConnection("Contoso")
-	d, _ := testDialog(t, c, false, nil, Deps{}, nil)
+	d, _ := testDialog(t, c, false, nil, nil, nil)
 	d.SetToken(&storage.TokenInfo{
 		ObtainedAt: time.Date(2026, 11, 25, 20, 0, 0, 0, time.Local),
 		Account:    "megan.bowen.with.a.rather.long.name@contoso-international.onmicrosoft.com",

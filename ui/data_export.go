@@ -23,7 +23,7 @@ import (
 func (p *dataPage) onExport() {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			p.m.prompt = showPrompt(p.m.win, "Export failed",
+			p.ctl.prompt = showPrompt(p.ctl.win, "Export failed",
 				fmt.Sprintf("The file cannot be created: %v. Choose a folder you may write to and try again.", err),
 				promptButton{label: "OK", importance: widget.HighImportance})
 			return
@@ -40,7 +40,7 @@ func (p *dataPage) onExport() {
 			return
 		}
 		p.startExport(w.URI().String(), w)
-	}, p.m.win)
+	}, p.ctl.win)
 	d.SetFileName(exportFileName(p.title, p.conn.Selected))
 	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
 	d.Show()
@@ -64,7 +64,7 @@ func exportFileName(page, conn string) string {
 // startExport writes the page to path (or to w, when the dialog gave a
 // non-file location) in the background and says how it went.
 func (p *dataPage) startExport(path string, w io.WriteCloser) {
-	src, connID, q, store := p.src, p.connID, p.q, p.m.deps.Inventory
+	src, connID, q, store := p.src, p.connID, p.q, p.ctl.store
 	q.Limit, q.Offset = 0, 0
 	p.export.Disable()
 	go func() {
@@ -81,12 +81,12 @@ func (p *dataPage) startExport(path string, w io.WriteCloser) {
 		doUI(func() {
 			p.export.Enable()
 			if err != nil {
-				p.m.prompt = showPrompt(p.m.win, "Export failed",
+				p.ctl.prompt = showPrompt(p.ctl.win, "Export failed",
 					fmt.Sprintf("%s could not be written: %v.\n\nCheck that the folder exists, that you may write to it and that the disk "+
 						"is not full, then export again. Any earlier file of that name was left as it was.", path, err),
 					promptButton{label: "OK", importance: widget.HighImportance})
 			} else {
-				p.m.prompt = showPrompt(p.m.win, "Export finished",
+				p.ctl.prompt = showPrompt(p.ctl.win, "Export finished",
 					fmt.Sprintf("Exported %s %s to %s.", count(n), p.src.noun(), path),
 					promptButton{label: "OK", importance: widget.HighImportance})
 			}

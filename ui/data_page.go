@@ -71,7 +71,7 @@ type tableEvent struct {
 // All fields are owned by the Fyne goroutine; database work runs on other
 // goroutines and hands its results back through doUI.
 type dataPage struct {
-	m     *MainWindow
+	ctl   *dataPages
 	title string
 	src   dataSource
 
@@ -129,8 +129,8 @@ type dataPage struct {
 	extra func(q inventory.Query, run inventory.Run, err error)
 }
 
-func newDataPage(m *MainWindow, title string, src dataSource, top ...fyne.CanvasObject) *dataPage {
-	p := &dataPage{m: m, title: title, src: src, fetched: map[int][][]string{}, used: map[int]uint64{},
+func newDataPage(ctl *dataPages, title string, src dataSource, top ...fyne.CanvasObject) *dataPage {
+	p := &dataPage{ctl: ctl, title: title, src: src, fetched: map[int][][]string{}, used: map[int]uint64{},
 		loading: map[int]bool{}, slots: make(chan struct{}, 2), events: make(chan tableEvent, 64)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.conn = widget.NewSelect(nil, p.onConnection)
@@ -200,7 +200,7 @@ func newDataPage(m *MainWindow, title string, src dataSource, top ...fyne.Canvas
 	if h, ok := src.(helpedSource); ok {
 		// What each column means, one click away (issue 23 item 11).
 		p.help = widget.NewButtonWithIcon("", theme.HelpIcon(), func() {
-			p.m.prompt = showPromptWidth(p.m.win, 640, "What the columns of "+title+" mean", h.help(),
+			p.ctl.prompt = showPromptWidth(p.ctl.win, 640, "What the columns of "+title+" mean", h.help(),
 				promptButton{label: "Close", importance: widget.HighImportance})
 		})
 		right = container.NewHBox(p.help, p.export)
@@ -230,7 +230,7 @@ func (p *dataPage) setColumnWidths() {
 func (p *dataPage) activate(connID string) {
 	var names []string
 	p.connIDs = p.connIDs[:0]
-	for _, c := range p.m.cfg.Connections {
+	for _, c := range p.ctl.draft.cfg.Connections {
 		names = append(names, c.Name)
 		p.connIDs = append(p.connIDs, c.ID)
 	}
@@ -264,7 +264,7 @@ func (p *dataPage) onConnection(string) {
 		return
 	}
 	p.connID = p.connIDs[i]
-	p.m.dataConn = p.connID
+	p.ctl.connID = p.connID
 	p.reload(true)
 }
 
@@ -321,7 +321,7 @@ func (p *dataPage) reload(top bool) {
 	p.stale = true
 	p.loading = map[int]bool{}
 	gen, ctx, src, connID, q := p.gen, p.ctx, p.src, p.connID, p.q
-	store := p.m.deps.Inventory
+	store := p.ctl.store
 	q.Limit, q.Offset = rowsPerFetch, 0
 	// A new order of the same rows (a sort, a reload with nothing new
 	// imported) keeps the count: one query instead of two.
@@ -494,7 +494,7 @@ func (p *dataPage) fetch(page int) {
 	}
 	p.loading[page] = true
 	gen, ctx, src, connID, q := p.gen, p.ctx, p.src, p.connID, p.q
-	store := p.m.deps.Inventory
+	store := p.ctl.store
 	q.Limit, q.Offset = rowsPerFetch, page*rowsPerFetch
 	go func() {
 		p.slots <- struct{}{}
@@ -587,11 +587,11 @@ func (p *dataPage) showRow(row int) {
 	if _, ok := p.src.(licensesSource); ok {
 		// A licence's drill-down: who holds it (issue 23 item 13).
 		skuID, part := p.cell(row, len(cols)-1), p.cell(row, 0)
-		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.m.showUsersHolding(skuID, part) }})
+		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.ctl.showUsersHolding(skuID, part) }})
 	}
 	buttons = append(buttons, promptButton{label: "Close", importance: widget.HighImportance})
-	p.m.prompt = showPromptWidth(p.m.win, 700, p.title+": row "+count(row+1), text, buttons...)
-	p.m.prompt.message.Selectable = true
+	p.ctl.prompt = showPromptWidth(p.ctl.win, 700, p.title+": row "+count(row+1), text, buttons...)
+	p.ctl.prompt.message.Selectable = true
 }
 
 // setSKU keeps the users holding one licence (Users page), shown as a

@@ -114,16 +114,16 @@ func dataWindow(tb testing.TB, store *inventory.Store, connID string, deps Deps)
 	deps.Repo = repo
 	deps.Inventory = store
 	var m *MainWindow
-	loaded := make(chan error, 8)
 	onUI(func() {
-		m = NewMainWindow(a, deps)
+		m = NewMainWindow(a, withServices(deps, repo))
 		m.quit = func() {}
-		m.statusLoaded = func(err error) { loaded <- err }
 		m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
 	})
 	tb.Cleanup(func() { onUI(m.win.Close) })
-	if err := recvTB(tb, loaded, "last runs"); err != nil {
-		tb.Fatalf("last runs: %v", err)
+	var lerr error
+	waitUI(tb, "last runs", func() bool { lerr = m.data.statusErr; return m.data.statusPending == 0 })
+	if lerr != nil {
+		tb.Fatalf("last runs: %v", lerr)
 	}
 	return m
 }
@@ -145,7 +145,7 @@ func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, tableEvent)
 	tb.Helper()
 	onUI(func() { m.nav.Select(name) })
 	var p *dataPage
-	onUI(func() { p = m.data[name] })
+	onUI(func() { p = m.data.pages[name] })
 	if p == nil {
 		tb.Fatalf("%s is not a data page", name)
 	}
@@ -520,7 +520,7 @@ func TestLicensesPageAndChart(t *testing.T) {
 		}
 	}
 	onUI(func() {
-		ch := m.licenseChart
+		ch := m.data.chart
 		if len(ch.rows) != 3 {
 			t.Fatalf("chart rows %+v", ch.rows)
 		}
@@ -558,8 +558,8 @@ func TestLicensesPageAndChart(t *testing.T) {
 	}
 	waitTable(t, p, "chart", func(e tableEvent) bool { return e.q.Search == "premium" })
 	onUI(func() {
-		if len(m.licenseChart.rows) != 1 || m.licenseChart.rows[0].sku != "ENTERPRISEPREMIUM" {
-			t.Errorf("the chart should follow the search: %+v", m.licenseChart.rows)
+		if len(m.data.chart.rows) != 1 || m.data.chart.rows[0].sku != "ENTERPRISEPREMIUM" {
+			t.Errorf("the chart should follow the search: %+v", m.data.chart.rows)
 		}
 	})
 
@@ -604,7 +604,7 @@ func TestApplicationsUsageAndHistoryPages(t *testing.T) {
 		t.Errorf("report row 0: %q", got)
 	}
 	drain(u)
-	onUI(func() { m.usageReport.SetSelectedIndex(2) })
+	onUI(func() { m.data.usageReport.SetSelectedIndex(2) })
 	e = waitTable(t, u, "query", func(tableEvent) bool { return true })
 	if e.err != nil || e.total != 0 {
 		t.Fatalf("apps usage report (not imported): %d rows, err %v", e.total, e.err)
@@ -798,7 +798,7 @@ func TestReturningToAPageShowsItsRows(t *testing.T) {
 		}
 	}
 	var hist *dataPage
-	onUI(func() { hist = m.data[PageImportHistory] }) // opened above
+	onUI(func() { hist = m.data.pages[PageImportHistory] }) // opened above
 	onUI(func() { m.nav.Select(PageUsers) })
 	onUI(func() { m.nav.Select(PageImportHistory) })
 	if got := screenCell(t, hist, 0, 0); got == "" {
@@ -818,13 +818,13 @@ func TestApplicationsFilterByKind(t *testing.T) {
 	waitTable(t, p, "kinds", func(tableEvent) bool { return true })
 	ms := (testinventory.Applications + 2) / 3 // every third is Microsoft's
 	var opts []string
-	onUI(func() { opts = append(opts, m.appKind.Options...) })
+	onUI(func() { opts = append(opts, m.data.appKind.Options...) })
 	wantMS := fmt.Sprintf("Microsoft (first-party) (%d)", ms)
 	if len(opts) != len(inventory.AppKinds) || opts[0] != fmt.Sprintf("All applications (%d)", testinventory.Applications) || opts[1] != wantMS {
 		t.Fatalf("filter options %q", opts)
 	}
 	drain(p)
-	onUI(func() { m.appKind.SetSelectedIndex(1) })
+	onUI(func() { m.data.appKind.SetSelectedIndex(1) })
 	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsMicrosoft })
 	if e.total != ms {
 		t.Fatalf("Microsoft's applications: %d, want %d", e.total, ms)
@@ -833,7 +833,7 @@ func TestApplicationsFilterByKind(t *testing.T) {
 		t.Errorf("first row of the Microsoft filter: Microsoft = %q", got)
 	}
 	drain(p)
-	onUI(func() { m.appKind.SetSelectedIndex(2) })
+	onUI(func() { m.data.appKind.SetSelectedIndex(2) })
 	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsThirdParty })
 	if e.total != testinventory.Applications-ms {
 		t.Fatalf("third-party applications: %d", e.total)

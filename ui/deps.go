@@ -1,8 +1,12 @@
-// Package ui is the Inventory Beacon window: one file per screen or dialog.
-// It holds no business rules: the connection rules live in connector, the
-// sign-in in auth, persistence in storage. Screens are structs that keep
-// their widgets as fields, so tests drive them with fyne.io/fyne/v2/test
-// without a display.
+// Package ui is the Inventory Beacon window: one file per screen or dialog,
+// one controller per feature (connections, sign-in, Test Connection,
+// import, data pages, scheduling), and MainWindow composing them with the
+// navigation, menu, tray and window state. It holds no business rules:
+// the connection rules live in connector, persistence in storage, and the
+// use cases (sign-in, Test Connection, import) come in through the small
+// interfaces of Deps, implemented by cmd/beacon. Screens are structs that
+// keep their widgets as fields, so tests drive them with
+// fyne.io/fyne/v2/test without a display.
 package ui
 
 import (
@@ -14,59 +18,31 @@ import (
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// Deps is what the window needs from the rest of the program. Repo is
-// required; every hook may be nil, meaning the feature is not in this build
-// yet, and the window says so plainly when it is asked for.
+// Deps are the services the window is built with. Each feature's
+// controller declares, beside it, the small interface it needs (SignIn,
+// ConnectionTester, Importer, DemoTenant); cmd/beacon implements them with
+// service, auth and storage, and tests pass fakes. All are required but
+// the ones documented as optional.
 //
-// Hooks are called on the Fyne goroutine. A hook that does slow work must
-// do it on its own goroutine and touch widgets only through fyne.Do.
+// Services are called off the Fyne goroutine when they may block; their
+// results reach the widgets through fyne.Do.
 type Deps struct {
+	// Repo is the configuration and the keyring.
 	Repo *storage.Repository
+	// SignIn is Generate... in the connection dialog.
+	SignIn SignIn
+	// Tester is Test Connection.
+	Tester ConnectionTester
+	// Importer is Execute Now (and the tray's Execute all now for
+	// connections on no schedule).
+	Importer Importer
 
-	// Generate runs the interactive sign-in of the connection dialog
-	// (Generate...). It shows its own waiting dialog and errors, and on
-	// success calls req.Done with the refresh token and its description.
-	Generate func(req GenerateRequest)
-
-	// TestConnection gets a token for c and reads one page of users,
-	// reporting what works and which permission is missing. c is saved:
-	// the window saves pending changes first, so secrets are in the keyring.
-	TestConnection func(parent fyne.Window, c storage.Connection)
-
-	// ExecuteNow imports from c, with progress and Cancel: incremental
-	// when it can be, or a full import when req.Full ("Execute Now (full
-	// import)"). c is saved, as for TestConnection.
-	ExecuteNow func(parent fyne.Window, c storage.Connection, req ImportRequest)
-
-	// Schedule shows "Select Schedule" for c and calls done with the chosen
-	// schedule ID ("" for Not scheduled) if the administrator clicks OK.
-	// The window records the choice as a pending change. Nil means the
-	// built-in Select Schedule dialog (NewSelectSchedule).
-	Schedule func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(scheduleID string))
-
-	// Status reports the run state shown in the Inventory Systems table.
-	// Call (*MainWindow).RefreshStatus when it changes. A zero NextRun
-	// lets the window compute it from its own configuration, pending
-	// changes included (the usual case); a non-zero one is shown as is.
-	Status func(connID string) ConnectionStatus
-
-	// Pages replaces the placeholder of a navigation page (keyed by its
-	// title, e.g. PageUsers) with a real screen. A page given here wins
-	// over the built-in one.
-	Pages map[string]func(parent fyne.Window) fyne.CanvasObject
-
-	// Inventory is the database of imported data. With it the window shows
-	// the built-in data pages (Users, Licenses, Applications, Usage, Import
-	// history) and fills Last run / Last result from the import history
-	// (NextRun still comes from Status, when given).
+	// Inventory is the database of imported data, read by the data pages
+	// (Users, Licenses, Applications, Usage, Import history) and for Last
+	// run / Last result. Optional: without it those pages say they are
+	// not available and the table shows no past runs (screens tested
+	// without data).
 	Inventory *inventory.Store
-
-	// Execute runs one import of a saved connection, passing
-	// ImportRequest.Full on to the importer. When ExecuteNow is nil and
-	// Execute is set, Execute Now shows the built-in progress
-	// dialog (a bar per stage, Cancel) around it, and the window refreshes
-	// Last run / Last result and the data pages when it ends.
-	Execute ExecuteFunc
 
 	// Now and Location are the clock and time zone of next-run times (the
 	// Next run column, the Scheduling page, the schedule dialogs): give the
@@ -81,12 +57,10 @@ type Deps struct {
 	AppName    string
 	AppVersion string
 
-	// StartDemo starts the built-in simulated tenant and commits its
-	// "Demo tenant" connection to Repo ("Try with a demo tenant" on the
-	// welcome panel). Unlike the other hooks it is called off the Fyne
-	// goroutine, since it starts a server and writes the configuration;
-	// the window reloads the configuration when it returns.
-	StartDemo func() ([]DemoAccount, error)
+	// Demo is the built-in simulated tenant ("Try with a demo tenant" on
+	// the welcome panel). Optional: a build without the simulator leaves
+	// it nil and the button says the demo is not available.
+	Demo DemoTenant
 
 	// DemoAccounts are the sign-in accounts of a demo tenant started
 	// before the window (beacon --demo); the window lists them once when
@@ -99,25 +73,19 @@ type Deps struct {
 	ScreenSize func() fyne.Size
 }
 
+// DemoTenant starts the simulated tenant and commits its "Demo tenant"
+// connection to Repo. It is called off the Fyne goroutine, since it
+// starts a server and writes the configuration; the window reloads the
+// configuration when it returns.
+type DemoTenant interface {
+	StartDemo() ([]DemoAccount, error)
+}
+
 // DemoAccount is a sign-in account of the demo tenant and what signing in
 // with it shows.
 type DemoAccount struct {
 	UPN  string
 	Role string
-}
-
-// GenerateRequest is what the connection dialog hands to Deps.Generate.
-type GenerateRequest struct {
-	Parent fyne.Window
-	// Connection is the connection as currently typed in the dialog, not
-	// necessarily saved.
-	Connection storage.Connection
-	// ProxyPassword is a proxy password typed in the dialog and not saved
-	// yet; empty means use the keyring's, if Connection.Proxy.HasPassword.
-	ProxyPassword string
-	// Done records the result in the dialog as a pending change (the token
-	// reaches the keyring on Save). Call it on the Fyne goroutine.
-	Done func(refreshToken string, info storage.TokenInfo)
 }
 
 // ConnectionStatus is a connection's run state for the table. Zero times

@@ -28,23 +28,17 @@ type ImportRequest struct {
 	Full bool
 }
 
-// ExecuteFunc runs one import of a saved connection, as req says. It
-// reports how far each stage is through progress (done of total items,
-// total 0 when not known yet), from any goroutine, and stops when ctx is
-// cancelled. It returns the run as recorded in the import history; a run
-// that never started (no token, database not writable) has ID 0 and err
-// says why.
-//
-// importer.Run fits it directly:
-//
-//	func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
-//		res, err := importer.Run(ctx, importer.Options{Conn: c, Client: client, Store: store,
-//			Trigger: inventory.TriggerManual, Full: req.Full,
-//			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
-//		return res.Run, err
-//	}
-type ExecuteFunc func(ctx context.Context, c storage.Connection, req ImportRequest,
-	progress func(stage string, done, total int)) (inventory.Run, error)
+// Importer runs one import of a saved connection, as req says: Execute
+// Now's. It reports how far each stage is through progress (done of total
+// items, total 0 when not known yet), from any goroutine, and stops when
+// ctx is cancelled. It returns the run as recorded in the import history;
+// a run that never started (no token, database not writable) has ID 0 and
+// err says why. cmd/beacon implements it with service.Imports under the
+// connection's run lock.
+type Importer interface {
+	Import(ctx context.Context, c storage.Connection, req ImportRequest,
+		progress func(stage string, done, total int)) (inventory.Run, error)
+}
 
 // ImportStages are the importer's stages, in the order they run: one
 // progress bar each.
@@ -56,57 +50,42 @@ func ImportStages() []string {
 	return s
 }
 
-// ExecuteOptions tune NewExecuteNow.
-type ExecuteOptions struct {
-	// Stages are the progress bars, in order; default ImportStages().
-	Stages []string
-	// Changed is called on the Fyne goroutine when a run starts or ends
-	// (to redraw Last run / Last result and the data pages).
-	Changed func(connID string)
-	// HasData reports whether the connection has the data of an earlier
-	// import, which a failed or cancelled run keeps; nil means unknown,
-	// and the summary does not claim any.
-	HasData func(connID string) bool
-	// Shown and Finished let tests follow the dialog; they are called on
-	// the Fyne goroutine.
-	Shown    func(*ExecuteDialog)
-	Finished func(*ExecuteDialog)
-}
+// importController is Execute Now: the imports running in this window,
+// each with its progress dialog (Fyne goroutine only). A connection
+// already importing is not started twice; its dialog is shown again
+// instead (whichever mode was asked for: its title says which one runs).
+type importController struct {
+	svc Importer
+	// stages are the progress bars, in order.
+	stages []string
+	// changed is called when a run starts or ends, so the window redraws
+	// Last run / Last result and the data pages.
+	changed func(connID string)
+	// hasData reports whether the connection has the data of an earlier
+	// import, which a failed or cancelled run keeps.
+	hasData func(connID string) bool
 
-// NewExecuteNow returns a value for Deps.ExecuteNow: the progress dialog
-// around run. A connection already importing in this window is not started
-// twice; its dialog is shown again instead (whichever mode was asked for:
-// its title says which one runs).
-func NewExecuteNow(run ExecuteFunc, opts ExecuteOptions) func(parent fyne.Window, c storage.Connection, req ImportRequest) {
-	ex := newExecutor(run, opts)
-	return ex.execute
-}
-
-// executor keeps the imports running in this window (Fyne goroutine only).
-type executor struct {
-	run     ExecuteFunc
-	opts    ExecuteOptions
 	running map[string]*ExecuteDialog
+	// exitAfterImports continues Exit when the last import has stopped.
+	exitAfterImports bool
 }
 
-func newExecutor(run ExecuteFunc, opts ExecuteOptions) *executor {
-	if len(opts.Stages) == 0 {
-		opts.Stages = ImportStages()
-	}
-	return &executor{run: run, opts: opts, running: map[string]*ExecuteDialog{}}
+func newImportController(svc Importer, changed func(string), hasData func(string) bool) *importController {
+	return &importController{svc: svc, stages: ImportStages(), changed: changed, hasData: hasData,
+		running: map[string]*ExecuteDialog{}}
 }
 
 // cancelAll cancels every import running in this window.
-func (ex *executor) cancelAll() {
+func (ex *importController) cancelAll() {
 	for _, d := range ex.running {
 		d.Cancel()
 	}
 }
 
 // isRunning reports whether connID is importing in this window.
-func (ex *executor) isRunning(connID string) bool { return ex.running[connID] != nil }
+func (ex *importController) isRunning(connID string) bool { return ex.running[connID] != nil }
 
-func (ex *executor) execute(parent fyne.Window, c storage.Connection, req ImportRequest) {
+func (ex *importController) execute(parent fyne.Window, c storage.Connection, req ImportRequest) {
 	if d := ex.running[c.ID]; d != nil {
 		d.background = false
 		d.dlg.Show()
@@ -114,14 +93,9 @@ func (ex *executor) execute(parent fyne.Window, c storage.Connection, req Import
 	}
 	d := newExecuteDialog(ex, parent, c, req)
 	ex.running[c.ID] = d
-	if ex.opts.Changed != nil {
-		ex.opts.Changed(c.ID)
-	}
+	ex.changed(c.ID)
 	d.dlg.Show()
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height))
-	if ex.opts.Shown != nil {
-		ex.opts.Shown(d)
-	}
 	d.start()
 }
 
@@ -129,19 +103,14 @@ func (ex *executor) execute(parent fyne.Window, c storage.Connection, req Import
 // "Run in background": a notification tells the outcome, and Execute Now on
 // the connection shows the dialog. A connection already importing here is
 // left alone.
-func (ex *executor) executeBackground(parent fyne.Window, c storage.Connection) {
+func (ex *importController) executeBackground(parent fyne.Window, c storage.Connection) {
 	if ex.running[c.ID] != nil {
 		return
 	}
 	d := newExecuteDialog(ex, parent, c, ImportRequest{})
 	d.background = true
 	ex.running[c.ID] = d
-	if ex.opts.Changed != nil {
-		ex.opts.Changed(c.ID)
-	}
-	if ex.opts.Shown != nil {
-		ex.opts.Shown(d)
-	}
+	ex.changed(c.ID)
 	d.start()
 }
 
@@ -168,12 +137,11 @@ type stageRow struct {
 // ExecuteDialog is the progress of one Execute Now: a bar per stage, the
 // outcome, and Cancel while it runs (Close afterwards).
 type ExecuteDialog struct {
-	ex     *executor
+	ex     *importController
 	conn   storage.Connection
 	req    ImportRequest
 	ctx    context.Context
 	cancel context.CancelFunc
-	start0 time.Time
 
 	title   string
 	stages  []*stageRow
@@ -201,10 +169,10 @@ type ExecuteDialog struct {
 	scheduled bool
 }
 
-func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection, req ImportRequest) *ExecuteDialog {
+func newExecuteDialog(ex *importController, parent fyne.Window, c storage.Connection, req ImportRequest) *ExecuteDialog {
 	d := &ExecuteDialog{ex: ex, conn: c, req: req, latest: map[string][2]int{}}
 	form := container.New(layout.NewFormLayout())
-	for _, name := range ex.opts.Stages {
+	for _, name := range ex.stages {
 		r := &stageRow{name: name, text: "Waiting"}
 		r.bar = widget.NewProgressBar()
 		r.bar.TextFormatter = func() string { return r.text }
@@ -241,15 +209,14 @@ func newExecuteDialog(ex *executor, parent fyne.Window, c storage.Connection, re
 
 func (d *ExecuteDialog) start() {
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.start0 = time.Now()
-	ctx, conn, req, run := d.ctx, d.conn, d.req, d.ex.run
+	ctx, conn, req, svc := d.ctx, d.conn, d.req, d.ex.svc
 	go func() {
-		r, err := run(ctx, conn, req, d.progress)
+		r, err := svc.Import(ctx, conn, req, d.progress)
 		doUI(func() { d.end(r, err) })
 	}()
 }
 
-// progress is the ExecuteFunc's callback; any goroutine.
+// progress is the Importer's callback; any goroutine.
 func (d *ExecuteDialog) progress(stage string, done, total int) {
 	d.mu.Lock()
 	if _, seen := d.latest[stage]; !seen {
@@ -354,12 +321,9 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 		}
 		s.show()
 	}
-	kept := keptUnknown
-	if d.ex.opts.HasData != nil {
-		kept = keptNone
-		if d.ex.opts.HasData(d.conn.ID) {
-			kept = keptData
-		}
+	kept := keptNone
+	if d.ex.hasData(d.conn.ID) {
+		kept = keptData
 	}
 	d.summary.SetText(runSummary(d.conn.Name, r, err, kept))
 	var det []string
@@ -391,12 +355,7 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 		}
 	}
 	delete(d.ex.running, d.conn.ID)
-	if d.ex.opts.Changed != nil {
-		d.ex.opts.Changed(d.conn.ID)
-	}
-	if d.ex.opts.Finished != nil {
-		d.ex.opts.Finished(d)
-	}
+	d.ex.changed(d.conn.ID)
 }
 
 // What a run that did not end well left for the data pages.
@@ -469,22 +428,6 @@ func modeText(mode string) string {
 		return "Full (sequential)"
 	}
 	return mode
-}
-
-// Title is the dialog's title, which names the mode asked for, for tests.
-func (d *ExecuteDialog) Title() string { return d.title }
-
-// Status is the dialog's outcome line, for tests.
-func (d *ExecuteDialog) Status() string { return d.summary.Text }
-
-// StageText is what the bar of a stage says, for tests.
-func (d *ExecuteDialog) StageText(stage string) string {
-	for _, s := range d.stages {
-		if s.name == stage {
-			return s.text
-		}
-	}
-	return ""
 }
 
 // resultText is the Last result column of a run.

@@ -39,7 +39,7 @@ func (r *requests) get() []bool {
 // simImportModes is the default (incremental when it can be) import
 // against the simulator, as cmd/beacon wires it: ImportRequest.Full
 // becomes importer.Options.Full.
-func simImportModes(sim *m365sim.Server, store *inventory.Store, seen *requests) ExecuteFunc {
+func simImportModes(sim *m365sim.Server, store *inventory.Store, seen *requests) importFunc {
 	tokens := &simTokens{sim: sim}
 	return func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 		seen.add(req)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -48,7 +49,7 @@ func (s *simTokens) Invalidate() {
 // against the simulator, as the lead wires it in cmd/beacon. pause, when
 // set, is called with every progress report before the window sees the
 // next one, so a test can hold the import at a known point.
-func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) ExecuteFunc {
+func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx context.Context, stage string, done, total int)) importFunc {
 	tokens := &simTokens{sim: sim}
 	return func(ctx context.Context, c storage.Connection, _ ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 		client, err := graph.New(sim.Client(), sim.GraphEndpoint(), tokens, graph.Options{})
@@ -67,43 +68,56 @@ func simImport(sim *m365sim.Server, store *inventory.Store, pause func(ctx conte
 	}
 }
 
+// execHarness follows the window's imports through its importer: shown
+// gets each import's dialog as the import starts, finished the dialog once
+// the window has shown the outcome.
 type execHarness struct {
 	m        *MainWindow
 	shown    chan *ExecuteDialog
 	finished chan *ExecuteDialog
-	status   chan error
 	running  []string // Last result while each dialog opened
 }
 
-func newExecHarness(t *testing.T, store *inventory.Store, connID string, run ExecuteFunc) *execHarness {
+func newExecHarness(t *testing.T, store *inventory.Store, connID string, run importFunc) *execHarness {
 	t.Helper()
-	h := &execHarness{shown: make(chan *ExecuteDialog, 4), finished: make(chan *ExecuteDialog, 4), status: make(chan error, 16)}
-	h.m = dataWindow(t, store, connID, Deps{Execute: run})
-	onUI(func() {
-		h.m.statusLoaded = func(err error) { h.status <- err }
-		h.m.exec.opts.Shown = func(d *ExecuteDialog) {
+	h := &execHarness{shown: make(chan *ExecuteDialog, 4), finished: make(chan *ExecuteDialog, 4)}
+	follow := importFunc(func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+		// The import runs on its own goroutine: the window's state is
+		// read on the UI lock, once the tap that started it returned.
+		var d *ExecuteDialog
+		onUI(func() {
+			d = h.m.exec.running[c.ID]
 			h.running = append(h.running, h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}))
-			h.shown <- d
-		}
-		h.m.exec.opts.Finished = func(d *ExecuteDialog) { h.finished <- d }
-		h.m.systems.selectRow(0)
+		})
+		h.shown <- d
+		r, err := run(ctx, c, req, progress)
+		go func() {
+			for {
+				ended := false
+				onUI(func() { ended = d.finished })
+				if ended {
+					h.finished <- d
+					return
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+		return r, err
 	})
+	h.m = dataWindow(t, store, connID, Deps{Importer: follow})
+	onUI(func() { h.m.systems.selectRow(0) })
 	return h
 }
 
-// lastResult waits until the Last result column says want.
+// lastResult waits until the Last result column says want and no read of
+// the import history is under way.
 func (h *execHarness) lastResult(t *testing.T, want string) {
 	t.Helper()
-	for {
-		var got string
-		onUI(func() { got = h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}) })
-		if got == want {
-			return
-		}
-		if err := recvTB(t, h.status, "Last result "+want+" (shows "+got+")"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	var got string
+	waitUI(t, "Last result "+want, func() bool {
+		got = h.m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult})
+		return got == want && h.m.data.statusPending == 0
+	})
 }
 
 // Execute Now runs the real import against the simulator: a bar per

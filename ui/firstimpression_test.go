@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/storage/inventory"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -23,7 +27,7 @@ var demoAccounts = []DemoAccount{
 
 // startDemoStub commits a "Demo tenant" connection behind the window, as
 // demo.Start does, and returns the accounts (or err).
-func startDemoStub(t *testing.T, repo *storage.Repository, err error) func() ([]DemoAccount, error) {
+func startDemoStub(t *testing.T, repo *storage.Repository, err error) demoFunc {
 	return func() ([]DemoAccount, error) {
 		if err != nil {
 			return nil, err
@@ -43,15 +47,17 @@ func startDemoStub(t *testing.T, repo *storage.Repository, err error) func() ([]
 // waitDemo taps "Try with a demo tenant" and waits for its end.
 func waitDemo(t *testing.T, m *MainWindow) error {
 	t.Helper()
-	done := make(chan error, 1)
-	m.demoDone = func(err error) { done <- err }
-	test.Tap(m.systems.welcome.demo)
-	return <-done
+	w := m.systems.welcome
+	n := w.started
+	test.Tap(w.demo)
+	var err error
+	waitUI(t, "end of the demo start", func() bool { err = w.err; return w.started > n })
+	return err
 }
 
 func TestWelcomePanelTryDemo(t *testing.T) {
 	repo := testRepo(t)
-	m, _ := testMainWindow(t, repo, Deps{StartDemo: startDemoStub(t, repo, nil)})
+	m, _ := testMainWindow(t, repo, Deps{Demo: startDemoStub(t, repo, nil)})
 	w := m.systems.welcome
 	if !w.content.Visible() || w.demo.Text != tryDemoLabel || w.connect.Text != connectTenantLabel {
 		t.Fatal("with no connection the welcome panel offers the demo and connecting a tenant")
@@ -81,7 +87,7 @@ func TestWelcomePanelTryDemo(t *testing.T) {
 
 func TestWelcomePanelDemoFailureAndMissingHook(t *testing.T) {
 	repo := testRepo(t)
-	m, _ := testMainWindow(t, repo, Deps{StartDemo: startDemoStub(t, repo, errors.New("port 45365 is in use"))})
+	m, _ := testMainWindow(t, repo, Deps{Demo: startDemoStub(t, repo, errors.New("port 45365 is in use"))})
 	if err := waitDemo(t, m); err == nil {
 		t.Fatal("the failing start reported success")
 	}
@@ -101,7 +107,7 @@ func TestWelcomePanelDemoFailureAndMissingHook(t *testing.T) {
 	}
 	// Connect my tenant is New → PowerShell.
 	test.Tap(m2.systems.welcome.connect)
-	if d := m2.connDialog; d == nil || !d.isNew || d.dlg == nil {
+	if d := m2.systems.dialog; d == nil || !d.isNew || d.dlg == nil {
 		t.Fatal("Connect my tenant did not open the new connection dialog")
 	}
 }
@@ -141,29 +147,41 @@ func closeOverlays(m *MainWindow) {
 func TestKeyboardShortcuts(t *testing.T) {
 	repo := testRepo(t)
 	var executed []string
-	result := "Succeeded"
+	started := make(chan string, 1)
 	m, _ := testMainWindow(t, repo, Deps{
-		ExecuteNow: func(_ fyne.Window, c storage.Connection, req ImportRequest) {
+		Importer: importFunc(func(_ context.Context, c storage.Connection, req ImportRequest, _ func(string, int, int)) (inventory.Run, error) {
 			name := c.Name
 			if req.Full {
 				name += " (full)"
 			}
-			executed = append(executed, name)
-		},
-		Status: func(string) ConnectionStatus { return ConnectionStatus{LastResult: result} },
+			started <- name
+			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded}, nil
+		}),
 	})
+	// typeExecute types an Execute Now shortcut and, when it starts an
+	// import, waits for its end and closes its dialog.
+	typeExecute := func(s fyne.Shortcut) {
+		typeShortcut(m, s)
+		select {
+		case name := <-started:
+			executed = append(executed, name)
+			waitUI(t, "end of the import", func() bool { return len(m.exec.running) == 0 })
+			closeOverlays(m)
+		case <-time.After(50 * time.Millisecond): // nothing started
+		}
+	}
 	m.win.Resize(fyne.NewSize(1400, windowHeight)) // every column on screen
 
 	// Ctrl+N from another page: the new connection dialog on Inventory
 	// Systems. A second Ctrl+N behind the open dialog does nothing.
 	m.nav.Select(PageUsers)
 	typeShortcut(m, shortcutNew)
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || !d.isNew || m.pageName != PageInventorySystems {
 		t.Fatalf("Ctrl+N: dialog %v on page %q", d, m.pageName)
 	}
 	typeShortcut(m, shortcutNew)
-	if m.connDialog != d {
+	if m.systems.dialog != d {
 		t.Fatal("Ctrl+N behind an open dialog opened another one")
 	}
 	test.Type(d.name, "Contoso")
@@ -183,25 +201,25 @@ func TestKeyboardShortcuts(t *testing.T) {
 
 	// Ctrl+E runs the selected connection; without one it says so.
 	m.systems.selectRow(-1)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecute)
 	if len(executed) != 0 || m.prompt == nil || m.prompt.title != "No connection selected" {
 		t.Fatal("Ctrl+E without a selection must say so")
 	}
 	closeOverlays(m)
 	m.systems.selectRow(0)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecute)
 	if !reflect.DeepEqual(executed, []string{"Contoso"}) {
 		t.Fatalf("Ctrl+E executed %v", executed)
 	}
 	// Ctrl+Shift+E is Execute Now (full import); Ctrl+E stays the usual
 	// one.
-	typeShortcut(m, shortcutExecuteFull)
-	typeShortcut(m, shortcutExecute)
+	typeExecute(shortcutExecuteFull)
+	typeExecute(shortcutExecute)
 	if !reflect.DeepEqual(executed, []string{"Contoso", "Contoso (full)", "Contoso"}) {
 		t.Fatalf("Ctrl+Shift+E, Ctrl+E executed %v", executed)
 	}
 	m.systems.selectRow(-1)
-	typeShortcut(m, shortcutExecuteFull)
+	typeExecute(shortcutExecuteFull)
 	if len(executed) != 3 || m.prompt == nil || m.prompt.title != "No connection selected" {
 		t.Fatal("Ctrl+Shift+E without a selection must say so")
 	}
@@ -209,11 +227,14 @@ func TestKeyboardShortcuts(t *testing.T) {
 	closeOverlays(m)
 	m.systems.selectRow(0)
 
-	// F5 redraws the run state.
+	// F5 redraws the run state (here from the import history).
+	id := m.cfg.Connections[0].ID
+	m.data.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
+	m.systems.refresh()
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result %q", got)
 	}
-	result = "Failed"
+	m.data.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
 	typeKey(m, fyne.KeyF5)
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Fatalf("after F5 the cell shows %q", got)
@@ -430,7 +451,7 @@ func TestLastPageIgnoredWithoutConnections(t *testing.T) {
 // Tab moves through the dialog's fields in the order they are shown,
 // skipping disabled ones, and ends on the buttons.
 func TestDialogTabOrder(t *testing.T) {
-	d, w := testDialog(t, connector.NewConnection(), true, nil, Deps{}, nil)
+	d, w := testDialog(t, connector.NewConnection(), true, nil, nil, nil)
 	names := map[fyne.Focusable]string{
 		d.name: "name", d.sourceTypeButton: "source type", d.useProxy: "use proxy",
 		d.proxyServer: "proxy server", d.proxyUser: "proxy user", d.proxyPassword: "proxy password",
@@ -481,7 +502,7 @@ func TestDialogTabOrder(t *testing.T) {
 // Every Microsoft 365 field says what it is, and the group says which
 // permissions and roles signing in needs; the notes are not cut off.
 func TestDialogHelpTexts(t *testing.T) {
-	d, _ := testDialog(t, connector.NewConnection(), true, nil, Deps{}, nil)
+	d, _ := testDialog(t, connector.NewConnection(), true, nil, nil, nil)
 	for _, want := range []string{"Directory.Read.All", "Reports.Read.All", "admin consent", "Reports Reader", "Global Reader"} {
 		requireContains(t, "roles help", d.rolesHelp.Text, want)
 	}

@@ -53,8 +53,7 @@ func testRepo(t *testing.T) *storage.Repository {
 func testMainWindow(t *testing.T, repo *storage.Repository, deps Deps) (*MainWindow, *bool) {
 	t.Helper()
 	a := test.NewTempApp(t)
-	deps.Repo = repo
-	m := NewMainWindow(a, deps)
+	m := NewMainWindow(a, withServices(deps, repo))
 	quit := new(bool)
 	m.quit = func() { *quit = true }
 	m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
@@ -62,14 +61,18 @@ func testMainWindow(t *testing.T, repo *storage.Repository, deps Deps) (*MainWin
 	return m, quit
 }
 
-// testDialog shows a connection dialog for c over a plain window.
-func testDialog(t *testing.T, c storage.Connection, isNew bool, others []storage.Connection, deps Deps,
+// testDialog shows a connection dialog for c over a plain window; signIn
+// nil is the real sign-in.
+func testDialog(t *testing.T, c storage.Connection, isNew bool, others []storage.Connection, signIn signInStarter,
 	onOK func(storage.Connection, []storage.SecretChange)) (*ConnectionDialog, fyne.Window) {
 	t.Helper()
 	test.NewTempApp(t)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	w.Resize(fyne.NewSize(windowWidth, windowHeight))
-	d := newConnectionDialog(w, deps, c, isNew, others, onOK)
+	if signIn == nil {
+		signIn = newSignInController(authSignIn{})
+	}
+	d := newConnectionDialog(w, signIn, c, isNew, others, onOK)
 	d.Show()
 	return d, w
 }

@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
@@ -15,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/storage"
-	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // Window geometry: the smallest window the product is laid out for.
@@ -26,17 +23,34 @@ const (
 )
 
 // MainWindow is the application window: navigation on the left, the page in
-// the middle, Save and Exit at the bottom. It holds the configuration being
-// edited and the keyring changes that go with it until Save.
+// the middle, Save and Exit at the bottom. It composes the controllers of
+// the features, which share the configuration being edited (draft) and the
+// window they show their dialogs over (screen); it keeps the navigation,
+// menu, tray, Save / Exit and the window's state.
 type MainWindow struct {
 	app  fyne.App
-	win  fyne.Window
 	deps Deps
+	// screen is the window and the last question asked in it.
+	*screen
+	// draft is the configuration being edited, with the keyring changes
+	// that go with it until Save.
+	*draft
+	// now and loc are the clock and zone of next runs, shared with the
+	// scheduler.
+	now func() time.Time
+	loc *time.Location
 
-	cfg     *storage.Config
-	pending []storage.SecretChange
-	dirty   bool
+	// The controllers of the features: connections (Inventory Systems and
+	// the connection dialog), sign-in (Generate...), Test Connection,
+	// import (Execute Now), data pages, scheduling.
+	systems *systemsPage
+	signIn  signInStarter
+	tester  *testConnectionController
+	exec    *importController
+	data    *dataPages
+	sched   *scheduling
 
+	// Navigation and the bottom bar.
 	nav        *widget.Tree
 	page       *fyne.Container
 	pages      map[string]fyne.CanvasObject
@@ -44,54 +58,22 @@ type MainWindow struct {
 	saveButton *widget.Button
 	exitButton *widget.Button
 	unsaved    *fyne.Container
-	systems    *systemsPage
-	startup    *startupErrorPage
+	// startup explains a configuration that did not load (nil when it
+	// did).
+	startup *startupErrorPage
 
-	// The built-in data pages (Deps.Inventory), the connection they show,
-	// the latest run of each connection, and the imports running here.
-	data         map[string]*dataPage
-	dataConn     string
-	lastRuns     map[string]inventory.Run
-	exec         *executor
-	licenseChart *licenseChart
-	appKind      *widget.Select // the Applications page's filter
-	usageReport  *widget.Select
-	// exitAfterImports continues Exit when the last import has stopped.
-	exitAfterImports bool
-	// statusLoaded follows each load of lastRuns (tests).
-	statusLoaded func(error)
-	// demoDone follows the end of "Try with a demo tenant" (tests).
-	demoDone func(error)
+	// menu is the menu bar, tray the system tray (nil when there is
+	// none), prefsDialog the last Preferences dialog shown.
+	menu        *mainMenu
+	tray        *Tray
+	prefsDialog *preferencesDialog
 	// baseTheme is the app's theme before the Preferences override: the
 	// one that follows the system's light/dark setting.
 	baseTheme fyne.Theme
-	// menu is the menu bar.
-	menu *mainMenu
-	// prefsDialog is the last Preferences dialog shown (tests).
-	prefsDialog *preferencesDialog
 
-	// prompt and connDialog are the last ones shown, kept for tests.
-	prompt     *prompt
-	connDialog *ConnectionDialog
-
-	// quit ends the program; tests replace it to observe Exit.
-	quit func()
-
-	// Scheduling: the clock and zone of next runs, the runner (nil until
-	// SetScheduler), the page, the connections it is importing now, and
-	// the system tray (nil when there is none).
-	now        func() time.Time
-	loc        *time.Location
-	scheduler  Scheduler
-	scheduling *schedulingPage
-	// selectSchedule is the last Select Schedule dialog shown (tests).
-	selectSchedule *SelectScheduleDialog
-	schedRuns      map[string]bool
-	tray           *Tray
-	// exitDespiteSchedule: the administrator chose to exit although a
-	// scheduled import is running (the runner cancels it on shutdown).
-	exitDespiteSchedule bool
-	// notify sends a desktop notification; tests replace it.
+	// quit ends the program and notify sends a desktop notification: the
+	// window's effects outside itself, which tests observe.
+	quit   func()
 	notify func(*fyne.Notification)
 }
 
@@ -100,17 +82,20 @@ type MainWindow struct {
 // problem and offers to set the file aside or exit.
 func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 	m := &MainWindow{app: a, deps: deps, pages: map[string]fyne.CanvasObject{}, now: deps.Now, loc: deps.Location,
-		schedRuns: map[string]bool{}, notify: a.SendNotification}
+		notify: a.SendNotification}
 	if m.now == nil {
 		m.now = clock.Now
 	}
 	if m.loc == nil {
 		m.loc = time.Local
 	}
-	if deps.Execute != nil {
-		m.exec = newExecutor(deps.Execute, ExecuteOptions{Changed: m.onRunChanged, HasData: m.hasData})
-	}
-	m.win = a.NewWindow(windowTitle)
+	m.draft = &draft{repo: deps.Repo, now: m.now, changed: m.configChanged}
+	m.signIn = newSignInController(deps.SignIn)
+	m.tester = newTestConnectionController(deps.Tester)
+	m.exec = newImportController(deps.Importer, m.onRunChanged, func(id string) bool { return m.data.hasData(id) })
+	m.screen = &screen{win: a.NewWindow(windowTitle)}
+	m.sched = newScheduling(m.screen, m.draft, a, m.now, m.loc, m.requireSaved)
+	m.data = newDataPages(m.screen, m.draft, deps.Inventory, m.refreshSystems, func(page string) { m.nav.Select(page) })
 	m.initAppearance()
 	m.win.Resize(m.restoredSize())
 	m.win.SetMaster()
@@ -162,7 +147,7 @@ func (m *MainWindow) RefreshStatus() {
 		if m.systems != nil {
 			m.systems.refresh()
 		}
-		m.refreshScheduling()
+		m.sched.refresh()
 	})
 }
 
@@ -183,10 +168,10 @@ func (m *MainWindow) load() {
 
 func (m *MainWindow) buildMain() {
 	m.systems = newSystemsPage(m)
-	m.scheduling = nil // rebuilt on the new configuration when shown
+	m.sched.page = nil // rebuilt on the new configuration when shown
 	m.pages = map[string]fyne.CanvasObject{PageInventorySystems: m.systems.content}
-	m.data = map[string]*dataPage{}
-	m.loadRunStatus()
+	m.data.pages = map[string]*dataPage{}
+	m.data.loadRunStatus()
 
 	m.saveButton = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { m.save() })
 	m.saveButton.Importance = widget.HighImportance
@@ -210,12 +195,9 @@ func (m *MainWindow) buildMain() {
 func (m *MainWindow) showPage(name string) {
 	p, ok := m.pages[name]
 	if !ok {
-		if build := m.deps.Pages[name]; build != nil {
-			p = build(m.win)
-		} else if name == PageScheduling {
-			m.scheduling = newSchedulingPage(m)
-			p = m.scheduling.content
-		} else if dp := m.buildDataPage(name); dp != nil {
+		if name == PageScheduling {
+			p = m.sched.buildPage()
+		} else if dp := m.data.buildDataPage(name); dp != nil {
 			p = dp.content
 		} else {
 			p = placeholderPage(name)
@@ -232,9 +214,17 @@ func (m *MainWindow) showPage(name string) {
 	// layout below resizes it, and every widget in it, for real.
 	p.Resize(fyne.Size{})
 	m.page.Refresh()
-	if dp := m.data[name]; dp != nil {
-		dp.activate(m.dataConn)
+	if dp := m.data.pages[name]; dp != nil {
+		dp.activate(m.data.connID)
 	}
+}
+
+// configChanged redraws what shows the configuration after a pending
+// change.
+func (m *MainWindow) configChanged() {
+	m.updateSaveState()
+	m.systems.refresh()
+	m.sched.refresh()
 }
 
 func (m *MainWindow) updateSaveState() {
@@ -250,75 +240,13 @@ func (m *MainWindow) updateSaveState() {
 	}
 }
 
-// markDirty records that the configuration or the keyring has changes to
-// save.
-func (m *MainWindow) markDirty() {
-	m.dirty = true
-	m.updateSaveState()
-	m.systems.refresh()
-	m.refreshScheduling()
-}
-
-// addSecretChanges queues keyring changes for Save. A later change of the
-// same secret replaces an earlier one, so only the final value is written.
-func (m *MainWindow) addSecretChanges(changes []storage.SecretChange) {
-	for _, ch := range changes {
-		kept := m.pending[:0]
-		for _, p := range m.pending {
-			if p.ConnID != ch.ConnID || p.Kind != ch.Kind {
-				kept = append(kept, p)
-			}
-		}
-		m.pending = append(kept, ch)
-	}
-}
-
-// putConnection adds c or replaces the connection with its ID, with its
-// keyring changes. An edit that changes nothing leaves the window clean.
-func (m *MainWindow) putConnection(c storage.Connection, changes []storage.SecretChange) {
-	for i := range m.cfg.Connections {
-		if m.cfg.Connections[i].ID == c.ID {
-			old := m.cfg.Connections[i]
-			same := old
-			same.Modified = c.Modified
-			if reflect.DeepEqual(same, c) && len(changes) == 0 {
-				return
-			}
-			m.cfg.Connections[i] = c
-			m.addSecretChanges(changes)
-			m.markDirty()
-			return
-		}
-	}
-	m.cfg.Connections = append(m.cfg.Connections, c)
-	m.addSecretChanges(changes)
-	m.markDirty()
-}
-
-// deleteConnection removes a connection; its keyring secrets go on Save.
-func (m *MainWindow) deleteConnection(id string) {
-	conns := m.cfg.Connections[:0]
-	for _, c := range m.cfg.Connections {
-		if c.ID != id {
-			conns = append(conns, c)
-		}
-	}
-	m.cfg.Connections = conns
-	var del []storage.SecretChange
-	for _, k := range storage.AllSecretKinds {
-		del = append(del, storage.SecretChange{ConnID: id, Kind: k, Delete: true})
-	}
-	m.addSecretChanges(del)
-	m.markDirty()
-}
-
 // save commits the pending changes. On failure everything stays pending and
 // the administrator is told what to do; it reports whether it saved.
 func (m *MainWindow) save() bool {
 	if !m.dirty {
 		return true
 	}
-	if err := m.deps.Repo.Commit(m.cfg, m.pending); err != nil {
+	if err := m.commit(); err != nil {
 		buttons := []promptButton{{label: "OK", importance: widget.HighImportance}}
 		if errors.Is(err, storage.ErrConfigChanged) {
 			buttons = append(buttons, promptButton{label: reloadLabel, importance: widget.DangerImportance, action: m.reload})
@@ -326,15 +254,13 @@ func (m *MainWindow) save() bool {
 		m.prompt = showPrompt(m.win, "Changes not saved", saveErrorMessage(err), buttons...)
 		return false
 	}
-	m.pending = nil
-	m.dirty = false
 	m.updateSaveState()
 	m.systems.refresh()
-	m.refreshScheduling()
+	m.sched.refresh()
 	// The runner reads the saved file: tell it now rather than at its
 	// next poll, so an edited schedule takes effect at once.
-	if m.scheduler != nil {
-		m.scheduler.Reload()
+	if m.sched.runner != nil {
+		m.sched.runner.Reload()
 	}
 	return true
 }
@@ -377,35 +303,34 @@ const reloadLabel = "Discard my changes and reload"
 // reload drops the pending changes and loads the configuration from disk,
 // after a save was refused because another process saved in between.
 func (m *MainWindow) reload() {
-	m.pending = nil
-	m.dirty = false
+	m.discard()
 	m.load()
 }
 
 // requestExit is Exit and the window's close button: it asks before
 // discarding unsaved changes.
 func (m *MainWindow) requestExit() {
-	if m.exec != nil && len(m.exec.running) > 0 {
+	if len(m.exec.running) > 0 {
 		m.prompt = showPrompt(m.win, "Import running",
 			"An import is still running. Exiting cancels it; the data of the previous import is kept.",
 			promptButton{label: "Keep running"},
 			promptButton{label: "Cancel the import and exit", importance: widget.DangerImportance, action: func() {
 				// Exit continues once the cancelled runs are recorded
 				// as cancelled in the import history.
-				m.exitAfterImports = true
+				m.exec.exitAfterImports = true
 				m.exec.cancelAll()
 			}},
 		)
 		return
 	}
-	if len(m.schedRuns) > 0 && !m.exitDespiteSchedule {
+	if len(m.sched.running) > 0 && !m.sched.exitDespite {
 		// The runner stops with the program: say so before it does.
 		m.prompt = showPrompt(m.win, "Scheduled import running",
 			"A scheduled import is still running. Exiting cancels it; the data of the previous import is kept, "+
 				"and the cancelled import is made up the next time the scheduler starts.",
 			promptButton{label: "Keep running"},
 			promptButton{label: "Cancel the import and exit", importance: widget.DangerImportance, action: func() {
-				m.exitDespiteSchedule = true
+				m.sched.exitDespite = true
 				m.requestExit()
 			}},
 		)
@@ -445,12 +370,27 @@ func (m *MainWindow) requireSaved(what string, action func()) {
 	)
 }
 
-// hasData reports whether the connection has an imported snapshot, which
-// a failed run leaves current (false when the store cannot say).
-func (m *MainWindow) hasData(connID string) bool {
-	if m.deps.Inventory == nil {
-		return false
+// refreshSystems redraws the Inventory Systems table (run state).
+func (m *MainWindow) refreshSystems() {
+	if m.systems != nil {
+		m.systems.refresh()
 	}
-	_, err := m.deps.Inventory.CurrentRun(context.Background(), connID)
-	return err == nil
+}
+
+// onRunChanged follows the start and end of an import started here: the
+// data pages change only when it ends.
+func (m *MainWindow) onRunChanged(connID string) {
+	if m.systems != nil {
+		m.systems.refresh()
+	}
+	if m.exec.isRunning(connID) {
+		m.data.loadRunStatus()
+		return
+	}
+	if m.exec.exitAfterImports && len(m.exec.running) == 0 {
+		m.exec.exitAfterImports = false
+		m.requestExit()
+		return
+	}
+	m.data.refresh()
 }

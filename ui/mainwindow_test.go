@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inventorybeacon/beacon/schedule"
+	"github.com/inventorybeacon/beacon/service"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -49,14 +54,6 @@ func TestNavigationShowsEveryPage(t *testing.T) {
 			t.Errorf("placeholder of %q says %q", page, all)
 		}
 	}
-	// A page given by Deps replaces the placeholder.
-	m2, _ := testMainWindow(t, testRepo(t), Deps{Pages: map[string]func(parent fyne.Window) fyne.CanvasObject{
-		PageUsers: func(fyne.Window) fyne.CanvasObject { return widget.NewLabel("the real users page") },
-	}})
-	m2.nav.Select(PageUsers)
-	if l, ok := m2.page.Objects[0].(*widget.Label); !ok || l.Text != "the real users page" {
-		t.Errorf("Deps.Pages not used: %T", m2.page.Objects[0])
-	}
 }
 
 // The whole round: New → PowerShell, fill in, OK, Save through the real
@@ -90,7 +87,7 @@ func TestCreateSaveAndExit(t *testing.T) {
 	m.win.Canvas().Overlays().Remove(m.win.Canvas().Overlays().Top())
 	m.systems.newMenu.Items[2].Action()
 
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.dlg == nil {
 		t.Fatal("PowerShell did not open the connection dialog")
 	}
@@ -340,7 +337,7 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 	}
 	m, _ := testMainWindow(t, repo, Deps{})
 	test.DoubleTap(cellAt(t, m, 0, colConnName))
-	d := m.connDialog
+	d := m.systems.dialog
 	if d == nil || d.isNew || d.dlg == nil {
 		t.Fatal("double tap did not open Edit")
 	}
@@ -355,7 +352,7 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 	// A rename is pending, and the name stays unique against the others
 	// but not against itself.
 	test.Tap(m.systems.editButton)
-	d = m.connDialog
+	d = m.systems.dialog
 	retype(d.name, "CONTOSO")
 	if d.ok.Disabled() {
 		t.Fatalf("renaming to itself in other case refused: %v", d.current)
@@ -366,59 +363,57 @@ func TestDoubleTapOpensEdit(t *testing.T) {
 	}
 }
 
-func TestHooksMissingSayNotAvailable(t *testing.T) {
+func TestServicesRunOnSavedConnection(t *testing.T) {
 	repo := testRepo(t)
-	m, _ := testMainWindow(t, repo, Deps{})
-	m.putConnection(newNamedConnection("Contoso"), nil)
-	m.systems.selectRow(0)
-	// Schedule... has a built-in dialog (select_schedule.go).
-	for _, b := range []*widget.Button{m.systems.executeButton, m.systems.testButt} {
-		m.prompt = nil
-		test.Tap(b)
-		if m.prompt == nil || !strings.Contains(m.prompt.message.Text, "not available in this version") {
-			t.Errorf("%s: no plain 'not available' message", b.Text)
-		}
-	}
-}
-
-func TestHooksRunOnSavedConnection(t *testing.T) {
-	repo := testRepo(t)
-	var executed, tested []storage.Connection
-	schedules := []storage.Schedule{{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2}}
-	next := time.Date(2026, 11, 26, 2, 0, 0, 0, time.Local)
-	result := "Succeeded"
+	executed, tested := make(chan storage.Connection, 1), make(chan storage.Connection, 1)
 	deps := Deps{
-		ExecuteNow:     func(_ fyne.Window, c storage.Connection, _ ImportRequest) { executed = append(executed, c) },
-		TestConnection: func(_ fyne.Window, c storage.Connection) { tested = append(tested, c) },
-		Schedule: func(_ fyne.Window, cfg *storage.Config, c storage.Connection, done func(string)) {
-			cfg.Schedules = schedules
-			done("s1")
-		},
-		Status: func(id string) ConnectionStatus {
-			return ConnectionStatus{NextRun: next, LastResult: result}
-		},
+		Importer: importFunc(func(_ context.Context, c storage.Connection, _ ImportRequest, _ func(string, int, int)) (inventory.Run, error) {
+			executed <- c
+			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded}, nil
+		}),
+		Tester: testerFunc(func(_ context.Context, c storage.Connection) *service.TestReport {
+			tested <- c
+			return &service.TestReport{TokenOK: true, GraphOK: true}
+		}),
 	}
 	m, _ := testMainWindow(t, repo, deps)
-	m.putConnection(newNamedConnection("Contoso"), nil)
-	m.systems.selectRow(0)
+	onUI(func() {
+		m.putConnection(newNamedConnection("Contoso"), nil)
+		m.systems.selectRow(0)
 
-	// Pending changes: Execute Now offers to save first.
-	test.Tap(m.systems.executeButton)
-	if len(executed) != 0 || m.prompt == nil || m.prompt.title != "Save changes first" {
-		t.Fatal("Execute Now with unsaved changes must offer to save")
+		// Pending changes: Execute Now offers to save first.
+		test.Tap(m.systems.executeButton)
+		if len(executed) != 0 || m.prompt == nil || m.prompt.title != "Save changes first" {
+			t.Fatal("Execute Now with unsaved changes must offer to save")
+		}
+		test.Tap(m.prompt.buttons["Save and continue"])
+	})
+	if c := recvTB(t, executed, "import"); c.Name != "Contoso" {
+		t.Fatalf("executed %+v", c)
 	}
-	test.Tap(m.prompt.buttons["Save and continue"])
-	if len(executed) != 1 || m.dirty || executed[0].Name != "Contoso" {
-		t.Fatalf("executed %v, dirty %v", executed, m.dirty)
+	waitUI(t, "end of the import", func() bool { return len(m.exec.running) == 0 })
+	onUI(func() {
+		if m.dirty {
+			t.Fatal("Execute Now did not save first")
+		}
+		test.Tap(m.systems.testButt)
+	})
+	if c := recvTB(t, tested, "Test Connection"); c.Name != "Contoso" {
+		t.Fatalf("tested %+v", c)
 	}
-	test.Tap(m.systems.testButt)
-	if len(tested) != 1 {
-		t.Fatal("Test Connection did not run on a saved connection")
-	}
+	waitUI(t, "test report", func() bool { return m.tester.ended == 1 })
 
 	// Never signed in: attaching it to a schedule warns first (issue 23).
+	// The schedule comes from the Select Schedule dialog.
+	schedules := []storage.Schedule{{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2}}
+	m.cfg.Schedules = schedules
+	pick := func() {
+		test.Tap(m.systems.scheduleButton)
+		m.sched.selectDialog.choice.SetSelected("Nightly")
+		test.Tap(m.sched.selectDialog.ok)
+	}
 	m.prompt = nil
-	test.Tap(m.systems.scheduleButton)
+	pick()
 	if m.prompt == nil || m.prompt.title != "Scheduled imports would fail" || m.cfg.Connections[0].ScheduleID != "" {
 		t.Fatal("attaching a connection that never signed in must warn before attaching")
 	}
@@ -427,7 +422,7 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	if m.cfg.Connections[0].ScheduleID != "" {
 		t.Fatal("Cancel attached the schedule")
 	}
-	test.Tap(m.systems.scheduleButton)
+	pick()
 	test.Tap(m.prompt.buttons["Attach anyway"])
 	if !m.dirty || m.cfg.Connections[0].ScheduleID != "s1" {
 		t.Fatal("the schedule choice must be a pending change")
@@ -437,11 +432,17 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	signed.Token, signed.ScheduleID = &storage.TokenInfo{Account: "admin@contoso.example"}, ""
 	m.putConnection(signed, nil)
 	m.prompt = nil
-	test.Tap(m.systems.scheduleButton)
+	pick()
 	if m.prompt != nil || m.cfg.Connections[0].ScheduleID != "s1" {
 		t.Fatal("a signed-in connection attaches without a warning")
 	}
-	cells := map[int]string{colSchedule: "Nightly", colNextRun: next.Format(timeLayout), colLastRun: "Never", colLastResult: "Succeeded"}
+	// Last result comes from the import history (no run start recorded
+	// here), the next run from the schedule as edited.
+	id := m.cfg.Connections[0].ID
+	m.data.lastRuns = map[string]inventory.Run{id: {ID: 1, Status: inventory.StatusSucceeded}}
+	next, _ := schedule.NextRun(m.cfg, id, m.now(), m.loc)
+	m.systems.refresh()
+	cells := map[int]string{colSchedule: "Nightly", colNextRun: next.In(m.loc).Format(timeLayout), colLastRun: "Never", colLastResult: "Succeeded"}
 	for col, want := range cells {
 		if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: col}); got != want {
 			t.Errorf("column %s: %q, want %q", systemsColumns[col].title, got, want)
@@ -452,7 +453,7 @@ func TestHooksRunOnSavedConnection(t *testing.T) {
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Succeeded" {
 		t.Fatalf("last result cell %q", got)
 	}
-	result = "Failed"
+	m.data.lastRuns[id] = inventory.Run{ID: 2, Status: inventory.StatusFailed}
 	m.RefreshStatus()
 	if got := cellAt(t, m, 0, colLastResult).label.Text; got != "Failed" {
 		t.Errorf("after RefreshStatus the cell shows %q", got)

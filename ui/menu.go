@@ -160,7 +160,7 @@ func (m *MainWindow) onRefresh() {
 	if m.busy() {
 		return
 	}
-	m.refreshData()
+	m.data.refresh()
 	m.systems.refresh()
-	m.refreshScheduling()
+	m.sched.refresh()
 }

@@ -91,8 +91,8 @@ func (m *MainWindow) showPreferences() {
 	p.keepInTray = widget.NewCheck(keepInTrayLabel, func(on bool) {
 		m.app.Preferences().SetBool(prefKeepInTray, on)
 		// The Scheduling page shows the same preference.
-		if m.scheduling != nil {
-			m.scheduling.keep.SetChecked(on)
+		if m.sched.page != nil {
+			m.sched.page.keep.SetChecked(on)
 		}
 	})
 	p.keepInTray.SetChecked(keepInTray(m.app))

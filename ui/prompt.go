@@ -106,3 +106,16 @@ func notAvailable(parent fyne.Window, feature string) *prompt {
 		feature+" is not available in this version of Inventory Beacon yet.",
 		promptButton{label: "OK", importance: widget.HighImportance})
 }
+
+// screen is the window the controllers show their dialogs over, with the
+// last question asked in it, which the keyboard answers (Esc, Enter).
+type screen struct {
+	win    fyne.Window
+	prompt *prompt
+}
+
+// ask shows a question or a message over the window.
+func (s *screen) ask(title, message string, buttons ...promptButton) *prompt {
+	s.prompt = showPrompt(s.win, title, message, buttons...)
+	return s.prompt
+}

@@ -25,12 +25,46 @@ type Scheduler interface {
 
 var _ Scheduler = (*schedule.Runner)(nil)
 
+// scheduling is the scheduling controller: the runner the window drives,
+// the Scheduling page, Select Schedule, and the connections the runner is
+// importing now. Schedules are pending changes of the shared draft.
+type scheduling struct {
+	*screen
+	*draft
+	app fyne.App
+	// now and loc are the clock and zone of next runs.
+	now func() time.Time
+	loc *time.Location
+	// requireSaved runs an action once the draft is saved, offering to
+	// save first: the runner reads the saved configuration.
+	requireSaved func(what string, action func())
+
+	runner Scheduler       // nil until SetScheduler
+	page   *schedulingPage // nil until shown
+	// selectDialog is the last Select Schedule dialog shown.
+	selectDialog *SelectScheduleDialog
+	// running are the connections the runner is importing now.
+	running map[string]bool
+	// exitDespite: the administrator chose to exit although a scheduled
+	// import is running (the runner cancels it on shutdown).
+	exitDespite bool
+	// inTray: the application has a system tray, so a hidden window can
+	// be brought back.
+	inTray bool
+}
+
+func newScheduling(s *screen, d *draft, a fyne.App, now func() time.Time, loc *time.Location,
+	requireSaved func(string, func())) *scheduling {
+	return &scheduling{screen: s, draft: d, app: a, now: now, loc: loc, requireSaved: requireSaved,
+		running: map[string]bool{}}
+}
+
 // SetScheduler gives the window the runner that runs the schedules while
 // the application is open. Call it on the Fyne goroutine, before or after
 // the window is shown; hand the runner's events to OnScheduleEvent.
 func (m *MainWindow) SetScheduler(s Scheduler) {
-	m.scheduler = s
-	m.refreshScheduling()
+	m.sched.runner = s
+	m.sched.refresh()
 }
 
 // OnScheduleEvent follows the runner's imports (schedule.Options.OnEvent):
@@ -45,24 +79,24 @@ func (m *MainWindow) onScheduleEvent(ev schedule.Event) {
 	name := ev.Connection.Name
 	switch ev.Kind {
 	case schedule.EventStarted:
-		m.schedRuns[ev.Connection.ID] = true
-		m.setSchedulingStatus(fmt.Sprintf("Importing %q (schedule %q)…", name, ev.ScheduleName))
+		m.sched.running[ev.Connection.ID] = true
+		m.sched.setStatus(fmt.Sprintf("Importing %q (schedule %q)…", name, ev.ScheduleName))
 		if m.systems != nil {
 			m.systems.refresh()
 		}
 	case schedule.EventSkipped:
-		m.setSchedulingStatus(fmt.Sprintf("%q was not imported: %s.", name, ev.Reason))
-		m.loadRunStatus()
+		m.sched.setStatus(fmt.Sprintf("%q was not imported: %s.", name, ev.Reason))
+		m.data.loadRunStatus()
 	case schedule.EventFinished:
-		delete(m.schedRuns, ev.Connection.ID)
+		delete(m.sched.running, ev.Connection.ID)
 		text := eventOutcome(ev)
-		m.setSchedulingStatus(fmt.Sprintf("%q: %s.", name, text))
-		m.refreshData()
+		m.sched.setStatus(fmt.Sprintf("%q: %s.", name, text))
+		m.data.refresh()
 		if n := eventNotification(ev); n != nil && m.notify != nil {
 			m.notify(n)
 		}
 	}
-	m.refreshScheduling()
+	m.sched.refresh()
 }
 
 // eventOutcome says how a finished import ended, in a few words.
@@ -117,18 +151,26 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func (m *MainWindow) refreshScheduling() {
-	if m.scheduling != nil {
-		m.scheduling.refresh()
+// refresh redraws the Scheduling page, when it was built.
+func (c *scheduling) refresh() {
+	if c.page != nil {
+		c.page.refresh()
 	}
 }
 
-func (m *MainWindow) setSchedulingStatus(text string) {
-	if m.scheduling != nil {
-		m.scheduling.status.SetText(text)
-		m.scheduling.status.Show()
-		m.scheduling.relayout()
+// setStatus tells what the runner is doing on the Scheduling page.
+func (c *scheduling) setStatus(text string) {
+	if c.page != nil {
+		c.page.status.SetText(text)
+		c.page.status.Show()
+		c.page.relayout()
 	}
+}
+
+// page builds the Scheduling page on the current configuration.
+func (c *scheduling) buildPage() fyne.CanvasObject {
+	c.page = newSchedulingPage(c)
+	return c.page.content
 }
 
 // Tree node IDs of the Scheduling page.
@@ -143,7 +185,7 @@ const (
 // schedule, and New / Edit / Delete / Run now. Every change is a pending
 // change of the window's configuration, saved by Save.
 type schedulingPage struct {
-	m       *MainWindow
+	m       *scheduling
 	content fyne.CanvasObject
 	// top and bottom are laid out again when a label in them is shown
 	// or hidden: hiding alone leaves its space.
@@ -160,15 +202,16 @@ type schedulingPage struct {
 	now      time.Time
 	selected string // schedule ID, "" for none
 
-	// dialog and runNowDone are the last Edit Schedule dialog and the
-	// outcome of the last Run now, for tests.
-	dialog     *ScheduleDialog
-	runNowDone func(error)
+	// dialog is the last Edit Schedule dialog; ranNows counts the Run now
+	// requests the runner answered, ranNowErr is the last answer.
+	dialog    *ScheduleDialog
+	ranNows   int
+	ranNowErr error
 	// starting is the status shown while Run now waits for the runner.
 	starting string
 }
 
-func newSchedulingPage(m *MainWindow) *schedulingPage {
+func newSchedulingPage(m *scheduling) *schedulingPage {
 	p := &schedulingPage{m: m}
 	p.newButton = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), p.onNew)
 	p.editButton = widget.NewButtonWithIcon("Edit...", theme.DocumentCreateIcon(), p.onEdit)
@@ -280,7 +323,7 @@ func (p *schedulingPage) rowTexts(id widget.TreeNodeID) [3]string {
 		for _, c := range p.m.cfg.Connections {
 			if c.ID == connID {
 				state := ""
-				if p.m.schedRuns[c.ID] {
+				if p.m.running[c.ID] {
 					state = "Importing…"
 				}
 				return [3]string{c.Name, tenantOrEndpoint(c), state}
@@ -316,11 +359,11 @@ func (p *schedulingPage) refresh() {
 	for _, b := range []*widget.Button{p.editButton, p.deleteButton} {
 		setEnabled(b, on)
 	}
-	busy := on && p.m.scheduler != nil && p.m.scheduler.IsRunning(p.selected)
+	busy := on && p.m.runner != nil && p.m.runner.IsRunning(p.selected)
 	setEnabled(p.runButton, on && len(e.Connections) > 0 && !busy)
 	p.details.SetText(p.detailsText(e, on, busy))
 	// Without a system tray, a hidden window could not be brought back.
-	if p.m.tray != nil {
+	if p.m.inTray {
 		p.keep.Enable()
 		p.keep.SetText(keepInTrayLabel)
 	} else {
@@ -461,15 +504,15 @@ func (p *schedulingPage) onRunNow() {
 	if !ok {
 		return
 	}
-	if p.m.scheduler == nil {
+	if p.m.runner == nil {
 		p.m.prompt = notAvailable(p.m.win, "Run now")
 		return
 	}
-	id, name, sched := e.Schedule.ID, e.Schedule.Name, p.m.scheduler
+	id, name, sched := e.Schedule.ID, e.Schedule.Name, p.m.runner
 	p.m.requireSaved("Run now", func() {
 		p.runButton.Disable()
 		p.starting = fmt.Sprintf("Starting the imports of %q…", name)
-		p.m.setSchedulingStatus(p.starting)
+		p.m.setStatus(p.starting)
 		// RunNow waits for the runner's loop to take the request; keep
 		// that wait off the Fyne goroutine.
 		go func() {
@@ -494,58 +537,14 @@ func (p *schedulingPage) ranNow(name string, err error) {
 		p.m.prompt = showPrompt(p.m.win, "Run now", msg, promptButton{label: "OK", importance: widget.HighImportance})
 	} else if p.status.Text == p.starting {
 		// Unless the runner's events, which are newer, have said more.
-		p.m.setSchedulingStatus(fmt.Sprintf("Started the imports of %q; they run one after another. "+
+		p.m.setStatus(fmt.Sprintf("Started the imports of %q; they run one after another. "+
 			"Last run and Last result on the Inventory Systems page follow them.", name))
 	}
 	p.refresh()
-	if p.runNowDone != nil {
-		p.runNowDone(err)
-	}
+	p.ranNows++
+	p.ranNowErr = err
 }
 
 func (p *schedulingPage) onKeepInTray(on bool) {
 	p.m.app.Preferences().SetBool(prefKeepInTray, on)
-}
-
-// putSchedule adds s or replaces the schedule with its ID, as a pending
-// change. An edit that changes nothing leaves the window clean.
-func (m *MainWindow) putSchedule(s storage.Schedule) {
-	for i := range m.cfg.Schedules {
-		if m.cfg.Schedules[i].ID == s.ID {
-			if sameSchedule(m.cfg.Schedules[i], s) {
-				return
-			}
-			m.cfg.Schedules[i] = s
-			m.markDirty()
-			return
-		}
-	}
-	m.cfg.Schedules = append(m.cfg.Schedules, s)
-	m.markDirty()
-}
-
-// deleteSchedule removes a schedule; its connections become Not scheduled.
-// Both are pending changes.
-func (m *MainWindow) deleteSchedule(id string) {
-	now := m.now()
-	for i := range m.cfg.Connections {
-		if m.cfg.Connections[i].ScheduleID == id {
-			m.cfg.Connections[i].Modified = now
-		}
-	}
-	schedule.Delete(m.cfg, id)
-	m.markDirty()
-}
-
-func sameSchedule(a, b storage.Schedule) bool {
-	if a.ID != b.ID || a.Name != b.Name || a.Kind != b.Kind || a.EveryMinutes != b.EveryMinutes ||
-		a.Hour != b.Hour || a.Minute != b.Minute || a.DayOfMonth != b.DayOfMonth || len(a.Weekdays) != len(b.Weekdays) {
-		return false
-	}
-	for i := range a.Weekdays {
-		if a.Weekdays[i] != b.Weekdays[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -89,7 +89,7 @@ func TestSchedulingWithRealRunner(t *testing.T) {
 	<-idle
 
 	m.nav.Select(PageScheduling)
-	p := m.scheduling
+	p := m.sched.page
 	if got := p.rowTexts("s:s1"); got[2] != "today at 20:30" {
 		t.Fatalf("next run %q", got[2])
 	}
@@ -114,11 +114,9 @@ func TestSchedulingWithRealRunner(t *testing.T) {
 	exec.mu.Lock()
 	exec.outcome = schedule.Outcome{Status: schedule.StatusSucceeded}
 	exec.mu.Unlock()
-	ranNow := make(chan error, 1)
-	p.runNowDone = func(err error) { ranNow <- err }
 	p.selectSchedule("s1")
 	test.Tap(p.runButton)
-	if err := <-ranNow; err != nil {
+	if err := waitRanNow(t, p, 1); err != nil {
 		t.Fatalf("Run now: %v", err)
 	}
 	if ev := <-finished; ev.Trigger != schedule.TriggerManual {

@@ -83,7 +83,7 @@ func schedWindow(t *testing.T) (*MainWindow, *storage.Repository, *bool) {
 		t.Fatal("saving the connections failed")
 	}
 	m.nav.Select(PageScheduling)
-	if m.scheduling == nil || m.pageName != PageScheduling {
+	if m.sched.page == nil || m.pageName != PageScheduling {
 		t.Fatal("the Scheduling page was not built")
 	}
 	return m, repo, quit
@@ -113,7 +113,7 @@ func errText(d *ScheduleDialog, key string) string {
 
 func TestSchedulingEditScheduleDialogValidatesAndPreviews(t *testing.T) {
 	m, _, _ := schedWindow(t)
-	p := m.scheduling
+	p := m.sched.page
 	if !p.empty.Visible() || !p.editButton.Disabled() || !p.deleteButton.Disabled() || !p.runButton.Disabled() {
 		t.Fatal("with no schedule the page shows its hint and only New")
 	}
@@ -267,7 +267,7 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 	m, repo, _ := schedWindow(t)
 	sched := &fakeScheduler{}
 	m.SetScheduler(sched)
-	p := m.scheduling
+	p := m.sched.page
 	m.putSchedule(storage.Schedule{ID: "s-night", Name: "Nightly", Kind: storage.Daily, Hour: 2})
 	m.putSchedule(storage.Schedule{ID: "s-hour", Name: "Hourly", Kind: storage.Hourly, Minute: 30})
 
@@ -275,7 +275,7 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 	m.nav.Select(PageInventorySystems)
 	m.systems.selectRow(0)
 	test.Tap(m.systems.scheduleButton)
-	sd := m.selectSchedule
+	sd := m.sched.selectDialog
 	if sd == nil {
 		t.Fatal("Schedule... did not open Select Schedule")
 	}
@@ -300,8 +300,8 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 		t.Fatal("Cancel attached the connection")
 	}
 	test.Tap(m.systems.scheduleButton)
-	m.selectSchedule.choice.SetSelected("Nightly")
-	test.Tap(m.selectSchedule.ok)
+	m.sched.selectDialog.choice.SetSelected("Nightly")
+	test.Tap(m.sched.selectDialog.ok)
 	if m.cfg.Connections[0].ScheduleID != "s-night" {
 		t.Fatal("OK did not attach the connection")
 	}
@@ -313,17 +313,17 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 	// on the one chosen.
 	m.systems.selectRow(1)
 	test.Tap(m.systems.scheduleButton)
-	m.selectSchedule.choice.SetSelected("Nightly")
-	if want := "Next run: tomorrow at 02:00, one after another with the 1 connection already on it."; m.selectSchedule.next.Text != want {
-		t.Errorf("next %q, want %q", m.selectSchedule.next.Text, want)
+	m.sched.selectDialog.choice.SetSelected("Nightly")
+	if want := "Next run: tomorrow at 02:00, one after another with the 1 connection already on it."; m.sched.selectDialog.next.Text != want {
+		t.Errorf("next %q, want %q", m.sched.selectDialog.next.Text, want)
 	}
-	test.Tap(m.selectSchedule.cancel)
+	test.Tap(m.sched.selectDialog.cancel)
 	m.systems.selectRow(0)
 	test.Tap(m.systems.scheduleButton)
-	if m.selectSchedule.choice.Selected != "Nightly" {
-		t.Errorf("Select Schedule opens on %q", m.selectSchedule.choice.Selected)
+	if m.sched.selectDialog.choice.Selected != "Nightly" {
+		t.Errorf("Select Schedule opens on %q", m.sched.selectDialog.choice.Selected)
 	}
-	test.Tap(m.selectSchedule.cancel)
+	test.Tap(m.sched.selectDialog.cancel)
 
 	// The Scheduling page groups the connections under their schedules.
 	m.nav.Select(PageScheduling)
@@ -415,7 +415,7 @@ func TestSchedulingSelectEditDeleteAndSave(t *testing.T) {
 
 func TestSchedulingRunNow(t *testing.T) {
 	m, _, _ := schedWindow(t)
-	p := m.scheduling
+	p := m.sched.page
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
 	m.cfg.Connections[0].ScheduleID = "s1"
 	m.markDirty()
@@ -429,8 +429,6 @@ func TestSchedulingRunNow(t *testing.T) {
 
 	sched := &fakeScheduler{busy: map[string]bool{}}
 	m.SetScheduler(sched)
-	done := make(chan error, 1)
-	p.runNowDone = func(err error) { done <- err }
 
 	// Pending changes are saved first: the runner reads the file.
 	test.Tap(p.runButton)
@@ -438,7 +436,7 @@ func TestSchedulingRunNow(t *testing.T) {
 		t.Fatal("Run now with unsaved changes must offer to save")
 	}
 	test.Tap(m.prompt.buttons["Save and continue"])
-	if err := <-done; err != nil {
+	if err := waitRanNow(t, p, 1); err != nil {
 		t.Fatal(err)
 	}
 	if m.dirty || !reflect.DeepEqual(sched.runs(), []string{"s1"}) {
@@ -459,7 +457,7 @@ func TestSchedulingRunNow(t *testing.T) {
 	// The runner's refusal is shown in words.
 	sched.err = schedule.ErrScheduleBusy
 	test.Tap(p.runButton)
-	if err := <-done; !errors.Is(err, schedule.ErrScheduleBusy) {
+	if err := waitRanNow(t, p, 2); !errors.Is(err, schedule.ErrScheduleBusy) {
 		t.Fatalf("err %v", err)
 	}
 	if m.prompt == nil || m.prompt.message.Text != "This schedule is running already; wait for its imports to finish." {
@@ -469,7 +467,7 @@ func TestSchedulingRunNow(t *testing.T) {
 
 func TestSchedulingEventsUpdateWindowAndNotify(t *testing.T) {
 	m, _, _ := schedWindow(t)
-	p := m.scheduling
+	p := m.sched.page
 	var sent []*fyne.Notification
 	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})

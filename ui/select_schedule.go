@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/inventorybeacon/beacon/internal/clock"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -43,25 +41,10 @@ type SelectScheduleDialog struct {
 	title string
 }
 
-// NewSelectSchedule returns a value for Deps.Schedule: the Select Schedule
-// dialog, with next runs by now in loc (nil: time.Now, time.Local). The
-// window uses it when Deps.Schedule is nil.
-func NewSelectSchedule(now func() time.Time, loc *time.Location) func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(scheduleID string)) {
-	if now == nil {
-		now = clock.Now
-	}
-	if loc == nil {
-		loc = time.Local
-	}
-	return func(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(string)) {
-		newSelectScheduleDialog(parent, cfg, c, now().In(loc), loc, done).Show()
-	}
-}
-
-// showSelectSchedule is the built-in Deps.Schedule, on the window's clock.
-func (m *MainWindow) showSelectSchedule(parent fyne.Window, cfg *storage.Config, c storage.Connection, done func(string)) {
-	m.selectSchedule = newSelectScheduleDialog(parent, cfg, c, m.now().In(m.loc), m.loc, done)
-	m.selectSchedule.Show()
+// showSelectSchedule shows Select Schedule for c on the window's clock.
+func (m *scheduling) showSelectSchedule(c storage.Connection, done func(string)) {
+	m.selectDialog = newSelectScheduleDialog(m.win, m.cfg, c, m.now().In(m.loc), m.loc, done)
+	m.selectDialog.Show()
 }
 
 func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.Connection, now time.Time,

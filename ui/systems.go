@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/schedule"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -60,10 +61,27 @@ const (
 
 const timeLayout = "2006-01-02 15:04"
 
-// systemsPage is "Data collection → Inventory Systems": the connections and
-// what can be done with them.
+// systemsPage is the connections controller: "Data collection → Inventory
+// Systems", the connections and what can be done with them, and the
+// connection dialog. Connections are pending changes of the shared draft;
+// Execute Now, Test Connection and Schedule... hand the saved connection
+// to their controllers.
 type systemsPage struct {
-	m        *MainWindow
+	*screen
+	*draft
+	signIn  signInStarter
+	tester  *testConnectionController
+	imports *importController
+	sched   *scheduling
+	// requireSaved runs an action once the draft is saved, offering to
+	// save first; status is a connection's run state; loc the zone of
+	// next runs.
+	requireSaved func(what string, action func())
+	status       func(connID string) ConnectionStatus
+	loc          *time.Location
+	// dialog is the last connection dialog shown.
+	dialog *ConnectionDialog
+
 	content  fyne.CanvasObject
 	table    *connectionsTable
 	empty    *widget.Label
@@ -79,7 +97,8 @@ type systemsPage struct {
 }
 
 func newSystemsPage(m *MainWindow) *systemsPage {
-	p := &systemsPage{m: m, selected: -1}
+	p := &systemsPage{screen: m.screen, draft: m.draft, signIn: m.signIn, tester: m.tester, imports: m.exec,
+		sched: m.sched, requireSaved: m.requireSaved, status: m.connStatus, loc: m.loc, selected: -1}
 
 	p.newMenu = fyne.NewMenu("",
 		&fyne.MenuItem{Label: kindSQLServer, Disabled: true},
@@ -108,7 +127,7 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 		executeSplit, p.scheduleButton, p.testButt)
 
 	p.table = &connectionsTable{onKey: m.onTypedKey}
-	p.table.Length = func() (int, int) { return len(m.cfg.Connections), len(systemsColumns) }
+	p.table.Length = func() (int, int) { return len(p.cfg.Connections), len(systemsColumns) }
 	p.table.CreateCell = func() fyne.CanvasObject { return newRowCell(p) }
 	p.table.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
 		cell := o.(*rowCell)
@@ -144,10 +163,10 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 
 // refresh redraws the table and the toolbar after any change.
 func (p *systemsPage) refresh() {
-	if p.selected >= len(p.m.cfg.Connections) {
+	if p.selected >= len(p.cfg.Connections) {
 		p.selected = -1
 	}
-	if len(p.m.cfg.Connections) == 0 {
+	if len(p.cfg.Connections) == 0 {
 		p.empty.Show()
 		p.welcome.content.Show()
 	} else {
@@ -166,7 +185,7 @@ func (p *systemsPage) refresh() {
 }
 
 func (p *systemsPage) selectRow(row int) {
-	if row < 0 || row >= len(p.m.cfg.Connections) {
+	if row < 0 || row >= len(p.cfg.Connections) {
 		row = -1
 	}
 	p.selected = row
@@ -174,18 +193,18 @@ func (p *systemsPage) selectRow(row int) {
 }
 
 func (p *systemsPage) selectedConnection() (storage.Connection, bool) {
-	if p.selected < 0 || p.selected >= len(p.m.cfg.Connections) {
+	if p.selected < 0 || p.selected >= len(p.cfg.Connections) {
 		return storage.Connection{}, false
 	}
-	return p.m.cfg.Connections[p.selected], true
+	return p.cfg.Connections[p.selected], true
 }
 
 func (p *systemsPage) cellText(id widget.TableCellID) string {
-	if id.Row < 0 || id.Row >= len(p.m.cfg.Connections) {
+	if id.Row < 0 || id.Row >= len(p.cfg.Connections) {
 		return ""
 	}
-	c := p.m.cfg.Connections[id.Row]
-	st := p.m.connStatus(c.ID)
+	c := p.cfg.Connections[id.Row]
+	st := p.status(c.ID)
 	switch id.Col {
 	case colConnName:
 		return c.Name
@@ -199,7 +218,7 @@ func (p *systemsPage) cellText(id widget.TableCellID) string {
 		if st.NextRun.IsZero() {
 			return "—"
 		}
-		return st.NextRun.In(p.m.loc).Format(timeLayout)
+		return st.NextRun.In(p.loc).Format(timeLayout)
 	case colLastRun:
 		return formatTime(st.LastRun, "Never")
 	case colLastResult:
@@ -238,7 +257,7 @@ func (p *systemsPage) scheduleName(id string) string {
 	if id == "" {
 		return "Not scheduled"
 	}
-	for _, s := range p.m.cfg.Schedules {
+	for _, s := range p.cfg.Schedules {
 		if s.ID == id {
 			return s.Name
 		}
@@ -275,12 +294,12 @@ func (p *systemsPage) showExecuteMenu() {
 // create opens the dialog for a new PowerShell source connection.
 func (p *systemsPage) create() {
 	c := connector.NewConnection()
-	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, true, p.m.cfg.Connections,
+	p.dialog = newConnectionDialog(p.win, p.signIn, c, true, p.cfg.Connections,
 		func(c storage.Connection, changes []storage.SecretChange) {
-			p.m.putConnection(c, changes)
-			p.selectRow(len(p.m.cfg.Connections) - 1)
+			p.putConnection(c, changes)
+			p.selectRow(len(p.cfg.Connections) - 1)
 		})
-	p.m.connDialog.Show()
+	p.dialog.Show()
 }
 
 func (p *systemsPage) edit() {
@@ -288,8 +307,8 @@ func (p *systemsPage) edit() {
 	if !ok {
 		return
 	}
-	p.m.connDialog = newConnectionDialog(p.m.win, p.m.deps, c, false, p.m.cfg.Connections, p.m.putConnection)
-	p.m.connDialog.Show()
+	p.dialog = newConnectionDialog(p.win, p.signIn, c, false, p.cfg.Connections, p.putConnection)
+	p.dialog.Show()
 }
 
 func (p *systemsPage) confirmDelete() {
@@ -297,12 +316,12 @@ func (p *systemsPage) confirmDelete() {
 	if !ok {
 		return
 	}
-	p.m.prompt = showPrompt(p.m.win, "Delete connection",
+	p.prompt = showPrompt(p.win, "Delete connection",
 		fmt.Sprintf("Delete the connection %q?\n\nData already imported from it stays in Inventory Beacon, but it is no longer "+
 			"updated and goes stale. Its token and secrets are removed from the keyring when you click Save.", c.Name),
 		promptButton{label: "Cancel"},
 		promptButton{label: "Delete", importance: widget.DangerImportance, action: func() {
-			p.m.deleteConnection(c.ID)
+			p.deleteConnection(c.ID)
 			p.selectRow(-1)
 		}},
 	)
@@ -321,16 +340,7 @@ func (p *systemsPage) execute(req ImportRequest) {
 	if !ok {
 		return
 	}
-	what := executeTitle(req)
-	run := p.m.deps.ExecuteNow
-	if run == nil && p.m.exec != nil {
-		run = p.m.exec.execute
-	}
-	if run == nil {
-		p.m.prompt = notAvailable(p.m.win, what)
-		return
-	}
-	p.m.requireSaved(what, func() { run(p.m.win, p.current(c.ID, c), req) })
+	p.requireSaved(executeTitle(req), func() { p.imports.execute(p.win, p.current(c.ID, c), req) })
 }
 
 func (p *systemsPage) testConnection() {
@@ -338,17 +348,13 @@ func (p *systemsPage) testConnection() {
 	if !ok {
 		return
 	}
-	if p.m.deps.TestConnection == nil {
-		p.m.prompt = notAvailable(p.m.win, "Test Connection")
-		return
-	}
-	p.m.requireSaved("Test Connection", func() { p.m.deps.TestConnection(p.m.win, p.current(c.ID, c)) })
+	p.requireSaved("Test Connection", func() { p.tester.run(p.win, p.current(c.ID, c)) })
 }
 
 // current is the connection with id as it is after a save (which may have
 // changed nothing but the revision), falling back to c.
 func (p *systemsPage) current(id string, c storage.Connection) storage.Connection {
-	for _, x := range p.m.cfg.Connections {
+	for _, x := range p.cfg.Connections {
 		if x.ID == id {
 			return x
 		}
@@ -361,18 +367,14 @@ func (p *systemsPage) schedule() {
 	if !ok {
 		return
 	}
-	show := p.m.deps.Schedule
-	if show == nil {
-		show = p.m.showSelectSchedule
-	}
-	show(p.m.win, p.m.cfg, c, func(scheduleID string) {
+	p.sched.showSelectSchedule(c, func(scheduleID string) {
 		if scheduleID == c.ScheduleID {
 			return
 		}
 		attach := func() {
 			c.ScheduleID = scheduleID
 			c.Modified = clock.Now()
-			p.m.putConnection(c, nil)
+			p.putConnection(c, nil)
 		}
 		// A connection that cannot run unattended would fail at every
 		// scheduled run: say so before attaching it.
@@ -381,7 +383,7 @@ func (p *systemsPage) schedule() {
 			attach()
 			return
 		}
-		p.m.prompt = showPrompt(p.m.win, "Scheduled imports would fail",
+		p.prompt = showPrompt(p.win, "Scheduled imports would fail",
 			fmt.Sprintf("%q cannot import on a schedule yet: %s. Until then every scheduled run fails (Import history and a notification say so).",
 				c.Name, problem),
 			promptButton{label: "Cancel"},
@@ -446,4 +448,25 @@ func (c *rowCell) Tapped(*fyne.PointEvent) { c.page.selectRow(c.row) }
 func (c *rowCell) DoubleTapped(*fyne.PointEvent) {
 	c.page.selectRow(c.row)
 	c.page.edit()
+}
+
+// connStatus is what the Inventory Systems table shows of a connection's
+// runs: the last run from the import history, the next run from the
+// window's configuration, and "Running" while this window or the
+// scheduler imports it.
+func (m *MainWindow) connStatus(connID string) ConnectionStatus {
+	var st ConnectionStatus
+	if r, ok := m.data.lastRuns[connID]; ok {
+		st.LastRun = r.Started
+		st.LastResult = resultText(r)
+	}
+	if st.NextRun.IsZero() {
+		// From the window's configuration, so a schedule chosen or
+		// edited but not saved yet shows its next run at once.
+		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
+	}
+	if m.exec.isRunning(connID) || m.sched.running[connID] {
+		st.LastResult = "Running…"
+	}
+	return st
 }

@@ -38,8 +38,10 @@ type Tray struct {
 	open, runAll, quit *fyne.MenuItem
 	// toldHidden: the first hide of the window says where the app went.
 	toldHidden bool
-	// runAllDone follows Execute all now (tests).
-	runAllDone func(text string)
+	// ranAlls counts the ends of Execute all now, ranAllText is the last
+	// one's outcome, as notified.
+	ranAlls    int
+	ranAllText string
 }
 
 // SetupTray puts the window's application in the system tray with icon
@@ -77,7 +79,8 @@ func newTray(a TrayApp, m *MainWindow, icon fyne.Resource) *Tray {
 		a.SetSystemTrayIcon(icon)
 	}
 	m.tray = t
-	m.refreshScheduling()
+	m.sched.inTray = true
+	m.sched.refresh()
 	return t
 }
 
@@ -108,7 +111,7 @@ func (m *MainWindow) closeWindow() {
 // something to ask (unsaved changes, imports running).
 func (t *Tray) onQuit() {
 	m := t.m
-	if m.dirty || (m.exec != nil && len(m.exec.running) > 0) {
+	if m.dirty || len(m.exec.running) > 0 {
 		m.showWindow()
 	}
 	m.requestExit()
@@ -122,7 +125,7 @@ func (t *Tray) onQuit() {
 // pending changes are saved first.
 func (t *Tray) onRunAll() {
 	m := t.m
-	if m.scheduler == nil {
+	if m.sched.runner == nil {
 		m.showWindow()
 		m.prompt = notAvailable(m.win, "Execute all now")
 		return
@@ -144,11 +147,9 @@ func (t *Tray) onRunAll() {
 		// Connections on no schedule: the window's own Execute Now, in
 		// the background.
 		unscheduled := 0
-		if m.exec != nil {
-			for _, c := range plan.NotScheduled {
-				m.exec.executeBackground(m.win, c)
-				unscheduled++
-			}
+		for _, c := range plan.NotScheduled {
+			m.exec.executeBackground(m.win, c)
+			unscheduled++
 		}
 		also := ""
 		if unscheduled > 0 {
@@ -163,7 +164,7 @@ func (t *Tray) onRunAll() {
 				"with Schedule... on the Inventory Systems page.")
 			return
 		}
-		sched := m.scheduler
+		sched := m.sched.runner
 		// RunNow waits for the runner's loop; not on the Fyne goroutine.
 		go func() {
 			var problems []string
@@ -190,11 +191,10 @@ func (t *Tray) onRunAll() {
 }
 
 func (t *Tray) ranAll(text string) {
-	t.m.setSchedulingStatus(text)
+	t.m.sched.setStatus(text)
 	if t.m.notify != nil {
 		t.m.notify(fyne.NewNotification("Inventory Beacon", text))
 	}
-	if t.runAllDone != nil {
-		t.runAllDone(text)
-	}
+	t.ranAlls++
+	t.ranAllText = text
 }

@@ -30,8 +30,8 @@ func TestTrayMenuCloseAndQuit(t *testing.T) {
 	if SetupTray(m.app, m, nil) != nil {
 		t.Fatal("the test driver has no system tray: SetupTray must say so")
 	}
-	if !m.scheduling.keep.Disabled() || !strings.Contains(m.scheduling.keep.Text, "no system tray") {
-		t.Errorf("without a tray the preference is disabled and says why: %q", m.scheduling.keep.Text)
+	if !m.sched.page.keep.Disabled() || !strings.Contains(m.sched.page.keep.Text, "no system tray") {
+		t.Errorf("without a tray the preference is disabled and says why: %q", m.sched.page.keep.Text)
 	}
 	var sent []*fyne.Notification
 	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
@@ -46,7 +46,7 @@ func TestTrayMenuCloseAndQuit(t *testing.T) {
 	if !reflect.DeepEqual(labels, []string{"Open", "Execute all now", "", "Quit"}) || fake.icon == nil {
 		t.Fatalf("tray menu %v, icon %v", labels, fake.icon)
 	}
-	if p := m.scheduling; p.keep.Text != keepInTrayLabel || p.keep.Checked {
+	if p := m.sched.page; p.keep.Text != keepInTrayLabel || p.keep.Checked {
 		t.Fatalf("the preference %q starts %v", p.keep.Text, p.keep.Checked)
 	}
 	m.closeWindow()
@@ -56,7 +56,7 @@ func TestTrayMenuCloseAndQuit(t *testing.T) {
 	*quit = false
 
 	// With it, closing hides the window and says once where it went.
-	test.Tap(m.scheduling.keep)
+	test.Tap(m.sched.page.keep)
 	if !keepInTray(m.app) {
 		t.Fatal("the check box did not set the preference")
 	}
@@ -98,8 +98,6 @@ func TestTrayExecuteAllNow(t *testing.T) {
 	var sent []*fyne.Notification
 	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
 	tray := newTray(&fakeTrayApp{}, m, nil)
-	done := make(chan string, 1)
-	tray.runAllDone = func(text string) { done <- text }
 
 	// No runner: say so.
 	tray.runAll.Action()
@@ -109,9 +107,21 @@ func TestTrayExecuteAllNow(t *testing.T) {
 
 	sched := &fakeScheduler{}
 	m.SetScheduler(sched)
-	tray.runAll.Action()
-	if text := <-done; !strings.Contains(text, "No connection is on a schedule") {
+	// No schedule: the connections start as background Execute Now
+	// (TestTrayExecuteAllNowIncludesUnscheduled imports them), on the
+	// UI lock: their ends come back through it.
+	onUI(tray.runAll.Action)
+	if text := waitRanAll(t, tray, 1); text != "Started the imports of 2 connections; they run in the background." {
 		t.Errorf("nothing scheduled: %q", text)
+	}
+	waitUI(t, "end of the background imports", func() bool { return len(m.exec.running) == 0 })
+	// No connection at all: nothing to run.
+	empty, _ := testMainWindow(t, testRepo(t), Deps{})
+	empty.SetScheduler(&fakeScheduler{})
+	emptyTray := newTray(&fakeTrayApp{}, empty, nil)
+	emptyTray.runAll.Action()
+	if text := waitRanAll(t, emptyTray, 1); !strings.Contains(text, "No connection is on a schedule") {
+		t.Errorf("no connection: %q", text)
 	}
 
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
@@ -124,7 +134,7 @@ func TestTrayExecuteAllNow(t *testing.T) {
 		t.Fatal("Execute all now with unsaved changes must offer to save")
 	}
 	test.Tap(m.prompt.buttons["Save and continue"])
-	text := <-done
+	text := waitRanAll(t, tray, 2)
 	if text != "Started the imports of 2 scheduled connections on 2 schedules; they run in the background." {
 		t.Errorf("notification %q", text)
 	}
@@ -146,7 +156,7 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	var imported []string
 	finished := make(chan struct{}, 4)
 	m, _ := testMainWindow(t, repo, Deps{Now: func() time.Time { return now }, Location: loc,
-		Execute: func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+		Importer: importFunc(func(ctx context.Context, c storage.Connection, req ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
 			if req.Full {
 				t.Errorf("Execute all now asked a full import of %s", c.Name)
 			}
@@ -155,7 +165,7 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 			mu.Unlock()
 			finished <- struct{}{}
 			return inventory.Run{ID: 1, Status: inventory.StatusSucceeded, Started: now, Ended: now}, nil
-		}})
+		})})
 	m.putConnection(newNamedConnection("Contoso"), nil)
 	m.putConnection(newNamedConnection("Fabrikam"), nil)
 	m.putSchedule(storage.Schedule{ID: "s1", Name: "Nightly", Kind: storage.Daily, Hour: 2})
@@ -166,19 +176,14 @@ func TestTrayExecuteAllNowIncludesUnscheduled(t *testing.T) {
 	sched := &fakeScheduler{}
 	m.SetScheduler(sched)
 	tray := newTray(&fakeTrayApp{}, m, nil)
-	done := make(chan string, 1)
-	tray.runAllDone = func(text string) { done <- text }
+	tray.runAll.Action()
+	text := waitRanAll(t, tray, 1)
+	<-finished
 	// Wait for the background run to end completely (its dialog's
 	// outcome and the window's refresh), not only for the import call:
 	// otherwise it would still touch widgets while the test app is torn
 	// down.
-	ended := make(chan struct{}, 4)
-	m.exec.opts.Finished = func(*ExecuteDialog) { ended <- struct{}{} }
-
-	tray.runAll.Action()
-	text := <-done
-	<-finished
-	<-ended
+	waitUI(t, "end of the background import", func() bool { return len(m.exec.running) == 0 })
 	if want := "Started the imports of 1 scheduled connection on 1 schedule; they run in the background. Also started 1 connection on no schedule."; text != want {
 		t.Errorf("notification %q, want %q", text, want)
 	}

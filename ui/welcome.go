@@ -33,6 +33,10 @@ type welcomePanel struct {
 	demo    *widget.Button
 	connect *widget.Button
 	status  *widget.Label
+	// started counts the demo starts that ended, err is the last one's
+	// outcome.
+	started int
+	err     error
 }
 
 func newWelcomePanel(m *MainWindow, p *systemsPage) *welcomePanel {
@@ -55,7 +59,7 @@ func newWelcomePanel(m *MainWindow, p *systemsPage) *welcomePanel {
 // lost, so they are saved first.
 func (w *welcomePanel) onTryDemo() {
 	m := w.m
-	if m.deps.StartDemo == nil {
+	if m.deps.Demo == nil {
 		m.prompt = notAvailable(m.win, "The demo tenant")
 		return
 	}
@@ -84,20 +88,17 @@ func (w *welcomePanel) startDemo() {
 	for _, c := range m.cfg.Connections {
 		before[c.ID] = true
 	}
-	start := m.deps.StartDemo
+	demo := m.deps.Demo
 	go func() {
-		accounts, err := start()
+		accounts, err := demo.StartDemo()
 		doUI(func() { m.demoStarted(w, before, accounts, err) })
 	}()
 }
 
 // demoStarted shows the demo connection, selected, and how to use it.
 func (m *MainWindow) demoStarted(w *welcomePanel, before map[string]bool, accounts []DemoAccount, err error) {
-	defer func() {
-		if m.demoDone != nil {
-			m.demoDone(err)
-		}
-	}()
+	w.started++
+	w.err = err
 	if err != nil {
 		w.demo.Enable()
 		w.connect.Enable()
@@ -107,15 +108,15 @@ func (m *MainWindow) demoStarted(w *welcomePanel, before map[string]bool, accoun
 			promptButton{label: "OK", importance: widget.HighImportance})
 		return
 	}
-	// The connection was committed by StartDemo: load it through the
+	// The connection was committed by Demo.StartDemo: load it through the
 	// same path as "Discard my changes and reload" (nothing is pending,
 	// it was saved before the start).
 	m.reload()
 	if m.startup != nil {
 		return // the reload failed; the window explains why
 	}
-	if m.scheduler != nil {
-		m.scheduler.Reload()
+	if m.sched.runner != nil {
+		m.sched.runner.Reload()
 	}
 	for i, c := range m.cfg.Connections {
 		if !before[c.ID] {

@@ -15,6 +15,7 @@ import (
 
 	beacon "github.com/inventorybeacon/beacon"
 	"github.com/inventorybeacon/beacon/assets"
+	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/cmd/beacon/demo"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -90,10 +91,10 @@ type built struct {
 	demo   *demo.Demo
 }
 
-// startDemo starts the simulated tenant and commits its connection; a demo
+// StartDemo starts the simulated tenant and commits its connection; a demo
 // already running is replaced, so there is one simulator at a time. The
 // window calls it off the Fyne goroutine.
-func (b *built) startDemo() ([]ui.DemoAccount, error) {
+func (b *built) StartDemo() ([]ui.DemoAccount, error) {
 	b.demoMu.Lock()
 	defer b.demoMu.Unlock()
 	if b.demo != nil {
@@ -139,7 +140,7 @@ func buildDeps(o options) (*built, error) {
 	closers = append(closers, b.stopDemo)
 	var demoAccounts []ui.DemoAccount
 	if o.demo {
-		accounts, err := b.startDemo()
+		accounts, err := b.StartDemo()
 		if err != nil {
 			b.cleanup()
 			return nil, err
@@ -155,26 +156,53 @@ func buildDeps(o options) (*built, error) {
 
 	b.exec = &service.Imports{Store: store, ConfigDir: o.configDir, Secrets: b.repo.Secrets, Logger: slog.Default()}
 	b.deps = ui.Deps{
-		Repo:     b.repo,
-		Generate: ui.NewGenerate(ui.GenerateOptions{Secrets: b.repo.Secrets, Logger: slog.Default()}),
-		TestConnection: ui.NewTestConnection(ui.TestConnectionOptions{
-			Secrets: b.repo.Secrets, ConfigDir: b.repo.Config.Dir(), Logger: slog.Default(),
-		}),
+		Repo:         b.repo,
+		SignIn:       signIn{secrets: b.repo.Secrets, logger: slog.Default()},
+		Tester:       tester{secrets: b.repo.Secrets, lockDir: b.repo.Config.Dir(), logger: slog.Default()},
+		Importer:     importNow{b.exec},
 		Inventory:    store,
-		Execute:      executeNow(b.exec),
-		StartDemo:    b.startDemo,
+		Demo:         b,
 		DemoAccounts: demoAccounts,
 	}
 	return b, nil
 }
 
-// executeNow is the window's Execute Now: service.Imports under the
+// importNow is the window's Execute Now: service.Imports under the
 // connection's run lock, which `beacon execute` and the scheduler take too,
 // so a connection never imports twice at once and the loser's attempt is
 // in the history. Execute Now (full import) passes req.Full on.
-func executeNow(imports *service.Imports) ui.ExecuteFunc {
-	return func(ctx context.Context, c storage.Connection, req ui.ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
-		return imports.Import(ctx, c, service.ImportRequest{Trigger: inventory.TriggerManual, Full: req.Full, Lock: true,
-			Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
+type importNow struct{ imports *service.Imports }
+
+func (i importNow) Import(ctx context.Context, c storage.Connection, req ui.ImportRequest, progress func(string, int, int)) (inventory.Run, error) {
+	return i.imports.Import(ctx, c, service.ImportRequest{Trigger: inventory.TriggerManual, Full: req.Full, Lock: true,
+		Progress: func(s importer.Stage, done, total int) { progress(string(s), done, total) }})
+}
+
+// signIn is Generate...: the sign-in of the connection as typed in the
+// dialog, through the same HTTP client (proxy, CA file) as its imports.
+type signIn struct {
+	secrets storage.Secrets
+	logger  *slog.Logger
+}
+
+func (s signIn) Start(c storage.Connection, proxyPassword string) (*auth.Flow, error) {
+	client, err := service.HTTPClient(c, s.secrets, proxyPassword)
+	if err != nil {
+		return nil, err
 	}
+	return auth.Start(c, auth.FlowOptions{HTTPClient: client, Logger: s.logger})
+}
+
+func (signIn) OpenBrowser(url string) error { return auth.OpenBrowser(url) }
+
+// tester is Test Connection: service.TestConnection with the token lock
+// file next to the configuration, shared with imports and the scheduler.
+type tester struct {
+	secrets storage.Secrets
+	lockDir string
+	logger  *slog.Logger
+}
+
+func (t tester) TestConnection(ctx context.Context, c storage.Connection) *service.TestReport {
+	return service.TestConnection(ctx, c, service.TestOptions{Secrets: t.secrets, ConfigDir: t.lockDir, Logger: t.logger})
 }

@@ -54,7 +54,7 @@ func TestExecuteNowHonoursTheRunLock(t *testing.T) {
 	tok := minted(sim.MintAccessToken(tenant.AdminLocalPart + "@" + sim.Tenant().Domain))
 	exec := &service.Imports{Store: store, ConfigDir: dir, Secrets: noSecrets{},
 		Tokens: func(storage.Connection, storage.Secrets, *http.Client) (graph.TokenSource, error) { return tok, nil }}
-	run := executeNow(exec)
+	run := importNow{exec}.Import
 
 	release, err := schedule.LockConnection(dir, conn.ID)
 	if err != nil {
@@ -104,7 +104,7 @@ func TestStartDemoReplacesTheRunningOne(t *testing.T) {
 		Config:  storage.NewConfigStore(t.TempDir()),
 		Secrets: storage.NewKeyring("Inventory Beacon gui test "+storage.NewID(), 10*time.Second),
 	}}
-	accounts, err := b.startDemo()
+	accounts, err := b.StartDemo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestStartDemoReplacesTheRunningOne(t *testing.T) {
 		t.Fatalf("accounts %+v", accounts)
 	}
 	first := b.demo.Sim.URL()
-	if _, err := b.startDemo(); err != nil {
+	if _, err := b.StartDemo(); err != nil {
 		t.Fatal(err)
 	}
 	second := b.demo.Sim.URL()

@@ -104,26 +104,22 @@ func TestGenerateEndToEndInChromium(t *testing.T) {
 	c.GraphEndpoint = sim.GraphEndpoint()
 	c.RedirectURI = "http://localhost"
 	h, _ := newGenerateHarness(t, nil, 0, nil)
+	h.ctl.svc = authSignIn{} // the browser driver, through BROWSER
 	tokens := make(chan string, 1)
-	gen := NewGenerate(GenerateOptions{
-		Shown:      func(g *GenerateDialog) { h.shown <- g },
-		ErrorShown: func(e *GenerateErrorDialog) { h.errShown <- e },
-		Finished:   func(err error) { h.finished <- err },
-	})
-	req := GenerateRequest{Parent: h.win, Connection: c, Done: func(rt string, info storage.TokenInfo) {
+	req := signInRequest{Parent: h.win, Connection: c, Done: func(rt string, info storage.TokenInfo) {
 		tokens <- rt
 		h.done <- info
 	}}
-	onUI(func() { gen(req) })
-	recv(t, h.shown, "waiting dialog")
-	if err := recv(t, h.finished, "finish"); err != nil {
-		t.Fatalf("sign-in: %v (browser: %s)", err, recv(t, genE2EReports, "browser report"))
+	onUI(func() { h.ctl.start(req) })
+	h.shown(t)
+	if err := h.finished(t); err != nil {
+		t.Fatalf("sign-in: %v (browser: %s)", err, recvTB(t, genE2EReports, "browser report"))
 	}
-	info := recv(t, h.done, "token")
-	if rt := recv(t, tokens, "refresh token"); rt == "" || info.Account != admin || info.TenantID != sim.Tenant().ID {
+	info := recvTB(t, h.done, "token")
+	if rt := recvTB(t, tokens, "refresh token"); rt == "" || info.Account != admin || info.TenantID != sim.Tenant().ID {
 		t.Fatalf("token info %+v", info)
 	}
-	if page := recv(t, genE2EReports, "browser report"); !strings.Contains(page, "Signed in") {
+	if page := recvTB(t, genE2EReports, "browser report"); !strings.Contains(page, "Signed in") {
 		t.Fatalf("browser ended on %q", page)
 	}
 }

@@ -8,20 +8,52 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// The built-in data pages and the run state of the connections, shown
-// when Deps.Inventory is set.
+// dataPages is the data pages' controller: Users, Licenses, Applications,
+// Usage and Import history on the inventory store, the connection they
+// show, and the latest run of each connection (Last run / Last result).
+type dataPages struct {
+	*screen
+	// draft gives the connections the pages offer.
+	draft *draft
+	// store is the database of imported data; nil: the pages are
+	// placeholders.
+	store *inventory.Store
+
+	pages    map[string]*dataPage
+	connID   string // the connection the pages show
+	lastRuns map[string]inventory.Run
+
+	chart       *licenseChart  // the Licenses page's chart
+	appKind     *widget.Select // the Applications page's filter
+	usageReport *widget.Select // the Usage page's report
+
+	// statusChanged redraws the run state after a load of lastRuns; show
+	// opens a navigation page.
+	statusChanged func()
+	show          func(page string)
+	// statusLoads counts the reads of lastRuns that reached the window,
+	// statusErr is the last one's error, statusPending the reads still
+	// under way: until the first lands, the table shows no past run.
+	statusLoads   int
+	statusErr     error
+	statusPending int
+}
+
+func newDataPages(s *screen, d *draft, store *inventory.Store, statusChanged func(), show func(string)) *dataPages {
+	return &dataPages{screen: s, draft: d, store: store, pages: map[string]*dataPage{},
+		statusChanged: statusChanged, show: show}
+}
 
 // dataPageNames are the pages built on the inventory store.
 var dataPageNames = []string{PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory}
 
 // buildDataPage builds one of the data pages, or returns nil when name is
 // not one or there is no inventory.
-func (m *MainWindow) buildDataPage(name string) *dataPage {
-	if m.deps.Inventory == nil {
+func (m *dataPages) buildDataPage(name string) *dataPage {
+	if m.store == nil {
 		return nil
 	}
 	var p *dataPage
@@ -52,8 +84,8 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 		p = newDataPage(m, name, historySource{})
 	case PageLicenses:
 		p = newDataPage(m, name, licensesSource{})
-		m.licenseChart = newLicenseChart()
-		chart := container.NewBorder(m.licenseChart.Legend, nil, nil, nil, container.NewVScroll(m.licenseChart))
+		m.chart = newLicenseChart()
+		chart := container.NewBorder(m.chart.Legend, nil, nil, nil, container.NewVScroll(m.chart))
 		split := container.NewVSplit(chart, p.table)
 		split.Offset = 0.45
 		p.setCenter(split)
@@ -75,22 +107,19 @@ func (m *MainWindow) buildDataPage(name string) *dataPage {
 	default:
 		return nil
 	}
-	if m.data == nil {
-		m.data = map[string]*dataPage{}
-	}
-	m.data[name] = p
+	m.pages[name] = p
 	return p
 }
 
 // loadChart returns the Licenses page's hook that redraws the chart for
 // the licenses the table's search selects.
-func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run, error) {
+func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, error) {
 	return func(q inventory.Query, _ inventory.Run, err error) {
 		if err != nil {
-			m.licenseChart.setLicenses(nil)
+			m.chart.setLicenses(nil)
 			return
 		}
-		gen, connID, store := p.gen, p.connID, m.deps.Inventory
+		gen, connID, store := p.gen, p.connID, m.store
 		q.Limit, q.Offset, q.Sort, q.Desc = 0, 0, "", false
 		go func() {
 			ls, err := store.Licenses(context.Background(), connID, q)
@@ -101,7 +130,7 @@ func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run,
 				if err != nil {
 					ls = nil
 				}
-				m.licenseChart.setLicenses(ls)
+				m.chart.setLicenses(ls)
 				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
 			})
 		}()
@@ -109,9 +138,9 @@ func (m *MainWindow) loadChart(p *dataPage) func(inventory.Query, inventory.Run,
 }
 
 // showUsersHolding opens the Users page on the holders of one licence.
-func (m *MainWindow) showUsersHolding(skuID, label string) {
-	m.nav.Select(PageUsers)
-	if p := m.data[PageUsers]; p != nil {
+func (m *dataPages) showUsersHolding(skuID, label string) {
+	m.show(PageUsers)
+	if p := m.pages[PageUsers]; p != nil {
 		p.setSKU(skuID, label)
 	}
 }
@@ -139,14 +168,14 @@ func appKindLabels(counts map[inventory.AppKind]int) []string {
 
 // loadAppKinds returns the Applications page's hook that counts the
 // applications of each kind the search selects, for the filter's options.
-func (m *MainWindow) loadAppKinds(p *dataPage, kind *widget.Select) func(inventory.Query, inventory.Run, error) {
+func (m *dataPages) loadAppKinds(p *dataPage, kind *widget.Select) func(inventory.Query, inventory.Run, error) {
 	return func(q inventory.Query, _ inventory.Run, err error) {
 		if err != nil {
 			kind.Options = appKindLabels(nil)
 			kind.SetSelectedIndex(max(kind.SelectedIndex(), 0))
 			return
 		}
-		gen, connID, store := p.gen, p.connID, m.deps.Inventory
+		gen, connID, store := p.gen, p.connID, m.store
 		q.Apps, q.Limit, q.Offset = inventory.AppsAll, 0, 0
 		go func() {
 			counts, err := store.ApplicationKinds(context.Background(), connID, q)
@@ -171,12 +200,13 @@ func (m *MainWindow) loadAppKinds(p *dataPage, kind *widget.Select) func(invento
 // import that this window did not start, e.g. a scheduled one). It is safe
 // to call from any goroutine.
 func (m *MainWindow) RefreshData() {
-	doUI(m.refreshData)
+	doUI(m.data.refresh)
 }
 
-func (m *MainWindow) refreshData() {
+// refresh reloads Last run / Last result and the pages showing data.
+func (m *dataPages) refresh() {
 	m.loadRunStatus()
-	for _, p := range m.data {
+	for _, p := range m.pages {
 		if p.connID != "" {
 			p.reload(false)
 		}
@@ -184,64 +214,32 @@ func (m *MainWindow) refreshData() {
 }
 
 // loadRunStatus reads each connection's latest run off the Fyne goroutine.
-func (m *MainWindow) loadRunStatus() {
-	store := m.deps.Inventory
+func (m *dataPages) loadRunStatus() {
+	store := m.store
 	if store == nil {
 		return
 	}
+	m.statusPending++
 	go func() {
 		runs, err := store.LastRuns(context.Background())
 		doUI(func() {
+			m.statusPending--
 			if err == nil {
 				m.lastRuns = runs
 			}
-			if m.systems != nil {
-				m.systems.refresh()
-			}
-			if m.statusLoaded != nil {
-				m.statusLoaded(err)
-			}
+			m.statusChanged()
+			m.statusLoads++
+			m.statusErr = err
 		})
 	}()
 }
 
-// connStatus is what the Inventory Systems table shows of a connection's
-// runs: Deps.Status (next run from the scheduler) with the last run from
-// the import history, and "Running" while this window imports it.
-func (m *MainWindow) connStatus(connID string) ConnectionStatus {
-	var st ConnectionStatus
-	if m.deps.Status != nil {
-		st = m.deps.Status(connID)
+// hasData reports whether the connection has an imported snapshot, which
+// a failed run leaves current (false when the store cannot say).
+func (m *dataPages) hasData(connID string) bool {
+	if m.store == nil {
+		return false
 	}
-	if r, ok := m.lastRuns[connID]; ok {
-		st.LastRun = r.Started
-		st.LastResult = resultText(r)
-	}
-	if st.NextRun.IsZero() {
-		// From the window's configuration, so a schedule chosen or
-		// edited but not saved yet shows its next run at once.
-		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
-	}
-	if (m.exec != nil && m.exec.isRunning(connID)) || m.schedRuns[connID] {
-		st.LastResult = "Running…"
-	}
-	return st
-}
-
-// onRunChanged follows the start and end of an import started here: the
-// data pages change only when it ends.
-func (m *MainWindow) onRunChanged(connID string) {
-	if m.systems != nil {
-		m.systems.refresh()
-	}
-	if m.exec.isRunning(connID) {
-		m.loadRunStatus()
-		return
-	}
-	if m.exitAfterImports && len(m.exec.running) == 0 {
-		m.exitAfterImports = false
-		m.requestExit()
-		return
-	}
-	m.refreshData()
+	_, err := m.store.CurrentRun(context.Background(), connID)
+	return err == nil
 }
