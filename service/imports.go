@@ -172,3 +172,21 @@ var (
 	_ schedule.Executor = Scheduled{}
 	_ schedule.History  = Scheduled{}
 )
+
+// ImportStages are the import's stages in the order they run: the
+// window's progress dialog shows a bar for each.
+func ImportStages() []string {
+	s := make([]string, len(importer.Stages))
+	for i, st := range importer.Stages {
+		s[i] = string(st)
+	}
+	return s
+}
+
+// How a run read the users, as inventory.Run.Mode records it.
+const (
+	ModeDelta      = importer.ModeDelta
+	ModeSharded    = importer.ModeSharded
+	ModePlain      = importer.ModePlain
+	ModeSequential = importer.ModeSequential
+)

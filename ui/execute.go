@@ -15,14 +15,14 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inventorybeacon/beacon/connector/importer"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // ImportRequest says how Execute Now imports.
 type ImportRequest struct {
-	// Full reads every user again (importer.Options.Full): "Execute Now
+	// Full reads every user again (the importer's Options.Full): "Execute Now
 	// (full import)". Without it an import reads only the users' changes
 	// since the last one when it can (incremental), as schedules do.
 	Full bool
@@ -42,13 +42,7 @@ type Importer interface {
 
 // ImportStages are the importer's stages, in the order they run: one
 // progress bar each.
-func ImportStages() []string {
-	s := make([]string, len(importer.Stages))
-	for i, st := range importer.Stages {
-		s[i] = string(st)
-	}
-	return s
-}
+func ImportStages() []string { return service.ImportStages() }
 
 // importController is Execute Now: the imports running in this window,
 // each with its progress dialog (Fyne goroutine only). A connection
@@ -418,13 +412,13 @@ func modeText(mode string) string {
 	switch mode {
 	case "":
 		return ""
-	case importer.ModeDelta:
+	case service.ModeDelta:
 		return "Incremental (changes only)"
-	case importer.ModeSharded:
+	case service.ModeSharded:
 		return "Full (parallel)"
-	case importer.ModePlain:
+	case service.ModePlain:
 		return "Full (one pass)"
-	case importer.ModeSequential:
+	case service.ModeSequential:
 		return "Full (sequential)"
 	}
 	return mode

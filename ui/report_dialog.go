@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -9,7 +8,6 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -80,14 +78,11 @@ func (e *reportDialog) detailsText() string { return strings.TrimSpace(e.report.
 // signInReport explains a failed sign-in of conn: auth's guidance, and the
 // admin-consent link when an administrator must approve the app.
 func signInReport(conn storage.Connection, err error) report {
-	r := report{title: "Sign-in failed", details: auth.Guidance(err)}
-	var ae *auth.Error
-	if errors.As(err, &ae) && ae.Kind() == auth.KindAdminApproval {
+	f := service.ExplainFailure(conn, err, "")
+	r := report{title: "Sign-in failed", details: f.Guidance}
+	if f.AdminApproval {
 		r.title = "Administrator approval needed"
-		r.consentURL = ae.AdminConsentURL
-		if r.consentURL == "" {
-			r.consentURL = auth.AdminConsentURL(conn, "")
-		}
+		r.consentURL = f.ConsentURL
 	}
 	return r
 }
@@ -102,19 +97,17 @@ func testReport(c storage.Connection, r *service.TestReport) report {
 	} else if len(r.Missing) > 0 {
 		out.title = "Connection works, with a permission missing"
 	}
-	var ae *auth.Error
-	needsConsent := len(r.Missing) > 0 || (errors.As(r.Err, &ae) && ae.Kind() == auth.KindAdminApproval)
-	if !needsConsent || c.AuthFlow == storage.FlowClientCredentials {
+	tenant := ""
+	if c.Token != nil {
+		tenant = c.Token.TenantID
+	}
+	f := service.ExplainFailure(c, r.Err, tenant)
+	if len(r.Missing) == 0 && !f.AdminApproval || c.AuthFlow == storage.FlowClientCredentials {
 		return out
 	}
-	if ae != nil && ae.AdminConsentURL != "" {
-		out.consentURL = ae.AdminConsentURL
-	} else {
-		tenant := ""
-		if c.Token != nil {
-			tenant = c.Token.TenantID
-		}
-		out.consentURL = auth.AdminConsentURL(c, tenant)
+	out.consentURL = f.ConsentURL
+	if out.consentURL == "" {
+		out.consentURL = service.ConsentURL(c, tenant)
 	}
 	return out
 }

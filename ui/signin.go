@@ -6,19 +6,19 @@ import (
 
 	"fyne.io/fyne/v2"
 
-	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
 // SignIn is the interactive sign-in behind Generate... in the connection
-// dialog; cmd/beacon implements it with service and auth.
+// dialog; cmd/beacon implements it with service.StartSignIn.
 type SignIn interface {
 	// Start prepares the sign-in of c as typed in the dialog (not
 	// necessarily saved): its HTTP client (proxy, CA file) and the
 	// redirect listener. proxyPassword is a proxy password typed and not
 	// saved yet; "" means the keyring's. It may block on the keyring.
-	Start(c storage.Connection, proxyPassword string) (*auth.Flow, error)
+	Start(c storage.Connection, proxyPassword string) (*service.SignInFlow, error)
 	// OpenBrowser shows the sign-in address in the administrator's
 	// browser.
 	OpenBrowser(url string) error
@@ -65,7 +65,7 @@ type signInController struct {
 }
 
 func newSignInController(svc SignIn) *signInController {
-	return &signInController{svc: svc, timeout: auth.DefaultTimeout, now: clock.Now, tick: time.Second}
+	return &signInController{svc: svc, timeout: service.SignInTimeout, now: clock.Now, tick: time.Second}
 }
 
 // start runs the sign-in of the connection as typed. Reading the saved

@@ -10,8 +10,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/inventorybeacon/beacon/auth"
+	"github.com/inventorybeacon/beacon/service"
 )
 
 // signInDialog is the waiting dialog of Generate...: the sign-in address
@@ -20,7 +19,7 @@ import (
 type signInDialog struct {
 	ctl    *signInController
 	req    signInRequest
-	flow   *auth.Flow
+	flow   *service.SignInFlow
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   bool // on the Fyne goroutine only
@@ -41,7 +40,7 @@ type signInDialog struct {
 	dlg      *dialog.CustomDialog
 }
 
-func newSignInDialog(ctl *signInController, req signInRequest, flow *auth.Flow) *signInDialog {
+func newSignInDialog(ctl *signInController, req signInRequest, flow *service.SignInFlow) *signInDialog {
 	g := &signInDialog{ctl: ctl, req: req, flow: flow}
 	g.ctx, g.cancel = context.WithTimeout(context.Background(), ctl.timeout)
 	g.deadline = ctl.now().Add(ctl.timeout)
@@ -130,7 +129,7 @@ func (g *signInDialog) start() {
 			err := g.ctx.Err()
 			doUI(func() {
 				if errors.Is(err, context.DeadlineExceeded) {
-					g.finish(nil, fmt.Errorf("%w: no address was pasted within %s; click Generate... to try again", auth.ErrTimedOut, g.ctl.timeout))
+					g.finish(nil, fmt.Errorf("%w: no address was pasted within %s; click Generate... to try again", service.ErrSignInTimedOut, g.ctl.timeout))
 				}
 			})
 		}()
@@ -168,7 +167,7 @@ func (g *signInDialog) onSubmit() {
 	go func() {
 		res, err := g.flow.CompleteFromPaste(g.ctx, text)
 		doUI(func() {
-			if errors.Is(err, auth.ErrNoCode) && !g.done {
+			if errors.Is(err, service.ErrNoCode) && !g.done {
 				// Worth another try: the admin copied the wrong thing.
 				g.pasteErr.SetText(err.Error())
 				g.pasteErr.Show()
@@ -185,12 +184,12 @@ func (g *signInDialog) onCancel() {
 	if g.done {
 		return
 	}
-	g.finish(nil, auth.ErrCancelled)
+	g.finish(nil, service.ErrSignInCancelled)
 }
 
 // finish ends the sign-in once: closes the dialog and the listener, then
 // hands over the token or has the controller explain the error.
-func (g *signInDialog) finish(res *auth.Result, err error) {
+func (g *signInDialog) finish(res *service.SignInResult, err error) {
 	if g.done {
 		return
 	}
@@ -208,9 +207,6 @@ func (g *signInDialog) finish(res *auth.Result, err error) {
 
 // isCancel reports a sign-in cancelled by the administrator, here or in
 // the browser.
-func isCancel(err error) bool { return errors.Is(err, auth.ErrCancelled) }
+func isCancel(err error) bool { return service.IsSignInCancelled(err) }
 
-func isMicrosoftError(err error) bool {
-	var ae *auth.Error
-	return errors.As(err, &ae)
-}
+func isMicrosoftError(err error) bool { return service.IsAuthError(err) }

@@ -16,7 +16,7 @@ import (
 
 // ConnectionTester is Test Connection: get a token the way an import
 // would and read one page of users, reporting what works and which
-// permission is missing. cmd/beacon implements it with service and auth.
+// permission is missing. cmd/beacon implements it with service.TestConnection.
 type ConnectionTester interface {
 	TestConnection(ctx context.Context, c storage.Connection) *service.TestReport
 }

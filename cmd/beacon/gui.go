@@ -15,7 +15,6 @@ import (
 
 	beacon "github.com/inventorybeacon/beacon"
 	"github.com/inventorybeacon/beacon/assets"
-	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/cmd/beacon/demo"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -185,15 +184,11 @@ type signIn struct {
 	logger  *slog.Logger
 }
 
-func (s signIn) Start(c storage.Connection, proxyPassword string) (*auth.Flow, error) {
-	client, err := service.HTTPClient(c, s.secrets, proxyPassword)
-	if err != nil {
-		return nil, err
-	}
-	return auth.Start(c, auth.FlowOptions{HTTPClient: client, Logger: s.logger})
+func (s signIn) Start(c storage.Connection, proxyPassword string) (*service.SignInFlow, error) {
+	return service.StartSignIn(c, service.SignInOptions{Secrets: s.secrets, ProxyPassword: proxyPassword, Logger: s.logger})
 }
 
-func (signIn) OpenBrowser(url string) error { return auth.OpenBrowser(url) }
+func (signIn) OpenBrowser(url string) error { return service.OpenBrowser(url) }
 
 // tester is Test Connection: service.TestConnection with the token lock
 // file next to the configuration, shared with imports and the scheduler.

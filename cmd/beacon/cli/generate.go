@@ -81,24 +81,19 @@ func runGenerate(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	secrets := generateKeyring()
-	client, err := service.HTTPClient(*conn, secrets, "")
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon generate: %v\n", err)
-		return ExitFailed
-	}
-	opts := auth.FlowOptions{HTTPClient: client, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	opts := service.SignInOptions{Secrets: secrets, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	lines := newLineReader(env.Stdin)
 
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	var res *auth.Result
+	var res *service.SignInResult
 	if *deviceCode {
 		res, err = generateDeviceCode(wctx, env, *conn, opts)
 	} else {
 		res, err = generateBrowser(wctx, env, *conn, opts, lines, *noBrowser, *timeout)
 	}
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon generate: %s\n", auth.Guidance(err))
+		fmt.Fprintf(env.Stderr, "beacon generate: %s\n", service.ExplainFailure(*conn, err, "").Guidance)
 		return ExitFailed
 	}
 
@@ -131,15 +126,15 @@ func orUnknown(s string) string {
 	return s
 }
 
-func generateBrowser(ctx context.Context, env *Env, conn storage.Connection, opts auth.FlowOptions, lines *lineReader, noBrowser bool, timeout time.Duration) (*auth.Result, error) {
-	flow, err := auth.Start(conn, opts)
+func generateBrowser(ctx context.Context, env *Env, conn storage.Connection, opts service.SignInOptions, lines *lineReader, noBrowser bool, timeout time.Duration) (*service.SignInResult, error) {
+	flow, err := service.StartSignIn(conn, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer flow.Close()
 	fmt.Fprintf(env.Stdout, "To sign in, open this address in a browser:\n\n  %s\n\n", flow.AuthURL())
 	if !noBrowser {
-		if err := auth.OpenBrowser(flow.AuthURL()); err != nil {
+		if err := service.OpenBrowser(flow.AuthURL()); err != nil {
 			fmt.Fprintln(env.Stdout, "(No browser could be started here: copy the address above into a browser.)")
 		}
 	}
@@ -153,9 +148,9 @@ func generateBrowser(ctx context.Context, env *Env, conn storage.Connection, opt
 		if !ok {
 			if ctx.Err() != nil {
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return nil, fmt.Errorf("%w: no address was pasted within %s", auth.ErrTimedOut, timeout)
+					return nil, fmt.Errorf("%w: no address was pasted within %s", service.ErrSignInTimedOut, timeout)
 				}
-				return nil, auth.ErrCancelled
+				return nil, service.ErrSignInCancelled
 			}
 			return nil, errors.New("the input ended before an address was pasted")
 		}
@@ -165,7 +160,7 @@ func generateBrowser(ctx context.Context, env *Env, conn storage.Connection, opt
 		res, err := flow.CompleteFromPaste(ctx, line)
 		// Only a paste without any code is worth another try; a wrong
 		// state or Microsoft's error ends the sign-in.
-		if errors.Is(err, auth.ErrNoCode) && attempt < 3 {
+		if errors.Is(err, service.ErrNoCode) && attempt < 3 {
 			fmt.Fprintf(env.Stderr, "%v\nPaste the address again:\n", err)
 			continue
 		}
@@ -173,8 +168,8 @@ func generateBrowser(ctx context.Context, env *Env, conn storage.Connection, opt
 	}
 }
 
-func generateDeviceCode(ctx context.Context, env *Env, conn storage.Connection, opts auth.FlowOptions) (*auth.Result, error) {
-	d, err := auth.StartDeviceCode(ctx, conn, opts)
+func generateDeviceCode(ctx context.Context, env *Env, conn storage.Connection, opts service.SignInOptions) (*service.SignInResult, error) {
+	d, err := service.StartDeviceCode(ctx, conn, opts)
 	if err != nil {
 		return nil, err
 	}
