@@ -21,7 +21,7 @@ import (
 
 // generateConn is a valid connection whose token endpoint is never reached:
 // these tests end before any code exchange (the end-to-end sign-in against
-// the simulator is in auth and internal/cli).
+// the simulator is in auth and cmd/beacon/cli).
 func generateConn(redirect string) storage.Connection {
 	c := connector.NewConnection()
 	c.Name = "Contoso"
