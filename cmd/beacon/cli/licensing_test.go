@@ -323,4 +323,9 @@ func TestOptimizeActivityUnknown(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "Notice: "+rep.ActivityProblem) || !strings.Contains(out, "not computed: activity is unknown") {
 		t.Fatalf("table: %d\n%s", code, out)
 	}
+	// The CSV holds findings only: the reason goes to stderr.
+	code, out, errs = e.run("optimize", "Contoso Tenant", "--format", "csv")
+	if _, err := csv.NewReader(strings.NewReader(out)).ReadAll(); code != ExitOK || err != nil || !strings.Contains(errs, rep.ActivityProblem) {
+		t.Fatalf("csv: %d %v %q", code, err, errs)
+	}
 }

@@ -118,6 +118,15 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		return fail(err)
 	}
 	rep := newOptimizeReport(conn.Name, run, res, cat, problem, reasons)
+	if *format == "csv" {
+		// The CSV holds the findings only: what makes them incomplete
+		// is said beside it.
+		for _, n := range []string{problem, res.ActivityProblem} {
+			if n != "" {
+				fmt.Fprintf(env.Stderr, "beacon optimize: %s\n", n)
+			}
+		}
+	}
 
 	err = writeOutput(env, *output, func(w io.Writer) error {
 		switch *format {
