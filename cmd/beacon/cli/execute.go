@@ -68,16 +68,11 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	full := fs.Bool("full", false, "read all users even when only the changes since the last import could be read")
 	concurrency := fs.Int("concurrency", 0, fmt.Sprintf("user shards read at once (default %d)", importer.DefaultConcurrency))
-	names, code, ok := parseWithName(fs, args)
+	name, code, ok := parseOneName(env, fs, "execute", args)
 	if !ok {
 		return code
 	}
-	if len(names) != 1 {
-		fmt.Fprintln(env.Stderr, "beacon execute: give exactly one connection name (quote a name with spaces)")
-		fs.Usage()
-		return ExitUsage
-	}
-	conn, err := loadConnection(env, names[0])
+	conn, err := loadConnection(env, name)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed
@@ -146,6 +141,21 @@ func parseWithName(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 		names = append(names, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// parseOneName parses the flags of a command that takes one connection
+// name, and stops it with ExitUsage when there is not exactly one.
+func parseOneName(env *Env, fs *flag.FlagSet, cmd string, args []string) (string, int, bool) {
+	names, code, ok := parseWithName(fs, args)
+	if !ok {
+		return "", code, false
+	}
+	if len(names) != 1 {
+		fmt.Fprintf(env.Stderr, "beacon %s: give exactly one connection name (quote a name with spaces)\n", cmd)
+		fs.Usage()
+		return "", ExitUsage, false
+	}
+	return names[0], 0, true
 }
 
 // progressPrinter writes one line per stage start, every tenth of a known

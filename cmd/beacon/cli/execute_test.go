@@ -152,6 +152,22 @@ func TestExecuteListExport(t *testing.T) {
 	for _, r := range recs[1:] {
 		upns[r[0]] = true
 	}
+	// Beside the part numbers scripts read, the catalogue's names.
+	if recs[0][7] != "Licenses" || recs[0][8] != "License Names" {
+		t.Fatalf("users.csv: columns 8 and 9 are %q and %q, want Licenses and License Names", recs[0][7], recs[0][8])
+	}
+	named := 0
+	for _, r := range recs[1:] {
+		if strings.Contains(r[7], "ENTERPRISEPACK") {
+			named++
+			if !strings.Contains(r[8], "Office 365 E3 (ENTERPRISEPACK)") {
+				t.Errorf("users.csv: %s holds %s, named %q", r[0], r[7], r[8])
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("users.csv: nobody holds ENTERPRISEPACK")
+	}
 	ten := e.sim.Tenant()
 	ten.RLock()
 	for _, u := range ten.Users {
@@ -166,6 +182,14 @@ func TestExecuteListExport(t *testing.T) {
 	if code != ExitOK || json.Unmarshal([]byte(out), &lics) != nil || len(lics) == 0 || lics[0]["purchased"] == nil {
 		t.Fatalf("export licenses: %d %s\n%s", code, errs, out)
 	}
+	for _, l := range lics {
+		if l["skuPartNumber"] == "SPE_E5" && l["productName"] != "Microsoft 365 E5" {
+			t.Errorf("export licenses: SPE_E5 is named %q", l["productName"])
+		}
+		if l["productName"] == nil || l["productName"] == "" {
+			t.Errorf("export licenses: %v has no product name", l["skuPartNumber"])
+		}
+	}
 	for _, what := range [][]string{{"applications"}, {"usage"}, {"usage", "--report", "activations"}, {"usage", "--report", "apps", "--format", "json"}} {
 		code, out, errs = e.run(append([]string{"export", "Contoso Tenant"}, what...)...)
 		if code != ExitOK || len(out) < 100 {
@@ -177,7 +201,7 @@ func TestExecuteListExport(t *testing.T) {
 		bom  bool
 	}{{nil, false}, {[]string{"--bom", "yes"}, true}} {
 		code, out, errs = e.run(append([]string{"export", "Contoso Tenant", "licenses"}, c.args...)...)
-		if code != ExitOK || strings.HasPrefix(out, csvsafe.BOM) != c.bom || !strings.Contains(out, "SKU,SKU ID") {
+		if code != ExitOK || strings.HasPrefix(out, csvsafe.BOM) != c.bom || !strings.Contains(out, "SKU,Product,SKU ID") {
 			t.Fatalf("export licenses %v to standard output: %d, byte-order mark %v, want %v\n%.80q %s", c.args, code,
 				strings.HasPrefix(out, csvsafe.BOM), c.bom, out, errs)
 		}

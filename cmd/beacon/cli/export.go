@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -40,7 +41,7 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
 	report := fs.String("report", "active-users", "for usage: active-users, activations or apps")
 	search := fs.String("search", "", "only rows containing this text (case-insensitive)")
-	bom := fs.String("bom", "auto", "CSV: start with the UTF-8 byte-order mark that Excel needs: auto (with --output, not on standard output), yes or no")
+	bom := fs.String("bom", "auto", bomUsage)
 	pos, code, ok := parseWithName(fs, args)
 	if !ok {
 		return code
@@ -59,19 +60,9 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon export: unknown format %q; choose csv or json\n", *format)
 		return ExitUsage
 	}
-	// A file is for a spreadsheet; standard output is for a script.
-	layout := csvsafe.ForScripts()
-	if *output != "" {
-		layout = csvsafe.ForSpreadsheets()
-	}
-	switch strings.ToLower(*bom) {
-	case "auto":
-	case "yes", "true":
-		layout.BOM = true
-	case "no", "false":
-		layout.BOM = false
-	default:
-		fmt.Fprintf(env.Stderr, "beacon export: --bom %q: choose auto, yes or no\n", *bom)
+	layout, err := csvLayout(*bom, *output)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
 		return ExitUsage
 	}
 	kind, ok := exportReports[*report]
@@ -80,6 +71,11 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	conn, err := loadConnection(env, pos[0])
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
+		return ExitFailed
+	}
+	_, cat, _, err := catalogInUse(env, "export")
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
 		return ExitFailed
@@ -106,32 +102,19 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 		return ExitFailed
 	}
 	q := inventory.Query{Search: *search, RunID: cur.ID}
-	out, commit, err := openOutput(env, *output)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
-		return ExitFailed
-	}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	var tw tableWriter
-	if *format == "csv" {
-		if tw, err = newCSVTable(bw, layout); err != nil {
-			_ = commit(false)
-			fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
-			return ExitFailed
+	n := 0
+	err = writeOutput(env, *output, func(w io.Writer) (err error) {
+		var tw tableWriter = newJSONTable(w)
+		if *format == "csv" {
+			if tw, err = newCSVTable(w, layout); err != nil {
+				return err
+			}
 		}
-	} else {
-		tw = newJSONTable(bw)
-	}
-	n, err := exportTable(ctx, store, conn.ID, what, kind, q, cur.ActivityAsOf, tw)
-	if err == nil {
-		err = tw.close()
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := commit(err == nil); err == nil {
-		err = cerr
-	}
+		if n, err = exportTable(ctx, store, conn.ID, what, kind, q, cur.ActivityAsOf, cat, tw); err != nil {
+			return err
+		}
+		return tw.close()
+	})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
 		return ExitFailed
@@ -176,6 +159,24 @@ func openOutput(env *Env, path string) (io.Writer, func(ok bool) error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// writeOutput writes through fn to standard output, or to path through
+// openOutput: a failure leaves no half-written file.
+func writeOutput(env *Env, path string, fn func(w io.Writer) error) error {
+	out, commit, err := openOutput(env, path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	err = fn(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := commit(err == nil); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // tableWriter receives a header, then rows of cells (CSV) or objects
@@ -255,21 +256,49 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// exportedUser is a user as JSON export writes it: Graph's fields and the
+// product names of its licences.
+type exportedUser struct {
+	*inventory.User
+	LicenseNames []string `json:"licenseNames"`
+}
+
+// exportedLicense is a SKU as JSON export writes it: Graph's fields, the
+// figures, and the product and service plan names of the catalogue.
+type exportedLicense struct {
+	*inventory.License
+	ProductName      string   `json:"productName"`
+	ServicePlanNames []string `json:"servicePlanNames"`
+}
+
 // exportTable writes what of the snapshot q.RunID selects; asOf is that
 // snapshot's activity reference date, the date Last Activity and the
-// active figures are judged by.
-func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, asOf string, tw tableWriter) (int, error) {
+// active figures are judged by. The catalogue names SKUs and service
+// plans in columns of their own beside the part numbers, which stay as
+// they were for the scripts that read them.
+func exportTable(ctx context.Context, s *inventory.Store, connID, what string, kind inventory.ReportKind, q inventory.Query, asOf string, cat *catalog.Catalog, tw tableWriter) (int, error) {
 	n := 0
 	switch what {
 	case "users":
-		if err := tw.header([]string{"User Principal Name", "Display Name", "Mail", "Account Enabled", "Department", "Job Title",
-			"Usage Location", "Licenses", "Last Activity Date", "Created", "Object ID", "Activity As Of"}); err != nil {
+		// The snapshot's SKUs, not the search's: a user's licences are
+		// named whatever the search matched.
+		ls, err := s.Licenses(ctx, connID, inventory.Query{RunID: q.RunID})
+		if err != nil {
 			return 0, err
 		}
-		err := s.EachUser(ctx, connID, q, func(u *inventory.User) error {
+		names := newSKULabels(cat, ls)
+		if err := tw.header([]string{"User Principal Name", "Display Name", "Mail", "Account Enabled", "Department", "Job Title",
+			"Usage Location", "Licenses", "License Names", "Last Activity Date", "Created", "Object ID", "Activity As Of"}); err != nil {
+			return 0, err
+		}
+		err = s.EachUser(ctx, connID, q, func(u *inventory.User) error {
 			n++
+			// Product names may hold "+" (Enterprise Mobility + Security
+			// E3): they are joined by "; ", unlike the part numbers.
+			lic := names.labels(u.AssignedLicenses)
 			return tw.row([]string{u.UserPrincipalName, u.DisplayName, u.Mail, strconv.FormatBool(u.AccountEnabled), u.Department,
-				u.JobTitle, u.UsageLocation, u.Licenses, date(u.LastActivity), stamp(u.CreatedDateTime), u.ID, asOf}, u)
+				u.JobTitle, u.UsageLocation, u.Licenses, strings.Join(lic, "; "), date(u.LastActivity), stamp(u.CreatedDateTime), u.ID, asOf},
+				exportedUser{u, lic})
 		})
 		return n, err
 	case "licenses":
@@ -277,22 +306,26 @@ func exportTable(ctx context.Context, s *inventory.Store, connID, what string, k
 		if err != nil {
 			return 0, err
 		}
-		if err := tw.header([]string{"SKU", "SKU ID", "Capability Status", "Purchased", "Assigned", "Unassigned", "Active (30 days)",
+		if err := tw.header([]string{"SKU", "Product", "SKU ID", "Capability Status", "Purchased", "Assigned", "Unassigned", "Active (30 days)",
 			"Inactive Assigned", "Usage Known", "Consumed Units", "Enabled", "Warning", "Suspended", "Locked Out", "Service Plans",
-			"Activity As Of"}); err != nil {
+			"Service Plan Names", "Activity As Of"}); err != nil {
 			return 0, err
 		}
 		for i := range ls {
 			l := &ls[i]
-			var plans []string
+			plans := make([]string, 0, len(l.ServicePlans))
+			planNames := make([]string, 0, len(l.ServicePlans))
 			for _, p := range l.ServicePlans {
 				plans = append(plans, p.ServicePlanName)
+				planNames = append(planNames, cat.PlanLabel(p.ServicePlanID, p.ServicePlanName))
 			}
 			u := l.PrepaidUnits
-			if err := tw.row([]string{l.SkuPartNumber, l.SkuID, l.CapabilityStatus, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
+			product := cat.Name(l.SkuID, l.SkuPartNumber)
+			if err := tw.row([]string{l.SkuPartNumber, product, l.SkuID, l.CapabilityStatus, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
 				strconv.Itoa(l.Unassigned), strconv.Itoa(l.Active), strconv.Itoa(l.Inactive), strconv.FormatBool(l.UsageKnown),
 				strconv.Itoa(l.ConsumedUnits), strconv.Itoa(u.Enabled), strconv.Itoa(u.Warning), strconv.Itoa(u.Suspended),
-				strconv.Itoa(u.LockedOut), strings.Join(plans, "+"), l.ActivityAsOf}, l); err != nil {
+				strconv.Itoa(u.LockedOut), strings.Join(plans, "+"), strings.Join(planNames, "; "), l.ActivityAsOf},
+				exportedLicense{l, product, planNames}); err != nil {
 				return n, err
 			}
 			n++
