@@ -36,6 +36,23 @@
 // a password set (Options.PickerAccounts overrides this), at most 12. A user
 // whose Password is empty signs in without the password page.
 //
+// # Token responses
+//
+// The device code grant is accepted under both of its names: RFC 8628's
+// urn:ietf:params:oauth:grant-type:device_code, which Microsoft documents,
+// and the short device_code that MSAL.NET and MSAL.js send. Its polling
+// errors (authorization_pending, slow_down, authorization_declined,
+// expired_token, bad_verification_code) carry the same fields as every
+// token error: error, error_description, error_codes, timestamp, trace_id,
+// correlation_id and error_uri; the interval is the devicecode answer's.
+//
+// A request with client_info=1 (MSAL sends it) gets client_info in the
+// answer: base64url JSON {"uid": user object id, "utid": tenant id}.
+// An id_token carries the opaque login_hint claim when the app registration
+// lists it among its optional claims (tenant.AppRegistration.IDTokenClaims),
+// as Microsoft's optional claims do; passed back as the login_hint
+// parameter, it names its user even after a UPN change.
+//
 // # Consent
 //
 // Delegated permissions are consented per user and app (Accept on the

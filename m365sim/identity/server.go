@@ -276,7 +276,8 @@ type appInfo struct {
 	MultiTenant        bool
 	AdminConsented     map[string]bool // lower-case permission names
 	AppRoles           []string
-	SPID               string // service principal object id, if the tenant has one
+	SPID               string          // service principal object id, if the tenant has one
+	IDTokenClaims      map[string]bool // optional id_token claims, lower case
 }
 
 func (s *Server) app(appID string) (appInfo, bool) {
@@ -292,7 +293,10 @@ func (s *Server) app(appID string) (appInfo, bool) {
 		RedirectURIs: append([]string(nil), a.RedirectURIs...),
 		Secrets:      append([]string(nil), a.Secrets...),
 		MultiTenant:  a.MultiTenant, AppRoles: append([]string(nil), a.AppRoles...),
-		AdminConsented: map[string]bool{},
+		AdminConsented: map[string]bool{}, IDTokenClaims: map[string]bool{},
+	}
+	for _, c := range a.IDTokenClaims {
+		ai.IDTokenClaims[strings.ToLower(c)] = true
 	}
 	for _, p := range a.AdminConsented {
 		ai.AdminConsented[strings.ToLower(p)] = true
