@@ -88,8 +88,13 @@ type Options struct {
 	DeltaTokenLifetime time.Duration // default 7 days
 	DeltaPageSize      int           // default 200
 	DownloadLifetime   time.Duration // default 5 minutes
-	// RefreshGrace lets a rotated refresh token be redeemed once more
-	// within this window (identity.Options.RefreshGrace).
+	// SingleUseRefreshTokens refuses a refresh token redeemed before
+	// (identity.Options.SingleUseRefreshTokens). Off, a redeemed token
+	// keeps working until it expires or is revoked, as with Entra.
+	SingleUseRefreshTokens bool
+	// RefreshGrace, with SingleUseRefreshTokens, lets a rotated refresh
+	// token be redeemed once more within this window
+	// (identity.Options.RefreshGrace).
 	RefreshGrace time.Duration
 	// ErrorLog receives the HTTP server's errors (TLS handshakes refused
 	// by untrusting clients, ...); nil discards them.
@@ -178,7 +183,8 @@ func Start(o Options) (*Server, error) {
 		DeltaTokenLifetime: o.DeltaTokenLifetime, DeltaPageSize: o.DeltaPageSize, DownloadLifetime: o.DownloadLifetime,
 	})
 	s.identity = identity.New(identity.Options{
-		Tenant: s.t, SigningKey: s.key, GraphResources: append([]string(nil), resources...), Now: o.Now, RefreshGrace: o.RefreshGrace,
+		Tenant: s.t, SigningKey: s.key, GraphResources: append([]string(nil), resources...), Now: o.Now,
+		SingleUseRefreshTokens: o.SingleUseRefreshTokens, RefreshGrace: o.RefreshGrace,
 	})
 	s.faults = newFaulter(o, &s.stats)
 	s.srv = &http.Server{

@@ -68,18 +68,25 @@
 //
 // # Refresh token rotation
 //
-// Every refresh_token redemption returns a new refresh token, and a redeemed
-// token is dead: a second redemption answers invalid_grant (AADSTS70000).
-// Microsoft tolerates the reuse of a refresh token for a short while, so
-// that a client that crashed between receiving the rotated token and storing
-// it does not lose the user's sign-in. Options.RefreshGrace models that: a
-// token redeemed less than RefreshGrace ago may be redeemed exactly once
-// more, which returns another fresh refresh token (the chain forks; both
-// children are valid). The default grace is 0: strict rotation. Refresh
-// tokens also die after RefreshTokenIdle without use (AADSTS700082), when
-// ExpireRefreshTokens is called (the same error), and when
-// RevokeRefreshTokens names their user or client (AADSTS50173); tokens
-// issued after a revocation are valid.
+// Every refresh_token redemption returns a new refresh token, which the
+// client should store and use from then on. By default the redeemed token
+// keeps working, as Microsoft documents for its identity platform ("it
+// doesn't revoke old refresh tokens when used to fetch new access
+// tokens"): until it expires or is revoked, each redemption forks the
+// chain. Stats.RefreshReuses counts such redemptions of an already
+// redeemed token, so a test can prove a client never makes one.
+//
+// Options.SingleUseRefreshTokens is the strict mode: a redeemed token is
+// dead, and a second redemption answers invalid_grant (AADSTS70000). With
+// it, Options.RefreshGrace lets a token redeemed less than RefreshGrace ago
+// be redeemed exactly once more (a client that crashed between receiving
+// the rotated token and storing it), which returns another fresh refresh
+// token (the chain forks; both children are valid).
+//
+// In both modes refresh tokens die after RefreshTokenIdle from their issue
+// (AADSTS700082), when ExpireRefreshTokens is called (the same error), and
+// when RevokeRefreshTokens names their user or client (AADSTS50173);
+// tokens issued after a revocation are valid.
 //
 // # Redirect URIs
 //

@@ -272,8 +272,8 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, app appIn
 	return nil
 }
 
-// rotateLocked checks a refresh token and, if it may be redeemed, spends it
-// and returns its successor. It takes the server's lock.
+// rotateLocked checks a refresh token and, if it may be redeemed, records
+// the redemption and returns its successor. It takes the server's lock.
 func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInfo, asked *scopeReq) (scopeReq, string, *aadError) {
 	_, domain, _ := s.tenantIDs()
 	s.mu.Lock()
@@ -298,7 +298,7 @@ func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInf
 		return scopeReq{}, "", newErr(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			msTime(rt.issued), dotnetDuration(s.o.RefreshTokenIdle))
 	}
-	if rt.redemptions > 0 {
+	if rt.redemptions > 0 && s.o.SingleUseRefreshTokens {
 		inGrace := s.o.RefreshGrace > 0 && rt.redemptions < 2 && now.Sub(rt.redeemedAt) < s.o.RefreshGrace
 		if !inGrace {
 			return scopeReq{}, "", newErr(400, "invalid_grant", 70000, "The provided value for the 'refresh_token' is not valid. The refresh token was already redeemed. (?)")
@@ -313,6 +313,9 @@ func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInf
 				return scopeReq{}, "", errConsentRequired(app)
 			}
 		}
+	}
+	if rt.redemptions > 0 {
+		s.stats.RefreshReuses++
 	}
 	rt.redemptions++
 	if rt.redemptions == 1 {
