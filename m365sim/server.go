@@ -1,6 +1,8 @@
 // Package m365sim is the Microsoft 365 simulator: the identity platform
 // (package identity) and Microsoft Graph (package graph) over one generated
-// tenant (package tenant), on one loopback origin, with knobs for latency,
+// tenant (package tenant), on one loopback listener (report downloads are
+// served under a second host name for it, as Graph sends them to another
+// host), with knobs for latency,
 // throttling, faults, concealed report names and TLS.
 //
 // It is the peer of every test that talks to "Microsoft" and the engine of
