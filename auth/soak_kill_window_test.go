@@ -48,7 +48,7 @@ type tokenFront struct {
 	mu        sync.Mutex
 	presented map[string]int // times each token was presented and accepted
 	issued    []string       // in order
-	reuses    int            // accepted presentations of a token already redeemed (grace)
+	reuses    int            // accepted presentations of a token already redeemed
 	refused   int
 }
 
@@ -111,28 +111,33 @@ func (f *tokenFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that token, and that it is still blocked; then kills it with SIGKILL,
 // thaws the daemon, and checks that the keyring still holds the spent
 // token. The next refresh, in a new process, must succeed with that spent
-// token (the simulator's one-time grace, RefreshGrace, as Microsoft does)
-// and the chain must go on for more refreshes, each token presented once.
-// With strict rotation (no grace) the same kill must end in
-// ErrReauthRequired with the Generate... guidance.
+// token (Entra keeps a redeemed token valid; the simulator's single-use
+// mode accepts it once more within RefreshGrace) and the chain must go on
+// for more refreshes, each token presented once. In single-use mode
+// without grace the same kill must end in ErrReauthRequired with the
+// Generate... guidance.
 func TestSoakKillBetweenReceiveAndStore(t *testing.T) {
 	kills := soakScaled(3, 30)
 	after := soakScaled(3, 10)
 	var figures []string
+	t.Run("entra", func(t *testing.T) {
+		figures = append(figures, killWindow(t, false, 0, kills, after))
+	})
 	t.Run("grace", func(t *testing.T) {
-		figures = append(figures, killWindow(t, time.Minute, kills, after))
+		figures = append(figures, killWindow(t, true, time.Minute, kills, after))
 	})
 	t.Run("strict", func(t *testing.T) {
-		figures = append(figures, killWindow(t, 0, 1, 0))
+		figures = append(figures, killWindow(t, true, 0, 1, 0))
 	})
 	line := "FIGURE token-kill-window: " + strings.Join(figures, "; ")
 	fmt.Println(line)
 	t.Log(line)
 }
 
-func killWindow(t *testing.T, grace time.Duration, kills, after int) string {
+func killWindow(t *testing.T, singleUse bool, grace time.Duration, kills, after int) string {
 	kr := testenv.StartNestedKeyring(t)
-	sim := newSim(t, false, func(o *m365sim.Options) { o.RefreshGrace = grace })
+	sim := newSim(t, false, func(o *m365sim.Options) { o.SingleUseRefreshTokens, o.RefreshGrace = singleUse, grace })
+	strict := singleUse && grace == 0
 	front := &tokenFront{sim: sim, freeze: kr.Stop, events: make(chan rotation, 1), presented: map[string]int{}}
 	fs := httptest.NewServer(front)
 	t.Cleanup(fs.Close)
@@ -252,7 +257,7 @@ func killWindow(t *testing.T, grace time.Duration, kills, after int) string {
 		front.mu.Unlock()
 		next := child("refresher", "BEACON_HELPER_N="+strconv.Itoa(1+after))
 		out, err := next.CombinedOutput()
-		if grace == 0 {
+		if strict {
 			if err == nil || !strings.Contains(string(out), "reauth-required=true") || !strings.Contains(string(out), "Generate...") {
 				t.Fatalf("strict rotation: %v\n%s", err, out)
 			}
@@ -280,14 +285,18 @@ func killWindow(t *testing.T, grace time.Duration, kills, after int) string {
 	}
 	front.mu.Lock()
 	defer front.mu.Unlock()
-	if grace == 0 {
+	if strict {
 		return fmt.Sprintf("strict rotation (no grace): kills-in-window=%d reauth-required(Generate...)=%v", inWindow, strictReauth)
+	}
+	mode := fmt.Sprintf("grace %s", grace)
+	if !singleUse {
+		mode = "entra (a redeemed token stays valid)"
 	}
 	if front.refused != 0 {
 		t.Errorf("%d refreshes refused", front.refused)
 	}
-	return fmt.Sprintf("grace %s: kills-in-window=%d of %d (rotation issued by the simulator, the child storing exactly that token and blocked %s on the frozen keyring, the spent token still stored after the kill) resumed-with-spent-token=%d grace-redemptions=%d refreshes-after=%d (each next process 1+%d) simulator-refreshes=%d chains-broken=%d",
-		grace, inWindow, kills, blockedFor/time.Duration(max(1, kills)), inWindow-broken, front.reuses, refreshesAfter, after, sim.IdP.Stats().Refreshes, broken)
+	return fmt.Sprintf("%s: kills-in-window=%d of %d (rotation issued by the simulator, the child storing exactly that token and blocked %s on the frozen keyring, the spent token still stored after the kill) resumed-with-spent-token=%d spent-token-redemptions=%d refreshes-after=%d (each next process 1+%d) simulator-refreshes=%d chains-broken=%d",
+		mode, inWindow, kills, blockedFor/time.Duration(max(1, kills)), inWindow-broken, front.reuses, refreshesAfter, after, sim.IdP.Stats().Refreshes, broken)
 }
 
 // runKeyringHelper reads (keyring-get, to stdout) or writes (keyring-set,

@@ -1,6 +1,8 @@
 // Package m365sim is the Microsoft 365 simulator: the identity platform
 // (package identity) and Microsoft Graph (package graph) over one generated
-// tenant (package tenant), on one loopback origin, with knobs for latency,
+// tenant (package tenant), on one loopback listener (report downloads are
+// served under a second host name for it, as Graph sends them to another
+// host), with knobs for latency,
 // throttling, faults, concealed report names and TLS.
 //
 // It is the peer of every test that talks to "Microsoft" and the engine of
@@ -88,8 +90,13 @@ type Options struct {
 	DeltaTokenLifetime time.Duration // default 7 days
 	DeltaPageSize      int           // default 200
 	DownloadLifetime   time.Duration // default 5 minutes
-	// RefreshGrace lets a rotated refresh token be redeemed once more
-	// within this window (identity.Options.RefreshGrace).
+	// SingleUseRefreshTokens refuses a refresh token redeemed before
+	// (identity.Options.SingleUseRefreshTokens). Off, a redeemed token
+	// keeps working until it expires or is revoked, as with Entra.
+	SingleUseRefreshTokens bool
+	// RefreshGrace, with SingleUseRefreshTokens, lets a rotated refresh
+	// token be redeemed once more within this window
+	// (identity.Options.RefreshGrace).
 	RefreshGrace time.Duration
 	// ErrorLog receives the HTTP server's errors (TLS handshakes refused
 	// by untrusting clients, ...); nil discards them.
@@ -178,7 +185,8 @@ func Start(o Options) (*Server, error) {
 		DeltaTokenLifetime: o.DeltaTokenLifetime, DeltaPageSize: o.DeltaPageSize, DownloadLifetime: o.DownloadLifetime,
 	})
 	s.identity = identity.New(identity.Options{
-		Tenant: s.t, SigningKey: s.key, GraphResources: append([]string(nil), resources...), Now: o.Now, RefreshGrace: o.RefreshGrace,
+		Tenant: s.t, SigningKey: s.key, GraphResources: append([]string(nil), resources...), Now: o.Now,
+		SingleUseRefreshTokens: o.SingleUseRefreshTokens, RefreshGrace: o.RefreshGrace,
 	})
 	s.faults = newFaulter(o, &s.stats)
 	s.srv = &http.Server{

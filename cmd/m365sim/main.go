@@ -37,7 +37,14 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+// config is what the command line asks for.
+type config struct {
+	o           m365sim.Options
+	mutateEvery time.Duration
+	readyJSON   bool
+}
+
+func parseArgs(args []string) (config, error) {
 	fs := flag.NewFlagSet("m365sim", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback only; port 0 picks a free one)")
 	users := fs.Int("users", 250, "number of users in the generated tenant")
@@ -49,37 +56,56 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	concealed := fs.Bool("concealed", false, "conceal user names in usage reports")
 	noP1 := fs.Bool("no-p1", false, "serve the tenant as one without Microsoft Entra ID P1 (signInActivity refused with 403)")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated local CA")
+	singleUse := fs.Bool("single-use-refresh-tokens", false, "refuse a refresh token redeemed before (AADSTS70000); by default a redeemed one keeps working until it expires or is revoked, as with Entra")
+	grace := fs.Duration("refresh-grace", 0, "with --single-use-refresh-tokens, how long a redeemed refresh token may still be redeemed once more, e.g. 1m")
 	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
 	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+m365sim.ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return config{}, err
 	}
 	kinds, err := m365sim.ParseFaults(*faults)
 	if err != nil {
-		return err
+		return config{}, err
 	}
 	if *faultRate < 0 || *faultRate > 1 {
-		return fmt.Errorf("--fault-rate must be between 0 and 1")
+		return config{}, fmt.Errorf("--fault-rate must be between 0 and 1")
 	}
+	if *grace < 0 || (*grace > 0 && !*singleUse) {
+		// A grace only shortens single use; alone it would mean nothing.
+		return config{}, fmt.Errorf("--refresh-grace takes a positive duration and goes with --single-use-refresh-tokens")
+	}
+	return config{
+		o: m365sim.Options{
+			Addr: *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
+			FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, NoPremium: *noP1, TLS: *useTLS,
+			SingleUseRefreshTokens: *singleUse, RefreshGrace: *grace,
+		},
+		mutateEvery: *mutateEvery, readyJSON: *readyJSON,
+	}, nil
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	c, err := parseArgs(args)
+	if err != nil {
+		return err
+	}
+	seed := c.o.Seed
 	start := time.Now()
-	s, err := m365sim.Start(m365sim.Options{
-		Addr: *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
-		FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, NoPremium: *noP1, TLS: *useTLS,
-	})
+	s, err := m365sim.Start(c.o)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	printBanner(out, s, time.Since(start))
-	if *readyJSON {
-		if err := printReady(out, s, *seed); err != nil {
+	printBanner(out, s, c.o, time.Since(start))
+	if c.readyJSON {
+		if err := printReady(out, s, seed); err != nil {
 			return err
 		}
 	}
 
 	var tick <-chan time.Time
-	if *mutateEvery > 0 {
-		t := time.NewTicker(*mutateEvery)
+	if c.mutateEvery > 0 {
+		t := time.NewTicker(c.mutateEvery)
 		defer t.Stop()
 		tick = t.C
 	}
@@ -89,14 +115,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintln(out, "m365sim: shutting down")
 			return s.Close()
 		case <-tick:
-			sum := s.Tenant().Mutate(*seed+n, 0.01)
+			sum := s.Tenant().Mutate(seed+n, 0.01)
 			fmt.Fprintf(out, "m365sim: mutation %d: +%d users, -%d users, %d license changes, %d attribute changes (changes %d..%d)\n",
 				n, sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges, sum.FromSeq+1, sum.ToSeq)
 		}
 	}
 }
 
-func printBanner(out io.Writer, s *m365sim.Server, took time.Duration) {
+func printBanner(out io.Writer, s *m365sim.Server, o m365sim.Options, took time.Duration) {
 	t := s.Tenant()
 	t.RLock()
 	n, skus, sps := len(t.Users), len(t.SKUs), len(t.ServicePrincipals)
@@ -113,6 +139,14 @@ func printBanner(out io.Writer, s *m365sim.Server, took time.Duration) {
 	p("  Graph endpoint:             %s  (e.g. %s/v1.0/users)", s.GraphEndpoint(), s.GraphEndpoint())
 	if s.CAFile() != "" {
 		p("  CA certificate (trust it):  %s", s.CAFile())
+	}
+	switch {
+	case !o.SingleUseRefreshTokens:
+		p("  Refresh tokens:             rotated; a redeemed one keeps working until it expires or is revoked (as Entra)")
+	case o.RefreshGrace > 0:
+		p("  Refresh tokens:             single use; a redeemed one is accepted once more within %s", o.RefreshGrace)
+	default:
+		p("  Refresh tokens:             single use (a redeemed one answers AADSTS70000)")
 	}
 	p("")
 	p("Accounts (sign in on the simulator's pages)")

@@ -71,8 +71,50 @@ func TestRunPrintsEndpointsAndStops(t *testing.T) {
 	}
 }
 
+// By default refresh tokens behave as Entra's (a redeemed one keeps
+// working); --single-use-refresh-tokens, with an optional
+// --refresh-grace, is the strict mode tests use.
+func TestRefreshTokenFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		singleUse bool
+		grace     time.Duration
+	}{
+		{nil, false, 0},
+		{[]string{"--single-use-refresh-tokens"}, true, 0},
+		{[]string{"--single-use-refresh-tokens", "--refresh-grace", "1m"}, true, time.Minute},
+	} {
+		c, err := parseArgs(tc.args)
+		if err != nil || c.o.SingleUseRefreshTokens != tc.singleUse || c.o.RefreshGrace != tc.grace {
+			t.Errorf("%v: %v, single use %v grace %s", tc.args, err, c.o.SingleUseRefreshTokens, c.o.RefreshGrace)
+		}
+	}
+	// The flag reaches the server: a redeemed token is refused.
+	c, _ := parseArgs([]string{"--users", "20", "--single-use-refresh-tokens"})
+	s, err := m365sim.Start(c.o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rt, err := s.Identity().IssueRefreshToken(tenant.DefaultClientID, "admin@"+s.Tenant().Domain, "offline_access User.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{http.StatusOK, http.StatusBadRequest} {
+		resp, err := http.PostForm(s.TokenEndpoint(), url.Values{"client_id": {tenant.DefaultClientID}, "grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("redemption %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--faults", "boom"}, {"--fault-rate", "2"}, {"--addr", "0.0.0.0:0"}} {
+	for _, args := range [][]string{{"--faults", "boom"}, {"--fault-rate", "2"}, {"--addr", "0.0.0.0:0"},
+		{"--refresh-grace", "1m"}, {"--single-use-refresh-tokens", "--refresh-grace", "-1s"}} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}

@@ -123,3 +123,43 @@ func TestIncrementalFallsBackToFull(t *testing.T) {
 		}
 	})
 }
+
+// TestIncrementalStoresEachNewDeltaLink: Graph's deltaLink changes every
+// round, even one without changes (the simulator's does too). Each run
+// stores the link it was given, rounds without changes included, and the
+// run after them sees the changes made since.
+func TestIncrementalStoresEachNewDeltaLink(t *testing.T) {
+	e := newEnv(t, m365sim.Options{Users: 300})
+	e.incremental = true
+	e.reportsMaxAge = -1 // download the reports: new users have usage
+	e.mustRun()
+	link := func() string {
+		t.Helper()
+		st, ok, err := e.store.SyncState(context.Background(), e.conn.ID)
+		if err != nil || !ok || st.UsersDeltaLink == "" {
+			t.Fatalf("sync state: %+v %v %v", st, ok, err)
+		}
+		return st.UsersDeltaLink
+	}
+	seen := map[string]bool{link(): true}
+	before := e.dump()
+	for i := 0; i < 2; i++ { // nothing changed, the clock standing still
+		if res := e.mustRun(); res.Mode != ModeDelta {
+			t.Fatalf("no-change run %d: mode %q", i, res.Mode)
+		}
+		l := link()
+		if seen[l] {
+			t.Fatalf("no-change run %d kept a deltaLink given before", i)
+		}
+		seen[l] = true
+		sameDump(t, "unchanged tenant", e.dump(), before)
+	}
+	sum := e.sim.Tenant().Mutate(9, 0.05)
+	if sum.AttributeChanges+sum.Added+sum.Deleted == 0 {
+		t.Fatalf("mutation %+v changes nothing", sum)
+	}
+	if res := e.mustRun(); res.Mode != ModeDelta {
+		t.Fatalf("after the changes: mode %q", res.Mode)
+	}
+	e.checkAll()
+}

@@ -40,7 +40,7 @@ func TestSecretsAtRestAndInLogs(t *testing.T) {
 	if proxy == nil {
 		return
 	}
-	sim, err := m365sim.Start(m365sim.Options{Users: 500, Seed: 5, RefreshGrace: time.Minute})
+	sim, err := m365sim.Start(m365sim.Options{Users: 500, Seed: 5, SingleUseRefreshTokens: true, RefreshGrace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,7 @@ func (h *Handler) delta(w http.ResponseWriter, r *http.Request, c accesstoken.Cl
 		if !h.throttle(w, r, c, 1) {
 			return
 		}
-		link := token{kind: kindDeltaLink, n1: h.t.Seq(), issued: now.Unix(), sel: selBytes(sel)}
-		h.writeDelta(w, r, sel, nil, "", h.deltaURL(r, "$deltatoken", link))
+		h.writeDelta(w, r, sel, nil, "", h.deltaLink(r, h.t.Seq(), now, selBytes(sel)))
 		return
 	case len(v["$deltatoken"]) > 0 || len(v["$skiptoken"]) > 0:
 		raw := append(v["$deltatoken"], v["$skiptoken"]...)[0]
@@ -92,8 +91,7 @@ func (h *Handler) delta(w http.ResponseWriter, r *http.Request, c accesstoken.Cl
 			h.writeDelta(w, r, sel, items, h.deltaURL(r, "$skiptoken", next), "")
 			return
 		}
-		link := token{kind: kindDeltaLink, n1: tok.n1, issued: now.Unix(), sel: tok.sel}
-		h.writeDelta(w, r, sel, items, "", h.deltaURL(r, "$deltatoken", link))
+		h.writeDelta(w, r, sel, items, "", h.deltaLink(r, tok.n1, now, tok.sel))
 	default:
 		since, until, cursor := tok.n1, tok.n2, tok.cursor
 		if tok.kind == kindDeltaLink {
@@ -105,9 +103,18 @@ func (h *Handler) delta(w http.ResponseWriter, r *http.Request, c accesstoken.Cl
 			h.writeDelta(w, r, sel, items, h.deltaURL(r, "$skiptoken", nt), "")
 			return
 		}
-		link := token{kind: kindDeltaLink, n1: until, issued: now.Unix(), sel: tok.sel}
-		h.writeDelta(w, r, sel, items, "", h.deltaURL(r, "$deltatoken", link))
+		h.writeDelta(w, r, sel, items, "", h.deltaLink(r, until, now, tok.sel))
 	}
+}
+
+// deltaLink is the link that ends a round, resuming after change-log
+// sequence since. Graph's delta tokens change every round, even one
+// without changes, so a client must store each new link; the link's n2
+// (unused by a deltaLink otherwise) carries a round number so that ours
+// change too, even within the same second.
+func (h *Handler) deltaLink(r *http.Request, since uint64, now time.Time, sel []byte) string {
+	t := token{kind: kindDeltaLink, n1: since, n2: h.deltaRounds.Add(1), issued: now.Unix(), sel: sel}
+	return h.deltaURL(r, "$deltatoken", t)
 }
 
 func queryHas(r *http.Request, key string) (string, bool) {

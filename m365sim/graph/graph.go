@@ -1,7 +1,8 @@
 // Package graph is the simulator's Microsoft Graph v1.0: users (paging,
 // $select, startswith filters, $count, delta), subscribedSkus,
 // servicePrincipals and the usage reports with their pre-authenticated
-// CSV downloads, with Graph's errors, permissions and throttling, as
+// CSV downloads (served under another host name than Graph's, see
+// downloadHost), with Graph's errors, permissions and throttling, as
 // /work/shared/spec/microsoft-wire.md describes them.
 //
 // Responses are streamed: a page is a slice of user pointers copied under
@@ -78,7 +79,10 @@ type Handler struct {
 	reports   *windowLimiter
 	ridBase   [16]byte
 	ridSeq    atomic.Uint64
-	throttled atomic.Int64
+	// deltaRounds numbers the deltaLinks handed out, so that each differs
+	// from the last even when nothing changed in between (see deltaLink).
+	deltaRounds atomic.Uint64
+	throttled   atomic.Int64
 }
 
 // Throttled counts the 429 answers given so far.

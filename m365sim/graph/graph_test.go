@@ -284,9 +284,15 @@ func TestDeltaSequence(t *testing.T) {
 	if len(state) != 600 || len(items) != 600 {
 		t.Fatalf("initial round: %d items, %d users", len(items), len(state))
 	}
-	// Nothing changed: an empty round.
-	if items, l2 := e.deltaRound(link); len(items) != 0 || l2 == "" {
-		t.Fatalf("no-change round: %d items", len(items))
+	// Nothing changed: an empty round, whose deltaLink is new nonetheless
+	// (Graph's tokens change every round), even with the clock standing
+	// still; the old link and the new one both go on working.
+	items, l2 := e.deltaRound(link)
+	if len(items) != 0 || l2 == "" || l2 == link {
+		t.Fatalf("no-change round: %d items, deltaLink %q (was %q)", len(items), l2, link)
+	}
+	if items, l3 := e.deltaRound(l2); len(items) != 0 || l3 == l2 || l3 == link {
+		t.Fatalf("second no-change round: %d items, the same deltaLink again %v", len(items), l3 == l2 || l3 == link)
 	}
 	sum := e.ten.Mutate(5, 0.1)
 	items, link2 := e.deltaRound(link)
@@ -361,9 +367,14 @@ func (e *env) report(fn string) (*csv.Reader, []string, string) {
 	if resp.StatusCode != 302 {
 		e.t.Fatalf("%s: %d %s", fn, resp.StatusCode, body)
 	}
+	// The link points to this server under another host name, as Graph's
+	// point to reports.office.com; the 302 is text/plain with a body.
 	loc := resp.Header.Get("Location")
-	if !strings.HasPrefix(loc, e.srv.URL+graph.DownloadPrefix) {
-		e.t.Fatalf("Location %q is not a download URL of this server", loc)
+	if want := strings.Replace(e.srv.URL, "127.0.0.1", "localhost", 1) + graph.DownloadPrefix; !strings.HasPrefix(loc, want) {
+		e.t.Fatalf("Location %q is not a download URL %s...", loc, want)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain" || string(body) != loc {
+		e.t.Fatalf("302 %s %q, want text/plain with the link", ct, body)
 	}
 	resp, body = e.get(loc, "")
 	if resp.StatusCode != 200 {
@@ -413,6 +424,11 @@ func TestReports(t *testing.T) {
 		}
 		if resp, _ := e.get(loc+"x", ""); resp.StatusCode != 403 {
 			t.Errorf("tampered link: %d", resp.StatusCode)
+		}
+		// The link works on its own host only, not on Graph's.
+		onGraph := strings.Replace(loc, "localhost", "127.0.0.1", 1)
+		if resp, body := e.get(onGraph, ""); resp.StatusCode != 403 || !bytes.Contains(body, []byte("Signature did not match")) {
+			t.Errorf("the link on Graph's host: %d %s", resp.StatusCode, body)
 		}
 	}
 	r, _, loc := e.report("getOffice365ActiveUserDetail(period='D7')")
@@ -574,4 +590,24 @@ func TestGoldenThrottled(t *testing.T) {
 		t.Fatalf("%d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	golden(t, "error_throttled.json", body)
+}
+
+// Reached as localhost, Graph sends the download to the IP address the
+// connection came in on (the root package's TestReportDownloadOnAnotherHost
+// follows the redirect with a real client, over TLS and a proxy), where the
+// link works; on Graph's name it does not.
+func TestReportRedirectGoesToAnotherHost(t *testing.T) {
+	e := newEnv(t, 20, nil)
+	byName := strings.Replace(e.srv.URL, "127.0.0.1", "localhost", 1)
+	resp, _ := e.get(byName+"/v1.0/reports/getOffice365ActivationsUserDetail", e.admin)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 302 || !strings.HasPrefix(loc, e.srv.URL+graph.DownloadPrefix) {
+		t.Fatalf("reached as localhost: %d %q, want a link on %s", resp.StatusCode, loc, e.srv.URL)
+	}
+	if resp, body := e.get(loc, ""); resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte("\xef\xbb\xbfReport Refresh Date,")) {
+		t.Fatalf("download: %d %.80s", resp.StatusCode, body)
+	}
+	if resp, _ := e.get(strings.Replace(loc, "127.0.0.1", "localhost", 1), ""); resp.StatusCode != 403 {
+		t.Errorf("the link on Graph's name: %d", resp.StatusCode)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -121,15 +123,57 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, c accesstoken.C
 	}
 	se := strconv.FormatInt(h.o.Now().Add(h.o.DownloadLifetime).Unix(), 10)
 	q := url.Values{"period": {period}, "date": {date}, "c": {conceal}, "se": {se}}
-	q.Set("sig", h.signDownload(fn, q))
-	w.Header().Set("Location", baseURL(r)+DownloadPrefix+fn+".csv?"+q.Encode())
-	w.Header().Set("Content-Length", "0")
+	dl := downloadHost(r)
+	q.Set("sig", h.signDownload(fn, q, dl))
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	loc := scheme + dl + DownloadPrefix + fn + ".csv?" + q.Encode()
+	// Microsoft documents the 302 with Content-Type text/plain; the body
+	// is not documented, and a client must not need it (?): it carries the
+	// link, so that a client that reads or drains it gets something real.
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(len(loc)))
 	w.WriteHeader(http.StatusFound)
+	_, _ = io.WriteString(w, loc)
 }
 
-func (h *Handler) signDownload(fn string, q url.Values) string {
+// downloadHost is the host (and port) report downloads are served on:
+// this very listener under another name than the one Graph was reached
+// by, since Graph's links point to another host (reports.office.com). So a
+// client meets what it meets with Microsoft: its HTTP library drops the
+// bearer token on the way there (Go's does on a change of host, not of
+// port), and one that sent it anyway is refused. An IP address (127.0.0.1,
+// ::1) becomes localhost; a name (localhost) becomes the IP address the
+// connection came in on, both of which the TLS certificate covers.
+func downloadHost(r *http.Request) string {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = strings.Trim(r.Host, "[]"), ""
+	}
+	other := "localhost"
+	if net.ParseIP(host) == nil {
+		other = "127.0.0.1"
+		if la, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+			other = la.IP.String()
+		}
+	}
+	if port == "" {
+		if strings.Contains(other, ":") {
+			return "[" + other + "]"
+		}
+		return other
+	}
+	return net.JoinHostPort(other, port)
+}
+
+// signDownload signs a download link for the host it points to: like a
+// storage account's SAS, it works there only.
+func (h *Handler) signDownload(fn string, q url.Values, host string) string {
 	m := hmac.New(sha256.New, h.tokenKey)
-	m.Write([]byte("download\x00" + fn + "\x00" + q.Get("period") + "\x00" + q.Get("date") + "\x00" + q.Get("c") + "\x00" + q.Get("se")))
+	m.Write([]byte("download\x00" + strings.ToLower(host) + "\x00" + fn + "\x00" + q.Get("period") + "\x00" + q.Get("date") + "\x00" + q.Get("c") + "\x00" + q.Get("se")))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -155,12 +199,14 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("Authorization") != "" {
+		// Graph's bearer token has no business here: the real download
+		// host would never need it, and a client sending it leaks it.
 		storageError(w, 403, "AuthenticationFailed", "Server failed to authenticate the request. The URL is pre-authenticated: send it without an Authorization header.")
 		return
 	}
 	fn := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, DownloadPrefix), ".csv")
 	q := r.URL.Query()
-	if _, ok := reportNames[strings.ToLower(fn)]; !ok || !hmac.Equal([]byte(q.Get("sig")), []byte(h.signDownload(fn, q))) {
+	if _, ok := reportNames[strings.ToLower(fn)]; !ok || !hmac.Equal([]byte(q.Get("sig")), []byte(h.signDownload(fn, q, r.Host))) {
 		storageError(w, 403, "AuthenticationFailed", "Server failed to authenticate the request. Signature did not match.")
 		return
 	}

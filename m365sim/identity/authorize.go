@@ -89,7 +89,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, seg stri
 		kind: flowAuthorize, seg: seg, appID: app.AppID, redirectURI: redirectURI,
 		responseMode: q.Get("response_mode"), state: q.Get("state"), nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), method: q.Get("code_challenge_method"),
-		prompt: q.Get("prompt"), loginHint: q.Get("login_hint"),
+		prompt: q.Get("prompt"), loginHint: s.loginHintUPN(q.Get("login_hint")),
 	}
 	switch f.responseMode {
 	case "":
@@ -755,4 +755,22 @@ func (s *Server) serveAdminConsent(w http.ResponseWriter, r *http.Request, seg s
 	f.scopes = scopes.expandDefault(nil)
 	s.addFlow(f)
 	s.renderPicker(w, r, f, "")
+}
+
+// loginHintUPN turns a login_hint parameter into the UPN the pages match:
+// the opaque login_hint claim of one of our id_tokens, which Microsoft
+// recommends passing back as the hint, names its user by object id (a UPN
+// may have changed since); anything else is taken as typed.
+func (s *Server) loginHintUPN(hint string) string {
+	oid, tid, _, ok := parseLoginHintClaim(hint)
+	if !ok {
+		return hint
+	}
+	t := s.o.Tenant
+	t.RLock()
+	defer t.RUnlock()
+	if u := t.UserByID(oid); u != nil && strings.EqualFold(tid, t.ID) {
+		return u.UserPrincipalName
+	}
+	return hint
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,91 @@ func TestDeviceCodeWithOAuth2Client(t *testing.T) {
 	_, err = conf.DeviceAccessToken(bg, da)
 	if re, ok := err.(*oauth2.RetrieveError); !ok || re.ErrorCode != "authorization_declined" || re.Response.StatusCode != http.StatusBadRequest {
 		t.Errorf("declined: %v", err)
+	}
+}
+
+// pollAs polls with a given spelling of the device code grant, sending a
+// client-request-id as MSAL does.
+func (e *env) pollAs(t *testing.T, grant, dc, requestID string) (int, map[string]any, []byte) {
+	t.Helper()
+	return e.post(t, "/common/oauth2/v2.0/token", url.Values{"client_id": {publicApp}, "grant_type": {grant}, "device_code": {dc}},
+		"client-request-id", requestID)
+}
+
+// checkPollError checks that a polling error carries what Microsoft's
+// client libraries read from it: error (they branch on it), the
+// description, error_codes, timestamp, trace_id, correlation_id (echoing
+// the client-request-id) and error_uri, in Microsoft's order.
+func checkPollError(t *testing.T, what string, status int, m map[string]any, raw []byte, wantErr string, wantCode int, requestID string) {
+	t.Helper()
+	if status != http.StatusBadRequest || m["error"] != wantErr {
+		t.Fatalf("%s: %d %s, want 400 %s", what, status, raw, wantErr)
+	}
+	want := []string{"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"}
+	if got := orderedKeys(t, raw); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: fields %v, want %v", what, got, want)
+	}
+	codes, _ := m["error_codes"].([]any)
+	if len(codes) != 1 || codes[0] != float64(wantCode) {
+		t.Errorf("%s: error_codes %v, want [%d]", what, m["error_codes"], wantCode)
+	}
+	desc, _ := m["error_description"].(string)
+	if !strings.HasPrefix(desc, "AADSTS"+strconv.Itoa(wantCode)+": ") || !strings.Contains(desc, "\r\nTrace ID: "+m["trace_id"].(string)) ||
+		!strings.Contains(desc, "\r\nCorrelation ID: "+requestID) || !strings.Contains(desc, "\r\nTimestamp: "+m["timestamp"].(string)) {
+		t.Errorf("%s: description %q", what, desc)
+	}
+	if m["correlation_id"] != requestID || !guidRE.MatchString(m["trace_id"].(string)) {
+		t.Errorf("%s: correlation_id %v trace_id %v", what, m["correlation_id"], m["trace_id"])
+	}
+	if _, err := time.Parse("2006-01-02 15:04:05Z", m["timestamp"].(string)); err != nil {
+		t.Errorf("%s: timestamp %v", what, m["timestamp"])
+	}
+}
+
+// Both spellings of the grant (RFC 8628's URN and MSAL's "device_code")
+// go through the whole flow, with every polling error carrying the fields
+// MSAL reads. The interval clients wait comes from the devicecode answer
+// (MSAL reads it there and adds 5 s itself on slow_down, as RFC 8628 says),
+// so the error bodies carry none, as Microsoft's do not.
+func TestDeviceCodeGrantSpellings(t *testing.T) {
+	for _, grant := range []string{deviceCodeGrant, "device_code"} {
+		t.Run(grant, func(t *testing.T) {
+			e := newEnv(t)
+			const rid = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+			m, _ := e.deviceCode(t, tenantID)
+			if m["interval"] != float64(5) {
+				t.Errorf("interval %v, want 5", m["interval"])
+			}
+			dc := m["device_code"].(string)
+			s, pm, raw := e.pollAs(t, grant, dc, rid)
+			checkPollError(t, "pending", s, pm, raw, "authorization_pending", 70016, rid)
+			s, pm, raw = e.pollAs(t, grant, dc, rid)
+			checkPollError(t, "too fast", s, pm, raw, "slow_down", 70000, rid)
+			e.clock.Advance(10 * time.Second)
+			e.enterCode(t, m["user_code"].(string), adminUPN, adminPW, "accept")
+			s, tok, raw := e.pollAs(t, grant, dc, rid)
+			if s != 200 || tok["access_token"] == nil || tok["refresh_token"] == nil {
+				t.Fatalf("approved: %d %s", s, raw)
+			}
+
+			m, _ = e.deviceCode(t, tenantID)
+			e.enterCode(t, m["user_code"].(string), adminUPN, adminPW, "cancel")
+			s, pm, raw = e.pollAs(t, grant, m["device_code"].(string), rid)
+			checkPollError(t, "declined", s, pm, raw, "authorization_declined", 70000, rid)
+
+			m, _ = e.deviceCode(t, tenantID)
+			e.clock.Advance(15 * time.Minute)
+			s, pm, raw = e.pollAs(t, grant, m["device_code"].(string), rid)
+			checkPollError(t, "expired", s, pm, raw, "expired_token", 70020, rid)
+
+			s, pm, raw = e.pollAs(t, grant, "DAQABAAEAAAnonsense", rid)
+			checkPollError(t, "unknown code", s, pm, raw, "bad_verification_code", 70000, rid)
+		})
+	}
+	// Other grant types are still refused.
+	e := newEnv(t)
+	s, m, _ := e.post(t, "/common/oauth2/v2.0/token", url.Values{"client_id": {publicApp}, "grant_type": {"device"}, "device_code": {"x"}})
+	if s != 400 || m["error"] != "unsupported_grant_type" {
+		t.Errorf("grant_type=device: %d %v", s, m)
 	}
 }

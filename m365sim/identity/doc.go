@@ -36,6 +36,23 @@
 // a password set (Options.PickerAccounts overrides this), at most 12. A user
 // whose Password is empty signs in without the password page.
 //
+// # Token responses
+//
+// The device code grant is accepted under both of its names: RFC 8628's
+// urn:ietf:params:oauth:grant-type:device_code, which Microsoft documents,
+// and the short device_code that MSAL.NET and MSAL.js send. Its polling
+// errors (authorization_pending, slow_down, authorization_declined,
+// expired_token, bad_verification_code) carry the same fields as every
+// token error: error, error_description, error_codes, timestamp, trace_id,
+// correlation_id and error_uri; the interval is the devicecode answer's.
+//
+// A request with client_info=1 (MSAL sends it) gets client_info in the
+// answer: base64url JSON {"uid": user object id, "utid": tenant id}.
+// An id_token carries the opaque login_hint claim when the app registration
+// lists it among its optional claims (tenant.AppRegistration.IDTokenClaims),
+// as Microsoft's optional claims do; passed back as the login_hint
+// parameter, it names its user even after a UPN change.
+//
 // # Consent
 //
 // Delegated permissions are consented per user and app (Accept on the
@@ -51,18 +68,25 @@
 //
 // # Refresh token rotation
 //
-// Every refresh_token redemption returns a new refresh token, and a redeemed
-// token is dead: a second redemption answers invalid_grant (AADSTS70000).
-// Microsoft tolerates the reuse of a refresh token for a short while, so
-// that a client that crashed between receiving the rotated token and storing
-// it does not lose the user's sign-in. Options.RefreshGrace models that: a
-// token redeemed less than RefreshGrace ago may be redeemed exactly once
-// more, which returns another fresh refresh token (the chain forks; both
-// children are valid). The default grace is 0: strict rotation. Refresh
-// tokens also die after RefreshTokenIdle without use (AADSTS700082), when
-// ExpireRefreshTokens is called (the same error), and when
-// RevokeRefreshTokens names their user or client (AADSTS50173); tokens
-// issued after a revocation are valid.
+// Every refresh_token redemption returns a new refresh token, which the
+// client should store and use from then on. By default the redeemed token
+// keeps working, as Microsoft documents for its identity platform ("it
+// doesn't revoke old refresh tokens when used to fetch new access
+// tokens"): until it expires or is revoked, each redemption forks the
+// chain. Stats.RefreshReuses counts such redemptions of an already
+// redeemed token, so a test can prove a client never makes one.
+//
+// Options.SingleUseRefreshTokens is the strict mode: a redeemed token is
+// dead, and a second redemption answers invalid_grant (AADSTS70000). With
+// it, Options.RefreshGrace lets a token redeemed less than RefreshGrace ago
+// be redeemed exactly once more (a client that crashed between receiving
+// the rotated token and storing it), which returns another fresh refresh
+// token (the chain forks; both children are valid).
+//
+// In both modes refresh tokens die after RefreshTokenIdle from their issue
+// (AADSTS700082), when ExpireRefreshTokens is called (the same error), and
+// when RevokeRefreshTokens names their user or client (AADSTS50173);
+// tokens issued after a revocation are valid.
 //
 // # Redirect URIs
 //

@@ -34,8 +34,15 @@ type Options struct {
 	CodeLifetime        time.Duration // default 10 minutes
 	AccessTokenLifetime time.Duration // default 3599 s (expires_in 3599)
 	RefreshTokenIdle    time.Duration // default 90 days
-	// RefreshGrace is how long a redeemed refresh token may be redeemed once
-	// more (see the package documentation). Default 0: strict rotation.
+	// SingleUseRefreshTokens makes a redeemed refresh token dead: a second
+	// redemption answers invalid_grant AADSTS70000. Entra does not do that
+	// (a redeemed token keeps working until it expires or is revoked), so
+	// it is off by default; tests turn it on to prove that a client always
+	// stores and presents the newest token.
+	SingleUseRefreshTokens bool
+	// RefreshGrace, with SingleUseRefreshTokens, is how long a redeemed
+	// refresh token may still be redeemed once more (see the package
+	// documentation). Default 0: strictly single use.
 	RefreshGrace       time.Duration
 	DeviceCodeLifetime time.Duration // default 15 minutes (expires_in 900)
 	DeviceCodeInterval time.Duration // default 5 s; whole seconds on the wire
@@ -51,9 +58,13 @@ type Options struct {
 // Stats are counters of what the server did, for tests and the simulator's
 // status output.
 type Stats struct {
-	CodesIssued         int
-	CodesRedeemed       int
-	Refreshes           int // successful refresh_token redemptions
+	CodesIssued   int
+	CodesRedeemed int
+	Refreshes     int // successful refresh_token redemptions
+	// RefreshReuses counts the successful redemptions of a refresh token
+	// that had been redeemed before: a client that stores every rotated
+	// token never causes one, in either mode.
+	RefreshReuses       int
 	ClientCredentials   int // successful client_credentials grants
 	DeviceCodesIssued   int
 	DeviceCodesRedeemed int
@@ -276,7 +287,8 @@ type appInfo struct {
 	MultiTenant        bool
 	AdminConsented     map[string]bool // lower-case permission names
 	AppRoles           []string
-	SPID               string // service principal object id, if the tenant has one
+	SPID               string          // service principal object id, if the tenant has one
+	IDTokenClaims      map[string]bool // optional id_token claims, lower case
 }
 
 func (s *Server) app(appID string) (appInfo, bool) {
@@ -292,7 +304,10 @@ func (s *Server) app(appID string) (appInfo, bool) {
 		RedirectURIs: append([]string(nil), a.RedirectURIs...),
 		Secrets:      append([]string(nil), a.Secrets...),
 		MultiTenant:  a.MultiTenant, AppRoles: append([]string(nil), a.AppRoles...),
-		AdminConsented: map[string]bool{},
+		AdminConsented: map[string]bool{}, IDTokenClaims: map[string]bool{},
+	}
+	for _, c := range a.IDTokenClaims {
+		ai.IDTokenClaims[strings.ToLower(c)] = true
 	}
 	for _, p := range a.AdminConsented {
 		ai.AdminConsented[strings.ToLower(p)] = true

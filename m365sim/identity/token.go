@@ -14,7 +14,15 @@ import (
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
 
-const deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
+// The device code grant has two spellings on the wire: RFC 8628's URN,
+// which Microsoft documents, and the short "device_code" that MSAL.NET
+// and MSAL.js send (their GrantType DEVICE_CODE_GRANT), which Entra accepts
+// as well. Refusing the short one would fail those clients with
+// unsupported_grant_type.
+const (
+	deviceCodeGrant      = "urn:ietf:params:oauth:grant-type:device_code"
+	deviceCodeGrantShort = "device_code"
+)
 
 // grant is what a user authorised a client to do; the refresh tokens of a
 // chain share it.
@@ -47,6 +55,7 @@ type tokenBody struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, seg string) {
@@ -97,7 +106,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, seg string) 
 		e = s.redeemRefresh(w, r, app)
 	case "client_credentials":
 		e = s.clientCredentials(w, r, app)
-	case deviceCodeGrant:
+	case deviceCodeGrant, deviceCodeGrantShort:
 		e = s.redeemDeviceCode(w, r, app)
 	default:
 		e = newErr(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'.", grantType)
@@ -263,8 +272,8 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, app appIn
 	return nil
 }
 
-// rotateLocked checks a refresh token and, if it may be redeemed, spends it
-// and returns its successor. It takes the server's lock.
+// rotateLocked checks a refresh token and, if it may be redeemed, records
+// the redemption and returns its successor. It takes the server's lock.
 func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInfo, asked *scopeReq) (scopeReq, string, *aadError) {
 	_, domain, _ := s.tenantIDs()
 	s.mu.Lock()
@@ -289,7 +298,7 @@ func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInf
 		return scopeReq{}, "", newErr(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			msTime(rt.issued), dotnetDuration(s.o.RefreshTokenIdle))
 	}
-	if rt.redemptions > 0 {
+	if rt.redemptions > 0 && s.o.SingleUseRefreshTokens {
 		inGrace := s.o.RefreshGrace > 0 && rt.redemptions < 2 && now.Sub(rt.redeemedAt) < s.o.RefreshGrace
 		if !inGrace {
 			return scopeReq{}, "", newErr(400, "invalid_grant", 70000, "The provided value for the 'refresh_token' is not valid. The refresh token was already redeemed. (?)")
@@ -304,6 +313,9 @@ func (s *Server) rotateLocked(rt *refreshToken, u userInfo, uok bool, app appInf
 				return scopeReq{}, "", errConsentRequired(app)
 			}
 		}
+	}
+	if rt.redemptions > 0 {
+		s.stats.RefreshReuses++
 	}
 	rt.redemptions++
 	if rt.redemptions == 1 {
@@ -367,7 +379,13 @@ func (s *Server) respondTokens(w http.ResponseWriter, r *http.Request, app appIn
 		AccessToken: accesstoken.Mint(s.o.SigningKey, c), RefreshToken: refresh,
 	}
 	if q.has("openid") || (len(q.OIDC) == 0 && g.scopes.has("openid")) {
-		body.IDToken = s.mintIDToken(r, g, app.AppID, nonce, now)
+		body.IDToken = s.mintIDToken(r, g, app, nonce, now)
+	}
+	// MSAL sends client_info=1 on every token request and builds its
+	// account's home id (uid.utid) from the answer's client_info. The
+	// request's form holds the query too, so either place counts.
+	if r.Form.Get("client_info") == "1" {
+		body.ClientInfo = clientInfo(g.userID, tid)
 	}
 	s.count(func(st *Stats) { st.AccessTokensIssued++ })
 	writeJSON(w, r, http.StatusOK, s.ids(r), body)

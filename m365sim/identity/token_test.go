@@ -195,7 +195,8 @@ func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // Every failure of the token endpoint, against one golden file.
 func TestTokenErrors(t *testing.T) {
-	e := newEnv(t)
+	// Strict rotation: the reuse of a redeemed refresh token is refused.
+	e := newEnv(t, func(o *Options) { o.SingleUseRefreshTokens = true })
 	tok := func(seg string, kv ...string) (int, map[string]any, []byte) {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -356,8 +357,50 @@ func TestRefreshRotation(t *testing.T) {
 		}
 		return m["refresh_token"].(string), ""
 	}
-	t.Run("strict", func(t *testing.T) {
+	strict := func(o *Options) { o.SingleUseRefreshTokens = true }
+	t.Run("entra", func(t *testing.T) {
+		// The default, as Microsoft documents: every redemption rotates,
+		// and a redeemed token keeps working until it expires or is
+		// revoked.
 		e := newEnv(t)
+		rt, _ := e.srv.IssueRefreshToken(publicApp, adminUPN, productSc)
+		chain := []string{rt}
+		for i := 0; i < 5; i++ {
+			next, failure := redeem(t, e, chain[len(chain)-1])
+			if failure != "" || next == chain[len(chain)-1] {
+				t.Fatalf("refresh %d: %q, same token %v", i, failure, next == chain[len(chain)-1])
+			}
+			chain = append(chain, next)
+		}
+		if st := e.srv.Stats(); st.Refreshes != 5 || st.RefreshReuses != 0 {
+			t.Fatalf("a clean chain: %+v", st)
+		}
+		for i, old := range chain[:len(chain)-1] {
+			next, failure := redeem(t, e, old)
+			if failure != "" || next == "" {
+				t.Errorf("redeemed token %d refused: %q", i, failure)
+			}
+		}
+		if st := e.srv.Stats(); st.RefreshReuses != 5 {
+			t.Errorf("%d reuses counted, want 5", st.RefreshReuses)
+		}
+		// A redeemed token still expires with its age and dies with a
+		// revocation.
+		e.clock.Advance(90 * 24 * time.Hour)
+		if _, f := redeem(t, e, chain[1]); !strings.Contains(f, "AADSTS700082") {
+			t.Errorf("a redeemed token past its lifetime: %q", f)
+		}
+		fresh, _ := e.srv.IssueRefreshToken(publicApp, adminUPN, productSc)
+		next, _ := redeem(t, e, fresh)
+		e.srv.RevokeRefreshTokens(adminUPN)
+		for _, tok := range []string{fresh, next} {
+			if _, f := redeem(t, e, tok); !strings.Contains(f, "AADSTS50173") {
+				t.Errorf("revoked: %q", f)
+			}
+		}
+	})
+	t.Run("strict", func(t *testing.T) {
+		e := newEnv(t, strict)
 		rt, _ := e.srv.IssueRefreshToken(publicApp, adminUPN, productSc)
 		chain := []string{rt}
 		for i := 0; i < 10; i++ {
@@ -377,7 +420,7 @@ func TestRefreshRotation(t *testing.T) {
 		}
 	})
 	t.Run("grace", func(t *testing.T) {
-		e := newEnv(t, func(o *Options) { o.RefreshGrace = 30 * time.Second })
+		e := newEnv(t, strict, func(o *Options) { o.RefreshGrace = 30 * time.Second })
 		rt, _ := e.srv.IssueRefreshToken(publicApp, adminUPN, productSc)
 		a, _ := redeem(t, e, rt)
 		e.clock.Advance(29 * time.Second)

@@ -221,6 +221,10 @@ type AppRegistration struct {
 	// AppRoles lists the application permissions granted (client
 	// credentials).
 	AppRoles []string
+	// IDTokenClaims are the optional claims its id_tokens carry (the
+	// registration's "Token configuration"), e.g. "login_hint". Microsoft
+	// adds an optional claim only when the registration asks for it.
+	IDTokenClaims []string
 }
 
 // UserByUPN finds a user by user principal name (case-insensitive). The
