@@ -254,7 +254,18 @@ type cachedFacts struct {
 // Optimize returns the figures of connection connID's current snapshot
 // for N days, the configured prices and the catalogue.
 func (o *Optimizer) Optimize(ctx context.Context, connID string, days int, cfg *storage.Config, cat *catalog.Catalog) (*optimize.Result, error) {
-	f, err := o.Facts(ctx, connID)
+	run, err := o.Store.CurrentRun(ctx, connID)
+	if err != nil {
+		return nil, err
+	}
+	return o.OptimizeRun(ctx, connID, run.ID, days, cfg, cat)
+}
+
+// OptimizeRun is Optimize for one snapshot, pinned by its run: a caller
+// that shows the run's date beside the figures (the CLI, an export) gets
+// both from the same snapshot even if an import finishes meanwhile.
+func (o *Optimizer) OptimizeRun(ctx context.Context, connID string, run int64, days int, cfg *storage.Config, cat *catalog.Catalog) (*optimize.Result, error) {
+	f, err := o.factsOf(ctx, connID, run)
 	if err != nil {
 		return nil, err
 	}
@@ -267,13 +278,17 @@ func (o *Optimizer) Facts(ctx context.Context, connID string) (*optimize.Facts, 
 	if err != nil {
 		return nil, err
 	}
+	return o.factsOf(ctx, connID, run.ID)
+}
+
+func (o *Optimizer) factsOf(ctx context.Context, connID string, run int64) (*optimize.Facts, error) {
 	o.mu.Lock()
 	c, ok := o.facts[connID]
 	o.mu.Unlock()
-	if ok && c.run == run.ID {
+	if ok && c.run == run {
 		return c.facts, nil
 	}
-	f, err := optimize.Load(ctx, o.Store, connID, inventory.Query{RunID: run.ID})
+	f, err := optimize.Load(ctx, o.Store, connID, inventory.Query{RunID: run})
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +296,29 @@ func (o *Optimizer) Facts(ctx context.Context, connID string) (*optimize.Facts, 
 	if o.facts == nil {
 		o.facts = map[string]cachedFacts{}
 	}
-	o.facts[connID] = cachedFacts{run.ID, f}
+	o.facts[connID] = cachedFacts{run, f}
 	o.mu.Unlock()
 	return f, nil
+}
+
+// SnapshotLicenses returns the SKUs of the current snapshot of every
+// connection (those without one are passed over): what a price list's SKU
+// names are resolved against first (Resolver).
+func SnapshotLicenses(ctx context.Context, store *inventory.Store, conns []storage.Connection) ([]inventory.License, error) {
+	var out []inventory.License
+	for _, conn := range conns {
+		run, err := store.CurrentRun(ctx, conn.ID)
+		if errors.Is(err, inventory.ErrNoSnapshot) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ls, err := store.Licenses(ctx, conn.ID, inventory.Query{RunID: run.ID})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ls...)
+	}
+	return out, nil
 }

@@ -211,6 +211,9 @@ type Result struct {
 // none is priced). It is worked out when a row is shown or exported, not
 // for every finding of a 100,000-user tenant.
 func (r *Result) Cost(fd *Finding) map[string]float64 {
+	if fd.Reason == AssignmentError {
+		return nil // a failed assignment holds no seat: it costs nothing
+	}
 	var m map[string]float64
 	for _, id := range fd.SKUs {
 		if p, ok := r.prices[strings.ToLower(id)]; ok {

@@ -106,6 +106,11 @@ func TestComputeByHand(t *testing.T) {
 	if d := r.List(AssignmentError)[0].Detail; d != "Group Licensing - Visio could not assign Visio Plan 2: CountViolation" {
 		t.Errorf("hal's detail %q", d)
 	}
+	prices[visio] = Price{Cents: 1500, Currency: "EUR"}
+	defer delete(prices, visio)
+	if c := r.Cost(&r.List(AssignmentError)[0]); c != nil {
+		t.Errorf("hal's failed assignment costs %v: he holds no seat", c)
+	}
 	if ov := r.List(Overlapping)[0]; !slices.Equal(ov.SKUs, []string{ems}) || !ov.Recoverable ||
 		!strings.HasPrefix(ov.Detail, "Enterprise Mobility + Security E3 is included in Microsoft 365 E3") {
 		t.Errorf("gus's overlap: %+v", ov)

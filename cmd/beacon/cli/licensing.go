@@ -13,7 +13,6 @@ import (
 	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/service"
-	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -83,22 +82,7 @@ func snapshotLicenses(ctx context.Context, env *Env, cfg *storage.Config) ([]inv
 		return nil, err
 	}
 	defer store.Close()
-	var out []inventory.License
-	for _, conn := range cfg.Connections {
-		run, err := store.CurrentRun(ctx, conn.ID)
-		if errors.Is(err, inventory.ErrNoSnapshot) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		ls, err := store.Licenses(ctx, conn.ID, inventory.Query{RunID: run.ID})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ls...)
-	}
-	return out, nil
+	return service.SnapshotLicenses(ctx, store, cfg.Connections)
 }
 
 // skuLabels names a snapshot's SKUs the way the CLI shows them everywhere:
@@ -130,16 +114,4 @@ func (s skuLabels) labels(ls []inventory.AssignedLicense) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// optimizeRun computes the Optimization page's figures for one snapshot,
-// the one the caller pinned with CurrentRun: service.Optimizer reads the
-// current run itself, so an import finishing between the two reads could
-// give the header of one snapshot and the figures of the next.
-func optimizeRun(ctx context.Context, store *inventory.Store, connID string, run inventory.Run, days int, cfg *storage.Config, cat *catalog.Catalog) (*optimize.Result, error) {
-	f, err := optimize.Load(ctx, store, connID, inventory.Query{RunID: run.ID})
-	if err != nil {
-		return nil, err
-	}
-	return optimize.Compute(f, optimize.Options{InactiveDays: days, Prices: service.PriceMap(cfg), Catalog: cat}), nil
 }

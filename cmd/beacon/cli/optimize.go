@@ -113,7 +113,7 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	res, err := optimizeRun(ctx, store, conn.ID, run, *days, cfg, cat)
+	res, err := (&service.Optimizer{Store: store}).OptimizeRun(ctx, conn.ID, run.ID, *days, cfg, cat)
 	if err != nil {
 		return fail(err)
 	}
