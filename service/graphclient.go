@@ -76,8 +76,13 @@ func open(conn storage.Connection, o GraphOptions) (*graph.Client, *http.Client,
 	}
 	ts, err := tokens(conn, o.Secrets, hc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ExplainImportError(conn, err)
 	}
+	// A refused token request fails the import with the advice of
+	// ExplainImportError, so the import history (written by the importer
+	// with the error's text), the scheduler's notification and `beacon
+	// execute` all say how to sign in again.
+	ts = explainedTokens{ts: ts, conn: conn}
 	client, err := newGraphClient(hc, conn, ts, graph.Options{Logger: o.Logger, OnRetry: o.OnRetry})
 	if err != nil {
 		return nil, nil, err
@@ -108,3 +113,20 @@ func (a authTokens) Token(ctx context.Context) (string, error) {
 }
 
 func (a authTokens) Invalidate() { a.ts.Invalidate() }
+
+// explainedTokens explains the sign-in failures of a token source
+// (ExplainImportError).
+type explainedTokens struct {
+	ts   graph.TokenSource
+	conn storage.Connection
+}
+
+func (e explainedTokens) Token(ctx context.Context) (string, error) {
+	t, err := e.ts.Token(ctx)
+	if err != nil {
+		return "", ExplainImportError(e.conn, err)
+	}
+	return t, nil
+}
+
+func (e explainedTokens) Invalidate() { e.ts.Invalidate() }

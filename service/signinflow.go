@@ -94,7 +94,7 @@ type Failure struct {
 // request. tenant, when known (the connection's last sign-in), scopes the
 // consent link.
 func ExplainFailure(conn storage.Connection, err error, tenant string) Failure {
-	f := Failure{Guidance: auth.Guidance(err)}
+	f := Failure{Guidance: nameTheCommand(conn, err, auth.Guidance(err))}
 	var ae *auth.Error
 	if errors.As(err, &ae) && ae.Kind() == auth.KindAdminApproval {
 		f.AdminApproval = true

@@ -1,11 +1,12 @@
 // Package cli is the headless command line of the beacon binary:
 // `beacon list`, `beacon execute NAME`, `beacon generate NAME`, `beacon
-// optimize NAME` (the licences to reclaim), `beacon catalog ...` and
-// `beacon prices ...`, ...
+// optimize NAME` (the licences to reclaim), `beacon catalog ...`,
+// `beacon prices ...`, `beacon connection ...` (the connection dialog for
+// scripts: add, set, show, remove, export, import), ...
 //
 // Each command lives in its own file and registers itself from init, so
-// cmd/beacon stays a thin main; a command with verbs (catalog, prices)
-// registers them with registerVerbs. Wherever a SKU is shown, the
+// cmd/beacon stays a thin main; a command with verbs (catalog, prices,
+// connection) registers them with registerVerbs. Wherever a SKU is shown, the
 // licensing catalogue in use names it beside its part number. It is a driver, so it lives under
 // cmd/beacon (not internal/): it calls service and the layers below, and
 // only cmd/ imports it (cmd/bench/beaconcli builds it without the window). Errors go to stderr in plain words; exit

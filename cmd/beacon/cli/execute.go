@@ -102,13 +102,13 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	run, err := imports.Import(ctx, conn, service.ImportRequest{Trigger: inventory.TriggerCLI, Lock: true, OnRetry: onRetry,
 		Progress: progress, Sequential: *sequential, Full: *full, Concurrency: *concurrency})
 	if run.ID == 0 {
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(conn, err))
 		return ExitFailed
 	}
 	printSummary(env.Stdout, run)
 	switch {
 	case err != nil:
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(err))
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(conn, err))
 		return ExitFailed
 	case run.Status == inventory.StatusWarnings:
 		return ExitWarnings
@@ -116,15 +116,14 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-// guidance adds what to do to errors whose text does not say it.
-func guidance(err error) string {
-	switch {
-	case errors.Is(err, auth.ErrReauthRequired):
-		return err.Error()
-	case errors.Is(err, context.Canceled):
+// guidance adds what to do to errors whose text does not say it: a
+// sign-in that no longer works is explained as the window and the
+// scheduler explain it (service.ExplainImportError).
+func guidance(conn storage.Connection, err error) string {
+	if errors.Is(err, context.Canceled) {
 		return "the import was cancelled; the previous data was kept"
 	}
-	return err.Error()
+	return service.ExplainImportError(conn, err).Error()
 }
 
 // parseWithName accepts flags before and after the positional arguments,

@@ -114,7 +114,7 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	if len(entries) == 0 {
-		fmt.Fprintln(env.Stdout, "No connections. Create one in the window (Data collection > Inventory Systems > New > PowerShell).")
+		fmt.Fprintln(env.Stdout, "No connections. Create one in the window (Data collection > Inventory Systems > New > PowerShell) or with `beacon connection add NAME`.")
 		return ExitOK
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
