@@ -14,10 +14,13 @@ import (
 // an import: without them the Optimization page names groups by ID and
 // counts inactivity from the usage reports, and says so.
 
-// GroupNamesWarning is the warning of a run that could not read the
-// licensing groups.
-const GroupNamesWarning = "Group names were not read: listing the groups that assign licences needs the GroupMember.Read.All permission " +
-	"(or Group.Read.All or Directory.Read.All), so licences that come from a group are shown by the group's ID"
+// GroupNamesWarning is the warning of a run refused the licensing
+// groups; groupNamesFailed that of a run that failed to read them.
+const (
+	GroupNamesWarning = "Group names were not read: listing the groups that assign licences needs the GroupMember.Read.All permission " +
+		"(or Group.Read.All or Directory.Read.All), so licences that come from a group are shown by the group's ID"
+	groupNamesFailed = "Group names were not read (%s), so licences that come from a group are shown by the group's ID"
+)
 
 // The notices of a run that did not read sign-in activity
 // (inventory.Run.SignIns): one line each, shown on the Optimization page.
@@ -30,23 +33,29 @@ const (
 // auditLogPermission is what signInActivity needs beside Entra ID P1.
 const auditLogPermission = "AuditLog.Read.All"
 
-// licenseGroups stores the groups that assign licences. A refusal is a
-// warning: the groups' IDs are in the users' assignment states anyway.
+// licenseGroups stores the groups that assign licences. A refusal or a
+// failure (a tenant or proxy refusing the advanced query, say) is a
+// warning, never the run's end: the groups' IDs are in the users'
+// assignment states anyway, only their names are missing.
 func (r *run) licenseGroups(ctx context.Context) error {
 	groups, err := r.o.Client.LicenseGroups(ctx)
-	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(err, graph.ErrForbidden):
 		r.o.Logger.Info("licensing groups not read", "err", err)
 		r.warn(GroupNamesWarning)
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read the groups that assign licences: %w", err)
+	case err != nil:
+		r.o.Logger.Warn("licensing groups not read", "err", err)
+		r.warn(fmt.Sprintf(groupNamesFailed, err))
+		return nil
 	}
 	return r.w.AddLicenseGroups(ctx, groupRows(groups))
 }
 
 // signInActivity reads every user's signInActivity when the connection
-// may (its token names AuditLog.Read.All, or says nothing readable), and
+// may (its token names AuditLog.Read.All, or names no grant), and
 // records whether it did or why not (run.signIns). Only a cancellation
 // fails the stage: any refusal or failure leaves the snapshot without
 // sign-ins, never without users. Incremental runs read it too: sign-ins
@@ -58,7 +67,8 @@ func (r *run) signInActivity(ctx context.Context) error {
 		// and fails the run with it.
 		return r.signInsSkipped(ctx, err)
 	}
-	if known && !g.Has(auditLogPermission) {
+	// A readable token that names no grant at all says nothing either.
+	if known && len(g.Scopes)+len(g.Roles) > 0 && !g.Has(auditLogPermission) {
 		r.setSignIns(SignInsNoAuditLog)
 		return nil
 	}
