@@ -1,12 +1,11 @@
 package auth
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 
 	"golang.org/x/oauth2"
 
+	"github.com/inventorybeacon/beacon/internal/jwtclaims"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -42,24 +41,14 @@ func MissingPermissions(flow storage.AuthFlow, tok *oauth2.Token) []string {
 }
 
 func accessTokenRoles(at string) []string {
-	parts := strings.Split(at, ".")
-	if len(parts) != 3 {
+	g, ok := jwtclaims.Read(at)
+	switch {
+	case !ok:
 		return nil
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil
-	}
-	var c struct {
-		Roles []string `json:"roles"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
-		return nil
-	}
-	if c.Roles == nil {
+	case g.Roles == nil:
 		return []string{}
 	}
-	return c.Roles
+	return g.Roles
 }
 
 func containsFold(list []string, s string) bool {

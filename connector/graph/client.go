@@ -1,5 +1,6 @@
 // Package graph is the Microsoft Graph client of the import: users,
-// subscribed SKUs, service principals and usage reports, following
+// subscribed SKUs, service principals, usage reports, the groups that
+// assign licences and users' sign-in activity, following
 // microsoft-wire.md.
 //
 // Every request carries a bearer token from a TokenSource and a fresh

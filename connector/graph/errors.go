@@ -13,6 +13,11 @@ import (
 // for usage reports, the account holds no reports role (S2SUnauthorized).
 var ErrForbidden = errors.New("Microsoft Graph refused access")
 
+// ErrNoPremium matches Graph's 403
+// Authentication_RequestFromNonPremiumTenantOrB2CTenant: the tenant has no
+// Microsoft Entra ID P1 licence, which signInActivity needs.
+var ErrNoPremium = errors.New("the tenant has no Microsoft Entra ID P1 licence")
+
 // ErrUnauthorized matches a 401 that a fresh token did not cure.
 var ErrUnauthorized = errors.New("Microsoft Graph did not accept the access token")
 
@@ -54,8 +59,15 @@ func (e *GraphError) S2SUnauthorized() bool {
 	return e.Status == http.StatusForbidden && strings.Contains(e.Message, "S2SUnauthorized")
 }
 
+// noPremium is the refusal of signInActivity to a tenant without P1.
+func (e *GraphError) noPremium() bool {
+	return e.Status == http.StatusForbidden && e.Code == "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+}
+
 func (e *GraphError) hint() string {
 	switch {
+	case e.noPremium():
+		return "sign-in activity needs a Microsoft Entra ID P1 (or P2) licence in the tenant"
 	case e.S2SUnauthorized():
 		return "reading usage reports needs the Reports.Read.All permission and, for a signed-in account, an administrator role such as Reports Reader or Global Reader; ask an administrator to assign one"
 	case e.Status == http.StatusForbidden:
@@ -68,13 +80,16 @@ func (e *GraphError) hint() string {
 	return ""
 }
 
-// Is makes errors.Is(err, ErrForbidden) and ErrUnauthorized work.
+// Is makes errors.Is(err, ErrForbidden), ErrNoPremium and ErrUnauthorized
+// work (a no-P1 refusal is a 403, so it matches ErrForbidden too).
 func (e *GraphError) Is(target error) bool {
 	switch target {
 	case ErrForbidden:
 		return e.Status == http.StatusForbidden
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
+	case ErrNoPremium:
+		return e.noPremium()
 	}
 	return false
 }

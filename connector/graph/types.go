@@ -15,6 +15,11 @@ type (
 	PrepaidUnits     = wire.PrepaidUnits
 	ServicePlan      = wire.ServicePlan
 	ServicePrincipal = wire.ServicePrincipal
+
+	LicenseAssignmentState = wire.LicenseAssignmentState
+	SignInUser             = wire.SignInUser
+	SignInActivity         = wire.SignInActivity
+	Group                  = wire.Group
 )
 
 // Sink takes the pages of a listing, one at a time and never two at once,

@@ -1,6 +1,7 @@
 // Package importer runs one import of a Microsoft 365 connection: it reads
-// users, licenses, applications and the usage reports through the Graph
-// client, maps Graph's objects to the inventory's rows (mapping.go: the
+// users, licenses, applications, the usage reports, the groups that assign
+// licences and, where the tenant and the connection allow, sign-in
+// activity (licensing.go) through the Graph client, maps Graph's objects to the inventory's rows (mapping.go: the
 // client knows nothing of storage) and stages them in the inventory store,
 // which makes the snapshot current only when the run finishes well. What
 // an import keeps while it runs (the client's decoder buffers and plan
@@ -157,6 +158,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		case err != nil:
 			o.Logger.Warn("no incremental import: the sync state is unreadable", "err", err)
 		case ok && o.Now().Sub(st.FullStarted) < o.FullAfter:
+			if older, err := predatesLicensing(ctx, o.Store, st); err != nil || older {
+				o.Logger.Info("full import: the last snapshot's users were read without their user type and licence assignment states "+
+					"(its delta round would not bring them)", "err", err)
+				break
+			}
 			prev = &st
 		case ok:
 			o.Logger.Info("full import: the last one is older than the limit", "last full", st.FullStarted, "limit", o.FullAfter)
@@ -183,7 +189,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer im.closing.Wait() // no report file outlives the run
 	o.Logger.Info("import started", "connection", o.Conn.Name, "run", w.ID(), "trigger", o.Trigger)
 	err = im.stages(ctx)
-	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync}
+	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		out = inventory.Outcome{Status: inventory.StatusCancelled, Warnings: im.warnings, Mode: im.mode,
@@ -208,8 +214,22 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return Result{Run: rec, Mode: im.mode}, nil
 }
 
+// predatesLicensing says whether the snapshot st continues from was read
+// by a build whose users' $select lacked userType and
+// licenseAssignmentStates: its delta link keeps that $select (Graph
+// encodes it in the opaque token), so its rounds would only bring them for
+// the users that changed. Every run of this build records whether it read
+// sign-in activity or why not; earlier ones left that empty.
+func predatesLicensing(ctx context.Context, st *inventory.Store, sync inventory.SyncState) (bool, error) {
+	prev, err := st.Run(ctx, sync.RunID)
+	if err != nil {
+		return false, err
+	}
+	return prev.SignIns == "", nil
+}
+
 type run struct {
-	mu       sync.Mutex // guards warnings, reportsForbidden, concealed in the parallel mode
+	mu       sync.Mutex // guards warnings, reportsForbidden, concealed, signIns in the parallel mode
 	o        Options
 	w        *inventory.RunWriter
 	warnings []string
@@ -218,7 +238,10 @@ type run struct {
 	reportsForbidden error
 	// concealed describes the reports whose user names are hidden.
 	concealed []string
-	mode      string
+	// signIns is inventory.SignInsRead when the run read signInActivity,
+	// else the notice saying why not (Outcome.SignIns).
+	signIns string
+	mode    string
 	// prev is the snapshot an incremental run starts from (nil: full).
 	prev *inventory.SyncState
 	// sync is kept with the snapshot for the next incremental run.
@@ -256,6 +279,12 @@ func (r *run) stages(ctx context.Context) error {
 		return err
 	}
 	if err := r.users(ctx); err != nil {
+		return err
+	}
+	if err := r.licenseGroups(ctx); err != nil {
+		return err
+	}
+	if err := r.signInActivity(ctx); err != nil {
 		return err
 	}
 	if err := r.applications(ctx); err != nil {

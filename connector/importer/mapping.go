@@ -38,6 +38,11 @@ func (m *userRows) page(users []graph.User) []inventory.User {
 			CreatedDateTime:   u.CreatedDateTime,
 			AssignedLicenses:  licenseRows(u.AssignedLicenses),
 			AssignedPlans:     planRows(u.AssignedPlans),
+			UserType:          u.UserType,
+			// Viewed, not copied, like the licenses: the store
+			// encodes the states into a column and keeps nothing of
+			// the slice.
+			LicenseAssignmentStates: stateRows(u.LicenseAssignmentStates),
 		})
 	}
 	if old > len(m.rows) {
@@ -46,8 +51,8 @@ func (m *userRows) page(users []graph.User) []inventory.User {
 	return m.rows
 }
 
-// planRows and licenseRows view a user's plans and licenses as the
-// inventory's, without a copy. The conversions they start with compile
+// planRows, licenseRows and stateRows view a user's plans, licenses and
+// licence assignment states as the inventory's, without a copy. The conversions they start with compile
 // only while the Graph and inventory types are the same structs, field for
 // field (tags aside), which is what makes the view sound; should one of
 // them gain a field, the build stops here and the mapping copies instead.
@@ -64,6 +69,32 @@ func planRows(ps []graph.AssignedPlan) []inventory.AssignedPlan {
 func licenseRows(ls []graph.AssignedLicense) []inventory.AssignedLicense {
 	_ = inventory.AssignedLicense(graph.AssignedLicense{})
 	return unsafe.Slice((*inventory.AssignedLicense)(unsafe.Pointer(unsafe.SliceData(ls))), len(ls))
+}
+
+func stateRows(ss []graph.LicenseAssignmentState) []inventory.LicenseAssignmentState {
+	_ = inventory.LicenseAssignmentState(graph.LicenseAssignmentState{})
+	return unsafe.Slice((*inventory.LicenseAssignmentState)(unsafe.Pointer(unsafe.SliceData(ss))), len(ss))
+}
+
+// groupRows maps the licensing groups.
+func groupRows(gs []graph.Group) []inventory.Group {
+	out := make([]inventory.Group, len(gs))
+	for i, g := range gs {
+		out[i] = inventory.Group{ID: g.ID, DisplayName: g.DisplayName}
+	}
+	return out
+}
+
+// signInRows maps a page of sign-in activity into buf (reused: the rows
+// are valid until the next call; AddSignIns keeps nothing of them).
+func signInRows(buf []inventory.SignIn, users []graph.SignInUser) []inventory.SignIn {
+	buf = buf[:0]
+	for _, u := range users {
+		a := &u.SignInActivity
+		buf = append(buf, inventory.SignIn{UserID: u.ID, Interactive: a.LastSignInDateTime,
+			NonInteractive: a.LastNonInteractiveSignInDateTime, Successful: a.LastSuccessfulSignInDateTime})
+	}
+	return buf
 }
 
 func skuRows(skus []graph.SubscribedSku) []inventory.SKU {

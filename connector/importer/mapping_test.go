@@ -10,7 +10,7 @@ import (
 )
 
 // mapPage is a users page as the client hands it over: 999 users with
-// 18 plans each, every other user sharing one plans slice (the scanner's
+// 18 plans each, a licence and its assignment state, every other user sharing one plans slice (the scanner's
 // plan cache), the others with their own.
 func mapPage() []graph.User {
 	shared := make([]graph.AssignedPlan, 18)
@@ -22,6 +22,8 @@ func mapPage() []graph.User {
 		u := &users[i]
 		u.ID, u.UserPrincipalName, u.DisplayName = fmt.Sprint("id", i), fmt.Sprint("u", i, "@contoso.example"), fmt.Sprint("User ", i)
 		u.AssignedLicenses = []graph.AssignedLicense{{SkuID: "sku", DisabledPlans: []string{}}}
+		u.UserType = "Member"
+		u.LicenseAssignmentStates = []graph.LicenseAssignmentState{{SkuID: "sku", State: "Active", Error: "None"}}
 		u.AssignedPlans = shared
 		if i%2 == 1 {
 			u.AssignedPlans = append([]graph.AssignedPlan(nil), shared...)
@@ -53,6 +55,9 @@ func TestUserRowsMapsEveryMember(t *testing.T) {
 	page[0].Mail, page[0].AccountEnabled, page[0].UsageLocation = "u0@contoso.example", true, "NL"
 	page[0].Department, page[0].JobTitle, page[0].CreatedDateTime = "Sales", "Buyer", time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 	page[1].AssignedLicenses, page[1].AssignedPlans = nil, []graph.AssignedPlan{}
+	page[2].UserType = "Guest"
+	page[2].LicenseAssignmentStates = []graph.LicenseAssignmentState{{SkuID: "sku", AssignedByGroup: "grp", State: "Error", Error: "CountViolation"}}
+	page[3].UserType, page[3].LicenseAssignmentStates = "", nil
 	var m userRows
 	m.page(mapPage()) // a longer page before: nothing of it may show
 	rows := m.page(page[:500])

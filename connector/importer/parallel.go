@@ -71,6 +71,8 @@ func (r *run) parallelStages(ctx context.Context) error {
 		goStage(r.usersParallel)
 	}
 	goStage(r.applications)
+	goStage(r.licenseGroups)
+	goStage(r.signInActivity)
 	reportsStarted := r.started
 	if p := r.prev; p != nil && !p.ReportsStarted.IsZero() && r.o.ReportsMaxAge > 0 && r.o.Now().Sub(p.ReportsStarted) < r.o.ReportsMaxAge {
 		reportsStarted = p.ReportsStarted
@@ -334,17 +336,47 @@ func (r *run) subShards(ctx context.Context, big []shard) []shard {
 	return out
 }
 
-// fetchShards lists the shards, largest first (the longest chains of
-// pages start earliest), on Options.Concurrency goroutines. Shards longer
-// than SplitShard allows are counted again by their first two characters
-// while the others are already being listed, and listed as those
-// sub-shards. The fetchers prepare their pages (inventory.PrepareUsers)
-// and one goroutine stores them: pages queue two deep behind it, so
-// memory is bounded by the pages in flight, not by the tenant.
+// fetchShards lists the users by shard (fetchSharded): the fetchers
+// prepare their pages (inventory.PrepareUsers: the users' Licenses column
+// needs the SKUs) and one goroutine stores them.
 func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, error) {
+	list := func() shardLister[*inventory.UserBatch] {
+		var rows userRows // this fetcher's
+		return func(ctx context.Context, prefix string, put func(*inventory.UserBatch) error) error {
+			return r.o.Client.UsersWithPrefix(ctx, prefix, func(page []graph.User) error {
+				if err := r.waitSKUs(ctx); err != nil {
+					return err
+				}
+				return put(r.w.PrepareUsers(rows.page(page)))
+			})
+		}
+	}
+	store := func(ctx context.Context, b *inventory.UserBatch) (int, error) {
+		return b.Users(), r.w.AddUserBatch(ctx, b)
+	}
+	return fetchSharded(ctx, r, total, shards, r.o.Client.PageSize(), list, store, func(done int) {
+		r.o.Progress(StageUsers, done, max(total, done))
+	})
+}
+
+// shardLister lists one shard (a user principal name prefix), handing
+// each page, prepared for storing, to put. fetchSharded makes one per
+// fetcher goroutine, so what it keeps between pages is its own.
+type shardLister[B any] func(ctx context.Context, prefix string, put func(B) error) error
+
+// fetchSharded lists shards of pageSize-user pages (users, sign-in
+// activity), largest first (the longest chains of pages start earliest),
+// on Options.Concurrency goroutines. Shards longer than SplitShard allows
+// are counted again by their first two characters while the others are
+// already being listed, and listed as those sub-shards. One goroutine
+// stores the pages (store returns how many users a page held), told to
+// progress: pages queue two deep behind it, so memory is bounded by the
+// pages in flight, not by the tenant. It returns the users stored.
+func fetchSharded[B any](ctx context.Context, r *run, total int, shards []shard, pageSize int,
+	newLister func() shardLister[B], store func(context.Context, B) (int, error), progress func(done int)) (int, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	size := max(1, r.o.Client.PageSize())
+	size := max(1, pageSize)
 	totalPages := 0
 	for _, s := range shards {
 		totalPages += (s.count + size - 1) / size
@@ -367,7 +399,7 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 			q.push(r.subShards(ctx, big)...)
 		}
 	}()
-	pages := make(chan *inventory.UserBatch, 2)
+	pages := make(chan B, 2)
 	stored := make(chan error, 1)
 	done := 0
 	go func() {
@@ -376,12 +408,13 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 			if err != nil {
 				continue // drain, so no fetcher blocks
 			}
-			if err = r.w.AddUserBatch(ctx, page); err != nil {
+			var n int
+			if n, err = store(ctx, page); err != nil {
 				cancel(err)
 				continue
 			}
-			done += page.Users()
-			r.o.Progress(StageUsers, done, max(total, done))
+			done += n
+			progress(done)
 		}
 		stored <- err
 	}()
@@ -392,28 +425,21 @@ func (r *run) fetchShards(ctx context.Context, total int, shards []shard) (int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var rows userRows // this fetcher's
+			list := newLister()
+			put := func(b B) error {
+				select {
+				case pages <- b:
+					return nil
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+			}
 			for {
 				s, ok := q.pop(ctx)
 				if !ok {
 					return
 				}
-				err := r.o.Client.UsersWithPrefix(ctx, s.prefix, func(page []graph.User) error {
-					// Each fetcher prepares its pages (the users'
-					// Licenses column needs the SKUs); the one
-					// writer only stores them.
-					if err := r.waitSKUs(ctx); err != nil {
-						return err
-					}
-					b := r.w.PrepareUsers(rows.page(page))
-					select {
-					case pages <- b:
-						return nil
-					case <-ctx.Done():
-						return context.Cause(ctx)
-					}
-				})
-				if err != nil {
+				if err := list(ctx, s.prefix, put); err != nil {
 					once.Do(func() { ferr = err; cancel(err) })
 				}
 			}

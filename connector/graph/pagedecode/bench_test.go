@@ -25,6 +25,10 @@ func graphPage(n int) []byte {
 		u.CreatedDateTime = time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC)
 		u.AssignedLicenses = []wire.AssignedLicense{{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", DisabledPlans: []string{}},
 			{SkuID: "c7df2760-2c81-4ef7-b578-5b5392b571df", DisabledPlans: []string{"efb87545-963c-4e0d-99df-69c6916d9eb0"}}}
+		u.UserType = "Member"
+		u.LicenseAssignmentStates = []wire.LicenseAssignmentState{
+			{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", State: "Active", Error: "None"},
+			{SkuID: "c7df2760-2c81-4ef7-b578-5b5392b571df", AssignedByGroup: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", State: "Active", Error: "None"}}
 		for j := 0; j < 12; j++ {
 			u.AssignedPlans = append(u.AssignedPlans, wire.AssignedPlan{AssignedDateTime: u.CreatedDateTime,
 				CapabilityStatus: "Enabled", Service: "exchange", ServicePlanID: fmt.Sprintf("efb87545-963c-4e0d-99df-69c6916d9e%02d", j)})

@@ -44,8 +44,9 @@ import (
 //
 // Allocation: a user's own strings (id, userPrincipalName, displayName,
 // mail) share one allocation; repeated strings (plans' services, ids and
-// statuses, SKU ids, departments...) are shared within the page; plans,
-// licenses and disabled plans are cut from per-page slabs, with their
+// statuses, SKU ids, departments, user types, assignment states' groups
+// and states...) are shared within the page; plans, licenses, disabled
+// plans and licence assignment states are cut from per-page slabs, with their
 // capacity capped so an append by a consumer never writes into a
 // neighbour. Users whose assignedPlans arrays are byte for byte the same
 // (the same licenses assigned the same day) share one slice, kept across
@@ -87,11 +88,17 @@ var (
 	emptyPlans    = []wire.AssignedPlan{}
 	emptyLicenses = []wire.AssignedLicense{}
 	emptyStrings  = []string{}
+	emptyStates   = []wire.LicenseAssignmentState{}
 )
 
 // planSlot remembers the strings of the n-th plan of the last user: users
 // with the same licenses list the same plans in the same order.
 type planSlot struct{ status, service, planID string }
+
+// stateSlot remembers the strings of the n-th licence assignment state of
+// the last user: users with the same licences from the same groups list
+// the same states.
+type stateSlot struct{ sku, group, state, err string }
 
 // packRef is a user string waiting for the user's shared allocation.
 type packRef struct {
@@ -114,16 +121,19 @@ type usersDecoder struct {
 	nameEnd  []int32 // end offsets in names
 	slots    []planSlot
 	skuSlots []string
-	last     [3]string // usageLocation, department, jobTitle
+	stSlots  []stateSlot
+	last     [4]string // usageLocation, department, jobTitle, userType
 	lastDate [20]byte
 	lastTime time.Time
 
 	planTmp []wire.AssignedPlan
 	licTmp  []wire.AssignedLicense
 	strTmp  []string
+	stTmp   []wire.LicenseAssignmentState
 	plans   []wire.AssignedPlan // slabs of the page
 	lics    []wire.AssignedLicense
 	strs    []string
+	states  []wire.LicenseAssignmentState
 }
 
 // UsersScanner decodes users pages (DecodeUsers). It is safe for
@@ -180,13 +190,15 @@ func (d *usersDecoder) release() {
 	clear(d.in)
 	clear(d.slots)
 	clear(d.skuSlots)
-	d.slots, d.skuSlots = d.slots[:0], d.skuSlots[:0]
-	d.last = [3]string{}
+	clear(d.stSlots)
+	d.slots, d.skuSlots, d.stSlots = d.slots[:0], d.skuSlots[:0], d.stSlots[:0]
+	d.last = [4]string{}
 	d.lastDate = [20]byte{}
 	clear(d.planTmp[:cap(d.planTmp)])
 	clear(d.licTmp[:cap(d.licTmp)])
 	clear(d.strTmp[:cap(d.strTmp)])
-	d.plans, d.lics, d.strs = nil, nil, nil
+	clear(d.stTmp[:cap(d.stTmp)])
+	d.plans, d.lics, d.strs, d.states = nil, nil, nil, nil
 	d.data = nil
 	d.refs = [8]packRef{}
 	if cap(d.body) <= maxPooledBody {
@@ -275,7 +287,7 @@ func scanUsersPage[T UserItem](d *usersDecoder, data []byte, buf []T) ([]T, stri
 	buf = buf[:0]
 	d.data, d.pos = data, 0
 	d.names, d.nameEnd = d.names[:0], d.nameEnd[:0]
-	d.plans, d.lics, d.strs = nil, nil, nil
+	d.plans, d.lics, d.strs, d.states = nil, nil, nil, nil
 	var next, delta string
 	if d.next() != '{' {
 		return buf, "", "", d.fail("want a page object")
@@ -849,6 +861,8 @@ const (
 	fLicenses
 	fPlans
 	fRemoved
+	fUserType
+	fStates
 )
 
 // user decodes one element of value (an object or null) into u (zero);
@@ -880,6 +894,8 @@ func (d *usersDecoder) user(u *wire.User, rm **wire.Removed) error {
 			bit, shared, slot = fDepartment, &u.Department, 1
 		case "jobTitle":
 			bit, shared, slot = fJobTitle, &u.JobTitle, 2
+		case "userType":
+			bit, shared, slot = fUserType, &u.UserType, 3
 		case "accountEnabled":
 			if seen&fAccountEnabled != 0 {
 				return d.fail("duplicate member")
@@ -914,6 +930,12 @@ func (d *usersDecoder) user(u *wire.User, rm **wire.Removed) error {
 			}
 			seen |= fPlans
 			err = d.assignedPlans(u)
+		case "licenseAssignmentStates":
+			if seen&fStates != 0 {
+				return d.fail("duplicate member")
+			}
+			seen |= fStates
+			u.LicenseAssignmentStates, err = decodeArray(d, "licenseAssignmentStates", &d.stTmp, &d.states, 128, 2048, emptyStates, d.licenseState)
 		case "@removed":
 			if rm == nil {
 				err = d.unknown(frame, name)
@@ -1261,19 +1283,25 @@ const (
 	pID
 )
 
+// slotAt returns the idx-th of slots, which grow to hold it, or a fresh
+// one past maxPlanCacheSlot (a hostile array cannot grow them without
+// limit).
+func slotAt[S any](slots *[]S, idx int) *S {
+	if idx >= maxPlanCacheSlot {
+		return new(S)
+	}
+	for len(*slots) <= idx {
+		var zero S
+		*slots = append(*slots, zero)
+	}
+	return &(*slots)[idx]
+}
+
 func (d *usersDecoder) plan(p *wire.AssignedPlan, idx int) error {
 	if ok, err := d.null(); ok || err != nil {
 		return err
 	}
-	var slot *planSlot
-	if idx < maxPlanCacheSlot {
-		for len(d.slots) <= idx {
-			d.slots = append(d.slots, planSlot{})
-		}
-		slot = &d.slots[idx]
-	} else {
-		slot = new(planSlot)
-	}
+	slot := slotAt(&d.slots, idx)
 	seen := 0
 	return d.object("a plan is not an object", "want , or } in a plan", func(name []byte, frame int) error {
 		bit := 0
@@ -1366,6 +1394,55 @@ func (d *usersDecoder) license(l *wire.AssignedLicense, idx int) error {
 		}
 		return nil
 	})
+}
+
+// License assignment state members, for the duplicate check.
+const (
+	sSku = 1 << iota
+	sGroup
+	sState
+	sError
+)
+
+// licenseState decodes one element of licenseAssignmentStates as JSON v2
+// decodes wire.LicenseAssignmentState: null leaves it (or a member) zero,
+// and Graph's other members (disabledPlans, lastUpdatedDateTime) are
+// checked and skipped.
+func (d *usersDecoder) licenseState(st *wire.LicenseAssignmentState, idx int) error {
+	if ok, err := d.null(); ok || err != nil {
+		return err
+	}
+	slot := slotAt(&d.stSlots, idx)
+	seen := 0
+	return d.object("a licence assignment state is not an object", "want , or } in a licence assignment state", func(name []byte, frame int) error {
+		switch string(name) {
+		case "skuId":
+			return d.sharedString(&seen, sSku, &st.SkuID, &slot.sku)
+		case "assignedByGroup":
+			return d.sharedString(&seen, sGroup, &st.AssignedByGroup, &slot.group)
+		case "state":
+			return d.sharedString(&seen, sState, &st.State, &slot.state)
+		case "error":
+			return d.sharedString(&seen, sError, &st.Error, &slot.err)
+		}
+		return d.unknown(frame, name)
+	})
+}
+
+// sharedString decodes a string member (null: "") shared within the page,
+// through the one-string cache last; bit marks it in seen, so a second
+// one fails as a duplicate.
+func (d *usersDecoder) sharedString(seen *int, bit int, dst, last *string) error {
+	if *seen&bit != 0 {
+		return d.fail("duplicate member")
+	}
+	*seen |= bit
+	b, err := d.strOrNull()
+	if err != nil {
+		return err
+	}
+	*dst = d.internAt(b, last)
+	return nil
 }
 
 // object walks the members of the JSON object at d.pos: member gets each

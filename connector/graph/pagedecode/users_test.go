@@ -43,6 +43,8 @@ func dirty[T UserItem](n int) []T {
 		p.CreatedDateTime = time.Unix(1, 0)
 		p.AssignedPlans = []wire.AssignedPlan{{Service: "stale"}}
 		p.AssignedLicenses = []wire.AssignedLicense{{SkuID: "stale"}}
+		p.UserType = "stale"
+		p.LicenseAssignmentStates = []wire.LicenseAssignmentState{{SkuID: "stale", AssignedByGroup: "stale", State: "stale", Error: "stale"}}
 	}
 	return buf
 }
@@ -238,6 +240,22 @@ var handPages = []string{
 	`{"value":[{"x":{"a"}}]}`,
 	`{"value":[{"x":{1:2}}]}`,
 	`{"x":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]],"value":[]}`,
+	// licenseAssignmentStates and userType: nulls everywhere, Graph's
+	// members the wire type skips (inside a state too), unknown members
+	// of every shape, wrong types, and errors inside a state.
+	`{"value":[{"id":"g","userType":"Guest","licenseAssignmentStates":[{"assignedByGroup":null,"disabledPlans":[],"error":"None","lastUpdatedDateTime":"2024-03-01T10:00:00Z","skuId":"s1","state":"Active"},{"assignedByGroup":"grp-1","disabledPlans":["p1"],"error":"CountViolation","lastUpdatedDateTime":null,"skuId":"s2","state":"Error"}]},{"id":"h","userType":"Member","licenseAssignmentStates":[{"assignedByGroup":"grp-1","disabledPlans":[],"error":"None","lastUpdatedDateTime":"2024-03-01T10:00:00Z","skuId":"s2","state":"Active"}]}]}`,
+	`{"value":[{"userType":null,"licenseAssignmentStates":null},{"licenseAssignmentStates":[]},{"licenseAssignmentStates":[null,{},{"skuId":null,"assignedByGroup":null,"state":null,"error":null}]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":"s","x":{"y":[1,{"z":null}]},"newMember":[true,"]"],"state":"Active"}]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":"s","state":"Act\u0069ve","assignedByGroup":"g\"1"}],"userType":"Gu\u0065st"}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":1}]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"state":true}]}]}`,
+	`{"value":[{"licenseAssignmentStates":{"skuId":"s"}}]}`,
+	`{"value":[{"licenseAssignmentStates":["s"]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":"s"},]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":"s"}{"skuId":"t"}]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"skuId":"s","error":"None",}]}]}`,
+	`{"value":[{"userType":1}]}`,
+	`{"value":[{"userType":["Guest"]}]}`,
 	`{"value":[{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19,"t":20,"u":21,"v":22,"w":23,"x":24,"y":25,"z":26,"a1":1,"b1":2,"c1":3,"d1":4,"e1":5,"f1":6,"g1":7,"h1":8,"i1":9,"j1":10,"k1":11,"l1":12,"m1":13,"n1":14,"o1":15,"p1":16,"q1":17,"r1":18,"s1":19,"t1":20,"u1":21,"v1":22,"w1":23,"x1":24,"y1":25,"z1":26,"a2":1,"b2":2,"c2":3,"d2":4,"e2":5,"f2":6,"g2":7,"h2":8,"i2":9,"j2":10,"k2":11,"l2":12,"m2":13,"n2":14}]}`,
 }
 
@@ -247,6 +265,7 @@ func dupPages() []string {
 	for _, m := range []string{`"id":"a"`, `"userPrincipalName":"a"`, `"displayName":"a"`, `"mail":"a"`,
 		`"accountEnabled":true`, `"usageLocation":"a"`, `"department":"a"`, `"jobTitle":"a"`,
 		`"createdDateTime":null`, `"assignedLicenses":[]`, `"assignedPlans":[]`, `"licenses":"a"`,
+		`"userType":"Guest"`, `"licenseAssignmentStates":[]`,
 		`"lastActivity":null`, `"@removed":null`, `"other":1`} {
 		out = append(out, `{"value":[{`+m+`,"id2":1,`+m+`}]}`)
 	}
@@ -255,6 +274,9 @@ func dupPages() []string {
 	}
 	for _, m := range []string{`"skuId":"a"`, `"disabledPlans":[]`, `"x":1`} {
 		out = append(out, `{"value":[{"assignedLicenses":[{`+m+`,`+m+`}]}]}`)
+	}
+	for _, m := range []string{`"skuId":"a"`, `"assignedByGroup":null`, `"state":"a"`, `"error":"a"`, `"disabledPlans":[]`, `"x":1`} {
+		out = append(out, `{"value":[{"licenseAssignmentStates":[{`+m+`,`+m+`}]}]}`)
 	}
 	for _, m := range []string{`"value":[]`, `"@odata.nextLink":"a"`, `"@odata.deltaLink":"a"`, `"@odata.context":"a"`} {
 		out = append(out, `{`+m+`,"x":1,`+m+`}`)
@@ -577,7 +599,9 @@ func TestUsersScannerKnowsTheModel(t *testing.T) {
 		{wire.DeltaUser{}, "id:string userPrincipalName:string displayName:string mail:string accountEnabled:bool " +
 			"usageLocation:string department:string jobTitle:string createdDateTime:time.Time " +
 			"assignedLicenses:[]wire.AssignedLicense assignedPlans:[]wire.AssignedPlan " +
+			"userType:string licenseAssignmentStates:[]wire.LicenseAssignmentState " +
 			"@removed:*wire.Removed"},
+		{wire.LicenseAssignmentState{}, "skuId:string assignedByGroup:string state:string error:string"},
 		{wire.Removed{}, "reason:string"},
 		{wire.AssignedLicense{}, "disabledPlans:[]string skuId:string"},
 		{wire.AssignedPlan{}, "assignedDateTime:time.Time capabilityStatus:string service:string servicePlanId:string"},

@@ -7,18 +7,30 @@
 //
 // A property Graph adds to a $select is a field here, a member in the
 // users scanner (pagedecode), its name in the $select below and a line in
-// the importer's mapping; nothing else changes. (AssignedPlan and
-// AssignedLicense are the exception: the importer hands them to the store
-// without a copy while they are the same structs as the inventory's, and
-// its build stops when they part.)
+// the importer's mapping; nothing else changes. (AssignedPlan,
+// AssignedLicense and LicenseAssignmentState are the exception: the
+// importer hands them to the store without a copy while they are the same
+// structs as the inventory's, and its build stops when they part.)
+//
+// signInActivity is not one of User's members: Graph serves it at most 120
+// users a page and never in delta, so it is a listing of its own
+// (SignInUser, SignInSelect).
 package wire
 
 import "time"
 
 // UserSelect is the $select of the users query (microsoft-wire.md):
 // without it Graph leaves out accountEnabled, assignedLicenses and more.
-// It names User's members.
-const UserSelect = "id,userPrincipalName,displayName,mail,accountEnabled,assignedLicenses,assignedPlans,usageLocation,department,jobTitle,createdDateTime"
+// It names User's members, and is the delta query's $select too.
+const UserSelect = "id,userPrincipalName,displayName,mail,accountEnabled,assignedLicenses,assignedPlans,usageLocation,department,jobTitle,createdDateTime,userType,licenseAssignmentStates"
+
+// SignInSelect is the $select of the sign-in activity listing: it names
+// SignInUser's members.
+const SignInSelect = "id,signInActivity"
+
+// GroupSelect is the $select of the licensing groups listing: it names
+// Group's members.
+const GroupSelect = "id,displayName"
 
 // ServicePrincipalSelect is the $select of the applications query: it
 // names ServicePrincipal's members.
@@ -39,6 +51,44 @@ type User struct {
 	// AssignedPlans may be shared by users whose arrays were byte for byte
 	// the same (the users scanner's plan cache): read-only.
 	AssignedPlans []AssignedPlan `json:"assignedPlans"`
+	// UserType is Member or Guest; the tags match the inventory's user,
+	// which leaves both out when empty.
+	UserType                string                   `json:"userType,omitempty"`
+	LicenseAssignmentStates []LicenseAssignmentState `json:"licenseAssignmentStates,omitempty"`
+}
+
+// LicenseAssignmentState is one element of a user's
+// licenseAssignmentStates: how a licence came (directly, or through the
+// group AssignedByGroup, null in Graph for a direct one) and whether it
+// works (State Active, ActiveWithError, Disabled or Error, with Error
+// saying why, e.g. CountViolation). Graph's other members (disabledPlans,
+// lastUpdatedDateTime) are not read.
+type LicenseAssignmentState struct {
+	SkuID           string `json:"skuId"`
+	AssignedByGroup string `json:"assignedByGroup,omitempty"`
+	State           string `json:"state"`
+	Error           string `json:"error,omitempty"`
+}
+
+// SignInUser is one user of the sign-in activity listing (GET /users with
+// SignInSelect): Microsoft Entra ID P1 and AuditLog.Read.All.
+type SignInUser struct {
+	ID             string         `json:"id"`
+	SignInActivity SignInActivity `json:"signInActivity"`
+}
+
+// SignInActivity is a user's last sign-ins; Graph gives nulls (zero
+// times) for a user who never signed in.
+type SignInActivity struct {
+	LastSignInDateTime               time.Time `json:"lastSignInDateTime"`
+	LastNonInteractiveSignInDateTime time.Time `json:"lastNonInteractiveSignInDateTime"`
+	LastSuccessfulSignInDateTime     time.Time `json:"lastSuccessfulSignInDateTime"`
+}
+
+// Group is a group that assigns licences (GET /groups with GroupSelect).
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
 }
 
 // AssignedLicense is one element of a user's assignedLicenses.
