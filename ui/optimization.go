@@ -170,16 +170,23 @@ func newOptimizationPage(ctl *dataPages, lic *licensing, opt Optimizer) *optimiz
 	o.exportA.Disable()
 
 	heading := widget.NewLabelWithStyle(PageOptimization, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bar := container.NewHBox(widget.NewLabel("Connection:"), o.conn, widget.NewLabel("Inactive for"), o.days,
-		widget.NewLabel("days"), o.daysErr)
+	// A Select and a SelectEntry are as narrow as their text: give them
+	// room for a connection's name, four digits and a list's title.
+	bar := container.NewHBox(widget.NewLabel("Connection:"), o.conn, widget.NewLabel("Inactive for"),
+		widthOf(o.days, 100), widget.NewLabel("days"), o.daysErr)
 	top := container.NewVBox(heading, bar, o.asOf, o.message, o.notices, o.totals)
-	listBar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("List:"), o.list),
+	listBar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("List:"), widthOf(o.list, 280)),
 		container.NewHBox(o.export, o.exportA))
 	lower := container.NewBorder(listBar, nil, nil, nil, o.rows)
 	split := container.NewVSplit(o.skus, lower)
-	split.Offset = 0.3
+	split.Offset = 0.4
 	o.content = container.NewBorder(top, o.status, nil, nil, split)
 	return o
+}
+
+// widthOf gives o at least width w, at its own height.
+func widthOf(o fyne.CanvasObject, w float32) fyne.CanvasObject {
+	return container.NewGridWrap(fyne.NewSize(max(w, o.MinSize().Width), o.MinSize().Height), o)
 }
 
 // newTextTable is a virtual table of text cells with a header row: the
