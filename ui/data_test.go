@@ -204,7 +204,10 @@ func screenCells(p *dataPage) map[[2]int]string {
 
 // screenCellWidgets are the cells on screen by row and column (Fyne
 // goroutine).
-func screenCellWidgets(p *dataPage) map[[2]int]*dataCell {
+func screenCellWidgets(p *dataPage) map[[2]int]*dataCell { return tableCellWidgets(p.table) }
+
+// tableCellWidgets are the cells a table of dataCells has on screen.
+func tableCellWidgets(table *widget.Table) map[[2]int]*dataCell {
 	out := map[[2]int]*dataCell{}
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
@@ -225,7 +228,7 @@ func screenCellWidgets(p *dataPage) map[[2]int]*dataCell {
 			}
 		}
 	}
-	walk(p.table)
+	walk(table)
 	return out
 }
 

@@ -420,3 +420,116 @@ func TestLicensesPagePricesAndCatalogue(t *testing.T) {
 		}
 	})
 }
+
+// The Optimization page on 100,000 users (the data pages' test
+// inventory, N = 90, usage as of 23 November 2026): every 10th user is in
+// the report, every 20th active on 20 November, the others on 5 January;
+// even users hold E3, multiples of 5 E5, multiples of 9 are disabled.
+// Licensed: 60,000; disabled among them 6,667 (multiples of 18 or 45);
+// in the report and enabled 8,888, half of them active: 4,444 inactive;
+// never active 53,333 − 8,888 = 44,445; E3 and E5 together (multiples of
+// 10) overlap: 10,000. The lists scroll far down without reading rows.
+func TestOptimizationPage100k(t *testing.T) {
+	m := dataWindow(t, bigInventory(t), bigConnID, Deps{})
+	start := time.Now()
+	o := openOptimization(t, m)
+	t.Logf("opened on 100,000 users in %v (facts read and computed off the Fyne goroutine)", time.Since(start).Round(time.Millisecond))
+	onUI(func() {
+		if o.res == nil {
+			t.Fatalf("no result: %v", o.err)
+		}
+		for r, n := range map[optimize.Reason]int{optimize.Inactive: 4444, optimize.NeverActive: 44445, optimize.Disabled: 6667,
+			optimize.Overlapping: 10000, optimize.NewStarter: 0, optimize.LicensedGuest: 0} {
+			if got := len(o.res.Lists[r]); got != n {
+				t.Errorf("%s: %d, want %d", r, got, n)
+			}
+		}
+		o.list.SetSelectedIndex(1) // Never active
+		if o.reason != optimize.NeverActive {
+			t.Fatalf("the selector shows %s", o.reason)
+		}
+	})
+	const far = 40_000
+	onUI(func() { o.rows.ScrollTo(widget.TableCellID{Row: far, Col: 0}) })
+	onUI(func() {
+		shown := 0
+		for k, c := range tableCellWidgets(o.rows) {
+			if k[1] != 0 {
+				continue
+			}
+			shown++
+			if k[0] < far-30 || k[0] > far+30 {
+				t.Errorf("row %d on screen after scrolling to %d", k[0], far)
+			}
+			if want := findingCells(o.res, o.lic.catalog(), &o.res.Lists[optimize.NeverActive][k[0]], 0); c.Text != want {
+				t.Errorf("row %d shows %q, want %q", k[0], c.Text, want)
+			}
+		}
+		if shown == 0 {
+			t.Errorf("no row on screen after scrolling to %d", far)
+		}
+	})
+	start = time.Now()
+	onUI(func() { o.days.SetText("30") })
+	waitComputed(t, o, 2)
+	t.Logf("N = 30 recomputed in %v from the cached facts", time.Since(start).Round(time.Millisecond))
+	onUI(func() {
+		if o.res.InactiveDays != 30 || len(o.res.Lists[optimize.Inactive]) != 4444 {
+			t.Errorf("N = 30: %d days, %d inactive", o.res.InactiveDays, len(o.res.Lists[optimize.Inactive]))
+		}
+	})
+}
+
+// A price list is read whole or not at all, the bad line named; an
+// exported list reads back.
+func TestImportAndExportPrices(t *testing.T) {
+	m := dataWindow(t, smallInventory(t), smallConn, Deps{})
+	p := openLicenses(t, m, 3)
+	onUI(func() {
+		m.data.importPrices(strings.NewReader("SKU,Price,Currency,Per\nENTERPRISEPACK,20,EUR,month\nNO_SUCH_SKU,3,EUR,month\n"), "prices.csv")
+		if m.prompt == nil || m.prompt.title != "Prices not imported" {
+			t.Fatal("no message for a bad price list")
+		}
+		requireContains(t, "message", m.prompt.message.Text, "prices.csv: ")
+		requireContains(t, "message", m.prompt.message.Text, "line 3")
+		requireContains(t, "message", m.prompt.message.Text, "NO_SUCH_SKU")
+		if len(m.cfg.Prices) != 0 {
+			t.Errorf("a refused list left prices %+v", m.cfg.Prices)
+		}
+	})
+	drain(p)
+	onUI(func() {
+		m.data.importPrices(strings.NewReader("SKU,Price,Currency,Per\nOffice 365 E3,240,EUR,year\nSPE_E3,36,EUR,month\n"), "prices.csv")
+		requireContains(t, "message", m.prompt.message.Text, "Imported 2 prices from prices.csv.")
+	})
+	waitTable(t, p, "query", func(tableEvent) bool { return true })
+	waitTable(t, p, "chart", func(tableEvent) bool { return true })
+	cost := colIndex(t, licenseColumns, "Cost / month")
+	onUI(func() {
+		for r := 0; r < 3; r++ {
+			want := map[string]string{"ENTERPRISEPACK": "200.00 EUR", "SPE_E3": "36.00 EUR", "EMS": ""}[p.cell(r, licenseSKUCol)]
+			if got := p.cell(r, cost); got != want {
+				t.Errorf("%s costs %q a month, want %q", p.cell(r, licenseSKUCol), got, want)
+			}
+		}
+	})
+	var buf strings.Builder
+	var prices []storage.Price
+	onUI(func() { prices = append(prices, m.cfg.Prices...) })
+	if n, err := writePrices(&buf, prices); err != nil || n != 2 {
+		t.Fatalf("export: %d, %v", n, err)
+	}
+	requireContains(t, "export", buf.String(), "ENTERPRISEPACK,240.00,EUR,year")
+	requireContains(t, "export", buf.String(), "SPE_E3,36.00,EUR,month")
+	cs := storage.NewConfigStore(t.TempDir())
+	if n, err := service.ImportPrices(cs, strings.NewReader(buf.String()), func(s string) (string, string, bool) {
+		for _, p := range prices {
+			if p.PartNumber == s {
+				return p.SkuID, p.PartNumber, true
+			}
+		}
+		return "", "", false
+	}); err != nil || n != 2 {
+		t.Fatalf("the exported list does not read back: %d, %v", n, err)
+	}
+}
