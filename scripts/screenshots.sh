@@ -4,12 +4,23 @@
 #
 #   docs/screenshots/main-window@1x.png, main-window@2x.png
 #   docs/screenshots/dialog@1x.png,      dialog@2x.png
+#   docs/screenshots/optimization.png    (FYNE_SCALE=1)
 #
 # It starts `bin/beacon --demo` with a fresh configuration folder, captures
 # the main window, then clicks New and picks PowerShell in its menu (the
 # way a user opens "Create PowerShell Source Connection") and captures the
 # dialog. Each step is checked by comparing captures, so a changed layout
 # fails loudly instead of producing a wrong picture.
+#
+# The Optimization page needs an import of the demo tenant. While a demo
+# window runs the simulator, the script signs in with `beacon generate`,
+# whose $BROWSER is scripts/sim-browser.sh (it clicks through the
+# simulator's sign-in pages as the demo administrator), and imports with
+# `beacon execute`, both on the window's configuration folder. It adds a
+# few list prices to that configuration, so the page shows money, and
+# starts the window again on the Optimization page the way the window
+# reopens on the last page shown: Fyne's preferences (in a folder of the
+# run's own, XDG_CONFIG_HOME) name it.
 #
 #   scripts/screenshots.sh              (make screenshots builds bin/beacon first)
 #   BEACON_BIN=path/to/beacon scripts/screenshots.sh
@@ -30,7 +41,7 @@ OUT=${OUT:-docs/screenshots}
 
 if [[ ${1:-} != --inner ]]; then
   [[ -x $BEACON_BIN ]] || { echo "screenshots: $BEACON_BIN is missing; run make build (or make screenshots)" >&2; exit 1; }
-  for tool in Xvfb xdotool xwd convert compare identify dbus-run-session gnome-keyring-daemon; do
+  for tool in Xvfb xdotool xwd convert compare identify dbus-run-session gnome-keyring-daemon curl python3; do
     command -v "$tool" >/dev/null || { echo "screenshots: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }
   done
   # Our own Xvfb, never the user's desktop (its theme and window manager
@@ -150,3 +161,59 @@ for scale in 1 2; do
   echo "screenshots: wrote $OUT/dialog@${scale}x.png ($(identify -format '%wx%h' "$work/dialog.png"))" >&2
   stop_app
 done
+
+# The Optimization page of the demo tenant after an import, at 1x.
+scale=1
+config=$work/config-optimization
+export XDG_CONFIG_HOME=$work/xdg
+mkdir -p "$config" "$XDG_CONFIG_HOME"
+xdotool mousemove 2559 1599
+FYNE_SCALE=$scale "$BEACON_BIN" --demo --config-dir "$config" >"$work/app.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  grep -q 'simulated tenant is running' "$work/app.log" && break
+  sleep 0.2
+done
+grep -q 'simulated tenant is running' "$work/app.log" || fail "the demo tenant did not start"
+BROWSER=$PWD/scripts/sim-browser.sh timeout 120 "$BEACON_BIN" --config-dir "$config" generate "Demo tenant" --timeout 60s \
+  >"$work/cli.log" 2>&1 || { cat "$work/cli.log" >&2; fail "signing in to the demo tenant failed"; }
+timeout 300 "$BEACON_BIN" --config-dir "$config" execute "Demo tenant" >>"$work/cli.log" 2>&1 ||
+  { cat "$work/cli.log" >&2; fail "importing the demo tenant failed"; }
+stop_app
+# List prices per seat and month of a few of the demo's SKUs (by skuId,
+# as the configuration keeps them).
+python3 - "$config/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+cfg = json.load(open(path))
+cfg["prices"] = [
+    {"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "partNumber": "ENTERPRISEPACK", "cents": 2300, "currency": "EUR"},
+    {"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "partNumber": "ENTERPRISEPREMIUM", "cents": 3800, "currency": "EUR"},
+    {"skuId": "05e9a617-0261-4cee-bb44-138d3ef5d965", "partNumber": "SPE_E3", "cents": 3600, "currency": "EUR"},
+    {"skuId": "06ebc4ee-1bb5-47dd-8120-11324bc54e06", "partNumber": "SPE_E5", "cents": 5700, "currency": "EUR"},
+    {"skuId": "efccb6f7-5641-4e0e-bd10-b4976e1bf68e", "partNumber": "EMS", "cents": 1060, "currency": "EUR"},
+    {"skuId": "c5928f49-12ba-48f7-ada3-0d743a3601d5", "partNumber": "VISIOCLIENT", "cents": 1400, "currency": "EUR"},
+]
+json.dump(cfg, open(path, "w"), indent=2)
+PY
+prefs=$XDG_CONFIG_HOME/fyne/com.inventorybeacon.beacon/preferences.json
+mkdir -p "$(dirname "$prefs")"
+echo '{"window.lastPage":"Optimization"}' >"$prefs"
+FYNE_SCALE=$scale "$BEACON_BIN" --demo --config-dir "$config" >"$work/app.log" 2>&1 &
+pid=$!
+wid=$(timeout 60 xdotool search --sync --onlyvisible --name '^Inventory Beacon$' | head -n1) || true
+[[ -n $wid ]] || fail "the window never mapped for the Optimization page"
+xdotool windowfocus --sync "$wid" 2>/dev/null || xdotool windowfocus "$wid"
+sleep 1
+settle "$wid" "$work/prompt.png"
+# The demo's "Demo tenant ready" message is on top: Tab, Space closes it.
+xdotool key Tab space
+xdotool mousemove 2559 1599
+sleep 0.5
+settle "$wid" "$work/optimization.png"
+d=$(changed "$work/prompt.png" "$work/optimization.png")
+awk -v d="$d" 'BEGIN { exit !(d >= 20) }' || fail "the demo's message did not close over the Optimization page ($d% changed)"
+(($(colours "$work/optimization.png") > 16)) || fail "the Optimization page stayed blank"
+cp "$work/optimization.png" "$OUT/optimization.png"
+echo "screenshots: wrote $OUT/optimization.png ($(identify -format '%wx%h' "$work/optimization.png"))" >&2
+stop_app

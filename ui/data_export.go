@@ -21,9 +21,16 @@ import (
 // onExport asks where to save the page as CSV. The file holds every row
 // of the current search, in the current order, with the table's columns.
 func (p *dataPage) onExport() {
+	askExportFile(p.ctl.screen, exportFileName(p.title, p.conn.Selected), p.startExport)
+}
+
+// askExportFile asks where to save an export named name, then calls start
+// with the path to write (w nil), or with w when the dialog gave a
+// location that is not a file.
+func askExportFile(s *screen, name string, start func(path string, w io.WriteCloser)) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			p.ctl.prompt = showPrompt(p.ctl.win, "Export failed",
+			s.prompt = showPrompt(s.win, "Export failed",
 				fmt.Sprintf("The file cannot be created: %v. Choose a folder you may write to and try again.", err),
 				promptButton{label: "OK", importance: widget.HighImportance})
 			return
@@ -36,14 +43,41 @@ func (p *dataPage) onExport() {
 			// an interrupted export leaves the old file or nothing, and
 			// the export (personal data) is readable only by its owner.
 			w.Close()
-			p.startExport(w.URI().Path(), nil)
+			start(w.URI().Path(), nil)
 			return
 		}
-		p.startExport(w.URI().String(), w)
-	}, p.ctl.win)
-	d.SetFileName(exportFileName(p.title, p.conn.Selected))
+		start(w.URI().String(), w)
+	}, s.win)
+	d.SetFileName(name)
 	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
 	d.Show()
+}
+
+// reportExport says how an export went (Fyne goroutine).
+func reportExport(s *screen, path string, n int, noun string, err error) {
+	if err != nil {
+		s.prompt = showPrompt(s.win, "Export failed",
+			fmt.Sprintf("%s could not be written: %v.\n\nCheck that the folder exists, that you may write to it and that the disk "+
+				"is not full, then export again. Any earlier file of that name was left as it was.", path, err),
+			promptButton{label: "OK", importance: widget.HighImportance})
+		return
+	}
+	s.prompt = showPrompt(s.win, "Export finished",
+		fmt.Sprintf("Exported %s %s to %s.", count(n), noun, path),
+		promptButton{label: "OK", importance: widget.HighImportance})
+}
+
+// writeExport writes an export to w when given (and closes it), else to
+// the file at path, replaced only when complete.
+func writeExport(path string, w io.WriteCloser, write func(io.Writer) (int, error)) (int, error) {
+	if w != nil {
+		n, err := write(w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return n, err
+	}
+	return writeFileAtomic(path, write)
 }
 
 // exportFileName is the suggested file name: page and connection.
@@ -68,36 +102,20 @@ func (p *dataPage) startExport(path string, w io.WriteCloser) {
 	q.Limit, q.Offset = 0, 0
 	p.export.Disable()
 	go func() {
-		var n int
-		var err error
-		if w != nil {
-			n, err = exportCSV(context.Background(), store, src, connID, q, w)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-		} else {
-			n, err = exportCSVFile(context.Background(), store, src, connID, q, path)
-		}
+		n, err := writeExport(path, w, func(out io.Writer) (int, error) {
+			return exportCSV(context.Background(), store, src, connID, q, out)
+		})
 		doUI(func() {
 			p.export.Enable()
-			if err != nil {
-				p.ctl.prompt = showPrompt(p.ctl.win, "Export failed",
-					fmt.Sprintf("%s could not be written: %v.\n\nCheck that the folder exists, that you may write to it and that the disk "+
-						"is not full, then export again. Any earlier file of that name was left as it was.", path, err),
-					promptButton{label: "OK", importance: widget.HighImportance})
-			} else {
-				p.ctl.prompt = showPrompt(p.ctl.win, "Export finished",
-					fmt.Sprintf("Exported %s %s to %s.", count(n), p.src.noun(), path),
-					promptButton{label: "OK", importance: widget.HighImportance})
-			}
+			reportExport(p.ctl.screen, path, n, p.src.noun(), err)
 			p.notify(tableEvent{kind: "export", q: q, total: n, err: err})
 		})
 	}()
 }
 
-// exportCSVFile writes the export beside path and renames it over path
-// when complete.
-func exportCSVFile(ctx context.Context, store *inventory.Store, src dataSource, connID string, q inventory.Query, path string) (int, error) {
+// writeFileAtomic writes beside path and renames the file over path when
+// complete, so an interrupted export leaves the old file or nothing.
+func writeFileAtomic(path string, write func(io.Writer) (int, error)) (int, error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -105,7 +123,7 @@ func exportCSVFile(ctx context.Context, store *inventory.Store, src dataSource, 
 	}
 	// Exports hold names and addresses: owner-only.
 	_ = f.Chmod(0o600)
-	n, err := exportCSV(ctx, store, src, connID, q, f)
+	n, err := write(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -126,13 +144,6 @@ func exportCSVFile(ctx context.Context, store *inventory.Store, src dataSource, 
 // titles as the header: rows go from the database to the file one by one,
 // so a 100,000-user export never holds them all.
 func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, connID string, q inventory.Query, out io.Writer) (int, error) {
-	bw := bufio.NewWriterSize(out, 64<<10)
-	// For a spreadsheet: the byte-order mark Excel needs to read UTF-8
-	// ("Núñez"), CRLF line ends on Windows (issues 23 and 24).
-	cw, err := csvsafe.NewWriter(bw, csvsafe.ForSpreadsheets())
-	if err != nil {
-		return 0, err
-	}
 	cols := src.columns()
 	head := make([]string, len(cols))
 	for i, c := range cols {
@@ -155,16 +166,34 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 		asOf, withAsOf = run.ActivityAsOf, true
 		head = append(head, "Activity As Of")
 	}
+	return writeCSV(out, head, func(row func([]string) error) error {
+		return src.each(ctx, store, connID, q, func(cells []string) error {
+			if withAsOf {
+				cells = append(cells, asOf)
+			}
+			return row(cells)
+		})
+	})
+}
+
+// writeCSV writes head and the rows each gives as CSV for a spreadsheet,
+// each cell defused (a name starting with = is not a formula), and counts
+// the rows.
+func writeCSV(out io.Writer, head []string, each func(row func([]string) error) error) (int, error) {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	// For a spreadsheet: the byte-order mark Excel needs to read UTF-8
+	// ("Núñez"), CRLF line ends on Windows (issues 23 and 24).
+	cw, err := csvsafe.NewWriter(bw, csvsafe.ForSpreadsheets())
+	if err != nil {
+		return 0, err
+	}
 	if err := cw.Write(head); err != nil {
 		return 0, err
 	}
 	n := 0
-	err = src.each(ctx, store, connID, q, func(cells []string) error {
+	err = each(func(cells []string) error {
 		for i, c := range cells {
 			cells[i] = csvsafe.Cell(c)
-		}
-		if withAsOf {
-			cells = append(cells, asOf)
 		}
 		n++
 		return cw.Write(cells)

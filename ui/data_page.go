@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -122,6 +124,9 @@ type dataPage struct {
 	events chan tableEvent
 	// help explains the columns (pages whose source has help).
 	help *widget.Button
+	// selected is the row clicked last (-1: none), which Set price...
+	// prices.
+	selected int
 	// skuChip shows and clears the Users page's licence filter.
 	skuChip *widget.Button
 	// extra is called after each query's results are applied (the
@@ -167,6 +172,8 @@ func newDataPage(ctl *dataPages, title string, src dataSource, top ...fyne.Canva
 		},
 	)
 	p.table.ShowHeaderColumn = false
+	p.selected = -1
+	p.table.OnSelected = func(id widget.TableCellID) { p.selected = id.Row }
 	p.table.CreateHeader = func() fyne.CanvasObject {
 		b := widget.NewButton("", nil)
 		b.Importance = widget.LowImportance
@@ -228,44 +235,67 @@ func (p *dataPage) setColumnWidths() {
 // activate is called when the page is shown: it picks up connections
 // added since and the connection chosen on another page.
 func (p *dataPage) activate(connID string) {
-	var names []string
-	p.connIDs = p.connIDs[:0]
-	for _, c := range p.ctl.draft.cfg.Connections {
-		names = append(names, c.Name)
-		p.connIDs = append(p.connIDs, c.ID)
+	switch chooseConnection(p.conn, p.ctl.draft.cfg, connID, &p.connIDs, &p.connID) {
+	case connNone:
+		p.reload(true)
+	case connSame:
+		p.conn.Refresh()
 	}
-	p.conn.Options = names
-	sel := -1
-	for i, id := range p.connIDs {
-		if id == connID {
-			sel = i
+}
+
+// What chooseConnection did.
+const (
+	connNone    = iota // no connection: the page shows why
+	connChanged        // another connection was selected: OnChanged loaded it
+	connSame           // the same connection as before: nothing loaded
+)
+
+// chooseConnection offers the configuration's connections in a page's
+// selector (their IDs in *ids) and selects connID's, else the first.
+// Selecting another connection runs the selector's OnChanged, which loads
+// the page; with none, *cur is cleared.
+func chooseConnection(sel *widget.Select, cfg *storage.Config, connID string, ids *[]string, cur *string) int {
+	var names []string
+	*ids = (*ids)[:0]
+	if cfg != nil {
+		for _, c := range cfg.Connections {
+			names = append(names, c.Name)
+			*ids = append(*ids, c.ID)
 		}
 	}
-	if sel < 0 && len(p.connIDs) > 0 {
-		sel = 0
+	sel.Options = names
+	idx := slices.Index(*ids, connID)
+	if idx < 0 && len(*ids) > 0 {
+		idx = 0
 	}
-	if sel < 0 {
-		p.conn.ClearSelected()
-		p.connID = ""
-		p.reload(true)
-		return
+	if idx < 0 {
+		sel.ClearSelected()
+		*cur = ""
+		return connNone
 	}
-	if p.connIDs[sel] != p.connID || p.conn.SelectedIndex() != sel {
-		// SetSelectedIndex calls onConnection, which reloads.
-		p.conn.SetSelectedIndex(sel)
-		return
+	if (*ids)[idx] != *cur || sel.SelectedIndex() != idx {
+		sel.SetSelectedIndex(idx)
+		return connChanged
 	}
-	p.conn.Refresh()
+	return connSame
+}
+
+// connectionChosen makes the selector's connection current; false when
+// it already was (or none is selected).
+func connectionChosen(sel *widget.Select, ids []string, cur *string) bool {
+	i := sel.SelectedIndex()
+	if i < 0 || i >= len(ids) || ids[i] == *cur {
+		return false
+	}
+	*cur = ids[i]
+	return true
 }
 
 func (p *dataPage) onConnection(string) {
-	i := p.conn.SelectedIndex()
-	if i < 0 || i >= len(p.connIDs) || p.connIDs[i] == p.connID {
-		return
+	if connectionChosen(p.conn, p.connIDs, &p.connID) {
+		p.ctl.connID = p.connID
+		p.reload(true)
 	}
-	p.connID = p.connIDs[i]
-	p.ctl.connID = p.connID
-	p.reload(true)
 }
 
 // onSearchTyped restarts the delay after each key; the query runs when
@@ -395,11 +425,7 @@ func (p *dataPage) apply(q inventory.Query, connID string, run inventory.Run, n 
 	p.total = n
 	p.showMessage(err)
 	p.status.SetText(p.statusText(run, n, q.Search, err))
-	if err == nil && n > 0 {
-		p.export.Enable()
-	} else {
-		p.export.Disable()
-	}
+	enableIf(p.export, err == nil && n > 0)
 	if top {
 		p.table.ScrollToTop()
 	}
@@ -421,24 +447,24 @@ func (p *dataPage) notify(e tableEvent) {
 // say what to do.
 func (p *dataPage) showMessage(err error) {
 	text := ""
+	if err != nil {
+		text = dataErrorText(err, p.conn.Selected)
+	}
+	setShown(p.message, text)
+}
+
+// dataErrorText says why a page of connection conn has nothing to show.
+func dataErrorText(err error, conn string) string {
 	switch {
-	case err == nil:
 	case errors.Is(err, errNoConnection):
-		text = "No connections yet. Create one on Inventory Systems (New, then PowerShell), save it and click Execute Now."
+		return "No connections yet. Create one on Inventory Systems (New, then PowerShell), save it and click Execute Now."
 	case errors.Is(err, inventory.ErrNoSnapshot):
-		text = fmt.Sprintf("Nothing has been imported from %s yet. Select it on Inventory Systems and click Execute Now.", p.conn.Selected)
+		return fmt.Sprintf("Nothing has been imported from %s yet. Select it on Inventory Systems and click Execute Now.", conn)
 	case errors.Is(err, inventory.ErrUnknownColumn):
-		text = "This column cannot be sorted. Click another column's title."
-	default:
-		text = fmt.Sprintf("The imported data cannot be read: %v. If this persists, close other Inventory Beacon windows and "+
-			"run the import again.", err)
+		return "This column cannot be sorted. Click another column's title."
 	}
-	p.message.SetText(text)
-	if text == "" {
-		p.message.Hide()
-	} else {
-		p.message.Show()
-	}
+	return fmt.Sprintf("The imported data cannot be read: %v. If this persists, close other Inventory Beacon windows and "+
+		"run the import again.", err)
 }
 
 func (p *dataPage) statusText(run inventory.Run, n int, search string, err error) string {
@@ -585,9 +611,12 @@ func (p *dataPage) showRow(row int) {
 	text := b.String()
 	buttons := []promptButton{{label: "Copy", action: func() { fyne.CurrentApp().Clipboard().SetContent(text) }}}
 	if _, ok := p.src.(licensesSource); ok {
-		// A licence's drill-down: who holds it (issue 23 item 13).
-		skuID, part := p.cell(row, len(cols)-1), p.cell(row, 0)
-		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.ctl.showUsersHolding(skuID, part) }})
+		// A licence's drill-down: who holds it (issue 23 item 13), its
+		// price, and the service plans it includes by name.
+		skuID, part, label := p.cell(row, len(cols)-1), p.cell(row, licenseSKUCol), p.ctl.lic.catalog().Label(p.cell(row, len(cols)-1), p.cell(row, licenseSKUCol))
+		text += p.ctl.servicePlans(skuID)
+		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.ctl.showUsersHolding(skuID, label) }},
+			promptButton{label: "Set price...", action: func() { p.ctl.showPriceDialog(skuID, part) }})
 	}
 	buttons = append(buttons, promptButton{label: "Close", importance: widget.HighImportance})
 	p.ctl.prompt = showPromptWidth(p.ctl.win, 700, p.title+": row "+count(row+1), text, buttons...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -22,8 +23,21 @@ type dataPages struct {
 	// placeholders.
 	store *inventory.Store
 
-	pages    map[string]*dataPage
-	connID   string // the connection the pages show
+	pages  map[string]*dataPage
+	connID string // the connection the pages show
+	// lic names and prices the licences; optimization is the
+	// Optimization page once built, opt what computes it.
+	lic          *licensing
+	optimization *optimizationPage
+	opt          Optimizer
+	// licenses are the Licenses page's SKUs as last read, for the
+	// service plans of its row dialog.
+	licenses []inventory.License
+	// catalogNote says which catalogue names the Licenses page's
+	// products.
+	catalogNote *widget.Label
+	// priceDlg is the last Set price dialog shown.
+	priceDlg *priceDialog
 	lastRuns map[string]inventory.Run
 
 	chart       *licenseChart  // the Licenses page's chart
@@ -62,7 +76,7 @@ func (m *dataPages) buildDataPage(name string) *dataPage {
 		chip := widget.NewButtonWithIcon("", theme.CancelIcon(), nil)
 		chip.IconPlacement = widget.ButtonIconTrailingText
 		chip.Hide()
-		p = newDataPage(m, name, usersSource{}, chip)
+		p = newDataPage(m, name, usersSource{cat: m.lic.catalog()}, chip)
 		p.skuChip = chip
 		chip.OnTapped = func() { p.setSKU("", "") }
 		// By name, as people read names (Íñigo beside Inigo), rather than
@@ -83,9 +97,13 @@ func (m *dataPages) buildDataPage(name string) *dataPage {
 	case PageImportHistory:
 		p = newDataPage(m, name, historySource{})
 	case PageLicenses:
-		p = newDataPage(m, name, licensesSource{})
+		p = newDataPage(m, name, m.licensesSource(), m.priceButtons()...)
 		m.chart = newLicenseChart()
 		chart := container.NewBorder(m.chart.Legend, nil, nil, nil, container.NewVScroll(m.chart))
+		// Which catalogue names the products, with its date.
+		m.catalogNote = widget.NewLabel(m.lic.sourceText())
+		m.catalogNote.Wrapping = fyne.TextWrapWord
+		p.top.Add(m.catalogNote)
 		split := container.NewVSplit(chart, p.table)
 		split.Offset = 0.45
 		p.setCenter(split)
@@ -116,7 +134,7 @@ func (m *dataPages) buildDataPage(name string) *dataPage {
 func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, error) {
 	return func(q inventory.Query, _ inventory.Run, err error) {
 		if err != nil {
-			m.chart.setLicenses(nil)
+			m.chart.setLicenses(nil, nil)
 			return
 		}
 		gen, connID, store := p.gen, p.connID, m.store
@@ -130,7 +148,8 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 				if err != nil {
 					ls = nil
 				}
-				m.chart.setLicenses(ls)
+				m.licenses = ls
+				m.chart.setLicenses(ls, m.lic.catalog())
 				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
 			})
 		}()
@@ -211,6 +230,39 @@ func (m *dataPages) refresh() {
 			p.reload(false)
 		}
 	}
+	if m.optimization != nil && m.optimization.connID != "" {
+		m.optimization.compute()
+	}
+}
+
+// licensingChanged re-renders what shows product names or prices, after
+// a catalogue was loaded or a price set: the rows read again with the new
+// names, the Optimization page computed again from its cached facts.
+func (m *dataPages) licensingChanged() {
+	if p := m.pages[PageUsers]; p != nil {
+		p.src = usersSource{cat: m.lic.catalog()}
+		p.reload(false)
+	}
+	if m.catalogNote != nil {
+		m.catalogNote.SetText(m.lic.sourceText())
+	}
+	if p := m.pages[PageLicenses]; p != nil {
+		p.src = m.licensesSource()
+		p.reload(false)
+	}
+	if o := m.optimization; o != nil {
+		o.compute()
+	}
+}
+
+// buildOptimization builds the Optimization page, or returns nil without
+// an inventory.
+func (m *dataPages) buildOptimization() *optimizationPage {
+	if m.store == nil {
+		return nil
+	}
+	m.optimization = newOptimizationPage(m, m.lic, m.opt)
+	return m.optimization
 }
 
 // loadRunStatus reads each connection's latest run off the Fyne goroutine.

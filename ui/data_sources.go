@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -50,6 +52,8 @@ type helpedSource interface{ help() string }
 func (licensesSource) help() string {
 	return strings.Join([]string{
 		"SKU: the product's part number in Microsoft's licensing catalogue.",
+		"Product: the product's name in the licensing catalogue in use (File → Load licensing catalogue...); the part number " +
+			"when the catalogue does not know the SKU. Double-click a row for its service plans by name.",
 		"Status: the subscription's state. Warning: past its end date, in its grace period, still usable: renew it or plan " +
 			"its end. Suspended: no longer usable. LockedOut: cancelled.",
 		"Purchased: units you pay for and can assign (enabled + in warning).",
@@ -59,6 +63,11 @@ func (licensesSource) help() string {
 			"activity date shown under the table (the reports' refresh date), not up to today.",
 		"Inactive assigned: Assigned − Active, licences held by people who did not use Microsoft 365 in those 30 days: " +
 			"candidates to reclaim. \"unknown\" when the usage reports were not imported or hide user names.",
+		"Price: what one seat costs, as set with Set price... or Import prices...; empty when no price is set.",
+		"Cost / month: what the purchased seats cost a month (a yearly price counts a twelfth).",
+		"Unused / month: what the unassigned seats (Purchased − Assigned) cost a month.",
+		"Inactive / month: what the inactive assigned seats cost a month; see the Optimization page for whom they are " +
+			"assigned to and for any number of days.",
 		"Consumed: Microsoft's own count of units in use (consumedUnits); it can differ from Assigned while assignments are " +
 			"being processed, and counts licences of deleted users until they are purged.",
 		"Suspended: units of a lapsed subscription, no longer usable; not counted as purchased.",
@@ -67,8 +76,8 @@ func (licensesSource) help() string {
 	}, "\n\n")
 }
 
-// usersSource is the Users page.
-type usersSource struct{}
+// usersSource is the Users page; cat names its licences.
+type usersSource struct{ cat *catalog.Catalog }
 
 var userColumns = []dataColumn{
 	{"displayName", "Display Name", 180},
@@ -95,10 +104,10 @@ func (usersSource) snapshot(ctx context.Context, s *inventory.Store, connID stri
 func (usersSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
 	return s.CountUsers(ctx, connID, q)
 }
-func (usersSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
+func (src usersSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
 	return s.EachUser(ctx, connID, q, func(u *inventory.User) error {
 		return fn([]string{u.DisplayName, u.UserPrincipalName, yesNo(u.AccountEnabled), u.Department, u.JobTitle,
-			u.Licenses, day(u.LastActivity), u.UsageLocation, u.Mail, day(u.CreatedDateTime), u.ID})
+			skuLabels(src.cat, u.Licenses), day(u.LastActivity), u.UsageLocation, u.Mail, day(u.CreatedDateTime), u.ID})
 	})
 }
 
@@ -136,17 +145,32 @@ func (applicationsSource) each(ctx context.Context, s *inventory.Store, connID s
 }
 
 // licensesSource is the Licenses page: a few dozen SKUs at most, read
-// whole.
-type licensesSource struct{}
+// whole; cat names them, prices (by lower-case skuId) cost them.
+type licensesSource struct {
+	cat    *catalog.Catalog
+	prices map[string]storage.Price
+}
+
+// The columns of a row's part number and product name; its skuId is the
+// last.
+const (
+	licenseSKUCol     = 0
+	licenseProductCol = 1
+)
 
 var licenseColumns = []dataColumn{
-	{"skuPartNumber", "SKU", 230},
+	{"skuPartNumber", "SKU", 200},
+	{"", "Product", 260},
 	{"capabilityStatus", "Status", 85},
 	{"purchased", "Purchased", 90},
 	{"assigned", "Assigned", 85},
 	{"unassigned", "Unassigned", 95},
 	{"active", "Active (30 days)", 125},
 	{"inactive", "Inactive assigned", 135},
+	{"", "Price", 150},
+	{"", "Cost / month", 120},
+	{"", "Unused / month", 120},
+	{"", "Inactive / month", 125},
 	{"consumedUnits", "Consumed", 90},
 	{"suspended", "Suspended", 90},
 	{"lockedOut", "Locked out", 90},
@@ -166,7 +190,7 @@ func (licensesSource) count(ctx context.Context, s *inventory.Store, connID stri
 	ls, err := s.Licenses(ctx, connID, q)
 	return len(ls), err
 }
-func (licensesSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
+func (src licensesSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
 	ls, err := s.Licenses(ctx, connID, q)
 	if err != nil {
 		return err
@@ -177,8 +201,19 @@ func (licensesSource) each(ctx context.Context, s *inventory.Store, connID strin
 			// Zero would claim nobody uses the license.
 			active, inactive = "unknown", "unknown"
 		}
-		if err := fn([]string{l.SkuPartNumber, l.CapabilityStatus, strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned),
-			strconv.Itoa(l.Unassigned), active, inactive, strconv.Itoa(l.ConsumedUnits),
+		var price, cost, unused, idle string
+		if p, ok := src.prices[strings.ToLower(l.SkuID)]; ok {
+			price = priceText(p)
+			cost = money(p.Monthly()*float64(l.Purchased), p.Currency)
+			unused = money(p.Monthly()*float64(max(0, l.Unassigned)), p.Currency)
+			idle = "unknown"
+			if l.UsageKnown {
+				idle = money(p.Monthly()*float64(l.Inactive), p.Currency)
+			}
+		}
+		if err := fn([]string{l.SkuPartNumber, src.cat.Name(l.SkuID, l.SkuPartNumber), l.CapabilityStatus,
+			strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned), strconv.Itoa(l.Unassigned), active, inactive,
+			price, cost, unused, idle, strconv.Itoa(l.ConsumedUnits),
 			strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.LockedOut), l.SkuID}); err != nil {
 			return err
 		}

@@ -152,6 +152,18 @@ func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, tableEvent)
 	return p, waitTable(tb, p, "query", func(tableEvent) bool { return true })
 }
 
+// openLicenses shows the Licenses page and waits for its table and chart
+// to show its SKUs.
+func openLicenses(t *testing.T, m *MainWindow, skus int) *dataPage {
+	t.Helper()
+	p, e := openPage(t, m, PageLicenses)
+	if e.err != nil || e.total != skus {
+		t.Fatalf("licenses: %d, err %v", e.total, e.err)
+	}
+	waitTable(t, p, "chart", func(e tableEvent) bool { return e.total == skus })
+	return p
+}
+
 // drain forgets events of earlier actions.
 func drain(p *dataPage) {
 	for {
@@ -192,7 +204,10 @@ func screenCells(p *dataPage) map[[2]int]string {
 
 // screenCellWidgets are the cells on screen by row and column (Fyne
 // goroutine).
-func screenCellWidgets(p *dataPage) map[[2]int]*dataCell {
+func screenCellWidgets(p *dataPage) map[[2]int]*dataCell { return tableCellWidgets(p.table) }
+
+// tableCellWidgets are the cells a table of dataCells has on screen.
+func tableCellWidgets(table *widget.Table) map[[2]int]*dataCell {
 	out := map[[2]int]*dataCell{}
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
@@ -213,7 +228,7 @@ func screenCellWidgets(p *dataPage) map[[2]int]*dataCell {
 			}
 		}
 	}
-	walk(p.table)
+	walk(table)
 	return out
 }
 
@@ -358,12 +373,13 @@ func TestUsersPage100k(t *testing.T) {
 	onUI(func() { p.table.ScrollTo(widget.TableCellID{Row: 0, Col: last}) })
 	var wantLic []string
 	for _, l := range u0.AssignedLicenses {
-		wantLic = append(wantLic, map[string]string{testinventory.SkuE3: "ENTERPRISEPACK", testinventory.SkuE5: "ENTERPRISEPREMIUM",
-			testinventory.SkuVisio: "VISIOCLIENT"}[l.SkuID])
+		wantLic = append(wantLic, map[string]string{testinventory.SkuE3: "Office 365 E3 (ENTERPRISEPACK)",
+			testinventory.SkuE5: "Office 365 E5 (ENTERPRISEPREMIUM)", testinventory.SkuVisio: "Visio Plan 2 (VISIOCLIENT)"}[l.SkuID])
 	}
 	sort.Strings(wantLic)
-	if got := screenCell(t, p, 0, lic); got != strings.Join(wantLic, "+") {
-		t.Errorf("licenses of the first user: %q, want %q", got, strings.Join(wantLic, "+"))
+	// By product name, with the part number (issue 17).
+	if got := screenCell(t, p, 0, lic); got != strings.Join(wantLic, "; ") {
+		t.Errorf("licenses of the first user: %q, want %q", got, strings.Join(wantLic, "; "))
 	}
 	onUI(func() {
 		if len(p.fetched) != 1 || len(p.fetched[0]) != rowsPerFetch {
@@ -497,23 +513,19 @@ func TestUsersPage100k(t *testing.T) {
 // The Licenses page: per-SKU figures derived from 100,000 users, the
 // chart on the same numbers, search, and export.
 func TestLicensesPageAndChart(t *testing.T) {
-	store := bigInventory(t)
-	m := dataWindow(t, store, bigConnID, Deps{})
-	p, e := openPage(t, m, PageLicenses)
-	if e.err != nil || e.total != 3 {
-		t.Fatalf("licenses: %d, err %v", e.total, e.err)
-	}
-	waitTable(t, p, "chart", func(e tableEvent) bool { return e.total == 3 })
-	// SKU, Status, Purchased, Assigned, Unassigned, Active, Inactive (the
-	// columns on screen): Visio's 100 units are all in warning, and count
-	// as purchased.
+	m := dataWindow(t, bigInventory(t), bigConnID, Deps{})
+	p := openLicenses(t, m, 3)
+	// SKU, Product, Status, Purchased, Assigned, Unassigned, Active,
+	// Inactive (each scrolled into view): Visio's 100 units are all in
+	// warning, and count as purchased.
 	want := [][]string{
-		{"ENTERPRISEPACK", "Enabled", "60000", "50000", "10000", "5000", "45000"},
-		{"ENTERPRISEPREMIUM", "Enabled", "25000", "20000", "5000", "5000", "15000"},
-		{"VISIOCLIENT", "Warning", "100", "0", "100", "0", "0"},
+		{"ENTERPRISEPACK", "Office 365 E3", "Enabled", "60000", "50000", "10000", "5000", "45000"},
+		{"ENTERPRISEPREMIUM", "Office 365 E5", "Enabled", "25000", "20000", "5000", "5000", "15000"},
+		{"VISIOCLIENT", "Visio Plan 2", "Warning", "100", "0", "100", "0", "0"},
 	}
 	for r, row := range want {
 		for c, v := range row {
+			onUI(func() { p.table.ScrollTo(widget.TableCellID{Row: r, Col: c}) })
 			if got := screenCell(t, p, r, c); got != v {
 				t.Errorf("row %d %s = %q, want %q", r, licenseColumns[c].title, got, v)
 			}
@@ -524,7 +536,7 @@ func TestLicensesPageAndChart(t *testing.T) {
 		if len(ch.rows) != 3 {
 			t.Fatalf("chart rows %+v", ch.rows)
 		}
-		if got := ch.rows[2].label(); got != "VISIOCLIENT (Warning)" {
+		if got := ch.rows[2].label(); got != "Visio Plan 2 (VISIOCLIENT) (Warning)" {
 			t.Errorf("the chart hides the subscription in warning: %q", got)
 		}
 		ch.Resize(fyne.NewSize(700, 200))
@@ -552,13 +564,13 @@ func TestLicensesPageAndChart(t *testing.T) {
 
 	drain(p)
 	onUI(func() { test.Type(p.search, "premium") })
-	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "premium" })
+	e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "premium" })
 	if e.total != 1 {
 		t.Fatalf("search premium: %d", e.total)
 	}
 	waitTable(t, p, "chart", func(e tableEvent) bool { return e.q.Search == "premium" })
 	onUI(func() {
-		if len(m.data.chart.rows) != 1 || m.data.chart.rows[0].sku != "ENTERPRISEPREMIUM" {
+		if len(m.data.chart.rows) != 1 || m.data.chart.rows[0].sku != "Office 365 E5 (ENTERPRISEPREMIUM)" {
 			t.Errorf("the chart should follow the search: %+v", m.data.chart.rows)
 		}
 	})
@@ -570,7 +582,7 @@ func TestLicensesPageAndChart(t *testing.T) {
 		t.Fatalf("export: %+v", e)
 	}
 	recs := readCSV(t, path)
-	if len(recs) != 2 || strings.Join(recs[1][:7], ",") != "ENTERPRISEPREMIUM,Enabled,25000,20000,5000,5000,15000" {
+	if len(recs) != 2 || strings.Join(recs[1][:8], ",") != "ENTERPRISEPREMIUM,Office 365 E5,Enabled,25000,20000,5000,5000,15000" {
 		t.Fatalf("licenses export %v", recs)
 	}
 }
@@ -721,7 +733,7 @@ func TestLicenseChartSharedScaleAndOffScale(t *testing.T) {
 		{SKU: inventory.SKU{SkuPartNumber: "SPE_E3", CapabilityStatus: "Enabled"}, Purchased: 3, Assigned: 2, Active: 1, UsageKnown: true},
 		{SKU: inventory.SKU{SkuPartNumber: "ENTERPRISEPACK", CapabilityStatus: "Enabled"}, Purchased: 54, Assigned: 40, Active: 30, UsageKnown: true},
 		{SKU: inventory.SKU{SkuPartNumber: "FLOW_FREE", CapabilityStatus: "Enabled"}, Purchased: 10000, Assigned: 5, UsageKnown: true},
-	})
+	}, nil)
 	c.Resize(fyne.NewSize(700, 200))
 	r := test.WidgetRenderer(c).(*chartRenderer)
 	if s := c.scale(); s != 54 {

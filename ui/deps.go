@@ -1,11 +1,14 @@
 // Package ui is the Inventory Beacon window: one file per screen or dialog,
 // one controller per feature (connections, sign-in, Test Connection,
-// import, data pages, scheduling), and MainWindow composing them with the
-// navigation, menu, tray and window state. It holds no business rules:
-// the connection rules live in connector, persistence in storage, and the
-// use cases (sign-in, Test Connection, import) come in through the small
-// interfaces of Deps, implemented by cmd/beacon. Screens are structs that
-// keep their widgets as fields, so tests drive them with
+// import, data pages, Optimization, scheduling), and MainWindow composing
+// them with the navigation, menu, tray and window state. It holds no
+// business rules: the connection rules live in connector, persistence in
+// storage, the licensing catalogue in connector/catalog, the reclamation
+// figures in service/optimize, and the use cases (sign-in, Test
+// Connection, import, the Optimization page's computation) come in
+// through the small interfaces of Deps, implemented by cmd/beacon; prices
+// and the catalogue in use are read and written through service. Screens
+// are structs that keep their widgets as fields, so tests drive them with
 // fyne.io/fyne/v2/test without a display.
 package ui
 
@@ -43,6 +46,10 @@ type Deps struct {
 	// not available and the table shows no past runs (screens tested
 	// without data).
 	Inventory *inventory.Store
+
+	// Optimizer computes the Optimization page (service.Optimizer on
+	// Inventory). Optional: nil uses a service.Optimizer on Inventory.
+	Optimizer Optimizer
 
 	// Now and Location are the clock and time zone of next-run times (the
 	// Next run column, the Scheduling page, the schedule dialogs): give the
@@ -105,6 +112,7 @@ const (
 	PageScheduling       = "Scheduling"
 	PageUsers            = "Users"
 	PageLicenses         = "Licenses"
+	PageOptimization     = "Optimization"
 	PageApplications     = "Applications"
 	PageUsage            = "Usage"
 	PageImportHistory    = "Import history"

@@ -301,7 +301,7 @@ func TestMainMenuShowsShortcuts(t *testing.T) {
 	if !reflect.DeepEqual(menus, []string{"File", "Connection", "View", "Help"}) {
 		t.Fatalf("menus %v", menus)
 	}
-	if want := []string{"New connection...", "Save", "Preferences...", "Exit"}; !reflect.DeepEqual(items["File"], want) {
+	if want := []string{"New connection...", "Save", "Load licensing catalogue...", "Use built-in catalogue", "Preferences...", "Exit"}; !reflect.DeepEqual(items["File"], want) {
 		t.Errorf("File menu %v, want %v", items["File"], want)
 	}
 	if !reflect.DeepEqual(items["Help"], []string{"About Inventory Beacon"}) {

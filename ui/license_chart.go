@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -22,7 +23,8 @@ var (
 )
 
 const (
-	chartLabelWidth = 210 // SKU part numbers such as SPE_E5 or Microsoft_Teams_Exploratory_Dept
+	chartLabelWidth = 300 // product labels, cut at chartLabelRunes
+	chartLabelRunes = 44
 	chartValueWidth = 70
 	chartBar        = 9
 	chartGap        = 2
@@ -32,7 +34,7 @@ const (
 
 // chartRow is one SKU of the chart.
 type chartRow struct {
-	sku                         string
+	sku                         string // its label: product name and part number
 	status                      string // the subscription's capabilityStatus
 	purchased, assigned, active int
 	usageKnown                  bool
@@ -42,9 +44,9 @@ type chartRow struct {
 // a subscription in warning is about to lapse, and the chart must say so.
 func (r chartRow) label() string {
 	if r.status == "" || r.status == "Enabled" {
-		return r.sku
+		return shorten(r.sku, chartLabelRunes)
 	}
-	return r.sku + " (" + r.status + ")"
+	return shorten(r.sku, chartLabelRunes-len(r.status)-3) + " (" + r.status + ")"
 }
 
 // licenseChart draws purchased, assigned and active (30 days) per SKU as
@@ -111,11 +113,12 @@ func (c *licenseChart) scale() int {
 // assignment (a free SKU's 10,000 units) does not set the chart's scale.
 const offScaleFactor = 4
 
-// setLicenses replaces the chart's data (Fyne goroutine).
-func (c *licenseChart) setLicenses(ls []inventory.License) {
+// setLicenses replaces the chart's data, its SKUs named by cat (Fyne
+// goroutine).
+func (c *licenseChart) setLicenses(ls []inventory.License, cat *catalog.Catalog) {
 	c.rows = c.rows[:0]
 	for _, l := range ls {
-		c.rows = append(c.rows, chartRow{sku: l.SkuPartNumber, status: l.CapabilityStatus, purchased: l.Purchased, assigned: l.Assigned,
+		c.rows = append(c.rows, chartRow{sku: cat.Label(l.SkuID, l.SkuPartNumber), status: l.CapabilityStatus, purchased: l.Purchased, assigned: l.Assigned,
 			active: l.Active, usageKnown: l.UsageKnown})
 	}
 	c.Refresh()

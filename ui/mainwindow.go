@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -96,6 +97,11 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 	m.screen = &screen{win: a.NewWindow(windowTitle)}
 	m.sched = newScheduling(m.screen, m.draft, a, m.now, m.loc, m.requireSaved)
 	m.data = newDataPages(m.screen, m.draft, deps.Inventory, m.refreshSystems, func(page string) { m.nav.Select(page) })
+	m.data.lic = &licensing{draft: m.draft, changed: m.data.licensingChanged}
+	m.data.opt = deps.Optimizer
+	if m.data.opt == nil && deps.Inventory != nil {
+		m.data.opt = &service.Optimizer{Store: deps.Inventory}
+	}
 	m.initAppearance()
 	m.win.Resize(m.restoredSize())
 	m.win.SetMaster()
@@ -171,6 +177,8 @@ func (m *MainWindow) buildMain() {
 	m.sched.page = nil // rebuilt on the new configuration when shown
 	m.pages = map[string]fyne.CanvasObject{PageInventorySystems: m.systems.content}
 	m.data.pages = map[string]*dataPage{}
+	m.data.optimization, m.data.chart, m.data.catalogNote = nil, nil, nil
+	m.data.lic.reload()
 	m.data.loadRunStatus()
 
 	m.saveButton = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { m.save() })
@@ -197,6 +205,8 @@ func (m *MainWindow) showPage(name string) {
 	if !ok {
 		if name == PageScheduling {
 			p = m.sched.buildPage()
+		} else if name == PageOptimization && m.data.buildOptimization() != nil {
+			p = m.data.optimization.content
 		} else if dp := m.data.buildDataPage(name); dp != nil {
 			p = dp.content
 		} else {
@@ -216,6 +226,9 @@ func (m *MainWindow) showPage(name string) {
 	m.page.Refresh()
 	if dp := m.data.pages[name]; dp != nil {
 		dp.activate(m.data.connID)
+	}
+	if o := m.data.optimization; name == PageOptimization && o != nil {
+		o.activate(m.data.connID)
 	}
 }
 

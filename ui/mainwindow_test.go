@@ -33,12 +33,12 @@ func TestNavigationShowsEveryPage(t *testing.T) {
 	if got := m.nav.ChildUIDs(GroupDataCollection); !reflect.DeepEqual(got, []string{"Inventory Systems", "Scheduling"}) {
 		t.Errorf("Data collection: %v", got)
 	}
-	if got := m.nav.ChildUIDs(GroupImportedData); !reflect.DeepEqual(got, []string{"Users", "Licenses", "Applications", "Usage", "Import history"}) {
+	if got := m.nav.ChildUIDs(GroupImportedData); !reflect.DeepEqual(got, []string{"Users", "Licenses", "Optimization", "Applications", "Usage", "Import history"}) {
 		t.Errorf("Imported data: %v", got)
 	}
 	// Scheduling is built in (scheduling_test.go); the data pages are
 	// placeholders without Deps.Inventory.
-	for _, page := range []string{PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory} {
+	for _, page := range []string{PageUsers, PageLicenses, PageOptimization, PageApplications, PageUsage, PageImportHistory} {
 		m.nav.Select(page)
 		if m.pageName != page {
 			t.Fatalf("selecting %q shows %q", page, m.pageName)

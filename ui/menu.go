@@ -28,6 +28,7 @@ type mainMenu struct {
 	newConn, save, preferences, exit    *fyne.MenuItem
 	execute, deleteConn, refresh, about *fyne.MenuItem
 	executeFull                         *fyne.MenuItem
+	loadCatalog, builtinCatalog         *fyne.MenuItem
 }
 
 // setupMenuAndShortcuts gives the window its menu bar and shortcuts. The
@@ -38,6 +39,16 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 	mm.newConn = &fyne.MenuItem{Label: "New connection...", Shortcut: shortcutNew, Action: m.onNewConnection}
 	mm.save = &fyne.MenuItem{Label: "Save", Shortcut: shortcutSave, Action: m.onSaveShortcut}
 	mm.preferences = fyne.NewMenuItem("Preferences...", m.showPreferences)
+	mm.loadCatalog = fyne.NewMenuItem("Load licensing catalogue...", func() {
+		if !m.busy() {
+			m.data.onLoadCatalog()
+		}
+	})
+	mm.builtinCatalog = fyne.NewMenuItem("Use built-in catalogue", func() {
+		if !m.busy() {
+			m.data.onBuiltinCatalog()
+		}
+	})
 	// Ours, so Fyne adds no Quit of its own that would exit without
 	// asking about unsaved changes.
 	mm.exit = &fyne.MenuItem{Label: "Exit", IsQuit: true, Action: m.requestExit}
@@ -53,7 +64,8 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 	mm.refresh = &fyne.MenuItem{Label: "Refresh", Shortcut: shortcutRefresh, Action: m.onRefresh}
 	mm.about = fyne.NewMenuItem("About Inventory Beacon", m.showAbout)
 	mm.menu = fyne.NewMainMenu(
-		fyne.NewMenu("File", mm.newConn, mm.save, fyne.NewMenuItemSeparator(), mm.preferences, fyne.NewMenuItemSeparator(), mm.exit),
+		fyne.NewMenu("File", mm.newConn, mm.save, fyne.NewMenuItemSeparator(), mm.loadCatalog, mm.builtinCatalog,
+			fyne.NewMenuItemSeparator(), mm.preferences, fyne.NewMenuItemSeparator(), mm.exit),
 		fyne.NewMenu("Connection", mm.execute, mm.executeFull, mm.deleteConn),
 		fyne.NewMenu("View", mm.refresh),
 		fyne.NewMenu("Help", mm.about),

@@ -11,11 +11,11 @@ var navGroups = []struct {
 	pages []string
 }{
 	{GroupDataCollection, []string{PageInventorySystems, PageScheduling}},
-	{GroupImportedData, []string{PageUsers, PageLicenses, PageApplications, PageUsage, PageImportHistory}},
+	{GroupImportedData, []string{PageUsers, PageLicenses, PageOptimization, PageApplications, PageUsage, PageImportHistory}},
 }
 
 // newNavigation builds the navigation tree; choosing a page calls show.
-// Groups are always open: seven pages fit, and a closed group would hide
+// Groups are always open: eight pages fit, and a closed group would hide
 // where a page is.
 func newNavigation(show func(page string)) *widget.Tree {
 	children := map[string][]string{"": nil}

@@ -13,6 +13,8 @@ var placeholderText = map[string]string{
 		"whether the account is enabled, and the licenses each holds. Searchable, sortable, exportable to CSV.",
 	PageLicenses: "The subscribed license SKUs: purchased, assigned and actively used, per SKU, " +
 		"with a chart and CSV export.",
+	PageOptimization: "Licences to reclaim: users inactive for the days you choose, never active, disabled or guests, " +
+		"overlapping licences and failed group assignments, with the seats and money you would recover.",
 	PageApplications: "The applications (service principals) of the tenant, with their publisher " +
 		"and whether Microsoft owns them.",
 	PageUsage: "Microsoft 365 usage per user: last activity in Exchange, OneDrive, SharePoint and Teams, " +

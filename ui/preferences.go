@@ -112,7 +112,8 @@ func (m *MainWindow) showPreferences() {
 	p.dlg.Show()
 }
 
-// showAbout is Help → About: the name and version from FyneApp.toml.
+// showAbout is Help → About: the name and version from FyneApp.toml, and
+// the licensing catalogue that names the products.
 func (m *MainWindow) showAbout() {
 	name, version := m.deps.AppName, m.deps.AppVersion
 	meta := m.app.Metadata()
@@ -130,6 +131,6 @@ func (m *MainWindow) showAbout() {
 	}
 	m.prompt = showPrompt(m.win, "About "+name,
 		fmt.Sprintf("%s\nVersion %s\n\nImports the users, licenses, applications and usage of Microsoft 365 tenants, "+
-			"so you can compare the licenses you pay for with the ones that are used.", name, version),
+			"so you can compare the licenses you pay for with the ones that are used.\n\n%s", name, version, m.data.lic.sourceText()),
 		promptButton{label: "OK", importance: widget.HighImportance})
 }

@@ -160,6 +160,7 @@ func buildDeps(o options) (*built, error) {
 		Tester:       tester{secrets: b.repo.Secrets, lockDir: b.repo.Config.Dir(), logger: slog.Default()},
 		Importer:     importNow{b.exec},
 		Inventory:    store,
+		Optimizer:    &service.Optimizer{Store: store},
 		Demo:         b,
 		DemoAccounts: demoAccounts,
 	}
