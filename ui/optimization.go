@@ -418,6 +418,9 @@ func (o *optimizationPage) totalsText() string {
 	if r.UnpricedSeats > 0 {
 		s += fmt.Sprintf("\n%s of these seats have no price: set prices on the Licenses page to see costs.", count(r.UnpricedSeats))
 	}
+	if r.UncountedUnused > 0 {
+		s += fmt.Sprintf("\n%s unused units of SKUs without a price are not counted (free SKUs come with thousands): price a SKU to count them.", count(r.UncountedUnused))
+	}
 	return s
 }
 

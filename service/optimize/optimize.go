@@ -175,7 +175,8 @@ type SKUSavings struct {
 	Unused int
 	// Seats per reason, of assigned licences (Failed ones hold no seat).
 	ByReason [numReasons]int
-	// Recoverable seats: Unused plus the seats of recoverable findings.
+	// Recoverable seats: the seats of recoverable findings, plus Unused
+	// when the SKU has a price above 0.
 	Recoverable int
 	Price       *Price
 	// MonthlyCents is what Recoverable seats cost a month (zero without a
@@ -201,6 +202,10 @@ type Result struct {
 	MonthlyCents     map[string]float64
 	// Unpriced counts recoverable seats of SKUs without a price.
 	UnpricedSeats int
+	// UncountedUnused counts the unused units of SKUs without a price (or
+	// priced at 0): shown per SKU, but not recoverable until the SKU has a
+	// price, since free SKUs come with thousands of units.
+	UncountedUnused int
 	// GroupAssigned counts licences that come from a group.
 	GroupAssigned int
 
@@ -339,7 +344,15 @@ func Compute(f *Facts, o Options) *Result {
 
 	for i := range res.SKUs {
 		line := &res.SKUs[i]
-		line.Recoverable += line.Unused
+		// Unused units count only where they cost something: free and
+		// self-service SKUs (Power BI (free), Teams Exploratory, Power
+		// Automate Free) come with 10,000 units nobody pays for, and an
+		// unpriced SKU may be one of them. A price of 0 marks a free SKU.
+		if line.Price != nil && line.Price.Cents > 0 {
+			line.Recoverable += line.Unused
+		} else {
+			res.UncountedUnused += line.Unused
+		}
 		res.RecoverableSeats += line.Recoverable
 		if line.Price == nil {
 			res.UnpricedSeats += line.Recoverable

@@ -121,20 +121,25 @@ func TestComputeByHand(t *testing.T) {
 	// Recoverable seats: unused + listed.
 	//   E3:     4 unused + ben + cy + dee      = 7 × 23.00 = 161.00
 	//   EMS:    1 unused + dee + gus (overlap) = 3 × 10.00 =  30.00
-	//   Visio:  1 unused + cy                  = 2, no price
+	//   Visio:  cy (its 1 unused unit has no price: not counted) = 1
 	//   SPE_E3: 1 unused                       = 1 × 36.00 =  36.00
 	for _, c := range []struct {
 		sku         string
 		recoverable int
 		monthly     float64
-	}{{e3, 7, 16100}, {ems, 3, 3000}, {visio, 2, 0}, {m365, 1, 3600}} {
+	}{{e3, 7, 16100}, {ems, 3, 3000}, {visio, 1, 0}, {m365, 1, 3600}} {
 		if l := line(t, r, c.sku); l.Recoverable != c.recoverable || l.MonthlyCents != c.monthly {
 			t.Errorf("%s: %d seats, %.0f a month; want %d and %.0f", l.Name, l.Recoverable, l.MonthlyCents, c.recoverable, c.monthly)
 		}
 	}
-	if r.RecoverableSeats != 13 || r.MonthlyCents["EUR"] != 22700 || r.YearlyCents("EUR") != 272400 || r.UnpricedSeats != 2 {
-		t.Errorf("totals: %d seats, %v a month, %v a year, %d unpriced; want 13, 227.00, 2,724.00, 2",
-			r.RecoverableSeats, r.MonthlyCents, r.YearlyCents("EUR"), r.UnpricedSeats)
+	if r.RecoverableSeats != 12 || r.MonthlyCents["EUR"] != 22700 || r.YearlyCents("EUR") != 272400 || r.UnpricedSeats != 1 || r.UncountedUnused != 1 {
+		t.Errorf("totals: %d seats, %v a month, %v a year, %d unpriced, %d unused uncounted; want 12, 227.00, 2,724.00, 1, 1",
+			r.RecoverableSeats, r.MonthlyCents, r.YearlyCents("EUR"), r.UnpricedSeats, r.UncountedUnused)
+	}
+	// A price of 0 says the SKU is free: its unused units stay uncounted.
+	free := map[string]Price{visio: {Cents: 0, Currency: "EUR"}}
+	if r := Compute(f, Options{InactiveDays: 30, Prices: free}); line(t, r, visio).Recoverable != 1 || r.UncountedUnused != 1+4+1+1 {
+		t.Errorf("free Visio: %d recoverable, %d uncounted", line(t, r, visio).Recoverable, r.UncountedUnused)
 	}
 	if r.SKUs[0].SkuID != e3 || r.SKUs[0].Name != "Office 365 E3 (ENTERPRISEPACK)" {
 		t.Errorf("the dearest waste comes first: %s", r.SKUs[0].Name)
@@ -169,7 +174,7 @@ func TestChangingN(t *testing.T) {
 		t.Errorf("N=7 E3 recoverable %d, want 4 + ben + cy + dee + eve", l.Recoverable)
 	}
 	// Compute only reads the facts: the first answer is unchanged.
-	if again := Compute(f, Options{InactiveDays: 30, Prices: prices, Catalog: catalog.Builtin()}); again.RecoverableSeats != 13 {
+	if again := Compute(f, Options{InactiveDays: 30, Prices: prices, Catalog: catalog.Builtin()}); again.RecoverableSeats != 12 {
 		t.Errorf("recomputing N=30 gives %d seats", again.RecoverableSeats)
 	}
 }

@@ -211,7 +211,10 @@ type optimizeTotals struct {
 	Cost []optimizeMoney `json:"cost"`
 	// UnpricedSeats are recoverable seats of SKUs without a price.
 	UnpricedSeats int `json:"unpricedSeats"`
-	GroupAssigned int `json:"groupAssigned"`
+	// UncountedUnused are unused units of SKUs without a price (or
+	// priced at 0), left out of RecoverableSeats.
+	UncountedUnused int `json:"uncountedUnused"`
+	GroupAssigned   int `json:"groupAssigned"`
 }
 
 type optimizeList struct {
@@ -265,7 +268,7 @@ func newOptimizeReport(name string, run inventory.Run, res *optimize.Result, cat
 		Catalog:       optimizeCatalog{Source: cat.Source.String(), Builtin: cat.Source.Builtin, Products: cat.Len(), Problem: problem},
 		ActivityKnown: res.ActivityKnown, ActivityProblem: res.ActivityProblem, SignInNotice: res.SignInNotice,
 		SKUs: []optimizeSKU{}, Lists: []optimizeList{},
-		Totals: optimizeTotals{RecoverableSeats: res.RecoverableSeats, UnpricedSeats: res.UnpricedSeats, GroupAssigned: res.GroupAssigned,
+		Totals: optimizeTotals{RecoverableSeats: res.RecoverableSeats, UnpricedSeats: res.UnpricedSeats, UncountedUnused: res.UncountedUnused, GroupAssigned: res.GroupAssigned,
 			Cost: moneyOf(res.MonthlyCents)},
 	}
 	names := map[string]optimize.SKUSavings{}
@@ -495,6 +498,9 @@ func (rep *optimizeReport) writeTable(w io.Writer) error {
 	fmt.Fprintln(ew)
 	if t.UnpricedSeats > 0 {
 		fmt.Fprintf(ew, "Without a price: %d of these seats (set one with `beacon prices set SKU AMOUNT CURRENCY`)\n", t.UnpricedSeats)
+	}
+	if t.UncountedUnused > 0 {
+		fmt.Fprintf(ew, "Not counted: %d unused units of SKUs without a price (free SKUs come with thousands; price a SKU to count its unused units)\n", t.UncountedUnused)
 	}
 	if t.GroupAssigned > 0 {
 		fmt.Fprintf(ew, "Assigned through a group: %s (take the user out of the group to free them)\n", plural(t.GroupAssigned, "licence"))
