@@ -531,6 +531,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
+	if err := s.setIdentity(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 

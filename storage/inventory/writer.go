@@ -132,6 +132,10 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	if err != nil {
 		return nil, err
 	}
+	// A database of an older build gets its identity (a write anyway).
+	if err := s.setIdentity(ctx, s.db); err != nil {
+		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
+	}
 	// One pinned connection keeps the prepared statements valid across
 	// the run's many short transactions.
 	conn, err := s.db.Conn(ctx)
