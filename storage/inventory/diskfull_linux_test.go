@@ -7,41 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/inventorybeacon/beacon/internal/diskspace"
+	"github.com/inventorybeacon/beacon/internal/testenv"
 )
-
-// mountSmall mounts a tmpfs of size bytes on a new folder for the test
-// and unmounts it at the end. It skips the test, saying why, where
-// mounting is not permitted (not root, no CAP_SYS_ADMIN in a container).
-func mountSmall(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs as the configuration folder (issue 20); run as root or in a privileged container")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s): a full disk and a read-only file system cannot be made", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// remount changes the options of the test's tmpfs (ro, rw).
-func remount(t *testing.T, dir, opt string) {
-	t.Helper()
-	if out, err := exec.Command("mount", "-o", "remount,"+opt, dir).CombinedOutput(); err != nil {
-		t.Fatalf("remount %s %s: %v: %s", dir, opt, err, out)
-	}
-}
 
 // fillTo writes a filler file until the disk holding dir has about free
 // bytes left (its blocks are 4 KiB).
@@ -110,7 +82,7 @@ func importStages(ctx context.Context, s *Store, users int) (stage string, err e
 // Open (list, export, the window) while the disk is still full; and once
 // room is freed, the next import succeeds.
 func TestDiskFullAtEveryStage(t *testing.T) {
-	dir := mountSmall(t, 24<<20)
+	dir := testenv.SmallDisk(t, 24<<20)
 	ctx := context.Background()
 	path := filepath.Join(dir, FileName)
 	s, err := Open(ctx, path, Options{})

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inventorybeacon/beacon/internal/testenv"
 )
 
 // TestReadOnlyFileSystem (issue 20): the configuration folder on a file
@@ -15,7 +17,7 @@ import (
 // reads as usual (list, export, the window), and an import says why it
 // cannot run instead of failing on its first write.
 func TestReadOnlyFileSystem(t *testing.T) {
-	dir := mountSmall(t, 8<<20)
+	dir := testenv.SmallDisk(t, 8<<20)
 	ctx := context.Background()
 	s, err := OpenDir(ctx, dir, Options{})
 	if err != nil {
@@ -23,8 +25,8 @@ func TestReadOnlyFileSystem(t *testing.T) {
 	}
 	good := importGood(t, s, "c1", 300, "good")
 	s.Close()
-	remount(t, dir, "ro")
-	defer remount(t, dir, "rw")
+	testenv.Remount(t, dir, "ro")
+	defer testenv.Remount(t, dir, "rw")
 
 	for i := range 2 { // twice: the first open must leave nothing that stops the second
 		r, err := OpenDir(ctx, dir, Options{})

@@ -102,7 +102,7 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	run, err := imports.Import(ctx, conn, service.ImportRequest{Trigger: inventory.TriggerCLI, Lock: true, OnRetry: onRetry,
 		Progress: progress, Sequential: *sequential, Full: *full, Concurrency: *concurrency})
 	if run.ID == 0 {
-		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
+		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", guidance(err))
 		return ExitFailed
 	}
 	printSummary(env.Stdout, run)
@@ -123,6 +123,16 @@ func guidance(err error) string {
 		return err.Error()
 	case errors.Is(err, context.Canceled):
 		return "the import was cancelled; the previous data was kept"
+	}
+	// A full disk or a database that cannot be written says all there is
+	// to say itself; the stage it happened in would only hide it.
+	var full *inventory.DiskFullError
+	if errors.As(err, &full) {
+		return full.Error()
+	}
+	var ro *inventory.ReadOnlyError
+	if errors.As(err, &ro) {
+		return ro.Error()
 	}
 	return err.Error()
 }
