@@ -82,7 +82,11 @@ func importStages(ctx context.Context, s *Store, users int) (stage string, err e
 // Open (list, export, the window) while the disk is still full; and once
 // room is freed, the next import succeeds.
 func TestDiskFullAtEveryStage(t *testing.T) {
-	dir := testenv.SmallDisk(t, 24<<20)
+	users, disk, step := 6000, 24<<20, uint64(96<<10)
+	if soakMode() {
+		users, disk, step = 20000, 64<<20, 160<<10
+	}
+	dir := testenv.SmallDisk(t, disk)
 	ctx := context.Background()
 	path := filepath.Join(dir, FileName)
 	s, err := Open(ctx, path, Options{})
@@ -92,14 +96,10 @@ func TestDiskFullAtEveryStage(t *testing.T) {
 	good := importGood(t, s, "c1", 300, "good")
 	s.Close()
 
-	users := 6000
-	if soakMode() {
-		users = 20000
-	}
 	stages := map[string]int{}
 	fills, losses, blocked := 0, 0, 0
 	// The room left before the import grows in steps until it fits.
-	for free := uint64(0); ; free += 96 << 10 {
+	for free := uint64(0); ; free += step {
 		filler := fillTo(t, dir, free)
 		s, err := Open(ctx, path, Options{})
 		if err != nil {
@@ -167,7 +167,7 @@ func TestDiskFullAtEveryStage(t *testing.T) {
 	if v, err := s.IntegrityCheck(ctx); err != nil || v != "ok" {
 		t.Errorf("integrity_check = %q, %v", v, err)
 	}
-	fmt.Printf("FIGURE disk-full: %d fill points (stages %v), %d users per import, losses %d, blocked reads %d\n", fills, stages, users, losses, blocked)
+	fmt.Printf("FIGURE disk-full: %d fill points in %d stages (%v), %d users per import, losses %d, blocked reads %d\n", fills, len(stages), stages, users, losses, blocked)
 }
 
 func soakMode() bool { return os.Getenv("BEACON_SOAK") == "1" }

@@ -217,10 +217,12 @@ func (w *RunWriter) full(ctx context.Context, err error) error {
 	e := w.s.diskFull(ctx, w.info.ConnectionID, err)
 	// What the run wrote before the disk filled, plus what was left, is
 	// a lower bound; scaled up by the users still to come when the
-	// importer said how many there are.
+	// importer said how many there are and a tenth of them were staged
+	// (before that, the fixed costs of the run's start, scaled up, made
+	// the estimate several times too big).
 	if now := fileSizes(w.s.path); now > w.sizeAtStart {
 		e.Need, e.NeedAtLeast = now-w.sizeAtStart+e.Free, true
-		if staged := w.counts.Users; w.expected > staged && staged > 0 {
+		if staged := w.counts.Users; w.expected > staged && staged >= w.expected/10 && staged > 0 {
 			e.Need, e.NeedAtLeast = e.Need*uint64(w.expected)/uint64(staged), false
 		}
 	}
