@@ -172,9 +172,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		if isReadOnly(err) {
 			// The file opened for writing but its folder or lock files
-			// cannot be written.
+			// cannot be written. Without a WAL no process has it open in
+			// a way that could change it under an immutable reader.
 			why, immutable := readOnlyReason(filepath.Dir(path), err)
-			return openReadOnly(ctx, path, opts, why, immutable)
+			return openReadOnly(ctx, path, opts, why, immutable || noWAL)
 		}
 		if isFull(err) {
 			// A current schema needs no writing, but SQLite could not even

@@ -117,6 +117,14 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	if s.readOnly != "" {
 		return nil, &ReadOnlyError{Path: s.path, Why: s.readOnly}
 	}
+	// A database of an older build gets its identity (an import writes
+	// anyway), before the run is recorded so a failure leaves no run.
+	if err := s.setIdentity(ctx, s.db); err != nil {
+		if isFull(err) {
+			err = s.diskFull(ctx, info.ConnectionID, err)
+		}
+		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
+	}
 	started := s.now()
 	sizeAtStart := fileSizes(s.path)
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (connection_id, connection_name, trigger, started, status, snapshot, pid, host, note)
@@ -131,10 +139,6 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	id, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
-	}
-	// A database of an older build gets its identity (a write anyway).
-	if err := s.setIdentity(ctx, s.db); err != nil {
-		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
 	}
 	// One pinned connection keeps the prepared statements valid across
 	// the run's many short transactions.
