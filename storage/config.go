@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
-
+	"github.com/inventorybeacon/beacon/internal/diskspace"
 	"github.com/inventorybeacon/beacon/internal/filelock"
 )
 
@@ -302,8 +302,16 @@ func (s *ConfigStore) WriteFile(name string, data []byte) error {
 // (so the rename cannot cross file systems), write, fsync, close, rename
 // over, fsync the directory (so the rename itself survives a power cut).
 func (s *ConfigStore) replaceLocked(dst, what string, data []byte) error {
+	// A full disk is said plainly, with the room left: the old file is
+	// never touched before the rename, so it is kept.
+	full := func(err error) error {
+		return fmt.Errorf("save %s: %s; the old file is kept: %w", what, diskspace.Describe(s.dir), err)
+	}
 	f, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
+		if diskspace.IsFull(err) {
+			return full(err)
+		}
 		return fmt.Errorf("create a temporary file in %s (check free disk space and that you may write there): %w", s.dir, err)
 	}
 	tmp := f.Name()
@@ -322,12 +330,22 @@ func (s *ConfigStore) replaceLocked(dst, what string, data []byte) error {
 		}
 	}
 	if _, err := f.Write(data); err != nil {
+		if diskspace.IsFull(err) {
+			return full(err)
+		}
 		return fmt.Errorf("write %s to %s (check free disk space): %w", what, tmp, err)
 	}
+	// Some file systems find the disk full only when flushing or closing.
 	if err := f.Sync(); err != nil {
+		if diskspace.IsFull(err) {
+			return full(err)
+		}
 		return fmt.Errorf("flush %s to disk (%s): %w", what, tmp, err)
 	}
 	if err := f.Close(); err != nil {
+		if diskspace.IsFull(err) {
+			return full(err)
+		}
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
 	if testHookBeforeRename != nil {

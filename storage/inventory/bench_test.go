@@ -54,25 +54,7 @@ func BenchmarkSearchUsers100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < 100; i++ {
-		us := testUsers(1000, fmt.Sprintf("p%03d", i))
-		for j := range us {
-			us[j].UserPrincipalName = fmt.Sprintf("user%03d%03d@contoso.example", i, j)
-		}
-		if err := w.AddUsers(ctx, us); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
-		b.Fatal(err)
-	}
+	import100k(b, s, false)
 	for _, c := range []struct{ name, search, sort string }{
 		{"no-filter-sorted", "", "displayName"},
 		{"one-letter", "u", "userPrincipalName"},
@@ -202,6 +184,90 @@ func finishBench(b *testing.B, s *Store, w *RunWriter) {
 		b.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkQuickCheck100k is what PRAGMA quick_check costs at open on a
+// database of three kept 100,000-user snapshots with a report row per
+// user (issue 20): the figure behind QuickCheckLimit. It reports the
+// database's size as MB.
+func BenchmarkQuickCheck100k(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), FileName)
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range DefaultKeep {
+		import100k(b, s, true)
+	}
+	s.Close()
+	size := float64(fileSizes(path)) / (1 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out, err := s.checkLines(ctx, "PRAGMA quick_check(5)"); err != nil || len(out) != 1 || out[0] != "ok" {
+			b.Fatalf("quick_check: %v, %v", out, err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(size, "MB")
+}
+
+// BenchmarkOpen is what opening a current database costs (a new process
+// of the CLI, the window): the schema compared with this build's, no
+// write.
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), FileName)
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}
+
+// import100k imports 100,000 users (user000000@ to user099999@), with a
+// row of the active users report each when reports is set.
+func import100k(b *testing.B, s *Store, reports bool) {
+	ctx := context.Background()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		us := testUsers(1000, fmt.Sprintf("p%03d", i))
+		rows := make([]ReportRow, len(us))
+		for j := range us {
+			us[j].UserPrincipalName = fmt.Sprintf("user%03d%03d@contoso.example", i, j)
+			rows[j] = activeRow(us[j].UserPrincipalName, "2026-11-20", "2026-11-19")
+		}
+		if err := w.AddUsers(ctx, us); err != nil {
+			b.Fatal(err)
+		}
+		if !reports {
+			continue
+		}
+		if err := w.AddReportRows(ctx, ReportActiveUsers, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
 		b.Fatal(err)
 	}
 }

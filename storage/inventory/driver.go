@@ -20,12 +20,26 @@ import (
 // RSS 206 -> 160 MB). The app needs cgo anyway (Fyne's OpenGL driver).
 const driverName = "beacon-sqlite3"
 
+// driverNameReadOnly opens a database that cannot be written (issue 20):
+// only the pragmas that change nothing in the file run on it.
+const driverNameReadOnly = "beacon-sqlite3-ro"
+
 // pragmas run on every new connection. Open documents each one.
 var pragmas = []string{"page_size=16384", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=1",
 	"cache_size=-8192", "temp_store=MEMORY", "wal_autocheckpoint=1024", "journal_size_limit=67108864"}
 
+// readPragmas are those of pragmas a read-only connection runs: page_size
+// and journal_mode would write the header, wal_autocheckpoint and
+// journal_size_limit only matter to a writer.
+var readPragmas = []string{"foreign_keys=1", "cache_size=-8192", "temp_store=MEMORY"}
+
 func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook(pragmas)})
+	sql.Register(driverNameReadOnly, &sqlite3.SQLiteDriver{ConnectHook: connectHook(readPragmas)})
+}
+
+func connectHook(pragmas []string) func(c *sqlite3.SQLiteConn) error {
+	return func(c *sqlite3.SQLiteConn) error {
 		// Through an interface: a build without cgo (a cross-compile
 		// check) has a stub connection with no Exec, and must compile.
 		ex, ok := any(c).(interface {
@@ -40,5 +54,5 @@ func init() {
 			}
 		}
 		return nil
-	}})
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/diskspace"
 )
 
 // FileName is the database's name inside the configuration directory.
@@ -50,6 +52,10 @@ type Store struct {
 	keep int
 	now  func() time.Time
 	host string
+	// readOnly says why the database cannot be written ("": it can);
+	// full says that is because the disk was full when it was opened.
+	readOnly string
+	full     bool
 }
 
 // OpenDir opens (creating if needed) inventory.db in the configuration
@@ -64,6 +70,16 @@ func OpenDir(ctx context.Context, configDir string, opts Options) (*Store, error
 // Open opens (creating if needed) the database file at path, brings its
 // schema up to date and marks runs left "running" by a process that no
 // longer exists as failed ("interrupted"), deleting their staged rows.
+//
+// Opening never needs to write (issue 20): a current schema is left alone,
+// and the tidying of failed runs is skipped when the disk is full or the
+// file cannot be written (the next open tries again). A database that
+// cannot be written (a read-only file, folder or file system, or a disk
+// too full for SQLite's shared-memory file) is opened read-only: it reads
+// as usual, and BeginRun says why imports cannot run. A damaged file (cut
+// short, not a database, or failing PRAGMA quick_check within
+// QuickCheckLimit) is moved aside and Open returns a DamagedError; the
+// next Open starts a fresh database.
 //
 // Pragmas, and why:
 //   - journal_mode=WAL: readers (the data pages) never block the importer
@@ -117,28 +133,91 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.Now = clock.Now
 	}
 	if err := makePrivate(path); err != nil {
+		// An existing database that cannot be written is still read: the
+		// window, list and export show the last import (issue 20).
+		if _, serr := os.Stat(path); serr == nil && isReadOnly(err) {
+			why, immutable := readOnlyReason(filepath.Dir(path), err)
+			return openReadOnly(ctx, path, opts, why, immutable)
+		}
 		return nil, err
 	}
+	wi, werr := os.Stat(path + "-wal")
+	noWAL := errors.Is(werr, fs.ErrNotExist) || (werr == nil && wi.Size() == 0)
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
+	s, err := newStore(driverName, path, q, opts)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db
+	// A damaged file is never used: it is moved aside, and the next open
+	// starts a fresh database (the configuration and secrets live
+	// elsewhere and are not touched).
+	damaged, err := s.checkSound(ctx)
+	if err == nil && damaged == "" {
+		err = s.migrate(ctx)
+		if isDamaged(err) {
+			damaged, err = err.Error(), nil
+		}
+	}
+	if damaged != "" {
+		db.Close()
+		moved, merr := moveAside(path, opts.Now())
+		if merr != nil {
+			return nil, &DamagedError{Path: path, Why: damaged}
+		}
+		return nil, &DamagedError{Path: path, MovedTo: moved, Why: damaged}
+	}
+	if err != nil {
+		db.Close()
+		if isReadOnly(err) {
+			// The file opened for writing but its folder or lock files
+			// cannot be written. Without a WAL no process has it open in
+			// a way that could change it under an immutable reader.
+			why, immutable := readOnlyReason(filepath.Dir(path), err)
+			return openReadOnly(ctx, path, opts, why, immutable || noWAL)
+		}
+		if isFull(err) {
+			// A current schema needs no writing, but SQLite could not even
+			// create its shared-memory file: read without it.
+			// No process has it open when there is no WAL (the last one
+			// to close removes it; an empty one holds nothing, and a full
+			// disk lets no writer add to it): nothing changes the file
+			// under an immutable reader then. Checked before this open
+			// tried, which may have left an empty WAL behind.
+			ro, rerr := openReadOnly(ctx, path, opts, diskspace.Describe(filepath.Dir(path)), noWAL)
+			if rerr == nil {
+				ro.full = true
+				return ro, nil
+			}
+			return nil, fmt.Errorf("open the inventory database %s: %w", path, s.diskFull(ctx, "", err))
+		}
+		return nil, fmt.Errorf("open the inventory database %s: %w (if the file is damaged, move it away and run the import again)", path, err)
+	}
+	if err := s.recover(ctx); err != nil {
+		// Tidying failed runs needs room to write; queries never see
+		// what it would delete, so a full disk or a file that cannot be
+		// written leaves it for a later open instead of blocking readers.
+		if !isFull(err) && !isReadOnly(err) {
+			db.Close()
+			return nil, fmt.Errorf("tidy up the inventory database %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// newStore opens the database/sql handle on path with the driver and the
+// DSN's parameters (busy time-out and SQLite's multi-thread mode added).
+func newStore(driver, path string, q url.Values, opts Options) (*Store, error) {
 	q.Set("_busy_timeout", "15000")
 	q.Set("_mutex", "no")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open(driverName, dsn)
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open the inventory database %s: %w", path, err)
 	}
 	host, _ := os.Hostname()
-	s := &Store{db: db, path: path, keep: opts.Keep, now: opts.Now, host: host}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open the inventory database %s: %w (if the file is damaged, move it away and run the import again)", path, err)
-	}
-	if err := s.recover(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("tidy up the inventory database %s: %w", path, err)
-	}
-	return s, nil
+	return &Store{db: db, path: path, keep: opts.Keep, now: opts.Now, host: host}, nil
 }
 
 // Path is the database file.
@@ -169,6 +248,13 @@ func snapshotTables() []string {
 const schemaVersion = 1
 
 func (s *Store) migrate(ctx context.Context) error {
+	// A current schema is left alone: opening must not need to write (a
+	// full disk, a file that cannot be written).
+	if s.path != "" {
+		if ok, err := s.schemaCurrent(ctx); err != nil || ok {
+			return err
+		}
+	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err
@@ -446,6 +532,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
+	if err := s.setIdentity(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -680,18 +769,24 @@ func (s *Store) runIDs(ctx context.Context, query string, args ...any) ([]int64,
 // IntegrityCheck runs PRAGMA integrity_check and returns its verdict ("ok"
 // when the file is sound).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
+	out, err := s.checkLines(ctx, "PRAGMA integrity_check")
+	return strings.Join(out, "\n"), err
+}
+
+// checkLines runs one of SQLite's checks and returns its lines.
+func (s *Store) checkLines(ctx context.Context, pragma string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, pragma)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var l string
 		if err := rows.Scan(&l); err != nil {
-			return "", err
+			return nil, err
 		}
 		out = append(out, l)
 	}
-	return strings.Join(out, "\n"), rows.Err()
+	return out, rows.Err()
 }

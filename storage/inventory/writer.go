@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -97,6 +98,12 @@ type RunWriter struct {
 	// argBufs are argument buffers of stored ReportBatches, for the next
 	// ones (a chunk's are 37,000 values).
 	argBufs chan []driver.NamedValue
+
+	// sizeAtStart is the database's size with its WAL when the run began
+	// and expected the users ExpectUsers announced: together they
+	// estimate the room an import that filled the disk needs.
+	sizeAtStart uint64
+	expected    int
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -104,11 +111,29 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	if info.ConnectionID == "" {
 		return nil, errors.New("inventory: a run needs a connection id")
 	}
+	if s.full {
+		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, s.diskFull(ctx, info.ConnectionID, syscall.ENOSPC))
+	}
+	if s.readOnly != "" {
+		return nil, &ReadOnlyError{Path: s.path, Why: s.readOnly}
+	}
+	// A database of an older build gets its identity (an import writes
+	// anyway), before the run is recorded so a failure leaves no run.
+	if err := s.setIdentity(ctx, s.db); err != nil {
+		if isFull(err) {
+			err = s.diskFull(ctx, info.ConnectionID, err)
+		}
+		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
+	}
 	started := s.now()
+	sizeAtStart := fileSizes(s.path)
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (connection_id, connection_name, trigger, started, status, snapshot, pid, host, note)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		info.ConnectionID, info.ConnectionName, string(info.Trigger), started.UnixNano(), StatusRunning, snapStaging, os.Getpid(), s.host, info.Note)
 	if err != nil {
+		if isFull(err) {
+			err = s.diskFull(ctx, info.ConnectionID, err)
+		}
 		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
 	}
 	id, err := res.LastInsertId()
@@ -125,7 +150,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
-		skuBit: map[string]uint8{}}
+		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart}
 	return w, nil
 }
 
@@ -166,22 +191,46 @@ func (w *RunWriter) batch(ctx context.Context, what string, fn func() error, hoo
 	if w.finished {
 		return errors.New("inventory: the run has already finished")
 	}
+	if err := w.s.keepCheckpointable(ctx, w.conn); err != nil {
+		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+	}
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("write %s to the inventory database: %w", what, err)
+		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
 	}
 	if err := fn(); err != nil {
 		// The rollback must run even when ctx is cancelled.
 		_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		rolledBack()
-		return fmt.Errorf("write %s to the inventory database: %w", what, err)
+		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
 	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		rolledBack()
-		return fmt.Errorf("write %s to the inventory database: %w", what, err)
+		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
 	}
 	committed()
 	return nil
+}
+
+// full words err plainly when it is a full disk (a DiskFullError with the
+// room this import needs), and returns any other error as it is.
+func (w *RunWriter) full(ctx context.Context, err error) error {
+	if !isFull(err) {
+		return err
+	}
+	e := w.s.diskFull(ctx, w.info.ConnectionID, err)
+	// What the run wrote before the disk filled, plus what was left, is
+	// a lower bound; scaled up by the users still to come when the
+	// importer said how many there are and a tenth of them were staged
+	// (before that, the fixed costs of the run's start, scaled up, made
+	// the estimate several times too big).
+	if now := fileSizes(w.s.path); now > w.sizeAtStart {
+		e.Need, e.NeedAtLeast = now-w.sizeAtStart+e.Free, true
+		if staged := w.counts.Users; w.expected > staged && staged >= w.expected/10 && staged > 0 {
+			e.Need, e.NeedAtLeast = e.Need*uint64(w.expected)/uint64(staged), false
+		}
+	}
+	return e
 }
 
 func jsonText(v any) string {
@@ -832,7 +881,10 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 // count), so what staging keeps per user is sized once instead of growing.
 // It changes nothing else; a wrong figure only costs the growth it meant
 // to avoid.
-func (w *RunWriter) ExpectUsers(n int) { w.facts.expect(min(n, 10_000_000)) }
+func (w *RunWriter) ExpectUsers(n int) {
+	w.facts.expect(min(n, 10_000_000))
+	w.expected = n
+}
 
 // StageActivity writes the users' last activity from the reports staged so
 // far, which must be all of them: called when the reports are done while
@@ -970,13 +1022,21 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		return err
 	}
 	if !out.Status.Good() {
-		if err := update(w.conn, snapStaging); err != nil {
-			return Run{}, fmt.Errorf("record the end of the import: %w", err)
-		}
+		uerr := update(w.conn, snapStaging)
 		w.finished = true
-		// Deleting the staged rows is tidying, not correctness: queries
-		// never see them, and the next Open retries if this fails.
-		_ = w.s.dropSnapshot(ctx, w.id)
+		// Deleting the staged rows and truncating the WAL is tidying, not
+		// correctness: queries never see them, and the next Open retries
+		// if this fails. But a failed import must give its room back,
+		// most of all one that filled the disk (issue 20).
+		w.s.giveSpaceBack(ctx, w.id)
+		if uerr != nil {
+			// On a full disk the record may only fit once the rows are
+			// gone ("staging" again: should they still be there, the
+			// next Open deletes them).
+			if uerr = update(w.conn, snapStaging); uerr != nil {
+				return Run{}, fmt.Errorf("record the end of the import: %w", w.full(ctx, uerr))
+			}
+		}
 		return w.s.Run(ctx, w.id)
 	}
 	err := w.batch(ctx, "the finished import", func() error {
@@ -1001,8 +1061,11 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		out = Outcome{Status: StatusFailed, Warnings: out.Warnings,
 			Err: fmt.Errorf("the data was read but could not be saved (the previous data was kept): %w", err)}
 		errText = out.Err.Error()
-		_ = update(w.conn, snapStaging)
-		_ = w.s.dropSnapshot(ctx, w.id)
+		uerr := update(w.conn, snapStaging)
+		w.s.giveSpaceBack(ctx, w.id)
+		if uerr != nil {
+			_ = update(w.conn, snapStaging) // see the failed run's case above
+		}
 		rec, _ := w.s.Run(ctx, w.id)
 		return rec, out.Err
 	}

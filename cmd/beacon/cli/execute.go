@@ -123,6 +123,16 @@ func guidance(conn storage.Connection, err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "the import was cancelled; the previous data was kept"
 	}
+	// A full disk or a database that cannot be written says all there is
+	// to say itself; the stage it happened in would only hide it.
+	var full *inventory.DiskFullError
+	if errors.As(err, &full) {
+		return full.Error()
+	}
+	var ro *inventory.ReadOnlyError
+	if errors.As(err, &ro) {
+		return ro.Error()
+	}
 	return service.ExplainImportError(conn, err).Error()
 }
 
