@@ -41,7 +41,7 @@ OUT=${OUT:-docs/screenshots}
 
 if [[ ${1:-} != --inner ]]; then
   [[ -x $BEACON_BIN ]] || { echo "screenshots: $BEACON_BIN is missing; run make build (or make screenshots)" >&2; exit 1; }
-  for tool in Xvfb xdotool xwd convert compare identify dbus-run-session gnome-keyring-daemon curl python3; do
+  for tool in Xvfb xdotool xwd convert compare identify dbus-run-session gnome-keyring-daemon curl; do
     command -v "$tool" >/dev/null || { echo "screenshots: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }
   done
   # Our own Xvfb, never the user's desktop (its theme and window manager
@@ -180,22 +180,13 @@ BROWSER=$PWD/scripts/sim-browser.sh timeout 120 "$BEACON_BIN" --config-dir "$con
 timeout 300 "$BEACON_BIN" --config-dir "$config" execute "Demo tenant" >>"$work/cli.log" 2>&1 ||
   { cat "$work/cli.log" >&2; fail "importing the demo tenant failed"; }
 stop_app
-# List prices per seat and month of a few of the demo's SKUs (by skuId,
-# as the configuration keeps them).
-python3 - "$config/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-cfg = json.load(open(path))
-cfg["prices"] = [
-    {"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "partNumber": "ENTERPRISEPACK", "cents": 2300, "currency": "EUR"},
-    {"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "partNumber": "ENTERPRISEPREMIUM", "cents": 3800, "currency": "EUR"},
-    {"skuId": "05e9a617-0261-4cee-bb44-138d3ef5d965", "partNumber": "SPE_E3", "cents": 3600, "currency": "EUR"},
-    {"skuId": "06ebc4ee-1bb5-47dd-8120-11324bc54e06", "partNumber": "SPE_E5", "cents": 5700, "currency": "EUR"},
-    {"skuId": "efccb6f7-5641-4e0e-bd10-b4976e1bf68e", "partNumber": "EMS", "cents": 1060, "currency": "EUR"},
-    {"skuId": "c5928f49-12ba-48f7-ada3-0d743a3601d5", "partNumber": "VISIOCLIENT", "cents": 1400, "currency": "EUR"},
-]
-json.dump(cfg, open(path, "w"), indent=2)
-PY
+# List prices per seat and month of a few of the demo's SKUs, set the way
+# an administrator would from a terminal.
+for price in "ENTERPRISEPACK 23" "ENTERPRISEPREMIUM 38" "SPE_E3 36" "SPE_E5 57" "EMS 10.60" "VISIOCLIENT 14"; do
+  # shellcheck disable=SC2086
+  "$BEACON_BIN" --config-dir "$config" prices set $price EUR >>"$work/cli.log" 2>&1 ||
+    { cat "$work/cli.log" >&2; fail "setting the price $price failed"; }
+done
 prefs=$XDG_CONFIG_HOME/fyne/com.inventorybeacon.beacon/preferences.json
 mkdir -p "$(dirname "$prefs")"
 echo '{"window.lastPage":"Optimization"}' >"$prefs"
