@@ -58,6 +58,6 @@ func TestWriteDataDocs(t *testing.T) {
 	openPage(t, h.m, PageUsers)
 	onUI(func() { writePNG(t, filepath.Join(dir, "users-page.png"), h.m.win) })
 	p, _ := openPage(t, h.m, PageLicenses)
-	waitTable(t, p, "chart", func(tableEvent) bool { return true })
+	waitExtra(t, p, dataMark{}, nil)
 	onUI(func() { writePNG(t, filepath.Join(dir, "licenses-page.png"), h.m.win) })
 }

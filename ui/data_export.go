@@ -108,7 +108,7 @@ func (p *dataPage) startExport(path string, w io.WriteCloser) {
 		doUI(func() {
 			p.export.Enable()
 			reportExport(p.ctl.screen, path, n, p.src.noun(), err)
-			p.notify(tableEvent{kind: "export", q: q, total: n, err: err})
+			p.exported.land(p.gen, q, connID, n, err)
 		})
 	}()
 }

@@ -59,12 +59,22 @@ const (
 	searchDelay = 200 * time.Millisecond
 )
 
-// tableEvent tells tests that results reached the widgets.
-type tableEvent struct {
-	kind  string // "query" (count and first rows), "rows" (a further page), "export"
-	q     inventory.Query
-	total int
-	err   error
+// landing is a background read as it reached the widgets, and how many
+// of its kind have: the page keeps the last query's (its count is reused
+// by a new order of the same rows), the last export's and the last read
+// of its extra (the Licenses chart, the Applications filter's counts).
+type landing struct {
+	n      int             // how many reads of this kind have landed
+	gen    int             // the page's query (dataPage.gen) it belongs to
+	q      inventory.Query // what was read (RunID pinned)
+	connID string
+	total  int   // rows read (0 after an error)
+	err    error // why the read failed
+}
+
+// land records one more read of this kind (Fyne goroutine).
+func (l *landing) land(gen int, q inventory.Query, connID string, total int, err error) {
+	*l = landing{n: l.n + 1, gen: gen, q: q, connID: connID, total: total, err: err}
 }
 
 // dataPage is one page of imported data: the connection it shows, a
@@ -89,18 +99,20 @@ type dataPage struct {
 
 	connID string
 	q      inventory.Query // the query shown (RunID pinned by the last load)
-	// shown is the last query whose results were applied, for reusing
-	// its count.
-	shown   shownQuery
+	// shown is the last query whose results were applied; shownOK says
+	// its count may be reused (it succeeded, on the same source).
+	shown   landing
 	shownOK bool
-	run     inventory.Run // the snapshot shown
-	total   int
-	gen     int // bumped by every query; older results are dropped
-	// queries counts the queries started (tests check that typing a word
-	// costs one).
-	queries int
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// exported is the last export that ended, extraShown the last read
+	// of extra that reached the widgets.
+	exported   landing
+	extraShown landing
+	run        inventory.Run // the snapshot shown
+	total      int
+	// gen is bumped by every query started; older results are dropped.
+	gen    int
+	ctx    context.Context
+	cancel context.CancelFunc
 	// stale is set between a query and its first results: the table keeps
 	// showing the previous rows and does not fetch pages for the new query
 	// before its count is known.
@@ -119,9 +131,6 @@ type dataPage struct {
 	// most a few queries behind each other.
 	slots chan struct{}
 
-	// events tells tests what reached the widgets; nobody reads it in
-	// the app, and sends never block.
-	events chan tableEvent
 	// help explains the columns (pages whose source has help).
 	help *widget.Button
 	// selected is the row clicked last (-1: none), which Set price...
@@ -136,7 +145,7 @@ type dataPage struct {
 
 func newDataPage(ctl *dataPages, title string, src dataSource, top ...fyne.CanvasObject) *dataPage {
 	p := &dataPage{ctl: ctl, title: title, src: src, fetched: map[int][][]string{}, used: map[int]uint64{},
-		loading: map[int]bool{}, slots: make(chan struct{}, 2), events: make(chan tableEvent, 64)}
+		loading: map[int]bool{}, slots: make(chan struct{}, 2)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.conn = widget.NewSelect(nil, p.onConnection)
 	p.conn.PlaceHolder = "(no connections)"
@@ -345,7 +354,6 @@ func (p *dataPage) setSource(src dataSource) {
 // search or sort); a refresh after an import keeps the position.
 func (p *dataPage) reload(top bool) {
 	p.gen++
-	p.queries++
 	p.cancel()
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.stale = true
@@ -355,7 +363,7 @@ func (p *dataPage) reload(top bool) {
 	q.Limit, q.Offset = rowsPerFetch, 0
 	// A new order of the same rows (a sort, a reload with nothing new
 	// imported) keeps the count: one query instead of two.
-	prev, prevTotal, prevOK := p.shown, p.total, p.shownOK
+	prev, prevOK := p.shown, p.shownOK
 	go func() {
 		var run inventory.Run
 		var err error
@@ -369,14 +377,15 @@ func (p *dataPage) reload(top bool) {
 		}
 		if err == nil {
 			q.RunID = run.ID
-			known := prevOK && run.ID != 0 && prev.RunID == run.ID && prev.Search == q.Search && prev.Apps == q.Apps && prev.SKU == q.SKU && prev.connID == connID
+			known := prevOK && run.ID != 0 && prev.q.RunID == run.ID && prev.q.Search == q.Search && prev.q.Apps == q.Apps &&
+				prev.q.SKU == q.SKU && prev.connID == connID
 			// The count and the first rows are independent scans: run
 			// them side by side, so a search costs the longer of the two
 			// rather than their sum.
 			var cerr error
 			var wg sync.WaitGroup
 			if known {
-				n = prevTotal
+				n = prev.total
 			} else {
 				wg.Add(1)
 				go func() {
@@ -404,15 +413,9 @@ func (p *dataPage) reload(top bool) {
 
 var errNoConnection = errors.New("no connection")
 
-type shownQuery struct {
-	inventory.Query
-	connID string
-}
-
 // apply shows a query's results (Fyne goroutine).
 func (p *dataPage) apply(q inventory.Query, connID string, run inventory.Run, n int, rows [][]string, err error, top bool) {
 	p.stale = false
-	p.shown, p.shownOK = shownQuery{Query: q, connID: connID}, err == nil
 	p.q.RunID = q.RunID
 	p.run = run
 	p.fetched = map[int][][]string{}
@@ -423,8 +426,10 @@ func (p *dataPage) apply(q inventory.Query, connID string, run inventory.Run, n 
 		p.fetched[0] = rows
 	}
 	p.total = n
+	p.shown.land(p.gen, q, connID, n, err)
+	p.shownOK = err == nil
 	p.showMessage(err)
-	p.status.SetText(p.statusText(run, n, q.Search, err))
+	p.status.SetText(p.statusText())
 	enableIf(p.export, err == nil && n > 0)
 	if top {
 		p.table.ScrollToTop()
@@ -432,14 +437,6 @@ func (p *dataPage) apply(q inventory.Query, connID string, run inventory.Run, n 
 	p.table.Refresh()
 	if p.extra != nil {
 		p.extra(q, run, err)
-	}
-	p.notify(tableEvent{kind: "query", q: q, total: n, err: err})
-}
-
-func (p *dataPage) notify(e tableEvent) {
-	select {
-	case p.events <- e:
-	default: // nobody is listening (only tests do)
 	}
 }
 
@@ -467,8 +464,11 @@ func dataErrorText(err error, conn string) string {
 		"run the import again.", err)
 }
 
-func (p *dataPage) statusText(run inventory.Run, n int, search string, err error) string {
-	if err != nil {
+// statusText is the status line of the query shown: its count, search
+// and snapshot.
+func (p *dataPage) statusText() string {
+	run, n, search := p.run, p.shown.total, p.shown.q.Search
+	if p.shown.err != nil {
 		return ""
 	}
 	s := ""
@@ -554,7 +554,6 @@ func (p *dataPage) fetch(page int) {
 			p.used[page] = p.tick
 			p.evict()
 			p.table.Refresh()
-			p.notify(tableEvent{kind: "rows", q: q, total: p.total})
 		})
 	}()
 }

@@ -135,6 +135,7 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 	return func(q inventory.Query, _ inventory.Run, err error) {
 		if err != nil {
 			m.chart.setLicenses(nil, nil)
+			p.extraShown.land(p.gen, q, p.connID, 0, err)
 			return
 		}
 		gen, connID, store := p.gen, p.connID, m.store
@@ -150,7 +151,7 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 				}
 				m.licenses = ls
 				m.chart.setLicenses(ls, m.lic.catalog())
-				p.notify(tableEvent{kind: "chart", q: q, total: len(ls), err: err})
+				p.extraShown.land(gen, q, connID, len(ls), err)
 			})
 		}()
 	}
@@ -192,6 +193,7 @@ func (m *dataPages) loadAppKinds(p *dataPage, kind *widget.Select) func(inventor
 		if err != nil {
 			kind.Options = appKindLabels(nil)
 			kind.SetSelectedIndex(max(kind.SelectedIndex(), 0))
+			p.extraShown.land(p.gen, q, p.connID, 0, err)
 			return
 		}
 		gen, connID, store := p.gen, p.connID, m.store
@@ -199,7 +201,12 @@ func (m *dataPages) loadAppKinds(p *dataPage, kind *widget.Select) func(inventor
 		go func() {
 			counts, err := store.ApplicationKinds(context.Background(), connID, q)
 			doUI(func() {
-				if gen != p.gen || err != nil {
+				if gen != p.gen {
+					return
+				}
+				if err != nil {
+					// The options keep the counts they had.
+					p.extraShown.land(gen, q, connID, 0, err)
 					return
 				}
 				sel := kind.SelectedIndex()
@@ -209,7 +216,7 @@ func (m *dataPages) loadAppKinds(p *dataPage, kind *widget.Select) func(inventor
 				kind.OnChanged = nil
 				kind.SetSelectedIndex(sel)
 				kind.OnChanged = onChanged
-				p.notify(tableEvent{kind: "kinds", q: q, total: counts[inventory.AppsAll]})
+				p.extraShown.land(gen, q, connID, counts[inventory.AppsAll], nil)
 			})
 		}()
 	}

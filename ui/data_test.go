@@ -140,8 +140,9 @@ func recvTB[T any](tb testing.TB, ch <-chan T, what string) T {
 	}
 }
 
-// openPage shows a data page and waits for its first results.
-func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, tableEvent) {
+// openPage shows a data page and waits for its results: its first
+// query's, or its last one's when it was open before.
+func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, landing) {
 	tb.Helper()
 	onUI(func() { m.nav.Select(name) })
 	var p *dataPage
@@ -149,7 +150,7 @@ func openPage(tb testing.TB, m *MainWindow, name string) (*dataPage, tableEvent)
 	if p == nil {
 		tb.Fatalf("%s is not a data page", name)
 	}
-	return p, waitTable(tb, p, "query", func(tableEvent) bool { return true })
+	return p, waitQuery(tb, p, dataMark{}, nil)
 }
 
 // openLicenses shows the Licenses page and waits for its table and chart
@@ -160,36 +161,8 @@ func openLicenses(t *testing.T, m *MainWindow, skus int) *dataPage {
 	if e.err != nil || e.total != skus {
 		t.Fatalf("licenses: %d, err %v", e.total, e.err)
 	}
-	waitTable(t, p, "chart", func(e tableEvent) bool { return e.total == skus })
+	waitExtra(t, p, dataMark{}, func(e landing) bool { return e.total == skus })
 	return p
-}
-
-// drain forgets events of earlier actions.
-func drain(p *dataPage) {
-	for {
-		select {
-		case <-p.events:
-		default:
-			return
-		}
-	}
-}
-
-// waitTable waits for the page to apply results of the given kind that
-// match ok.
-func waitTable(tb testing.TB, p *dataPage, kind string, ok func(tableEvent) bool) tableEvent {
-	tb.Helper()
-	deadline := time.After(60 * time.Second) // bounds a broken test only
-	for {
-		select {
-		case e := <-p.events:
-			if e.kind == kind && ok(e) {
-				return e
-			}
-		case <-deadline:
-			tb.Fatalf("%s: no %s result", p.title, kind)
-		}
-	}
 }
 
 // screenCells returns the text of the table cells on screen, by row and
@@ -390,9 +363,8 @@ func TestUsersPage100k(t *testing.T) {
 	step("first screen checked")
 	// Far down: the table asks for that page only.
 	const far = 73_456
-	drain(p)
 	onUI(func() { p.table.ScrollTo(widget.TableCellID{Row: far, Col: name}) })
-	waitTable(t, p, "rows", func(e tableEvent) bool { return e.q.Offset <= far && far < e.q.Offset+rowsPerFetch })
+	waitRows(t, p, far/rowsPerFetch)
 	if got := screenCell(t, p, far, upn); got != testinventory.UPN(byName[far]) {
 		t.Fatalf("row %d shows %q, want %s", far, got, testinventory.UPN(byName[far]))
 	}
@@ -407,17 +379,17 @@ func TestUsersPage100k(t *testing.T) {
 
 	step("far scroll")
 	// Search as typed: one query when typing pauses.
-	drain(p)
+	mk := markData(t, p)
 	var before, after int
 	onUI(func() {
-		before = p.queries
+		before = p.gen // bumped by every query started
 		test.Type(p.search, "user0042")
 	})
-	e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "user0042" })
+	e := waitQuery(t, p, mk, func(e landing) bool { return e.q.Search == "user0042" })
 	if e.err != nil || e.total != 100 {
 		t.Fatalf("search user0042: %d rows, err %v", e.total, e.err)
 	}
-	onUI(func() { after = p.queries })
+	onUI(func() { after = p.gen })
 	if after-before != 1 {
 		t.Errorf("typing 8 characters ran %d queries, want 1 after the pause", after-before)
 	}
@@ -437,10 +409,10 @@ func TestUsersPage100k(t *testing.T) {
 	// Sorted by display name already: a tap on the header reverses, another
 	// sorts up again, then down for the export.
 	for _, desc := range []bool{true, false, true} {
-		drain(p)
+		mk := markData(t, p)
 		btn := headerButton(t, p, "Display Name")
 		onUI(func() { test.Tap(btn) })
-		e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Sort == "displayName" && e.q.Desc == desc })
+		e := waitQuery(t, p, mk, func(e landing) bool { return e.q.Sort == "displayName" && e.q.Desc == desc })
 		if e.total != 100 {
 			t.Fatalf("sorted search: %d rows", e.total)
 		}
@@ -455,9 +427,9 @@ func TestUsersPage100k(t *testing.T) {
 	step("sort twice")
 	// Export what is shown: the search, in the sort order, every column.
 	path := filepath.Join(t.TempDir(), "users.csv")
-	drain(p)
+	mk = markData(t, p)
 	onUI(func() { p.startExport(path, nil) })
-	e = waitTable(t, p, "export", func(tableEvent) bool { return true })
+	e = waitExport(t, p, mk)
 	if e.err != nil || e.total != 100 {
 		t.Fatalf("export: %d rows, err %v", e.total, e.err)
 	}
@@ -497,9 +469,9 @@ func TestUsersPage100k(t *testing.T) {
 
 	step("export")
 	// Clearing the search sorts all 100,000.
-	drain(p)
+	mk = markData(t, p)
 	onUI(func() { p.search.SetText("") })
-	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "" })
+	e = waitQuery(t, p, mk, func(e landing) bool { return e.q.Search == "" })
 	if e.total != bigUsers {
 		t.Fatalf("after clearing: %d", e.total)
 	}
@@ -562,13 +534,13 @@ func TestLicensesPageAndChart(t *testing.T) {
 		}
 	})
 
-	drain(p)
+	mk := markData(t, p)
 	onUI(func() { test.Type(p.search, "premium") })
-	e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search == "premium" })
+	e := waitQuery(t, p, mk, func(e landing) bool { return e.q.Search == "premium" })
 	if e.total != 1 {
 		t.Fatalf("search premium: %d", e.total)
 	}
-	waitTable(t, p, "chart", func(e tableEvent) bool { return e.q.Search == "premium" })
+	waitExtra(t, p, mk, func(e landing) bool { return e.q.Search == "premium" })
 	onUI(func() {
 		if len(m.data.chart.rows) != 1 || m.data.chart.rows[0].sku != "Office 365 E5 (ENTERPRISEPREMIUM)" {
 			t.Errorf("the chart should follow the search: %+v", m.data.chart.rows)
@@ -576,9 +548,9 @@ func TestLicensesPageAndChart(t *testing.T) {
 	})
 
 	path := filepath.Join(t.TempDir(), "licenses.csv")
-	drain(p)
+	mk = markData(t, p)
 	onUI(func() { p.startExport(path, nil) })
-	if e := waitTable(t, p, "export", func(tableEvent) bool { return true }); e.err != nil || e.total != 1 {
+	if e := waitExport(t, p, mk); e.err != nil || e.total != 1 {
 		t.Fatalf("export: %+v", e)
 	}
 	recs := readCSV(t, path)
@@ -601,9 +573,9 @@ func TestApplicationsUsageAndHistoryPages(t *testing.T) {
 	if got := screenCell(t, p, 0, ms); got != "Yes" {
 		t.Errorf("App 00 is Microsoft's: %q", got)
 	}
-	drain(p)
+	mk := markData(t, p)
 	onUI(func() { test.Type(p.search, "microsoft services") })
-	if e := waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Search != "" }); e.total != 17 {
+	if e := waitQuery(t, p, mk, func(e landing) bool { return e.q.Search != "" }); e.total != 17 {
 		t.Fatalf("search by publisher: %d, want 17", e.total)
 	}
 
@@ -615,9 +587,9 @@ func TestApplicationsUsageAndHistoryPages(t *testing.T) {
 	if got := screenCell(t, u, 0, spec.Column("User Principal Name")); got != "user000000@contoso.example" {
 		t.Errorf("report row 0: %q", got)
 	}
-	drain(u)
+	mk = markData(t, u)
 	onUI(func() { m.data.usageReport.SetSelectedIndex(2) })
-	e = waitTable(t, u, "query", func(tableEvent) bool { return true })
+	e = waitQuery(t, u, mk, nil)
 	if e.err != nil || e.total != 0 {
 		t.Fatalf("apps usage report (not imported): %d rows, err %v", e.total, e.err)
 	}
@@ -680,13 +652,13 @@ func BenchmarkUsersFilter(b *testing.B) {
 	for _, term := range []string{"finance", "user01", "grace", "zhang 5", "user099999", "nobody-matches-this"} {
 		b.Run(strings.ReplaceAll(term, " ", "_"), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				drain(p)
+				mk := markData(b, p)
 				onUI(func() {
 					p.typed = term
 					p.q.Search = ""
 					p.runSearch()
 				})
-				waitTable(b, p, "query", func(e tableEvent) bool { return e.q.Search == term })
+				waitQuery(b, p, mk, func(e landing) bool { return e.q.Search == term })
 			}
 		})
 	}
@@ -708,18 +680,17 @@ func BenchmarkUsersScrollSorted(b *testing.B) {
 	store := bigInventory(b)
 	m := dataWindow(b, store, bigConnID, Deps{})
 	p, _ := openPage(b, m, PageUsers)
-	drain(p)
+	mk := markData(b, p)
 	onUI(func() { p.onSort(0) })
-	waitTable(b, p, "query", func(e tableEvent) bool { return e.q.Sort != "" })
+	waitQuery(b, p, mk, func(e landing) bool { return e.q.Sort != "" })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		page := (bigUsers/rowsPerFetch - 1) - i%50
-		drain(p)
 		onUI(func() {
 			delete(p.fetched, page)
 			p.fetch(page)
 		})
-		waitTable(b, p, "rows", func(e tableEvent) bool { return e.q.Offset == page*rowsPerFetch })
+		waitRows(b, p, page)
 	}
 }
 
@@ -765,7 +736,7 @@ func TestLicensesColumnHelp(t *testing.T) {
 	store := bigInventory(t)
 	m := dataWindow(t, store, bigConnID, Deps{})
 	p, _ := openPage(t, m, PageLicenses)
-	waitTable(t, p, "chart", func(tableEvent) bool { return true }) // the chart's query ends within the test
+	waitExtra(t, p, dataMark{}, nil) // the chart's query ends within the test
 	onUI(func() {
 		if p.help == nil {
 			t.Fatal("the Licenses page has no help button")
@@ -789,10 +760,10 @@ func TestReturningToAPageShowsItsRows(t *testing.T) {
 	m := dataWindow(t, store, bigConnID, Deps{})
 	users, _ := openPage(t, m, PageUsers)
 	name := colIndex(t, userColumns, "Display Name")
-	drain(users)
+	mk := markData(t, users)
 	sortBy := headerButton(t, users, "Display Name")
 	onUI(func() { test.Tap(sortBy) })
-	waitTable(t, users, "query", func(e tableEvent) bool { return e.q.Sort == "displayName" })
+	waitQuery(t, users, mk, func(e landing) bool { return e.q.Sort == "displayName" })
 	first := screenCell(t, users, 0, name)
 	if first == "" {
 		t.Fatal("no first row after sorting")
@@ -802,7 +773,7 @@ func TestReturningToAPageShowsItsRows(t *testing.T) {
 	for _, other := range []string{PageImportHistory, PageLicenses} {
 		op, _ := openPage(t, m, other)
 		if other == PageLicenses {
-			waitTable(t, op, "chart", func(tableEvent) bool { return true })
+			waitExtra(t, op, dataMark{}, nil)
 		}
 		onUI(func() { m.nav.Select(PageUsers) })
 		if got := screenCell(t, users, 0, name); got != first {
@@ -827,7 +798,7 @@ func TestApplicationsFilterByKind(t *testing.T) {
 	if e.total != testinventory.Applications {
 		t.Fatalf("all applications: %d", e.total)
 	}
-	waitTable(t, p, "kinds", func(tableEvent) bool { return true })
+	waitExtra(t, p, dataMark{}, nil)
 	ms := (testinventory.Applications + 2) / 3 // every third is Microsoft's
 	var opts []string
 	onUI(func() { opts = append(opts, m.data.appKind.Options...) })
@@ -835,24 +806,24 @@ func TestApplicationsFilterByKind(t *testing.T) {
 	if len(opts) != len(inventory.AppKinds) || opts[0] != fmt.Sprintf("All applications (%d)", testinventory.Applications) || opts[1] != wantMS {
 		t.Fatalf("filter options %q", opts)
 	}
-	drain(p)
+	mk := markData(t, p)
 	onUI(func() { m.data.appKind.SetSelectedIndex(1) })
-	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsMicrosoft })
+	e = waitQuery(t, p, mk, func(e landing) bool { return e.q.Apps == inventory.AppsMicrosoft })
 	if e.total != ms {
 		t.Fatalf("Microsoft's applications: %d, want %d", e.total, ms)
 	}
 	if got := screenCell(t, p, 0, colIndex(t, applicationColumns, "Microsoft")); got != "Yes" {
 		t.Errorf("first row of the Microsoft filter: Microsoft = %q", got)
 	}
-	drain(p)
+	mk = markData(t, p)
 	onUI(func() { m.data.appKind.SetSelectedIndex(2) })
-	e = waitTable(t, p, "query", func(e tableEvent) bool { return e.q.Apps == inventory.AppsThirdParty })
+	e = waitQuery(t, p, mk, func(e landing) bool { return e.q.Apps == inventory.AppsThirdParty })
 	if e.total != testinventory.Applications-ms {
 		t.Fatalf("third-party applications: %d", e.total)
 	}
 	// The counts of this query are still being read: let them land
 	// before the next test's app replaces this one.
-	waitTable(t, p, "kinds", func(tableEvent) bool { return true })
+	waitExtra(t, p, mk, nil)
 }
 
 // A row opens in full on a double click, so texts a column cuts off (an
@@ -895,18 +866,18 @@ func TestLicenceDrillDownToItsUsers(t *testing.T) {
 	store := bigInventory(t)
 	m := dataWindow(t, store, bigConnID, Deps{})
 	lp, _ := openPage(t, m, PageLicenses)
-	waitTable(t, lp, "chart", func(tableEvent) bool { return true })
+	waitExtra(t, lp, dataMark{}, nil)
 	users, _ := openPage(t, m, PageUsers)
 	onUI(func() { m.nav.Select(PageLicenses) })
 	if got := screenCell(t, lp, 0, 0); got != "ENTERPRISEPACK" {
 		t.Fatalf("first licence %q", got)
 	}
-	drain(users)
+	mk := markData(t, users)
 	onUI(func() {
 		lp.showRow(0)
 		test.Tap(m.prompt.buttons["Show its users"])
 	})
-	e := waitTable(t, users, "query", func(e tableEvent) bool { return e.q.SKU == testinventory.SkuE3 })
+	e := waitQuery(t, users, mk, func(e landing) bool { return e.q.SKU == testinventory.SkuE3 })
 	if e.total != bigUsers/2 || m.pageName != PageUsers {
 		t.Fatalf("holders of E3: %d on %s, want %d on Users", e.total, m.pageName, bigUsers/2)
 	}
@@ -918,9 +889,9 @@ func TestLicenceDrillDownToItsUsers(t *testing.T) {
 	lic := colIndex(t, userColumns, "Licenses")
 	onUI(func() { users.table.ScrollTo(widget.TableCellID{Row: 0, Col: lic}) })
 	requireContains(t, "licences of the first holder", screenCell(t, users, 0, lic), "ENTERPRISEPACK")
-	drain(users)
+	mk = markData(t, users)
 	onUI(func() { test.Tap(users.skuChip) })
-	e = waitTable(t, users, "query", func(e tableEvent) bool { return e.q.SKU == "" })
+	e = waitQuery(t, users, mk, func(e landing) bool { return e.q.SKU == "" })
 	if e.total != bigUsers {
 		t.Fatalf("after clearing the filter: %d", e.total)
 	}

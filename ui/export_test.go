@@ -8,6 +8,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -22,7 +23,14 @@ import (
 // write: on the UI lock. It must not be called inside onUI.
 func waitUI(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second) // bounds a broken test only
+	waitUIWithin(t, 20*time.Second, what, cond)
+}
+
+// waitUIWithin is waitUI bounded by limit, for reads of the 100,000-user
+// inventory, which take longer under the race detector.
+func waitUIWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit) // bounds a broken test only
 	for {
 		ok := false
 		onUI(func() { ok = cond() })
@@ -163,4 +171,66 @@ func waitRanAll(t testing.TB, tray *Tray, n int) string {
 	var text string
 	waitUI(t, "Execute all now", func() bool { text = tray.ranAllText; return tray.ranAlls >= n })
 	return text
+}
+
+// dataWait bounds a wait for a data page's reads (a broken test only).
+const dataWait = 60 * time.Second
+
+// dataMark is how many queries, exports and reads of its extra a data
+// page had applied when a test looked: the test then waits for what
+// lands after its action.
+type dataMark struct{ queries, exports, extras int }
+
+// markData notes what p has applied so far, before an action.
+func markData(tb testing.TB, p *dataPage) dataMark {
+	tb.Helper()
+	var mk dataMark
+	onUI(func() { mk = dataMark{queries: p.shown.n, exports: p.exported.n, extras: p.extraShown.n} })
+	return mk
+}
+
+// waitLanded waits until ready holds for the record of p that last
+// reads, both on the UI lock, and returns the record.
+func waitLanded(tb testing.TB, p *dataPage, what string, last func() landing, ready func(landing) bool) landing {
+	tb.Helper()
+	var l landing
+	waitUIWithin(tb, dataWait, p.title+" "+what, func() bool { l = last(); return ready(l) })
+	return l
+}
+
+// waitQuery waits until a query's results landed after mk, no query of
+// p is under way and ok (nil: any) holds for the last one, and returns
+// it.
+func waitQuery(tb testing.TB, p *dataPage, mk dataMark, ok func(landing) bool) landing {
+	tb.Helper()
+	return waitLanded(tb, p, "query result", func() landing { return p.shown }, func(l landing) bool {
+		return l.n > mk.queries && !p.stale && (ok == nil || ok(l))
+	})
+}
+
+// waitExtra waits until the read of p's extra (the Licenses chart, the
+// Applications filter's counts) for the query shown landed after mk and
+// ok (nil: any) holds for it, and returns it.
+func waitExtra(tb testing.TB, p *dataPage, mk dataMark, ok func(landing) bool) landing {
+	tb.Helper()
+	return waitLanded(tb, p, "chart or counts", func() landing { return p.extraShown }, func(l landing) bool {
+		return l.n > mk.extras && !p.stale && l.gen == p.gen && (ok == nil || ok(l))
+	})
+}
+
+// waitExport waits for the end of an export of p started after mk and
+// returns it.
+func waitExport(tb testing.TB, p *dataPage, mk dataMark) landing {
+	tb.Helper()
+	return waitLanded(tb, p, "export", func() landing { return p.exported }, func(l landing) bool { return l.n > mk.exports })
+}
+
+// waitRows waits until the rows of a page (rowsPerFetch rows from
+// page*rowsPerFetch) of the query shown are in p's cache.
+func waitRows(tb testing.TB, p *dataPage, page int) {
+	tb.Helper()
+	waitUIWithin(tb, dataWait, fmt.Sprintf("%s rows from %d", p.title, page*rowsPerFetch), func() bool {
+		_, ok := p.fetched[page]
+		return ok
+	})
 }

@@ -298,6 +298,18 @@ func TestOptimizationPageByHand(t *testing.T) {
 	// A new import without usage reports: the page says activity is
 	// unknown instead of calling everyone never active.
 	writeSmallRun(t, store, false)
+	// The data pages RefreshData reloads must finish before the test:
+	// note what they showed before it.
+	var pages []*dataPage
+	onUI(func() {
+		for _, p := range m.data.pages {
+			pages = append(pages, p)
+		}
+	})
+	marks := make([]dataMark, len(pages))
+	for i, p := range pages {
+		marks[i] = markData(t, p)
+	}
 	m.RefreshData()
 	waitComputed(t, o, 3)
 	onUI(func() {
@@ -321,9 +333,8 @@ func TestOptimizationPageByHand(t *testing.T) {
 			t.Errorf("inactive seats of %s with usage unknown: %q", o.skuCell(0, 0), got)
 		}
 	})
-	// The data pages refreshed by RefreshData finish before the test.
-	for _, p := range m.data.pages {
-		waitTable(t, p, "query", func(tableEvent) bool { return true })
+	for i, p := range pages {
+		waitQuery(t, p, marks[i], nil)
 	}
 }
 
@@ -370,14 +381,14 @@ func TestLicensesPagePricesAndCatalogue(t *testing.T) {
 			t.Errorf("no error under the amount: %q", d.amountErr.Text)
 		}
 	})
-	drain(p)
+	mk := markData(t, p)
 	onUI(func() {
 		d.amount.SetText("20")
 		d.per.SetSelected("month")
 		test.Tap(d.save)
 	})
-	waitTable(t, p, "query", func(tableEvent) bool { return true })
-	waitTable(t, p, "chart", func(tableEvent) bool { return true })
+	waitQuery(t, p, mk, nil)
+	waitExtra(t, p, mk, nil)
 	unused, idle := colIndex(t, licenseColumns, "Unused / month"), colIndex(t, licenseColumns, "Inactive / month")
 	inactive := colIndex(t, licenseColumns, "Inactive assigned")
 	onUI(func() {
@@ -511,13 +522,13 @@ func TestImportAndExportPrices(t *testing.T) {
 			t.Errorf("a refused list left prices %+v", m.cfg.Prices)
 		}
 	})
-	drain(p)
+	mk := markData(t, p)
 	onUI(func() {
 		m.data.importPrices(strings.NewReader("SKU,Price,Currency,Per\nOffice 365 E3,240,EUR,year\nSPE_E3,36,EUR,month\n"), "prices.csv")
 		requireContains(t, "message", m.prompt.message.Text, "Imported 2 prices from prices.csv.")
 	})
-	waitTable(t, p, "query", func(tableEvent) bool { return true })
-	waitTable(t, p, "chart", func(tableEvent) bool { return true })
+	waitQuery(t, p, mk, nil)
+	waitExtra(t, p, mk, nil)
 	cost := colIndex(t, licenseColumns, "Cost / month")
 	onUI(func() {
 		for r := 0; r < 3; r++ {
