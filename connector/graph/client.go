@@ -7,8 +7,14 @@
 // client-request-id, is cancellable through its context, and is retried on
 // what Microsoft documents as transient: 429 and 503/504 (honouring
 // Retry-After), other 5xx, connection resets and bodies that end early.
-// Pages are decoded as a stream and handed over one page at a time (a
-// Sink per listing), so memory does not grow with the tenant.
+// A complete JSON answer that does not parse is not retried (the same
+// bytes would come again): the listing fails, naming the offset. An
+// object that is well-formed JSON but does not fit its type (a user whose
+// accountEnabled is a string) is left out, the rest of its page kept, and
+// reported to the function WithSkipped put in the context (the importer
+// makes it a warning of the run). Pages are decoded as a stream and
+// handed over one page at a time (a Sink per listing), so memory does not
+// grow with the tenant.
 //
 // The client speaks Graph's objects (User, SubscribedSku,
 // ServicePrincipal..., package wire) and report rows; it knows nothing of
@@ -194,7 +200,7 @@ func newGUID() string {
 }
 
 // retryable marks an error worth another attempt (a reset connection, a
-// body that ended early or did not parse).
+// body that ended early, a gateway's page instead of Graph's: pageError).
 type retryable struct{ err error }
 
 func (r retryable) Error() string { return r.err.Error() }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,6 +114,9 @@ func parseError(resp *http.Response, body []byte, clientRequestID string) *Graph
 			} `json:"innerError"`
 		} `json:"error"`
 	}
+	// Some gateways put a UTF-8 byte order mark before the JSON, which
+	// encoding/json refuses: the code and message would be lost.
+	body = bytes.TrimPrefix(body, []byte("\ufeff"))
 	if json.Unmarshal(body, &env) == nil {
 		e.Code, e.Message = env.Error.Code, env.Error.Message
 		if v := env.Error.InnerError.RequestID; v != "" {

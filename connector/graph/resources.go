@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/inventorybeacon/beacon/connector/graph/pagedecode"
 	"github.com/inventorybeacon/beacon/connector/graph/wire"
@@ -27,17 +30,99 @@ const (
 //
 // Users and users/delta pages go to the client's users scanner
 // (pagedecode.DecodeUsers); other lists to pagedecode.Stream, the JSON v2
-// decoder the scanner is checked against.
-func decodePage[T any](c *Client, r io.Reader, buf []T) ([]T, string, string, error) {
+// decoder the scanner is checked against. Objects that do not fit their
+// type are left out of buf and returned as skipped.
+func decodePage[T any](c *Client, r io.Reader, buf []T) ([]T, string, string, []pagedecode.Skipped, error) {
 	switch b := any(buf).(type) {
 	case []User:
-		out, next, delta, err := pagedecode.DecodeUsers(c.users, r, b)
-		return any(out).([]T), next, delta, err
+		out, next, delta, skipped, err := pagedecode.DecodeUsers(c.users, r, b)
+		return any(out).([]T), next, delta, skipped, err
 	case []DeltaUser:
-		out, next, delta, err := pagedecode.DecodeUsers(c.users, r, b)
-		return any(out).([]T), next, delta, err
+		out, next, delta, skipped, err := pagedecode.DecodeUsers(c.users, r, b)
+		return any(out).([]T), next, delta, skipped, err
 	}
 	return pagedecode.Stream(r, buf)
+}
+
+// Skipped is an object of a listing left out because it does not fit its
+// type (a user whose accountEnabled is a string): the rest of its page
+// was taken. Path is the listing's request path (/v1.0/users).
+type Skipped struct {
+	Path string
+	pagedecode.Skipped
+}
+
+func (s Skipped) Error() string {
+	return fmt.Sprintf("Microsoft Graph sent an object of %s that could not be read, so it was left out: %v", s.Path, s.Skipped)
+}
+
+type skippedKey struct{}
+
+// WithSkipped returns ctx carrying fn, which the listings run under ctx
+// call for every object they leave out (after its page was taken, from
+// the listing's goroutine: fn must be safe for concurrent use when
+// listings run at once). Without it, a left-out object is only logged.
+// The importer turns them into the run's warnings.
+func WithSkipped(ctx context.Context, fn func(Skipped)) context.Context {
+	return context.WithValue(ctx, skippedKey{}, fn)
+}
+
+func (c *Client) skipped(ctx context.Context, path string, skipped []pagedecode.Skipped) {
+	fn, _ := ctx.Value(skippedKey{}).(func(Skipped))
+	for _, s := range skipped {
+		sk := Skipped{Path: path, Skipped: s}
+		c.o.Logger.Warn("graph: object left out", "path", path, "index", s.Index, "id", s.ID, "property", s.Property, "offset", s.Offset, "err", s.Err)
+		if fn != nil {
+			fn(sk)
+		}
+	}
+}
+
+// transferBody records whether reading a response body failed (a reset
+// connection, a body shorter than its Content-Length), as opposed to
+// ending normally.
+type transferBody struct {
+	r   io.Reader
+	err error
+}
+
+func (b *transferBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// pageError classifies a page that did not decode. A transfer that failed
+// or a body that ended inside the JSON is retried (the next try likely
+// gets the whole page), and so is a body that is not JSON at all (a
+// gateway's or proxy's HTML page, not Graph's answer). A complete JSON
+// answer that does not parse is not retried: Graph would send the same
+// bytes again, and ten tries over minutes only delayed the failure.
+func pageError(resp *http.Response, body *transferBody, err error) error {
+	path := resp.Request.URL.Path
+	switch {
+	case body.err != nil:
+		return bodyError(fmt.Errorf("the page of %s was cut off in transfer: %w", path, body.err))
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return bodyError(fmt.Errorf("the page of %s ended early: %w", path, err))
+	case !jsonContent(resp.Header.Get("Content-Type")):
+		return bodyError(fmt.Errorf("the page of %s is not JSON (Content-Type %q), likely a gateway's answer: %w", path, resp.Header.Get("Content-Type"), err))
+	}
+	return fmt.Errorf("Microsoft Graph sent a page of %s that is not valid JSON, so the listing stopped (not retried: the same answer would come again): %w", path, err)
+}
+
+// jsonContent reports whether a Content-Type is JSON's (Graph sends
+// application/json;odata.metadata=minimal...); none at all counts as
+// JSON, so only a body that says it is something else is taken for a
+// gateway's page.
+func jsonContent(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // pages follows @odata.nextLink from first, handing each complete page to
@@ -63,6 +148,11 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 	}
 	for link := first; link != ""; {
 		var next string
+		var skipped []pagedecode.Skipped
+		path := link
+		if u, err := url.Parse(link); err == nil {
+			path = u.Path // a nextLink's query is an opaque token: not for warnings
+		}
 		held := false // a PagesInMemory slot, from the body to fn's return
 		release := func() {
 			if held {
@@ -83,9 +173,10 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 				}
 			}
 			var err error
-			buf, next, delta, err = decodePage(c, resp.Body, buf)
+			body := &transferBody{r: resp.Body}
+			buf, next, delta, skipped, err = decodePage(c, body, buf)
 			if err != nil {
-				return bodyError(fmt.Errorf("the page ended early or is not valid JSON: %w", err))
+				return pageError(resp, body, err)
 			}
 			return nil
 		})
@@ -93,6 +184,7 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 			release()
 			return "", err
 		}
+		c.skipped(ctx, path, skipped)
 		err = fn(buf)
 		release()
 		if err != nil {

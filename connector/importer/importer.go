@@ -188,7 +188,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	im := &run{o: o, w: w, mode: ModeSequential, prev: prev, started: o.Now(), skus: make(chan struct{})}
 	defer im.closing.Wait() // no report file outlives the run
 	o.Logger.Info("import started", "connection", o.Conn.Name, "run", w.ID(), "trigger", o.Trigger)
-	err = im.stages(ctx)
+	// An object Graph sends in a form that does not fit (a user whose
+	// accountEnabled is a string) is left out by the client and becomes a
+	// warning of the run, never its failure.
+	err = im.stages(graph.WithSkipped(ctx, im.skipped))
 	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
@@ -257,6 +260,25 @@ type run struct {
 	skus chan struct{}
 	// closing counts the report files being removed (closeLater).
 	closing sync.WaitGroup
+	// skippedN counts the objects Graph sent that were left out (guarded
+	// by mu): the first maxSkippedWarnings are warnings of their own.
+	skippedN int
+}
+
+// maxSkippedWarnings bounds the warnings naming objects left out, so a
+// tenant full of odd objects gives a readable run; the rest are counted
+// in one more warning (and each is in the log).
+const maxSkippedWarnings = 20
+
+// skipped makes an object the Graph client left out a warning.
+func (r *run) skipped(s graph.Skipped) {
+	r.mu.Lock()
+	r.skippedN++
+	n := r.skippedN
+	r.mu.Unlock()
+	if n <= maxSkippedWarnings {
+		r.warn(s.Error())
+	}
 }
 
 func (r *run) warn(s string) {
@@ -304,6 +326,12 @@ func (r *run) stages(ctx context.Context) error {
 // endWarnings adds the warnings that summarise several stages.
 func (r *run) endWarnings() error {
 	r.concealedWarning()
+	r.mu.Lock()
+	more := r.skippedN - maxSkippedWarnings
+	r.mu.Unlock()
+	if more > 0 {
+		r.warn(fmt.Sprintf("%d more objects Microsoft Graph sent could not be read and were left out (each is in the log).", more))
+	}
 	if r.reportsForbidden != nil {
 		r.warn("Usage was not imported, so active and inactive license figures are unknown: " + r.reportsForbidden.Error())
 	}

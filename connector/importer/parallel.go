@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
@@ -167,8 +168,14 @@ func (r *run) usersParallel(ctx context.Context) error {
 		r.mode = ModePlain
 		return r.users(ctx)
 	}
-	n, err := r.fetchShards(ctx, total, shards)
-	if errors.Is(err, graph.ErrFilterRejected) || (err == nil && n != total) {
+	// Users left out (graph.Skipped) were counted by Graph but are not
+	// read: they must not make the listing look incomplete.
+	var left atomic.Int64
+	n, err := r.fetchShards(graph.WithSkipped(ctx, func(s graph.Skipped) {
+		left.Add(1)
+		r.skipped(s)
+	}), total, shards)
+	if errors.Is(err, graph.ErrFilterRejected) || (err == nil && n+int(left.Load()) != total) {
 		r.o.Logger.Info("sharded user listing incomplete; listing users in one pass", "read", n, "counted", total, "err", err)
 		if err := r.w.DiscardUsers(ctx); err != nil {
 			return err

@@ -55,7 +55,7 @@ func graphPage(n int) []byte {
 // it on pages as repetitive as a tenant's.
 func BenchmarkDecodeUsersPage(b *testing.B) {
 	benchDecode(b, func(r io.Reader, buf []wire.User) ([]wire.User, string, error) {
-		buf, next, _, err := decodeUsers(r, buf)
+		buf, next, _, _, err := decodeUsers(r, buf)
 		return buf, next, err
 	})
 }
@@ -64,7 +64,7 @@ func BenchmarkDecodeUsersPage(b *testing.B) {
 // the scanner replaced for users (still used for other types).
 func BenchmarkDecodeUsersPageReference(b *testing.B) {
 	benchDecode(b, func(r io.Reader, buf []wire.User) ([]wire.User, string, error) {
-		buf, next, _, err := Stream(r, buf)
+		buf, next, _, _, err := Stream(r, buf)
 		return buf, next, err
 	})
 }
@@ -93,7 +93,7 @@ func BenchmarkDecodeDeltaPage(b *testing.B) {
 	b.ResetTimer()
 	for n := 0; n < b.N; n += 999 {
 		var err error
-		buf, _, _, err = decodeUsers(bytes.NewReader(page), buf)
+		buf, _, _, _, err = decodeUsers(bytes.NewReader(page), buf)
 		if err != nil || len(buf) != 999 {
 			b.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func BenchmarkDecodeSimulatorPages(b *testing.B) {
 				n := 0
 				for _, p := range pages {
 					var err error
-					if buf, _, _, err = DecodeUsers(s, bytes.NewReader(p), buf); err != nil {
+					if buf, _, _, _, err = DecodeUsers(s, bytes.NewReader(p), buf); err != nil {
 						b.Fatal(err)
 					}
 					for _, u := range buf {
@@ -181,7 +181,7 @@ func BenchmarkDecodeSimulatorPages(b *testing.B) {
 					s = nextRound(s, cacheBytes) // a new import
 				}
 				var err error
-				buf, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
+				buf, _, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -2,7 +2,12 @@ package pagedecode
 
 import (
 	"bytes"
+	"math"
+	"math/big"
+	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // FuzzDecodeUsersFast: the users scanner and the generic JSON v2 decoder
@@ -17,6 +22,8 @@ func FuzzDecodeUsersFast(f *testing.F) {
 	f.Add([]byte(clientPage2))
 	f.Add(graphPage(2))
 	f.Add(escapeValues(graphPage(1), 2))
+	f.Add(escapeNames(graphPage(1), 1))
+	f.Add(escapeNames(graphPage(2), 3))
 	f.Add([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users(id,displayName)","@odata.deltaLink":"https://graph.microsoft.com/v1.0/users/delta?$deltatoken=RFNwdAIG","value":[{"id":"7c23","displayName":"Renamed User","accountEnabled":false},{"id":"da44","@removed":{"reason":"changed"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// diffBoth decodes data four times (as users and as delta users,
@@ -41,6 +48,9 @@ func FuzzPlanCache(f *testing.F) {
 		`[{"service":"s","service":"t","servicePlanId":"0123456789"}]`,
 		`[{"service":"s"} {"service":"t"}]`,
 		`[{"service":"ÿþ0123456789"}]`,
+		`[{"\u0073ervice":"s","servicePlan\u0049d":"p","capabilityStat\u0075s":"Enabled","assignedDateTim\u0065":"2024-03-01T10:00:00Z"}]`,
+		`[{"service":"s\ud83c","servicePlanId":"\udf89p","service\ud83c":1}]`,
+		`[{"service":"s","\u0073ervice":"t","servicePlanId":"0123456789"}]`,
 		`[ { "service" : "s" , "capabilityStatus" : "Enabled" } ]`,
 		`[{"service":"s","x":"0123456789"},]`,
 		`[]`, `null`, `{}`, `[{"service":"s"`,
@@ -56,6 +66,38 @@ func FuzzPlanCache(f *testing.F) {
 		page := plansPage([]string{a, a, o, a, o, a})
 		for range 2 {
 			diffBoth(t, page)
+		}
+	})
+}
+
+// FuzzWholeNumber: parseWhole takes exactly the JSON numbers that are
+// whole and fit an int (checked against exact rational arithmetic), and
+// gives their value.
+func FuzzWholeNumber(f *testing.F) {
+	for _, s := range []string{"14", "14.0", "1.4E1", "1.4e+1", "140e-1", "14.5", "-0", "0e-400", "1e400",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "9.2233720368547758070e18", "14.000000000000000001", "00", "1.", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !jsontext.Value(s).IsValid() || jsontext.Value(s).Kind() != '0' || strings.TrimSpace(s) != s || len(s) > 64 {
+			return
+		}
+		got, err := parseWhole([]byte(s))
+		if k := strings.IndexAny(s, "eE"); k >= 0 && len(strings.TrimLeft(s[k+1:], "+-")) > 3 {
+			return // math/big would compute 10^exponent in full
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("%s: not a number to math/big", s)
+		}
+		whole := r.IsInt() && r.Num().IsInt64() && r.Num().Int64() >= math.MinInt && r.Num().Int64() <= math.MaxInt
+		switch {
+		case whole && err != nil:
+			t.Fatalf("%s: refused: %v", s, err)
+		case !whole && err == nil:
+			t.Fatalf("%s: took %d", s, got)
+		case whole && int64(got) != r.Num().Int64():
+			t.Fatalf("%s: %d", s, got)
 		}
 	})
 }

@@ -6,7 +6,7 @@ import "io"
 // one scanner shared by the tests (as a client's listings share theirs).
 var testScanner = NewUsersScanner(8, 0)
 
-func decodeUsers[T UserItem](r io.Reader, buf []T) ([]T, string, string, error) {
+func decodeUsers[T UserItem](r io.Reader, buf []T) ([]T, string, string, []Skipped, error) {
 	return DecodeUsers(testScanner, r, buf)
 }
 

@@ -25,21 +25,23 @@ import (
 // it by hand into []wire.User or []wire.DeltaUser, with the same results as
 // Stream, which stays the reference:
 //
-//   - Anything the scanner does not handle itself (a member name with an
-//     escape, an object with more than maxUnknownNames unknown members,
+//   - Anything the scanner does not handle itself (bytes that are not
+//     UTF-8, an object with more than maxUnknownNames unknown members,
 //     values nested deeper than maxSkipDepth, a link that is an object or
 //     an array) makes it hand the page to Stream.
 //   - Any error makes it hand the page to Stream too, so errors
-//     (and their wording) are the reference's, and a scanner that is too
-//     strict costs time, never a page.
+//     (and their wording) are the reference's, a user that does not fit
+//     wire.User is left out (Skipped) by the reference alone, and a
+//     scanner that is too strict costs time, never a page.
 //   - A body that fails to read, or is larger than maxFastBody, is decoded
 //     by Stream as a stream, as before.
 //
-// The scanner checks what jsontext checks (grammar, UTF-8, escapes and
-// surrogate pairs, duplicate member names in every object, including
-// skipped ones) and decodes the members as JSON v2 does (exact,
-// case-sensitive names; null leaves a member zero; [] is an empty, non-nil
-// slice). Like the reference, it reads nothing after the page's closing
+// The scanner checks what jsontext checks (grammar, escapes, duplicate
+// member names in every object, including skipped ones) and decodes the
+// members as JSON v2 does (exact, case-sensitive names, escaped or not;
+// null leaves a member zero; [] is an empty, non-nil slice; a lone
+// surrogate escape is U+FFFD, as the reference reads it with
+// AllowInvalidUTF8). Like the reference, it reads nothing after the page's closing
 // brace.
 //
 // Allocation: a user's own strings (id, userPrincipalName, displayName,
@@ -114,6 +116,7 @@ type usersDecoder struct {
 
 	in       map[string]string // interned strings of the page
 	str      []byte            // unescaped string scratch
+	nameBuf  []byte            // unescaped member name scratch (name)
 	pack     []byte            // the current user's own strings
 	refs     [8]packRef
 	nrefs    int
@@ -221,8 +224,9 @@ func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 // deltaLink: what Stream returns for the same bytes, errors included. The
 // page is only complete when err is nil. buf's elements are overwritten;
 // their strings and slices are fresh for every page, except AssignedPlans,
-// which users with identical arrays share (read-only).
-func DecodeUsers[T UserItem](s *UsersScanner, r io.Reader, buf []T) ([]T, string, string, error) {
+// which users with identical arrays share (read-only). Users that do not
+// fit wire.User are left out and returned as Skipped.
+func DecodeUsers[T UserItem](s *UsersScanner, r io.Reader, buf []T) ([]T, string, string, []Skipped, error) {
 	d := s.decoder()
 	defer d.release()
 	if d.body == nil {
@@ -254,7 +258,7 @@ func DecodeUsers[T UserItem](s *UsersScanner, r io.Reader, buf []T) ([]T, string
 	if err != nil {
 		return Stream(bytes.NewReader(body), buf)
 	}
-	return out, next, delta, nil
+	return out, next, delta, nil, nil
 }
 
 // readBody appends r's bytes to b until EOF, a read error or limit bytes
@@ -483,8 +487,8 @@ func (d *usersDecoder) str1() ([]byte, error) {
 		default:
 			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
-				d.pos = i
-				return nil, d.fail("invalid UTF-8")
+				// The reference reads it as U+FFFD.
+				return nil, errFallback
 			}
 			i += size
 		}
@@ -494,6 +498,19 @@ func (d *usersDecoder) str1() ([]byte, error) {
 // strEscaped goes on with str1 from an escape at d.pos, unescaping into
 // d.str.
 func (d *usersDecoder) strEscaped() ([]byte, error) {
+	var err error
+	d.str, err = d.unescape(d.str)
+	if err != nil {
+		return nil, err
+	}
+	return d.str, nil
+}
+
+// unescape appends the rest of the string from an escape at d.pos to dst,
+// unescaped, and leaves d.pos after the closing quote. A lone surrogate
+// escape becomes U+FFFD and the escape after it is read on its own, as
+// jsontext does with AllowInvalidUTF8 (and encoding/json always).
+func (d *usersDecoder) unescape(dst []byte) ([]byte, error) {
 	data := d.data
 	i := d.pos
 	for {
@@ -501,72 +518,72 @@ func (d *usersDecoder) strEscaped() ([]byte, error) {
 		for i < len(data) && strPlain[data[i]] {
 			i++
 		}
-		d.str = append(d.str, data[start:i]...)
+		dst = append(dst, data[start:i]...)
 		if i >= len(data) {
 			d.pos = i
-			return nil, d.fail("unterminated string")
+			return dst, d.fail("unterminated string")
 		}
 		c := data[i]
 		switch {
 		case c == '"':
 			d.pos = i + 1
-			return d.str, nil
+			return dst, nil
 		case c < 0x20:
 			d.pos = i
-			return nil, d.fail("control character in a string")
+			return dst, d.fail("control character in a string")
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
-				d.pos = i
-				return nil, d.fail("invalid UTF-8")
+				return dst, errFallback // the reference reads it as U+FFFD
 			}
-			d.str = append(d.str, data[i:i+size]...)
+			dst = append(dst, data[i:i+size]...)
 			i += size
 			continue
 		}
 		// c == '\\'
 		if i+1 >= len(data) {
 			d.pos = i
-			return nil, d.fail("unterminated escape")
+			return dst, d.fail("unterminated escape")
 		}
 		switch data[i+1] {
 		case '"', '\\', '/':
-			d.str = append(d.str, data[i+1])
+			dst = append(dst, data[i+1])
 		case 'b':
-			d.str = append(d.str, '\b')
+			dst = append(dst, '\b')
 		case 'f':
-			d.str = append(d.str, '\f')
+			dst = append(dst, '\f')
 		case 'n':
-			d.str = append(d.str, '\n')
+			dst = append(dst, '\n')
 		case 'r':
-			d.str = append(d.str, '\r')
+			dst = append(dst, '\r')
 		case 't':
-			d.str = append(d.str, '\t')
+			dst = append(dst, '\t')
 		case 'u':
 			r, ok := hex4(data, i+2)
 			if !ok {
 				d.pos = i
-				return nil, d.fail("invalid \\u escape")
+				return dst, d.fail("invalid \\u escape")
 			}
 			i += 6
 			if utf16IsSurrogate(r) {
-				if r >= 0xdc00 || i+1 >= len(data) || data[i] != '\\' || data[i+1] != 'u' {
-					d.pos = i
-					return nil, d.fail("invalid surrogate pair")
+				// A pair only if a low half follows at once; otherwise
+				// U+FFFD, and what follows is read as itself.
+				lo, ok := rune(0), false
+				if r < 0xdc00 && i+1 < len(data) && data[i] == '\\' && data[i+1] == 'u' {
+					lo, ok = hex4(data, i+2)
 				}
-				r2, ok := hex4(data, i+2)
-				if !ok || r2 < 0xdc00 || r2 > 0xdfff {
-					d.pos = i
-					return nil, d.fail("invalid surrogate pair")
+				if ok && 0xdc00 <= lo && lo <= 0xdfff {
+					r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
+					i += 6
+				} else {
+					r = utf8.RuneError
 				}
-				r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
-				i += 6
 			}
-			d.str = utf8.AppendRune(d.str, r)
+			dst = utf8.AppendRune(dst, r)
 			continue
 		default:
 			d.pos = i
-			return nil, d.fail("invalid escape")
+			return dst, d.fail("invalid escape")
 		}
 		i += 2
 	}
@@ -595,8 +612,9 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// name reads a member name and its colon. A name with an escape is left
-// to the reference (it compares some names escaped, some unescaped).
+// name reads a member name and its colon. A name with an escape
+// ("sku\u0049d") is unescaped into d.nameBuf, valid until the next name:
+// callers compare it or record it (addName) before reading another.
 func (d *usersDecoder) name() ([]byte, error) {
 	data := d.data
 	i := d.pos + 1
@@ -612,7 +630,7 @@ func (d *usersDecoder) name() ([]byte, error) {
 			break
 		}
 		if c == '\\' {
-			return nil, errFallback
+			return d.nameEscaped(start, i)
 		}
 		if c < 0x20 {
 			d.pos = i
@@ -620,18 +638,38 @@ func (d *usersDecoder) name() ([]byte, error) {
 		}
 		r, size := utf8.DecodeRune(data[i:])
 		if r == utf8.RuneError && size == 1 {
-			d.pos = i
-			return nil, d.fail("invalid UTF-8")
+			return nil, errFallback // the reference reads it as U+FFFD
 		}
 		i += size
 	}
 	name := data[start:i]
 	d.pos = i + 1
-	if d.next() != ':' {
+	if d.next() != ':' { // not d.colon(): this is the hot path
 		return nil, d.fail("want : after a name")
 	}
 	d.pos++
 	return name, nil
+}
+
+// nameEscaped goes on with name from the escape at i (the name's bytes
+// start at start).
+func (d *usersDecoder) nameEscaped(start, i int) ([]byte, error) {
+	d.pos = i
+	var err error
+	d.nameBuf, err = d.unescape(append(d.nameBuf[:0], d.data[start:i]...))
+	if err != nil {
+		return nil, err
+	}
+	return d.nameBuf, d.colon()
+}
+
+// colon reads the ':' after a member name.
+func (d *usersDecoder) colon() error {
+	if d.next() != ':' {
+		return d.fail("want : after a name")
+	}
+	d.pos++
+	return nil
 }
 
 // addName records the name of an unknown member of the object whose

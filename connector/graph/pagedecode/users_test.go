@@ -51,10 +51,12 @@ func dirty[T UserItem](n int) []T {
 
 // diffDecode decodes data with the reference, with the scanner alone and
 // with DecodeUsers, and fails t on any difference. It reports whether
-// the scanner left the page to the reference.
+// the scanner left the page to the reference. The scanner never leaves a
+// user out: a page of which the reference skipped users must fail in the
+// scanner (and so go to the reference).
 func diffDecode[T UserItem](t testing.TB, data []byte) (fallback bool) {
 	t.Helper()
-	ref, rNext, rDelta, rErr := Stream(bytes.NewReader(data), dirty[T](3))
+	ref, rNext, rDelta, rSkip, rErr := Stream(bytes.NewReader(data), dirty[T](3))
 
 	d := testScanner.decoder()
 	fast, fNext, fDelta, fErr := scanUsersPage(d, data, dirty[T](3))
@@ -62,6 +64,10 @@ func diffDecode[T UserItem](t testing.TB, data []byte) (fallback bool) {
 	fallback = errors.Is(fErr, errFallback)
 	switch {
 	case fallback:
+	case len(rSkip) > 0:
+		if fErr == nil {
+			t.Fatalf("%T page %.300q: the reference left out %v, the scanner took the page", ref, data, rSkip)
+		}
 	case (rErr == nil) != (fErr == nil):
 		t.Fatalf("%T page %.300q:\nreference error: %v\nscanner error:   %v", ref, data, rErr, fErr)
 	case rErr == nil:
@@ -74,9 +80,12 @@ func diffDecode[T UserItem](t testing.TB, data []byte) (fallback bool) {
 	}
 
 	// What callers get: the reference's answer, errors worded alike.
-	pub, pNext, pDelta, pErr := decodeUsers(iotestHalf(data), dirty[T](2))
+	pub, pNext, pDelta, pSkip, pErr := decodeUsers(iotestHalf(data), dirty[T](2))
 	if (rErr == nil) != (pErr == nil) || (rErr != nil && rErr.Error() != pErr.Error()) {
 		t.Fatalf("page %.300q: reference error %v, DecodeUsers %v", data, rErr, pErr)
+	}
+	if fmt.Sprint(rSkip) != fmt.Sprint(pSkip) {
+		t.Fatalf("page %.300q: the reference left out %v, DecodeUsers %v", data, rSkip, pSkip)
 	}
 	if rErr == nil && (rNext != pNext || rDelta != pDelta || !reflect.DeepEqual(ref, pub)) {
 		t.Fatalf("page %.300q: DecodeUsers differs from the reference", data)
@@ -256,6 +265,35 @@ var handPages = []string{
 	`{"value":[{"licenseAssignmentStates":[{"skuId":"s","error":"None",}]}]}`,
 	`{"value":[{"userType":1}]}`,
 	`{"value":[{"userType":["Guest"]}]}`,
+	// Member names written with escapes (issue 19): in users, licences,
+	// plans, states, @removed and the page itself, and duplicates that
+	// differ only in their escapes.
+	`{"v\u0061lue":[{"\u0069d":"a","displayN\u0061me":"D","accountEnabl\u0065d":true,"user\u0054ype":"Guest","cre\u0061tedDateTime":"2023-04-05T06:07:08Z"}],"@odata.next\u004cink":"n","@odata.delta\u004Cink":"d"}`,
+	`{"value":[{"id":"a","assignedLicenses":[{"sku\u0049d":"s1","disabled\u0050lans":["p1"]},{"\u0073kuId":"s2","x\u0079":1}]}]}`,
+	`{"value":[{"id":"a","assignedPlans":[{"\u0073ervice":"exchange","servicePlan\u0049d":"p","capabilityStat\u0075s":"Enabled","assignedDateTim\u0065":"2024-03-01T10:00:00Z"}]},{"id":"b","assignedPlans":[{"\u0073ervice":"exchange","servicePlan\u0049d":"p","capabilityStat\u0075s":"Enabled","assignedDateTim\u0065":"2024-03-01T10:00:00Z"}]}]}`,
+	`{"value":[{"id":"a","licenseAssignment\u0053tates":[{"sku\u0049d":"s","st\u0061te":"Active","assignedByGr\u006fup":"g","err\u006fr":"None","disabled\u0050lans":[]}]}]}`,
+	`{"value":[{"id":"a","\u0040removed":{"re\u0061son":"deleted"}}]}`,
+	`{"value":[{"id":"a","\u0069d":"b"}]}`,
+	`{"value":[{"x\u0079":1,"xy":2}]}`,
+	`{"value":[{"assignedPlans":[{"service":"a","\u0073ervice":"b"}]}]}`,
+	`{"value":[{"assignedLicenses":[{"skuId":"a","sku\u0049d":"b"}]}]}`,
+	`{"value":[{"licenseAssignmentStates":[{"state":"a","st\u0061te":"b"}]}]}`,
+	`{"value":[{"na\u006de\ud83c":1,"na\u006de\ud83c\u0041":2}]}`,
+	`{"value":[{"id\u":1}]}`,
+	`{"value":[{"id\`,
+	// Lone surrogates (issue 19): U+FFFD, as encoding/json reads them.
+	`{"value":[{"id":"a","displayName":"Party \ud83c","mail":"\ud83c\udf89\ud83c","department":"\udf89x","jobTitle":"\ud83c\ud83c\udf89"}]}`,
+	`{"value":[{"id":"\ud83c\u0041","assignedPlans":[{"service":"\ud83c","servicePlanId":"p\udc00"}],"assignedLicenses":[{"skuId":"\ud800","disabledPlans":["\udbff"]}],"licenseAssignmentStates":[{"state":"\ud800\\"}]}]}`,
+	`{"@odata.nextLink":"n\ud800","value":[{"\ud800":"x"}]}`,
+	"{\"value\":[{\"id\":\"bad \xff byte\",\"displayName\":\"\xff\\ud83c\"}]}",
+	// One object that does not fit (issue 19): the others are kept, it is
+	// left out and named.
+	`{"value":[{"id":"a","accountEnabled":true},{"id":"b","accountEnabled":"true"},{"id":"c","accountEnabled":false}]}`,
+	`{"value":[1,{"id":"a"},"x",null,[]]}`,
+	`{"value":[{"id":"a","assignedPlans":[{"assignedDateTime":"yesterday"}]},{"id":"b"}]}`,
+	`{"value":[{"id":5,"mail":"m"},{"id":"b","assignedLicenses":{"skuId":"s"}}]}`,
+	`{"value":[{"id":"b","@removed":"deleted"},{"id":"c","createdDateTime":"2023-13-01T00:00:00Z"}]}`,
+	`{"value":[{"id":"a","accountEnabled":"true"},{"id":"b",]}`,
 	`{"value":[{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19,"t":20,"u":21,"v":22,"w":23,"x":24,"y":25,"z":26,"a1":1,"b1":2,"c1":3,"d1":4,"e1":5,"f1":6,"g1":7,"h1":8,"i1":9,"j1":10,"k1":11,"l1":12,"m1":13,"n1":14,"o1":15,"p1":16,"q1":17,"r1":18,"s1":19,"t1":20,"u1":21,"v1":22,"w1":23,"x1":24,"y1":25,"z1":26,"a2":1,"b2":2,"c2":3,"d2":4,"e2":5,"f2":6,"g2":7,"h2":8,"i2":9,"j2":10,"k2":11,"l2":12,"m2":13,"n2":14}]}`,
 }
 
@@ -313,6 +351,12 @@ func TestUsersScannerBenchPage(t *testing.T) {
 	for _, v := range variants(page) {
 		diffBoth(t, v)
 	}
+	// Escaped names are the scanner's to read (issue 19), in every object.
+	for _, k := range []int{1, 2, 5} {
+		if v := escapeNames(page, k); diffBoth(t, v) {
+			t.Fatalf("the scanner left a page with escaped names to the reference: %.300s", v)
+		}
+	}
 }
 
 // TestUsersScannerSimulator runs both decoders over what the simulator
@@ -365,7 +409,7 @@ func TestUsersScannerSimulator(t *testing.T) {
 			t.Fatalf("the scanner left a simulator page to the reference: %.200s", b)
 		}
 		var du []wire.DeltaUser
-		du, _, _, err := decodeUsers(bytes.NewReader(b), du)
+		du, _, _, _, err := decodeUsers(bytes.NewReader(b), du)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +434,7 @@ func variants(page []byte) [][]byte {
 		panic(err)
 	}
 	sorted, _ := json.MarshalIndent(v, "", " \t") // encoding/json sorts members
-	out = append(out, sorted, escapeValues(page, 3), escapeValues(sorted, 1))
+	out = append(out, sorted, escapeValues(page, 3), escapeValues(sorted, 1), escapeNames(page, 2), escapeNames(sorted, 1))
 	out = append(out, addUnknown(v))
 	for _, cut := range []int{1, len(page) / 3, len(page) / 2, len(page) - 2, len(page) - 1} {
 		out = append(out, page[:cut])
@@ -425,7 +469,15 @@ func addUnknown(v any) []byte {
 
 // escapeValues writes every k-th character of string values (not of
 // names) as a \u escape (a surrogate pair beyond the BMP).
-func escapeValues(page []byte, k int) []byte {
+func escapeValues(page []byte, k int) []byte { return escapeStrings(page, k, false) }
+
+// escapeNames writes every k-th character of member names (not of
+// values) as a \u escape: user members, licences', plans' and states'
+// names alike (issue 19).
+func escapeNames(page []byte, k int) []byte { return escapeStrings(page, k, true) }
+
+// escapeStrings escapes every k-th character of names or of values.
+func escapeStrings(page []byte, k int, names bool) []byte {
 	var out []byte
 	n := 0
 	for i := 0; i < len(page); {
@@ -445,7 +497,7 @@ func escapeValues(page []byte, k int) []byte {
 		for j < len(page) && (page[j] == ' ' || page[j] == '\t' || page[j] == '\n') {
 			j++
 		}
-		if j < len(page) && page[j] == ':' {
+		if isName := j < len(page) && page[j] == ':'; isName != names {
 			out = append(out, page[i:end+1]...)
 			i = end + 1
 			continue
@@ -531,13 +583,13 @@ func TestDecodeUsersPageReadError(t *testing.T) {
 	for _, n := range []int{0, 100, len(page) - 1} {
 		r := io.MultiReader(bytes.NewReader(page[:n]), errReader{boom})
 		var buf []wire.User
-		if _, _, _, err := decodeUsers(r, buf); !errors.Is(err, boom) && err == nil {
+		if _, _, _, _, err := decodeUsers(r, buf); !errors.Is(err, boom) && err == nil {
 			t.Fatalf("cut at %d: no error", n)
 		}
 	}
 	r := io.MultiReader(bytes.NewReader(page), errReader{boom})
 	var buf []wire.User
-	buf, next, _, err := decodeUsers(r, buf)
+	buf, next, _, _, err := decodeUsers(r, buf)
 	if err != nil || len(buf) != 20 || next == "" {
 		t.Fatalf("a failure after the page: %d users, %v", len(buf), err)
 	}
@@ -550,7 +602,7 @@ func TestUsersScannerParallel(t *testing.T) {
 	want := make([][]wire.DeltaUser, len(pages))
 	for i, p := range pages {
 		var err error
-		if want[i], _, _, err = Stream(bytes.NewReader(p), want[i]); err != nil {
+		if want[i], _, _, _, err = Stream(bytes.NewReader(p), want[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -561,7 +613,7 @@ func TestUsersScannerParallel(t *testing.T) {
 			for k := range 20 {
 				i := (g + k) % len(pages)
 				var err error
-				buf, _, _, err = decodeUsers(bytes.NewReader(pages[i]), buf)
+				buf, _, _, _, err = decodeUsers(bytes.NewReader(pages[i]), buf)
 				if err != nil || !reflect.DeepEqual(buf, want[i]) {
 					t.Errorf("page %d: %v or a different result", i, err)
 					return
@@ -675,7 +727,7 @@ func TestPlanCacheSharesIdenticalArrays(t *testing.T) {
 	}
 	page := plansPage(arrays)
 	var ref []wire.User
-	ref, _, _, err := Stream(bytes.NewReader(page), ref)
+	ref, _, _, _, err := Stream(bytes.NewReader(page), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,7 +802,7 @@ func TestPlanCacheParallel(t *testing.T) {
 			arrays = append(arrays, pool[(u*u+p*31)%(40+p*50)])
 		}
 		page := plansPage(arrays)
-		ref, _, _, err := Stream(bytes.NewReader(page), []wire.DeltaUser(nil))
+		ref, _, _, _, err := Stream(bytes.NewReader(page), []wire.DeltaUser(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -763,7 +815,7 @@ func TestPlanCacheParallel(t *testing.T) {
 			for k := range 15 {
 				i := (g*5 + k) % len(pages)
 				var err error
-				buf, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
+				buf, _, _, _, err = DecodeUsers(s, bytes.NewReader(pages[i]), buf)
 				if err != nil || !reflect.DeepEqual(buf, want[i]) {
 					t.Errorf("page %d: %v or a different result", i, err)
 					return
