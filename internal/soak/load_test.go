@@ -223,8 +223,18 @@ func TestSchedulerLoad(t *testing.T) {
 		t.Logf("t=%s imports=%d fds=%d threads=%d rss=%d kB hwm=%d kB", s.at.Round(time.Second), s.importsFinished, s.fds, s.threads, s.rssKB, s.vmHWMKB)
 		peakRSS, maxFD, maxThreads = max(peakRSS, s.rssKB), max(maxFD, s.fds), max(maxThreads, s.threads)
 	}
-	if last.fds > baseline.fds+2 {
-		t.Errorf("file descriptors grew from %d to %d: open files by kind %v, then %v", baseline.fds, last.fds, firstKinds, lastKinds)
+	// A leak grows with every round, so the fewest descriptors of the
+	// later rounds rise too; one sample that caught an import in flight
+	// (on a loaded machine the 30× clock leaves rounds hardly a gap) does
+	// not (a clean-clone make test failed on 17 → 21 with a run lock and
+	// a socket of an import open at that instant).
+	later := samples[len(samples)/2:]
+	fewest := later[0].fds
+	for _, s := range later {
+		fewest = min(fewest, s.fds)
+	}
+	if fewest > baseline.fds+2 {
+		t.Errorf("file descriptors grew from %d to at least %d in every later round: open files by kind %v, then %v", baseline.fds, fewest, firstKinds, lastKinds)
 	}
 	// Memory must come back between rounds: the C heap under SQLite kept
 	// every arena it had used (368 MB after the last round, 250 MB after
