@@ -51,16 +51,17 @@ mapfile -t missing_bare < <(lacking "${needs_bare[@]}")
 # ImageMagick's convert turns xwd screenshots into PNG; some images ship a
 # stand-in convert, so look for the real package.
 dpkg -s imagemagick >/dev/null 2>&1 || missing+=(imagemagick)
-[[ ${#missing[@]} -eq 0 && ${#missing_bare[@]} -eq 0 ]] && exit 0
+all_missing=("${missing[@]}" "${missing_bare[@]}")
+[[ ${#all_missing[@]} -eq 0 ]] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: missing ${missing[*]} ${missing_bare[*]}, and this is not a Debian-like system." >&2
+  echo "install-deps: missing ${all_missing[*]}, and this is not a Debian-like system." >&2
   echo "install-deps: see README.md for what macOS and Windows need." >&2
   exit 1
 fi
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
-echo "install-deps: installing ${missing[*]} ${missing_bare[*]}" >&2
+echo "install-deps: installing ${all_missing[*]}" >&2
 $sudo apt-get update -qq
 # With recommends, as the machines the suite is proven on were set up
 # (fonts for Chromium, xauth for Xvfb, ...).

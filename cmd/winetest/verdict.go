@@ -147,13 +147,22 @@ func judge(r io.Reader, dir string) (*verdict, error) {
 // Wine-only. A failure with no message at all (t.Fail) is real.
 func (v *verdict) onlyWine(t *testResult, tests map[string]*testResult) bool {
 	cleanup := false
-	for i, m := range t.messages {
+	indent := -1 // of the last message that passed
+	for _, m := range t.messages {
+		loc := located.FindStringSubmatch(m)
 		switch {
+		case loc == nil:
+			// The continuation of the message before, which passed: the
+			// testing package indents it further. A line that is not (a
+			// panic and its stack) is a failure.
+			if indent < 0 || len(m)-len(strings.TrimLeft(m, " \t")) <= indent {
+				return false
+			}
 		case wineCleanup.MatchString(m):
 			cleanup = true
+			indent = len(loc[1])
 		case v.isLog(m):
-		case i > 0 && !located.MatchString(m):
-			// The continuation of the message before, which passed.
+			indent = len(loc[1])
 		default:
 			return false
 		}
