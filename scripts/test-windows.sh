@@ -173,7 +173,7 @@ start_sim() { # name args...
   "$bin/m365sim" -ready-json "$@" >"$logs/sim-$name.log" 2>&1 &
   pids+=("$!")
   for i in $(seq 300); do
-    if grep -q '^m365sim-ready ' "$logs/sim-$name.log"; then
+    if grep -qs '^m365sim-ready ' "$logs/sim-$name.log"; then
       sed -n 's/^m365sim-ready //p' "$logs/sim-$name.log" >"$work/sim-$name.json"
       return 0
     fi
