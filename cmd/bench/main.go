@@ -33,11 +33,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/cmd/internal/simconn"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/cputime"
 	"github.com/inventorybeacon/beacon/m365sim"
-	"github.com/inventorybeacon/beacon/storage"
 )
 
 // concurrency, when set, is passed to the parallel runs.
@@ -200,28 +199,13 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 // connect writes a Client Credentials connection to the simulator's
 // confidential app into a fresh config folder, its secret to the keyring.
 func connect(dir, name string, sim *m365sim.Server) error {
-	c := connector.NewConnection()
-	c.Name = name
-	c.Cloud = "Custom"
-	c.TokenEndpoint = sim.URL() + "/" + sim.Tenant().ID + "/oauth2/v2.0/token"
-	c.AuthorizationEndpoint = ""
-	c.GraphEndpoint = sim.GraphEndpoint()
 	id, secret := sim.ClientCredentialsApp()
-	c.ClientID = id
-	c.AuthFlow = storage.FlowClientCredentials
-	c.RedirectURI = ""
-	c.HasClientSecret = true
-	keys := storage.NewKeyring(storage.KeyringService, storage.DefaultKeyringTimeout)
-	if err := keys.Set(c.ID, storage.SecretClientSecret, secret); err != nil {
-		return fmt.Errorf("keyring (run inside scripts/session.sh): %w", err)
-	}
-	cs := storage.NewConfigStore(dir)
-	cfg, err := cs.Load()
-	if err != nil {
-		return err
-	}
-	cfg.Connections = append(cfg.Connections, c)
-	return cs.Save(cfg)
+	return simconn.Connect(dir, name, simconn.App{
+		TokenEndpoint: sim.URL() + "/" + sim.Tenant().ID + "/oauth2/v2.0/token",
+		GraphEndpoint: sim.GraphEndpoint(),
+		ClientID:      id,
+		Secret:        secret,
+	})
 }
 
 // execute runs the binary and measures it with wait4's rusage.

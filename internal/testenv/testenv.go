@@ -1,5 +1,5 @@
 // Package testenv finds the real parts tests run against: the Secret Service
-// keyring, an X display, Chromium and a tinyproxy proxy with Basic
+// keyring (the Credential Manager on Windows), an X display, Chromium and a tinyproxy proxy with Basic
 // authentication.
 //
 // Inside scripts/session.sh (which `make test` uses) BEACON_REQUIRE_REAL=1 is
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -36,10 +37,13 @@ func missing(t testing.TB, format string, args ...any) {
 	t.Skipf("%s; run `make test` to provide it", msg)
 }
 
-// Keyring makes sure a Secret Service answers on the session bus.
+// Keyring makes sure the platform's keyring answers: the Secret Service on
+// the session bus, or on Windows and macOS the Credential Manager and the
+// Keychain, which need no bus (the Windows stage, scripts/test-windows.sh,
+// runs the keyring tests against Wine's Credential Manager).
 func Keyring(t testing.TB) {
 	t.Helper()
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		missing(t, "no D-Bus session bus")
 		return
 	}
@@ -60,11 +64,22 @@ func Keyring(t testing.TB) {
 	select {
 	case err := <-done:
 		if err != nil {
-			missing(t, "the Secret Service keyring does not work: %v", err)
+			missing(t, "the keyring (%s) does not work: %v", keyringName(), err)
 		}
 	case <-time.After(10 * time.Second):
-		missing(t, "the Secret Service keyring did not answer in 10 s")
+		missing(t, "the keyring (%s) did not answer in 10 s", keyringName())
 	}
+}
+
+// keyringName names the platform's keyring in a skip or failure message.
+func keyringName() string {
+	switch runtime.GOOS {
+	case "windows":
+		return "Credential Manager"
+	case "darwin":
+		return "Keychain"
+	}
+	return "Secret Service"
 }
 
 // Display returns the X display to use.

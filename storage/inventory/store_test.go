@@ -332,6 +332,11 @@ func TestInterruptedRunMarkedAtOpen(t *testing.T) {
 		t.Fatalf("integrity = %q, %v", v, err)
 	}
 	live.Finish(ctx, Outcome{Status: StatusCancelled})
+	// The pretend-dead run's writer still holds statements and a pinned
+	// connection, which s.Close leaves open: a dead process's would have
+	// gone with it, and Windows cannot remove the temporary folder while
+	// the file is open ("Sharing violation" under Wine).
+	w.release()
 	s.Close()
 }
 

@@ -978,6 +978,18 @@ type Outcome struct {
 // SignInsRead is Outcome.SignIns of a run that read signInActivity.
 const SignInsRead = "read"
 
+// release closes the writer's statements and hands back its pinned
+// connection: until then SQLite keeps the database file open (on Windows
+// the file cannot be removed or renamed while it is).
+func (w *RunWriter) release() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.closeBulks()
+	w.conn.Close()
+	releaseCMemory()
+}
+
 // Finish ends the run. A good status (succeeded, completed with warnings)
 // makes its snapshot the connection's current one, in one transaction with
 // the run's record, then prunes old snapshots; any other status records
@@ -994,14 +1006,7 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	// What report staging tracked is read by derive and writeSync.
 	w.smu.Lock()
 	defer w.smu.Unlock()
-	defer func() {
-		for _, st := range w.stmts {
-			st.Close()
-		}
-		w.closeBulks()
-		w.conn.Close()
-		releaseCMemory()
-	}()
+	defer w.release()
 	errText := ""
 	if out.Err != nil {
 		errText = out.Err.Error()
