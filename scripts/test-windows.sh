@@ -29,7 +29,8 @@
 # (cmd/winetest/testdata/fixture).
 #
 # Wine's own output goes to log files, shown only when a step fails.
-# BEACON_KEEP_WINE=1 keeps the work folder (prefix, logs) for a look.
+# BEACON_KEEP_WINE=1 keeps the work folder (prefix, logs) for a look;
+# BEACON_WINE_PKGS="storage/inventory" runs only those packages' tests.
 set -euo pipefail
 export LANG=${LANG:-en_US.UTF-8}
 self=$(realpath "$0")
@@ -39,7 +40,7 @@ GO=${GO:-go}
 TAGS=migrated_fynedo
 package_exe=${BEACON_WINDOWS_EXE:-"dist/Inventory Beacon.exe"}
 # The platform-specific packages whose tests run under Wine.
-test_pkgs=(storage internal/filelock schedule storage/inventory)
+test_pkgs=(${BEACON_WINE_PKGS:-storage internal/filelock schedule storage/inventory})
 
 for tool in "$GO" wine wineserver x86_64-w64-mingw32-gcc; do
   command -v "$tool" >/dev/null || { echo "test-windows: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }

@@ -24,6 +24,9 @@ var framing = regexp.MustCompile(`^\s*(=== (RUN|PAUSE|CONT|NAME)|--- (PASS|FAIL|
 // located is the start of a message of t.Log, t.Error, t.Fatal...: its
 // indentation, file and line. Lines that do not start so continue the
 // message before them (a message with line breaks).
+// figureLine is the project's figure convention: "FIGURE name: ...".
+var figureLine = regexp.MustCompile(`^FIGURE [a-z0-9-]+: `)
+
 var located = regexp.MustCompile(`^(\s*)([\w.-]+\.go):(\d+): `)
 
 // logCall is a call of Log or Logf: a message printed from such a line is
@@ -151,6 +154,10 @@ func (v *verdict) onlyWine(t *testResult, tests map[string]*testResult) bool {
 	for _, m := range t.messages {
 		loc := located.FindStringSubmatch(m)
 		switch {
+		case figureLine.MatchString(m):
+			// A test's figure for RELIABILITY.md, printed to standard
+			// output (scripts/soak.sh collects them): a report, not a
+			// complaint.
 		case loc == nil:
 			// The continuation of the message before, which passed: the
 			// testing package indents it further. A line that is not (a
