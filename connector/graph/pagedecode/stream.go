@@ -97,22 +97,7 @@ func pageOptions() jsonv2.Options {
 	in := interner{}
 	plan := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, p *wire.AssignedPlan) error {
 		*p = wire.AssignedPlan{}
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		if tok.Kind() == 'n' {
-			return nil
-		}
-		if tok.Kind() != '{' {
-			return fmt.Errorf("assignedPlans: want an object, got %s", tok.Kind())
-		}
-		for dec.PeekKind() != '}' {
-			name, err := dec.ReadValue()
-			if err != nil {
-				return err
-			}
-			key := memberName(name)
+		return walkObject(dec, "assignedPlans", func(key []byte) error {
 			val, err := dec.ReadValue()
 			if err != nil {
 				return err
@@ -120,16 +105,14 @@ func pageOptions() jsonv2.Options {
 			switch string(key) { // compared, not kept: no allocation
 			case "assignedDateTime":
 				s, err := in.str(val)
-				if err != nil {
+				if err != nil || s == "" {
 					return err
 				}
-				if s != "" {
-					t, err := time.Parse(time.RFC3339Nano, s)
-					if err != nil {
-						return fmt.Errorf("assignedDateTime %q: %w", s, err)
-					}
-					p.AssignedDateTime = t
+				t, err := time.Parse(time.RFC3339Nano, s)
+				if err != nil {
+					return fmt.Errorf("assignedDateTime %q: %w", s, err)
 				}
+				p.AssignedDateTime = t
 			case "capabilityStatus":
 				p.CapabilityStatus, err = in.str(val)
 			case "service":
@@ -137,43 +120,24 @@ func pageOptions() jsonv2.Options {
 			case "servicePlanId":
 				p.ServicePlanID, err = in.str(val)
 			}
-			if err != nil {
-				return err
-			}
-		}
-		_, err = dec.ReadToken() // '}'
-		return err
+			return err
+		})
 	})
 	sku := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, l *wire.AssignedLicense) error {
 		*l = wire.AssignedLicense{}
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		if tok.Kind() == 'n' {
-			return nil
-		}
-		if tok.Kind() != '{' {
-			return fmt.Errorf("assignedLicenses: want an object, got %s", tok.Kind())
-		}
-		for dec.PeekKind() != '}' {
-			name, err := dec.ReadValue()
-			if err != nil {
-				return err
-			}
-			switch string(memberName(name)) {
+		return walkObject(dec, "assignedLicenses", func(key []byte) error {
+			switch string(key) {
 			case "skuId":
 				v, err := dec.ReadValue()
 				if err != nil {
 					return err
 				}
-				if l.SkuID, err = in.str(v); err != nil {
-					return err
-				}
+				l.SkuID, err = in.str(v)
+				return err
 			case "disabledPlans":
 				if err := expectKindOrNull(dec, '['); err != nil {
 					if err == errNull {
-						continue
+						return nil
 					}
 					return err
 				}
@@ -189,20 +153,43 @@ func pageOptions() jsonv2.Options {
 					}
 					l.DisabledPlans = append(l.DisabledPlans, s)
 				}
-				if _, err := dec.ReadToken(); err != nil {
-					return err
-				}
+				_, err := dec.ReadToken()
+				return err
 			default:
-				if err := dec.SkipValue(); err != nil {
-					return err
-				}
+				return dec.SkipValue()
 			}
-		}
-		_, err = dec.ReadToken() // '}'
-		return err
+		})
 	})
 	return jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true),
 		jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(plan, sku, jsonv2.UnmarshalFromFunc(wholeNumber))))
+}
+
+// walkObject reads one JSON object member by member: null is an empty
+// object, anything else but an object is an error naming what. member is
+// given each member's name (valid until the next read) and must read or
+// skip that member's value itself.
+func walkObject(dec *jsontext.Decoder, what string, member func(key []byte) error) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() == 'n' {
+		return nil
+	}
+	if tok.Kind() != '{' {
+		return fmt.Errorf("%s: want an object, got %s", what, tok.Kind())
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if err := member(memberName(name)); err != nil {
+			return err
+		}
+	}
+	_, err = dec.ReadToken() // '}'
+	return err
 }
 
 // wholeNumber decodes an int (subscribedSkus' consumedUnits and
