@@ -238,17 +238,30 @@ func PriceMap(cfg *storage.Config) map[string]storage.Price {
 // Optimizer computes the Optimization page. It keeps the facts of each
 // connection's current snapshot, so changing N or a price recomputes in
 // memory; a new snapshot replaces them (one per connection: memory does
-// not grow with use).
+// not grow with use). Callers asking for the same snapshot's facts while
+// they are read wait for that one read instead of starting another: the
+// window reads them ahead (Facts) when a connection is chosen, and the
+// page opened meanwhile takes them from that read.
 type Optimizer struct {
 	Store *inventory.Store
 
-	mu    sync.Mutex
-	facts map[string]cachedFacts
+	mu      sync.Mutex
+	facts   map[string]cachedFacts
+	loading map[string]*factsLoad
 }
 
 type cachedFacts struct {
 	run   int64
 	facts *optimize.Facts
+}
+
+// factsLoad is one read of a snapshot's facts in progress; done closes
+// when facts and err are set.
+type factsLoad struct {
+	run   int64
+	done  chan struct{}
+	facts *optimize.Facts
+	err   error
 }
 
 // Optimize returns the figures of connection connID's current snapshot
@@ -283,22 +296,48 @@ func (o *Optimizer) Facts(ctx context.Context, connID string) (*optimize.Facts, 
 
 func (o *Optimizer) factsOf(ctx context.Context, connID string, run int64) (*optimize.Facts, error) {
 	o.mu.Lock()
-	c, ok := o.facts[connID]
-	o.mu.Unlock()
-	if ok && c.run == run {
+	if c, ok := o.facts[connID]; ok && c.run == run {
+		o.mu.Unlock()
 		return c.facts, nil
 	}
-	f, err := optimize.Load(ctx, o.Store, connID, inventory.Query{RunID: run})
-	if err != nil {
-		return nil, err
+	if l, ok := o.loading[connID]; ok && l.run == run {
+		o.mu.Unlock()
+		select {
+		case <-l.done:
+			if (errors.Is(l.err, context.Canceled) || errors.Is(l.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				// The caller that read them gave up; this one has not.
+				return o.factsOf(ctx, connID, run)
+			}
+			return l.facts, l.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	o.mu.Lock()
-	if o.facts == nil {
-		o.facts = map[string]cachedFacts{}
+	l := &factsLoad{run: run, done: make(chan struct{})}
+	if o.loading == nil {
+		o.loading = map[string]*factsLoad{}
 	}
-	o.facts[connID] = cachedFacts{run, f}
+	o.loading[connID] = l
 	o.mu.Unlock()
-	return f, nil
+
+	l.facts, l.err = optimize.Load(ctx, o.Store, connID, inventory.Query{RunID: run})
+	o.mu.Lock()
+	if o.loading[connID] == l {
+		delete(o.loading, connID)
+	}
+	if l.err == nil {
+		if o.facts == nil {
+			o.facts = map[string]cachedFacts{}
+		}
+		// A read of an older snapshot that finishes last must not
+		// replace a newer one's facts.
+		if c, ok := o.facts[connID]; !ok || c.run < run {
+			o.facts[connID] = cachedFacts{run, l.facts}
+		}
+	}
+	o.mu.Unlock()
+	close(l.done)
+	return l.facts, l.err
 }
 
 // SnapshotLicenses returns the SKUs of the current snapshot of every

@@ -3,13 +3,16 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -158,16 +161,17 @@ func TestImportPrices(t *testing.T) {
 	}
 }
 
-// TestOptimizerReadsASnapshotOnce: changing N recomputes from the facts
-// already read; a new snapshot is read afresh.
-func TestOptimizerReadsASnapshotOnce(t *testing.T) {
+// optimizerStore is an inventory with a writer of snapshots of connection
+// "c": users users holding Office 365 E3, all but the first enabled.
+func optimizerStore(t *testing.T) (*inventory.Store, func(users int)) {
+	t.Helper()
 	ctx := context.Background()
 	store, err := inventory.OpenDir(ctx, t.TempDir(), inventory.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	write := func(users int) {
+	t.Cleanup(func() { store.Close() })
+	return store, func(users int) {
 		w, err := store.BeginRun(ctx, inventory.RunInfo{ConnectionID: "c", ConnectionName: "Contoso", Trigger: inventory.TriggerCLI})
 		if err != nil {
 			t.Fatal(err)
@@ -175,7 +179,7 @@ func TestOptimizerReadsASnapshotOnce(t *testing.T) {
 		_ = w.AddSKUs(ctx, []inventory.SKU{{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", SkuPartNumber: "ENTERPRISEPACK", PrepaidUnits: inventory.PrepaidUnits{Enabled: 10}, SubscriptionIDs: []string{}}})
 		var us []inventory.User
 		for i := range users {
-			us = append(us, inventory.User{ID: string(rune('a' + i)), UserPrincipalName: string(rune('a'+i)) + "@x", AccountEnabled: i > 0,
+			us = append(us, inventory.User{ID: fmt.Sprint(i), UserPrincipalName: fmt.Sprintf("u%d@x", i), AccountEnabled: i > 0,
 				AssignedLicenses: []inventory.AssignedLicense{{SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", DisabledPlans: []string{}}}})
 		}
 		_ = w.AddUsers(ctx, us)
@@ -183,6 +187,13 @@ func TestOptimizerReadsASnapshotOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestOptimizerReadsASnapshotOnce: changing N recomputes from the facts
+// already read; a new snapshot is read afresh.
+func TestOptimizerReadsASnapshotOnce(t *testing.T) {
+	ctx := context.Background()
+	store, write := optimizerStore(t)
 	write(2)
 	o := &Optimizer{Store: store}
 	cfg := &storage.Config{}
@@ -205,5 +216,39 @@ func TestOptimizerReadsASnapshotOnce(t *testing.T) {
 	}
 	if _, err := o.Optimize(ctx, "nobody", 30, cfg, nil); !errors.Is(err, inventory.ErrNoSnapshot) {
 		t.Errorf("no snapshot: %v", err)
+	}
+}
+
+// TestOptimizerSharesAReadInProgress: callers asking for the same
+// snapshot while its facts are read (the window reads them ahead when a
+// connection is chosen, the page opens meanwhile) all get that one read's
+// facts, and one that gives up does not fail the others.
+func TestOptimizerSharesAReadInProgress(t *testing.T) {
+	ctx := context.Background()
+	store, write := optimizerStore(t)
+	write(2000)
+	o := &Optimizer{Store: store}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := o.Facts(gone, "c"); err == nil {
+		t.Error("a cancelled caller got facts")
+	}
+	const callers = 8
+	got := make([]*optimize.Facts, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			f, err := o.Facts(ctx, "c")
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = f
+		})
+	}
+	wg.Wait()
+	for i, f := range got {
+		if f == nil || f != got[0] || len(f.Users) != 2000 {
+			t.Fatalf("caller %d: facts %p (first %p)", i, f, got[0])
+		}
 	}
 }

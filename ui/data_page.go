@@ -304,6 +304,7 @@ func (p *dataPage) onConnection(string) {
 	if connectionChosen(p.conn, p.connIDs, &p.connID) {
 		p.ctl.connID = p.connID
 		p.reload(true)
+		p.ctl.readAhead(p.connID)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -54,6 +55,9 @@ type dataPages struct {
 	statusLoads   int
 	statusErr     error
 	statusPending int
+	// readsAhead counts the reads of facts ahead of the Optimization page
+	// still under way (readAhead).
+	readsAhead int
 }
 
 func newDataPages(s *screen, d *draft, store *inventory.Store, statusChanged func(), show func(string)) *dataPages {
@@ -239,7 +243,35 @@ func (m *dataPages) refresh() {
 	}
 	if m.optimization != nil && m.optimization.connID != "" {
 		m.optimization.compute()
+	} else {
+		m.readAhead(m.connID)
 	}
+}
+
+// factsReader is what an Optimizer offers to read a snapshot's facts
+// ahead of the page (service.Optimizer does).
+type factsReader interface {
+	Facts(ctx context.Context, connID string) (*optimize.Facts, error)
+}
+
+// readAhead reads the reclamation facts of connID's current snapshot in
+// the background, so the Optimization page opens on figures already in
+// memory: reading 100,000 users' facts takes 0.25–0.8 s on a 2-core
+// machine, computing them from memory about 50 ms. It is called when a
+// data page's connection is chosen and after an import lands; the
+// Optimizer keeps one snapshot's facts per connection, the same as
+// opening the page would, and a page opened during the read waits for it
+// rather than reading again.
+func (m *dataPages) readAhead(connID string) {
+	r, ok := m.opt.(factsReader)
+	if !ok || connID == "" || m.store == nil {
+		return
+	}
+	m.readsAhead++
+	go func() {
+		_, _ = r.Facts(context.Background(), connID) // errors show when the page opens
+		doUI(func() { m.readsAhead-- })
+	}()
 }
 
 // licensingChanged re-renders what shows product names or prices, after

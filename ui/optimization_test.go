@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -556,5 +558,50 @@ func TestImportAndExportPrices(t *testing.T) {
 		return "", "", false
 	}); err != nil || n != 2 {
 		t.Fatalf("the exported list does not read back: %d, %v", n, err)
+	}
+}
+
+// spyOptimizer is a service.Optimizer that records the reads ahead the
+// window asks for.
+type spyOptimizer struct {
+	*service.Optimizer
+	mu    sync.Mutex
+	ahead []string
+	facts *optimize.Facts
+}
+
+func (s *spyOptimizer) Facts(ctx context.Context, connID string) (*optimize.Facts, error) {
+	f, err := s.Optimizer.Facts(ctx, connID)
+	s.mu.Lock()
+	s.ahead = append(s.ahead, connID)
+	s.facts = f
+	s.mu.Unlock()
+	return f, err
+}
+
+// TestOptimizationFactsReadAhead: choosing a connection on a data page
+// reads its reclamation facts in the background, so the Optimization
+// page opens on facts already in memory.
+func TestOptimizationFactsReadAhead(t *testing.T) {
+	store := smallInventory(t)
+	spy := &spyOptimizer{Optimizer: &service.Optimizer{Store: store}}
+	m := dataWindow(t, store, smallConn, Deps{Optimizer: spy})
+	openPage(t, m, PageUsers)
+	waitUI(t, "read ahead", func() bool { return m.data.readsAhead == 0 })
+	spy.mu.Lock()
+	ahead, read := slices.Clone(spy.ahead), spy.facts
+	spy.mu.Unlock()
+	if !slices.Equal(ahead, []string{smallConn}) || read == nil || len(read.Users) != len(smallUsers) {
+		t.Fatalf("read ahead for %q, facts %v; want one read of %s's %d users", ahead, read, smallConn, len(smallUsers))
+	}
+	o := openOptimization(t, m)
+	onUI(func() {
+		if o.res == nil || o.err != nil {
+			t.Fatalf("no result: %v", o.err)
+		}
+	})
+	again, err := spy.Optimizer.Facts(context.Background(), smallConn)
+	if err != nil || again != read {
+		t.Errorf("the page read the snapshot again (%p, read ahead %p): %v", again, read, err)
 	}
 }
