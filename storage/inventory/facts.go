@@ -1,10 +1,12 @@
 package inventory
 
 import (
+	"hash/maphash"
 	"math/bits"
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // userFacts is what staging keeps per lower-case user principal name for
@@ -16,21 +18,36 @@ import (
 //
 // It has its own lock: users are prepared on the fetching goroutines,
 // report rows on the reports' own.
+//
+// Nothing in it holds a pointer per user: the names sit one after another
+// in one byte arena, the table finding them is a slice of entry numbers,
+// and dates are numbers of a small table of the distinct dates. The
+// garbage collector then has nothing to trace in it however large the
+// tenant. With a Go map of strings and a string per date, a 1,000,000-user
+// import kept some 150 MB of pointers alive, right at the process's soft
+// memory limit (TuneMemory), and spent 43% of its CPU in the collector:
+// the cost per user grew 2.5 times from 100,000 to 1,000,000 users.
 type userFacts struct {
 	mu    sync.Mutex
-	index map[string]int32
-	keys  []string
+	seed  maphash.Seed
+	slots []int32  // open addressing by hash: entry+1, 0 free; a power of two long
+	arena []byte   // every entry's name, one after another, never changed in place
+	ends  []uint32 // ends[i] is where entry i's name ends in arena
 	masks []uint64
-	last  [][reportSlots]string
-	dates map[string]string // one copy of each date (see date)
+	last  [][reportSlots]uint32 // per report, 1 + the index in dates; 0 none
+	dates []string              // each distinct date once
+	dateN map[string]uint32     // date -> 1 + its index in dates
 }
 
 // reportSlots is one date per report kind (ReportKinds order).
 const reportSlots = 3
 
 func newUserFacts() *userFacts {
-	return &userFacts{index: map[string]int32{}, dates: map[string]string{}}
+	return &userFacts{seed: maphash.MakeSeed(), slots: make([]int32, 16), dateN: map[string]uint32{}}
 }
+
+// bytesPerName is what expect reserves in the arena for each name.
+const bytesPerName = 32
 
 // expect makes room for n names at once: growing a table of 100,000 names
 // by doubling rehashed and copied it over and over (40 MB of garbage an
@@ -38,49 +55,122 @@ func newUserFacts() *userFacts {
 func (f *userFacts) expect(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.keys) > 0 || n <= 0 {
+	if len(f.ends) > 0 || n <= 0 {
 		return
 	}
 	n += n / 16 // report rows name a few users the directory no longer has
-	f.index = make(map[string]int32, n)
-	f.keys = make([]string, 0, n)
+	f.slots = make([]int32, slotsFor(n))
+	f.arena = make([]byte, 0, n*bytesPerName)
+	f.ends = make([]uint32, 0, n)
 	f.masks = make([]uint64, 0, n)
-	f.last = make([][reportSlots]string, 0, n)
+	f.last = make([][reportSlots]uint32, 0, n)
 }
 
-// id returns key's entry, adding it (mu held). The key is copied: a name
-// that ToLower left as it was is a piece of the CSV line or the decoded
-// user it came from, and would keep all of that alive until Finish.
-func (f *userFacts) id(key string) int32 {
-	if i, ok := f.index[key]; ok {
+// slotsFor is the table length that holds n entries at most half full.
+func slotsFor(n int) int {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return size
+}
+
+// name is entry i's name. It points into the arena, whose bytes are never
+// written again: appending may move the arena, and the old one then stays
+// alive as long as such a name does.
+func (f *userFacts) name(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = f.ends[i-1]
+	}
+	if start == f.ends[i] {
+		return ""
+	}
+	return unsafe.String(&f.arena[start], int(f.ends[i]-start))
+}
+
+// find returns key's entry and true, or the free slot where it belongs
+// and false (mu held).
+func (f *userFacts) find(key string) (int, bool) {
+	mask := uint64(len(f.slots) - 1)
+	for h := maphash.String(f.seed, key) & mask; ; h = (h + 1) & mask {
+		e := f.slots[h]
+		if e == 0 {
+			return int(h), false
+		}
+		if f.name(int(e-1)) == key {
+			return int(e - 1), true
+		}
+	}
+}
+
+// lookup returns key's entry, or -1 when it has none (mu held).
+func (f *userFacts) lookup(key string) int {
+	if i, ok := f.find(key); ok {
 		return i
 	}
-	i := int32(len(f.keys))
-	key = strings.Clone(key)
-	f.index[key] = i
-	f.keys = append(f.keys, key)
+	return -1
+}
+
+// id returns key's entry, adding it (mu held). The key is copied into the
+// arena: a name that ToLower left as it was is a piece of the CSV line or
+// the decoded user it came from, and would keep all of that alive until
+// Finish.
+func (f *userFacts) id(key string) int32 {
+	slot, ok := f.find(key)
+	if ok {
+		return int32(slot)
+	}
+	if 2*(len(f.ends)+1) > len(f.slots) {
+		f.grow()
+		slot, _ = f.find(key)
+	}
+	i := int32(len(f.ends))
+	f.arena = append(f.arena, key...)
+	f.ends = append(f.ends, uint32(len(f.arena)))
 	f.masks = append(f.masks, 0)
-	f.last = append(f.last, [reportSlots]string{})
+	f.last = append(f.last, [reportSlots]uint32{})
+	f.slots[slot] = i + 1
 	return i
 }
 
-// date returns the one copy of d (mu held): a few hundred distinct dates,
-// and a piece of a CSV line must not be kept.
-func (f *userFacts) date(d string) string {
-	if c, ok := f.dates[d]; ok {
-		return c
+// grow doubles the table and places every entry again (mu held).
+func (f *userFacts) grow() {
+	f.slots = make([]int32, 2*len(f.slots))
+	mask := uint64(len(f.slots) - 1)
+	for i := range f.ends {
+		h := maphash.String(f.seed, f.name(i)) & mask
+		for f.slots[h] != 0 {
+			h = (h + 1) & mask
+		}
+		f.slots[h] = int32(i + 1)
 	}
-	c := strings.Clone(d)
-	f.dates[c] = c
-	return c
+}
+
+// dateOf is entry i's date in one report slot ("" for none).
+func (f *userFacts) dateOf(i, slot int) string {
+	if n := f.last[i][slot]; n != 0 {
+		return f.dates[n-1]
+	}
+	return ""
 }
 
 // noteDate records an activity date of key in the report of slot (mu held).
 func (f *userFacts) noteDate(slot int, key, d string) {
 	i := f.id(key)
-	if d > f.last[i][slot] {
-		f.last[i][slot] = f.date(d)
+	if d <= f.dateOf(int(i), slot) {
+		return
 	}
+	n, ok := f.dateN[d]
+	if !ok {
+		// A few hundred distinct dates; a piece of a CSV line must not
+		// be kept.
+		c := strings.Clone(d)
+		f.dates = append(f.dates, c)
+		n = uint32(len(f.dates))
+		f.dateN[c] = n
+	}
+	f.last[i][slot] = n
 }
 
 // forgetReport drops the dates of one report (its rows were discarded).
@@ -88,7 +178,7 @@ func (f *userFacts) forgetReport(slot int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.last {
-		f.last[i][slot] = ""
+		f.last[i][slot] = 0
 	}
 }
 
@@ -102,8 +192,8 @@ func (f *userFacts) forgetSKUs() {
 // latest is entry i's latest date over all reports ("" for none).
 func (f *userFacts) latest(i int) string {
 	d := ""
-	for _, x := range f.last[i] {
-		d = max(d, x)
+	for slot := range reportSlots {
+		d = max(d, f.dateOf(i, slot))
 	}
 	return d
 }
@@ -117,10 +207,10 @@ type activity struct{ keys, dates []string }
 func (f *userFacts) sortedActivity() activity {
 	type named struct{ key, date string }
 	f.mu.Lock()
-	all := make([]named, 0, len(f.keys))
-	for i, k := range f.keys {
+	all := make([]named, 0, len(f.ends))
+	for i := range f.ends {
 		if d := f.latest(i); d != "" {
-			all = append(all, named{k, d})
+			all = append(all, named{f.name(i), d})
 		}
 	}
 	f.mu.Unlock()
