@@ -39,26 +39,26 @@ type ExpiryWarning struct {
 
 // LastSignInUse is when the connection's refresh token was last obtained
 // or redeemed: the later of the sign-in and the last recorded refresh.
-func LastSignInUse(c storage.Connection) time.Time {
+func LastSignInUse(c storage.Connection, st storage.ConnectionState) time.Time {
 	var t time.Time
 	if c.Token != nil {
 		t = c.Token.ObtainedAt
 	}
-	if c.LastRefresh.After(t) {
-		t = c.LastRefresh
+	if st.LastRefresh.After(t) {
+		t = st.LastRefresh
 	}
 	return t
 }
 
 // SignInAge says how old the connection's sign-in is and when it was last
 // used, or "" when it has none (Client Credentials signs in at every run).
-func SignInAge(c storage.Connection, now time.Time) string {
+func SignInAge(c storage.Connection, st storage.ConnectionState, now time.Time) string {
 	if c.AuthFlow == storage.FlowClientCredentials || c.Token == nil {
 		return ""
 	}
 	s := "signed in " + ago(now.Sub(c.Token.ObtainedAt))
-	if c.LastRefresh.After(c.Token.ObtainedAt) {
-		s += ", last used " + ago(now.Sub(c.LastRefresh))
+	if st.LastRefresh.After(c.Token.ObtainedAt) {
+		s += ", last used " + ago(now.Sub(st.LastRefresh))
 	}
 	return s
 }
@@ -75,7 +75,7 @@ func ago(d time.Duration) string {
 
 // ExpiryWarnings lists what of c expires within the widest threshold
 // (30 days) of now, or has expired, soonest first.
-func ExpiryWarnings(c storage.Connection, now time.Time) []ExpiryWarning {
+func ExpiryWarnings(c storage.Connection, st storage.ConnectionState, now time.Time) []ExpiryWarning {
 	var out []ExpiryWarning
 	add := func(key string, ends time.Time, what, fix string) {
 		left := int(math.Ceil(ends.Sub(now).Hours() / 24))
@@ -102,7 +102,7 @@ func ExpiryWarnings(c storage.Connection, now time.Time) []ExpiryWarning {
 			Text: fmt.Sprintf("%q: %s %s: %s", c.Name, what, when, fix)})
 	}
 	if c.AuthFlow != storage.FlowClientCredentials && c.Token != nil {
-		add("signin", LastSignInUse(c).Add(RefreshTokenIdleLifetime), "the sign-in (unused refresh tokens end after 90 days)",
+		add("signin", LastSignInUse(c, st).Add(RefreshTokenIdleLifetime), "the sign-in (unused refresh tokens end after 90 days)",
 			fmt.Sprintf("run an import or Test Connection to renew it, or `beacon execute %q`; if it has expired, click Generate... (or `beacon generate %q`).", c.Name, c.Name))
 	}
 	if c.UsesCertificate() && c.Certificate != nil && !c.Certificate.NotAfter.IsZero() {
@@ -111,7 +111,7 @@ func ExpiryWarnings(c storage.Connection, now time.Time) []ExpiryWarning {
 	}
 	// The registration's certificates are the connection's own (warned
 	// about above, from the file); its secrets are read from Graph.
-	for _, a := range c.AppCredentials {
+	for _, a := range st.AppCredentials {
 		switch a.Kind {
 		case "secret":
 			if c.UsesCertificate() || c.AuthFlow != storage.FlowClientCredentials {

@@ -15,15 +15,15 @@ import (
 func TestExpiryWarnings(t *testing.T) {
 	now := clock.Now()
 	day := 24 * time.Hour
-	signedIn := func(unused time.Duration) storage.Connection {
-		return storage.Connection{Name: "Contoso", AuthFlow: storage.FlowAuthorizationCode,
-			Token: &storage.TokenInfo{ObtainedAt: now.Add(-200 * day)}, LastRefresh: now.Add(-unused)}
+	conn := storage.Connection{Name: "Contoso", AuthFlow: storage.FlowAuthorizationCode, Token: &storage.TokenInfo{ObtainedAt: now.Add(-200 * day)}}
+	used := func(unused time.Duration) storage.ConnectionState {
+		return storage.ConnectionState{LastRefresh: now.Add(-unused)}
 	}
 	for _, c := range []struct {
 		unused time.Duration
 		want   int
 	}{{10 * day, 0}, {61 * day, 30}, {84 * day, 7}, {89*day + 12*time.Hour, 1}, {95 * day, 1}} {
-		ws := ExpiryWarnings(signedIn(c.unused), now)
+		ws := ExpiryWarnings(conn, used(c.unused), now)
 		switch {
 		case c.want == 0 && len(ws) != 0:
 			t.Errorf("unused %v: %+v, want none", c.unused, ws)
@@ -31,23 +31,22 @@ func TestExpiryWarnings(t *testing.T) {
 			t.Errorf("unused %v: %+v, want the %d-day threshold", c.unused, ws, c.want)
 		}
 	}
-	if w := ExpiryWarnings(signedIn(95*day), now); !strings.Contains(w[0].Text, "expired on") {
+	if w := ExpiryWarnings(conn, used(95*day), now); !strings.Contains(w[0].Text, "expired on") {
 		t.Errorf("expired sign-in: %s", w[0].Text)
 	}
-	if age := SignInAge(signedIn(3*day), now); age != "signed in 200 days ago, last used 3 days ago" {
+	if age := SignInAge(conn, used(3*day), now); age != "signed in 200 days ago, last used 3 days ago" {
 		t.Errorf("age %q", age)
 	}
 
 	cert := storage.Connection{Name: "Daemon", AuthFlow: storage.FlowClientCredentials, Credential: storage.CredentialCertificate,
-		Certificate:    &storage.CertificateInfo{Thumbprint: "ABCD", NotAfter: now.Add(6 * day)},
-		AppCredentials: []storage.AppCredential{{Kind: "secret", Name: "xyz", End: now.Add(2 * day)}}}
-	ws := ExpiryWarnings(cert, now)
+		Certificate: &storage.CertificateInfo{Thumbprint: "ABCD", NotAfter: now.Add(6 * day)}}
+	ws := ExpiryWarnings(cert, storage.ConnectionState{AppCredentials: []storage.AppCredential{{Kind: "secret", Name: "xyz", End: now.Add(2 * day)}}}, now)
 	if len(ws) != 1 || ws[0].Threshold != 7 || !strings.Contains(ws[0].Text, "certificate (thumbprint ABCD)") || !strings.Contains(ws[0].Text, "in 6 days") {
 		t.Errorf("certificate: %+v (a secret the connection does not use is not its warning)", ws)
 	}
-	secret := storage.Connection{Name: "Daemon", AuthFlow: storage.FlowClientCredentials,
-		AppCredentials: []storage.AppCredential{{Kind: "secret", Name: "xyz", End: now.Add(20 * day)}, {Kind: "secret", Name: "old", End: now.Add(400 * day)}}}
-	ws = ExpiryWarnings(secret, now)
+	secret := storage.Connection{Name: "Daemon", AuthFlow: storage.FlowClientCredentials}
+	ws = ExpiryWarnings(secret, storage.ConnectionState{AppCredentials: []storage.AppCredential{
+		{Kind: "secret", Name: "xyz", End: now.Add(20 * day)}, {Kind: "secret", Name: "old", End: now.Add(400 * day)}}}, now)
 	if len(ws) != 1 || ws[0].Threshold != 30 || !strings.Contains(ws[0].Text, "hint xyz") {
 		t.Errorf("app secret: %+v", ws)
 	}

@@ -67,6 +67,10 @@ func TestCertificateConnectionImportsAndRotates(t *testing.T) {
 			t.Fatalf("%s: %+v %v", step, out, out.Err)
 		}
 	}
+	before, err := storage.NewConfigStore(e.ConfigDir).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	run("old certificate")
 	if _, err := sim.RegisterCertificate(newC.CER()); err != nil {
 		t.Fatal(err)
@@ -79,11 +83,16 @@ func TestCertificateConnectionImportsAndRotates(t *testing.T) {
 	sim.RemoveCertificate(tenant.KeyCredential{Cert: oldC.Cert}.Thumbprint())
 	run("old removed")
 
-	cfg, err := storage.NewConfigStore(e.ConfigDir).Load()
+	// What the runs record is state, not settings: a window's unsaved
+	// edits must not find the configuration changed under them.
+	if after, err := storage.NewConfigStore(e.ConfigDir).Load(); err != nil || after.Revision != before.Revision {
+		t.Errorf("the runs rewrote config.json (revision %d → %d, %v)", before.Revision, after.Revision, err)
+	}
+	state, err := storage.NewConfigStore(e.ConfigDir).LoadState()
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := cfg.Connections[0]
+	saved := state.Of(conn.ID)
 	if saved.LastRefresh.IsZero() {
 		t.Error("the last token's time is not recorded")
 	}
@@ -143,8 +152,8 @@ func TestUpkeepKeepsSignInsAliveAndWarnsOnce(t *testing.T) {
 	if n := sim.Identity().Stats().Refreshes; n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
-	saved, _ := storage.NewConfigStore(dir).Load()
-	if saved.Connections[0].LastRefresh.IsZero() {
+	saved, _ := storage.NewConfigStore(dir).LoadState()
+	if saved.Of(conn.ID).LastRefresh.IsZero() {
 		t.Error("the refresh is not recorded")
 	}
 	if len(told) != 1 || !strings.Contains(told[0], "certificate (thumbprint ABCD)") {

@@ -3,8 +3,8 @@ package service
 // What expires, and keeping it from expiring (issue 22, item 4): a refresh
 // token dies after 90 days unused (AADSTS700082), a client secret or a
 // certificate at its end date. The app records when it last obtained a
-// token with a connection's sign-in (storage.Connection.LastRefresh, not a
-// secret), reads its own app registration's credential end dates where it
+// token with a connection's sign-in (storage.ConnectionState.LastRefresh,
+// in state.json beside the configuration, not a secret), reads its own app registration's credential end dates where it
 // may (GET /applications(appId=…), Application.Read.All), and the
 // scheduler's upkeep refreshes every scheduled sign-in often enough that
 // it never ages out, whatever the schedule, and raises each expiry warning
@@ -27,14 +27,17 @@ import (
 const lastRefreshGranularity = time.Hour
 
 // TokenUseRecorder returns an auth.TokenSourceOptions.OnToken that records
-// the time in conn's LastRefresh in the configuration of configDir. A
-// failure to record is logged, never an import's failure. It returns nil
-// when there is no configuration folder.
+// the time as conn's LastRefresh in the state of configDir. A failure to
+// record is logged, never an import's failure. It returns nil when there
+// is no configuration folder.
 func TokenUseRecorder(configDir string, conn storage.Connection, logger *slog.Logger) func(time.Time) {
 	if configDir == "" {
 		return nil
 	}
-	last := conn.LastRefresh
+	var last time.Time
+	if st, err := storage.NewConfigStore(configDir).LoadState(); err == nil {
+		last = st.Of(conn.ID).LastRefresh
+	}
 	return func(at time.Time) {
 		if at.Sub(last) < lastRefreshGranularity {
 			return
@@ -47,13 +50,11 @@ func TokenUseRecorder(configDir string, conn storage.Connection, logger *slog.Lo
 }
 
 // RecordTokenUse sets the connection's LastRefresh to at (when later than
-// the recorded one) in the configuration of configDir.
+// the recorded one) in the state of configDir.
 func RecordTokenUse(configDir, connID string, at time.Time) error {
-	return storage.NewConfigStore(configDir).Update(func(c *storage.Config) error {
-		for i := range c.Connections {
-			if c.Connections[i].ID == connID && at.After(c.Connections[i].LastRefresh) {
-				c.Connections[i].LastRefresh = at
-			}
+	return storage.NewConfigStore(configDir).UpdateState(func(st *storage.State) error {
+		if cs := st.For(connID); at.After(cs.LastRefresh) {
+			cs.LastRefresh = at
 		}
 		return nil
 	})
@@ -72,8 +73,8 @@ type Upkeep struct {
 	Secrets   storage.Secrets
 	Logger    *slog.Logger
 	// Notify shows a warning (a desktop notification, a log line). Each
-	// warning's threshold is notified once: the configuration remembers
-	// it (storage.Connection.Warned).
+	// warning's threshold is notified once: the state remembers it
+	// (storage.ConnectionState.Warned).
 	Notify func(text string)
 	// HTTPClient builds a connection's client; nil means HTTPClient.
 	HTTPClient func(conn storage.Connection, secrets storage.Secrets) (*http.Client, error)
@@ -95,11 +96,16 @@ func (u Upkeep) Run(ctx context.Context, now time.Time) {
 		logger.Warn("upkeep: cannot read the configuration", "error", err.Error())
 		return
 	}
+	state, err := store.LoadState()
+	if err != nil {
+		logger.Warn("upkeep: cannot read the state", "error", err.Error())
+		return
+	}
 	for _, c := range cfg.Connections {
 		if c.ScheduleID == "" || c.AuthFlow == storage.FlowClientCredentials || c.Token == nil {
 			continue
 		}
-		if now.Sub(connector.LastSignInUse(c)) < KeepAliveAfter {
+		if now.Sub(connector.LastSignInUse(c, state.Of(c.ID))) < KeepAliveAfter {
 			continue
 		}
 		if err := u.refresh(ctx, c); err != nil {
@@ -108,7 +114,7 @@ func (u Upkeep) Run(ctx context.Context, now time.Time) {
 		}
 		logger.Info("upkeep: refreshed the sign-in so it does not expire", "connection", c.Name)
 	}
-	u.notifyDue(store, now, logger)
+	u.notifyDue(store, cfg, now, logger)
 }
 
 func (u Upkeep) refresh(ctx context.Context, c storage.Connection) error {
@@ -134,21 +140,22 @@ func (u Upkeep) refresh(ctx context.Context, c storage.Connection) error {
 
 // notifyDue notifies each warning whose threshold was not notified yet and
 // remembers it.
-func (u Upkeep) notifyDue(store *storage.ConfigStore, now time.Time, logger *slog.Logger) {
+func (u Upkeep) notifyDue(store *storage.ConfigStore, cfg *storage.Config, now time.Time, logger *slog.Logger) {
 	var texts []string
-	err := store.Update(func(cfg *storage.Config) error {
+	err := store.UpdateState(func(st *storage.State) error {
 		texts = texts[:0]
-		for i := range cfg.Connections {
-			c := &cfg.Connections[i]
-			for _, w := range connector.ExpiryWarnings(*c, now) {
-				if w.Threshold == 0 || c.Warned[w.Key] == w.Threshold {
-					continue
+		for _, c := range cfg.Connections {
+			warned := map[string]int{}
+			for _, w := range connector.ExpiryWarnings(c, st.Of(c.ID), now) {
+				warned[w.Key] = w.Threshold
+				if st.Of(c.ID).Warned[w.Key] != w.Threshold {
+					texts = append(texts, w.Text)
 				}
-				if c.Warned == nil {
-					c.Warned = map[string]int{}
-				}
-				c.Warned[w.Key] = w.Threshold
-				texts = append(texts, w.Text)
+			}
+			// Only what is due is remembered: a renewed credential or a
+			// refreshed sign-in starts afresh.
+			if len(warned) > 0 || len(st.Of(c.ID).Warned) > 0 {
+				st.For(c.ID).Warned = warned
 			}
 		}
 		return nil

@@ -137,12 +137,8 @@ func (s *Imports) readAppCredentials(ctx context.Context, client *graph.Client, 
 		}
 		out = append(out, storage.AppCredential{Kind: kind, Name: c.Name, End: c.End.UTC()})
 	}
-	err = storage.NewConfigStore(s.ConfigDir).Update(func(cfg *storage.Config) error {
-		for i := range cfg.Connections {
-			if cfg.Connections[i].ID == conn.ID {
-				cfg.Connections[i].AppCredentials = out
-			}
-		}
+	err = storage.NewConfigStore(s.ConfigDir).UpdateState(func(st *storage.State) error {
+		st.For(conn.ID).AppCredentials = out
 		return nil
 	})
 	if err != nil {

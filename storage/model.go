@@ -114,23 +114,9 @@ type Connection struct {
 	// before certificates) or CredentialCertificate.
 	Credential Credential `json:"credential,omitempty"`
 	// Certificate describes the certificate of CredentialCertificate; its
-	// private key is in CertificateFile or in the keyring
+	// private key is in its File or in the keyring
 	// (SecretCertificateKey), never in this file.
 	Certificate *CertificateInfo `json:"certificate,omitempty"`
-	// LastRefresh is when the app last obtained a token with the stored
-	// sign-in (a refresh token redeemed, or a client-credentials token):
-	// Microsoft expires a refresh token unused for 90 days, so the expiry
-	// warnings count from here.
-	LastRefresh time.Time `json:"lastRefresh,omitzero"`
-	// AppCredentials are the end dates of the app registration's client
-	// secrets and certificates as last read from Graph (GET
-	// /applications(appId=…), which needs Application.Read.All); empty
-	// when the app may not read its registration.
-	AppCredentials []AppCredential `json:"appCredentials,omitempty"`
-	// Warned remembers which expiry warnings were already notified, by
-	// key (what expires and its date) and threshold in days, so each
-	// desktop notification is shown once.
-	Warned map[string]int `json:"warned,omitempty"`
 
 	// ScheduleID names the Schedule this connection runs on; empty means
 	// Not scheduled.
@@ -172,15 +158,6 @@ type CertificateInfo struct {
 	Subject    string    `json:"subject,omitempty"`
 	NotBefore  time.Time `json:"notBefore,omitzero"`
 	NotAfter   time.Time `json:"notAfter,omitzero"`
-}
-
-// AppCredential is one credential of the app registration: a client
-// secret (Name is its hint, the first characters Microsoft shows) or a
-// certificate (Name is its thumbprint), and when it expires.
-type AppCredential struct {
-	Kind string    `json:"kind"` // "secret" or "certificate"
-	Name string    `json:"name"`
-	End  time.Time `json:"end"`
 }
 
 // Proxy holds the proxy settings of a connection; the password is a secret

@@ -333,10 +333,7 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.cloud.OnChanged = d.onCloudChanged
 	d.authFlow.SetSelected(string(c.AuthFlow))
 	d.loadCertificate(c)
-	d.expiry.SetText(expiryText(c, clock.Now()))
-	if d.expiry.Text == "" {
-		d.expiry.Hide()
-	}
+	d.showExpiry(storage.ConnectionState{})
 	d.updateProxyEnabled()
 	d.updateFlowRows()
 	d.updateCloudEditable()

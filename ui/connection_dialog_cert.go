@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -185,15 +186,25 @@ func (d *ConnectionDialog) onBrowseCertificate() {
 	fd.Show()
 }
 
+// showExpiry shows the age of the sign-in and the expiry warnings of the
+// connection as edited, with st what imports recorded of it.
+func (d *ConnectionDialog) showExpiry(st storage.ConnectionState) {
+	d.expiry.SetText(expiryText(d.orig, st, clock.Now()))
+	if d.expiry.Text == "" {
+		d.expiry.Hide()
+	} else {
+		d.expiry.Show()
+	}
+}
+
 // expiryText is the age of c's sign-in and its expiry warnings, as the
-// dialog and the Inventory Systems page show them; "" when there is
-// nothing to say.
-func expiryText(c storage.Connection, now time.Time) string {
+// dialog shows them; "" when there is nothing to say.
+func expiryText(c storage.Connection, st storage.ConnectionState, now time.Time) string {
 	var lines []string
-	if age := connector.SignInAge(c, now); age != "" {
+	if age := connector.SignInAge(c, st, now); age != "" {
 		lines = append(lines, "Sign-in: "+age+".")
 	}
-	for _, w := range connector.ExpiryWarnings(c, now) {
+	for _, w := range connector.ExpiryWarnings(c, st, now) {
 		lines = append(lines, "⚠ "+w.Text)
 	}
 	return strings.Join(lines, "\n")

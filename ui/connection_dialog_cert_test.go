@@ -81,7 +81,7 @@ func TestExpiryTextInTheWindow(t *testing.T) {
 	now := clock.Now()
 	c := newNamedConnection("Contoso")
 	c.Token = &storage.TokenInfo{ObtainedAt: now.Add(-70 * 24 * time.Hour), Account: "admin@contoso.com"}
-	text := expiryText(c, now)
+	text := expiryText(c, storage.ConnectionState{}, now)
 	if !strings.Contains(text, "Sign-in: signed in 70 days ago") || !strings.Contains(text, "in 20 days") {
 		t.Errorf("expiry text %q", text)
 	}

@@ -180,8 +180,9 @@ func (p *systemsPage) refresh() {
 	}
 	var warn []string
 	now := clock.Now()
+	state := p.state()
 	for _, c := range p.cfg.Connections {
-		for _, w := range connector.ExpiryWarnings(c, now) {
+		for _, w := range connector.ExpiryWarnings(c, state.Of(c.ID), now) {
 			warn = append(warn, "⚠ "+w.Text)
 		}
 	}
@@ -322,12 +323,26 @@ func (p *systemsPage) create() {
 	p.dialog.Show()
 }
 
+// state is what imports and the scheduler recorded of the connections
+// (the age of sign-ins, credential end dates); empty when unreadable.
+func (p *systemsPage) state() *storage.State {
+	if p.repo == nil || p.repo.Config == nil {
+		return &storage.State{}
+	}
+	st, err := p.repo.Config.LoadState()
+	if err != nil {
+		return &storage.State{}
+	}
+	return st
+}
+
 func (p *systemsPage) edit() {
 	c, ok := p.selectedConnection()
 	if !ok {
 		return
 	}
 	p.dialog = newConnectionDialog(p.win, p.signIn, c, false, p.cfg.Connections, p.putConnection)
+	p.dialog.showExpiry(p.state().Of(c.ID))
 	p.dialog.Show()
 }
 

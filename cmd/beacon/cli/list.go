@@ -97,6 +97,11 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		schedules[s.ID] = s.Name
 	}
 	now := clock.Now()
+	// The state only adds the expiry details: a listing goes on without.
+	state, err := storage.NewConfigStore(env.ConfigDir).LoadState()
+	if err != nil {
+		state = &storage.State{}
+	}
 	var entries []listEntry
 	for _, conn := range cfg.Connections {
 		e := listEntry{Name: conn.Name, ID: conn.ID, Type: conn.SourceType, Endpoint: conn.GraphEndpoint, Schedule: "Not scheduled"}
@@ -115,14 +120,15 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		if r, ok := current[conn.ID]; ok {
 			e.CurrentRunID, e.CurrentUsers, e.ActivityAsOf = r.ID, r.Counts.Users, r.ActivityAsOf
 		}
-		e.SignIn = connector.SignInAge(conn, now)
+		st := state.Of(conn.ID)
+		e.SignIn = connector.SignInAge(conn, st, now)
 		if conn.UsesCertificate() && conn.Certificate != nil && !conn.Certificate.NotAfter.IsZero() {
 			e.Expires = append(e.Expires, listExpiry{What: "certificate " + conn.Certificate.Thumbprint, Ends: conn.Certificate.NotAfter})
 		}
-		for _, a := range conn.AppCredentials {
+		for _, a := range st.AppCredentials {
 			e.Expires = append(e.Expires, listExpiry{What: "app registration " + a.Kind + " " + a.Name, Ends: a.End})
 		}
-		for _, w := range connector.ExpiryWarnings(conn, now) {
+		for _, w := range connector.ExpiryWarnings(conn, st, now) {
 			e.Warnings = append(e.Warnings, w.Text)
 		}
 		entries = append(entries, e)
