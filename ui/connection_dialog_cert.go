@@ -129,7 +129,8 @@ func (d *ConnectionDialog) certificateInto(c *storage.Connection) {
 	}
 	if !d.usesCertificate() {
 		if c.Credential == storage.CredentialCertificate {
-			c.Credential = storage.CredentialSecret
+			// Its secrets are deleted on OK (certificateChanges).
+			service.DropCertificate(c)
 		}
 		return
 	}

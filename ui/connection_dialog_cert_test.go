@@ -73,6 +73,22 @@ func TestConnectionDialogCertificate(t *testing.T) {
 	if conn.Certificate.File != "" || !strings.Contains(kinds[storage.SecretCertificateKey].Value, "PRIVATE KEY") || !kinds[storage.SecretCertificatePassword].Delete {
 		t.Fatalf("to the keyring: %+v, changes %+v", conn.Certificate, changes)
 	}
+
+	// Back to a client secret: the certificate and its keyring entry go.
+	d3, _ := testDialog(t, conn, false, nil, nil, func(c storage.Connection, ch []storage.SecretChange) { conn, changes = c, ch })
+	d3.cert.credential.SetSelected(credentialSecret)
+	test.Type(d3.clientSecret, "cs~new-secret")
+	test.Tap(d3.ok)
+	if conn.UsesCertificate() || conn.Certificate != nil || !conn.HasClientSecret {
+		t.Fatalf("back to a secret: %+v", conn)
+	}
+	deleted := false
+	for _, c := range changes {
+		deleted = deleted || (c.Kind == storage.SecretCertificateKey && c.Delete)
+	}
+	if !deleted {
+		t.Errorf("the key kept in the keyring is not deleted: %+v", changes)
+	}
 }
 
 // The dialog and the Inventory Systems page say how old a sign-in is and
