@@ -58,6 +58,7 @@ const (
 	KindUnavailable           // temporarily_unavailable, server_error
 	KindInvalidScope          // invalid_scope, invalid_resource
 	KindAppNotFound           // 700016
+	KindCertificate           // 700027, 700024: the certificate or its assertion was refused
 )
 
 // Error is an error answered by Microsoft's identity platform, from the token
@@ -113,6 +114,8 @@ func (e *Error) Kind() Kind {
 			return KindAppNotFound
 		case has(7000215, 7000222):
 			return KindInvalidClient
+		case has(700027, 700024, 700023):
+			return KindCertificate
 		}
 		return KindUnknown
 	}
@@ -138,7 +141,7 @@ func (e *Error) Kind() Kind {
 		}
 		return KindReauth
 	case "invalid_client":
-		if k := byCode(); k == KindWrongClientType || k == KindAppNotFound {
+		if k := byCode(); k == KindWrongClientType || k == KindAppNotFound || k == KindCertificate {
 			return k
 		}
 		return KindInvalidClient
@@ -236,6 +239,9 @@ func (e *Error) Guidance() string {
 		g = "The app is registered for a single organisation, so the common endpoint cannot be used. Put your tenant ID or domain in the Token Endpoint and Authorization Endpoint instead of \"common\" (for example https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token), or make the app multi-tenant."
 	case KindInvalidClient:
 		g = "Microsoft did not accept the application's credentials: check the Application (client) ID, and for Client Credentials that the client secret is the secret's Value (not its ID) and has not expired."
+	case KindCertificate:
+		g = "Microsoft did not accept the connection's certificate: the app registration does not have this certificate, or it has expired there, or this computer's clock is wrong. " +
+			"In the Azure portal open the app registration → Certificates & secrets → Certificates, check that the thumbprint of the connection's certificate is listed and not expired (upload its .cer if not), and check the date and time of this computer."
 	case KindAppNotFound:
 		g = "No app with this Application (client) ID exists in the tenant: check the ID on the app registration's Overview page and that the endpoints name the right tenant."
 	case KindReauth:

@@ -1,8 +1,10 @@
 // Package auth signs Inventory Beacon in to Microsoft's identity platform:
 // the authorization-code flow with PKCE in the system browser (loopback or
 // pasted redirect), the device authorization grant for terminals, client
-// credentials, and a token source that keeps the rotating refresh token
-// chain intact across goroutines and processes.
+// credentials (with a client secret, or with a PEM or PFX certificate whose
+// key signs an RFC 7523 client assertion: certificate.go), and a token
+// source that keeps the rotating refresh token chain intact across
+// goroutines and processes.
 //
 // It is OAuth 2.0 only and imports no other product package but storage
 // (and leaf helpers: the settings' syntax rules come from

@@ -43,6 +43,14 @@ type TokenSourceOptions struct {
 	// ClientSecret, when set, is used instead of the keyring's (Test
 	// Connection on a dialog whose secret is typed but not yet saved).
 	ClientSecret string
+	// Certificate, when set, is used instead of loading the connection's
+	// (Test Connection on a dialog whose certificate is not saved yet).
+	Certificate *Certificate
+	// OnToken, when set, is called after each token the identity platform
+	// issued (not for a cached one), with the program's time: the caller
+	// records it as the connection's last refresh, which the expiry
+	// warnings count from.
+	OnToken func(at time.Time)
 }
 
 // TokenSource hands out Graph access tokens for a connection. For
@@ -51,7 +59,8 @@ type TokenSourceOptions struct {
 // before the access token is returned, and refreshes are serialised within
 // the process (a channel) and across processes (a lock file), re-reading
 // the keyring under the lock because another process may have rotated it.
-// For Client Credentials it signs in with the client secret.
+// For Client Credentials it signs in with the client secret, or with a
+// client assertion signed by the connection's certificate.
 type TokenSource struct {
 	opts TokenSourceOptions
 	log  *slog.Logger
@@ -118,6 +127,9 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 		return nil, err
 	}
 	ts.cached = tok
+	if ts.opts.OnToken != nil {
+		ts.opts.OnToken(ts.now())
+	}
 	return tok, nil
 }
 
@@ -193,6 +205,9 @@ func (ts *TokenSource) clientCredentials(ctx context.Context) (*oauth2.Token, er
 	if err := msendpoint.ValidateTenantTokenEndpoint(c.TokenEndpoint); err != nil {
 		return nil, fmt.Errorf("Token Endpoint: %w", err)
 	}
+	if c.UsesCertificate() {
+		return ts.certificateCredentials(ctx)
+	}
 	secret := ts.opts.ClientSecret
 	if secret == "" {
 		var err error
@@ -229,6 +244,47 @@ func (ts *TokenSource) clientCredentials(ctx context.Context) (*oauth2.Token, er
 	// and signs in again for each request (found by the +45-day suite).
 	if !tok.Expiry.IsZero() {
 		tok.Expiry = ts.now().Add(time.Until(tok.Expiry))
+	}
+	return tok, nil
+}
+
+// certificateCredentials is the client-credentials grant authenticated by
+// a signed client assertion (RFC 7523) instead of a secret. The
+// certificate is read at every token request, not once: a certificate
+// rotated on disk (or in the keyring) is used from the next token on,
+// without restarting the scheduler.
+func (ts *TokenSource) certificateCredentials(ctx context.Context) (*oauth2.Token, error) {
+	c := ts.opts.Conn
+	cert := ts.opts.Certificate
+	if cert == nil {
+		var err error
+		if cert, err = loadConnectionCertificate(c, ts.opts.Secrets); err != nil {
+			return nil, fmt.Errorf("the certificate of connection %q cannot be used: %w", c.Name, err)
+		}
+	}
+	now := ts.now()
+	if err := cert.CheckValidAt(now); err != nil {
+		return nil, fmt.Errorf("connection %q: %w", c.Name, err)
+	}
+	assertion, err := ClientAssertion(cert, strings.TrimSpace(c.ClientID), c.TokenEndpoint, now)
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{
+		"client_id":             {strings.TrimSpace(c.ClientID)},
+		"grant_type":            {"client_credentials"},
+		"scope":                 {graphResource(c.GraphEndpoint) + "/.default"},
+		"client_assertion_type": {ClientAssertionType},
+		"client_assertion":      {assertion},
+	}
+	tok, err := postToken(ctx, ts.opts.HTTPClient, opClient, c.TokenEndpoint, form, now)
+	if err != nil {
+		ts.log.Warn("certificate sign-in failed", "connection", c.Name, "thumbprint", cert.Thumbprint(), "error", err.Error())
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
+			ae.AdminConsentURL = AdminConsentURL(c, "")
+		}
+		return nil, err
 	}
 	return tok, nil
 }

@@ -46,6 +46,8 @@ const (
 	FieldAuthFlow              = "Authentication Flow"
 	FieldAuthorizationEndpoint = "Authorization Endpoint"
 	FieldClientSecret          = "Client Secret"
+	FieldCredential            = "Credential"
+	FieldCertificate           = "Certificate"
 	FieldGraphEndpoint         = "Graph Endpoint"
 )
 
@@ -488,8 +490,15 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 		add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
 	case storage.FlowClientCredentials:
 		add(FieldTokenEndpoint, ValidateTokenEndpointForFlow(c.TokenEndpoint, c.AuthFlow))
-		if !hasSecret {
-			add(FieldClientSecret, errors.New("Enter the client secret of the app registration (its Value, not its Secret ID)."))
+		switch c.Credential {
+		case "", storage.CredentialSecret:
+			if !hasSecret {
+				add(FieldClientSecret, errors.New("Enter the client secret of the app registration (its Value, not its Secret ID)."))
+			}
+		case storage.CredentialCertificate:
+			add(FieldCertificate, ValidateCertificateSetting(c))
+		default:
+			add(FieldCredential, errors.New("Choose Client Secret or Certificate."))
 		}
 	default:
 		add(FieldAuthFlow, errors.New("Choose Authorization Code or Client Credentials."))
@@ -497,6 +506,24 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	add(FieldGraphEndpoint, ValidateEndpoint(c.GraphEndpoint))
 	add(FieldGraphEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldGraphEndpoint, c.GraphEndpoint))
 	return errs
+}
+
+// ValidateCertificateSetting checks that a Certificate connection has its
+// certificate: one chosen and read (its thumbprint is recorded when the
+// dialog or `beacon connection` opens the file; reading it needs the key's
+// password, which this package never sees). A file that is gone is
+// reported here too, since every run would fail on it.
+func ValidateCertificateSetting(c storage.Connection) error {
+	ci := c.Certificate
+	if ci == nil || ci.Thumbprint == "" {
+		return errors.New("Choose the certificate file (.pfx or .pem with its private key) whose .cer is uploaded to the app registration.")
+	}
+	if ci.File != "" {
+		if _, err := os.Stat(ci.File); err != nil {
+			return fmt.Errorf("The certificate file %s cannot be read (%v). Choose it again.", ci.File, unwrapPathError(err))
+		}
+	}
+	return nil
 }
 
 // RefreshTokenBindingChanges lists, by field label, the settings of now
@@ -572,6 +599,12 @@ func sameEndpoint(a, b string) bool {
 // application must have its client secret saved. A schedule attached to
 // it would otherwise fail at every run (issue 23).
 func UnattendedProblem(c storage.Connection) string {
+	if c.UsesCertificate() {
+		if c.Certificate == nil || c.Certificate.Thumbprint == "" {
+			return "it has no certificate: open it with Edit..., choose its certificate file and save"
+		}
+		return ""
+	}
 	if c.AuthFlow == storage.FlowClientCredentials {
 		if !c.HasClientSecret {
 			return "it has no client secret saved: open it with Edit..., enter the Client Secret and save"

@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,9 @@ type Options struct {
 	// token be redeemed once more within this window
 	// (identity.Options.RefreshGrace).
 	RefreshGrace time.Duration
+	// Certificates are uploaded to the client-credentials app at start
+	// (RegisterCertificate), PEM or DER.
+	Certificates [][]byte
 	// ErrorLog receives the HTTP server's errors (TLS handshakes refused
 	// by untrusting clients, ...); nil discards them.
 	ErrorLog *log.Logger
@@ -160,6 +164,11 @@ func Start(o Options) (*Server, error) {
 	s.t.Clock = o.Now
 	if o.NoPremium {
 		s.t.NoPremium = true
+	}
+	for _, cer := range o.Certificates {
+		if _, err := s.RegisterCertificate(cer); err != nil {
+			return nil, err
+		}
 	}
 
 	s.ln, err = net.Listen("tcp", o.Addr)
@@ -329,6 +338,31 @@ func (s *Server) Close() error {
 // Reports.Read.All.
 func (s *Server) ClientCredentialsApp() (clientID, secret string) {
 	return tenant.ConfidentialClientID, tenant.ConfidentialClientSecret
+}
+
+// RegisterCertificate uploads a certificate (PEM or DER, the .cer of the
+// Azure portal) to the client-credentials app: assertions signed by its
+// key are accepted from now on, beside those of the certificates already
+// registered. It returns the certificate's SHA-1 thumbprint.
+func (s *Server) RegisterCertificate(cer []byte) (string, error) {
+	der := cer
+	if b, _ := pem.Decode(cer); b != nil {
+		der = b.Bytes
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", fmt.Errorf("m365sim: not a certificate: %w", err)
+	}
+	if err := s.t.AddCertificate(tenant.ConfidentialClientID, c); err != nil {
+		return "", err
+	}
+	return tenant.KeyCredential{Cert: c}.Thumbprint(), nil
+}
+
+// RemoveCertificate removes the certificate with the SHA-1 thumbprint
+// from the client-credentials app; its assertions then get AADSTS700027.
+func (s *Server) RemoveCertificate(thumbprint string) bool {
+	return s.t.RemoveCertificate(tenant.ConfidentialClientID, thumbprint)
 }
 
 // DefaultScopes are the delegated permissions MintAccessToken grants when

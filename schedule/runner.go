@@ -138,6 +138,15 @@ type Options struct {
 	// wait for its next timer, with the clock's time. Tests use it to move
 	// a fake clock without sleeping; it may block.
 	OnIdle func(now time.Time)
+
+	// Upkeep, if set, is the scheduler's housekeeping: called when the
+	// runner starts and then every UpkeepEvery (default 6 hours) in a
+	// goroutine of its own, never two at once, and once at the end of
+	// RunOnce. The product refreshes there the sign-ins that a rare
+	// schedule would let expire, and raises expiry warnings; ctx ends with
+	// the runner, which waits for it before returning.
+	Upkeep      func(ctx context.Context, now time.Time)
+	UpkeepEvery time.Duration
 }
 
 // Runner runs the schedules of the saved configuration: each due schedule's
@@ -183,6 +192,9 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	if o.LateAfter <= 0 {
 		o.LateAfter = 2 * time.Minute
+	}
+	if o.UpkeepEvery <= 0 {
+		o.UpkeepEvery = 6 * time.Hour
 	}
 	return &Runner{
 		o: o, log: o.Logger.With("component", "scheduler"),
@@ -311,8 +323,35 @@ func (r *Runner) run(ctx context.Context, once bool) error {
 			id := <-r.done
 			r.setBusy(id, false)
 		}
+		if r.o.Upkeep != nil && ctx.Err() == nil {
+			r.o.Upkeep(ctx, r.o.Clock.Now())
+		}
 		return nil
 	}
+	var upkeep sync.WaitGroup
+	defer upkeep.Wait()
+	upkeepBusy := false
+	upkeepDone := make(chan struct{}, 1)
+	var nextUpkeep time.Time
+	maybeUpkeep := func(now time.Time) {
+		select {
+		case <-upkeepDone:
+			upkeepBusy = false
+		default:
+		}
+		// A clock set back makes nextUpkeep far away: run then too.
+		if r.o.Upkeep == nil || upkeepBusy || (now.Before(nextUpkeep) && nextUpkeep.Sub(now) <= r.o.UpkeepEvery) {
+			return
+		}
+		upkeepBusy, nextUpkeep = true, now.Add(r.o.UpkeepEvery)
+		upkeep.Add(1)
+		go func() {
+			defer upkeep.Done()
+			r.o.Upkeep(ctx, now)
+			upkeepDone <- struct{}{}
+		}()
+	}
+	maybeUpkeep(now)
 	scheduled := 0
 	for _, e := range Plan(cfg, now, r.o.Location).Schedules {
 		scheduled += len(e.Connections)
@@ -381,6 +420,7 @@ func (r *Runner) run(ctx context.Context, once bool) error {
 			r.loadConfig()
 			r.sync(states, r.config(), now, false, false, start)
 			pollAt = now.Add(r.o.PollInterval)
+			maybeUpkeep(now)
 		}
 		r.fireDue(states, now, start)
 	}

@@ -3,7 +3,9 @@ package schedule
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -422,4 +424,37 @@ func TestClockSetBack(t *testing.T) {
 		"06-09 06:00 Alpha schedule succeeded",
 		"06-10 06:00 Alpha schedule succeeded",
 	)
+}
+
+// Upkeep runs when the runner starts and again every UpkeepEvery, even
+// when no schedule is due for a month: the product refreshes there the
+// sign-ins that a monthly schedule would let age out.
+func TestUpkeepRunsEvenWithoutDueSchedules(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, storage.Config{})
+	var mu sync.Mutex
+	var ran []time.Time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := NewRunner(Options{Config: h.config, Executor: h.exec, History: h.hist, Locks: h.locks, Clock: h.clock,
+		Location: h.loc, Logger: slog.New(h.logs), UpkeepEvery: 24 * time.Hour,
+		OnIdle: func(now time.Time) {
+			select {
+			case h.idle <- now:
+			case <-ctx.Done():
+			}
+		},
+		Upkeep: func(_ context.Context, now time.Time) { mu.Lock(); ran = append(ran, now); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.runner, h.cancel, h.errc = r, cancel, make(chan error, 1)
+	go func() { h.errc <- r.Run(ctx) }()
+	h.advanceTo(start.Add(72*time.Hour + time.Minute))
+	h.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ran) < 3 || !ran[0].Equal(start) {
+		t.Fatalf("upkeep ran at %v over three days, want at the start and once a day", ran)
+	}
 }

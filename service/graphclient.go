@@ -67,7 +67,7 @@ func open(conn storage.Connection, o GraphOptions) (*graph.Client, *http.Client,
 	if tokens == nil {
 		tokens = func(conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
 			ts, err := auth.NewTokenSource(auth.TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: o.ConfigDir,
-				HTTPClient: hc, Logger: o.Logger, Now: o.Now})
+				HTTPClient: hc, Logger: o.Logger, Now: o.Now, OnToken: TokenUseRecorder(o.ConfigDir, conn, o.Logger)})
 			if err != nil {
 				return nil, err
 			}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
@@ -108,7 +109,41 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
 		Progress: req.Progress})
+	if err == nil && conn.AuthFlow == storage.FlowClientCredentials {
+		s.readAppCredentials(ctx, client, conn, logger)
+	}
 	return res.Run, err
+}
+
+// readAppCredentials records the end dates of the app registration's
+// secrets and certificates for the expiry warnings, where the app may read
+// its own registration (Application.Read.All): otherwise Graph answers 403
+// and the connection simply has no such dates. It never fails an import.
+func (s *Imports) readAppCredentials(ctx context.Context, client *graph.Client, conn storage.Connection, logger *slog.Logger) {
+	creds, err := client.ApplicationCredentials(ctx, strings.TrimSpace(conn.ClientID))
+	var ge *graph.GraphError
+	switch {
+	case errors.As(err, &ge) && (ge.Status == 403 || ge.Status == 404):
+		creds = nil // not allowed to read it: no dates to show
+	case err != nil:
+		logger.Debug("could not read the app registration's credentials", "connection", conn.Name, "error", err.Error())
+		return
+	}
+	out := make([]storage.AppCredential, 0, len(creds))
+	for _, c := range creds {
+		kind := "secret"
+		if c.Certificate {
+			kind = "certificate"
+		}
+		out = append(out, storage.AppCredential{Kind: kind, Name: c.Name, End: c.End.UTC()})
+	}
+	err = storage.NewConfigStore(s.ConfigDir).UpdateState(func(st *storage.State) error {
+		st.For(conn.ID).AppCredentials = out
+		return nil
+	})
+	if err != nil {
+		logger.Warn("could not record the app registration's credentials", "connection", conn.Name, "error", err.Error())
+	}
 }
 
 // notRun records a run that did not import (failed or cancelled before it

@@ -287,6 +287,11 @@ func (s *ConfigStore) WriteFile(name string, data []byte) error {
 	if name != filepath.Base(name) || name == configFileName {
 		return fmt.Errorf("storage: %q is not a file of its own in the configuration directory", name)
 	}
+	return s.withLock(func() error { return s.replaceLocked(filepath.Join(s.dir, name), name, data) })
+}
+
+// withLock runs fn under the configuration's lock, the directory created.
+func (s *ConfigStore) withLock(fn func() error) error {
 	if err := ensureDir(s.dir); err != nil {
 		return err
 	}
@@ -295,7 +300,7 @@ func (s *ConfigStore) WriteFile(name string, data []byte) error {
 		return err
 	}
 	defer unlock()
-	return s.replaceLocked(filepath.Join(s.dir, name), name, data)
+	return fn()
 }
 
 // replaceLocked writes data to dst: a temporary file in the same directory

@@ -109,12 +109,55 @@ type Connection struct {
 	// HasClientSecret says a client secret is in the keyring.
 	HasClientSecret bool `json:"hasClientSecret,omitempty"`
 
+	// Credential is what Client Credentials proves the app's identity
+	// with: CredentialSecret (also when empty, as every connection saved
+	// before certificates) or CredentialCertificate.
+	Credential Credential `json:"credential,omitempty"`
+	// Certificate describes the certificate of CredentialCertificate; its
+	// private key is in its File or in the keyring
+	// (SecretCertificateKey), never in this file.
+	Certificate *CertificateInfo `json:"certificate,omitempty"`
+
 	// ScheduleID names the Schedule this connection runs on; empty means
 	// Not scheduled.
 	ScheduleID string `json:"scheduleId,omitempty"`
 
 	Created  time.Time `json:"created"`
 	Modified time.Time `json:"modified"`
+}
+
+// Credential is the kind of client credential of a Client Credentials
+// connection.
+type Credential string
+
+const (
+	CredentialSecret      Credential = "secret"
+	CredentialCertificate Credential = "certificate"
+)
+
+// UsesCertificate reports whether c signs in as the application with a
+// certificate.
+func (c Connection) UsesCertificate() bool {
+	return c.AuthFlow == FlowClientCredentials && c.Credential == CredentialCertificate
+}
+
+// CertificateInfo is the public description of a connection's certificate:
+// where its key is, and what the certificate says (for the expiry
+// warnings and the app registration). Nothing in it is secret.
+type CertificateInfo struct {
+	// File is a PEM or PFX (PKCS#12) file holding the private key and the
+	// certificate; empty means both are kept in the keyring
+	// (SecretCertificateKey).
+	File string `json:"file,omitempty"`
+	// HasPassword says the PFX password is in the keyring
+	// (SecretCertificatePassword).
+	HasPassword bool `json:"hasPassword,omitempty"`
+	// Thumbprint is the SHA-1 thumbprint in hex, as the Azure portal lists
+	// it under Certificates & secrets.
+	Thumbprint string    `json:"thumbprint,omitempty"`
+	Subject    string    `json:"subject,omitempty"`
+	NotBefore  time.Time `json:"notBefore,omitzero"`
+	NotAfter   time.Time `json:"notAfter,omitzero"`
 }
 
 // Proxy holds the proxy settings of a connection; the password is a secret
@@ -167,10 +210,15 @@ const (
 	SecretRefreshToken  SecretKind = "refresh-token"
 	SecretClientSecret  SecretKind = "client-secret"
 	SecretProxyPassword SecretKind = "proxy-password"
+	// SecretCertificatePassword is the password of a PFX certificate file.
+	SecretCertificatePassword SecretKind = "certificate-password"
+	// SecretCertificateKey is a certificate kept in the keyring instead of
+	// a file: the PEM private key followed by the PEM certificate.
+	SecretCertificateKey SecretKind = "certificate-key"
 )
 
 // AllSecretKinds lists every kind, for deleting a connection's secrets.
-var AllSecretKinds = []SecretKind{SecretRefreshToken, SecretClientSecret, SecretProxyPassword}
+var AllSecretKinds = []SecretKind{SecretRefreshToken, SecretClientSecret, SecretProxyPassword, SecretCertificatePassword, SecretCertificateKey}
 
 // Secrets stores connection secrets in the OS keyring. Every call is bounded
 // by a time-out, because a D-Bus prompt can hang. Errors wrap ErrNoKeyring,

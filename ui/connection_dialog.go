@@ -89,6 +89,12 @@ type ConnectionDialog struct {
 	graphEndpoint         *widget.Entry
 	ok, cancel            *widget.Button
 
+	// The Credential choice of Client Credentials and the certificate
+	// (connection_dialog_cert.go).
+	cert certificateFields
+	// expiry says how old the sign-in is and what expires soon.
+	expiry *widget.Label
+
 	errs    map[string]*widget.Label   // each field's error, by field label
 	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
 	rows    map[string]*fyne.Container // each field's row, by field label
@@ -184,6 +190,10 @@ func (d *ConnectionDialog) build() {
 	d.clientSecret.OnChanged = typed(connector.FieldClientSecret)
 	d.graphEndpoint = widget.NewEntry()
 	d.graphEndpoint.OnChanged = typed(connector.FieldGraphEndpoint)
+	d.buildCertificate(typed)
+	d.expiry = widget.NewLabel("")
+	d.expiry.Importance = widget.WarningImportance
+	d.expiry.Wrapping = fyne.TextWrapWord
 
 	labelW := float32(0)
 	for _, l := range []string{connector.FieldClientID, connector.FieldAuthorizationEndpoint, connector.FieldAuthFlow} {
@@ -231,8 +241,11 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldAuthFlow, d.authFlow),
 		row(connector.FieldAuthorizationEndpoint, d.authorizationEndpoint),
 		row(fieldRefreshToken, container.NewBorder(nil, nil, nil, d.generate, d.tokenStatus)),
+		row(connector.FieldCredential, d.cert.credential),
 		row(connector.FieldClientSecret, d.clientSecret),
+		row(connector.FieldCertificate, d.cert.box),
 		row(connector.FieldGraphEndpoint, d.graphEndpoint),
+		d.expiry,
 	))
 	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
 
@@ -277,6 +290,8 @@ var fieldHelp = map[string]string{
 	connector.FieldClientSecret: "A client secret of the app registration, kept in the system keyring. The app\n" +
 		"needs the application permissions Directory.Read.All and Reports.Read.All.",
 	connector.FieldGraphEndpoint: "The Microsoft Graph address of the cloud, where the data is read.",
+	connector.FieldCredential: "How the app proves who it is: a client secret, or a certificate whose .cer\n" +
+		"is uploaded to the app registration (Microsoft recommends certificates).",
 }
 
 // helpLabel is the small text of a help note. Smaller rather than grey:
@@ -317,6 +332,8 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.cloud.SetSelected(c.Cloud)
 	d.cloud.OnChanged = d.onCloudChanged
 	d.authFlow.SetSelected(string(c.AuthFlow))
+	d.loadCertificate(c)
+	d.showExpiry(storage.ConnectionState{})
 	d.updateProxyEnabled()
 	d.updateFlowRows()
 	d.updateCloudEditable()
@@ -546,7 +563,10 @@ func (d *ConnectionDialog) updateFlowRows() {
 	}
 	show(connector.FieldAuthorizationEndpoint, code)
 	show(fieldRefreshToken, code)
-	show(connector.FieldClientSecret, !code)
+	useCert := d.cert.credential.Selected == credentialCertificate
+	show(connector.FieldCredential, !code)
+	show(connector.FieldClientSecret, !code && !useCert)
+	show(connector.FieldCertificate, !code && useCert)
 }
 
 // connection is the connection as currently typed.
@@ -572,9 +592,10 @@ func (d *ConnectionDialog) connection() storage.Connection {
 	if d.staleSecret(c) != nil {
 		c.HasClientSecret = false
 	}
-	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
+	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" && !d.usesCertificate() {
 		c.HasClientSecret = true
 	}
+	d.certificateInto(&c)
 	return c
 }
 
@@ -588,7 +609,8 @@ func (d *ConnectionDialog) secretChanges(c storage.Connection) []storage.SecretC
 	}
 	// A secret typed and then hidden by switching to Authorization Code is
 	// not kept: the administrator no longer sees it.
-	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" {
+	ch = append(ch, d.certificateChanges(c)...)
+	if c.AuthFlow == storage.FlowClientCredentials && d.clientSecret.Text != "" && !d.usesCertificate() {
 		ch = append(ch, storage.SecretChange{ConnID: c.ID, Kind: storage.SecretClientSecret, Value: d.clientSecret.Text})
 	} else if d.orig.HasClientSecret && !c.HasClientSecret {
 		// The saved secret belongs to another client ID (staleSecret).
@@ -617,6 +639,9 @@ func (d *ConnectionDialog) revalidate() {
 	c := d.connection()
 	d.showCredentials(c)
 	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
+	if err := d.certificateError(c); err != nil {
+		d.current[connector.FieldCertificate] = err
+	}
 	var untouched []string
 	for field, l := range d.errs {
 		err := d.current[field]

@@ -99,6 +99,21 @@ func (m *MainWindow) onScheduleEvent(ev schedule.Event) {
 	m.sched.refresh()
 }
 
+// NotifyExpiry shows an expiry warning of the scheduler's upkeep
+// (service.Upkeep.Notify) as a desktop notification and brings the
+// Inventory Systems page's warnings up to date. It is safe to call from
+// any goroutine.
+func (m *MainWindow) NotifyExpiry(text string) {
+	doUI(func() {
+		if m.notify != nil {
+			m.notify(fyne.NewNotification("Inventory Beacon", text))
+		}
+		if m.systems != nil {
+			m.systems.refresh()
+		}
+	})
+}
+
 // eventOutcome says how a finished import ended, in a few words.
 func eventOutcome(ev schedule.Event) string {
 	err := ev.Err

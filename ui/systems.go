@@ -82,9 +82,11 @@ type systemsPage struct {
 	// dialog is the last connection dialog shown.
 	dialog *ConnectionDialog
 
-	content  fyne.CanvasObject
-	table    *connectionsTable
-	empty    *widget.Label
+	content fyne.CanvasObject
+	table   *connectionsTable
+	empty   *widget.Label
+	// warnings lists what of the connections expires soon (issue 22).
+	warnings *widget.Label
 	welcome  *welcomePanel
 	selected int // row of the selected connection, -1 for none
 
@@ -156,7 +158,10 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 	p.empty.Importance = widget.LowImportance
 	title := widget.NewLabelWithStyle(PageInventorySystems, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.welcome = newWelcomePanel(m, p)
-	p.content = container.NewBorder(container.NewVBox(title, toolbar, p.empty, p.welcome.content), nil, nil, nil, p.table)
+	p.warnings = widget.NewLabel("")
+	p.warnings.Importance = widget.WarningImportance
+	p.warnings.Wrapping = fyne.TextWrapWord
+	p.content = container.NewBorder(container.NewVBox(title, toolbar, p.empty, p.welcome.content, p.warnings), nil, nil, nil, p.table)
 	p.refresh()
 	return p
 }
@@ -172,6 +177,22 @@ func (p *systemsPage) refresh() {
 	} else {
 		p.empty.Hide()
 		p.welcome.content.Hide()
+	}
+	var warn []string
+	now := clock.Now()
+	state := p.state()
+	for _, c := range p.cfg.Connections {
+		for _, w := range connector.ExpiryWarnings(c, state.Of(c.ID), now) {
+			warn = append(warn, "⚠ "+w.Text)
+		}
+	}
+	if text := strings.Join(warn, "\n"); p.warnings.Text != text {
+		p.warnings.SetText(text)
+	}
+	if len(warn) == 0 {
+		p.warnings.Hide()
+	} else {
+		p.warnings.Show()
 	}
 	on := p.selected >= 0
 	for _, b := range []*widget.Button{p.editButton, p.deleteButton, p.executeButton, p.executeMore, p.scheduleButton, p.testButt} {
@@ -302,12 +323,26 @@ func (p *systemsPage) create() {
 	p.dialog.Show()
 }
 
+// state is what imports and the scheduler recorded of the connections
+// (the age of sign-ins, credential end dates); empty when unreadable.
+func (p *systemsPage) state() *storage.State {
+	if p.repo == nil || p.repo.Config == nil {
+		return &storage.State{}
+	}
+	st, err := p.repo.Config.LoadState()
+	if err != nil {
+		return &storage.State{}
+	}
+	return st
+}
+
 func (p *systemsPage) edit() {
 	c, ok := p.selectedConnection()
 	if !ok {
 		return
 	}
 	p.dialog = newConnectionDialog(p.win, p.signIn, c, false, p.cfg.Connections, p.putConnection)
+	p.dialog.showExpiry(p.state().Of(c.ID))
 	p.dialog.Show()
 }
 

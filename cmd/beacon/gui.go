@@ -54,6 +54,8 @@ func runGUI(o options, meta beacon.Metadata) int {
 		Locks:    schedule.ConnectionLocks{Dir: o.configDir},
 		Logger:   slog.Default(),
 		OnEvent:  m.OnScheduleEvent,
+		Upkeep: service.Upkeep{ConfigDir: o.configDir, Secrets: b.exec.Secrets, Logger: slog.Default(),
+			Notify: m.NotifyExpiry}.Run,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "beacon: %v\n", err)

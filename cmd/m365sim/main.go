@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,6 +60,7 @@ func parseArgs(args []string) (config, error) {
 	singleUse := fs.Bool("single-use-refresh-tokens", false, "refuse a refresh token redeemed before (AADSTS70000); by default a redeemed one keeps working until it expires or is revoked, as with Entra")
 	grace := fs.Duration("refresh-grace", 0, "with --single-use-refresh-tokens, how long a redeemed refresh token may still be redeemed once more, e.g. 1m")
 	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
+	certs := fs.String("certificate", "", "certificate files (.cer or .pem, comma separated) to register on the client-credentials app, for certificate sign-in")
 	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+m365sim.ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -74,9 +76,21 @@ func parseArgs(args []string) (config, error) {
 		// A grace only shortens single use; alone it would mean nothing.
 		return config{}, fmt.Errorf("--refresh-grace takes a positive duration and goes with --single-use-refresh-tokens")
 	}
+	var cers [][]byte
+	for _, f := range strings.Split(*certs, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return config{}, fmt.Errorf("--certificate: %w", err)
+		}
+		cers = append(cers, b)
+	}
 	return config{
 		o: m365sim.Options{
-			Addr: *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
+			Certificates: cers,
+			Addr:         *addr, Users: *users, Seed: *seed, Latency: *latency, Throttle: *throttle,
 			FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, NoPremium: *noP1, TLS: *useTLS,
 			SingleUseRefreshTokens: *singleUse, RefreshGrace: *grace,
 		},

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/testcert"
 	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
@@ -25,8 +28,10 @@ import (
 const productScope = "offline_access openid profile https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/Reports.Read.All"
 
 // TestSecretsAtRestAndInLogs runs `beacon execute` end to end with a
-// Client Credentials connection through a proxy that wants a password, and
-// a delegated connection whose refresh token rotates, then searches every
+// Client Credentials connection through a proxy that wants a password, a
+// delegated connection whose refresh token rotates, and two certificate
+// connections set up by `beacon connection add` (a PFX whose password is
+// read from a file, a key kept in the keyring), then searches every
 // file the app wrote (configuration folder with the database, its WAL and
 // lock files; the private TMPDIR; the captured stdout and stderr) and the
 // processes' command lines for every secret: 0 hits. The configuration is
@@ -80,12 +85,41 @@ func TestSecretsAtRestAndInLogs(t *testing.T) {
 	}
 	_, clientSecret := sim.ClientCredentialsApp()
 
+	// Certificate connections, made by `beacon connection add` as a
+	// provisioning script would: a PFX whose password comes from a file
+	// (kept in the keyring), and a PEM whose key is kept in the keyring.
+	// Their files live outside the scanned folders: they hold the key by
+	// design.
+	now := clock.Now()
+	cert := testcert.New("Beacon soak", 0, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	if _, err := sim.RegisterCertificate(cert.CER()); err != nil {
+		t.Fatal(err)
+	}
+	certPassword := "pfx-" + hex.EncodeToString(rnd)
+	files := t.TempDir()
+	pfx, pemFile, pwFile := filepath.Join(files, "daemon.pfx"), filepath.Join(files, "daemon.pem"), filepath.Join(files, "pfx-password.txt")
+	for f, data := range map[string][]byte{pfx: cert.PFX(certPassword), pemFile: cert.PEM(), pwFile: []byte(certPassword + "\n")} {
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certArgs := []string{"--auth-flow", "client-credentials", "--token-endpoint", sim.TokenEndpoint(), "--client-id", cc.ClientID,
+		"--cloud", "Custom", "--graph-endpoint", sim.GraphEndpoint(), "--redirect-uri", "http://localhost"}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	ctx := context.Background()
 	var logs bytes.Buffer
 	var cmdlines []string
 	var mu sync.Mutex
 	runs := 0
-	for _, args := range [][]string{{"execute", cc.Name}, {"execute", deleg.Name}, {"execute", deleg.Name}, {"list"}, {"export", "--help"}} {
+	for _, args := range [][]string{
+		append([]string{"connection", "add", "Cert PFX", "--certificate-file", pfx, "--certificate-password-file", pwFile}, certArgs...),
+		append([]string{"connection", "add", "Cert Keyring", "--certificate-file", pemFile, "--certificate-to-keyring"}, certArgs...),
+		{"execute", cc.Name}, {"execute", deleg.Name}, {"execute", deleg.Name}, {"execute", "Cert PFX"}, {"execute", "Cert Keyring"},
+		{"list"}, {"connection", "show", "Cert PFX"}, {"connection", "export"}, {"export", "--help"}} {
 		cmd := beaconCmd(ctx, t, dir, tmp, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -111,7 +145,7 @@ func TestSecretsAtRestAndInLogs(t *testing.T) {
 		close(done)
 		runs++
 		logs.WriteString(out.String())
-		if err != nil && args[0] == "execute" {
+		if err != nil && (args[0] == "execute" || args[0] == "connection") {
 			t.Fatalf("beacon %v: %v\n%s", args, err, out.String())
 		}
 	}
@@ -125,7 +159,19 @@ func TestSecretsAtRestAndInLogs(t *testing.T) {
 		"proxy Basic credentials": base64.StdEncoding.EncodeToString([]byte("beacon:" + proxyPassword)),
 		"issued refresh token":    rt,
 		"rotated refresh token":   rotated,
+		"certificate password":    certPassword,
+		// A run of the key's base64 (PEM or keyring text) and its bytes.
+		"private key (PEM)": base64.StdEncoding.EncodeToString(keyDER)[64:128],
+		"private key (DER)": string(keyDER[40:80]),
 	}
+	t.Cleanup(func() {
+		if cfg, err := cs.Load(); err == nil {
+			for _, c := range cfg.Connections {
+				_ = keys.Delete(c.ID, storage.SecretCertificatePassword)
+				_ = keys.Delete(c.ID, storage.SecretCertificateKey)
+			}
+		}
+	})
 	hits, scanned := 0, 0
 	search := func(where string, data []byte) {
 		for name, s := range secrets {

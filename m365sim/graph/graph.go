@@ -236,6 +236,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.groups(w, r, claims)
 	case strings.HasPrefix(lrest, "reports/"):
 		h.report(w, r, claims, rest[len("reports/"):])
+	case strings.HasPrefix(lrest, "applications"):
+		if key, byAppID, ok := applicationKey(rest); ok {
+			h.getApplication(w, r, claims, key, byAppID)
+			return
+		}
+		h.WriteError(w, r, 400, "BadRequest", "Resource not found for the segment 'applications'.")
 	default:
 		seg := rest
 		if i := strings.IndexByte(seg, '/'); i >= 0 {

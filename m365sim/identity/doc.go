@@ -6,7 +6,10 @@
 //
 //	GET  oauth2/v2.0/authorize          sign-in and consent pages, then the redirect
 //	POST oauth2/v2.0/token              authorization_code, refresh_token,
-//	                                    client_credentials, device_code grants
+//	                                    client_credentials, device_code grants;
+//	                                    a confidential client authenticates by
+//	                                    secret or by a client assertion signed
+//	                                    with a registered certificate (assertion.go)
 //	POST oauth2/v2.0/devicecode         device authorization
 //	GET  oauth2/deviceauth              the page where a device's user code is entered
 //	GET  oauth2/nativeclient            the blank landing page of native clients

@@ -93,6 +93,9 @@ type Server struct {
 
 	revocations   map[string]revocation // by lower-case user id, UPN or app id
 	expiredBefore uint64                // refresh tokens with a smaller serial are expired
+	// assertions are the client assertions seen (app id|jti) until they
+	// expire: a replayed one is refused.
+	assertions map[string]time.Time
 
 	stats Stats
 }
@@ -151,6 +154,7 @@ func New(o Options) *Server {
 		devices: map[string]*deviceAuth{}, userCodes: map[string]*deviceAuth{},
 		consents:    map[consentKey]map[string]bool{},
 		revocations: map[string]revocation{},
+		assertions:  map[string]time.Time{},
 		stats:       Stats{Errors: map[int]int{}},
 	}
 	s.keyID = keyID(&key.PublicKey)
@@ -284,6 +288,7 @@ type appInfo struct {
 	Kind               tenant.AppKind
 	RedirectURIs       []string
 	Secrets            []string
+	Certificates       []tenant.KeyCredential
 	MultiTenant        bool
 	AdminConsented     map[string]bool // lower-case permission names
 	AppRoles           []string
@@ -303,6 +308,7 @@ func (s *Server) app(appID string) (appInfo, bool) {
 		AppID: a.AppID, DisplayName: a.DisplayName, Kind: a.Kind,
 		RedirectURIs: append([]string(nil), a.RedirectURIs...),
 		Secrets:      append([]string(nil), a.Secrets...),
+		Certificates: append([]tenant.KeyCredential(nil), a.Certificates...),
 		MultiTenant:  a.MultiTenant, AppRoles: append([]string(nil), a.AppRoles...),
 		AdminConsented: map[string]bool{}, IDTokenClaims: map[string]bool{},
 	}

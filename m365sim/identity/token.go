@@ -94,7 +94,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, seg string) 
 		s.writeTokenError(w, r, cerr)
 		return
 	}
-	if e := authenticateClient(r, app, secret, grantType); e != nil {
+	if e := s.authenticateClient(r, app, secret, grantType); e != nil {
 		s.writeTokenError(w, r, e)
 		return
 	}
@@ -119,7 +119,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, seg string) 
 // authenticateClient applies the registration's client type: public
 // clients must not send a secret, web apps must send a valid one, and SPA
 // codes are only redeemed cross-origin from a browser.
-func authenticateClient(r *http.Request, app appInfo, secret, grantType string) *aadError {
+func (s *Server) authenticateClient(r *http.Request, app appInfo, secret, grantType string) *aadError {
 	assertion := r.PostFormValue("client_assertion") != ""
 	switch app.Kind {
 	case tenant.AppPublic:
@@ -137,12 +137,18 @@ func authenticateClient(r *http.Request, app appInfo, secret, grantType string) 
 			return newErr(400, "invalid_request", 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")
 		}
 	default: // web, confidential
+		if assertion {
+			if secret != "" {
+				return newErr(401, "invalid_client", 700025, "Client is confidential: send either 'client_assertion' or 'client_secret', not both. (?)")
+			}
+			return s.verifyAssertion(r, app)
+		}
 		if secret == "" {
 			return newErr(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		}
 		ok := false
-		for _, s := range app.Secrets {
-			if subtle.ConstantTimeCompare([]byte(s), []byte(secret)) == 1 {
+		for _, sec := range app.Secrets {
+			if subtle.ConstantTimeCompare([]byte(sec), []byte(secret)) == 1 {
 				ok = true
 			}
 		}

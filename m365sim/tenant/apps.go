@@ -1,6 +1,8 @@
 package tenant
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strconv"
 )
 
@@ -137,7 +139,10 @@ func (g *gen) registeredApps() []*AppRegistration {
 	return []*AppRegistration{
 		{AppID: DefaultClientID, DisplayName: "Inventory Beacon", Kind: AppPublic, RedirectURIs: localhost, MultiTenant: true},
 		{AppID: ConfidentialClientID, DisplayName: g.t.DisplayName + " Inventory Daemon", Kind: AppWeb,
-			Secrets: []string{ConfidentialClientSecret}, AppRoles: []string{"User.Read.All", "Directory.Read.All", "Reports.Read.All"}},
+			Secrets: []string{ConfidentialClientSecret}, AppRoles: []string{"User.Read.All", "Directory.Read.All", "Reports.Read.All"},
+			// A secret made a while ago with the portal's longest
+			// recommended lifetime, so the expiry warnings have a date.
+			SecretsEnd: g.now.AddDate(0, 18, 0), ObjectID: stableAppObjectID(ConfidentialClientID)},
 		{AppID: WebClientID, DisplayName: g.t.DisplayName + " Web Portal", Kind: AppWeb, RedirectURIs: []string{"http://localhost", "https://localhost/signin-oidc"},
 			Secrets: []string{WebClientSecret}, MultiTenant: true},
 		{AppID: SPAClientID, DisplayName: g.t.DisplayName + " Dashboard SPA", Kind: AppSPA, RedirectURIs: []string{"http://localhost", "http://localhost:3000"}, MultiTenant: true},
@@ -146,3 +151,12 @@ func (g *gen) registeredApps() []*AppRegistration {
 }
 
 func (g *gen) apps() { g.t.Apps = g.registeredApps() }
+
+// stableAppObjectID is the application object id of a registered app:
+// derived from its app id, so it does not shift the seeded generator.
+func stableAppObjectID(appID string) string {
+	b := sha256.Sum256([]byte("application:" + appID))
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -9,6 +9,11 @@
 package tenant
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -212,6 +217,18 @@ type AppRegistration struct {
 	Kind         AppKind
 	RedirectURIs []string // exact URIs; http://localhost matches any port
 	Secrets      []string // client secrets (confidential clients)
+	// SecretsEnd is when the client secrets expire, as the registration's
+	// passwordCredentials[].endDateTime show it (the simulator does not
+	// refuse a secret past it).
+	SecretsEnd time.Time
+	// ObjectID is the application object's id (not the app id), which
+	// GET /applications returns as id.
+	ObjectID string
+	// Certificates are the registration's certificate credentials
+	// (keyCredentials): a client assertion signed by the key of any of
+	// them is accepted, so a certificate can be rotated by adding the new
+	// one before removing the old.
+	Certificates []KeyCredential
 	// MultiTenant apps may sign in through /common and /organizations;
 	// others get AADSTS50194 there.
 	MultiTenant bool
@@ -225,6 +242,55 @@ type AppRegistration struct {
 	// registration's "Token configuration"), e.g. "login_hint". Microsoft
 	// adds an optional claim only when the registration asks for it.
 	IDTokenClaims []string
+}
+
+// KeyCredential is a certificate uploaded to an app registration.
+type KeyCredential struct {
+	KeyID string // a GUID
+	Cert  *x509.Certificate
+}
+
+// Thumbprint is the certificate's SHA-1 thumbprint in upper-case hex, as
+// Entra names it in keyCredentials' customKeyIdentifier and in its errors.
+func (k KeyCredential) Thumbprint() string {
+	sum := sha1.Sum(k.Cert.Raw)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// AddCertificate registers cert on the app appID (under the tenant's
+// lock). Registering the same certificate twice changes nothing.
+func (t *Tenant) AddCertificate(appID string, cert *x509.Certificate) error {
+	t.Lock()
+	defer t.Unlock()
+	a := t.App(appID)
+	if a == nil {
+		return fmt.Errorf("tenant: no application %s", appID)
+	}
+	for _, k := range a.Certificates {
+		if bytes.Equal(k.Cert.Raw, cert.Raw) {
+			return nil
+		}
+	}
+	a.Certificates = append(a.Certificates, KeyCredential{KeyID: randomGUID(), Cert: cert})
+	return nil
+}
+
+// RemoveCertificate removes the certificate with the SHA-1 thumbprint
+// (hex, any case) from the app appID; it reports whether one was removed.
+func (t *Tenant) RemoveCertificate(appID, thumbprint string) bool {
+	t.Lock()
+	defer t.Unlock()
+	a := t.App(appID)
+	if a == nil {
+		return false
+	}
+	for i, k := range a.Certificates {
+		if strings.EqualFold(k.Thumbprint(), thumbprint) {
+			a.Certificates = append(a.Certificates[:i:i], a.Certificates[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // UserByUPN finds a user by user principal name (case-insensitive). The

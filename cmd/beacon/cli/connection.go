@@ -24,6 +24,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -68,6 +69,8 @@ var fieldFlags = []struct{ field, flag string }{
 	{connector.FieldAuthFlow, "--auth-flow"},
 	{connector.FieldAuthorizationEndpoint, "--authorization-endpoint"},
 	{connector.FieldClientSecret, "--client-secret-stdin or --client-secret-file"},
+	{connector.FieldCredential, "--credential"},
+	{connector.FieldCertificate, "--certificate-file"},
 	{connector.FieldGraphEndpoint, "--graph-endpoint"},
 }
 
@@ -106,6 +109,11 @@ type settingFlags struct {
 	clientSecretStdin     *bool
 	clientSecretFile      *string
 	schedule              *string
+	credential            *string
+	certificateFile       *string
+	certPasswordStdin     *bool
+	certPasswordFile      *string
+	certificateToKeyring  *bool
 }
 
 func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
@@ -127,6 +135,11 @@ func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
 	s.graphEndpoint = fs.String("graph-endpoint", "", "Graph Endpoint")
 	s.clientSecretStdin = fs.Bool("client-secret-stdin", false, "read the Client Secret from stdin (never give it as an argument)")
 	s.clientSecretFile = fs.String("client-secret-file", "", "read the Client Secret from this file")
+	s.credential = fs.String("credential", "", "Credential of Client Credentials: \"Client Secret\" (secret) or \"Certificate\" (certificate)")
+	s.certificateFile = fs.String("certificate-file", "", "Certificate: a .pfx or .pem file holding the private key and the certificate (implies --credential certificate)")
+	s.certPasswordStdin = fs.Bool("certificate-password-stdin", false, "read the .pfx file's password from stdin (kept in the keyring; never give it as an argument)")
+	s.certPasswordFile = fs.String("certificate-password-file", "", "read the .pfx file's password from this file")
+	s.certificateToKeyring = fs.Bool("certificate-to-keyring", false, "keep the private key and certificate in the keyring instead of reading the file at every run (the file may then be deleted)")
 	s.schedule = fs.String("schedule", "", "attach the connection to the schedule of this name (\""+notScheduled+"\" or none: detach)")
 	return s
 }
@@ -144,6 +157,7 @@ func (s *settingFlags) given() map[string]bool {
 type secrets struct {
 	proxyPassword string
 	clientSecret  string
+	certPassword  string
 }
 
 // readSecrets reads the secrets the flags ask for. Only one of them can
@@ -156,28 +170,45 @@ func (s *settingFlags) readSecrets(env *Env) (secrets, error) {
 	if *s.clientSecretStdin && *s.clientSecretFile != "" {
 		return out, errors.New("give the client secret with either --client-secret-stdin or --client-secret-file, not both")
 	}
-	var err error
-	if *s.proxyPasswordStdin {
-		if out.proxyPassword, err = readSecret(env.Stdin, "the proxy password on stdin"); err != nil {
-			return out, err
-		}
+	if *s.certPasswordStdin && (*s.proxyPasswordStdin || *s.clientSecretStdin) {
+		return out, errors.New("only one secret can come from stdin: give the certificate password with --certificate-password-file")
 	}
-	if *s.clientSecretStdin {
-		if out.clientSecret, err = readSecret(env.Stdin, "the client secret on stdin"); err != nil {
-			return out, err
-		}
+	if *s.certPasswordStdin && *s.certPasswordFile != "" {
+		return out, errors.New("give the certificate password with either --certificate-password-stdin or --certificate-password-file, not both")
 	}
-	if p := *s.clientSecretFile; p != "" {
-		f, err := os.Open(p)
+	// Each secret from stdin or from its file, as its flags say.
+	for _, r := range []struct {
+		stdin bool
+		file  string
+		what  string
+		dst   *string
+	}{
+		{*s.proxyPasswordStdin, "", "the proxy password", &out.proxyPassword},
+		{*s.clientSecretStdin, *s.clientSecretFile, "the client secret", &out.clientSecret},
+		{*s.certPasswordStdin, *s.certPasswordFile, "the certificate password", &out.certPassword},
+	} {
+		var err error
+		switch {
+		case r.stdin:
+			*r.dst, err = readSecret(env.Stdin, r.what+" on stdin")
+		case r.file != "":
+			*r.dst, err = readSecretFile(r.file, r.what)
+		}
 		if err != nil {
-			return out, fmt.Errorf("read the client secret: %w", err)
-		}
-		defer f.Close()
-		if out.clientSecret, err = readSecret(f, "the client secret in "+p); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// readSecretFile reads one secret from the file at p.
+func readSecretFile(p, what string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	return readSecret(f, what+" in "+p)
 }
 
 // readSecret reads one secret: everything up to the end, without the line
@@ -329,6 +360,9 @@ func (s *settingFlags) apply(e *edit, cfg *storage.Config, sec secrets) error {
 		}
 		c.ScheduleID = id
 	}
+	if err := s.applyCredential(e, sec); err != nil {
+		return err
+	}
 	if sec.clientSecret != "" && c.AuthFlow != storage.FlowClientCredentials {
 		return fmt.Errorf("a client secret is only used with --auth-flow %q; this connection uses %s", storage.FlowClientCredentials, c.AuthFlow)
 	}
@@ -336,6 +370,81 @@ func (s *settingFlags) apply(e *edit, cfg *storage.Config, sec secrets) error {
 		return errors.New("a proxy password needs its user name: give --proxy-user too")
 	}
 	e.secretRules(sec)
+	return nil
+}
+
+// parseCredential accepts the dialog's names and short forms.
+func parseCredential(s string) (storage.Credential, bool) {
+	switch strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")) {
+	case "client secret", "secret":
+		return storage.CredentialSecret, true
+	case "certificate", "cert":
+		return storage.CredentialCertificate, true
+	}
+	return storage.Credential(s), false
+}
+
+// applyCredential handles --credential and the certificate flags: the
+// file is opened as the token source will open it (service.OpenCertificate),
+// so a wrong password, a key that does not match or an expired certificate
+// is refused before anything is saved.
+func (s *settingFlags) applyCredential(e *edit, sec secrets) error {
+	set := s.given()
+	c := &e.c
+	want := c.Credential
+	if set["credential"] {
+		cr, ok := parseCredential(*s.credential)
+		if !ok {
+			return fmt.Errorf("--credential takes \"Client Secret\" or \"Certificate\", not %q", *s.credential)
+		}
+		want = cr
+	}
+	certFlags := set["certificate-file"] || set["certificate-to-keyring"] || sec.certPassword != ""
+	if certFlags && !set["credential"] {
+		want = storage.CredentialCertificate
+	}
+	if want == storage.CredentialCertificate && c.AuthFlow != storage.FlowClientCredentials {
+		return fmt.Errorf("a certificate is only used with --auth-flow %q; this connection uses %s", storage.FlowClientCredentials, c.AuthFlow)
+	}
+	if want != storage.CredentialCertificate {
+		if certFlags {
+			return errors.New("the certificate flags go with --credential certificate")
+		}
+		if c.Credential == storage.CredentialCertificate {
+			e.changes = append(e.changes, service.DropCertificate(c)...)
+		}
+		return nil
+	}
+	c.Credential = storage.CredentialCertificate
+	path := strings.TrimSpace(*s.certificateFile)
+	if path == "" && c.Certificate != nil {
+		path = c.Certificate.File
+	}
+	if path == "" {
+		// Kept in the keyring already, or none yet: connector.Validate
+		// says so next to the field, as the dialog does.
+		return nil
+	}
+	if !set["certificate-file"] && !set["certificate-to-keyring"] && sec.certPassword == "" {
+		return nil // the saved file stays as it is
+	}
+	password := sec.certPassword
+	if password == "" && !set["certificate-file"] && c.Certificate != nil && c.Certificate.HasPassword {
+		if p, err := connectionKeyring().Get(c.ID, storage.SecretCertificatePassword); err == nil {
+			password = p
+		}
+	}
+	cc, err := service.OpenCertificate(path, password)
+	if err != nil {
+		return fmt.Errorf("--certificate-file: %v", err)
+	}
+	changes, err := cc.Apply(c, *s.certificateToKeyring)
+	if err != nil {
+		return err
+	}
+	e.changes = append(e.changes, changes...)
+	e.notes = append(e.notes, fmt.Sprintf("Certificate %s (thumbprint %s) valid until %s: upload its .cer to the app registration (Certificates & secrets) if it is not there yet.",
+		c.Certificate.Subject, cc.Thumbprint(), cc.NotAfter().UTC().Format("2 January 2006")))
 	return nil
 }
 
@@ -414,6 +523,9 @@ func saveEdit(env *Env, cmd string, cfg *storage.Config, e *edit) int {
 
 // unattendedFix is the command that fixes connector.UnattendedProblem.
 func unattendedFix(c storage.Connection) string {
+	if c.UsesCertificate() {
+		return fmt.Sprintf("`beacon connection set %q --certificate-file FILE`", c.Name)
+	}
 	if c.AuthFlow == storage.FlowClientCredentials {
 		return fmt.Sprintf("`beacon connection set %q --client-secret-stdin`", c.Name)
 	}
@@ -509,6 +621,22 @@ func editConnection(env *Env, fs *verbFlags, args []string, verb string,
 	return code
 }
 
+// describeCertificate says where a connection's certificate is and what it
+// is, for `connection show`.
+func describeCertificate(ci *storage.CertificateInfo) string {
+	if ci == nil || ci.Thumbprint == "" {
+		return "none (give one with --certificate-file)"
+	}
+	where := "kept in the keyring"
+	if ci.File != "" {
+		where = ci.File
+		if ci.HasPassword {
+			where += " (password in the keyring)"
+		}
+	}
+	return fmt.Sprintf("%s; %s, thumbprint %s, valid until %s", where, ci.Subject, ci.Thumbprint, ci.NotAfter.UTC().Format("2006-01-02"))
+}
+
 // shown is a connection as `connection show --format json` prints it: its
 // settings as exported, and what it holds in the keyring (never a value).
 type shown struct {
@@ -565,9 +693,13 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 	row(connector.FieldClientID, c.ClientID)
 	row(connector.FieldRedirectURI, c.RedirectURI)
 	row(connector.FieldAuthFlow, string(c.AuthFlow))
-	if c.AuthFlow == storage.FlowClientCredentials {
+	switch {
+	case c.UsesCertificate():
+		row(connector.FieldCredential, "Certificate")
+		row(connector.FieldCertificate, describeCertificate(c.Certificate))
+	case c.AuthFlow == storage.FlowClientCredentials:
 		row(connector.FieldClientSecret, stored[c.HasClientSecret])
-	} else {
+	default:
 		row(connector.FieldAuthorizationEndpoint, c.AuthorizationEndpoint)
 		token := "none (run `beacon generate` to sign in)"
 		if c.Token != nil {

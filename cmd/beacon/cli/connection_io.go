@@ -59,6 +59,11 @@ type exportedConnection struct {
 	AuthFlow              string        `json:"authFlow"`
 	AuthorizationEndpoint string        `json:"authorizationEndpoint,omitempty"`
 	GraphEndpoint         string        `json:"graphEndpoint"`
+	// Credential and Certificate describe a certificate credential: the
+	// file and what the certificate says, never its key or password (an
+	// imported PFX needs `connection set --certificate-password-file`).
+	Credential  string                   `json:"credential,omitempty"`
+	Certificate *storage.CertificateInfo `json:"certificate,omitempty"`
 	// Schedule is the name of the connection's schedule; empty: not
 	// scheduled.
 	Schedule string `json:"schedule,omitempty"`
@@ -78,6 +83,14 @@ func exportConnection(cfg *storage.Config, c storage.Connection) exportedConnect
 	if s, ok := schedule.Find(cfg, c.ScheduleID); ok && c.ScheduleID != "" {
 		e.Schedule = s.Name
 	}
+	if c.Credential != "" {
+		e.Credential = string(c.Credential)
+	}
+	if c.Certificate != nil {
+		ci := *c.Certificate
+		ci.HasPassword = false // a record of the keyring's, not a setting
+		e.Certificate = &ci
+	}
 	return e
 }
 
@@ -95,6 +108,12 @@ func (e exportedConnection) settings(c *storage.Connection) {
 	c.AuthFlow = storage.AuthFlow(e.AuthFlow)
 	c.AuthorizationEndpoint = strings.TrimSpace(e.AuthorizationEndpoint)
 	c.GraphEndpoint = strings.TrimSpace(e.GraphEndpoint)
+	c.Credential = storage.Credential(e.Credential)
+	if e.Certificate != nil && (c.Certificate == nil || c.Certificate.Thumbprint != e.Certificate.Thumbprint || c.Certificate.File != e.Certificate.File) {
+		ci := *e.Certificate
+		ci.HasPassword = false
+		c.Certificate = &ci
+	}
 }
 
 func runConnectionExport(_ context.Context, env *Env, fs *verbFlags, args []string) int {

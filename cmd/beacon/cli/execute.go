@@ -40,7 +40,8 @@ var executeKeyring = func() storage.Secrets {
 // redeems (and rotates) the refresh token in the keyring or signs in with
 // the client secret. Tests replace it with tokens minted by the simulator.
 var executeTokenSource = func(env *Env, conn storage.Connection, secrets storage.Secrets, hc *http.Client) (graph.TokenSource, error) {
-	ts, err := auth.NewTokenSource(auth.TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: env.ConfigDir, HTTPClient: hc})
+	ts, err := auth.NewTokenSource(auth.TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: env.ConfigDir, HTTPClient: hc,
+		OnToken: service.TokenUseRecorder(env.ConfigDir, conn, nil)})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -37,6 +39,18 @@ type listEntry struct {
 	CurrentUsers int            `json:"currentUsers,omitempty"`
 	// ActivityAsOf is the current snapshot's activity reference date.
 	ActivityAsOf string `json:"activityAsOf,omitempty"`
+	// SignIn is the age of the sign-in (Authorization Code).
+	SignIn string `json:"signIn,omitempty"`
+	// Expires are the credentials' end dates known to the app (the
+	// certificate's, the app registration's as read from Graph).
+	Expires []listExpiry `json:"expires,omitempty"`
+	// Warnings are the expiry warnings due (within 30 days).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type listExpiry struct {
+	What string    `json:"what"`
+	Ends time.Time `json:"ends"`
 }
 
 func runList(ctx context.Context, env *Env, args []string) int {
@@ -82,6 +96,12 @@ func runList(ctx context.Context, env *Env, args []string) int {
 	for _, s := range cfg.Schedules {
 		schedules[s.ID] = s.Name
 	}
+	now := clock.Now()
+	// The state only adds the expiry details: a listing goes on without.
+	state, err := storage.NewConfigStore(env.ConfigDir).LoadState()
+	if err != nil {
+		state = &storage.State{}
+	}
 	var entries []listEntry
 	for _, conn := range cfg.Connections {
 		e := listEntry{Name: conn.Name, ID: conn.ID, Type: conn.SourceType, Endpoint: conn.GraphEndpoint, Schedule: "Not scheduled"}
@@ -99,6 +119,17 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		}
 		if r, ok := current[conn.ID]; ok {
 			e.CurrentRunID, e.CurrentUsers, e.ActivityAsOf = r.ID, r.Counts.Users, r.ActivityAsOf
+		}
+		st := state.Of(conn.ID)
+		e.SignIn = connector.SignInAge(conn, st, now)
+		if conn.UsesCertificate() && conn.Certificate != nil && !conn.Certificate.NotAfter.IsZero() {
+			e.Expires = append(e.Expires, listExpiry{What: "certificate " + conn.Certificate.Thumbprint, Ends: conn.Certificate.NotAfter})
+		}
+		for _, a := range st.AppCredentials {
+			e.Expires = append(e.Expires, listExpiry{What: "app registration " + a.Kind + " " + a.Name, Ends: a.End})
+		}
+		for _, w := range connector.ExpiryWarnings(conn, st, now) {
+			e.Warnings = append(e.Warnings, w.Text)
 		}
 		entries = append(entries, e)
 	}
@@ -134,5 +165,15 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Type, e.Endpoint, e.Schedule, lastRun, result, users, asOf)
 	}
 	tw.Flush()
+	// A listing succeeds even when something is about to expire: the
+	// warnings are for the reader, and scripts read --format json.
+	for _, e := range entries {
+		if e.SignIn != "" {
+			fmt.Fprintf(env.Stdout, "%s: %s.\n", e.Name, e.SignIn)
+		}
+		for _, w := range e.Warnings {
+			fmt.Fprintf(env.Stdout, "Warning: %s\n", w)
+		}
+	}
 	return ExitOK
 }

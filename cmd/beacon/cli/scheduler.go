@@ -102,6 +102,9 @@ func runScheduler(ctx context.Context, env *Env, args []string) int {
 		Locks:    schedule.ConnectionLocks{Dir: env.ConfigDir},
 		Clock:    clk,
 		Logger:   logger,
+		// Without a window the expiry warnings go to the log, which
+		// Upkeep writes itself.
+		Upkeep: service.Upkeep{ConfigDir: env.ConfigDir, Secrets: imports.Secrets, Logger: logger}.Run,
 	})
 	if err != nil {
 		return fail(err)
