@@ -105,9 +105,20 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	// The scheduler and the window live long: close this import's
 	// keep-alive connections now rather than 90 s later.
 	defer release()
+	// The history: a database from before it is seeded from its kept
+	// snapshots first (once), so this run's events follow them. Neither
+	// stops the import: without the configuration the day still gets
+	// the figures the store counts itself.
+	hist, herr := historyOptions(s.ConfigDir)
+	if herr == nil {
+		herr = History{Store: s.Store, ConfigDir: s.ConfigDir}.Backfill(ctx)
+	}
+	if herr != nil {
+		logger.Warn("licence history: prices and retention not applied", "connection", conn.Name, "error", herr)
+	}
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
-		Progress: req.Progress})
+		Progress: req.Progress, History: hist})
 	return res.Run, err
 }
 

@@ -88,6 +88,10 @@ type Options struct {
 	ReportsMaxAge time.Duration
 	// Now is the clock the ages are measured on (default time.Now).
 	Now func() time.Time
+	// History says what a good run adds to the licence history besides
+	// what the store counts itself (service fills it from the prices,
+	// the catalogue and the retention setting).
+	History inventory.HistoryOptions
 }
 
 // DefaultFullAfter is how long incremental runs follow a full import.
@@ -192,7 +196,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	// accountEnabled is a string) is left out by the client and becomes a
 	// warning of the run, never its failure.
 	err = im.stages(graph.WithSkipped(ctx, im.skipped))
-	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns}
+	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns,
+		History: o.History}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		out = inventory.Outcome{Status: inventory.StatusCancelled, Warnings: im.warnings, Mode: im.mode,
