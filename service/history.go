@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
@@ -21,36 +19,6 @@ import (
 // (its figures computed exactly as the Optimization page computes them),
 // the trends and the licence events the window and the CLI show.
 
-// HistoryInactiveDays is the N of the history's "inactive assigned" seats:
-// the Optimization page's default, so a day of the history says what the
-// page said that day with its defaults.
-const HistoryInactiveDays = optimize.DefaultInactiveDays
-
-// HistoryFigures works out a snapshot's per-SKU figures that the store
-// cannot: inactive assigned seats (the page's disabled, never-active and
-// inactive lists), overlapping seats, and what the purchased seats cost a
-// month at the price configured now (recorded with the day, so a later
-// price change does not rewrite the past).
-func HistoryFigures(cfg *storage.Config, cat *catalog.Catalog) inventory.HistoryFunc {
-	prices := PriceMap(cfg)
-	return func(_ context.Context, lf *inventory.LicenseFacts) (inventory.HistoryFigures, error) {
-		res := optimize.Compute(optimize.FromSnapshot(lf), optimize.Options{InactiveDays: HistoryInactiveDays, Prices: prices, Catalog: cat})
-		out := make(inventory.HistoryFigures, len(res.SKUs))
-		for _, s := range res.SKUs {
-			h := inventory.HistorySKU{
-				InactiveAssigned: s.ByReason[optimize.Disabled] + s.ByReason[optimize.NeverActive] + s.ByReason[optimize.Inactive],
-				Overlapping:      s.ByReason[optimize.Overlapping],
-			}
-			if s.Price != nil {
-				h.Priced, h.PriceCents, h.Yearly, h.Currency = true, s.Price.Cents, s.Price.Yearly, s.Price.Currency
-				h.CostCents = int64(math.Round(s.TotalMonthlyCents))
-			}
-			out[strings.ToLower(s.SkuID)] = h
-		}
-		return out, nil
-	}
-}
-
 // historyOptions are what an import of the configuration in configDir
 // writes into the history: the figures at today's prices and catalogue,
 // and the retention.
@@ -60,7 +28,7 @@ func historyOptions(configDir string) (inventory.HistoryOptions, error) {
 		return inventory.HistoryOptions{}, err
 	}
 	cat, _ := Catalog(configDir, cfg)
-	return inventory.HistoryOptions{Figures: HistoryFigures(cfg, cat), KeepMonths: cfg.HistoryMonths}, nil
+	return inventory.HistoryOptions{Figures: optimize.HistoryFigures(PriceMap(cfg), cat), KeepMonths: cfg.HistoryMonths}, nil
 }
 
 // History reads the history of Store; ConfigDir holds the prices and the

@@ -42,7 +42,7 @@ func TestImportWritesTheOptimizationFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&Optimizer{Store: e.Store}).Optimize(ctx, conn.ID, HistoryInactiveDays, cfg, catalog.Builtin())
+	res, err := (&Optimizer{Store: e.Store}).Optimize(ctx, conn.ID, optimize.HistoryInactiveDays, cfg, catalog.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
