@@ -55,6 +55,13 @@ func (h History) Backfill(ctx context.Context) error {
 	return nil
 }
 
+// ForgetConnection deletes a removed connection's imports and snapshots,
+// and its licence history unless keepHistory: the question the window
+// asks and `beacon connection remove --delete-history` answers.
+func ForgetConnection(ctx context.Context, store *inventory.Store, connID string, keepHistory bool) error {
+	return store.DeleteConnection(ctx, connID, keepHistory)
+}
+
 // Period is how far back a trend looks.
 type Period int
 

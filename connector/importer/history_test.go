@@ -2,10 +2,12 @@ package importer
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -148,4 +150,113 @@ func firstDiff(a, b []inventory.HistoryEvent) string {
 		}
 	}
 	return "in length"
+}
+
+// TestHistoryYear is BENCHMARKS.md's year of daily imports: with
+// BEACON_HISTORY_YEAR_USERS set (10000 there) it ages a tenant of that
+// size a day at a time (BEACON_HISTORY_YEAR_DAYS, default 365), imports it
+// incrementally each day with the Optimization page's figures, and prints
+// the database's growth, the history's size and the trend queries' times.
+func TestHistoryYear(t *testing.T) {
+	users, _ := strconv.Atoi(os.Getenv("BEACON_HISTORY_YEAR_USERS"))
+	if users == 0 {
+		t.Skip("set BEACON_HISTORY_YEAR_USERS to run the year of daily imports")
+	}
+	days := 365
+	if d, _ := strconv.Atoi(os.Getenv("BEACON_HISTORY_YEAR_DAYS")); d > 0 {
+		days = d
+	}
+	e := newEnv(t, m365sim.Options{Users: users, Seed: 3})
+	store := e.historyStore()
+	hist := inventory.HistoryOptions{Figures: optimize.HistoryFigures(nil, catalog.Builtin())}
+	var took time.Duration
+	run := func(int) {
+		start := time.Now()
+		if _, err := Run(context.Background(), Options{Conn: e.conn, Client: e.client(), Store: store, Trigger: inventory.TriggerSchedule,
+			Logger: quietLog, Now: e.clk.Now, History: hist, ReportsMaxAge: 23 * time.Hour}); err != nil {
+			t.Fatalf("import failed: %v", err)
+		}
+		took += time.Since(start)
+	}
+	size := func() int64 {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if st, err := os.Stat(store.Path() + suffix); err == nil {
+				n += st.Size()
+			}
+		}
+		return n
+	}
+	run(0)
+	first := size()
+	e.ageImports(days, 9, 0.002, run)
+	ctx := context.Background()
+	if _, err := store.DB().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	last := size()
+	// The history's own size: a copy with everything else dropped.
+	copyPath := filepath.Join(t.TempDir(), "history-only.db")
+	if _, err := store.DB().ExecContext(ctx, "VACUUM INTO ?", copyPath); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := sql.Open("sqlite3", copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := cp.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'history%' AND name NOT LIKE 'sqlite%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drop []string
+	for rows.Next() {
+		var n string
+		_ = rows.Scan(&n)
+		drop = append(drop, n)
+	}
+	rows.Close()
+	for _, n := range drop {
+		if _, err := cp.ExecContext(ctx, "DROP TABLE "+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cp.ExecContext(ctx, "VACUUM"); err != nil {
+		t.Fatal(err)
+	}
+	cp.Close()
+	st, err := os.Stat(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skus, _ := store.HistorySKUs(ctx, e.conn.ID, inventory.HistoryQuery{})
+	events, _ := store.HistoryEvents(ctx, e.conn.ID, inventory.HistoryQuery{})
+	timed := func(what string, q inventory.HistoryQuery, f func(context.Context, string, inventory.HistoryQuery) (int, error)) {
+		const n = 20
+		start := time.Now()
+		var got int
+		for range n {
+			if got, err = f(ctx, e.conn.ID, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprintf(os.Stdout, "FIGURE history year: %s: %d rows in %v\n", what, got, (time.Since(start) / n).Round(10*time.Microsecond))
+	}
+	skuRows := func(ctx context.Context, c string, q inventory.HistoryQuery) (int, error) {
+		r, err := store.HistorySKUs(ctx, c, q)
+		return len(r), err
+	}
+	eventRows := func(ctx context.Context, c string, q inventory.HistoryQuery) (int, error) {
+		r, err := store.HistoryEvents(ctx, c, q)
+		return len(r), err
+	}
+	now := e.clk.Now()
+	timed("trend of all SKUs, all days", inventory.HistoryQuery{}, skuRows)
+	timed("trend of all SKUs, 30 days", inventory.HistoryQuery{Since: now.AddDate(0, 0, -29)}, skuRows)
+	timed("trend of one SKU, all days", inventory.HistoryQuery{SkuID: skus[0].SkuID}, skuRows)
+	timed("events of one SKU", inventory.HistoryQuery{SkuID: skus[0].SkuID}, eventRows)
+	if len(events) > 0 {
+		timed("events of one user", inventory.HistoryQuery{UPN: events[len(events)/2].UPN}, eventRows)
+	}
+	fmt.Fprintf(os.Stdout, "FIGURE history year: %d users, %d days: database %d → %d bytes after the first import (+%d), history alone %d bytes (%d SKU rows, %d events); imports took %v on average\n",
+		users, days, first, last, last-first, st.Size(), len(skus), len(events), (took / time.Duration(days+1)).Round(time.Millisecond))
 }
