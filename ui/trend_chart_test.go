@@ -163,3 +163,40 @@ func TestUserLicenceTimeline(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteConnectionAsksAboutHistory: Delete keeps the imported data
+// and the licence history, as it always did; Delete with data and
+// history removes them on Save.
+func TestDeleteConnectionAsksAboutHistory(t *testing.T) {
+	for _, withHistory := range []bool{false, true} {
+		store := trendInventory(t)
+		m := dataWindow(t, store, trendConn, Deps{})
+		onUI(func() {
+			m.nav.Select(PageInventorySystems)
+			for i, c := range m.cfg.Connections {
+				if c.ID == trendConn {
+					m.systems.selectRow(i)
+				}
+			}
+			m.systems.confirmDelete()
+			if m.prompt == nil || m.prompt.buttons[deleteWithHistory] == nil || m.prompt.buttons["Delete"] == nil {
+				t.Fatal("the question does not offer both deletions")
+			}
+			choice := "Delete"
+			if withHistory {
+				choice = deleteWithHistory
+			}
+			test.Tap(m.prompt.buttons[choice])
+			if !m.save() {
+				t.Fatal("save failed")
+			}
+		})
+		days, err := store.HistoryTenants(context.Background(), trendConn, inventory.HistoryQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 3, true: 0}[withHistory]; len(days) != want {
+			t.Errorf("with history %v: %d days left, want %d", withHistory, len(days), want)
+		}
+	}
+}
