@@ -3,8 +3,9 @@
 // connection and recording in the import history what did not run
 // (imports.go), the HTTP client of a connection with its proxy, proxy
 // password and CA file (httpclient.go), the Graph client of a saved
-// connection (graphclient.go), Test Connection (testconn.go) and storing a
-// sign-in with rollback (signin.go). The callers differ only in how they
+// connection (graphclient.go), Test Connection (testconn.go), storing a
+// sign-in with rollback (signin.go), and the licence history's trends,
+// events, export and back-fill (history.go). The callers differ only in how they
 // show progress and results; what a use case does, which lock it takes and
 // what it records is decided here.
 //

@@ -3,7 +3,9 @@
 // licences and, where the tenant and the connection allow, sign-in
 // activity (licensing.go) through the Graph client, maps Graph's objects to the inventory's rows (mapping.go: the
 // client knows nothing of storage) and stages them in the inventory store,
-// which makes the snapshot current only when the run finishes well. What
+// which makes the snapshot current only when the run finishes well, and
+// adds the run's day to the licence history in the same transaction
+// (Options.History: figures the caller computes). What
 // an import keeps while it runs (the client's decoder buffers and plan
 // cache, the mapping's buffers) belongs to it alone, so imports of several
 // connections run side by side without sharing mutable state.
