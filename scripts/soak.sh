@@ -10,7 +10,7 @@
 #   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
 #   SOAK_FUZZTIME              time per fuzz target (default 20s)
 #   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
-#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz|disk)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|history|secrets|load|token|attacks|fuzz|disk)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LANG=${LANG:-en_US.UTF-8}
@@ -52,6 +52,9 @@ export BEACON_SOAK_SIM_BIN=$work/m365sim
 # secrets at rest and in logs, scheduler load.
 step faults  $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestFaultyGraph$' ./internal/soak
 step kill    $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9BeaconExecute|TestKill9WhileSavingConfig)$' ./internal/soak
+# Issue 18: importers killed while they finish never leave half a day of
+# licence history.
+step history $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^TestKill9DuringHistory$' ./connector/importer
 # Issue 20: a full disk at every stage of an import and under a config
 # save, a read-only file system, a damaged database (small tmpfs mounts:
 # skipped with the reason where mounting is not permitted).

@@ -3,8 +3,9 @@
 // connection and recording in the import history what did not run
 // (imports.go), the HTTP client of a connection with its proxy, proxy
 // password and CA file (httpclient.go), the Graph client of a saved
-// connection (graphclient.go), Test Connection (testconn.go) and storing a
-// sign-in with rollback (signin.go). The callers differ only in how they
+// connection (graphclient.go), Test Connection (testconn.go), storing a
+// sign-in with rollback (signin.go), and the licence history's trends,
+// events, export and back-fill (history.go). The callers differ only in how they
 // show progress and results; what a use case does, which lock it takes and
 // what it records is decided here.
 //
@@ -106,9 +107,20 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	// The scheduler and the window live long: close this import's
 	// keep-alive connections now rather than 90 s later.
 	defer release()
+	// The history: a database from before it is seeded from its kept
+	// snapshots first (once), so this run's events follow them. Neither
+	// stops the import: without the configuration the day still gets
+	// the figures the store counts itself.
+	hist, herr := historyOptions(s.ConfigDir)
+	if herr == nil {
+		herr = History{Store: s.Store, ConfigDir: s.ConfigDir}.Backfill(ctx)
+	}
+	if herr != nil {
+		logger.Warn("licence history: prices and retention not applied", "connection", conn.Name, "error", herr)
+	}
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
-		Progress: req.Progress})
+		Progress: req.Progress, History: hist})
 	if err == nil && conn.AuthFlow == storage.FlowClientCredentials {
 		s.readAppCredentials(ctx, client, conn, logger)
 	}

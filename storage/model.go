@@ -40,6 +40,9 @@ type Config struct {
 	// Catalog describes a licensing catalogue the administrator loaded
 	// instead of the built-in one; nil: the built-in one.
 	Catalog *CatalogFile `json:"catalog,omitempty"`
+	// HistoryMonths is how many months of licence history each import
+	// keeps (issue 18); 0 keeps it forever.
+	HistoryMonths int `json:"historyMonths,omitempty"`
 }
 
 // Price is what one seat of a SKU costs.

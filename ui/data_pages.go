@@ -3,12 +3,18 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -41,9 +47,17 @@ type dataPages struct {
 	priceDlg *priceDialog
 	lastRuns map[string]inventory.Run
 
-	chart       *licenseChart  // the Licenses page's chart
-	appKind     *widget.Select // the Applications page's filter
-	usageReport *widget.Select // the Usage page's report
+	chart *licenseChart // the Licenses page's chart
+	// trend is the Licenses page's history (issue 18): one SKU's or all,
+	// over trendPeriod; trendShown is its last read that landed.
+	trend       *trendChart
+	trendSKU    *widget.Select
+	trendPeriod *widget.Select
+	trendShown  landing
+	// timelineShown is the last user's licence timeline that landed.
+	timelineShown landing
+	appKind       *widget.Select // the Applications page's filter
+	usageReport   *widget.Select // the Usage page's report
 
 	// statusChanged redraws the run state after a load of lastRuns; show
 	// opens a navigation page.
@@ -80,7 +94,8 @@ func (m *dataPages) buildDataPage(name string) *dataPage {
 		chip := widget.NewButtonWithIcon("", theme.CancelIcon(), nil)
 		chip.IconPlacement = widget.ButtonIconTrailingText
 		chip.Hide()
-		p = newDataPage(m, name, usersSource{cat: m.lic.catalog()}, chip)
+		timeline := widget.NewButton("Licence timeline...", func() { m.showTimeline(m.pages[PageUsers]) })
+		p = newDataPage(m, name, usersSource{cat: m.lic.catalog()}, chip, timeline)
 		p.skuChip = chip
 		chip.OnTapped = func() { p.setSKU("", "") }
 		// By name, as people read names (Íñigo beside Inigo), rather than
@@ -108,7 +123,15 @@ func (m *dataPages) buildDataPage(name string) *dataPage {
 		m.catalogNote = widget.NewLabel(m.lic.sourceText())
 		m.catalogNote.Wrapping = fyne.TextWrapWord
 		p.top.Add(m.catalogNote)
-		split := container.NewVSplit(chart, p.table)
+		m.trend = newTrendChart()
+		m.trendSKU = widget.NewSelect([]string{trendAllSKUs}, func(string) { m.loadTrend(p) })
+		m.trendSKU.SetSelected(trendAllSKUs)
+		m.trendPeriod = widget.NewSelect(service.Periods, func(string) { m.loadTrend(p) })
+		m.trendPeriod.SetSelectedIndex(int(service.Last12Months))
+		trend := container.NewBorder(container.NewVBox(container.NewHBox(widget.NewLabel("Licence:"), m.trendSKU,
+			widget.NewLabel("Period:"), m.trendPeriod), m.trend.Legend), nil, nil, nil, m.trend)
+		tabs := container.NewAppTabs(container.NewTabItem("Now", chart), container.NewTabItem("Trend", trend))
+		split := container.NewVSplit(tabs, p.table)
 		split.Offset = 0.45
 		p.setCenter(split)
 		p.extra = m.loadChart(p)
@@ -155,10 +178,105 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 				}
 				m.licenses = ls
 				m.chart.setLicenses(ls, m.lic.catalog())
+				m.setTrendSKUs(ls)
 				p.extraShown.land(gen, q, connID, len(ls), err)
+				m.loadTrend(p)
 			})
 		}()
 	}
+}
+
+// trendAllSKUs is the trend's choice of every licence summed.
+const trendAllSKUs = "All licences"
+
+// setTrendSKUs offers the snapshot's SKUs in the trend's chooser, keeping
+// the choice when the SKU is still there (Fyne goroutine).
+func (m *dataPages) setTrendSKUs(ls []inventory.License) {
+	opts := []string{trendAllSKUs}
+	for _, l := range ls {
+		opts = append(opts, m.lic.catalog().Label(l.SkuID, l.SkuPartNumber))
+	}
+	cur := m.trendSKU.Selected
+	m.trendSKU.Options = opts
+	if !slices.Contains(opts, cur) {
+		m.trendSKU.Selected = trendAllSKUs
+	}
+	m.trendSKU.Refresh()
+}
+
+// loadTrend reads the history the trend's choices select, in the
+// background, and draws it (Fyne goroutine).
+func (m *dataPages) loadTrend(p *dataPage) {
+	if m.trend == nil || m.trendSKU == nil || m.trendPeriod == nil || m.store == nil {
+		return
+	}
+	sku := ""
+	if i := m.trendSKU.SelectedIndex(); i > 0 && i-1 < len(m.licenses) {
+		sku = m.licenses[i-1].SkuID
+	}
+	since := service.Period(max(0, m.trendPeriod.SelectedIndex())).Since(clock.Now())
+	h := service.History{Store: m.store}
+	if m.draft.repo != nil && m.draft.repo.Config != nil {
+		h.ConfigDir = m.draft.repo.Config.Dir()
+	}
+	gen, connID := p.gen, p.connID
+	go func() {
+		points, err := h.Trend(context.Background(), connID, sku, since)
+		doUI(func() {
+			if gen != p.gen || connID != p.connID {
+				return
+			}
+			if err != nil {
+				points = nil
+			}
+			m.trend.setPoints(points)
+			m.trendShown.land(gen, inventory.Query{Search: sku}, connID, len(points), err)
+		})
+	}()
+}
+
+// showTimeline shows the licence events of the user selected on the
+// Users page, read in the background (Fyne goroutine).
+func (m *dataPages) showTimeline(p *dataPage) {
+	if p == nil || p.selected < 0 || p.selected >= p.total {
+		m.ask("No user selected", "Click a user in the table, then Licence timeline... again.",
+			promptButton{label: "OK", importance: widget.HighImportance})
+		return
+	}
+	upn := p.cell(p.selected, 1)
+	h := service.History{Store: m.store}
+	if m.draft.repo != nil && m.draft.repo.Config != nil {
+		h.ConfigDir = m.draft.repo.Config.Dir()
+	}
+	gen, connID, cat := p.gen, p.connID, m.lic.catalog()
+	go func() {
+		evs, err := h.Events(context.Background(), connID, inventory.HistoryQuery{UPN: upn})
+		doUI(func() {
+			m.timelineShown.land(gen, inventory.Query{Search: upn}, connID, len(evs), err)
+			if err != nil {
+				m.ask("Licence timeline", fmt.Sprintf("The licence history of %s cannot be read: %v", upn, err),
+					promptButton{label: "OK", importance: widget.HighImportance})
+				return
+			}
+			m.ask("Licence timeline of "+upn, timelineText(evs, cat), promptButton{label: "OK", importance: widget.HighImportance})
+		})
+	}()
+}
+
+// timelineText lists a user's licence events, a line each.
+func timelineText(evs []inventory.HistoryEvent, cat *catalog.Catalog) string {
+	if len(evs) == 0 {
+		return "No licence changes seen since the first import of this connection (the history starts there)."
+	}
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "%s  %s", e.Day.Format(time.DateOnly), e.Kind)
+		if e.SkuID != "" {
+			fmt.Fprintf(&b, ": %s", cat.Name(e.SkuID, ""))
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // showUsersHolding opens the Users page on the holders of one licence.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 
@@ -20,6 +21,10 @@ type draft struct {
 	now func() time.Time
 	// changed redraws what shows the configuration after a change.
 	changed func()
+	// forget lists the deleted connections whose imported data and
+	// licence history go too, on Save (forgetData deletes them).
+	forget     []string
+	forgetData func(connIDs []string) error
 }
 
 // markDirty records that the configuration or the keyring has changes to
@@ -36,12 +41,20 @@ func (d *draft) commit() error {
 	}
 	d.pending = nil
 	d.dirty = false
+	forget := d.forget
+	d.forget = nil
+	if len(forget) > 0 && d.forgetData != nil {
+		if err := d.forgetData(forget); err != nil {
+			return fmt.Errorf("the changes were saved, but the deleted connection's imported data and history could not be deleted: %w", err)
+		}
+	}
 	return nil
 }
 
 // discard drops the pending changes (before a reload).
 func (d *draft) discard() {
 	d.pending = nil
+	d.forget = nil
 	d.dirty = false
 }
 
@@ -81,8 +94,13 @@ func (d *draft) putConnection(c storage.Connection, changes []storage.SecretChan
 	d.markDirty()
 }
 
-// deleteConnection removes a connection; its keyring secrets go on Save.
-func (d *draft) deleteConnection(id string) {
+// deleteConnection removes a connection; its keyring secrets go on Save,
+// and with withData its imported data and licence history too (else they
+// stay, as they always did).
+func (d *draft) deleteConnection(id string, withData bool) {
+	if withData {
+		d.forget = append(d.forget, id)
+	}
 	conns := d.cfg.Connections[:0]
 	for _, c := range d.cfg.Connections {
 		if c.ID != id {

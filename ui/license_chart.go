@@ -70,23 +70,32 @@ type licenseChart struct {
 func newLicenseChart() *licenseChart {
 	c := &licenseChart{}
 	c.ExtendBaseWidget(c)
+	c.Legend, c.note = chartKey([]legendItem{{"Purchased", colorPurchased}, {"Assigned", colorAssigned}, {"Active (30 days)", colorActive}})
+	return c
+}
+
+// legendItem is one series of a chart's key.
+type legendItem struct {
+	name string
+	col  color.Color
+}
+
+// chartKey builds a chart's key, a swatch and name per series, and the
+// note after them that the chart fills in.
+func chartKey(items []legendItem) (*fyne.Container, *canvas.Text) {
 	fg := theme.Color(theme.ColorNameForeground)
-	var items []fyne.CanvasObject
-	for _, s := range []struct {
-		name string
-		col  color.Color
-	}{{"Purchased", colorPurchased}, {"Assigned", colorAssigned}, {"Active (30 days)", colorActive}} {
+	var objs []fyne.CanvasObject
+	for _, s := range items {
 		sw := canvas.NewRectangle(s.col)
 		sw.SetMinSize(fyne.NewSize(12, 12))
 		t := canvas.NewText(s.name, fg)
 		t.TextSize = theme.CaptionTextSize()
-		items = append(items, container.NewCenter(sw), t, layout.NewSpacer())
+		objs = append(objs, container.NewCenter(sw), t, layout.NewSpacer())
 	}
-	c.note = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
-	c.note.TextSize = theme.CaptionTextSize()
-	items = append(items, c.note)
-	c.Legend = container.NewHBox(items...)
-	return c
+	note := canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
+	note.TextSize = theme.CaptionTextSize()
+	objs = append(objs, note)
+	return container.NewHBox(objs...), note
 }
 
 // scale is the value that fills the bar area, shared by all rows: the

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -97,6 +98,16 @@ func NewMainWindow(a fyne.App, deps Deps) *MainWindow {
 	m.screen = &screen{win: a.NewWindow(windowTitle)}
 	m.sched = newScheduling(m.screen, m.draft, a, m.now, m.loc, m.requireSaved)
 	m.data = newDataPages(m.screen, m.draft, deps.Inventory, m.refreshSystems, func(page string) { m.nav.Select(page) })
+	if store := deps.Inventory; store != nil {
+		m.draft.forgetData = func(ids []string) error {
+			for _, id := range ids {
+				if err := service.ForgetConnection(context.Background(), store, id, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	m.data.lic = &licensing{draft: m.draft, changed: m.data.licensingChanged}
 	m.data.opt = deps.Optimizer
 	if m.data.opt == nil && deps.Inventory != nil {

@@ -346,17 +346,26 @@ func (p *systemsPage) edit() {
 	p.dialog.Show()
 }
 
+// deleteWithHistory is the delete question's choice that deletes the
+// connection's imported data and licence history too.
+const deleteWithHistory = "Delete with data and history"
+
 func (p *systemsPage) confirmDelete() {
 	c, ok := p.selectedConnection()
 	if !ok {
 		return
 	}
 	p.prompt = showPrompt(p.win, "Delete connection",
-		fmt.Sprintf("Delete the connection %q?\n\nData already imported from it stays in Inventory Beacon, but it is no longer "+
-			"updated and goes stale. Its token and secrets are removed from the keyring when you click Save.", c.Name),
+		fmt.Sprintf("Delete the connection %q?\n\nData already imported from it stays in Inventory Beacon with its licence history, "+
+			"but it is no longer updated and goes stale, unless you choose %s. Its token and secrets are removed from the keyring "+
+			"when you click Save.", c.Name, deleteWithHistory),
 		promptButton{label: "Cancel"},
+		promptButton{label: deleteWithHistory, importance: widget.DangerImportance, action: func() {
+			p.deleteConnection(c.ID, true)
+			p.selectRow(-1)
+		}},
 		promptButton{label: "Delete", importance: widget.DangerImportance, action: func() {
-			p.deleteConnection(c.ID)
+			p.deleteConnection(c.ID, false)
 			p.selectRow(-1)
 		}},
 	)

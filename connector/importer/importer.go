@@ -3,7 +3,9 @@
 // licences and, where the tenant and the connection allow, sign-in
 // activity (licensing.go) through the Graph client, maps Graph's objects to the inventory's rows (mapping.go: the
 // client knows nothing of storage) and stages them in the inventory store,
-// which makes the snapshot current only when the run finishes well. What
+// which makes the snapshot current only when the run finishes well, and
+// adds the run's day to the licence history in the same transaction
+// (Options.History: figures the caller computes). What
 // an import keeps while it runs (the client's decoder buffers and plan
 // cache, the mapping's buffers) belongs to it alone, so imports of several
 // connections run side by side without sharing mutable state.
@@ -88,6 +90,10 @@ type Options struct {
 	ReportsMaxAge time.Duration
 	// Now is the clock the ages are measured on (default time.Now).
 	Now func() time.Time
+	// History says what a good run adds to the licence history besides
+	// what the store counts itself (service fills it from the prices,
+	// the catalogue and the retention setting).
+	History inventory.HistoryOptions
 }
 
 // DefaultFullAfter is how long incremental runs follow a full import.
@@ -192,7 +198,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	// accountEnabled is a string) is left out by the client and becomes a
 	// warning of the run, never its failure.
 	err = im.stages(graph.WithSkipped(ctx, im.skipped))
-	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns}
+	out := inventory.Outcome{Status: inventory.StatusSucceeded, Warnings: im.warnings, Mode: im.mode, Sync: im.sync, SignIns: im.signIns,
+		History: o.History}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		out = inventory.Outcome{Status: inventory.StatusCancelled, Warnings: im.warnings, Mode: im.mode,

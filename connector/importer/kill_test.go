@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -39,14 +43,110 @@ func TestImportChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(ctx, Options{Conn: storage.Connection{ID: os.Getenv("BEACON_CHILD_CONN"), Name: "Contoso"}, Client: client, Store: store,
-		Trigger: inventory.TriggerCLI, Progress: func(s Stage, done, total int) {
-			fmt.Printf("progress %s|%d|%d\n", s, done, total)
-		}})
-	if err != nil {
-		t.Fatal(err)
+	// With BEACON_CHILD_LOOP it imports again and again until killed
+	// (TestKill9DuringHistory).
+	for {
+		_, err = Run(ctx, Options{Conn: storage.Connection{ID: os.Getenv("BEACON_CHILD_CONN"), Name: "Contoso"}, Client: client, Store: store,
+			Trigger: inventory.TriggerCLI, Progress: func(s Stage, done, total int) {
+				fmt.Printf("progress %s|%d|%d\n", s, done, total)
+			}, History: inventory.HistoryOptions{Figures: optimize.HistoryFigures(nil, nil)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("finished")
+		if os.Getenv("BEACON_CHILD_LOOP") == "" {
+			return
+		}
 	}
-	fmt.Println("finished")
+}
+
+// TestKill9DuringHistory: an importer killed at random moments, many of
+// them while it finishes (deriving, reading the facts, writing the day),
+// never leaves half a day: the history's day of the current snapshot
+// always describes that snapshot, row for row. It joins make soak
+// (BEACON_SOAK_SCALE multiplies the kills).
+func TestKill9DuringHistory(t *testing.T) {
+	if os.Getenv("BEACON_CHILD_DB") != "" {
+		t.Skip("this is the child")
+	}
+	scale, _ := strconv.Atoi(os.Getenv("BEACON_SOAK_SCALE"))
+	rounds := 6 * max(1, scale)
+	if testing.Short() {
+		rounds = 2
+	}
+	e := newEnv(t, m365sim.Options{Users: 300})
+	e.mustRun()
+	dbPath := e.store.Path()
+	e.store.Close()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	finishes := 0
+	for round := range rounds {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestImportChild$")
+		cmd.Env = append(os.Environ(), "BEACON_CHILD_DB="+dbPath, "BEACON_CHILD_GRAPH="+e.sim.GraphEndpoint(), "BEACON_CHILD_LOOP=1",
+			"BEACON_CHILD_TOKEN="+e.sim.MintAccessToken(e.tokens.upn), "BEACON_CHILD_CONN="+e.conn.ID)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill once the child is at the last report (the import ends
+		// soon after), after a random delay: most kills land in Finish.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "finished" {
+				finishes++
+			}
+			if strings.HasPrefix(line, "progress "+string(StageAppUsage)+"|") && rng.IntN(3) == 0 {
+				time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+				break
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		go func() { _, _ = io.Copy(io.Discard, out) }()
+
+		store, err := inventory.Open(ctx, dbPath, inventory.Options{})
+		if err != nil {
+			t.Fatalf("round %d: the database does not open after kill -9: %v", round, err)
+		}
+		cur, err := store.CurrentRun(ctx, e.conn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lic, err := store.Licenses(ctx, e.conn.ID, inventory.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := cur.Started.UTC().Truncate(24 * time.Hour)
+		tenants, err := store.HistoryTenants(ctx, e.conn.ID, inventory.HistoryQuery{Since: day, Until: day})
+		if err != nil {
+			t.Fatal(err)
+		}
+		skus, err := store.HistorySKUs(ctx, e.conn.ID, inventory.HistoryQuery{Since: day, Until: day})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.Close()
+		if len(tenants) != 1 || tenants[0].Users != cur.Counts.Users || len(skus) != len(lic) {
+			t.Fatalf("round %d: the day of the current snapshot (run %d, %d users, %d SKUs) is %+v with %d SKU rows: half written",
+				round, cur.ID, cur.Counts.Users, len(lic), tenants, len(skus))
+		}
+		bySKU := map[string]inventory.HistorySKU{}
+		for _, s := range skus {
+			bySKU[s.SkuID] = s
+		}
+		for _, l := range lic {
+			if s := bySKU[strings.ToLower(l.SkuID)]; s.Assigned != l.Assigned || s.Purchased != l.Purchased || s.Active != l.Active {
+				t.Fatalf("round %d: %s in the history %+v, in the snapshot assigned %d, purchased %d, active %d",
+					round, l.SkuPartNumber, s, l.Assigned, l.Purchased, l.Active)
+			}
+		}
+	}
+	fmt.Printf("FIGURE history kill: %d kills, %d imports finished between them, no half-written day\n", rounds, finishes)
 }
 
 func TestKill9MidImport(t *testing.T) {

@@ -471,3 +471,47 @@ func TestWorkloadsAssignedOnePass(t *testing.T) {
 		t.Fatal("no user has an assigned workload: the test checks nothing")
 	}
 }
+
+// TestAgeDay: ageing is deterministic from its seed, makes recorded
+// activity a day older or today's, and changes the directory.
+func TestAgeDay(t *testing.T) {
+	gen := func() *Tenant {
+		tn := Generate(3, 300)
+		tn.Clock = func() time.Time { return DefaultReference.Add(24 * time.Hour) }
+		return tn
+	}
+	a, b := gen(), gen()
+	before := map[string]Usage{}
+	for _, u := range a.Users {
+		before[u.ID] = u.Usage
+	}
+	sa, sb := a.AgeDay(9, 1, 0.02), b.AgeDay(9, 1, 0.02)
+	if sa != sb || sa.Active == 0 || sa.Added+sa.Deleted+sa.LicenseChanges+sa.AttributeChanges == 0 {
+		t.Fatalf("summaries %+v, %+v", sa, sb)
+	}
+	aged, today := 0, 0
+	for i, u := range a.Users {
+		if !reflect.DeepEqual(u.Usage, b.Users[i].Usage) {
+			t.Fatalf("user %s aged differently from the same seed", u.UserPrincipalName)
+		}
+		old, ok := before[u.ID]
+		if !ok {
+			continue
+		}
+		for w, d := range u.Usage.LastActivity {
+			switch was := old.LastActivity[w]; {
+			case was < 0 && d != -1:
+				t.Fatalf("%s: never active became %d", u.UserPrincipalName, d)
+			case was >= 0 && d == was+1:
+				aged++
+			case was >= 0 && d == 0:
+				today++
+			case was >= 0:
+				t.Fatalf("%s: %d days became %d", u.UserPrincipalName, was, d)
+			}
+		}
+	}
+	if aged == 0 || today == 0 {
+		t.Fatalf("aged %d, active today %d", aged, today)
+	}
+}

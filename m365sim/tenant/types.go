@@ -4,8 +4,9 @@
 //
 // The identity platform and Graph halves of the simulator share one Tenant.
 // It can be mutated between runs (users added, deleted, licenses changed) so
-// that delta queries and re-imports can be tested; every access goes
-// through its lock.
+// that delta queries and re-imports can be tested, and aged a day at a time
+// (AgeDay: activity, joiners, leavers) so that a year of history takes
+// seconds; every access goes through its lock.
 package tenant
 
 import (

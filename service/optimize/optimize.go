@@ -3,7 +3,9 @@
 // we save (issue 17). Every figure of the Optimization page, of
 // `beacon optimize` and of their exports is computed here, from Facts
 // read once per snapshot, so changing "inactive for N days" recomputes in
-// memory without touching the database.
+// memory without touching the database. The licence history's per-day
+// inactive, overlapping and cost figures are these too (history.go), at
+// the page's default N.
 //
 // A licensed user lands in exactly one list, the first that applies:
 // new starter (created less than N days before the reference date: not

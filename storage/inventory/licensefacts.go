@@ -61,11 +61,22 @@ func (s *Store) LicenseFacts(ctx context.Context, connID string, q Query) (*Lice
 	if err != nil {
 		return nil, err
 	}
+	return s.licenseFactsOf(ctx, run, nil)
+}
+
+// licenseFactsOf is LicenseFacts of a run already checked, or of the run
+// Finish is making current (for its history): fix then sets what its
+// record does not say yet.
+func (s *Store) licenseFactsOf(ctx context.Context, run int64, fix func(*Run)) (*LicenseFacts, error) {
 	f := &LicenseFacts{Groups: map[string]string{}}
+	var err error
 	if f.Run, err = s.Run(ctx, run); err != nil {
 		return nil, err
 	}
-	if f.Licenses, err = s.Licenses(ctx, connID, Query{RunID: run}); err != nil {
+	if fix != nil {
+		fix(&f.Run)
+	}
+	if f.Licenses, err = s.licensesOf(ctx, run, Query{}); err != nil {
 		return nil, err
 	}
 	for _, l := range f.Licenses {

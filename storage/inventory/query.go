@@ -492,6 +492,11 @@ func (s *Store) Licenses(ctx context.Context, connID string, q Query) ([]License
 	if err != nil {
 		return nil, err
 	}
+	return s.licensesOf(ctx, run, q)
+}
+
+// licensesOf is Licenses of a run already checked (or being finished).
+func (s *Store) licensesOf(ctx context.Context, run int64, q Query) ([]License, error) {
 	order, err := orderBy(LicenseColumns, q, "rowid")
 	if err != nil {
 		return nil, err

@@ -11,6 +11,12 @@
 // run, and only Finish with a good status makes a run current, in one
 // transaction. A failed, cancelled or killed run therefore leaves the last
 // good snapshot untouched; its staged rows are deleted.
+//
+// Beside the snapshots, which are pruned to the last few, the same
+// transaction writes the run's day into the history (history.go): per
+// day the SKUs' and the tenant's figures, and the licence events seen
+// since the previous snapshot. The history is kept until its retention
+// drops it.
 package inventory
 
 import (
@@ -245,7 +251,8 @@ func snapshotTables() []string {
 	return t
 }
 
-const schemaVersion = 1
+// schemaVersion 2 added the history (issue 18).
+const schemaVersion = 2
 
 func (s *Store) migrate(ctx context.Context) error {
 	// A current schema is left alone: opening must not need to write (a
@@ -406,6 +413,54 @@ func (s *Store) migrate(ctx context.Context) error {
 			reports_started INTEGER NOT NULL,
 			reports_refresh TEXT NOT NULL DEFAULT ''
 		)`,
+		// The history (history.go): names once, then integers only.
+		`CREATE TABLE IF NOT EXISTS history_names (
+			id INTEGER PRIMARY KEY,
+			kind INTEGER NOT NULL,
+			name TEXT NOT NULL,
+			UNIQUE (kind, name)
+		)`,
+		`CREATE TABLE IF NOT EXISTS history_skus (
+			conn INTEGER NOT NULL,
+			day INTEGER NOT NULL,
+			sku INTEGER NOT NULL,
+			purchased INTEGER NOT NULL,
+			assigned INTEGER NOT NULL,
+			active INTEGER NOT NULL,
+			inactive INTEGER NOT NULL,
+			overlapping INTEGER NOT NULL,
+			price INTEGER,
+			yearly INTEGER,
+			currency INTEGER,
+			cost INTEGER,
+			PRIMARY KEY (conn, day, sku)
+		) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS history_tenant (
+			conn INTEGER NOT NULL,
+			day INTEGER NOT NULL,
+			users INTEGER NOT NULL,
+			enabled INTEGER NOT NULL,
+			guests INTEGER NOT NULL,
+			licensed INTEGER NOT NULL,
+			PRIMARY KEY (conn, day)
+		) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS history_events (
+			conn INTEGER NOT NULL,
+			user INTEGER NOT NULL,
+			day INTEGER NOT NULL,
+			sku INTEGER NOT NULL,
+			kind INTEGER NOT NULL,
+			PRIMARY KEY (conn, user, day, sku, kind)
+		) WITHOUT ROWID`,
+		`CREATE INDEX IF NOT EXISTS history_events_sku ON history_events(conn, sku, day)`,
+		`CREATE TABLE IF NOT EXISTS history_meta (
+			key TEXT PRIMARY KEY,
+			value TEXT NOT NULL
+		) WITHOUT ROWID`,
+		// A database with snapshots from before the history seeds it from
+		// them once (BackfillHistory); a new one has nothing to seed.
+		`INSERT OR IGNORE INTO history_meta (key, value) VALUES ('backfill',
+			CASE WHEN EXISTS (SELECT 1 FROM runs WHERE snapshot = 'kept') THEN 'pending' ELSE 'done' END)`,
 	}
 	for _, r := range reportSpecs {
 		var cols strings.Builder
@@ -728,9 +783,15 @@ func (s *Store) prune(ctx context.Context, connID string) error {
 	return nil
 }
 
-// DeleteConnection forgets a connection's history and data (when the
-// connection itself is deleted). Runs in progress are left alone.
-func (s *Store) DeleteConnection(ctx context.Context, connID string) error {
+// DeleteConnection forgets a connection's import history and snapshots
+// (when the connection itself is deleted), and its licence history unless
+// keepHistory. Runs in progress are left alone.
+func (s *Store) DeleteConnection(ctx context.Context, connID string, keepHistory bool) error {
+	if !keepHistory {
+		if err := s.DeleteHistory(ctx, connID); err != nil {
+			return err
+		}
+	}
 	ids, err := s.runIDs(ctx, "SELECT id FROM runs WHERE connection_id = ? AND status <> ?", connID, StatusRunning)
 	if err != nil {
 		return err

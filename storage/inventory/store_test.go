@@ -78,13 +78,7 @@ func activeRow(upn, refresh, lastExchange string) ReportRow {
 func importGood(t *testing.T, s *Store, connID string, n int, prefix string) Run {
 	t.Helper()
 	ctx := context.Background()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: connID, ConnectionName: "Contoso", Trigger: TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
+	w := beginWithSKUs(t, s, connID)
 	us := testUsers(n, prefix)
 	for i := 0; i < len(us); i += 7 {
 		if err := w.AddUsers(ctx, us[i:min(i+7, len(us))]); err != nil {
@@ -363,7 +357,7 @@ func TestKeepPrunesOldSnapshots(t *testing.T) {
 	if us[0].ID != "r3-0000" {
 		t.Fatalf("current snapshot is not the newest: %s", us[0].ID)
 	}
-	if err := s.DeleteConnection(ctx, "c1"); err != nil {
+	if err := s.DeleteConnection(ctx, "c1", false); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := s.History(ctx, "c1", 0); len(h) != 0 {

@@ -12,13 +12,7 @@ import (
 func incremental(t *testing.T, s *Store, connID string, from int64, upserts []User, removed []string) Run {
 	t.Helper()
 	ctx := context.Background()
-	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: connID, ConnectionName: "Contoso", Trigger: TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
-		t.Fatal(err)
-	}
+	w := beginWithSKUs(t, s, connID)
 	if err := w.BeginUserChanges(ctx, from); err != nil {
 		t.Fatal(err)
 	}

@@ -973,6 +973,8 @@ type Outcome struct {
 	// SignIns is SignInsRead when the run read signInActivity, else why
 	// not in the administrator's words; empty when it did not try.
 	SignIns string
+	// History says how a good run adds its day to the history.
+	History HistoryOptions
 }
 
 // SignInsRead is Outcome.SignIns of a run that read signInActivity.
@@ -1044,21 +1046,32 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		}
 		return w.s.Run(ctx, w.id)
 	}
-	err := w.batch(ctx, "the finished import", func() error {
-		if err := w.derive(ctx); err != nil {
-			return err
-		}
-		ended = w.s.now() // the run ends when its snapshot is complete
-		if err := update(w.conn, snapKept); err != nil {
-			return err
-		}
-		if err := w.writeSync(ctx, out.Sync); err != nil {
-			return err
-		}
-		_, err := w.conn.ExecContext(ctx, `INSERT INTO current (connection_id, run_id) VALUES (?, ?)
+	// The derived figures are committed first (still staged, so
+	// invisible): the history reads them, with the rest of the snapshot,
+	// on the store's other connections.
+	err := w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
+	var day *historyDay
+	if err == nil {
+		day, err = w.historyDay(ctx, out)
+	}
+	if err == nil {
+		err = w.batch(ctx, "the finished import", func() error {
+			ended = w.s.now() // the run ends when its snapshot is complete
+			if err := update(w.conn, snapKept); err != nil {
+				return err
+			}
+			if err := w.writeSync(ctx, out.Sync); err != nil {
+				return err
+			}
+			// The day's history goes with the promotion: both or neither.
+			if err := writeHistoryDay(ctx, w.conn, day, true); err != nil {
+				return err
+			}
+			_, err := w.conn.ExecContext(ctx, `INSERT INTO current (connection_id, run_id) VALUES (?, ?)
 			ON CONFLICT (connection_id) DO UPDATE SET run_id = excluded.run_id`, w.info.ConnectionID, w.id)
-		return err
-	})
+			return err
+		})
+	}
 	w.finished = true
 	if err != nil {
 		// The promotion was rolled back: the previous snapshot is still
@@ -1077,7 +1090,27 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	// Pruning is tidying: a failure leaves an extra old snapshot, which
 	// the next Open prunes; the run itself succeeded.
 	_ = w.s.prune(ctx, w.info.ConnectionID)
+	// So is the history's retention: the next run applies it again.
+	if n := out.History.KeepMonths; n > 0 {
+		_ = w.s.PruneHistory(ctx, w.info.ConnectionID, dayTime(dayNumber(w.started)).AddDate(0, -n, 0))
+	}
 	return w.s.Run(ctx, w.id)
+}
+
+// historyDay reads what the run adds to the history: its day's figures
+// and the events since the current snapshot.
+func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, error) {
+	var prev int64
+	err := w.conn.QueryRowContext(ctx, "SELECT run_id FROM current WHERE connection_id = ?", w.info.ConnectionID).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	// The run's record is completed by the promotion; the figures need
+	// now what it will say.
+	fix := func(r *Run) {
+		r.ActivityAsOf, r.SignIns, r.Counts = w.asOf, out.SignIns, w.counts
+	}
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).

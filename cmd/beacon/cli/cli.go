@@ -1,6 +1,7 @@
 // Package cli is the headless command line of the beacon binary:
 // `beacon list`, `beacon execute NAME`, `beacon generate NAME`, `beacon
-// optimize NAME` (the licences to reclaim), `beacon catalog ...`,
+// optimize NAME` (the licences to reclaim), `beacon history NAME` (the
+// licence history and events), `beacon catalog ...`,
 // `beacon prices ...`, `beacon connection ...` (the connection dialog for
 // scripts: add, set, show, remove, export, import), ...
 //

@@ -33,7 +33,7 @@ func init() {
 		{name: "add", usage: "NAME [FLAGS]", summary: "create a connection with the dialog's defaults and the given settings", run: runConnectionAdd},
 		{name: "set", usage: "NAME [FLAGS]", summary: "change settings of a connection (only the flags given)", run: runConnectionSet},
 		{name: "show", usage: "NAME [--format text|json]", summary: "print a connection's settings and which secrets it has (never their values)", run: runConnectionShow},
-		{name: "remove", usage: "NAME --yes", summary: "delete a connection and its secrets in the keyring", run: runConnectionRemove},
+		{name: "remove", usage: "NAME --yes [--delete-history]", summary: "delete a connection and its secrets in the keyring (and with --delete-history its imported data and licence history)", run: runConnectionRemove},
 		{name: "export", usage: "[--output FILE]", summary: "write every connection and schedule as JSON, without secrets", run: runConnectionExport},
 		{name: "import", usage: "FILE|- [--replace]", summary: "add the connections and schedules of an export, checked before anything is written", run: runConnectionImport},
 	})
@@ -723,8 +723,9 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 	return ExitOK
 }
 
-func runConnectionRemove(_ context.Context, env *Env, fs *verbFlags, args []string) int {
+func runConnectionRemove(ctx context.Context, env *Env, fs *verbFlags, args []string) int {
 	yes := fs.Bool("yes", false, "confirm: the connection and its secrets are deleted for good")
+	deleteData := fs.Bool("delete-history", false, "also delete the connection's imported data and its licence history (kept by default)")
 	cfg, i, code := loadNamed(env, fs, args)
 	if code != 0 {
 		return code
@@ -746,7 +747,20 @@ func runConnectionRemove(_ context.Context, env *Env, fs *verbFlags, args []stri
 		fmt.Fprintf(env.Stderr, "beacon connection remove: %q was removed, but its secrets could not all be deleted from the keyring: %v\n", c.Name, err)
 		return ExitWarnings
 	}
-	fmt.Fprintf(env.Stdout, "Connection %q removed, with its secrets.\n", c.Name)
+	if *deleteData {
+		store, err := openStoreIfAny(ctx, env)
+		if err == nil && store != nil {
+			err = service.ForgetConnection(ctx, store, c.ID, false)
+			store.Close()
+		}
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "beacon connection remove: %q was removed, but its imported data and history could not be deleted: %v\n", c.Name, err)
+			return ExitWarnings
+		}
+		fmt.Fprintf(env.Stdout, "Connection %q removed, with its secrets, imported data and licence history.\n", c.Name)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stdout, "Connection %q removed, with its secrets; its imported data and licence history are kept.\n", c.Name)
 	return ExitOK
 }
 

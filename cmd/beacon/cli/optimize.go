@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -17,6 +18,7 @@ import (
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/service/optimize"
+	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -44,6 +46,57 @@ var optimizeLists = []struct {
 	{"errors", optimize.AssignmentError},
 }
 
+// reportFlags are the output flags of a report: --format, --output and
+// --bom.
+func reportFlags(fs *flag.FlagSet) (format, output, bom *string) {
+	format = fs.String("format", "table", "table, csv or json")
+	output = fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
+	bom = fs.String("bom", "auto", bomUsage)
+	return format, output, bom
+}
+
+// failWith returns the failure of command cmd: its error on stderr,
+// ExitFailed.
+func failWith(env *Env, cmd string) func(error) int {
+	return func(err error) int {
+		fmt.Fprintf(env.Stderr, "beacon %s: %v\n", cmd, err)
+		return ExitFailed
+	}
+}
+
+// reportSources are what a report on a connection's data reads.
+type reportSources struct {
+	conn    storage.Connection
+	cfg     *storage.Config
+	cat     *catalog.Catalog
+	problem string // why the loaded catalogue is not used ("": it is)
+	store   *inventory.Store
+	noData  error
+}
+
+// openReport loads the connection named name, the catalogue in use (its
+// problem printed as cmd's when cmd is given) and the inventory database,
+// failing with noData when there is none yet.
+func openReport(ctx context.Context, env *Env, name, cmd string) (*reportSources, error) {
+	conn, err := loadConnection(env, name)
+	if err != nil {
+		return nil, err
+	}
+	cfg, cat, problem, err := catalogInUse(env, cmd)
+	if err != nil {
+		return nil, err
+	}
+	noData := fmt.Errorf("%s has no imported data yet: run `beacon execute %q` first", conn.Name, conn.Name)
+	store, err := openStoreIfAny(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, noData
+	}
+	return &reportSources{conn: conn, cfg: cfg, cat: cat, problem: problem, store: store, noData: noData}, nil
+}
+
 // maxInactiveDays bounds N: ten years is beyond any activity Microsoft
 // keeps (the reports cover 180 days).
 const maxInactiveDays = 3650
@@ -52,10 +105,8 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 	c, _ := Lookup("optimize")
 	fs := NewFlagSet(env, c)
 	days := fs.Int("inactive-days", optimize.DefaultInactiveDays, "N: a user with no activity for N days before the snapshot's activity date is inactive, and an account younger than N days a new starter (1 to 3650)")
-	format := fs.String("format", "table", "table, csv or json")
 	list := fs.String("list", "all", "the list to print: all, inactive, never, disabled, guests, new, overlaps or errors")
-	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
-	bom := fs.String("bom", "auto", bomUsage)
+	format, output, bom := reportFlags(fs)
 	name, code, ok := parseOneName(env, fs, "optimize", args)
 	if !ok {
 		return code
@@ -83,29 +134,16 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon optimize: %v\n", err)
 		return ExitUsage
 	}
-	fail := func(err error) int {
-		fmt.Fprintf(env.Stderr, "beacon optimize: %v\n", err)
-		return ExitFailed
-	}
-	conn, err := loadConnection(env, name)
-	if err != nil {
-		return fail(err)
-	}
+	fail := failWith(env, "optimize")
 	// The catalogue's problem is part of the report (a notice in the
 	// table, a field in the JSON), not a separate line on stderr.
-	cfg, cat, problem, err := catalogInUse(env, "")
+	src, err := openReport(ctx, env, name, "")
 	if err != nil {
 		return fail(err)
 	}
-	noData := fmt.Errorf("%s has no imported data yet: run `beacon execute %q` first", conn.Name, conn.Name)
-	store, err := openStoreIfAny(ctx, env)
-	if err != nil {
-		return fail(err)
-	}
-	if store == nil {
-		return fail(noData)
-	}
-	defer store.Close()
+	defer src.store.Close()
+	conn, cfg, cat, problem, store := src.conn, src.cfg, src.cat, src.problem, src.store
+	noData := src.noData
 	run, err := store.CurrentRun(ctx, conn.ID)
 	if errors.Is(err, inventory.ErrNoSnapshot) {
 		return fail(noData)

@@ -1,0 +1,610 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The history (issue 18) is what outlives the snapshots: per connection
+// and day, one row per SKU and one for the tenant, and the licence events
+// seen between successive snapshots. Snapshots are pruned to the last few;
+// the history is kept until its retention says otherwise.
+//
+// It is written by Finish in the transaction that makes a run current, so
+// a killed import never leaves half a day: either the day's rows and the
+// new snapshot are there, or neither. The last good import of a day
+// replaces that day's rows; events accumulate (an event is first seen
+// once).
+//
+// Every column is an integer and every table is WITHOUT ROWID, keyed by
+// small integers: connection, SKU, user and currency names are kept once
+// in history_names. A day is the number of days since 1970-01-01 (UTC).
+
+// EventKind is what changed for a user between two snapshots.
+type EventKind int
+
+const (
+	EventAssigned EventKind = iota + 1
+	EventRemoved
+	EventUserCreated
+	EventUserDeleted
+	EventDisabled
+	EventEnabled
+)
+
+var eventNames = map[EventKind]string{EventAssigned: "assigned", EventRemoved: "removed", EventUserCreated: "user created",
+	EventUserDeleted: "user deleted", EventDisabled: "disabled", EventEnabled: "enabled"}
+
+func (k EventKind) String() string { return eventNames[k] }
+
+// name kinds of history_names.
+const (
+	nameConnection = 1
+	nameSKU        = 2
+	nameUser       = 3
+	nameCurrency   = 4
+)
+
+// HistorySKU is one SKU's figures on one day. The figures the store
+// cannot work out itself (inactive, overlapping, price) come from the
+// HistoryFunc of the run's Outcome.
+type HistorySKU struct {
+	Day       time.Time
+	SkuID     string // lower case
+	Purchased int
+	Assigned  int
+	// Active is the snapshot's own figure (activity in the ActiveDays
+	// before its reference date).
+	Active int
+	// InactiveAssigned and Overlapping are the seats the Optimization
+	// page lists as wasted and as overlapping, on that day's snapshot.
+	InactiveAssigned int
+	Overlapping      int
+	// Priced says a price was in force; Price is it as configured (per
+	// seat, hundredths, per month or year), CostCents what all purchased
+	// seats cost a month at it.
+	Priced     bool
+	PriceCents int64
+	Yearly     bool
+	Currency   string
+	CostCents  int64
+}
+
+// HistoryTenant is the tenant's figures on one day.
+type HistoryTenant struct {
+	Day                              time.Time
+	Users, Enabled, Guests, Licensed int
+}
+
+// HistoryEvent is one change first seen on Day.
+type HistoryEvent struct {
+	Day   time.Time
+	UPN   string // lower case
+	SkuID string // lower case; "" for user events
+	Kind  EventKind
+}
+
+// HistoryFigures are the figures a HistoryFunc adds per SKU (by lower-case
+// skuId); SKUs it leaves out count zero and have no price.
+type HistoryFigures map[string]HistorySKU
+
+// HistoryFunc works out the figures that need more than the store knows
+// (the licensing catalogue, the prices, the Optimization page's rules)
+// from the facts of the snapshot being finished.
+type HistoryFunc func(ctx context.Context, f *LicenseFacts) (HistoryFigures, error)
+
+// HistoryOptions say how a good run writes its history.
+type HistoryOptions struct {
+	// Figures, when set, adds inactive, overlapping and cost figures.
+	Figures HistoryFunc
+	// KeepMonths drops the connection's history older than that many
+	// months after the run (0: keep it forever).
+	KeepMonths int
+}
+
+// dayNumber is t's UTC date as days since the epoch.
+func dayNumber(t time.Time) int64 {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+func dayTime(n int64) time.Time { return time.Unix(n*86400, 0).UTC() }
+
+// historyUser is what the events compare of a user.
+type historyUser struct {
+	key     string // upn_key
+	enabled bool
+	skus    []string // lower case, sorted
+}
+
+// historySnapshot is what the history reads of one snapshot.
+type historySnapshot struct {
+	tenant HistoryTenant
+	users  map[string]historyUser // by object id
+	skus   []HistorySKU           // purchased, assigned, active
+}
+
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// readHistorySnapshot reads run's users and SKUs.
+func readHistorySnapshot(ctx context.Context, q querier, run int64) (*historySnapshot, error) {
+	hs := &historySnapshot{users: map[string]historyUser{}}
+	rows, err := q.QueryContext(ctx, `SELECT id, upn_key, account_enabled,
+		user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0, assigned_licenses
+		FROM users WHERE run_id = ?`, run)
+	if err != nil {
+		return nil, fmt.Errorf("read the users for the history: %w", err)
+	}
+	for rows.Next() {
+		var id, licenses string
+		var u historyUser
+		var guest bool
+		if err := rows.Scan(&id, &u.key, &u.enabled, &guest, &licenses); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		for _, s := range licenseSkuIDs(licenses) {
+			u.skus = append(u.skus, strings.ToLower(s))
+		}
+		slices.Sort(u.skus)
+		u.skus = slices.Compact(u.skus)
+		hs.tenant.Users++
+		if u.enabled {
+			hs.tenant.Enabled++
+		}
+		if guest {
+			hs.tenant.Guests++
+		}
+		if len(u.skus) > 0 {
+			hs.tenant.Licensed++
+		}
+		hs.users[strings.ToLower(id)] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT lower(sku_id), prepaid_enabled + prepaid_warning, assigned, active FROM skus WHERE run_id = ?`, run)
+	if err != nil {
+		return nil, fmt.Errorf("read the licences for the history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s HistorySKU
+		if err := rows.Scan(&s.SkuID, &s.Purchased, &s.Assigned, &s.Active); err != nil {
+			return nil, err
+		}
+		hs.skus = append(hs.skus, s)
+	}
+	return hs, rows.Err()
+}
+
+// diffEvents lists what changed from prev to next, in a stable order.
+func diffEvents(prev, next *historySnapshot) []HistoryEvent {
+	var out []HistoryEvent
+	add := func(key, sku string, k EventKind) {
+		out = append(out, HistoryEvent{UPN: key, SkuID: sku, Kind: k})
+	}
+	for id, n := range next.users {
+		p, ok := prev.users[id]
+		if !ok {
+			add(n.key, "", EventUserCreated)
+			for _, s := range n.skus {
+				add(n.key, s, EventAssigned)
+			}
+			continue
+		}
+		switch {
+		case p.enabled && !n.enabled:
+			add(n.key, "", EventDisabled)
+		case !p.enabled && n.enabled:
+			add(n.key, "", EventEnabled)
+		}
+		for _, s := range n.skus {
+			if _, found := slices.BinarySearch(p.skus, s); !found {
+				add(n.key, s, EventAssigned)
+			}
+		}
+		for _, s := range p.skus {
+			if _, found := slices.BinarySearch(n.skus, s); !found {
+				add(n.key, s, EventRemoved)
+			}
+		}
+	}
+	for id, p := range prev.users {
+		if _, ok := next.users[id]; ok {
+			continue
+		}
+		add(p.key, "", EventUserDeleted)
+		for _, s := range p.skus {
+			add(p.key, s, EventRemoved)
+		}
+	}
+	slices.SortFunc(out, func(a, b HistoryEvent) int {
+		if c := strings.Compare(a.UPN, b.UPN); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.SkuID, b.SkuID); c != 0 {
+			return c
+		}
+		return int(a.Kind - b.Kind)
+	})
+	return out
+}
+
+// historyDay is everything one good run writes into the history.
+type historyDay struct {
+	conn   string
+	day    int64
+	tenant HistoryTenant
+	skus   []HistorySKU
+	events []HistoryEvent
+}
+
+// buildHistoryDay reads the run's snapshot (and the one it follows, for
+// the events) and adds fn's figures. Staged rows are committed, so they
+// are read on the store's own connections.
+func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run)) (*historyDay, error) {
+	next, err := readHistorySnapshot(ctx, s.db, run)
+	if err != nil {
+		return nil, err
+	}
+	hd := &historyDay{conn: connID, day: dayNumber(day), tenant: next.tenant, skus: next.skus}
+	if prevRun != 0 {
+		prev, err := readHistorySnapshot(ctx, s.db, prevRun)
+		if err != nil {
+			return nil, err
+		}
+		hd.events = diffEvents(prev, next)
+	}
+	if fn != nil {
+		facts, err := s.licenseFactsOf(ctx, run, fix)
+		if err != nil {
+			return nil, fmt.Errorf("read the snapshot's licence facts for the history: %w", err)
+		}
+		figs, err := fn(ctx, facts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range hd.skus {
+			f, ok := figs[hd.skus[i].SkuID]
+			if !ok {
+				continue
+			}
+			sk := &hd.skus[i]
+			sk.InactiveAssigned, sk.Overlapping = f.InactiveAssigned, f.Overlapping
+			sk.Priced, sk.PriceCents, sk.Yearly, sk.Currency, sk.CostCents = f.Priced, f.PriceCents, f.Yearly, f.Currency, f.CostCents
+		}
+	}
+	return hd, nil
+}
+
+type execer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// historyName returns the id of a name, adding it.
+func historyName(ctx context.Context, tx execer, kind int, name string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO history_names (kind, name) VALUES (?, ?)", kind, name); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM history_names WHERE kind = ? AND name = ?", kind, name).Scan(&id)
+	return id, err
+}
+
+// writeHistoryDay writes hd inside tx. replace says the day's figures
+// replace those already there (a later import of the same day); else
+// they are kept (the back-fill never overwrites a day an import wrote).
+func writeHistoryDay(ctx context.Context, tx execer, hd *historyDay, replace bool) error {
+	conn, err := historyName(ctx, tx, nameConnection, hd.conn)
+	if err != nil {
+		return fmt.Errorf("write the history: %w", err)
+	}
+	verb := "INSERT OR IGNORE"
+	if replace {
+		verb = "INSERT OR REPLACE"
+		for _, t := range []string{"history_skus", "history_tenant"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE conn = ? AND day = ?", conn, hd.day); err != nil {
+				return fmt.Errorf("write the history: %w", err)
+			}
+		}
+	}
+	t := hd.tenant
+	if _, err := tx.ExecContext(ctx, verb+` INTO history_tenant (conn, day, users, enabled, guests, licensed) VALUES (?, ?, ?, ?, ?, ?)`,
+		conn, hd.day, t.Users, t.Enabled, t.Guests, t.Licensed); err != nil {
+		return fmt.Errorf("write the history: %w", err)
+	}
+	ids := map[[2]any]int64{}
+	name := func(kind int, n string) (int64, error) {
+		if id, ok := ids[[2]any{kind, n}]; ok {
+			return id, nil
+		}
+		id, err := historyName(ctx, tx, kind, n)
+		ids[[2]any{kind, n}] = id
+		return id, err
+	}
+	for _, s := range hd.skus {
+		sku, err := name(nameSKU, s.SkuID)
+		if err != nil {
+			return err
+		}
+		var price, per, cur, cost any
+		if s.Priced {
+			c, err := name(nameCurrency, s.Currency)
+			if err != nil {
+				return err
+			}
+			price, per, cur, cost = s.PriceCents, s.Yearly, c, s.CostCents
+		}
+		if _, err := tx.ExecContext(ctx, verb+` INTO history_skus (conn, day, sku, purchased, assigned, active, inactive, overlapping, price, yearly, currency, cost)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, conn, hd.day, sku, s.Purchased, s.Assigned, s.Active, s.InactiveAssigned, s.Overlapping,
+			price, per, cur, cost); err != nil {
+			return fmt.Errorf("write the history: %w", err)
+		}
+	}
+	for _, e := range hd.events {
+		user, err := name(nameUser, e.UPN)
+		if err != nil {
+			return err
+		}
+		var sku int64
+		if e.SkuID != "" {
+			if sku, err = name(nameSKU, e.SkuID); err != nil {
+				return err
+			}
+		}
+		// An event is first seen once: a second import of the day that
+		// sees it again changes nothing.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO history_events (conn, user, day, sku, kind) VALUES (?, ?, ?, ?, ?)`,
+			conn, user, hd.day, sku, int(e.Kind)); err != nil {
+			return fmt.Errorf("write the history: %w", err)
+		}
+	}
+	return nil
+}
+
+// historyConn is a connection's id in the history (false: none yet).
+func (s *Store) historyConn(ctx context.Context, connID string) (int64, bool, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, "SELECT id FROM history_names WHERE kind = ? AND name = ?", nameConnection, connID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+// PruneHistory drops the connection's history before the day of before.
+func (s *Store) PruneHistory(ctx context.Context, connID string, before time.Time) error {
+	conn, ok, err := s.historyConn(ctx, connID)
+	if err != nil || !ok {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"history_skus", "history_tenant", "history_events"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE conn = ? AND day < ?", conn, dayNumber(before)); err != nil {
+			return fmt.Errorf("apply the history's retention: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// DeleteHistory forgets a connection's history.
+func (s *Store) DeleteHistory(ctx context.Context, connID string) error {
+	return s.PruneHistory(ctx, connID, time.Unix(1<<40, 0))
+}
+
+// HistoryQuery selects part of a connection's history.
+type HistoryQuery struct {
+	// SkuID limits SKU rows and events to one SKU (lower or any case).
+	SkuID string
+	// UPN limits events to one user.
+	UPN string
+	// Since and Until bound the days (zero: open).
+	Since, Until time.Time
+}
+
+func (q HistoryQuery) days() (int64, int64) {
+	lo, hi := int64(-1<<40), int64(1<<40)
+	if !q.Since.IsZero() {
+		lo = dayNumber(q.Since)
+	}
+	if !q.Until.IsZero() {
+		hi = dayNumber(q.Until)
+	}
+	return lo, hi
+}
+
+// HistorySKUs returns the connection's SKU rows, by day then SKU.
+func (s *Store) HistorySKUs(ctx context.Context, connID string, q HistoryQuery) ([]HistorySKU, error) {
+	conn, ok, err := s.historyConn(ctx, connID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	lo, hi := q.days()
+	rows, err := s.db.QueryContext(ctx, `SELECT h.day, n.name, h.purchased, h.assigned, h.active, h.inactive, h.overlapping,
+		h.price, h.yearly, COALESCE(c.name, ''), h.cost
+		FROM history_skus h JOIN history_names n ON n.id = h.sku LEFT JOIN history_names c ON c.id = h.currency
+		WHERE h.conn = ? AND h.day BETWEEN ? AND ? AND (? = '' OR n.name = lower(?))
+		ORDER BY h.day, n.name`, conn, lo, hi, q.SkuID, q.SkuID)
+	return scanAll(rows, err, func(rows *sql.Rows, h *HistorySKU) error {
+		var day int64
+		var price, yearly, cost sql.NullInt64
+		if err := rows.Scan(&day, &h.SkuID, &h.Purchased, &h.Assigned, &h.Active, &h.InactiveAssigned, &h.Overlapping,
+			&price, &yearly, &h.Currency, &cost); err != nil {
+			return err
+		}
+		h.Day = dayTime(day)
+		if price.Valid {
+			h.Priced, h.PriceCents, h.Yearly, h.CostCents = true, price.Int64, yearly.Int64 != 0, cost.Int64
+		}
+		return nil
+	})
+}
+
+// scanAll reads every row of a query (its result rows, err) into a
+// slice, scan filling one element.
+func scanAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows, *T) error) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("read the history: %w", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// HistoryTenants returns the connection's tenant rows, by day.
+func (s *Store) HistoryTenants(ctx context.Context, connID string, q HistoryQuery) ([]HistoryTenant, error) {
+	conn, ok, err := s.historyConn(ctx, connID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	lo, hi := q.days()
+	rows, err := s.db.QueryContext(ctx, `SELECT day, users, enabled, guests, licensed FROM history_tenant
+		WHERE conn = ? AND day BETWEEN ? AND ? ORDER BY day`, conn, lo, hi)
+	return scanAll(rows, err, func(rows *sql.Rows, h *HistoryTenant) error {
+		var day int64
+		err := rows.Scan(&day, &h.Users, &h.Enabled, &h.Guests, &h.Licensed)
+		h.Day = dayTime(day)
+		return err
+	})
+}
+
+// HistoryEvents returns the connection's licence events, by day, user,
+// SKU and kind.
+func (s *Store) HistoryEvents(ctx context.Context, connID string, q HistoryQuery) ([]HistoryEvent, error) {
+	conn, ok, err := s.historyConn(ctx, connID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	lo, hi := q.days()
+	where := "e.conn = ?1 AND e.day BETWEEN ?2 AND ?3"
+	args := []any{conn, lo, hi}
+	// The keys' order serves each filter: (conn, user, ...) the user's
+	// timeline, the (conn, sku, day) index the SKU's.
+	if q.UPN != "" {
+		where += " AND e.user = (SELECT id FROM history_names WHERE kind = ?4 AND name = lower(?5))"
+		args = append(args, nameUser, q.UPN)
+	}
+	if q.SkuID != "" {
+		where += " AND e.sku = (SELECT id FROM history_names WHERE kind = ?6 AND name = lower(?7))"
+		for len(args) < 5 {
+			args = append(args, nil)
+		}
+		args = append(args, nameSKU, q.SkuID)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT e.day, u.name, COALESCE(k.name, ''), e.kind FROM history_events e
+		JOIN history_names u ON u.id = e.user LEFT JOIN history_names k ON k.id = e.sku
+		WHERE `+where+` ORDER BY e.day, u.name, 3, e.kind`, args...)
+	return scanAll(rows, err, func(rows *sql.Rows, e *HistoryEvent) error {
+		var day int64
+		err := rows.Scan(&day, &e.UPN, &e.SkuID, &e.Kind)
+		e.Day = dayTime(day)
+		return err
+	})
+}
+
+// HistoryBackfillPending says the database's kept snapshots have not yet
+// seeded the history (a database of a build before issue 18).
+func (s *Store) HistoryBackfillPending(ctx context.Context) (bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM history_meta WHERE key = 'backfill'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return v == "pending", err
+}
+
+// BackfillHistory seeds the history from the kept snapshots of every
+// connection, once: each snapshot gives its day (the day its run started),
+// successive ones the events between them. Days an import already wrote
+// are left as they are. The rows and the record that the back-fill ran
+// are written in one transaction, so it never runs twice, nor half.
+func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
+	if pending, err := s.HistoryBackfillPending(ctx); err != nil || !pending {
+		return err
+	}
+	type kept struct {
+		id      int64
+		conn    string
+		started int64
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, connection_id, started FROM runs WHERE snapshot = ? ORDER BY connection_id, id`,
+		snapKept)
+	runs, err := scanAll(rows, err, func(rows *sql.Rows, k *kept) error { return rows.Scan(&k.id, &k.conn, &k.started) })
+	if err != nil {
+		return err
+	}
+	var days []*historyDay
+	for i, r := range runs {
+		var prev int64
+		if i > 0 && runs[i-1].conn == r.conn {
+			prev = runs[i-1].id
+		}
+		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil)
+		if errors.Is(err, ErrNoSnapshot) {
+			continue // pruned meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("seed the history from snapshot %d: %w", r.id, err)
+		}
+		days = append(days, hd)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v string
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM history_meta WHERE key = 'backfill'").Scan(&v); err != nil || v != "pending" {
+		return err // another process did it meanwhile
+	}
+	// Later snapshots of a day come later in days: replacing within the
+	// back-fill keeps the day's last, but never a day an import wrote.
+	written := map[[2]any]bool{}
+	for _, hd := range days {
+		k := [2]any{hd.conn, hd.day}
+		if !written[k] {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM history_tenant t JOIN history_names c ON c.id = t.conn
+				WHERE c.kind = ? AND c.name = ? AND t.day = ?`, nameConnection, hd.conn, hd.day).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				// An import wrote the day: keep its figures, add the events.
+				hd = &historyDay{conn: hd.conn, day: hd.day, tenant: hd.tenant, events: hd.events}
+				if err := writeHistoryDay(ctx, tx, hd, false); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		written[k] = true
+		if err := writeHistoryDay(ctx, tx, hd, true); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE history_meta SET value = 'done' WHERE key = 'backfill'"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

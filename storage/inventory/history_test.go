@@ -1,0 +1,280 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/inventorybeacon/beacon/internal/clock"
+)
+
+// beginWithSKUs begins a run of connID and stages testSKUs.
+func beginWithSKUs(t *testing.T, s *Store, connID string) *RunWriter {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: connID, ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// importUsers writes a good run of the given users (testSKUs) at the
+// store's clock.
+func importUsers(t *testing.T, s *Store, connID string, us []User, out Outcome) Run {
+	t.Helper()
+	ctx := context.Background()
+	w := beginWithSKUs(t, s, connID)
+	if err := w.AddUsers(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+	out.Status = StatusSucceeded
+	run, err := w.Finish(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func TestHistoryDaysEventsAndPruning(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(clock.Now().Year(), 3, 1, 10, 0, 0, 0, time.UTC)
+	fc := clock.NewFake(start)
+	s := openTest(t, Options{Keep: 2, Now: fc.Now})
+	us := testUsers(6, "u")
+	// Figures that only the service knows arrive through the callback.
+	figs := HistoryOptions{Figures: func(_ context.Context, f *LicenseFacts) (HistoryFigures, error) {
+		if len(f.Users) == 0 {
+			return nil, fmt.Errorf("no licensed users in the facts")
+		}
+		return HistoryFigures{skuE3: {InactiveAssigned: 1, Overlapping: 2, Priced: true, PriceCents: 3600, Yearly: true, Currency: "EUR", CostCents: 7500}}, nil
+	}}
+	importUsers(t, s, "c1", us, Outcome{History: figs})
+	// Day 1, later: user 1 gets E3; the day's figures are replaced.
+	fc.Advance(2 * time.Hour)
+	us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}}
+	importUsers(t, s, "c1", us, Outcome{History: figs})
+	// Day 2: user 2 disabled and loses E3, user 3 deleted, a joiner.
+	fc.Advance(24 * time.Hour)
+	us[2].AccountEnabled = false
+	us[2].AssignedLicenses = nil
+	joiner := testUsers(8, "u")[7]
+	us = append(append(us[:3:3], us[4:]...), joiner)
+	importUsers(t, s, "c1", us, Outcome{History: figs})
+	// More runs prune the snapshots (Keep 2); the history stays.
+	for range 3 {
+		fc.Advance(24 * time.Hour)
+		importUsers(t, s, "c1", us, Outcome{History: figs})
+	}
+
+	tenants, err := s.HistoryTenants(ctx, "c1", HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tenants) != 5 {
+		t.Fatalf("%d tenant days, want 5 (one per day): %+v", len(tenants), tenants)
+	}
+	if d := tenants[0].Day; !d.Equal(time.Date(start.Year(), 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("first day %v", d)
+	}
+	if tenants[0].Users != 6 || tenants[1].Users != 6 || tenants[1].Guests != 0 {
+		t.Fatalf("tenant rows %+v", tenants[:2])
+	}
+	skus, err := s.HistorySKUs(ctx, "c1", HistoryQuery{SkuID: skuE3, Until: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Users 0, 2, 4 hold E3, and the day's last import added user 1.
+	if len(skus) != 1 || skus[0].Assigned != 4 || skus[0].Purchased != 25 || skus[0].InactiveAssigned != 1 ||
+		skus[0].Overlapping != 2 || !skus[0].Priced || skus[0].PriceCents != 3600 || !skus[0].Yearly || skus[0].Currency != "EUR" || skus[0].CostCents != 7500 {
+		t.Fatalf("E3 on day 1: %+v", skus)
+	}
+	events, err := s.HistoryEvents(ctx, "c1", HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day1, day2 := dayTime(dayNumber(start)), dayTime(dayNumber(start)+1)
+	want := []HistoryEvent{
+		{day1, "user0001@contoso.example", skuE3, EventAssigned},
+		{day2, "user0002@contoso.example", "", EventDisabled},
+		{day2, "user0002@contoso.example", skuE3, EventRemoved},
+		{day2, "user0003@contoso.example", "", EventUserDeleted},
+		{day2, "user0007@contoso.example", "", EventUserCreated},
+	}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Fatalf("events\n got %v\nwant %v", events, want)
+	}
+	byUser, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{UPN: "USER0002@contoso.example"})
+	bySKU, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{SkuID: skuE3})
+	if len(byUser) != 2 || len(bySKU) != 2 {
+		t.Fatalf("by user %v, by SKU %v", byUser, bySKU)
+	}
+	// Retention: keep 0 months of a later run drops every earlier day.
+	fc.Advance(24 * time.Hour * 70)
+	importUsers(t, s, "c1", us, Outcome{History: HistoryOptions{KeepMonths: 1}})
+	if tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{}); len(tenants) != 1 {
+		t.Fatalf("after retention: %d days, want 1", len(tenants))
+	}
+	// Deleting the connection may keep its history.
+	if err := s.DeleteConnection(ctx, "c1", true); err != nil {
+		t.Fatal(err)
+	}
+	if tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{}); len(tenants) != 1 {
+		t.Fatalf("history not kept with the connection's deletion")
+	}
+	if err := s.DeleteConnection(ctx, "c1", false); err != nil {
+		t.Fatal(err)
+	}
+	if tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{}); len(tenants) != 0 {
+		t.Fatalf("history kept after deleting it")
+	}
+}
+
+func TestFailedRunWritesNoHistory(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	w := beginWithSKUs(t, s, "c1")
+	if err := w.AddUsers(ctx, testUsers(3, "u")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusFailed, Err: fmt.Errorf("boom")}); err != nil {
+		t.Fatal(err)
+	}
+	// A history function that fails fails the promotion: no half day.
+	w = beginWithSKUs(t, s, "c1")
+	if err := w.AddUsers(ctx, testUsers(3, "u")); err != nil {
+		t.Fatal(err)
+	}
+	bad := HistoryOptions{Figures: func(context.Context, *LicenseFacts) (HistoryFigures, error) { return nil, fmt.Errorf("no") }}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded, History: bad}); err == nil {
+		t.Fatal("a failing history function did not fail the run")
+	}
+	if tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{}); len(tenants) != 0 {
+		t.Fatalf("history of runs that did not become current: %+v", tenants)
+	}
+	if _, err := s.CurrentRun(ctx, "c1"); err == nil {
+		t.Fatal("a run whose history failed became current")
+	}
+}
+
+// TestBackfillOnUpgrade turns a database back into a schema-1 one (no
+// history tables) with kept snapshots, reopens it, and checks the
+// snapshots seed the history once.
+func TestBackfillOnUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	start := time.Date(clock.Now().Year(), 5, 1, 9, 0, 0, 0, time.UTC)
+	fc := clock.NewFake(start)
+	s, err := Open(ctx, path, Options{Now: fc.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := testUsers(4, "u")
+	importUsers(t, s, "c1", us, Outcome{})
+	fc.Advance(24 * time.Hour)
+	us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
+	importUsers(t, s, "c1", us, Outcome{})
+	for _, st := range []string{"DROP TABLE history_names", "DROP TABLE history_skus", "DROP TABLE history_tenant",
+		"DROP TABLE history_events", "DROP TABLE history_meta", "PRAGMA user_version = 1"} {
+		if _, err := s.db.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{Now: fc.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if pending, err := s.HistoryBackfillPending(ctx); err != nil || !pending {
+		t.Fatalf("back-fill pending %v, %v", pending, err)
+	}
+	calls := 0
+	fn := func(context.Context, *LicenseFacts) (HistoryFigures, error) { calls++; return nil, nil }
+	if err := s.BackfillHistory(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BackfillHistory(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Fatalf("the figures were asked %d times, want once per kept snapshot (2)", calls)
+	}
+	tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{})
+	events, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{})
+	if len(tenants) != 2 || len(events) != 1 || events[0].Kind != EventAssigned || events[0].SkuID != skuE5 {
+		t.Fatalf("seeded %+v, events %+v", tenants, events)
+	}
+	var v int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != schemaVersion {
+		t.Fatalf("schema version %d", v)
+	}
+	// A new database has nothing to seed.
+	n, err := Open(ctx, filepath.Join(t.TempDir(), FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if pending, _ := n.HistoryBackfillPending(ctx); pending {
+		t.Fatal("a new database waits for a back-fill")
+	}
+}
+
+// TestHistorySize measures the bytes a SKU-day costs: three years of a
+// 40-SKU tenant, written as Finish writes them, with the database's
+// pages counted before and after (BENCHMARKS.md quotes the figure).
+func TestHistorySize(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		var pages, psize int64
+		s.db.QueryRow("PRAGMA page_count").Scan(&pages)
+		s.db.QueryRow("PRAGMA page_size").Scan(&psize)
+		return pages * psize
+	}
+	before := size()
+	const days, nskus = 3 * 365, 40
+	first := dayNumber(clock.Now()) - days
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := range int64(days) {
+		hd := &historyDay{conn: "c1", day: first + d, tenant: HistoryTenant{Users: 10000 + int(d), Enabled: 9500, Guests: 300, Licensed: 9000}}
+		for k := range nskus {
+			hd.skus = append(hd.skus, HistorySKU{SkuID: fmt.Sprintf("%08x-0000-0000-0000-%012x", k, k), Purchased: 2500 + k,
+				Assigned: 2400 + int(d)%50, Active: 2000 + int(d)%70, InactiveAssigned: 300 + int(d)%20, Overlapping: 12,
+				Priced: k%2 == 0, PriceCents: 3600, Currency: "EUR", CostCents: 9000000})
+		}
+		if err := writeHistoryDay(ctx, tx, hd, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec("VACUUM"); err != nil {
+		t.Fatal(err)
+	}
+	grown := size() - before
+	per := float64(grown) / (days * nskus)
+	fmt.Fprintf(os.Stdout, "FIGURE history: %d SKU-days (3 years, 40 SKUs) take %d bytes, %.1f bytes per SKU-day with the tenant's rows\n", days*nskus, grown, per)
+	if grown > 10<<20 {
+		t.Fatalf("three years of 40 SKUs take %d bytes, over 10 MB", grown)
+	}
+	var n int
+	if err := s.db.QueryRow("SELECT COUNT(*) FROM history_skus").Scan(&n); err != nil || n != days*nskus {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+}
