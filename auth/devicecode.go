@@ -58,7 +58,7 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 	cfg := oauth2.Config{
 		ClientID: strings.TrimSpace(conn.ClientID),
 		Endpoint: oauth2.Endpoint{TokenURL: strings.TrimSpace(conn.TokenEndpoint), DeviceAuthURL: da, AuthStyle: oauth2.AuthStyleInParams},
-		Scopes:   Scopes(conn.GraphEndpoint),
+		Scopes:   Scopes(conn),
 	}
 	resp, err := cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient))
 	if err != nil {

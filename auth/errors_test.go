@@ -143,3 +143,30 @@ func TestTransportErrorNamesTheCACertificateSetting(t *testing.T) {
 		t.Errorf("refused: %v", err)
 	}
 }
+
+// The consent link asks for the profile's permissions (.default for
+// Client Credentials), and a Custom provider laid out otherwise than
+// Microsoft's identity platform gets none.
+func TestAdminConsentURLProfiles(t *testing.T) {
+	conn := storage.Connection{Cloud: "Global", ClientID: "5bb1a5a2-0d97-4335-9448-119f7b27aff9", RedirectURI: "http://localhost",
+		AuthorizationEndpoint: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+		GraphEndpoint:         "https://graph.microsoft.com", Permissions: "least-privilege", SignInActivity: true}
+	u, err := url.Parse(AdminConsentURL(conn, ""))
+	if err != nil || u.Query().Get("scope") != "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/LicenseAssignment.Read.All "+
+		"https://graph.microsoft.com/Reports.Read.All https://graph.microsoft.com/Application.Read.All https://graph.microsoft.com/AuditLog.Read.All" {
+		t.Fatalf("least privilege: %v %v", u, err)
+	}
+	conn.AuthFlow = storage.FlowClientCredentials
+	if u, _ := url.Parse(AdminConsentURL(conn, "")); u.Query().Get("scope") != "https://graph.microsoft.com/.default" {
+		t.Fatalf("client credentials: %v", u)
+	}
+	conn.Cloud = "Custom"
+	conn.AuthorizationEndpoint = "https://sim.example/contoso/oauth2/v2.0/authorize"
+	if AdminConsentURL(conn, "") == "" {
+		t.Fatal("a Custom cloud laid out as Microsoft's has the page")
+	}
+	conn.AuthorizationEndpoint = "https://idp.example/oauth/v2/authorize"
+	if got := AdminConsentURL(conn, ""); got != "" {
+		t.Fatalf("another provider: %q", got)
+	}
+}

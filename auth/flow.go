@@ -31,6 +31,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -43,11 +44,21 @@ const DefaultGraphEndpoint = "https://graph.microsoft.com"
 
 // Scopes are the delegated scopes Generate... asks for: a refresh token
 // (offline_access), the account's name for the dialog (openid profile), and
-// the two Graph permissions of the import, as full URIs of the
-// connection's Graph resource (a sovereign cloud has its own).
-func Scopes(graphEndpoint string) []string {
-	g := graphResource(graphEndpoint)
-	return []string{"offline_access", "openid", "profile", g + "/Directory.Read.All", g + "/Reports.Read.All"}
+// the Graph permissions of the connection's permission profile
+// (internal/graphperm), as full URIs of the connection's Graph resource (a
+// sovereign cloud has its own).
+func Scopes(conn storage.Connection) []string {
+	return append([]string{"offline_access", "openid", "profile"}, GraphScopes(conn)...)
+}
+
+// GraphScopes are the Graph permissions of conn's profile as full URIs.
+func GraphScopes(conn storage.Connection) []string {
+	g := graphResource(conn.GraphEndpoint)
+	var out []string
+	for _, p := range graphperm.Permissions(conn.Permissions, conn.CustomScopes, conn.SignInActivity) {
+		out = append(out, g+"/"+p)
+	}
+	return out
 }
 
 func graphResource(graphEndpoint string) string {
@@ -163,7 +174,7 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: redirect.String(),
-		Scopes:      Scopes(conn.GraphEndpoint),
+		Scopes:      Scopes(conn),
 	}
 	f.authURL = f.cfg.AuthCodeURL(state,
 		oauth2.S256ChallengeOption(f.verifier),
@@ -307,29 +318,44 @@ func deviceCodeURL(tokenEndpoint string) string {
 }
 
 // AdminConsentURL is the address an administrator opens to grant the app
-// tenant-wide consent for the import's permissions. tenant may be "" to
-// take it from the endpoints; "common" is never used there (Microsoft
-// refuses it), "organizations" lets any admin's own tenant be chosen.
+// tenant-wide consent for the import's permissions: the profile's
+// delegated scopes, or .default (the app's configured application
+// permissions) for Client Credentials. tenant may be "" to take it from
+// the endpoints; "common" is never used there (Microsoft refuses it),
+// "organizations" lets any admin's own tenant be chosen. Only Microsoft's
+// identity platform has this page: a Custom cloud gets one only when its
+// endpoints are laid out as Microsoft's (/{tenant}/oauth2/v2.0/…, as the
+// simulator's and a Microsoft authority typed by hand are), never for
+// another OpenID Connect provider.
 func AdminConsentURL(conn storage.Connection, tenant string) string {
 	base := conn.AuthorizationEndpoint
 	if base == "" {
 		base = conn.TokenEndpoint
 	}
-	u, err := url.Parse(strings.TrimSpace(base))
-	if err != nil || u.Host == "" {
+	if conn.Cloud == customCloud && !microsoftLayout(base) {
 		return ""
 	}
 	if tenant == "" {
 		tenant = msendpoint.TenantFromEndpoint(base)
 	}
-	if tenant == "" || msendpoint.IsTenantIndependent(tenant) {
-		tenant = "organizations"
+	scopes := GraphScopes(conn)
+	if conn.AuthFlow == storage.FlowClientCredentials {
+		scopes = []string{graphResource(conn.GraphEndpoint) + "/.default"}
 	}
-	g := graphResource(conn.GraphEndpoint)
-	q := url.Values{
-		"client_id":    {strings.TrimSpace(conn.ClientID)},
-		"scope":        {g + "/Directory.Read.All " + g + "/Reports.Read.All"},
-		"redirect_uri": {strings.TrimSpace(conn.RedirectURI)},
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + url.PathEscape(tenant) + "/v2.0/adminconsent", RawQuery: q.Encode()}).String()
+	return graphperm.ConsentLink(base, tenant, conn.ClientID, conn.RedirectURI, scopes)
 }
+
+// microsoftLayout reports whether endpoint is /{tenant}/oauth2/v2.0/… on
+// its host, the path of Microsoft's identity platform.
+func microsoftLayout(endpoint string) bool {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	return len(parts) == 4 && parts[0] != "" && strings.EqualFold(parts[1], "oauth2") && strings.EqualFold(parts[2], "v2.0")
+}
+
+// customCloud is connector.CloudCustom (auth does not import connector):
+// endpoints typed by hand, of any OAuth 2.0 / OpenID Connect provider.
+const customCloud = "Custom"

@@ -157,7 +157,7 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		"client_id":     {strings.TrimSpace(c.ClientID)},
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt},
-		"scope":         {strings.Join(Scopes(c.GraphEndpoint), " ")},
+		"scope":         {strings.Join(Scopes(c), " ")},
 	}
 	start := ts.now()
 	tok, err := postToken(ctx, ts.opts.HTTPClient, opRefresh, c.TokenEndpoint, form, start)

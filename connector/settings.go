@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
 
 	"github.com/inventorybeacon/beacon/storage"
@@ -47,6 +48,8 @@ const (
 	FieldAuthorizationEndpoint = "Authorization Endpoint"
 	FieldClientSecret          = "Client Secret"
 	FieldGraphEndpoint         = "Graph Endpoint"
+	FieldPermissions           = "Permissions"
+	FieldCustomScopes          = "Custom Scopes"
 )
 
 // DefaultClientID is the application (client) ID a new connection starts
@@ -148,8 +151,12 @@ func NewConnection() storage.Connection {
 		SourceType: storage.SourceMicrosoft365,
 		ClientID:   DefaultClientID,
 		AuthFlow:   storage.FlowAuthorizationCode,
-		Created:    now,
-		Modified:   now,
+		// New connections ask for the least that the import needs; one
+		// saved before profiles existed keeps Directory.Read.All (no
+		// profile saved means that), so nobody has to consent again.
+		Permissions: graphperm.LeastPrivilege,
+		Created:     now,
+		Modified:    now,
 	}
 	// Global is in Clouds, so ApplyCloud cannot fail here.
 	_ = ApplyCloud(&c, CloudGlobal)
@@ -496,8 +503,19 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	}
 	add(FieldGraphEndpoint, ValidateEndpoint(c.GraphEndpoint))
 	add(FieldGraphEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldGraphEndpoint, c.GraphEndpoint))
+	switch graphperm.Normalize(c.Permissions) {
+	case graphperm.LeastPrivilege, graphperm.Directory:
+	case graphperm.Custom:
+		add(FieldCustomScopes, ValidateCustomScopes(c.CustomScopes))
+	default:
+		add(FieldPermissions, fmt.Errorf("Choose %s, %s or %s.", graphperm.LabelLeastPrivilege, graphperm.LabelDirectory, graphperm.LabelCustom))
+	}
 	return errs
 }
+
+// ValidateCustomScopes checks the Custom scopes field: Graph permission
+// names separated by spaces, one of them letting the users be read.
+func ValidateCustomScopes(s string) error { return graphperm.ValidateCustom(s) }
 
 // RefreshTokenBindingChanges lists, by field label, the settings of now
 // that differ from those a refresh token was obtained with (obtainedWith),
@@ -512,7 +530,11 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 //     path segment the tenant (a token of one tenant or cloud is not
 //     redeemed by another);
 //   - the Graph Endpoint: the scopes asked for on refresh are full URIs of
-//     that Graph resource, and a different resource needs its own consent.
+//     that Graph resource, and a different resource needs its own consent;
+//   - the Graph permissions asked for (the Permissions profile, its Custom
+//     scopes and the sign-in activity choice): a refresh may ask for no
+//     scope beyond those the sign-in asked for, so new permissions need a
+//     new sign-in (and their consent).
 //
 // It is not bound to the Redirect URI or the Authorization Endpoint: the
 // refresh request sends neither. The Cloud's name alone does not count
@@ -529,6 +551,9 @@ func RefreshTokenBindingChanges(obtainedWith, now storage.Connection) []string {
 	}
 	if !sameEndpoint(obtainedWith.GraphEndpoint, now.GraphEndpoint) {
 		changed = append(changed, FieldGraphEndpoint)
+	}
+	if !samePermissions(obtainedWith, now) {
+		changed = append(changed, FieldPermissions)
 	}
 	if len(changed) > 0 && obtainedWith.Cloud != now.Cloud {
 		changed = append([]string{FieldCloud}, changed...)
@@ -551,6 +576,14 @@ func ClientSecretBindingChanges(savedWith, now storage.Connection) []string {
 		return []string{FieldClientID}
 	}
 	return nil
+}
+
+// samePermissions compares the Graph permissions two settings ask for, as
+// sets (case-insensitive, as Microsoft reads scope names).
+func samePermissions(a, b storage.Connection) bool {
+	pa := graphperm.Permissions(a.Permissions, a.CustomScopes, a.SignInActivity)
+	pb := graphperm.Permissions(b.Permissions, b.CustomScopes, b.SignInActivity)
+	return graphperm.SameSet(pa, pb)
 }
 
 // sameClientID compares client IDs as GUIDs: case does not matter.

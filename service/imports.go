@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -107,7 +108,7 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	defer release()
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
-		Progress: req.Progress})
+		Progress: req.Progress, ConsentURL: auth.AdminConsentURL(conn, tokenTenant(conn))})
 	return res.Run, err
 }
 
@@ -190,3 +191,12 @@ const (
 	ModePlain      = importer.ModePlain
 	ModeSequential = importer.ModeSequential
 )
+
+// tokenTenant is the tenant of conn's last sign-in, "" when unknown: it
+// scopes the admin-consent link of a stage's warning.
+func tokenTenant(conn storage.Connection) string {
+	if conn.Token != nil {
+		return conn.Token.TenantID
+	}
+	return ""
+}

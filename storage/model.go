@@ -98,6 +98,18 @@ type Connection struct {
 	AuthorizationEndpoint string   `json:"authorizationEndpoint,omitempty"`
 	GraphEndpoint         string   `json:"graphEndpoint"`
 
+	// Permissions is the permission profile (internal/graphperm:
+	// "least-privilege", "directory", "custom"). A connection saved before
+	// profiles existed has none, which means "directory": what it was
+	// consented for.
+	Permissions string `json:"permissions,omitempty"`
+	// CustomScopes are the Graph permissions of the "custom" profile, short
+	// names separated by spaces.
+	CustomScopes string `json:"customScopes,omitempty"`
+	// SignInActivity adds AuditLog.Read.All to the delegated scopes asked
+	// for, so the import reads users' sign-in activity.
+	SignInActivity bool `json:"signInActivity,omitempty"`
+
 	// CACertFile optionally names a PEM file of extra root certificates to
 	// trust for this connection (a TLS-inspecting proxy, or the simulator's
 	// local CA).
