@@ -89,6 +89,13 @@ type ConnectionDialog struct {
 	graphEndpoint         *widget.Entry
 	ok, cancel            *widget.Button
 
+	// The permission profile: what the sign-in asks Graph for, and what
+	// each import stage needs of it (stageNeeds, updated as it changes).
+	permissions    *widget.Select
+	signInActivity *widget.Check
+	customScopes   *widget.Entry
+	stageNeeds     *widget.Label
+
 	errs    map[string]*widget.Label   // each field's error, by field label
 	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
 	rows    map[string]*fyne.Container // each field's row, by field label
@@ -184,6 +191,7 @@ func (d *ConnectionDialog) build() {
 	d.clientSecret.OnChanged = typed(connector.FieldClientSecret)
 	d.graphEndpoint = widget.NewEntry()
 	d.graphEndpoint.OnChanged = typed(connector.FieldGraphEndpoint)
+	d.buildPermissions(typed)
 
 	labelW := float32(0)
 	for _, l := range []string{connector.FieldClientID, connector.FieldAuthorizationEndpoint, connector.FieldAuthFlow} {
@@ -233,6 +241,9 @@ func (d *ConnectionDialog) build() {
 		row(fieldRefreshToken, container.NewBorder(nil, nil, nil, d.generate, d.tokenStatus)),
 		row(connector.FieldClientSecret, d.clientSecret),
 		row(connector.FieldGraphEndpoint, d.graphEndpoint),
+		row(connector.FieldPermissions, container.NewVBox(d.permissions, d.signInActivity)),
+		row(connector.FieldCustomScopes, d.customScopes),
+		d.stageNeeds,
 	))
 	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
 
@@ -249,10 +260,11 @@ func (d *ConnectionDialog) build() {
 
 // rolesHelp heads the Microsoft 365 group: what the administrator who
 // signs in needs, whichever field they look at.
-const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions Directory.Read.All and\n" +
-	"Reports.Read.All. Both need admin consent, given once by a Global Administrator (or a\n" +
-	"Cloud Application Administrator). With Authorization Code, the admin who signs in also\n" +
-	"needs the Reports Reader or Global Reader role to read the usage reports."
+const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions chosen under Permissions\n" +
+	"(Least privilege, or Directory.Read.All and Reports.Read.All). They need admin consent,\n" +
+	"given once by a Global Administrator (or a Cloud Application Administrator). With\n" +
+	"Authorization Code, the admin who signs in also needs the Reports Reader or\n" +
+	"Global Reader role to read the usage reports."
 
 // fieldHelp explains the Proxy CA Certificate and each Microsoft 365 field
 // under it. Explicit lines, as for the token description: a wrapped label
@@ -275,7 +287,7 @@ var fieldHelp = map[string]string{
 	fieldRefreshToken: "Generate... opens your browser to sign in and consent; the token is kept\n" +
 		"in the system keyring, never in a file.",
 	connector.FieldClientSecret: "A client secret of the app registration, kept in the system keyring. The app\n" +
-		"needs the application permissions Directory.Read.All and Reports.Read.All.",
+		"needs the application permissions chosen under Permissions, granted with admin consent.",
 	connector.FieldGraphEndpoint: "The Microsoft Graph address of the cloud, where the data is read.",
 }
 
@@ -317,6 +329,7 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.cloud.SetSelected(c.Cloud)
 	d.cloud.OnChanged = d.onCloudChanged
 	d.authFlow.SetSelected(string(c.AuthFlow))
+	d.loadPermissions(c)
 	d.updateProxyEnabled()
 	d.updateFlowRows()
 	d.updateCloudEditable()
@@ -568,6 +581,7 @@ func (d *ConnectionDialog) connection() storage.Connection {
 	c.AuthFlow = storage.AuthFlow(d.authFlow.Selected)
 	c.AuthorizationEndpoint = strings.TrimSpace(d.authorizationEndpoint.Text)
 	c.GraphEndpoint = strings.TrimSpace(d.graphEndpoint.Text)
+	d.readPermissions(&c)
 	c.Token, _, _ = d.tokenFor(c)
 	if d.staleSecret(c) != nil {
 		c.HasClientSecret = false
@@ -616,6 +630,7 @@ func (d *ConnectionDialog) revalidate() {
 	}
 	c := d.connection()
 	d.showCredentials(c)
+	d.showPermissions(c)
 	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
 	var untouched []string
 	for field, l := range d.errs {

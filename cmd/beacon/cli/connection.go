@@ -24,6 +24,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -69,6 +70,8 @@ var fieldFlags = []struct{ field, flag string }{
 	{connector.FieldAuthorizationEndpoint, "--authorization-endpoint"},
 	{connector.FieldClientSecret, "--client-secret-stdin or --client-secret-file"},
 	{connector.FieldGraphEndpoint, "--graph-endpoint"},
+	{connector.FieldPermissions, "--permissions"},
+	{connector.FieldCustomScopes, "--custom-scopes"},
 }
 
 // printFieldErrors writes Validate's errors in the dialog's order, each
@@ -106,6 +109,9 @@ type settingFlags struct {
 	clientSecretStdin     *bool
 	clientSecretFile      *string
 	schedule              *string
+	permissions           *string
+	customScopes          *string
+	signInActivity        *string
 }
 
 func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
@@ -127,8 +133,37 @@ func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
 	s.graphEndpoint = fs.String("graph-endpoint", "", "Graph Endpoint")
 	s.clientSecretStdin = fs.Bool("client-secret-stdin", false, "read the Client Secret from stdin (never give it as an argument)")
 	s.clientSecretFile = fs.String("client-secret-file", "", "read the Client Secret from this file")
+	s.permissions = fs.String("permissions", "", "Permissions: least-privilege (new connections), directory (Directory.Read.All) or custom")
+	s.customScopes = fs.String("custom-scopes", "", "Custom Scopes: Graph permissions separated by spaces, with --permissions custom")
+	s.signInActivity = fs.String("sign-in-activity", "", "also ask for AuditLog.Read.All to read sign-in activity: on or off")
 	s.schedule = fs.String("schedule", "", "attach the connection to the schedule of this name (\""+notScheduled+"\" or none: detach)")
 	return s
+}
+
+// applyPermissions puts the permission flags given into c, as the
+// dialog's Permissions part does.
+func (s *settingFlags) applyPermissions(c *storage.Connection, set map[string]bool) error {
+	if set["permissions"] {
+		p, ok := graphperm.FromLabel(*s.permissions)
+		if !ok {
+			return fmt.Errorf("--permissions takes %s, %s or %s, not %q", graphperm.LeastPrivilege, graphperm.Directory, graphperm.Custom, *s.permissions)
+		}
+		c.Permissions = p
+	}
+	if set["custom-scopes"] {
+		c.CustomScopes = strings.Join(graphperm.ParseCustom(*s.customScopes), " ")
+	}
+	if set["sign-in-activity"] {
+		switch strings.ToLower(strings.TrimSpace(*s.signInActivity)) {
+		case "on", "yes", "true":
+			c.SignInActivity = true
+		case "off", "no", "false":
+			c.SignInActivity = false
+		default:
+			return fmt.Errorf("--sign-in-activity takes on or off, not %q", *s.signInActivity)
+		}
+	}
+	return nil
 }
 
 // given reports which flags were on the command line: a flag given empty
@@ -314,6 +349,9 @@ func (s *settingFlags) apply(e *edit, cfg *storage.Config, sec secrets) error {
 		if set[f.name] {
 			*f.dst = strings.TrimSpace(*f.v)
 		}
+	}
+	if err := s.applyPermissions(c, set); err != nil {
+		return err
 	}
 	if set["auth-flow"] {
 		flow, ok := parseAuthFlow(*s.authFlow)
@@ -579,6 +617,11 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 		row("Refresh Token", token)
 	}
 	row(connector.FieldGraphEndpoint, c.GraphEndpoint)
+	perms := graphperm.Label(c.Permissions)
+	if c.SignInActivity && graphperm.Normalize(c.Permissions) != graphperm.Custom {
+		perms += ", with sign-in activity"
+	}
+	row(connector.FieldPermissions, perms+" ("+strings.Join(graphperm.Permissions(c.Permissions, c.CustomScopes, c.SignInActivity), " ")+")")
 	sched := s.Schedule
 	if sched == "" {
 		sched = notScheduled
