@@ -170,3 +170,22 @@ func TestAdminConsentURLProfiles(t *testing.T) {
 		t.Fatalf("another provider: %q", got)
 	}
 }
+
+// A plain access_denied is the person declining, not an administrator's
+// approval (only Microsoft's AADSTS65001/90094 mean that), and a Custom
+// provider's refusal names it, not Microsoft.
+func TestDeclinedAndProviderName(t *testing.T) {
+	e := &Error{Op: "sign-in", Code: "access_denied", Description: "The resource owner denied the request."}
+	if e.Kind() != KindDeclined || !strings.Contains(e.Guidance(), "You declined") || e.AdminConsentURL != "" {
+		t.Fatalf("declined: %v %q", e.Kind(), e.Guidance())
+	}
+	conn := storage.Connection{Cloud: "Custom", Issuer: "https://idp.example/", ClientID: "beacon", AuthorizationEndpoint: "https://idp.example/oauth/v2/authorize"}
+	err := decorate(conn, &Error{Op: "code exchange", Code: "access_denied", Codes: []int{65001}}, "")
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Kind() != KindAdminApproval || ae.AdminConsentURL != "" || !strings.HasPrefix(err.Error(), "The identity provider idp.example refused") {
+		t.Fatalf("custom: %v, link %q", err, ae.AdminConsentURL)
+	}
+	if got := ProviderName(storage.Connection{Cloud: "Global"}); got != "Microsoft" {
+		t.Fatalf("global: %q", got)
+	}
+}

@@ -1,8 +1,12 @@
-// Package auth signs Inventory Beacon in to Microsoft's identity platform:
-// the authorization-code flow with PKCE in the system browser (loopback or
-// pasted redirect), the device authorization grant for terminals, client
-// credentials, and a token source that keeps the rotating refresh token
-// chain intact across goroutines and processes.
+// Package auth signs Inventory Beacon in to Microsoft's identity platform,
+// and, for Cloud Custom, to any standard OAuth 2.0 / OpenID Connect
+// provider (endpoints from its issuer's discovery document, id_tokens
+// checked against its keys, oidc.go): the authorization-code flow with
+// PKCE in the system browser (loopback or pasted redirect), the device
+// authorization grant for terminals, client credentials, and a token
+// source that keeps the rotating refresh token chain intact across
+// goroutines and processes. The Graph permissions asked for are the
+// connection's permission profile (internal/graphperm).
 //
 // It is OAuth 2.0 only and imports no other product package but storage
 // (and leaf helpers: the settings' syntax rules come from
@@ -98,6 +102,9 @@ type Flow struct {
 	verifier string
 	authURL  string
 	lb       *loopback // nil when the redirect is not a loopback address
+	// provider is the connection's OpenID Connect issuer, when it names
+	// one: its sign-ins are checked as OpenID Connect says.
+	provider *Provider
 
 	mu   sync.Mutex
 	used bool // a code was exchanged (or the flow ended): a code works once
@@ -109,6 +116,10 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 	if conn.AuthFlow != "" && conn.AuthFlow != storage.FlowAuthorizationCode {
 		return nil, fmt.Errorf("connection %q uses %s; Generate... is only for Authorization Code", conn.Name, conn.AuthFlow)
 	}
+	provider, err := discoverFor(&conn, opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range []struct{ name, v string }{
 		{"Authorization Endpoint", conn.AuthorizationEndpoint},
 		{"Token Endpoint", conn.TokenEndpoint},
@@ -118,10 +129,10 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
-	if err := msendpoint.ValidateClientID(conn.ClientID); err != nil {
+	if err := validateClientID(conn); err != nil {
 		return nil, fmt.Errorf("Application (client) ID: %w", err)
 	}
-	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now}
+	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now, provider: provider}
 	if f.client == nil {
 		f.client = &http.Client{}
 	}
@@ -168,7 +179,7 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       strings.TrimSpace(conn.AuthorizationEndpoint),
 			TokenURL:      strings.TrimSpace(conn.TokenEndpoint),
-			DeviceAuthURL: deviceCodeURL(conn.TokenEndpoint),
+			DeviceAuthURL: deviceAuthURL(conn, provider),
 			// Microsoft's endpoint declares no auth style; a public client
 			// sends its client_id in the form and no secret.
 			AuthStyle: oauth2.AuthStyleInParams,
@@ -178,9 +189,11 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 	}
 	f.authURL = f.cfg.AuthCodeURL(state,
 		oauth2.S256ChallengeOption(f.verifier),
-		oauth2.SetAuthURLParam("prompt", "select_account"),
 		oauth2.SetAuthURLParam("response_mode", "query"),
 	)
+	if p := promptOf(conn); p != "" {
+		f.authURL += "&prompt=" + url.QueryEscape(p)
+	}
 	f.log.Info("sign-in started", "connection", conn.Name, "loopback", f.lb != nil, "redirect", f.cfg.RedirectURL)
 	return f, nil
 }
@@ -232,6 +245,9 @@ func (f *Flow) Wait(ctx context.Context) (*Result, error) {
 		}
 		return nil, ctxError(ctx)
 	}
+	if cb.err == nil {
+		cb.err = f.provider.checkRedirectIssuer(cb.query)
+	}
 	if cb.err != nil {
 		err := f.decorate(cb.err)
 		cb.replyWith(outcome{title: "Sign-in failed", message: Guidance(err)})
@@ -256,6 +272,9 @@ func (cb callback) replyWith(o outcome) {
 // state, and exchanges the code.
 func (f *Flow) CompleteFromPaste(ctx context.Context, pasted string) (*Result, error) {
 	code, err := ParseRedirect(pasted, f.state)
+	if err == nil {
+		err = f.provider.checkRedirectIssuer(redirectQuery(pasted))
+	}
 	if err != nil {
 		return nil, f.decorate(err)
 	}
@@ -269,11 +288,17 @@ func ctxError(ctx context.Context) error {
 	return ErrCancelled
 }
 
-// decorate adds the admin-consent link to an admin-approval error.
-func (f *Flow) decorate(err error) error {
+// decorate names the provider in its error and adds the admin-consent
+// link to an admin-approval error.
+func (f *Flow) decorate(err error) error { return decorate(f.conn, err, "") }
+
+func decorate(conn storage.Connection, err error, tenant string) error {
 	var ae *Error
-	if errors.As(err, &ae) && ae.Kind() == KindAdminApproval && ae.AdminConsentURL == "" {
-		ae.AdminConsentURL = AdminConsentURL(f.conn, "")
+	if errors.As(err, &ae) {
+		ae.Provider = ProviderName(conn)
+		if ae.Kind() == KindAdminApproval && ae.AdminConsentURL == "" {
+			ae.AdminConsentURL = AdminConsentURL(conn, tenant)
+		}
 	}
 	return err
 }
@@ -299,12 +324,68 @@ func (f *Flow) exchange(ctx context.Context, code string) (*Result, error) {
 		f.log.Warn("code exchange failed", "error", err.Error())
 		return nil, err
 	}
-	res, err := newResult(tok, f.conn, f.now())
+	res, err := newResult(ctx, tok, f.conn, f.now(), f.provider)
 	if err != nil {
 		return nil, err
 	}
 	f.log.Info("sign-in completed", "connection", f.conn.Name, "account", res.Info.Account, "tenant", res.Info.TenantID)
 	return res, nil
+}
+
+// discoverFor reads the discovery document of conn's Issuer, when it
+// names one, and fills the endpoints conn leaves empty from it.
+func discoverFor(conn *storage.Connection, hc *http.Client) (*Provider, error) {
+	if strings.TrimSpace(conn.Issuer) == "" {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
+	defer cancel()
+	p, err := Discover(ctx, hc, conn.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	p.apply(conn)
+	return p, nil
+}
+
+// deviceAuthURL is the device authorization endpoint: the issuer's, when
+// discovered; otherwise derived from the Token Endpoint as Microsoft lays
+// them out.
+func deviceAuthURL(conn storage.Connection, p *Provider) string {
+	if p != nil {
+		return p.DeviceAuthorizationEndpoint
+	}
+	return deviceCodeURL(conn.TokenEndpoint)
+}
+
+// validateClientID: Microsoft's client IDs are GUIDs; another provider's
+// (Cloud Custom) may be any name it gave the app.
+func validateClientID(conn storage.Connection) error {
+	if conn.Cloud == customCloud {
+		if strings.TrimSpace(conn.ClientID) == "" {
+			return errors.New("enter the client ID the identity provider gave the app")
+		}
+		return nil
+	}
+	return msendpoint.ValidateClientID(conn.ClientID)
+}
+
+// Prompt values of a connection (storage.Connection.Prompt).
+const (
+	PromptDefault = "select_account" // Microsoft's: lets the administrator pick the account
+	PromptOmit    = "omit"           // send no prompt
+)
+
+// promptOf is the prompt to send, "" for none.
+func promptOf(conn storage.Connection) string {
+	switch p := strings.TrimSpace(conn.Prompt); p {
+	case "":
+		return PromptDefault
+	case PromptOmit:
+		return ""
+	default:
+		return p
+	}
 }
 
 // deviceCodeURL derives /devicecode from the /token endpoint: both live

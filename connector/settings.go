@@ -49,6 +49,8 @@ const (
 	FieldClientSecret          = "Client Secret"
 	FieldGraphEndpoint         = "Graph Endpoint"
 	FieldPermissions           = "Permissions"
+	FieldIssuer                = "Issuer"
+	FieldPrompt                = "Prompt"
 	FieldCustomScopes          = "Custom Scopes"
 )
 
@@ -485,14 +487,29 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	if _, ok := LookupCloud(c.Cloud); !ok {
 		add(FieldCloud, fmt.Errorf("Choose a cloud: %s.", strings.Join(CloudNames(), ", ")))
 	}
-	add(FieldTokenEndpoint, ValidateEndpoint(c.TokenEndpoint))
-	add(FieldTokenEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldTokenEndpoint, c.TokenEndpoint))
-	add(FieldClientID, ValidateClientID(c.ClientID))
+	// With an Issuer (Custom only), an endpoint left empty comes from its
+	// discovery document.
+	discovered := func(endpoint string) bool {
+		return c.Cloud == CloudCustom && strings.TrimSpace(c.Issuer) != "" && strings.TrimSpace(endpoint) == ""
+	}
+	if !discovered(c.TokenEndpoint) {
+		add(FieldTokenEndpoint, ValidateEndpoint(c.TokenEndpoint))
+		add(FieldTokenEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldTokenEndpoint, c.TokenEndpoint))
+	}
+	add(FieldIssuer, ValidateIssuer(c.Cloud, c.Issuer))
+	add(FieldPrompt, ValidatePrompt(c.Prompt))
+	if c.Cloud == CloudCustom {
+		add(FieldClientID, ValidateCustomClientID(c.ClientID))
+	} else {
+		add(FieldClientID, ValidateClientID(c.ClientID))
+	}
 	add(FieldRedirectURI, ValidateRedirectURI(c.RedirectURI))
 	switch c.AuthFlow {
 	case storage.FlowAuthorizationCode:
-		add(FieldAuthorizationEndpoint, ValidateEndpoint(c.AuthorizationEndpoint))
-		add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
+		if !discovered(c.AuthorizationEndpoint) {
+			add(FieldAuthorizationEndpoint, ValidateEndpoint(c.AuthorizationEndpoint))
+			add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
+		}
 	case storage.FlowClientCredentials:
 		add(FieldTokenEndpoint, ValidateTokenEndpointForFlow(c.TokenEndpoint, c.AuthFlow))
 		if !hasSecret {
@@ -513,6 +530,50 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	return errs
 }
 
+// ValidateIssuer checks the Issuer: only Cloud Custom has one (the named
+// clouds are Microsoft's, whose endpoints are known), and it is an
+// endpoint address like the others; empty means the endpoints are typed.
+func ValidateIssuer(cloud, issuer string) error {
+	issuer = strings.TrimSpace(issuer)
+	switch {
+	case issuer == "":
+		return nil
+	case cloud != CloudCustom:
+		return errors.New("Only Cloud Custom takes an Issuer; choose Custom to use another identity provider.")
+	}
+	return ValidateEndpoint(issuer)
+}
+
+// Prompts are the values of the Prompt setting: "" is Microsoft's
+// select_account; consent makes a provider that follows OpenID Connect
+// Core §11 grant offline_access; omit sends none.
+var Prompts = []string{"", "select_account", "consent", "login", "omit"}
+
+// ValidatePrompt checks the Prompt setting.
+func ValidatePrompt(p string) error {
+	for _, ok := range Prompts {
+		if strings.TrimSpace(p) == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("Choose select_account, consent, login or omit (send none), not %q.", p)
+}
+
+// ValidateCustomClientID checks the client ID of a Custom connection:
+// another provider's client IDs need not be GUIDs, but are one word.
+func ValidateCustomClientID(id string) error {
+	id = strings.TrimSpace(id)
+	switch {
+	case id == "":
+		return errors.New("Enter the client ID the identity provider gave the app.")
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return errors.New("A client ID has no spaces or invisible characters; copy it again from the identity provider.")
+	case len(id) > 255:
+		return errors.New("Use at most 255 characters.")
+	}
+	return nil
+}
+
 // ValidateCustomScopes checks the Custom scopes field: Graph permission
 // names separated by spaces, one of them letting the users be read.
 func ValidateCustomScopes(s string) error { return graphperm.ValidateCustom(s) }
@@ -531,6 +592,7 @@ func ValidateCustomScopes(s string) error { return graphperm.ValidateCustom(s) }
 //     redeemed by another);
 //   - the Graph Endpoint: the scopes asked for on refresh are full URIs of
 //     that Graph resource, and a different resource needs its own consent;
+//   - the Issuer (Custom): its provider issued the token;
 //   - the Graph permissions asked for (the Permissions profile, its Custom
 //     scopes and the sign-in activity choice): a refresh may ask for no
 //     scope beyond those the sign-in asked for, so new permissions need a
@@ -551,6 +613,9 @@ func RefreshTokenBindingChanges(obtainedWith, now storage.Connection) []string {
 	}
 	if !sameEndpoint(obtainedWith.GraphEndpoint, now.GraphEndpoint) {
 		changed = append(changed, FieldGraphEndpoint)
+	}
+	if !sameEndpoint(obtainedWith.Issuer, now.Issuer) {
+		changed = append(changed, FieldIssuer)
 	}
 	if !samePermissions(obtainedWith, now) {
 		changed = append(changed, FieldPermissions)

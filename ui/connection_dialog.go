@@ -96,6 +96,11 @@ type ConnectionDialog struct {
 	customScopes   *widget.Entry
 	stageNeeds     *widget.Label
 
+	// Standard OpenID Connect for Cloud Custom: the issuer whose
+	// discovery document gives the endpoints, and the prompt to send.
+	issuer *widget.Entry
+	prompt *widget.Select
+
 	errs    map[string]*widget.Label   // each field's error, by field label
 	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
 	rows    map[string]*fyne.Container // each field's row, by field label
@@ -244,6 +249,8 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldPermissions, container.NewVBox(d.permissions, d.signInActivity)),
 		row(connector.FieldCustomScopes, d.customScopes),
 		d.stageNeeds,
+		row(connector.FieldIssuer, d.issuer),
+		row(connector.FieldPrompt, d.prompt),
 	))
 	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
 
@@ -527,6 +534,7 @@ func (d *ConnectionDialog) onCloudChanged(name string) {
 	d.redirectURI.SetText(c.RedirectURI)
 	d.graphEndpoint.SetText(c.GraphEndpoint)
 	d.updateCloudEditable()
+	d.updatePermissionRows()
 	d.revalidate()
 }
 

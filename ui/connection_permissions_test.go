@@ -58,3 +58,31 @@ func TestDialogPermissions(t *testing.T) {
 		t.Fatalf("saved %+v", got)
 	}
 }
+
+// Cloud Custom shows the Issuer; with one, the endpoints may stay empty
+// (its discovery document gives them) and the client ID need not be a
+// GUID; the prompt is saved.
+func TestDialogCustomIssuer(t *testing.T) {
+	var got *storage.Connection
+	d, _ := testDialog(t, newNamedConnection("Lab"), true, nil, nil, func(c storage.Connection, _ []storage.SecretChange) { got = &c })
+	if d.rows[connector.FieldIssuer].Visible() {
+		t.Fatal("Issuer shown under Global")
+	}
+	d.cloud.SetSelected(connector.CloudCustom)
+	if !d.rows[connector.FieldIssuer].Visible() {
+		t.Fatal("Issuer hidden under Custom")
+	}
+	test.Type(d.issuer, "https://idp.example.com/")
+	d.tokenEndpoint.SetText("")
+	d.authorizationEndpoint.SetText("")
+	d.clientID.SetText("beacon-native")
+	d.prompt.SetSelected("consent")
+	d.touchAll()
+	if d.ok.Disabled() {
+		t.Fatalf("errors: %v", d.current)
+	}
+	test.Tap(d.ok)
+	if got == nil || got.Issuer != "https://idp.example.com/" || got.Prompt != "consent" || got.ClientID != "beacon-native" {
+		t.Fatalf("saved %+v", got)
+	}
+}

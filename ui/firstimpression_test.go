@@ -460,6 +460,7 @@ func TestDialogTabOrder(t *testing.T) {
 		d.authorizationEndpoint: "authorization endpoint", d.generate: "generate", d.clientSecret: "client secret",
 		d.graphEndpoint: "graph endpoint", d.cancel: "cancel", d.ok: "ok",
 		d.permissions: "permissions", d.signInActivity: "sign-in activity", d.customScopes: "custom scopes",
+		d.issuer: "issuer", d.prompt: "prompt",
 	}
 	order := func() []string {
 		c := w.Canvas()
@@ -484,7 +485,7 @@ func TestDialogTabOrder(t *testing.T) {
 		return got
 	}
 	want := []string{"name", "source type", "use proxy", "ca cert", "browse", "cloud", "token endpoint", "client id", "redirect uri",
-		"auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "cancel"}
+		"auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "prompt", "cancel"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order\n got %v\nwant %v", got, want)
 	}
@@ -494,7 +495,7 @@ func TestDialogTabOrder(t *testing.T) {
 	test.Tap(d.useProxy)
 	test.Type(d.proxyServer, "10.0.0.5:3128")
 	want = []string{"name", "source type", "use proxy", "proxy server", "proxy user", "proxy password", "ca cert", "browse", "cloud",
-		"token endpoint", "client id", "redirect uri", "auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "cancel", "ok"}
+		"token endpoint", "client id", "redirect uri", "auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "prompt", "cancel", "ok"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order with the proxy on\n got %v\nwant %v", got, want)
 	}

@@ -72,6 +72,8 @@ var fieldFlags = []struct{ field, flag string }{
 	{connector.FieldGraphEndpoint, "--graph-endpoint"},
 	{connector.FieldPermissions, "--permissions"},
 	{connector.FieldCustomScopes, "--custom-scopes"},
+	{connector.FieldIssuer, "--issuer"},
+	{connector.FieldPrompt, "--prompt"},
 }
 
 // printFieldErrors writes Validate's errors in the dialog's order, each
@@ -112,6 +114,8 @@ type settingFlags struct {
 	permissions           *string
 	customScopes          *string
 	signInActivity        *string
+	issuer                *string
+	prompt                *string
 }
 
 func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
@@ -136,6 +140,8 @@ func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
 	s.permissions = fs.String("permissions", "", "Permissions: least-privilege (new connections), directory (Directory.Read.All) or custom")
 	s.customScopes = fs.String("custom-scopes", "", "Custom Scopes: Graph permissions separated by spaces, with --permissions custom")
 	s.signInActivity = fs.String("sign-in-activity", "", "also ask for AuditLog.Read.All to read sign-in activity: on or off")
+	s.issuer = fs.String("issuer", "", "Issuer (Cloud Custom): an OpenID Connect issuer whose discovery document gives the endpoints left empty")
+	s.prompt = fs.String("prompt", "", "Prompt sent to the sign-in page: select_account (empty: the default), consent, login or omit")
 	s.schedule = fs.String("schedule", "", "attach the connection to the schedule of this name (\""+notScheduled+"\" or none: detach)")
 	return s
 }
@@ -149,6 +155,15 @@ func (s *settingFlags) applyPermissions(c *storage.Connection, set map[string]bo
 			return fmt.Errorf("--permissions takes %s, %s or %s, not %q", graphperm.LeastPrivilege, graphperm.Directory, graphperm.Custom, *s.permissions)
 		}
 		c.Permissions = p
+	}
+	if set["issuer"] {
+		c.Issuer = strings.TrimSpace(*s.issuer)
+	}
+	if set["prompt"] {
+		c.Prompt = strings.TrimSpace(*s.prompt)
+		if c.Prompt == "select_account" {
+			c.Prompt = ""
+		}
 	}
 	if set["custom-scopes"] {
 		c.CustomScopes = strings.Join(graphperm.ParseCustom(*s.customScopes), " ")
@@ -599,6 +614,9 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 	row("Proxy "+connector.FieldProxyPassword, stored[c.Proxy.HasPassword])
 	row(connector.FieldCACertFile, c.CACertFile)
 	row(connector.FieldCloud, c.Cloud)
+	if c.Issuer != "" {
+		row(connector.FieldIssuer, c.Issuer)
+	}
 	row(connector.FieldTokenEndpoint, c.TokenEndpoint)
 	row(connector.FieldClientID, c.ClientID)
 	row(connector.FieldRedirectURI, c.RedirectURI)
@@ -620,6 +638,9 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 	perms := graphperm.Label(c.Permissions)
 	if c.SignInActivity && graphperm.Normalize(c.Permissions) != graphperm.Custom {
 		perms += ", with sign-in activity"
+	}
+	if c.Prompt != "" {
+		row(connector.FieldPrompt, c.Prompt)
 	}
 	row(connector.FieldPermissions, perms+" ("+strings.Join(graphperm.Permissions(c.Permissions, c.CustomScopes, c.SignInActivity), " ")+")")
 	sched := s.Schedule

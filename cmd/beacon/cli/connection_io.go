@@ -66,6 +66,8 @@ type exportedConnection struct {
 	Permissions    string `json:"permissions,omitempty"`
 	CustomScopes   string `json:"customScopes,omitempty"`
 	SignInActivity bool   `json:"signInActivity,omitempty"`
+	Issuer         string `json:"issuer,omitempty"`
+	Prompt         string `json:"prompt,omitempty"`
 	// Schedule is the name of the connection's schedule; empty: not
 	// scheduled.
 	Schedule string `json:"schedule,omitempty"`
@@ -82,7 +84,7 @@ func exportConnection(cfg *storage.Config, c storage.Connection) exportedConnect
 		Proxy:      exportedProxy{Enabled: c.Proxy.Enabled, Server: c.Proxy.Server, Username: c.Proxy.Username},
 		CACertFile: c.CACertFile, Cloud: c.Cloud, TokenEndpoint: c.TokenEndpoint, ClientID: c.ClientID, RedirectURI: c.RedirectURI,
 		AuthFlow: string(c.AuthFlow), AuthorizationEndpoint: c.AuthorizationEndpoint, GraphEndpoint: c.GraphEndpoint,
-		Permissions: c.Permissions, CustomScopes: c.CustomScopes, SignInActivity: c.SignInActivity}
+		Permissions: c.Permissions, CustomScopes: c.CustomScopes, SignInActivity: c.SignInActivity, Issuer: c.Issuer, Prompt: c.Prompt}
 	if s, ok := schedule.Find(cfg, c.ScheduleID); ok && c.ScheduleID != "" {
 		e.Schedule = s.Name
 	}
@@ -106,6 +108,8 @@ func (e exportedConnection) settings(c *storage.Connection) {
 	c.Permissions = strings.TrimSpace(e.Permissions)
 	c.CustomScopes = strings.Join(graphperm.ParseCustom(e.CustomScopes), " ")
 	c.SignInActivity = e.SignInActivity
+	c.Issuer = strings.TrimSpace(e.Issuer)
+	c.Prompt = strings.TrimSpace(e.Prompt)
 }
 
 func runConnectionExport(_ context.Context, env *Env, fs *verbFlags, args []string) int {

@@ -59,3 +59,28 @@ func TestConnectionPermissions(t *testing.T) {
 		t.Fatalf("imported from before profiles: %q", c.Permissions)
 	}
 }
+
+// Cloud Custom with an Issuer: endpoints may be left to its discovery
+// document, the client ID need not be a GUID, and the prompt is a setting.
+func TestConnectionCustomIssuer(t *testing.T) {
+	e := newConnEnv(t)
+	e.must("", ExitOK, "connection", "add", "Lab", "--cloud", "Custom", "--issuer", "https://idp.example.com/",
+		"--token-endpoint", "", "--authorization-endpoint", "", "--client-id", "beacon-native", "--prompt", "consent",
+		"--graph-endpoint", "https://graph.microsoft.com")
+	c := e.conn("Lab")
+	if c.Issuer != "https://idp.example.com/" || c.ClientID != "beacon-native" || c.Prompt != "consent" || c.TokenEndpoint != "" {
+		t.Fatalf("custom: %+v", c)
+	}
+	out, _ := e.must("", ExitOK, "connection", "show", "Lab")
+	if !strings.Contains(out, "Issuer:") || !strings.Contains(out, "consent") {
+		t.Fatalf("show: %s", out)
+	}
+	_, errs := e.must("", ExitFailed, "connection", "set", "Lab", "--cloud", "Global")
+	if !strings.Contains(errs, "Issuer (--issuer): Only Cloud Custom takes an Issuer") {
+		t.Fatalf("issuer on Global: %s", errs)
+	}
+	_, errs = e.must("", ExitFailed, "connection", "set", "Lab", "--prompt", "always")
+	if !strings.Contains(errs, "Prompt (--prompt): Choose select_account") {
+		t.Fatalf("prompt: %s", errs)
+	}
+}
