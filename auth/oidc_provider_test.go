@@ -23,6 +23,7 @@ import (
 	zstorage "github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -145,10 +146,14 @@ func (s *memSecrets) Delete(id string, k storage.SecretKind) error {
 	return nil
 }
 
+// providerNow is the OP's clock: it stamps its tokens with the machine's
+// time, which a test run's BEACON_CLOCK_SHIFT does not move.
+func providerNow() time.Time { return clock.Now().Add(-clock.Shift()) }
+
 // signIn runs Generate... for conn against the OP.
 func signIn(t *testing.T, conn storage.Connection, user string) (*Result, *Flow, error) {
 	t.Helper()
-	f, err := Start(conn, FlowOptions{})
+	f, err := Start(conn, FlowOptions{Now: providerNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +198,7 @@ func TestCustomOpenIDProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Token = &res.Info
-	ts, err := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: t.TempDir()})
+	ts, err := NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: secrets, LockDir: t.TempDir(), Now: providerNow})
 	if err != nil {
 		t.Fatal(err)
 	}
