@@ -31,18 +31,27 @@ type DeviceCode struct {
 	cfg  oauth2.Config
 	resp *oauth2.DeviceAuthResponse
 	opts FlowOptions
+	// provider is the connection's discovered issuer, or nil.
+	provider *Provider
 }
 
 // StartDeviceCode asks the /devicecode endpoint (derived from the Token
 // Endpoint) for a user code. For servers without a browser.
 func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOptions) (*DeviceCode, error) {
+	provider, err := discoverFor(&conn, opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
 	if err := msendpoint.ValidateEndpoint(conn.TokenEndpoint); err != nil {
 		return nil, fmt.Errorf("Token Endpoint: %w", err)
 	}
-	if err := msendpoint.ValidateClientID(conn.ClientID); err != nil {
+	if err := validateClientID(conn); err != nil {
 		return nil, fmt.Errorf("Application (client) ID: %w", err)
 	}
-	da := deviceCodeURL(conn.TokenEndpoint)
+	da := deviceAuthURL(conn, provider)
+	if da == "" && provider != nil {
+		return nil, fmt.Errorf("the Issuer's discovery document names no device_authorization_endpoint: %s does not offer sign-in with a device code", ProviderName(conn))
+	}
 	if da == "" {
 		return nil, errors.New("the Token Endpoint does not end in /token, so the device code endpoint cannot be derived from it")
 	}
@@ -58,7 +67,7 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 	cfg := oauth2.Config{
 		ClientID: strings.TrimSpace(conn.ClientID),
 		Endpoint: oauth2.Endpoint{TokenURL: strings.TrimSpace(conn.TokenEndpoint), DeviceAuthURL: da, AuthStyle: oauth2.AuthStyleInParams},
-		Scopes:   Scopes(conn.GraphEndpoint),
+		Scopes:   Scopes(conn),
 	}
 	resp, err := cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient))
 	if err != nil {
@@ -67,7 +76,7 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 		}
 		return nil, fromRetrieve(opDevice, da, err)
 	}
-	d := &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, Expiry: resp.Expiry, conn: conn, cfg: cfg, resp: resp, opts: opts}
+	d := &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, Expiry: resp.Expiry, conn: conn, cfg: cfg, resp: resp, opts: opts, provider: provider}
 	if d.VerificationURI == "" {
 		d.VerificationURI = resp.VerificationURIComplete
 	}
@@ -85,12 +94,7 @@ func (d *DeviceCode) Wait(ctx context.Context) (*Result, error) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: the device code expired before the sign-in was finished; run the command again", ErrTimedOut)
 		}
-		err = fromRetrieve(opDevice, d.cfg.Endpoint.TokenURL, err)
-		var ae *Error
-		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
-			ae.AdminConsentURL = AdminConsentURL(d.conn, "")
-		}
-		return nil, err
+		return nil, decorate(d.conn, fromRetrieve(opDevice, d.cfg.Endpoint.TokenURL, err), "")
 	}
-	return newResult(tok, d.conn, d.opts.Now())
+	return newResult(ctx, tok, d.conn, d.opts.Now(), d.provider)
 }

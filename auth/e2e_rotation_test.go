@@ -32,7 +32,7 @@ func signedIn(t *testing.T, sim *simEnv, conn storage.Connection, st *store, opt
 
 // redeem sends one refresh with a given token, outside any token source.
 func redeem(conn storage.Connection, rt string) error {
-	form := url.Values{"client_id": {conn.ClientID}, "grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {strings.Join(Scopes(conn.GraphEndpoint), " ")}}
+	form := url.Values{"client_id": {conn.ClientID}, "grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {strings.Join(Scopes(conn), " ")}}
 	client, err := simClient(conn, "")
 	if err != nil {
 		return err

@@ -59,6 +59,7 @@ const (
 	KindInvalidScope          // invalid_scope, invalid_resource
 	KindAppNotFound           // 700016
 	KindCertificate           // 700027, 700024: the certificate or its assertion was refused
+	KindDeclined              // access_denied without Microsoft's admin-approval codes: the person declined
 )
 
 // Error is an error answered by Microsoft's identity platform, from the token
@@ -78,6 +79,9 @@ type Error struct {
 	// AdminConsentURL is filled in for KindAdminApproval by the flow, which
 	// knows the tenant and client.
 	AdminConsentURL string
+	// Provider names who answered ("the identity provider idp.example"),
+	// filled in by the flow for Cloud Custom; "" means Microsoft.
+	Provider string
 }
 
 // Kind classifies the error. Microsoft asks clients to branch on `error`
@@ -127,7 +131,10 @@ func (e *Error) Kind() Kind {
 		if k := byCode(); k != KindUnknown {
 			return k
 		}
-		return KindAdminApproval
+		// Only Microsoft's AADSTS65001/90094 mean an administrator must
+		// approve; a plain access_denied (RFC 6749 §4.1.2.1) is the person
+		// declining the consent.
+		return KindDeclined
 	case "consent_required":
 		return KindAdminApproval
 	case "interaction_required", "login_required":
@@ -183,7 +190,12 @@ func (e *Error) Is(target error) bool {
 // and the first line of the description (the rest repeats the IDs).
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("Microsoft refused the ")
+	if e.Provider != "" && e.Provider != "Microsoft" {
+		b.WriteString(strings.ToUpper(e.Provider[:1]) + e.Provider[1:])
+		b.WriteString(" refused the ")
+	} else {
+		b.WriteString("Microsoft refused the ")
+	}
 	b.WriteString(e.Op)
 	b.WriteString(" (")
 	b.WriteString(e.Code)
@@ -196,6 +208,14 @@ func (e *Error) Error() string {
 		b.WriteString(d)
 	}
 	return b.String()
+}
+
+// providerName is who answered, for messages.
+func (e *Error) providerName() string {
+	if e.Provider == "" {
+		return "Microsoft"
+	}
+	return e.Provider
 }
 
 // Summary is the description without the trailing Trace ID, Correlation
@@ -218,8 +238,11 @@ func (e *Error) Guidance() string {
 	switch e.Kind() {
 	case KindCancelled:
 		g = "The sign-in was cancelled on Microsoft's page. Click Generate... again when you are ready."
+	case KindDeclined:
+		g = "You declined the permissions " + e.providerName() + " asked you to grant, so nothing was stored. " +
+			"Click Generate... again and accept them when you are ready; the import cannot read the tenant without them."
 	case KindAdminApproval:
-		g = "An administrator must approve this app for the organisation (Directory.Read.All and Reports.Read.All need admin consent). " +
+		g = "An administrator must approve this app for the organisation (the Graph permissions the connection asks for need admin consent). " +
 			"Sign in with a Global Administrator or Cloud Application Administrator account and accept \"Consent on behalf of your organization\", " +
 			"or send the admin-consent link below to your administrator."
 		if e.AdminConsentURL != "" {
@@ -251,10 +274,10 @@ func (e *Error) Guidance() string {
 	case KindInvalidScope:
 		g = "Microsoft did not accept the requested permissions: check that the Graph Endpoint matches the chosen cloud."
 	default:
-		g = "Microsoft refused the request. The message and IDs below help your administrator or Microsoft support find the cause."
+		g = strings.ToUpper(e.providerName()[:1]) + e.providerName()[1:] + " refused the request. The message and IDs below help your administrator or its support find the cause."
 	}
 	if s := e.Summary(); s != "" {
-		g += "\nMicrosoft says: " + s
+		g += "\n" + strings.ToUpper(e.providerName()[:1]) + e.providerName()[1:] + " says: " + s
 	}
 	return g + e.supportIDs()
 }

@@ -143,3 +143,49 @@ func TestTransportErrorNamesTheCACertificateSetting(t *testing.T) {
 		t.Errorf("refused: %v", err)
 	}
 }
+
+// The consent link asks for the profile's permissions (.default for
+// Client Credentials), and a Custom provider laid out otherwise than
+// Microsoft's identity platform gets none.
+func TestAdminConsentURLProfiles(t *testing.T) {
+	conn := storage.Connection{Cloud: "Global", ClientID: "5bb1a5a2-0d97-4335-9448-119f7b27aff9", RedirectURI: "http://localhost",
+		AuthorizationEndpoint: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+		GraphEndpoint:         "https://graph.microsoft.com", Permissions: "least-privilege", SignInActivity: true}
+	u, err := url.Parse(AdminConsentURL(conn, ""))
+	if err != nil || u.Query().Get("scope") != "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/LicenseAssignment.Read.All "+
+		"https://graph.microsoft.com/Reports.Read.All https://graph.microsoft.com/Application.Read.All https://graph.microsoft.com/AuditLog.Read.All" {
+		t.Fatalf("least privilege: %v %v", u, err)
+	}
+	conn.AuthFlow = storage.FlowClientCredentials
+	if u, _ := url.Parse(AdminConsentURL(conn, "")); u.Query().Get("scope") != "https://graph.microsoft.com/.default" {
+		t.Fatalf("client credentials: %v", u)
+	}
+	conn.Cloud = "Custom"
+	conn.AuthorizationEndpoint = "https://sim.example/contoso/oauth2/v2.0/authorize"
+	if AdminConsentURL(conn, "") == "" {
+		t.Fatal("a Custom cloud laid out as Microsoft's has the page")
+	}
+	conn.AuthorizationEndpoint = "https://idp.example/oauth/v2/authorize"
+	if got := AdminConsentURL(conn, ""); got != "" {
+		t.Fatalf("another provider: %q", got)
+	}
+}
+
+// A plain access_denied is the person declining, not an administrator's
+// approval (only Microsoft's AADSTS65001/90094 mean that), and a Custom
+// provider's refusal names it, not Microsoft.
+func TestDeclinedAndProviderName(t *testing.T) {
+	e := &Error{Op: "sign-in", Code: "access_denied", Description: "The resource owner denied the request."}
+	if e.Kind() != KindDeclined || !strings.Contains(e.Guidance(), "You declined") || e.AdminConsentURL != "" {
+		t.Fatalf("declined: %v %q", e.Kind(), e.Guidance())
+	}
+	conn := storage.Connection{Cloud: "Custom", Issuer: "https://idp.example/", ClientID: "beacon", AuthorizationEndpoint: "https://idp.example/oauth/v2/authorize"}
+	err := decorate(conn, &Error{Op: "code exchange", Code: "access_denied", Codes: []int{65001}}, "")
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Kind() != KindAdminApproval || ae.AdminConsentURL != "" || !strings.HasPrefix(err.Error(), "The identity provider idp.example refused") {
+		t.Fatalf("custom: %v, link %q", err, ae.AdminConsentURL)
+	}
+	if got := ProviderName(storage.Connection{Cloud: "Global"}); got != "Microsoft" {
+		t.Fatalf("global: %q", got)
+	}
+}

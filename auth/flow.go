@@ -1,10 +1,14 @@
-// Package auth signs Inventory Beacon in to Microsoft's identity platform:
-// the authorization-code flow with PKCE in the system browser (loopback or
-// pasted redirect), the device authorization grant for terminals, client
-// credentials (with a client secret, or with a PEM or PFX certificate whose
-// key signs an RFC 7523 client assertion: certificate.go), and a token
-// source that keeps the rotating refresh token chain intact across
-// goroutines and processes.
+// Package auth signs Inventory Beacon in to Microsoft's identity platform,
+// and, for Cloud Custom, to any standard OAuth 2.0 / OpenID Connect
+// provider (endpoints from its issuer's discovery document, id_tokens
+// checked against its keys, oidc.go): the authorization-code flow with
+// PKCE in the system browser (loopback or pasted redirect), the device
+// authorization grant for terminals, client credentials (with a client
+// secret, or with a PEM or PFX certificate whose key signs an RFC 7523
+// client assertion: certificate.go), and a token source that keeps the
+// rotating refresh token chain intact across goroutines and processes.
+// The Graph permissions asked for are the connection's permission profile
+// (internal/graphperm).
 //
 // It is OAuth 2.0 only and imports no other product package but storage
 // (and leaf helpers: the settings' syntax rules come from
@@ -33,6 +37,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -45,11 +50,21 @@ const DefaultGraphEndpoint = "https://graph.microsoft.com"
 
 // Scopes are the delegated scopes Generate... asks for: a refresh token
 // (offline_access), the account's name for the dialog (openid profile), and
-// the two Graph permissions of the import, as full URIs of the
-// connection's Graph resource (a sovereign cloud has its own).
-func Scopes(graphEndpoint string) []string {
-	g := graphResource(graphEndpoint)
-	return []string{"offline_access", "openid", "profile", g + "/Directory.Read.All", g + "/Reports.Read.All"}
+// the Graph permissions of the connection's permission profile
+// (internal/graphperm), as full URIs of the connection's Graph resource (a
+// sovereign cloud has its own).
+func Scopes(conn storage.Connection) []string {
+	return append([]string{"offline_access", "openid", "profile"}, GraphScopes(conn)...)
+}
+
+// GraphScopes are the Graph permissions of conn's profile as full URIs.
+func GraphScopes(conn storage.Connection) []string {
+	g := graphResource(conn.GraphEndpoint)
+	var out []string
+	for _, p := range graphperm.Permissions(conn.Permissions, conn.CustomScopes, conn.SignInActivity) {
+		out = append(out, g+"/"+p)
+	}
+	return out
 }
 
 func graphResource(graphEndpoint string) string {
@@ -89,6 +104,9 @@ type Flow struct {
 	verifier string
 	authURL  string
 	lb       *loopback // nil when the redirect is not a loopback address
+	// provider is the connection's OpenID Connect issuer, when it names
+	// one: its sign-ins are checked as OpenID Connect says.
+	provider *Provider
 
 	mu   sync.Mutex
 	used bool // a code was exchanged (or the flow ended): a code works once
@@ -100,6 +118,10 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 	if conn.AuthFlow != "" && conn.AuthFlow != storage.FlowAuthorizationCode {
 		return nil, fmt.Errorf("connection %q uses %s; Generate... is only for Authorization Code", conn.Name, conn.AuthFlow)
 	}
+	provider, err := discoverFor(&conn, opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range []struct{ name, v string }{
 		{"Authorization Endpoint", conn.AuthorizationEndpoint},
 		{"Token Endpoint", conn.TokenEndpoint},
@@ -109,10 +131,10 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
-	if err := msendpoint.ValidateClientID(conn.ClientID); err != nil {
+	if err := validateClientID(conn); err != nil {
 		return nil, fmt.Errorf("Application (client) ID: %w", err)
 	}
-	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now}
+	f := &Flow{conn: conn, client: opts.HTTPClient, log: opts.Logger, now: opts.Now, provider: provider}
 	if f.client == nil {
 		f.client = &http.Client{}
 	}
@@ -159,19 +181,21 @@ func Start(conn storage.Connection, opts FlowOptions) (*Flow, error) {
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       strings.TrimSpace(conn.AuthorizationEndpoint),
 			TokenURL:      strings.TrimSpace(conn.TokenEndpoint),
-			DeviceAuthURL: deviceCodeURL(conn.TokenEndpoint),
+			DeviceAuthURL: deviceAuthURL(conn, provider),
 			// Microsoft's endpoint declares no auth style; a public client
 			// sends its client_id in the form and no secret.
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: redirect.String(),
-		Scopes:      Scopes(conn.GraphEndpoint),
+		Scopes:      Scopes(conn),
 	}
 	f.authURL = f.cfg.AuthCodeURL(state,
 		oauth2.S256ChallengeOption(f.verifier),
-		oauth2.SetAuthURLParam("prompt", "select_account"),
 		oauth2.SetAuthURLParam("response_mode", "query"),
 	)
+	if p := promptOf(conn); p != "" {
+		f.authURL += "&prompt=" + url.QueryEscape(p)
+	}
 	f.log.Info("sign-in started", "connection", conn.Name, "loopback", f.lb != nil, "redirect", f.cfg.RedirectURL)
 	return f, nil
 }
@@ -223,6 +247,9 @@ func (f *Flow) Wait(ctx context.Context) (*Result, error) {
 		}
 		return nil, ctxError(ctx)
 	}
+	if cb.err == nil {
+		cb.err = f.provider.checkRedirectIssuer(cb.query)
+	}
 	if cb.err != nil {
 		err := f.decorate(cb.err)
 		cb.replyWith(outcome{title: "Sign-in failed", message: Guidance(err)})
@@ -247,6 +274,9 @@ func (cb callback) replyWith(o outcome) {
 // state, and exchanges the code.
 func (f *Flow) CompleteFromPaste(ctx context.Context, pasted string) (*Result, error) {
 	code, err := ParseRedirect(pasted, f.state)
+	if err == nil {
+		err = f.provider.checkRedirectIssuer(redirectQuery(pasted))
+	}
 	if err != nil {
 		return nil, f.decorate(err)
 	}
@@ -260,11 +290,17 @@ func ctxError(ctx context.Context) error {
 	return ErrCancelled
 }
 
-// decorate adds the admin-consent link to an admin-approval error.
-func (f *Flow) decorate(err error) error {
+// decorate names the provider in its error and adds the admin-consent
+// link to an admin-approval error.
+func (f *Flow) decorate(err error) error { return decorate(f.conn, err, "") }
+
+func decorate(conn storage.Connection, err error, tenant string) error {
 	var ae *Error
-	if errors.As(err, &ae) && ae.Kind() == KindAdminApproval && ae.AdminConsentURL == "" {
-		ae.AdminConsentURL = AdminConsentURL(f.conn, "")
+	if errors.As(err, &ae) {
+		ae.Provider = ProviderName(conn)
+		if ae.Kind() == KindAdminApproval && ae.AdminConsentURL == "" {
+			ae.AdminConsentURL = AdminConsentURL(conn, tenant)
+		}
 	}
 	return err
 }
@@ -290,12 +326,68 @@ func (f *Flow) exchange(ctx context.Context, code string) (*Result, error) {
 		f.log.Warn("code exchange failed", "error", err.Error())
 		return nil, err
 	}
-	res, err := newResult(tok, f.conn, f.now())
+	res, err := newResult(ctx, tok, f.conn, f.now(), f.provider)
 	if err != nil {
 		return nil, err
 	}
 	f.log.Info("sign-in completed", "connection", f.conn.Name, "account", res.Info.Account, "tenant", res.Info.TenantID)
 	return res, nil
+}
+
+// discoverFor reads the discovery document of conn's Issuer, when it
+// names one, and fills the endpoints conn leaves empty from it.
+func discoverFor(conn *storage.Connection, hc *http.Client) (*Provider, error) {
+	if strings.TrimSpace(conn.Issuer) == "" {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
+	defer cancel()
+	p, err := Discover(ctx, hc, conn.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	p.apply(conn)
+	return p, nil
+}
+
+// deviceAuthURL is the device authorization endpoint: the issuer's, when
+// discovered; otherwise derived from the Token Endpoint as Microsoft lays
+// them out.
+func deviceAuthURL(conn storage.Connection, p *Provider) string {
+	if p != nil {
+		return p.DeviceAuthorizationEndpoint
+	}
+	return deviceCodeURL(conn.TokenEndpoint)
+}
+
+// validateClientID: Microsoft's client IDs are GUIDs; another provider's
+// (Cloud Custom) may be any name it gave the app.
+func validateClientID(conn storage.Connection) error {
+	if conn.Cloud == customCloud {
+		if strings.TrimSpace(conn.ClientID) == "" {
+			return errors.New("enter the client ID the identity provider gave the app")
+		}
+		return nil
+	}
+	return msendpoint.ValidateClientID(conn.ClientID)
+}
+
+// Prompt values of a connection (storage.Connection.Prompt).
+const (
+	PromptDefault = "select_account" // Microsoft's: lets the administrator pick the account
+	PromptOmit    = "omit"           // send no prompt
+)
+
+// promptOf is the prompt to send, "" for none.
+func promptOf(conn storage.Connection) string {
+	switch p := strings.TrimSpace(conn.Prompt); p {
+	case "":
+		return PromptDefault
+	case PromptOmit:
+		return ""
+	default:
+		return p
+	}
 }
 
 // deviceCodeURL derives /devicecode from the /token endpoint: both live
@@ -309,29 +401,44 @@ func deviceCodeURL(tokenEndpoint string) string {
 }
 
 // AdminConsentURL is the address an administrator opens to grant the app
-// tenant-wide consent for the import's permissions. tenant may be "" to
-// take it from the endpoints; "common" is never used there (Microsoft
-// refuses it), "organizations" lets any admin's own tenant be chosen.
+// tenant-wide consent for the import's permissions: the profile's
+// delegated scopes, or .default (the app's configured application
+// permissions) for Client Credentials. tenant may be "" to take it from
+// the endpoints; "common" is never used there (Microsoft refuses it),
+// "organizations" lets any admin's own tenant be chosen. Only Microsoft's
+// identity platform has this page: a Custom cloud gets one only when its
+// endpoints are laid out as Microsoft's (/{tenant}/oauth2/v2.0/…, as the
+// simulator's and a Microsoft authority typed by hand are), never for
+// another OpenID Connect provider.
 func AdminConsentURL(conn storage.Connection, tenant string) string {
 	base := conn.AuthorizationEndpoint
 	if base == "" {
 		base = conn.TokenEndpoint
 	}
-	u, err := url.Parse(strings.TrimSpace(base))
-	if err != nil || u.Host == "" {
+	if conn.Cloud == customCloud && !microsoftLayout(base) {
 		return ""
 	}
 	if tenant == "" {
 		tenant = msendpoint.TenantFromEndpoint(base)
 	}
-	if tenant == "" || msendpoint.IsTenantIndependent(tenant) {
-		tenant = "organizations"
+	scopes := GraphScopes(conn)
+	if conn.AuthFlow == storage.FlowClientCredentials {
+		scopes = []string{graphResource(conn.GraphEndpoint) + "/.default"}
 	}
-	g := graphResource(conn.GraphEndpoint)
-	q := url.Values{
-		"client_id":    {strings.TrimSpace(conn.ClientID)},
-		"scope":        {g + "/Directory.Read.All " + g + "/Reports.Read.All"},
-		"redirect_uri": {strings.TrimSpace(conn.RedirectURI)},
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + url.PathEscape(tenant) + "/v2.0/adminconsent", RawQuery: q.Encode()}).String()
+	return graphperm.ConsentLink(base, tenant, conn.ClientID, conn.RedirectURI, scopes)
 }
+
+// microsoftLayout reports whether endpoint is /{tenant}/oauth2/v2.0/… on
+// its host, the path of Microsoft's identity platform.
+func microsoftLayout(endpoint string) bool {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	return len(parts) == 4 && parts[0] != "" && strings.EqualFold(parts[1], "oauth2") && strings.EqualFold(parts[2], "v2.0")
+}
+
+// customCloud is connector.CloudCustom (auth does not import connector):
+// endpoints typed by hand, of any OAuth 2.0 / OpenID Connect provider.
+const customCloud = "Custom"

@@ -21,6 +21,8 @@ import (
 type callback struct {
 	code string
 	err  error
+	// query is the redirect's query, for RFC 9207's iss.
+	query url.Values
 	// reply gets the outcome to show in the browser; buffered so Wait never
 	// blocks on a browser that went away.
 	reply chan outcome
@@ -173,7 +175,7 @@ func (lb *loopback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, ErrStateMismatch)
 		return
 	}
-	cb := callback{reply: make(chan outcome, 1)}
+	cb := callback{reply: make(chan outcome, 1), query: q}
 	if e := ParseAuthorizeError(q); e != nil {
 		cb.err = e
 	} else if cb.code = q.Get("code"); cb.code == "" {

@@ -5,39 +5,41 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/jwtclaims"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-// MissingPermissions compares what a token was granted with what an import
-// needs (Directory.Read.All, Reports.Read.All) and returns the short names
-// of those missing. Delegated grants are in the token response's scope;
-// application roles only in the access token, read without trust as a
-// hint (Graph's answer is the real test). nil means nothing to report,
-// also when the token says nothing readable about its grants.
-func MissingPermissions(flow storage.AuthFlow, tok *oauth2.Token) []string {
-	var granted []string
+// MissingPermissions compares what a token was granted with what conn's
+// permission profile means to use (internal/graphperm: one permission per
+// stage the profile expects) and returns the short names of those
+// missing. Delegated grants are in the token response's scope; application
+// roles only in the access token, read without trust as a hint (Graph's
+// answer is the real test). nil means nothing to report, also when the
+// token says nothing readable about its grants.
+func MissingPermissions(conn storage.Connection, tok *oauth2.Token) []string {
+	granted := Granted(conn.AuthFlow, tok)
+	if granted == nil {
+		return nil
+	}
+	return graphperm.Missing(granted, conn.Permissions, conn.CustomScopes, conn.SignInActivity)
+}
+
+// Granted is what tok says was granted, by short name; nil when it says
+// nothing readable.
+func Granted(flow storage.AuthFlow, tok *oauth2.Token) []string {
 	if flow == storage.FlowClientCredentials {
-		granted = accessTokenRoles(tok.AccessToken)
-		if granted == nil {
-			return nil // not a readable JWT: no hint
-		}
-	} else {
-		s, _ := tok.Extra("scope").(string)
-		if s == "" {
-			return nil
-		}
-		for _, f := range strings.Fields(s) {
-			granted = append(granted, f[strings.LastIndex(f, "/")+1:])
-		}
+		return accessTokenRoles(tok.AccessToken)
 	}
-	var missing []string
-	for _, need := range []string{"Directory.Read.All", "Reports.Read.All"} {
-		if !containsFold(granted, need) {
-			missing = append(missing, need)
-		}
+	s, _ := tok.Extra("scope").(string)
+	if s == "" {
+		return nil
 	}
-	return missing
+	var granted []string
+	for _, f := range strings.Fields(s) {
+		granted = append(granted, graphperm.ShortName(f))
+	}
+	return granted
 }
 
 func accessTokenRoles(at string) []string {
@@ -49,13 +51,4 @@ func accessTokenRoles(at string) []string {
 		return []string{}
 	}
 	return g.Roles
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }

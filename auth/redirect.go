@@ -19,35 +19,13 @@ var ErrNoCode = errors.New("this address holds no sign-in code: after Accept, co
 // A Microsoft error in the address comes back as *Error; a state other than
 // wantState as ErrStateMismatch, and then no code is returned.
 func ParseRedirect(pasted, wantState string) (string, error) {
-	s := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, pasted)
-	s = strings.Trim(s, `"'<>`)
+	s := cleanPasted(pasted)
 	if s == "" {
 		return "", errors.New("nothing was pasted: paste the address of the page the browser shows after the sign-in")
 	}
-	var q url.Values
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return "", fmt.Errorf("the pasted text is not a web address (%v): copy the whole address from the browser's address bar", err)
-		}
-		q = u.Query()
-		// response_mode=fragment puts the answer after #; accept it too.
-		if q.Get("code") == "" && q.Get("error") == "" && u.Fragment != "" {
-			if fq, err := url.ParseQuery(u.Fragment); err == nil {
-				q = fq
-			}
-		}
-	} else {
-		var err error
-		q, err = url.ParseQuery(strings.TrimPrefix(s, "?"))
-		if err != nil {
-			return "", fmt.Errorf("the pasted text is not a web address (%v): copy the whole address from the browser's address bar", err)
-		}
+	q, err := pastedQuery(s)
+	if err != nil {
+		return "", fmt.Errorf("the pasted text is not a web address (%v): copy the whole address from the browser's address bar", err)
 	}
 	if !stateMatches(q.Get("state"), wantState) {
 		if q.Get("code") == "" && q.Get("error") == "" {
@@ -72,4 +50,46 @@ func stateMatches(got, want string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// cleanPasted drops the spaces and line breaks a copy adds, and quotes
+// or angle brackets around the address.
+func cleanPasted(pasted string) string {
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, pasted)
+	return strings.Trim(s, `"'<>`)
+}
+
+// pastedQuery is the answer's parameters in a cleaned pasted text: the
+// query of an address (or its fragment, where response_mode=fragment puts
+// them), or the text itself as a query.
+func pastedQuery(s string) (url.Values, error) {
+	if !strings.Contains(s, "://") {
+		return url.ParseQuery(strings.TrimPrefix(s, "?"))
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	if q.Get("code") == "" && q.Get("error") == "" && u.Fragment != "" {
+		if fq, err := url.ParseQuery(u.Fragment); err == nil {
+			q = fq
+		}
+	}
+	return q, nil
+}
+
+// redirectQuery is the parameters of a pasted redirect address, for the
+// checks after ParseRedirect accepted it.
+func redirectQuery(pasted string) url.Values {
+	q, err := pastedQuery(cleanPasted(pasted))
+	if err != nil {
+		return url.Values{}
+	}
+	return q
 }

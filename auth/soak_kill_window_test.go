@@ -160,7 +160,7 @@ func killWindow(t *testing.T, singleUse bool, grace time.Duration, kills, after 
 		}
 		return strings.TrimSpace(string(out))
 	}
-	rt, err := sim.IdP.IssueRefreshToken(tenant.DefaultClientID, sim.admin(), strings.Join(Scopes(conn.GraphEndpoint), " "))
+	rt, err := sim.IdP.IssueRefreshToken(tenant.DefaultClientID, sim.admin(), strings.Join(Scopes(conn), " "))
 	if err != nil {
 		t.Fatal(err)
 	}

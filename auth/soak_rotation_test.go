@@ -51,7 +51,7 @@ func TestSoakRotationChain(t *testing.T) {
 			sim := newSim(t, false, func(o *m365sim.Options) { o.SingleUseRefreshTokens, o.RefreshGrace = mode.singleUse, mode.grace })
 			conn := sim.conn("http://localhost")
 			st := newStore(t, conn)
-			rt, err := sim.IdP.IssueRefreshToken(tenant.DefaultClientID, sim.admin(), strings.Join(Scopes(conn.GraphEndpoint), " "))
+			rt, err := sim.IdP.IssueRefreshToken(tenant.DefaultClientID, sim.admin(), strings.Join(Scopes(conn), " "))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -82,8 +83,12 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 	if opts.Secrets == nil {
 		return nil, errors.New("no keyring given to the token source")
 	}
-	if err := msendpoint.ValidateEndpoint(opts.Conn.TokenEndpoint); err != nil {
-		return nil, fmt.Errorf("Token Endpoint: %w", err)
+	// A Custom connection with an Issuer may leave the Token Endpoint to
+	// its discovery document, read at the first refresh.
+	if opts.Conn.Issuer == "" || strings.TrimSpace(opts.Conn.TokenEndpoint) != "" {
+		if err := msendpoint.ValidateEndpoint(opts.Conn.TokenEndpoint); err != nil {
+			return nil, fmt.Errorf("Token Endpoint: %w", err)
+		}
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
@@ -165,20 +170,26 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		}
 		return nil, fmt.Errorf("read the refresh token of connection %q: %w", c.Name, err)
 	}
+	if strings.TrimSpace(c.TokenEndpoint) == "" {
+		p, err := Discover(ctx, ts.opts.HTTPClient, c.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		p.apply(&c)
+	}
 	form := url.Values{
 		"client_id":     {strings.TrimSpace(c.ClientID)},
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt},
-		"scope":         {strings.Join(Scopes(c.GraphEndpoint), " ")},
+	}
+	if scope := refreshScope(c); scope != "" {
+		form.Set("scope", scope)
 	}
 	start := ts.now()
 	tok, err := postToken(ctx, ts.opts.HTTPClient, opRefresh, c.TokenEndpoint, form, start)
 	if err != nil {
+		err = decorate(c, err, tenantOf(c))
 		ts.log.Warn("token refresh failed", "connection", c.Name, "error", err.Error())
-		var ae *Error
-		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
-			ae.AdminConsentURL = AdminConsentURL(c, tenantOf(c))
-		}
 		return nil, err
 	}
 	if tok.RefreshToken != "" && tok.RefreshToken != rt {
@@ -191,6 +202,34 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	}
 	ts.log.Debug("token refreshed", "connection", c.Name, "expires", tok.Expiry.Format(time.RFC3339))
 	return tok, nil
+}
+
+// refreshScope is the scope a refresh asks for: never beyond what was
+// granted (RFC 6749 §6). The sign-in's granted scopes, when recorded, keep
+// of what the connection asks for only those granted (and the OpenID
+// scopes asked with them); with none recorded Microsoft gets what the
+// sign-in asked for (its refresh documents scope as required) and another
+// provider no scope at all, which means the grant as it was.
+func refreshScope(c storage.Connection) string {
+	asked := Scopes(c)
+	if c.Token == nil || strings.TrimSpace(c.Token.Scopes) == "" {
+		if c.Cloud == customCloud && !microsoftLayout(c.TokenEndpoint) {
+			return ""
+		}
+		return strings.Join(asked, " ")
+	}
+	granted := map[string]bool{}
+	for _, g := range strings.Fields(c.Token.Scopes) {
+		granted[strings.ToLower(graphperm.ShortName(g))] = true
+	}
+	var keep []string
+	for _, a := range asked {
+		short := strings.ToLower(graphperm.ShortName(a))
+		if granted[short] || short == "offline_access" || short == "openid" || short == "profile" {
+			keep = append(keep, a)
+		}
+	}
+	return strings.Join(keep, " ")
 }
 
 func tenantOf(c storage.Connection) string {

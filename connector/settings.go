@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
 
 	"github.com/inventorybeacon/beacon/storage"
@@ -49,6 +50,10 @@ const (
 	FieldCredential            = "Credential"
 	FieldCertificate           = "Certificate"
 	FieldGraphEndpoint         = "Graph Endpoint"
+	FieldPermissions           = "Permissions"
+	FieldIssuer                = "Issuer"
+	FieldPrompt                = "Prompt"
+	FieldCustomScopes          = "Custom Scopes"
 )
 
 // DefaultClientID is the application (client) ID a new connection starts
@@ -150,8 +155,12 @@ func NewConnection() storage.Connection {
 		SourceType: storage.SourceMicrosoft365,
 		ClientID:   DefaultClientID,
 		AuthFlow:   storage.FlowAuthorizationCode,
-		Created:    now,
-		Modified:   now,
+		// New connections ask for the least that the import needs; one
+		// saved before profiles existed keeps Directory.Read.All (no
+		// profile saved means that), so nobody has to consent again.
+		Permissions: graphperm.LeastPrivilege,
+		Created:     now,
+		Modified:    now,
 	}
 	// Global is in Clouds, so ApplyCloud cannot fail here.
 	_ = ApplyCloud(&c, CloudGlobal)
@@ -480,14 +489,29 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	if _, ok := LookupCloud(c.Cloud); !ok {
 		add(FieldCloud, fmt.Errorf("Choose a cloud: %s.", strings.Join(CloudNames(), ", ")))
 	}
-	add(FieldTokenEndpoint, ValidateEndpoint(c.TokenEndpoint))
-	add(FieldTokenEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldTokenEndpoint, c.TokenEndpoint))
-	add(FieldClientID, ValidateClientID(c.ClientID))
+	// With an Issuer (Custom only), an endpoint left empty comes from its
+	// discovery document.
+	discovered := func(endpoint string) bool {
+		return c.Cloud == CloudCustom && strings.TrimSpace(c.Issuer) != "" && strings.TrimSpace(endpoint) == ""
+	}
+	if !discovered(c.TokenEndpoint) {
+		add(FieldTokenEndpoint, ValidateEndpoint(c.TokenEndpoint))
+		add(FieldTokenEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldTokenEndpoint, c.TokenEndpoint))
+	}
+	add(FieldIssuer, ValidateIssuer(c.Cloud, c.Issuer))
+	add(FieldPrompt, ValidatePrompt(c.Prompt))
+	if c.Cloud == CloudCustom {
+		add(FieldClientID, ValidateCustomClientID(c.ClientID))
+	} else {
+		add(FieldClientID, ValidateClientID(c.ClientID))
+	}
 	add(FieldRedirectURI, ValidateRedirectURI(c.RedirectURI))
 	switch c.AuthFlow {
 	case storage.FlowAuthorizationCode:
-		add(FieldAuthorizationEndpoint, ValidateEndpoint(c.AuthorizationEndpoint))
-		add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
+		if !discovered(c.AuthorizationEndpoint) {
+			add(FieldAuthorizationEndpoint, ValidateEndpoint(c.AuthorizationEndpoint))
+			add(FieldAuthorizationEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldAuthorizationEndpoint, c.AuthorizationEndpoint))
+		}
 	case storage.FlowClientCredentials:
 		add(FieldTokenEndpoint, ValidateTokenEndpointForFlow(c.TokenEndpoint, c.AuthFlow))
 		switch c.Credential {
@@ -505,6 +529,13 @@ func Validate(c storage.Connection, others []storage.Connection, proxyPassword s
 	}
 	add(FieldGraphEndpoint, ValidateEndpoint(c.GraphEndpoint))
 	add(FieldGraphEndpoint, ValidateEndpointOnCloud(c.Cloud, FieldGraphEndpoint, c.GraphEndpoint))
+	switch graphperm.Normalize(c.Permissions) {
+	case graphperm.LeastPrivilege, graphperm.Directory:
+	case graphperm.Custom:
+		add(FieldCustomScopes, ValidateCustomScopes(c.CustomScopes))
+	default:
+		add(FieldPermissions, fmt.Errorf("Choose %s, %s or %s.", graphperm.LabelLeastPrivilege, graphperm.LabelDirectory, graphperm.LabelCustom))
+	}
 	return errs
 }
 
@@ -526,6 +557,54 @@ func ValidateCertificateSetting(c storage.Connection) error {
 	return nil
 }
 
+// ValidateIssuer checks the Issuer: only Cloud Custom has one (the named
+// clouds are Microsoft's, whose endpoints are known), and it is an
+// endpoint address like the others; empty means the endpoints are typed.
+func ValidateIssuer(cloud, issuer string) error {
+	issuer = strings.TrimSpace(issuer)
+	switch {
+	case issuer == "":
+		return nil
+	case cloud != CloudCustom:
+		return errors.New("Only Cloud Custom takes an Issuer; choose Custom to use another identity provider.")
+	}
+	return ValidateEndpoint(issuer)
+}
+
+// Prompts are the values of the Prompt setting: "" is Microsoft's
+// select_account; consent makes a provider that follows OpenID Connect
+// Core §11 grant offline_access; omit sends none.
+var Prompts = []string{"", "select_account", "consent", "login", "omit"}
+
+// ValidatePrompt checks the Prompt setting.
+func ValidatePrompt(p string) error {
+	for _, ok := range Prompts {
+		if strings.TrimSpace(p) == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("Choose select_account, consent, login or omit (send none), not %q.", p)
+}
+
+// ValidateCustomClientID checks the client ID of a Custom connection:
+// another provider's client IDs need not be GUIDs, but are one word.
+func ValidateCustomClientID(id string) error {
+	id = strings.TrimSpace(id)
+	switch {
+	case id == "":
+		return errors.New("Enter the client ID the identity provider gave the app.")
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return errors.New("A client ID has no spaces or invisible characters; copy it again from the identity provider.")
+	case len(id) > 255:
+		return errors.New("Use at most 255 characters.")
+	}
+	return nil
+}
+
+// ValidateCustomScopes checks the Custom scopes field: Graph permission
+// names separated by spaces, one of them letting the users be read.
+func ValidateCustomScopes(s string) error { return graphperm.ValidateCustom(s) }
+
 // RefreshTokenBindingChanges lists, by field label, the settings of now
 // that differ from those a refresh token was obtained with (obtainedWith),
 // in a way that makes Microsoft refuse the token; nil means it still
@@ -539,7 +618,12 @@ func ValidateCertificateSetting(c storage.Connection) error {
 //     path segment the tenant (a token of one tenant or cloud is not
 //     redeemed by another);
 //   - the Graph Endpoint: the scopes asked for on refresh are full URIs of
-//     that Graph resource, and a different resource needs its own consent.
+//     that Graph resource, and a different resource needs its own consent;
+//   - the Issuer (Custom): its provider issued the token;
+//   - the Graph permissions asked for (the Permissions profile, its Custom
+//     scopes and the sign-in activity choice): a refresh may ask for no
+//     scope beyond those the sign-in asked for, so new permissions need a
+//     new sign-in (and their consent).
 //
 // It is not bound to the Redirect URI or the Authorization Endpoint: the
 // refresh request sends neither. The Cloud's name alone does not count
@@ -556,6 +640,12 @@ func RefreshTokenBindingChanges(obtainedWith, now storage.Connection) []string {
 	}
 	if !sameEndpoint(obtainedWith.GraphEndpoint, now.GraphEndpoint) {
 		changed = append(changed, FieldGraphEndpoint)
+	}
+	if !sameEndpoint(obtainedWith.Issuer, now.Issuer) {
+		changed = append(changed, FieldIssuer)
+	}
+	if !samePermissions(obtainedWith, now) {
+		changed = append(changed, FieldPermissions)
 	}
 	if len(changed) > 0 && obtainedWith.Cloud != now.Cloud {
 		changed = append([]string{FieldCloud}, changed...)
@@ -578,6 +668,14 @@ func ClientSecretBindingChanges(savedWith, now storage.Connection) []string {
 		return []string{FieldClientID}
 	}
 	return nil
+}
+
+// samePermissions compares the Graph permissions two settings ask for, as
+// sets (case-insensitive, as Microsoft reads scope names).
+func samePermissions(a, b storage.Connection) bool {
+	pa := graphperm.Permissions(a.Permissions, a.CustomScopes, a.SignInActivity)
+	pb := graphperm.Permissions(b.Permissions, b.CustomScopes, b.SignInActivity)
+	return graphperm.SameSet(pa, pb)
 }
 
 // sameClientID compares client IDs as GUIDs: case does not matter.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -422,5 +423,50 @@ func TestUnattendedProblem(t *testing.T) {
 	c.HasClientSecret = true
 	if p := UnattendedProblem(c); p != "" {
 		t.Errorf("client secret saved: %q", p)
+	}
+}
+
+// New connections ask for the least privilege; the profile and its custom
+// scopes are validated; asking for other permissions makes a refresh token
+// stale (a refresh may ask for nothing beyond what was consented).
+func TestPermissionSettings(t *testing.T) {
+	c := NewConnection()
+	c.Name = "Contoso"
+	if c.Permissions != graphperm.LeastPrivilege {
+		t.Fatalf("new connection's profile %q", c.Permissions)
+	}
+	if errs := Validate(c, nil, "", false); len(errs) != 0 {
+		t.Fatalf("defaults: %v", errs)
+	}
+	c.Permissions = graphperm.Custom
+	c.CustomScopes = "Reports.Read.All"
+	if err := Validate(c, nil, "", false)[FieldCustomScopes]; err == nil || !strings.Contains(err.Error(), "User.Read.All") {
+		t.Fatalf("custom without users: %v", err)
+	}
+	c.CustomScopes = "User.Read.All Reports.Read.All"
+	if errs := Validate(c, nil, "", false); len(errs) != 0 {
+		t.Fatalf("custom: %v", errs)
+	}
+	c.Permissions = "everything"
+	if err := Validate(c, nil, "", false)[FieldPermissions]; err == nil {
+		t.Fatal("unknown profile accepted")
+	}
+
+	old := NewConnection()
+	old.Permissions = "" // saved before profiles: Directory.Read.All
+	same := old
+	same.Permissions = graphperm.Directory
+	if got := RefreshTokenBindingChanges(old, same); got != nil {
+		t.Fatalf("no profile and Directory are one: %q", got)
+	}
+	least := old
+	least.Permissions = graphperm.LeastPrivilege
+	if got := RefreshTokenBindingChanges(old, least); len(got) != 1 || got[0] != FieldPermissions {
+		t.Fatalf("profile change: %q", got)
+	}
+	signIns := least
+	signIns.SignInActivity = true
+	if got := RefreshTokenBindingChanges(least, signIns); len(got) != 1 || got[0] != FieldPermissions {
+		t.Fatalf("sign-in activity added: %q", got)
 	}
 }

@@ -365,6 +365,21 @@ func (s *Server) RemoveCertificate(thumbprint string) bool {
 	return s.t.RemoveCertificate(tenant.ConfidentialClientID, thumbprint)
 }
 
+// SetAppRoles replaces the application permissions granted to the app
+// registration clientID (tests grant a profile's roles, or leave one out,
+// with it); client-credentials tokens issued afterwards carry exactly
+// these in their roles claim. It panics on an unknown app: a test's
+// mistake.
+func (s *Server) SetAppRoles(clientID string, roles ...string) {
+	s.t.Lock()
+	defer s.t.Unlock()
+	app := s.t.App(clientID)
+	if app == nil {
+		panic("m365sim: SetAppRoles: no app " + clientID)
+	}
+	app.AppRoles = append([]string(nil), roles...)
+}
+
 // DefaultScopes are the delegated permissions MintAccessToken grants when
 // none are given: what the app asks for.
 var DefaultScopes = []string{"Directory.Read.All", "Reports.Read.All", "User.Read"}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -120,7 +121,8 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	}
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
-		Progress: req.Progress, History: hist})
+		Progress: req.Progress, History: hist,
+		ConsentURL: auth.AdminConsentURL(conn, tokenTenant(conn))})
 	if err == nil && conn.AuthFlow == storage.FlowClientCredentials {
 		s.readAppCredentials(ctx, client, conn, logger)
 	}
@@ -237,3 +239,12 @@ const (
 	ModePlain      = importer.ModePlain
 	ModeSequential = importer.ModeSequential
 )
+
+// tokenTenant is the tenant of conn's last sign-in, "" when unknown: it
+// scopes the admin-consent link of a stage's warning.
+func tokenTenant(conn storage.Connection) string {
+	if conn.Token != nil {
+		return conn.Token.TenantID
+	}
+	return ""
+}

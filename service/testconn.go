@@ -17,6 +17,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -45,7 +46,7 @@ func (r *TestReport) Summary() string {
 	case r.TokenOK && r.GraphOK && len(r.Missing) == 0:
 		b.WriteString("Connection works: signed in and read users from Microsoft Graph.")
 	case r.TokenOK && r.GraphOK:
-		b.WriteString("Signed in and read users, but the token lacks " + strings.Join(r.Missing, " and ") + ": usage reports will not import until an administrator grants it (admin consent).")
+		b.WriteString("Signed in and read users, but the token lacks " + strings.Join(r.Missing, " and ") + ": what needs it will not import until an administrator grants it (admin consent).")
 	case r.TokenOK && !r.GraphChecked:
 		b.WriteString("Signed in, but Microsoft Graph could not be reached: ")
 		b.WriteString(r.Problem)
@@ -104,7 +105,7 @@ func TestConnection(ctx context.Context, conn storage.Connection, o TestOptions)
 		return fail(err, auth.Guidance(err))
 	}
 	r.TokenOK = true
-	r.Missing = auth.MissingPermissions(conn.AuthFlow, tok)
+	r.Missing = auth.MissingPermissions(conn, tok)
 
 	// One attempt: the administrator is waiting for an answer, and the
 	// report says what failed rather than retrying it for minutes.
@@ -125,13 +126,15 @@ func TestConnection(ctx context.Context, conn storage.Connection, o TestOptions)
 	r.GraphChecked, r.GraphStatus, r.RequestID = true, ge.Status, ge.RequestID
 	switch ge.Status {
 	case http.StatusForbidden:
-		perm := "Directory.Read.All (delegated, with admin consent)"
+		users, _ := graphperm.LookupStage(graphperm.StageUsers)
+		need := users.Asked(conn.Permissions, conn.CustomScopes, conn.SignInActivity)
+		perm := need + " (delegated, with admin consent)"
 		if conn.AuthFlow == storage.FlowClientCredentials {
-			perm = "Directory.Read.All (application permission, with admin consent)"
+			perm = need + " (application permission, with admin consent)"
 		}
 		r.Problem = fmt.Sprintf("Graph refused to list users (%s: %s). The app needs %s.", ge.Code, ge.Message, perm)
-		if !slices.Contains(r.Missing, "Directory.Read.All") {
-			r.Missing = append([]string{"Directory.Read.All"}, r.Missing...)
+		if !slices.Contains(r.Missing, need) {
+			r.Missing = append([]string{need}, r.Missing...)
 		}
 	case http.StatusUnauthorized:
 		r.Problem = fmt.Sprintf("Graph did not accept the token (%s: %s): check that the Graph Endpoint belongs to the same cloud as the Token Endpoint.", ge.Code, ge.Message)

@@ -101,6 +101,28 @@ type Connection struct {
 	AuthorizationEndpoint string   `json:"authorizationEndpoint,omitempty"`
 	GraphEndpoint         string   `json:"graphEndpoint"`
 
+	// Issuer, for Cloud "Custom", is an OpenID Connect issuer: the
+	// endpoints left empty come from its discovery document, and its
+	// id_tokens are verified against its keys.
+	Issuer string `json:"issuer,omitempty"`
+	// Prompt is the prompt sent to the authorization endpoint: "" means
+	// Microsoft's select_account; "consent" is what a provider that
+	// honours OpenID Connect Core §11 needs to grant offline_access;
+	// "omit" sends none.
+	Prompt string `json:"prompt,omitempty"`
+
+	// Permissions is the permission profile (internal/graphperm:
+	// "least-privilege", "directory", "custom"). A connection saved before
+	// profiles existed has none, which means "directory": what it was
+	// consented for.
+	Permissions string `json:"permissions,omitempty"`
+	// CustomScopes are the Graph permissions of the "custom" profile, short
+	// names separated by spaces.
+	CustomScopes string `json:"customScopes,omitempty"`
+	// SignInActivity adds AuditLog.Read.All to the delegated scopes asked
+	// for, so the import reads users' sign-in activity.
+	SignInActivity bool `json:"signInActivity,omitempty"`
+
 	// CACertFile optionally names a PEM file of extra root certificates to
 	// trust for this connection (a TLS-inspecting proxy, or the simulator's
 	// local CA).

@@ -94,6 +94,17 @@ type ConnectionDialog struct {
 	cert certificateFields
 	// expiry says how old the sign-in is and what expires soon.
 	expiry *widget.Label
+	// The permission profile: what the sign-in asks Graph for, and what
+	// each import stage needs of it (stageNeeds, updated as it changes).
+	permissions    *widget.Select
+	signInActivity *widget.Check
+	customScopes   *widget.Entry
+	stageNeeds     *widget.Label
+
+	// Standard OpenID Connect for Cloud Custom: the issuer whose
+	// discovery document gives the endpoints, and the prompt to send.
+	issuer *widget.Entry
+	prompt *widget.Select
 
 	errs    map[string]*widget.Label   // each field's error, by field label
 	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
@@ -194,6 +205,7 @@ func (d *ConnectionDialog) build() {
 	d.expiry = widget.NewLabel("")
 	d.expiry.Importance = widget.WarningImportance
 	d.expiry.Wrapping = fyne.TextWrapWord
+	d.buildPermissions(typed)
 
 	labelW := float32(0)
 	for _, l := range []string{connector.FieldClientID, connector.FieldAuthorizationEndpoint, connector.FieldAuthFlow} {
@@ -245,6 +257,11 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldClientSecret, d.clientSecret),
 		row(connector.FieldCertificate, d.cert.box),
 		row(connector.FieldGraphEndpoint, d.graphEndpoint),
+		row(connector.FieldPermissions, container.NewVBox(d.permissions, d.signInActivity)),
+		row(connector.FieldCustomScopes, d.customScopes),
+		d.stageNeeds,
+		row(connector.FieldIssuer, d.issuer),
+		row(connector.FieldPrompt, d.prompt),
 		d.expiry,
 	))
 	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
@@ -262,10 +279,11 @@ func (d *ConnectionDialog) build() {
 
 // rolesHelp heads the Microsoft 365 group: what the administrator who
 // signs in needs, whichever field they look at.
-const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions Directory.Read.All and\n" +
-	"Reports.Read.All. Both need admin consent, given once by a Global Administrator (or a\n" +
-	"Cloud Application Administrator). With Authorization Code, the admin who signs in also\n" +
-	"needs the Reports Reader or Global Reader role to read the usage reports."
+const rolesHelp = "The app reads the tenant with the Microsoft Graph permissions chosen under Permissions\n" +
+	"(Least privilege, or Directory.Read.All and Reports.Read.All). They need admin consent,\n" +
+	"given once by a Global Administrator (or a Cloud Application Administrator). With\n" +
+	"Authorization Code, the admin who signs in also needs the Reports Reader or\n" +
+	"Global Reader role to read the usage reports."
 
 // fieldHelp explains the Proxy CA Certificate and each Microsoft 365 field
 // under it. Explicit lines, as for the token description: a wrapped label
@@ -288,7 +306,7 @@ var fieldHelp = map[string]string{
 	fieldRefreshToken: "Generate... opens your browser to sign in and consent; the token is kept\n" +
 		"in the system keyring, never in a file.",
 	connector.FieldClientSecret: "A client secret of the app registration, kept in the system keyring. The app\n" +
-		"needs the application permissions Directory.Read.All and Reports.Read.All.",
+		"needs the application permissions chosen under Permissions, granted with admin consent.",
 	connector.FieldGraphEndpoint: "The Microsoft Graph address of the cloud, where the data is read.",
 	connector.FieldCredential: "How the app proves who it is: a client secret, or a certificate whose .cer\n" +
 		"is uploaded to the app registration (Microsoft recommends certificates).",
@@ -334,6 +352,7 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 	d.authFlow.SetSelected(string(c.AuthFlow))
 	d.loadCertificate(c)
 	d.showExpiry(storage.ConnectionState{})
+	d.loadPermissions(c)
 	d.updateProxyEnabled()
 	d.updateFlowRows()
 	d.updateCloudEditable()
@@ -531,6 +550,7 @@ func (d *ConnectionDialog) onCloudChanged(name string) {
 	d.redirectURI.SetText(c.RedirectURI)
 	d.graphEndpoint.SetText(c.GraphEndpoint)
 	d.updateCloudEditable()
+	d.updatePermissionRows()
 	d.revalidate()
 }
 
@@ -588,6 +608,7 @@ func (d *ConnectionDialog) connection() storage.Connection {
 	c.AuthFlow = storage.AuthFlow(d.authFlow.Selected)
 	c.AuthorizationEndpoint = strings.TrimSpace(d.authorizationEndpoint.Text)
 	c.GraphEndpoint = strings.TrimSpace(d.graphEndpoint.Text)
+	d.readPermissions(&c)
 	c.Token, _, _ = d.tokenFor(c)
 	if d.staleSecret(c) != nil {
 		c.HasClientSecret = false
@@ -638,6 +659,7 @@ func (d *ConnectionDialog) revalidate() {
 	}
 	c := d.connection()
 	d.showCredentials(c)
+	d.showPermissions(c)
 	d.current = connector.Validate(c, d.others, d.proxyPassword.Text, c.HasClientSecret)
 	if err := d.certificateError(c); err != nil {
 		d.current[connector.FieldCertificate] = err

@@ -459,6 +459,8 @@ func TestDialogTabOrder(t *testing.T) {
 		d.cloud: "cloud", d.tokenEndpoint: "token endpoint", d.clientID: "client id", d.redirectURI: "redirect uri",
 		d.authorizationEndpoint: "authorization endpoint", d.generate: "generate", d.clientSecret: "client secret",
 		d.graphEndpoint: "graph endpoint", d.cancel: "cancel", d.ok: "ok",
+		d.permissions: "permissions", d.signInActivity: "sign-in activity", d.customScopes: "custom scopes",
+		d.issuer: "issuer", d.prompt: "prompt",
 	}
 	order := func() []string {
 		c := w.Canvas()
@@ -483,7 +485,7 @@ func TestDialogTabOrder(t *testing.T) {
 		return got
 	}
 	want := []string{"name", "source type", "use proxy", "ca cert", "browse", "cloud", "token endpoint", "client id", "redirect uri",
-		"auth flow", "authorization endpoint", "generate", "cancel"}
+		"auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "prompt", "cancel"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order\n got %v\nwant %v", got, want)
 	}
@@ -493,7 +495,7 @@ func TestDialogTabOrder(t *testing.T) {
 	test.Tap(d.useProxy)
 	test.Type(d.proxyServer, "10.0.0.5:3128")
 	want = []string{"name", "source type", "use proxy", "proxy server", "proxy user", "proxy password", "ca cert", "browse", "cloud",
-		"token endpoint", "client id", "redirect uri", "auth flow", "authorization endpoint", "generate", "cancel", "ok"}
+		"token endpoint", "client id", "redirect uri", "auth flow", "authorization endpoint", "generate", "permissions", "sign-in activity", "prompt", "cancel", "ok"}
 	if got := order(); !reflect.DeepEqual(got, want) {
 		t.Errorf("tab order with the proxy on\n got %v\nwant %v", got, want)
 	}
@@ -518,7 +520,7 @@ func TestDialogHelpTexts(t *testing.T) {
 			t.Errorf("%s: help %v high, needs %v", f, got, min)
 		}
 	}
-	if h := d.help[connector.FieldClientSecret]; h == nil || !strings.Contains(h.Text, "Directory.Read.All") {
+	if h := d.help[connector.FieldClientSecret]; h == nil || !strings.Contains(h.Text, "application permissions chosen under Permissions") {
 		t.Error("Client Secret help must name the application permissions")
 	}
 	// Proxy fields have no Microsoft 365 help.

@@ -72,7 +72,7 @@ func (e *GraphError) hint() string {
 	case e.S2SUnauthorized():
 		return "reading usage reports needs the Reports.Read.All permission and, for a signed-in account, an administrator role such as Reports Reader or Global Reader; ask an administrator to assign one"
 	case e.Status == http.StatusForbidden:
-		return "the app or the signed-in account lacks a permission (Directory.Read.All, Reports.Read.All); ask an administrator to grant admin consent, then click Generate... again"
+		return "the app or the signed-in account lacks a permission; ask an administrator to grant admin consent, then sign in again"
 	case e.Status == http.StatusUnauthorized:
 		return "sign in again with Generate..."
 	case e.Status == http.StatusTooManyRequests:

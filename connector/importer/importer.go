@@ -28,6 +28,7 @@ import (
 	"github.com/inventorybeacon/beacon/internal/clock"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -76,6 +77,11 @@ type Options struct {
 	Logger      *slog.Logger
 	// Note is recorded with the run (e.g. "catch-up of a missed schedule").
 	Note string
+	// ConsentURL is where an administrator grants the connection's app
+	// the permissions of its profile (the caller knows the identity
+	// platform's rules); "" when there is no such page. Warnings of
+	// stages skipped for want of a permission name it.
+	ConsentURL string
 
 	// Incremental runs (the default mode only): when the current snapshot
 	// keeps a users delta link, users are read as changes since then and
@@ -339,8 +345,15 @@ func (r *run) endWarnings() error {
 	if more > 0 {
 		r.warn(fmt.Sprintf("%d more objects Microsoft Graph sent could not be read and were left out (each is in the log).", more))
 	}
-	if r.reportsForbidden != nil {
+	switch {
+	case r.reportsForbidden == nil:
+	case isS2S(r.reportsForbidden) || !r.expected(graphperm.StageUsage):
+		// The permission is there but the signed-in account holds no
+		// reports role (S2SUnauthorized), or the profile leaves usage
+		// out: Graph's own words say what to do.
 		r.warn("Usage was not imported, so active and inactive license figures are unknown: " + r.reportsForbidden.Error())
+	default:
+		r.warn(fmt.Sprintf("Usage was not imported, so active and inactive license figures are unknown: %s (%v)", r.refusal(graphperm.StageUsage), r.reportsForbidden))
 	}
 	return nil
 }
@@ -348,6 +361,13 @@ func (r *run) endWarnings() error {
 func (r *run) licenses(ctx context.Context) error {
 	r.o.Progress(StageLicenses, 0, 0)
 	skus, err := r.o.Client.SubscribedSKUs(ctx)
+	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
+		// Users stay useful without the SKUs' names and counts: their
+		// licences are then shown by SKU ID.
+		r.skipRefused(ctx, graphperm.StageLicenses, err)
+		close(r.skus)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("read licenses (subscribed SKUs): %w", err)
 	}
@@ -396,6 +416,9 @@ func (r *run) users(ctx context.Context) error {
 		r.o.Progress(StageUsers, done, max(total, done))
 		return nil
 	})
+	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
+		return r.usersRefused(err)
+	}
 	if err != nil {
 		return fmt.Errorf("read users: %w", err)
 	}
@@ -416,7 +439,7 @@ func (r *run) applications(ctx context.Context) error {
 	})
 	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
 		// Users and licenses stay useful without the application list.
-		r.warn("Applications were not imported: " + err.Error())
+		r.skipRefused(ctx, graphperm.StageApplications, err)
 		if derr := r.w.DiscardApplications(ctx); derr != nil {
 			return derr
 		}
@@ -616,4 +639,11 @@ func (r *run) concealedWarning() {
 		"and the active and inactive license figures are unknown. To show names, sign in to the Microsoft 365 admin center as a Global "+
 		"Administrator, go to Settings > Org settings > Services > Reports, clear \"Display concealed user, group, and site names in all reports\", "+
 		"save, and run the import again.", ConcealedNamesWarning, strings.Join(r.concealed, "; ")))
+}
+
+// isS2S reports whether err is the usage reports' refusal of an account
+// without a reports role (the permission itself is granted).
+func isS2S(err error) bool {
+	var ge *graph.GraphError
+	return errors.As(err, &ge) && ge.S2SUnauthorized()
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/inventorybeacon/beacon/connector/graph"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -44,7 +46,11 @@ func (r *run) licenseGroups(ctx context.Context) error {
 		return context.Cause(ctx)
 	case errors.Is(err, graph.ErrForbidden):
 		r.o.Logger.Info("licensing groups not read", "err", err)
-		r.warn(GroupNamesWarning)
+		if r.expected(graphperm.StageGroups) {
+			// The profile asks for a permission that lists them: the
+			// administrator has not granted it.
+			r.warn(GroupNamesWarning + ". " + capitalise(r.refusal(graphperm.StageGroups)))
+		}
 		return nil
 	case err != nil:
 		r.o.Logger.Warn("licensing groups not read", "err", err)
@@ -69,7 +75,7 @@ func (r *run) signInActivity(ctx context.Context) error {
 	}
 	// A readable token that names no grant at all says nothing either.
 	if known && len(g.Scopes)+len(g.Roles) > 0 && !g.Has(auditLogPermission) {
-		r.setSignIns(SignInsNoAuditLog)
+		r.noAuditLog(errors.New("the access token names no " + auditLogPermission))
 		return nil
 	}
 	n, err := r.listSignIns(ctx)
@@ -94,12 +100,22 @@ func (r *run) signInsSkipped(ctx context.Context, err error) error {
 	case errors.Is(err, graph.ErrNoPremium):
 		r.setSignIns(SignInsNoPremium)
 	case errors.Is(err, graph.ErrForbidden):
-		r.setSignIns(SignInsNoAuditLog)
+		r.noAuditLog(err)
 	default:
 		r.o.Logger.Warn("sign-in activity not read", "err", err)
 		r.setSignIns(fmt.Sprintf(signInsFailed, err))
 	}
 	return nil
+}
+
+// noAuditLog records sign-ins not read for want of AuditLog.Read.All: a
+// notice on the Optimization page, and a warning too when the connection
+// asked for it (Sign-in activity ticked) and it was not granted.
+func (r *run) noAuditLog(cause error) {
+	r.setSignIns(SignInsNoAuditLog)
+	if r.expected(graphperm.StageSignIns) {
+		r.warn(r.refusedWarning(graphperm.StageSignIns, cause))
+	}
 }
 
 func (r *run) setSignIns(s string) {
@@ -163,4 +179,12 @@ func (r *run) signInsPlain(ctx context.Context) (int, error) {
 		return r.w.AddSignIns(ctx, buf)
 	})
 	return n, err
+}
+
+// capitalise starts a sentence.
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -156,6 +156,9 @@ func (r *run) usersParallel(ctx context.Context) error {
 		r.mode = ModePlain
 		return r.users(ctx)
 	case err != nil:
+		if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
+			return r.usersRefused(err)
+		}
 		return fmt.Errorf("count users: %w", err)
 	}
 	r.w.ExpectUsers(total)
@@ -182,6 +185,9 @@ func (r *run) usersParallel(ctx context.Context) error {
 		}
 		r.mode = ModePlain
 		return r.users(ctx)
+	}
+	if errors.Is(err, graph.ErrForbidden) && ctx.Err() == nil {
+		return r.usersRefused(err)
 	}
 	if err != nil {
 		return fmt.Errorf("read users: %w", err)

@@ -20,6 +20,9 @@ var permissions = []permission{
 	{"Reports.Read.All", "Read all usage reports", true},
 	{"Organization.Read.All", "Read organization information", true},
 	{"Application.Read.All", "Read applications", true},
+	{"LicenseAssignment.Read.All", "Read all license assignments", true},
+	{"GroupMember.Read.All", "Read group memberships", true},
+	{"Group.Read.All", "Read all groups", true},
 	{"AuditLog.Read.All", "Read audit log data", true},
 }
 

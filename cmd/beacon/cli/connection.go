@@ -24,6 +24,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -72,6 +73,10 @@ var fieldFlags = []struct{ field, flag string }{
 	{connector.FieldCredential, "--credential"},
 	{connector.FieldCertificate, "--certificate-file"},
 	{connector.FieldGraphEndpoint, "--graph-endpoint"},
+	{connector.FieldPermissions, "--permissions"},
+	{connector.FieldCustomScopes, "--custom-scopes"},
+	{connector.FieldIssuer, "--issuer"},
+	{connector.FieldPrompt, "--prompt"},
 }
 
 // printFieldErrors writes Validate's errors in the dialog's order, each
@@ -114,6 +119,11 @@ type settingFlags struct {
 	certPasswordStdin     *bool
 	certPasswordFile      *string
 	certificateToKeyring  *bool
+	permissions           *string
+	customScopes          *string
+	signInActivity        *string
+	issuer                *string
+	prompt                *string
 }
 
 func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
@@ -140,8 +150,48 @@ func defineSettingFlags(fs *flag.FlagSet, rename bool) *settingFlags {
 	s.certPasswordStdin = fs.Bool("certificate-password-stdin", false, "read the .pfx file's password from stdin (kept in the keyring; never give it as an argument)")
 	s.certPasswordFile = fs.String("certificate-password-file", "", "read the .pfx file's password from this file")
 	s.certificateToKeyring = fs.Bool("certificate-to-keyring", false, "keep the private key and certificate in the keyring instead of reading the file at every run (the file may then be deleted)")
+	s.permissions = fs.String("permissions", "", "Permissions: least-privilege (new connections), directory (Directory.Read.All) or custom")
+	s.customScopes = fs.String("custom-scopes", "", "Custom Scopes: Graph permissions separated by spaces, with --permissions custom")
+	s.signInActivity = fs.String("sign-in-activity", "", "also ask for AuditLog.Read.All to read sign-in activity: on or off")
+	s.issuer = fs.String("issuer", "", "Issuer (Cloud Custom): an OpenID Connect issuer whose discovery document gives the endpoints left empty")
+	s.prompt = fs.String("prompt", "", "Prompt sent to the sign-in page: select_account (empty: the default), consent, login or omit")
 	s.schedule = fs.String("schedule", "", "attach the connection to the schedule of this name (\""+notScheduled+"\" or none: detach)")
 	return s
+}
+
+// applyPermissions puts the permission flags given into c, as the
+// dialog's Permissions part does.
+func (s *settingFlags) applyPermissions(c *storage.Connection, set map[string]bool) error {
+	if set["permissions"] {
+		p, ok := graphperm.FromLabel(*s.permissions)
+		if !ok {
+			return fmt.Errorf("--permissions takes %s, %s or %s, not %q", graphperm.LeastPrivilege, graphperm.Directory, graphperm.Custom, *s.permissions)
+		}
+		c.Permissions = p
+	}
+	if set["issuer"] {
+		c.Issuer = strings.TrimSpace(*s.issuer)
+	}
+	if set["prompt"] {
+		c.Prompt = strings.TrimSpace(*s.prompt)
+		if c.Prompt == "select_account" {
+			c.Prompt = ""
+		}
+	}
+	if set["custom-scopes"] {
+		c.CustomScopes = strings.Join(graphperm.ParseCustom(*s.customScopes), " ")
+	}
+	if set["sign-in-activity"] {
+		switch strings.ToLower(strings.TrimSpace(*s.signInActivity)) {
+		case "on", "yes", "true":
+			c.SignInActivity = true
+		case "off", "no", "false":
+			c.SignInActivity = false
+		default:
+			return fmt.Errorf("--sign-in-activity takes on or off, not %q", *s.signInActivity)
+		}
+	}
+	return nil
 }
 
 // given reports which flags were on the command line: a flag given empty
@@ -345,6 +395,9 @@ func (s *settingFlags) apply(e *edit, cfg *storage.Config, sec secrets) error {
 		if set[f.name] {
 			*f.dst = strings.TrimSpace(*f.v)
 		}
+	}
+	if err := s.applyPermissions(c, set); err != nil {
+		return err
 	}
 	if set["auth-flow"] {
 		flow, ok := parseAuthFlow(*s.authFlow)
@@ -689,6 +742,9 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 	row("Proxy "+connector.FieldProxyPassword, stored[c.Proxy.HasPassword])
 	row(connector.FieldCACertFile, c.CACertFile)
 	row(connector.FieldCloud, c.Cloud)
+	if c.Issuer != "" {
+		row(connector.FieldIssuer, c.Issuer)
+	}
 	row(connector.FieldTokenEndpoint, c.TokenEndpoint)
 	row(connector.FieldClientID, c.ClientID)
 	row(connector.FieldRedirectURI, c.RedirectURI)
@@ -711,6 +767,14 @@ func runConnectionShow(_ context.Context, env *Env, fs *verbFlags, args []string
 		row("Refresh Token", token)
 	}
 	row(connector.FieldGraphEndpoint, c.GraphEndpoint)
+	perms := graphperm.Label(c.Permissions)
+	if c.SignInActivity && graphperm.Normalize(c.Permissions) != graphperm.Custom {
+		perms += ", with sign-in activity"
+	}
+	if c.Prompt != "" {
+		row(connector.FieldPrompt, c.Prompt)
+	}
+	row(connector.FieldPermissions, perms+" ("+strings.Join(graphperm.Permissions(c.Permissions, c.CustomScopes, c.SignInActivity), " ")+")")
 	sched := s.Schedule
 	if sched == "" {
 		sched = notScheduled

@@ -19,6 +19,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -64,6 +65,14 @@ type exportedConnection struct {
 	// imported PFX needs `connection set --certificate-password-file`).
 	Credential  string                   `json:"credential,omitempty"`
 	Certificate *storage.CertificateInfo `json:"certificate,omitempty"`
+	// Permissions is the permission profile; absent (an export of a
+	// version before profiles) means Directory.Read.All, as in the
+	// configuration.
+	Permissions    string `json:"permissions,omitempty"`
+	CustomScopes   string `json:"customScopes,omitempty"`
+	SignInActivity bool   `json:"signInActivity,omitempty"`
+	Issuer         string `json:"issuer,omitempty"`
+	Prompt         string `json:"prompt,omitempty"`
 	// Schedule is the name of the connection's schedule; empty: not
 	// scheduled.
 	Schedule string `json:"schedule,omitempty"`
@@ -79,7 +88,8 @@ func exportConnection(cfg *storage.Config, c storage.Connection) exportedConnect
 	e := exportedConnection{ID: c.ID, Name: c.Name, SourceType: c.SourceType,
 		Proxy:      exportedProxy{Enabled: c.Proxy.Enabled, Server: c.Proxy.Server, Username: c.Proxy.Username},
 		CACertFile: c.CACertFile, Cloud: c.Cloud, TokenEndpoint: c.TokenEndpoint, ClientID: c.ClientID, RedirectURI: c.RedirectURI,
-		AuthFlow: string(c.AuthFlow), AuthorizationEndpoint: c.AuthorizationEndpoint, GraphEndpoint: c.GraphEndpoint}
+		AuthFlow: string(c.AuthFlow), AuthorizationEndpoint: c.AuthorizationEndpoint, GraphEndpoint: c.GraphEndpoint,
+		Permissions: c.Permissions, CustomScopes: c.CustomScopes, SignInActivity: c.SignInActivity, Issuer: c.Issuer, Prompt: c.Prompt}
 	if s, ok := schedule.Find(cfg, c.ScheduleID); ok && c.ScheduleID != "" {
 		e.Schedule = s.Name
 	}
@@ -114,6 +124,11 @@ func (e exportedConnection) settings(c *storage.Connection) {
 		ci.HasPassword = false
 		c.Certificate = &ci
 	}
+	c.Permissions = strings.TrimSpace(e.Permissions)
+	c.CustomScopes = strings.Join(graphperm.ParseCustom(e.CustomScopes), " ")
+	c.SignInActivity = e.SignInActivity
+	c.Issuer = strings.TrimSpace(e.Issuer)
+	c.Prompt = strings.TrimSpace(e.Prompt)
 }
 
 func runConnectionExport(_ context.Context, env *Env, fs *verbFlags, args []string) int {

@@ -35,7 +35,7 @@ func signedInEnv(t *testing.T) (*cliEnv, storage.Connection) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := e.sim.Identity().IssueRefreshToken(tenant.DefaultClientID, upn, strings.Join(auth.Scopes(conn.GraphEndpoint), " "))
+	rt, err := e.sim.Identity().IssueRefreshToken(tenant.DefaultClientID, upn, strings.Join(auth.Scopes(conn), " "))
 	if err != nil {
 		t.Fatal(err)
 	}
