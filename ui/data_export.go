@@ -50,7 +50,7 @@ func askExportFile(s *screen, name string, start func(path string, w io.WriteClo
 	}, s.win)
 	d.SetFileName(name)
 	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
-	d.Show()
+	showFileDialog(d, s.win)
 }
 
 // reportExport says how an export went (Fyne goroutine).

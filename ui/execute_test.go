@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -164,6 +165,11 @@ func TestExecuteNowImportsWithProgress(t *testing.T) {
 		requireContains(t, "details", d.details.Text, "Users: "+count(users)+" ·")
 		if !d.closeB.Visible() || d.cancelB.Visible() {
 			t.Error("after the run only Close is offered")
+		}
+		// Enter presses Close (issue 23 item 6).
+		pressKey(h.m.win.Canvas(), fyne.KeyReturn)
+		if h.m.win.Canvas().Overlays().Top() != nil {
+			t.Error("Enter did not close the finished import's dialog")
 		}
 	})
 	h.lastResult(t, "Succeeded")
