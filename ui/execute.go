@@ -310,6 +310,11 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 	good := r.Status.Good() && err == nil
 	for _, s := range d.stages {
 		switch {
+		case good && s.state == stageWaiting:
+			// Never started in a run that went well: skipped on
+			// purpose (sign-in activity without Entra ID P1 or
+			// AuditLog.Read.All; the details say why), not done.
+			s.state = stageNotRun
 		case good:
 			s.state = stageDone
 		case s.state == stageRunning:
