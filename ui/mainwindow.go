@@ -388,6 +388,9 @@ func (m *MainWindow) refreshSystems() {
 	if m.systems != nil {
 		m.systems.refresh()
 	}
+	if m.tray != nil {
+		m.tray.showFailing()
+	}
 }
 
 // onRunChanged follows the start and end of an import started here: the

@@ -700,6 +700,41 @@ func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
 	return out, rows.Err()
 }
 
+// Failing is a connection whose latest imports failed one after another.
+type Failing struct {
+	Since time.Time // when the first of them started
+	Runs  int       // how many failed
+}
+
+// FailingConnections returns, by connection id, the connections whose
+// imports failed since their last import that ended otherwise (succeeded,
+// with warnings, or cancelled; skipped and running runs say nothing of the
+// connection). A schedule on a connection that cannot sign in fails every
+// few minutes: the window shows for how long, and notifies only the first
+// time (issue 23 item 8).
+func (s *Store) FailingConnections(ctx context.Context) (map[string]Failing, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.connection_id, MIN(r.started), COUNT(*) FROM runs r
+		WHERE r.status = ? AND r.id > COALESCE((SELECT MAX(x.id) FROM runs x
+			WHERE x.connection_id = r.connection_id AND x.status IN (?, ?, ?)), 0)
+		GROUP BY r.connection_id`,
+		string(StatusFailed), string(StatusSucceeded), string(StatusWarnings), string(StatusCancelled))
+	if err != nil {
+		return nil, fmt.Errorf("read failing connections: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Failing{}
+	var id string
+	var since int64
+	var runs int
+	for rows.Next() {
+		if err := rows.Scan(&id, &since, &runs); err != nil {
+			return nil, fmt.Errorf("read failing connections: %w", err)
+		}
+		out[id] = Failing{Since: time.Unix(0, since), Runs: runs}
+	}
+	return out, rows.Err()
+}
+
 // LatestRun returns the connection's newest run started by trigger (any
 // trigger when empty) whose status is not among skip; ok is false when
 // there is none.

@@ -685,3 +685,46 @@ func TestUsersHoldingASKU(t *testing.T) {
 		t.Errorf("E5 holders in Finance: %d %v", n, err)
 	}
 }
+
+// FailingConnections counts the failures since the last run that ended
+// otherwise, from the first of them; a success ends the streak, and a
+// skipped run does not (issue 23 item 8).
+func TestFailingConnections(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	finish := func(conn string, st Status) Run {
+		t.Helper()
+		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: conn, ConnectionName: conn, Trigger: TriggerSchedule})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e error
+		if st == StatusFailed {
+			e = errors.New("no sign-in yet")
+		}
+		r, err := w.Finish(ctx, Outcome{Status: st, Err: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	importGood(t, s, "ok", 3, "a")
+	importGood(t, s, "broke", 3, "b")
+	first := finish("broke", StatusFailed)
+	finish("broke", StatusSkipped)
+	finish("broke", StatusFailed)
+	finish("never", StatusFailed)
+	finish("healed", StatusFailed)
+	finish("healed", StatusCancelled)
+	got, err := s.FailingConnections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["broke"].Runs != 2 || !got["broke"].Since.Equal(first.Started) || got["never"].Runs != 1 {
+		t.Fatalf("failing = %+v", got)
+	}
+	importGood(t, s, "broke", 3, "c")
+	if got, err := s.FailingConnections(ctx); err != nil || len(got) != 1 || got["never"].Runs != 1 {
+		t.Fatalf("after a good import, failing = %+v, %v", got, err)
+	}
+}
