@@ -52,7 +52,7 @@ type MainWindow struct {
 	sched   *scheduling
 
 	// Navigation and the bottom bar.
-	nav        *widget.Tree
+	nav        *navTree
 	page       *fyne.Container
 	pages      map[string]fyne.CanvasObject
 	pageName   string
@@ -191,6 +191,7 @@ func (m *MainWindow) buildMain() {
 	bottom := container.NewBorder(nil, nil, m.unsaved, container.NewHBox(m.saveButton, m.exitButton))
 
 	m.nav = newNavigation(m.showPage)
+	m.nav.onKey = m.onTypedKey
 	m.page = container.NewStack()
 	split := container.NewHSplit(m.nav, m.page)
 	split.Offset = 0.185

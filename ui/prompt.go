@@ -56,10 +56,11 @@ func showPromptWidth(parent fyne.Window, width float32, title, message string, b
 		btn.Importance = b.importance
 		p.buttons[b.label] = btn
 		objs = append(objs, btn)
-		switch {
-		case b.label == "Cancel" || b.label == "Close":
+		if b.label == "Cancel" || b.label == "Close" {
 			p.cancel = btn
-		case b.importance == widget.HighImportance:
+		}
+		// A high-importance Close (a row's details) is the default too.
+		if b.importance == widget.HighImportance {
 			p.accept = btn
 		}
 	}

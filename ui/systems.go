@@ -406,13 +406,16 @@ type connectionsTable struct {
 	onKey func(*fyne.KeyEvent)
 }
 
-func (t *connectionsTable) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyDelete, fyne.KeyF5:
-		t.onKey(ev)
-	default:
-		t.Table.TypedKey(ev)
+func (t *connectionsTable) TypedKey(ev *fyne.KeyEvent) { passWindowKeys(ev, t.onKey, t.Table.TypedKey) }
+
+// passWindowKeys gives Delete and F5, the window's keys, to window (when
+// set) and any other key to own, the focused widget's own handling.
+func passWindowKeys(ev *fyne.KeyEvent, window, own func(*fyne.KeyEvent)) {
+	if window != nil && (ev.Name == fyne.KeyDelete || ev.Name == fyne.KeyF5) {
+		window(ev)
+		return
 	}
+	own(ev)
 }
 
 // rowCell is one cell of the table. Fyne tables have no row selection and
