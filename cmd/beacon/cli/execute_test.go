@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -129,6 +131,19 @@ func TestExecuteListExport(t *testing.T) {
 	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), csvsafe.BOM))).ReadAll()
 	if err != nil || len(recs) != 301 || recs[0][0] != "User Principal Name" {
 		t.Fatalf("users.csv: %d records, %v", len(recs), err)
+	}
+	// The same as an Excel workbook (issue 17): read back, it holds the
+	// CSV's rows.
+	book := filepath.Join(t.TempDir(), "users.xlsx")
+	if code, _, errs := e.run("export", "Contoso Tenant", "users", "--format", "xlsx", "--output", book); code != ExitOK {
+		t.Fatalf("export users as xlsx: %d %s", code, errs)
+	}
+	if got := readXLSX(t, book); len(got) != len(recs) || strings.Join(got[0], "|") != strings.Join(recs[0], "|") ||
+		strings.Join(got[1], "|") != strings.Join(recs[1], "|") || strings.Join(got[300], "|") != strings.Join(recs[300], "|") {
+		t.Fatalf("users.xlsx: %d rows; first %q, want %q", len(got), got[min(1, len(got)-1)], recs[1])
+	}
+	if code, _, _ := e.run("export", "Contoso Tenant", "users", "--format", "xlsx"); code != ExitUsage {
+		t.Fatalf("xlsx to standard output: %d, want a usage error", code)
 	}
 	// Active figures count from the report's refresh date (issue 15): the
 	// list, and every exported user, say which date that is.
@@ -314,4 +329,48 @@ func TestExecuteModes(t *testing.T) {
 			t.Fatalf("%v: %d, want mode %q and %q\nstdout:\n%s\nstderr:\n%s", c.args, code, c.mode, want, out, errs)
 		}
 	}
+}
+
+// readXLSX reads the first sheet of a workbook back as rows of text, the
+// way a spreadsheet shows it (numbers as written, left-out cells empty).
+func readXLSX(t *testing.T, path string) [][]string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("%s is not a workbook: %v", path, err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ws struct {
+		Rows []struct {
+			Cells []struct {
+				Ref    string `xml:"r,attr"`
+				Value  string `xml:"v"`
+				Inline string `xml:"is>t"`
+			} `xml:"c"`
+		} `xml:"sheetData>row"`
+	}
+	if err := xml.NewDecoder(f).Decode(&ws); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, r := range ws.Rows {
+		var row []string
+		for _, c := range r.Cells {
+			col := 0
+			for _, ch := range strings.TrimRight(c.Ref, "0123456789") {
+				col = col*26 + int(ch-'A') + 1
+			}
+			for len(row) < col-1 {
+				row = append(row, "")
+			}
+			row = append(row, c.Value+c.Inline)
+		}
+		out = append(out, row)
+	}
+	return out
 }
