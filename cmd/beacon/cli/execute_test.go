@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -331,46 +330,12 @@ func TestExecuteModes(t *testing.T) {
 	}
 }
 
-// readXLSX reads the first sheet of a workbook back as rows of text, the
-// way a spreadsheet shows it (numbers as written, left-out cells empty).
+// readXLSX reads a workbook's sheet back as rows of text.
 func readXLSX(t *testing.T, path string) [][]string {
 	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatalf("%s is not a workbook: %v", path, err)
-	}
-	defer zr.Close()
-	f, err := zr.Open("xl/worksheets/sheet1.xml")
+	rows, err := xlsx.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var ws struct {
-		Rows []struct {
-			Cells []struct {
-				Ref    string `xml:"r,attr"`
-				Value  string `xml:"v"`
-				Inline string `xml:"is>t"`
-			} `xml:"c"`
-		} `xml:"sheetData>row"`
-	}
-	if err := xml.NewDecoder(f).Decode(&ws); err != nil {
-		t.Fatal(err)
-	}
-	var out [][]string
-	for _, r := range ws.Rows {
-		var row []string
-		for _, c := range r.Cells {
-			col := 0
-			for _, ch := range strings.TrimRight(c.Ref, "0123456789") {
-				col = col*26 + int(ch-'A') + 1
-			}
-			for len(row) < col-1 {
-				row = append(row, "")
-			}
-			row = append(row, c.Value+c.Inline)
-		}
-		out = append(out, row)
-	}
-	return out
+	return rows
 }
