@@ -68,25 +68,25 @@ type ConnectionDialog struct {
 	generated  *generatedToken
 	sourceType string
 
-	name                  *widget.Entry
+	name                  *dialogEntry
 	sourceTypeButton      *widget.Button
 	sourceTypeMenu        *fyne.Menu
 	useProxy              *widget.Check
-	proxyServer           *widget.Entry
-	proxyUser             *widget.Entry
-	proxyPassword         *widget.Entry
-	caCertFile            *widget.Entry
+	proxyServer           *dialogEntry
+	proxyUser             *dialogEntry
+	proxyPassword         *dialogEntry
+	caCertFile            *dialogEntry
 	caCertBrowse          *widget.Button
 	cloud                 *widget.Select
-	tokenEndpoint         *widget.Entry
-	clientID              *widget.Entry
-	redirectURI           *widget.Entry
+	tokenEndpoint         *dialogEntry
+	clientID              *dialogEntry
+	redirectURI           *dialogEntry
 	authFlow              *widget.RadioGroup
-	authorizationEndpoint *widget.Entry
+	authorizationEndpoint *dialogEntry
 	tokenStatus           *widget.Label
 	generate              *widget.Button
-	clientSecret          *widget.Entry
-	graphEndpoint         *widget.Entry
+	clientSecret          *dialogEntry
+	graphEndpoint         *dialogEntry
 	ok, cancel            *widget.Button
 
 	// The Credential choice of Client Credentials and the certificate
@@ -111,6 +111,7 @@ type ConnectionDialog struct {
 	rows    map[string]*fyne.Container // each field's row, by field label
 	current map[string]error           // the last validation result
 	scroll  *container.Scroll
+	keys    *dialogKeys // Esc, Enter, Tab and the wheel (issue 23 item 6)
 	// rolesHelp says which permissions and roles the sign-in needs.
 	rolesHelp *widget.Label
 	dlg       *dialog.CustomDialog
@@ -150,7 +151,8 @@ func (d *ConnectionDialog) build() {
 		}
 	}
 
-	d.name = widget.NewEntry()
+	d.keys = &dialogKeys{}
+	d.name = newDialogEntry(d.keys)
 	d.name.OnChanged = typed(connector.FieldConnectionName)
 
 	d.sourceTypeButton = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), d.showSourceTypeMenu)
@@ -164,32 +166,32 @@ func (d *ConnectionDialog) build() {
 	)
 
 	d.useProxy = widget.NewCheck("Use Proxy", func(bool) { d.updateProxyEnabled(); d.revalidate() })
-	d.proxyServer = widget.NewEntry()
+	d.proxyServer = newDialogEntry(d.keys)
 	d.proxyServer.SetPlaceHolder("http://proxy.example.com:8080")
 	d.proxyServer.OnChanged = typed(connector.FieldProxyServer)
-	d.proxyUser = widget.NewEntry()
+	d.proxyUser = newDialogEntry(d.keys)
 	d.proxyUser.OnChanged = typed(connector.FieldProxyUsername)
-	d.proxyPassword = widget.NewPasswordEntry()
+	d.proxyPassword = newDialogPasswordEntry(d.keys)
 	d.proxyPassword.OnChanged = typed(connector.FieldProxyPassword)
 	// Not disabled with Use Proxy: a transparent proxy inspects HTTPS
 	// without being configured here.
-	d.caCertFile = widget.NewEntry()
+	d.caCertFile = newDialogEntry(d.keys)
 	d.caCertFile.SetPlaceHolder("Empty: the certificates this computer trusts")
 	d.caCertFile.OnChanged = typed(connector.FieldCACertFile)
 	d.caCertBrowse = widget.NewButton("Browse...", d.onBrowseCACert)
 
 	d.cloud = widget.NewSelect(connector.CloudNames(), d.onCloudChanged)
-	d.tokenEndpoint = widget.NewEntry()
+	d.tokenEndpoint = newDialogEntry(d.keys)
 	d.tokenEndpoint.OnChanged = typed(connector.FieldTokenEndpoint)
-	d.clientID = widget.NewEntry()
+	d.clientID = newDialogEntry(d.keys)
 	d.clientID.OnChanged = typed(connector.FieldClientID)
-	d.redirectURI = widget.NewEntry()
+	d.redirectURI = newDialogEntry(d.keys)
 	d.redirectURI.OnChanged = typed(connector.FieldRedirectURI)
 	d.authFlow = widget.NewRadioGroup([]string{string(storage.FlowAuthorizationCode), string(storage.FlowClientCredentials)},
 		func(string) { d.updateFlowRows(); d.revalidate() })
 	d.authFlow.Horizontal = true
 	d.authFlow.Required = true
-	d.authorizationEndpoint = widget.NewEntry()
+	d.authorizationEndpoint = newDialogEntry(d.keys)
 	d.authorizationEndpoint.OnChanged = typed(connector.FieldAuthorizationEndpoint)
 	d.tokenStatus = widget.NewLabel(noTokenText)
 	// Explicit lines rather than word wrapping: a wrapped label reports a
@@ -197,9 +199,9 @@ func (d *ConnectionDialog) build() {
 	// below would cover the text. An over-long line ends in an ellipsis.
 	d.tokenStatus.Truncation = fyne.TextTruncateEllipsis
 	d.generate = widget.NewButton("Generate...", d.onGenerate)
-	d.clientSecret = widget.NewPasswordEntry()
+	d.clientSecret = newDialogPasswordEntry(d.keys)
 	d.clientSecret.OnChanged = typed(connector.FieldClientSecret)
-	d.graphEndpoint = widget.NewEntry()
+	d.graphEndpoint = newDialogEntry(d.keys)
 	d.graphEndpoint.OnChanged = typed(connector.FieldGraphEndpoint)
 	d.buildCertificate(typed)
 	d.expiry = widget.NewLabel("")
@@ -226,7 +228,7 @@ func (d *ConnectionDialog) build() {
 			d.help[label] = h
 			col.Add(h)
 		}
-		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), col)
+		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), d.keys.wheelThrough(col))
 		d.rows[label] = r
 		return r
 	}
@@ -265,6 +267,7 @@ func (d *ConnectionDialog) build() {
 		d.expiry,
 	))
 	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
+	d.keys.scroll = d.scroll
 
 	title := titleEditConnection
 	if d.isNew {
@@ -275,6 +278,7 @@ func (d *ConnectionDialog) build() {
 	d.ok.Importance = widget.HighImportance
 	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.dlg.Hide)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
+	d.keys.esc, d.keys.enter = []*widget.Button{d.cancel}, []*widget.Button{d.ok}
 }
 
 // rolesHelp heads the Microsoft 365 group: what the administrator who
@@ -361,7 +365,7 @@ func (d *ConnectionDialog) load(c storage.Connection) {
 // Show shows the dialog, sized to fit the window: the fields scroll when
 // the window is small.
 func (d *ConnectionDialog) Show() {
-	d.dlg.Show()
+	d.keys.show(d.dlg, d.parent)
 	size := d.parent.Canvas().Size()
 	w := min(float32(dialogWidth), size.Width-dialogMarginSides)
 	h := size.Height - dialogMarginTopBo
@@ -563,7 +567,7 @@ func (d *ConnectionDialog) updateCloudEditable() {
 }
 
 func (d *ConnectionDialog) updateProxyEnabled() {
-	for _, e := range []*widget.Entry{d.proxyServer, d.proxyUser, d.proxyPassword} {
+	for _, e := range []*dialogEntry{d.proxyServer, d.proxyUser, d.proxyPassword} {
 		if d.useProxy.Checked {
 			e.Enable()
 		} else {
@@ -754,7 +758,7 @@ func (d *ConnectionDialog) onBrowseCACert() {
 	size := d.parent.Canvas().Size()
 	fd.Resize(fyne.NewSize(min(size.Width-dialogMarginSides, 800), min(size.Height-dialogMarginTopBo, 600)))
 	d.caCertFileDialog = fd
-	fd.Show()
+	showFileDialog(fd, d.parent)
 }
 
 // onCACertChosen puts the file chosen with Browse... into the field, which

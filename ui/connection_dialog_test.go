@@ -25,7 +25,7 @@ func TestDialogNewHasDefaultsAndNeedsOnlyAName(t *testing.T) {
 	if top, ok := w.Canvas().Overlays().Top().(*widget.PopUp); !ok || top == nil {
 		t.Fatal("the dialog is not shown")
 	}
-	wantText := map[*widget.Entry]string{
+	wantText := map[*dialogEntry]string{
 		d.tokenEndpoint:         "https://login.microsoftonline.com/common/oauth2/v2.0/token",
 		d.clientID:              "5bb1a5a2-0d97-4335-9448-119f7b27aff9",
 		d.redirectURI:           "https://login.microsoftonline.com/common/oauth2/nativeclient",

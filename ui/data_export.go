@@ -15,11 +15,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// onExport asks where to save the page as CSV. The file holds every row
-// of the current search, in the current order, with the table's columns.
+// onExport asks where to save the page as CSV, or as an Excel workbook
+// when the file name ends in .xlsx. The file holds every row of the
+// current search, in the current order, with the table's columns.
 func (p *dataPage) onExport() {
 	askExportFile(p.ctl.screen, exportFileName(p.title, p.conn.Selected), p.startExport)
 }
@@ -49,8 +51,11 @@ func askExportFile(s *screen, name string, start func(path string, w io.WriteClo
 		start(w.URI().String(), w)
 	}, s.win)
 	d.SetFileName(name)
-	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
-	d.Show()
+	// The format goes by the name: the dialog has no format chooser, so
+	// its title says how to get a workbook.
+	d.SetTitleText("Save as CSV, or as an Excel workbook: end the name with .xlsx")
+	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv", ".xlsx"}))
+	showFileDialog(d, s.win)
 }
 
 // reportExport says how an export went (Fyne goroutine).
@@ -70,6 +75,11 @@ func reportExport(s *screen, path string, n int, noun string, err error) {
 // writeExport writes an export to w when given (and closes it), else to
 // the file at path, replaced only when complete.
 func writeExport(path string, w io.WriteCloser, write func(io.Writer) (int, error)) (int, error) {
+	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		csv := write
+		sheet := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		write = func(out io.Writer) (int, error) { return csv(xlsxOut{Writer: out, sheet: sheet}) }
+	}
 	if w != nil {
 		n, err := write(w)
 		if cerr := w.Close(); err == nil {
@@ -176,33 +186,56 @@ func exportCSV(ctx context.Context, store *inventory.Store, src dataSource, conn
 	})
 }
 
+// xlsxOut is the destination of an export saved under a name ending in
+// .xlsx (writeExport): writeCSV, which every export of the window goes
+// through, writes an Excel workbook to it instead (issue 17), one sheet
+// named after the file.
+type xlsxOut struct {
+	io.Writer
+	sheet string
+}
+
 // writeCSV writes head and the rows each gives as CSV for a spreadsheet,
 // each cell defused (a name starting with = is not a formula), and counts
-// the rows.
+// the rows; to an xlsxOut, as a workbook, whose text is never a formula.
 func writeCSV(out io.Writer, head []string, each func(row func([]string) error) error) (int, error) {
 	bw := bufio.NewWriterSize(out, 64<<10)
-	// For a spreadsheet: the byte-order mark Excel needs to read UTF-8
-	// ("Núñez"), CRLF line ends on Windows (issues 23 and 24).
-	cw, err := csvsafe.NewWriter(bw, csvsafe.ForSpreadsheets())
-	if err != nil {
-		return 0, err
+	var header, row func([]string) error
+	var finish func() error
+	if x, ok := out.(xlsxOut); ok {
+		xw, err := xlsx.NewWriter(bw, x.sheet)
+		if err != nil {
+			return 0, err
+		}
+		header, row, finish = xw.Row, xw.Row, xw.Close
+	} else {
+		// For a spreadsheet: the byte-order mark Excel needs to read UTF-8
+		// ("Núñez"), CRLF line ends on Windows (issues 23 and 24).
+		cw, err := csvsafe.NewWriter(bw, csvsafe.ForSpreadsheets())
+		if err != nil {
+			return 0, err
+		}
+		header = cw.Write
+		row = func(cells []string) error {
+			for i, c := range cells {
+				cells[i] = csvsafe.Cell(c)
+			}
+			return cw.Write(cells)
+		}
+		finish = func() error { cw.Flush(); return cw.Error() }
 	}
-	if err := cw.Write(head); err != nil {
+	if err := header(head); err != nil {
 		return 0, err
 	}
 	n := 0
-	err = each(func(cells []string) error {
-		for i, c := range cells {
-			cells[i] = csvsafe.Cell(c)
-		}
+	err := each(func(cells []string) error {
 		n++
-		return cw.Write(cells)
+		return row(cells)
 	})
 	if err != nil {
 		return n, err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := finish(); err != nil {
 		return n, err
 	}
 	return n, bw.Flush()

@@ -161,7 +161,8 @@ func newDataPage(ctl *dataPages, title string, src dataSource, top ...fyne.Canva
 		p.runSearch()
 	}
 	p.search.ActionItem = widget.NewIcon(theme.SearchIcon())
-	p.export = widget.NewButtonWithIcon("Export CSV...", theme.DocumentSaveIcon(), p.onExport)
+	// CSV or XLSX, by the file name chosen.
+	p.export = widget.NewButtonWithIcon("Export...", theme.DocumentSaveIcon(), p.onExport)
 	p.status = widget.NewLabel("")
 	p.message = widget.NewLabel("")
 	p.message.Wrapping = fyne.TextWrapWord

@@ -46,6 +46,9 @@ type dataPages struct {
 	// priceDlg is the last Set price dialog shown.
 	priceDlg *priceDialog
 	lastRuns map[string]inventory.Run
+	// failing are the connections whose latest imports all failed, as
+	// read with lastRuns.
+	failing map[string]inventory.Failing
 
 	chart *licenseChart // the Licenses page's chart
 	// trend is the Licenses page's history (issue 18): one SKU's or all,
@@ -431,10 +434,14 @@ func (m *dataPages) loadRunStatus() {
 	m.statusPending++
 	go func() {
 		runs, err := store.LastRuns(context.Background())
+		var failing map[string]inventory.Failing
+		if err == nil {
+			failing, err = store.FailingConnections(context.Background())
+		}
 		doUI(func() {
 			m.statusPending--
 			if err == nil {
-				m.lastRuns = runs
+				m.lastRuns, m.failing = runs, failing
 			}
 			m.statusChanged()
 			m.statusLoads++

@@ -101,14 +101,21 @@ func (usersSource) all(r inventory.Run) int {
 func (usersSource) snapshot(ctx context.Context, s *inventory.Store, connID string) (inventory.Run, error) {
 	return snapshotOf(ctx, s, connID)
 }
-func (usersSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
-	return s.CountUsers(ctx, connID, q)
+func (src usersSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
+	return s.CountUsers(ctx, connID, src.named(q))
 }
 func (src usersSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
-	return s.EachUser(ctx, connID, q, func(u *inventory.User) error {
+	return s.EachUser(ctx, connID, src.named(q), func(u *inventory.User) error {
 		return fn([]string{u.DisplayName, u.UserPrincipalName, yesNo(u.AccountEnabled), u.Department, u.JobTitle,
 			skuLabels(src.cat, u.Licenses), day(u.LastActivity), u.UsageLocation, u.Mail, day(u.CreatedDateTime), u.ID})
 	})
+}
+
+// named searches and sorts the licences by the names shown (issue 17:
+// "Office 365 E3" finds the holders of ENTERPRISEPACK).
+func (src usersSource) named(q inventory.Query) inventory.Query {
+	q.LicenseLabel = func(part string) string { return licenseLabel(src.cat, part) }
+	return q
 }
 
 // applicationsSource is the Applications page.

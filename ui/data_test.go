@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 	"github.com/inventorybeacon/beacon/ui/internal/testinventory"
@@ -556,6 +557,21 @@ func TestLicensesPageAndChart(t *testing.T) {
 	recs := readCSV(t, path)
 	if len(recs) != 2 || strings.Join(recs[1][:8], ",") != "ENTERPRISEPREMIUM,Office 365 E5,Enabled,25000,20000,5000,5000,15000" {
 		t.Fatalf("licenses export %v", recs)
+	}
+	// Saved under a name ending in .xlsx, the same rows as a workbook
+	// (issue 17).
+	book := filepath.Join(t.TempDir(), "licenses.xlsx")
+	mk = markData(t, p)
+	onUI(func() { p.startExport(book, nil) })
+	if e := waitExport(t, p, mk); e.err != nil || e.total != 1 {
+		t.Fatalf("export as xlsx: %+v", e)
+	}
+	rows, err := xlsx.ReadFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || strings.Join(rows[0], "|") != strings.Join(recs[0], "|") || strings.Join(rows[1][:8], "|") != strings.Join(recs[1][:8], "|") {
+		t.Fatalf("licenses.xlsx %v, want the CSV's %v", rows, recs)
 	}
 }
 

@@ -101,6 +101,9 @@ type ConnectionStatus struct {
 	NextRun    time.Time
 	LastRun    time.Time
 	LastResult string // e.g. "Succeeded", "Completed with warnings", "Failed: ..."
+	// Alert: the connection fails, or its schedule cannot run; the table
+	// shows the result in red (issue 23 item 8).
+	Alert bool
 }
 
 // Navigation page titles.

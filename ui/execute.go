@@ -82,13 +82,13 @@ func (ex *importController) isRunning(connID string) bool { return ex.running[co
 func (ex *importController) execute(parent fyne.Window, c storage.Connection, req ImportRequest) {
 	if d := ex.running[c.ID]; d != nil {
 		d.background = false
-		d.dlg.Show()
+		d.keys.show(d.dlg, parent)
 		return
 	}
 	d := newExecuteDialog(ex, parent, c, req)
 	ex.running[c.ID] = d
 	ex.changed(c.ID)
-	d.dlg.Show()
+	d.keys.show(d.dlg, parent)
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height))
 	d.start()
 }
@@ -131,6 +131,7 @@ type stageRow struct {
 // ExecuteDialog is the progress of one Execute Now: a bar per stage, the
 // outcome, and Cancel while it runs (Close afterwards).
 type ExecuteDialog struct {
+	keys   *dialogKeys // Esc: Run in background, or Close once ended; Enter: Close
 	ex     *importController
 	conn   storage.Connection
 	req    ImportRequest
@@ -198,6 +199,9 @@ func newExecuteDialog(ex *importController, parent fyne.Window, c storage.Connec
 	d.title = executeTitle(req) + ": " + c.Name
 	d.dlg = dialog.NewCustomWithoutButtons(d.title, content, parent)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.hideB, d.cancelB, d.closeB})
+	// Esc leaves a running import running (Run in background) rather
+	// than stopping it; once it ended, Esc and Enter close.
+	d.keys = &dialogKeys{esc: []*widget.Button{d.closeB, d.hideB}, enter: []*widget.Button{d.closeB}}
 	return d
 }
 
@@ -306,6 +310,11 @@ func (d *ExecuteDialog) end(r inventory.Run, err error) {
 	good := r.Status.Good() && err == nil
 	for _, s := range d.stages {
 		switch {
+		case good && s.state == stageWaiting:
+			// Never started in a run that went well: skipped on
+			// purpose (sign-in activity without Entra ID P1 or
+			// AuditLog.Read.All; the details say why), not done.
+			s.state = stageNotRun
 		case good:
 			s.state = stageDone
 		case s.state == stageRunning:

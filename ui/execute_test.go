@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -154,6 +155,14 @@ func TestExecuteNowImportsWithProgress(t *testing.T) {
 			t.Fatalf("%d bars, want one per stage", len(d.stages))
 		}
 		for _, s := range d.stages {
+			if s.name == string(importer.StageSignIns) && d.run.SignIns != inventory.SignInsRead {
+				// Not read (no AuditLog.Read.All here): said so, not
+				// a full bar reading "Done: 0".
+				if s.bar.Value != 0 || s.text != "Not run" {
+					t.Errorf("%s, not read: bar %.2f %q", s.name, s.bar.Value, s.text)
+				}
+				continue
+			}
 			if s.bar.Value != 1 || !strings.HasPrefix(s.text, "Done: ") {
 				t.Errorf("%s: bar %.2f %q", s.name, s.bar.Value, s.text)
 			}
@@ -164,6 +173,11 @@ func TestExecuteNowImportsWithProgress(t *testing.T) {
 		requireContains(t, "details", d.details.Text, "Users: "+count(users)+" ·")
 		if !d.closeB.Visible() || d.cancelB.Visible() {
 			t.Error("after the run only Close is offered")
+		}
+		// Enter presses Close (issue 23 item 6).
+		pressKey(h.m.win.Canvas(), fyne.KeyReturn)
+		if h.m.win.Canvas().Overlays().Top() != nil {
+			t.Error("Enter did not close the finished import's dialog")
 		}
 	})
 	h.lastResult(t, "Succeeded")
@@ -182,6 +196,32 @@ func TestExecuteNowImportsWithProgress(t *testing.T) {
 	if got, want := screenCell(t, p, 0, colIndex(t, userColumns, "Display Name")), first.DisplayName; got != want {
 		t.Errorf("first user %q, want %q", got, want)
 	}
+
+	// Searched by product name, the Users page finds the holders of its
+	// part number (issue 17 item 4).
+	e3 := ""
+	for _, s := range sim.Tenant().SKUs {
+		if s.SkuPartNumber == "ENTERPRISEPACK" {
+			e3 = strings.ToLower(s.SkuID)
+		}
+	}
+	holders := 0
+	for _, u := range sim.Tenant().Users {
+		for _, l := range u.AssignedLicenses {
+			if strings.ToLower(l.SkuID) == e3 {
+				holders++
+			}
+		}
+	}
+	if e3 == "" || holders == 0 {
+		t.Fatal("the demo tenant has no Office 365 E3 holders to search for")
+	}
+	mk := markData(t, p)
+	onUI(func() { test.Type(p.search, "Office 365 E3") })
+	if e := waitQuery(t, p, mk, func(e landing) bool { return e.q.Search == "Office 365 E3" }); e.err != nil || e.total != holders {
+		t.Fatalf("search Office 365 E3: %d users (err %v), want the %d holders of ENTERPRISEPACK", e.total, e.err, holders)
+	}
+	requireContains(t, "a holder's licences", screenCell(t, p, 0, colIndex(t, userColumns, "Licenses")), "Office 365 E3 (ENTERPRISEPACK)")
 }
 
 // Cancel mid-run: the bars say where it stopped, the previous data stays

@@ -273,6 +273,25 @@ func TestKeyboardShortcuts(t *testing.T) {
 	}
 	// Keys reach the window again once no message is open.
 	m.prompt = nil
+	// The navigation tree, focused by the click that chose the page,
+	// passes Delete on (the key did nothing in the real window).
+	m.prompt = nil
+	m.win.Canvas().Focus(m.nav)
+	pressKey(m.win.Canvas(), fyne.KeyDelete)
+	if m.prompt == nil || m.prompt.title != "Delete connection" || !m.prompt.open {
+		t.Fatal("Delete with the navigation focused must ask too")
+	}
+	pressKey(m.win.Canvas(), fyne.KeyEscape)
+	if m.prompt.open || len(m.cfg.Connections) != 1 {
+		t.Fatal("Esc did not cancel the question")
+	}
+	// A row's details: Close is the default button, so Enter closes.
+	m.prompt = showPrompt(m.win, "Details", "Row 1", promptButton{label: "Copy"},
+		promptButton{label: "Close", importance: widget.HighImportance})
+	pressKey(m.win.Canvas(), fyne.KeyReturn)
+	if m.prompt.open {
+		t.Fatal("Enter did not press a high-importance Close")
+	}
 	// The table, focused after a keyboard selection, passes Delete on.
 	m.prompt = nil
 	m.win.Canvas().Focus(m.systems.table)

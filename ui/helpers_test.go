@@ -79,7 +79,10 @@ func testDialog(t *testing.T, c storage.Connection, isNew bool, others []storage
 
 // retype replaces the text of an entry as a user would: select all and
 // type over it.
-func retype(e *widget.Entry, text string) {
+func retype(e interface {
+	fyne.Focusable
+	SetText(string)
+}, text string) {
 	e.SetText("")
 	test.Type(e, text)
 }

@@ -102,13 +102,20 @@ func skuLabels(cat *catalog.Catalog, parts string) string {
 	}
 	list := strings.Split(parts, "+")
 	for i, p := range list {
-		if looksLikeGUID(p) {
-			list[i] = cat.Name(p, "")
-		} else {
-			list[i] = cat.Label("", p)
-		}
+		list[i] = licenseLabel(cat, p)
 	}
 	return strings.Join(list, "; ")
+}
+
+// licenseLabel is one entry of a user's Licenses as shown: a part number
+// labelled with its product name, or a SKU id (a SKU without a part
+// number) named. The Users page's search and sort go by it too
+// (inventory.Query.LicenseLabel).
+func licenseLabel(cat *catalog.Catalog, part string) string {
+	if looksLikeGUID(part) {
+		return cat.Name(part, "")
+	}
+	return cat.Label("", part)
 }
 
 func looksLikeGUID(s string) bool {

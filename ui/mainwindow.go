@@ -53,7 +53,7 @@ type MainWindow struct {
 	sched   *scheduling
 
 	// Navigation and the bottom bar.
-	nav        *widget.Tree
+	nav        *navTree
 	page       *fyne.Container
 	pages      map[string]fyne.CanvasObject
 	pageName   string
@@ -202,6 +202,7 @@ func (m *MainWindow) buildMain() {
 	bottom := container.NewBorder(nil, nil, m.unsaved, container.NewHBox(m.saveButton, m.exitButton))
 
 	m.nav = newNavigation(m.showPage)
+	m.nav.onKey = m.onTypedKey
 	m.page = container.NewStack()
 	split := container.NewHSplit(m.nav, m.page)
 	split.Offset = 0.185
@@ -398,6 +399,9 @@ func (m *MainWindow) requireSaved(what string, action func()) {
 func (m *MainWindow) refreshSystems() {
 	if m.systems != nil {
 		m.systems.refresh()
+	}
+	if m.tray != nil {
+		m.tray.showFailing()
 	}
 }
 

@@ -87,9 +87,9 @@ func (m *MainWindow) setupMenuAndShortcuts() {
 
 // onTypedKey takes the keys no focused widget took.
 func (m *MainWindow) onTypedKey(ev *fyne.KeyEvent) {
-	// A message on top: Esc cancels or closes it, Enter presses its
+	// A dialog on top: Esc cancels or closes it, Enter presses its
 	// default button.
-	if m.prompt != nil && m.prompt.open && m.prompt.key(ev.Name) {
+	if pressDialogKey(m.win.Canvas(), ev.Name) {
 		return
 	}
 	switch ev.Name {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -387,7 +388,9 @@ func TestLicensesPagePricesAndCatalogue(t *testing.T) {
 	onUI(func() {
 		d.amount.SetText("20")
 		d.per.SetSelected("month")
-		test.Tap(d.save)
+		// Enter in a field is Save (issue 23 item 6).
+		m.win.Canvas().Focus(d.amount)
+		pressKey(m.win.Canvas(), fyne.KeyReturn)
 	})
 	waitQuery(t, p, mk, nil)
 	waitExtra(t, p, mk, nil)

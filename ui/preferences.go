@@ -109,7 +109,9 @@ func (m *MainWindow) showPreferences() {
 	)
 	p.dlg = dialog.NewCustom("Preferences", "Close", content, m.win)
 	m.prefsDialog = p
-	p.dlg.Show()
+	// Fyne's own Close button: Esc and Enter close through Dismiss.
+	keys := &dialogKeys{dismiss: p.dlg.Dismiss}
+	keys.show(p.dlg, m.win)
 }
 
 // showAbout is Help → About: the name and version from FyneApp.toml, and

@@ -44,7 +44,7 @@ func (m *dataPages) priceButtons() []fyne.CanvasObject {
 // priceDialog is Set price...: amount, currency and period of one SKU.
 type priceDialog struct {
 	dlg                 *dialog.CustomDialog
-	amount, currency    *widget.Entry
+	amount, currency    *dialogEntry
 	per                 *widget.Select
 	amountErr, curErr   *widget.Label
 	save, remove, close *widget.Button
@@ -53,7 +53,8 @@ type priceDialog struct {
 // showPriceDialog asks the price of one SKU; errors are said under the
 // field at fault and the dialog stays open.
 func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
-	d := &priceDialog{amount: widget.NewEntry(), currency: widget.NewEntry(), per: widget.NewSelect([]string{"month", "year"}, nil)}
+	keys := &dialogKeys{}
+	d := &priceDialog{amount: newDialogEntry(keys), currency: newDialogEntry(keys), per: widget.NewSelect([]string{"month", "year"}, nil)}
 	d.amount.SetPlaceHolder("23.50")
 	d.per.SetSelected("month")
 	d.currency.SetText(fyne.CurrentApp().Preferences().StringWithFallback(prefLastCurrency, "EUR"))
@@ -109,7 +110,8 @@ func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
 	d.dlg = dialog.NewCustomWithoutButtons("Set price", form, m.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.close, d.remove, d.save})
 	d.dlg.Resize(fyne.NewSize(460, 0))
-	d.dlg.Show()
+	keys.esc, keys.enter = []*widget.Button{d.close}, []*widget.Button{d.save}
+	keys.show(d.dlg, m.win)
 	m.priceDlg = d
 	return d
 }
@@ -147,7 +149,7 @@ func (m *dataPages) onImportPrices() {
 		m.importPrices(r, r.URI().Name())
 	}, m.win)
 	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
-	d.Show()
+	showFileDialog(d, m.win)
 }
 
 // importPrices records the prices of a list read from r (named name).
@@ -231,7 +233,7 @@ func (m *dataPages) onLoadCatalog() {
 		m.loadCatalogFile(r.URI().Path())
 	}, m.win)
 	d.SetFilter(fstorage.NewExtensionFileFilter([]string{".csv"}))
-	d.Show()
+	showFileDialog(d, m.win)
 }
 
 // onBuiltinCatalog is File → Use built-in catalogue.

@@ -15,29 +15,13 @@ type prompt struct {
 	message *widget.Label
 	buttons map[string]*widget.Button
 	dlg     *dialog.CustomDialog
-	// open is true from Show until the prompt closes; the window sends it
-	// Esc and Enter meanwhile (key).
+	// open is true from Show until the prompt closes.
 	open bool
-	// cancel and accept are the buttons Esc and Enter press (nil: none).
+	// cancel and accept are the buttons Esc and Enter press (nil: none):
+	// Esc the Cancel (or Close, or only) button, Enter the default
+	// (high-importance, or only) button (issue 23 item 6).
 	cancel, accept *widget.Button
-}
-
-// key presses the button a key stands for: Esc the Cancel (or Close, or
-// only) button, Enter the default (high-importance, or only) button
-// (issue 23 item 6). It reports whether the key did something.
-func (p *prompt) key(name fyne.KeyName) bool {
-	var b *widget.Button
-	switch name {
-	case fyne.KeyEscape:
-		b = p.cancel
-	case fyne.KeyReturn, fyne.KeyEnter:
-		b = p.accept
-	}
-	if b == nil || !p.open || b.Disabled() {
-		return false
-	}
-	b.OnTapped()
-	return true
+	keys           *dialogKeys
 }
 
 // promptButton is one button of a prompt; action may be nil (just close).
@@ -72,10 +56,11 @@ func showPromptWidth(parent fyne.Window, width float32, title, message string, b
 		btn.Importance = b.importance
 		p.buttons[b.label] = btn
 		objs = append(objs, btn)
-		switch {
-		case b.label == "Cancel" || b.label == "Close":
+		if b.label == "Cancel" || b.label == "Close" {
 			p.cancel = btn
-		case b.importance == widget.HighImportance:
+		}
+		// A high-importance Close (a row's details) is the default too.
+		if b.importance == widget.HighImportance {
 			p.accept = btn
 		}
 	}
@@ -84,9 +69,14 @@ func showPromptWidth(parent fyne.Window, width float32, title, message string, b
 		p.cancel, p.accept = objs[0].(*widget.Button), objs[0].(*widget.Button)
 	}
 	p.dlg.SetButtons(objs)
-	p.dlg.SetOnClosed(func() { p.open = false })
+	p.keys = &dialogKeys{esc: []*widget.Button{p.cancel}, enter: []*widget.Button{p.accept}}
+	p.dlg.SetOnClosed(func() {
+		p.open = false
+		p.keys.closed()
+	})
 	p.open = true
 	p.dlg.Show()
+	p.keys.opened(parent.Canvas())
 	// A wrapped label asks for little width and much height until it is
 	// laid out; give the message a readable width first, then take the
 	// height it needs at that width.

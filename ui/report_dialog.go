@@ -56,7 +56,8 @@ func showReport(parent fyne.Window, r report) *reportDialog {
 	buttons = append(buttons, closeB)
 	e.dlg = dialog.NewCustomWithoutButtons(r.title, container.NewVScroll(e.message), parent)
 	e.dlg.SetButtons(buttons)
-	e.dlg.Show()
+	keys := &dialogKeys{esc: []*widget.Button{closeB}, enter: []*widget.Button{closeB}}
+	keys.show(e.dlg, parent)
 	// A wrapped label's height depends on its width; a dialog cannot
 	// outgrow its window, so a long report scrolls.
 	w := float32(600)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // Scheduler is the runner the window drives: Run now, a reload after
@@ -45,6 +46,12 @@ type scheduling struct {
 	selectDialog *SelectScheduleDialog
 	// running are the connections the runner is importing now.
 	running map[string]bool
+	// started is when the runner's import of a connection began, and
+	// toldFailing the connections whose current run of failures was
+	// notified: a schedule that cannot sign in fails every few minutes,
+	// and only the first failure is news (issue 23 item 8).
+	started     map[string]time.Time
+	toldFailing map[string]bool
 	// exitDespite: the administrator chose to exit although a scheduled
 	// import is running (the runner cancels it on shutdown).
 	exitDespite bool
@@ -56,7 +63,7 @@ type scheduling struct {
 func newScheduling(s *screen, d *draft, a fyne.App, now func() time.Time, loc *time.Location,
 	requireSaved func(string, func())) *scheduling {
 	return &scheduling{screen: s, draft: d, app: a, now: now, loc: loc, requireSaved: requireSaved,
-		running: map[string]bool{}}
+		running: map[string]bool{}, started: map[string]time.Time{}, toldFailing: map[string]bool{}}
 }
 
 // SetScheduler gives the window the runner that runs the schedules while
@@ -80,6 +87,7 @@ func (m *MainWindow) onScheduleEvent(ev schedule.Event) {
 	switch ev.Kind {
 	case schedule.EventStarted:
 		m.sched.running[ev.Connection.ID] = true
+		m.sched.started[ev.Connection.ID] = ev.At
 		m.sched.setStatus(fmt.Sprintf("Importing %q (schedule %q)…", name, ev.ScheduleName))
 		if m.systems != nil {
 			m.systems.refresh()
@@ -92,8 +100,13 @@ func (m *MainWindow) onScheduleEvent(ev schedule.Event) {
 		text := eventOutcome(ev)
 		m.sched.setStatus(fmt.Sprintf("%q: %s.", name, text))
 		m.data.refresh()
-		if n := eventNotification(ev); n != nil && m.notify != nil {
+		news := m.sched.firstNews(ev, m.data.failing) // every outcome: a success ends a run of failures
+		if n := eventNotification(ev); n != nil && m.notify != nil && news {
 			m.notify(n)
+		}
+		delete(m.sched.started, ev.Connection.ID)
+		if m.tray != nil {
+			m.tray.showFailing()
 		}
 	}
 	m.sched.refresh()
@@ -133,6 +146,34 @@ func eventOutcome(ev schedule.Event) string {
 		return "failed: " + err.Error()
 	}
 	return string(ev.Outcome.Status)
+}
+
+// firstNews reports whether a finished import is worth a notification
+// beyond its outcome: a failure is when it starts a run of failures, not
+// when the connection was failing already, per this window (toldFailing)
+// or the import history read before (failing: a window opened on a
+// connection failing for hours stays quiet too). Any other outcome ends
+// the run of failures.
+func (c *scheduling) firstNews(ev schedule.Event, failing map[string]inventory.Failing) bool {
+	id := ev.Connection.ID
+	if ev.Err == nil && ev.Outcome.Status != schedule.StatusFailed {
+		delete(c.toldFailing, id)
+		return true
+	}
+	if c.toldFailing[id] {
+		return false
+	}
+	c.toldFailing[id] = true
+	prior, ok := failing[id]
+	if !ok {
+		return true
+	}
+	// The history may have been read after this run was recorded: only
+	// failures that began before this run started count.
+	if start, known := c.started[id]; known {
+		return !prior.Since.Before(start)
+	}
+	return prior.Runs <= 1
 }
 
 // eventNotification is the desktop notification for a finished import the

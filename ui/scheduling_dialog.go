@@ -45,6 +45,7 @@ const timeFormatMessage = "Enter the time as hours and minutes on a 24-hour cloc
 // in words under it; a summary and the next three runs; OK only while the
 // schedule is valid.
 type ScheduleDialog struct {
+	parent fyne.Window
 	orig   storage.Schedule
 	isNew  bool
 	others []storage.Schedule
@@ -93,7 +94,7 @@ const (
 
 func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, others []storage.Schedule,
 	now func() time.Time, loc *time.Location, onOK func(storage.Schedule)) *ScheduleDialog {
-	d := &ScheduleDialog{orig: s, isNew: isNew, others: others, now: now, loc: loc, onOK: onOK, errs: map[string]*widget.Label{}}
+	d := &ScheduleDialog{parent: parent, orig: s, isNew: isNew, others: others, now: now, loc: loc, onOK: onOK, errs: map[string]*widget.Label{}}
 	for _, k := range []string{errName, errKind, errEvery, errPastHour, errWeekdays, errDay, errAt} {
 		l := widget.NewLabel("")
 		l.Importance = widget.DangerImportance
@@ -190,7 +191,9 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 // Show shows the dialog at a width where the summary and the weekday boxes
 // fit on their lines.
 func (d *ScheduleDialog) Show() {
-	d.dlg.Show()
+	// Enter in a field is OK already (OnSubmitted); Esc is Cancel.
+	keys := &dialogKeys{esc: []*widget.Button{d.cancel}, enter: []*widget.Button{d.ok}}
+	keys.show(d.dlg, d.parent)
 	d.dlg.Resize(fyne.NewSize(640, d.dlg.MinSize().Height))
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/schedule"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // berlin is the zone of the scheduling tests: next-run texts must not
@@ -500,6 +501,9 @@ func TestSchedulingEventsUpdateWindowAndNotify(t *testing.T) {
 		{outcome: schedule.Outcome{Status: schedule.StatusFailed, Err: errors.New("the token was revoked; click Generate... again")},
 			status: `"Contoso": failed: the token was revoked; click Generate... again.`,
 			notice: `Scheduled import of "Contoso" failed: the token was revoked; click Generate... again. The previous data is kept; see Import history for what to do.`},
+		// A success between two failures: each is the first of its
+		// run, so each notifies (TestFailingScheduleNotifiesOnce).
+		{outcome: schedule.Outcome{Status: schedule.StatusSucceeded}, status: `"Contoso": succeeded.`},
 		{err: errors.New("the database is locked"),
 			status: `"Contoso": could not run: the database is locked.`,
 			notice: `Scheduled import of "Contoso" could not run: the database is locked. The previous data is kept; see Import history for what to do.`},
@@ -564,4 +568,89 @@ func golden(t *testing.T, w fyne.Window, name string) {
 		}
 	}
 	test.AssertImageMatches(t, name, img)
+}
+
+// Issue 23 item 8: a schedule that fails every few minutes notifies at
+// its first failure only, until an import succeeds again; the Inventory
+// Systems table says in red since when it fails, or that its schedule
+// cannot run at all; the tray's menu names the failing connections.
+func TestFailingScheduleNotifiesOnce(t *testing.T) {
+	m, _, _ := schedWindow(t)
+	var sent []*fyne.Notification
+	m.notify = func(n *fyne.Notification) { sent = append(sent, n) }
+	fake := &fakeTrayApp{}
+	newTray(fake, m, nil)
+	m.putSchedule(storage.Schedule{ID: "s1", Name: "Every 5 minutes", Kind: storage.EveryNMinutes, EveryMinutes: 5})
+	m.cfg.Connections[0].ScheduleID = "s1"
+	c := m.cfg.Connections[0]
+	ev := schedule.Event{ScheduleID: "s1", ScheduleName: "Every 5 minutes", Connection: c, Trigger: schedule.TriggerSchedule}
+	run := func(st schedule.Status) {
+		ev.Kind, ev.At = schedule.EventStarted, ev.At.Add(5*time.Minute)
+		m.OnScheduleEvent(ev)
+		ev.Kind, ev.Outcome = schedule.EventFinished, schedule.Outcome{Status: st}
+		if st == schedule.StatusFailed {
+			ev.Outcome.Err = errors.New("no sign-in yet")
+		}
+		m.OnScheduleEvent(ev)
+	}
+	ev.At = time.Date(2026, 11, 25, 20, 0, 0, 0, m.loc)
+	for i := range 3 {
+		run(schedule.StatusFailed)
+		if len(sent) != 1 {
+			t.Fatalf("after failure %d: %d notifications, want the first only", i+1, len(sent))
+		}
+	}
+	run(schedule.StatusSucceeded)
+	run(schedule.StatusFailed)
+	if len(sent) != 2 {
+		t.Fatalf("a failure after a success must notify again: %d notifications", len(sent))
+	}
+	run(schedule.StatusFailed)
+	if len(sent) != 2 {
+		t.Fatalf("%d notifications", len(sent))
+	}
+
+	// The history says since when it fails (as loaded with the last runs).
+	since := time.Date(2026, 11, 25, 19, 5, 0, 0, m.loc)
+	m.data.lastRuns = map[string]inventory.Run{c.ID: {ConnectionID: c.ID, Started: since.Add(10 * time.Minute),
+		Status: inventory.StatusFailed, Error: "the token was revoked"}}
+	m.data.failing = map[string]inventory.Failing{c.ID: {Since: since, Runs: 3}}
+	m.refreshSystems()
+	want := "Failing since " + formatTime(since, "") + " (3 runs): the token was revoked"
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != want {
+		t.Errorf("Last result %q, want %q", got, want)
+	}
+	if !m.connStatus(c.ID).Alert || m.connStatus(m.cfg.Connections[1].ID).Alert {
+		t.Error("only the failing connection is shown in red")
+	}
+	if len(fake.menu.Items) == 0 || fake.menu.Items[0].Label != "Failing: Contoso" {
+		t.Fatalf("the tray's menu does not name the failing connection: %v", fake.menu.Items)
+	}
+	fake.menu.Items[0].Action()
+	if m.pageName != PageInventorySystems {
+		t.Error("the tray's failing item does not open Inventory Systems")
+	}
+
+	// A window opened on a connection failing for a while stays quiet:
+	// its next failure is not news.
+	m.sched.toldFailing = map[string]bool{}
+	run(schedule.StatusFailed)
+	if len(sent) != 2 {
+		t.Fatalf("a connection failing before the window opened notified again: %d notifications", len(sent))
+	}
+
+	// Never signed in: its schedule cannot run, whatever the history.
+	m.cfg.Connections[0].Token = nil
+	m.refreshSystems()
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != "Cannot run: sign in first (Edit..., Generate...)" {
+		t.Errorf("Last result of a scheduled connection never signed in: %q", got)
+	}
+	// Healed: the tray's menu is as before.
+	m.cfg.Connections[0].Token = c.Token
+	m.data.lastRuns[c.ID] = inventory.Run{ConnectionID: c.ID, Started: since.Add(time.Hour), Status: inventory.StatusSucceeded}
+	delete(m.data.failing, c.ID)
+	m.refreshSystems()
+	if fake.menu.Items[0].Label != "Open" || m.connStatus(c.ID).Alert {
+		t.Errorf("after a success the tray still heads with %q", fake.menu.Items[0].Label)
+	}
 }

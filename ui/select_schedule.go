@@ -20,6 +20,7 @@ const notScheduledLabel = "Not scheduled"
 // the schedules plus Not scheduled, what the chosen one means and when it
 // runs next, OK and Cancel.
 type SelectScheduleDialog struct {
+	parent  fyne.Window
 	choice  *widget.Select
 	summary *widget.Label
 	next    *widget.Label
@@ -49,7 +50,7 @@ func (m *scheduling) showSelectSchedule(c storage.Connection, done func(string))
 
 func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.Connection, now time.Time,
 	loc *time.Location, done func(string)) *SelectScheduleDialog {
-	d := &SelectScheduleDialog{cfg: cfg, now: now, loc: loc, done: done, conn: c}
+	d := &SelectScheduleDialog{parent: parent, cfg: cfg, now: now, loc: loc, done: done, conn: c}
 	options := []string{notScheduledLabel}
 	d.ids = []string{""}
 	for _, e := range schedule.Plan(cfg, now, loc).Schedules {
@@ -96,7 +97,8 @@ func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.
 
 // Show shows the dialog wide enough for a long summary on one line.
 func (d *SelectScheduleDialog) Show() {
-	d.dlg.Show()
+	keys := &dialogKeys{esc: []*widget.Button{d.cancel}, enter: []*widget.Button{d.ok}}
+	keys.show(d.dlg, d.parent)
 	d.shown = true
 	d.fit()
 }

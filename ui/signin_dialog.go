@@ -33,15 +33,16 @@ type signInDialog struct {
 	copyURL  *widget.Button
 	status   *widget.Label
 	timeLeft *widget.Label
-	paste    *widget.Entry
+	paste    *dialogEntry
 	pasteErr *widget.Label
 	submit   *widget.Button
 	cancelB  *widget.Button
 	dlg      *dialog.CustomDialog
+	keys     *dialogKeys // Esc cancels, Enter continues (issue 23 item 6)
 }
 
 func newSignInDialog(ctl *signInController, req signInRequest, flow *service.SignInFlow) *signInDialog {
-	g := &signInDialog{ctl: ctl, req: req, flow: flow}
+	g := &signInDialog{ctl: ctl, req: req, flow: flow, keys: &dialogKeys{}}
 	g.ctx, g.cancel = context.WithTimeout(context.Background(), ctl.timeout)
 	g.deadline = ctl.now().Add(ctl.timeout)
 
@@ -64,7 +65,7 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 	if flow.NeedsPaste() {
 		pasteHelp := widget.NewLabel("After Accept the browser shows a blank page. Copy its whole address from the address bar and paste it here:")
 		pasteHelp.Wrapping = fyne.TextWrapWord
-		g.paste = widget.NewEntry()
+		g.paste = newDialogEntry(g.keys)
 		g.paste.SetPlaceHolder("https://login.microsoftonline.com/common/oauth2/nativeclient?code=...")
 		g.paste.OnSubmitted = func(string) { g.onSubmit() }
 		g.pasteErr = widget.NewLabel("")
@@ -87,11 +88,13 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 	}
 	g.dlg = dialog.NewCustomWithoutButtons("Sign in to Microsoft 365", container.NewVBox(items...), req.Parent)
 	g.dlg.SetButtons(buttons)
+	// Enter in the paste field is Continue (its OnSubmitted).
+	g.keys.esc, g.keys.enter = []*widget.Button{g.cancelB}, []*widget.Button{g.submit}
 	return g
 }
 
 func (g *signInDialog) start() {
-	g.dlg.Show()
+	g.keys.show(g.dlg, g.req.Parent)
 	w := float32(560)
 	if cs := g.req.Parent.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
 		w = cs.Width - 40

@@ -19,6 +19,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 // systemsColumns are the columns of the Inventory Systems table, with their
@@ -135,6 +136,11 @@ func newSystemsPage(m *MainWindow) *systemsPage {
 		cell := o.(*rowCell)
 		cell.row = id.Row
 		cell.set(p.cellText(id), id.Row == p.selected)
+		alert := false
+		if id.Col == colLastResult && id.Row >= 0 && id.Row < len(p.cfg.Connections) {
+			alert = p.status(p.cfg.Connections[id.Row].ID).Alert
+		}
+		cell.alert(alert)
 	}
 	p.table.ShowHeaderRow = true
 	p.table.ExtendBaseWidget(p.table)
@@ -444,13 +450,16 @@ type connectionsTable struct {
 	onKey func(*fyne.KeyEvent)
 }
 
-func (t *connectionsTable) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyDelete, fyne.KeyF5:
-		t.onKey(ev)
-	default:
-		t.Table.TypedKey(ev)
+func (t *connectionsTable) TypedKey(ev *fyne.KeyEvent) { passWindowKeys(ev, t.onKey, t.Table.TypedKey) }
+
+// passWindowKeys gives Delete and F5, the window's keys, to window (when
+// set) and any other key to own, the focused widget's own handling.
+func passWindowKeys(ev *fyne.KeyEvent, window, own func(*fyne.KeyEvent)) {
+	if window != nil && (ev.Name == fyne.KeyDelete || ev.Name == fyne.KeyF5) {
+		window(ev)
+		return
 	}
+	own(ev)
 }
 
 // rowCell is one cell of the table. Fyne tables have no row selection and
@@ -481,6 +490,18 @@ func (c *rowCell) set(text string, selected bool) {
 	c.bg.Refresh()
 }
 
+// alert draws the cell's text in the error colour (a failing connection).
+func (c *rowCell) alert(on bool) {
+	imp := widget.MediumImportance
+	if on {
+		imp = widget.DangerImportance
+	}
+	if c.label.Importance != imp {
+		c.label.Importance = imp
+		c.label.Refresh()
+	}
+}
+
 func (c *rowCell) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewStack(c.bg, c.label))
 }
@@ -500,9 +521,28 @@ func (c *rowCell) DoubleTapped(*fyne.PointEvent) {
 // scheduler imports it.
 func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 	var st ConnectionStatus
+	var conn storage.Connection
+	for _, c := range m.cfg.Connections {
+		if c.ID == connID {
+			conn = c
+		}
+	}
+	scheduled := conn.ScheduleID != ""
 	if r, ok := m.data.lastRuns[connID]; ok {
 		st.LastRun = r.Started
 		st.LastResult = resultText(r)
+		st.Alert = r.Status == inventory.StatusFailed
+		// A schedule failing every few minutes says for how long,
+		// where a single failure just says it failed.
+		if f, ok := m.data.failing[connID]; ok && st.Alert && (scheduled || f.Runs > 1) {
+			st.LastResult = fmt.Sprintf("Failing since %s (%s): %s", formatTime(f.Since, ""), plural(f.Runs, "run"),
+				strings.TrimPrefix(st.LastResult, "Failed: "))
+		}
+	}
+	if scheduled && connector.UnattendedProblem(conn) != "" {
+		// The schedule cannot work until the administrator acts: say
+		// so before (and instead of) its failures.
+		st.LastResult, st.Alert = cannotRunText(conn), true
 	}
 	if st.NextRun.IsZero() {
 		// From the window's configuration, so a schedule chosen or
@@ -510,7 +550,17 @@ func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
 	}
 	if m.exec.isRunning(connID) || m.sched.running[connID] {
-		st.LastResult = "Running…"
+		st.LastResult, st.Alert = "Running…", false
 	}
 	return st
+}
+
+// cannotRunText is the Last result of a scheduled connection that cannot
+// import unattended: short, since the column is narrow; the warning given
+// when the schedule was attached, and Test Connection, say the rest.
+func cannotRunText(c storage.Connection) string {
+	if c.AuthFlow == storage.FlowClientCredentials {
+		return "Cannot run: save its client secret"
+	}
+	return "Cannot run: sign in first (Edit..., Generate...)"
 }

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/inventorybeacon/beacon/schedule"
 )
@@ -35,7 +36,13 @@ type Tray struct {
 	m    *MainWindow
 	Menu *fyne.Menu
 
+	app                TrayApp
 	open, runAll, quit *fyne.MenuItem
+	// failing heads the menu while connections fail or cannot run on
+	// their schedule (issue 23 item 8): the tray is what an
+	// administrator sees with the window closed. Choosing it opens the
+	// window on Inventory Systems.
+	failing *fyne.MenuItem
 	// toldHidden: the first hide of the window says where the app went.
 	toldHidden bool
 	// ranAlls counts the ends of Execute all now, ranAllText is the last
@@ -66,7 +73,12 @@ func SetupTray(a fyne.App, m *MainWindow, icon fyne.Resource) *Tray {
 }
 
 func newTray(a TrayApp, m *MainWindow, icon fyne.Resource) *Tray {
-	t := &Tray{m: m}
+	t := &Tray{m: m, app: a}
+	t.failing = fyne.NewMenuItem("", func() {
+		m.showWindow()
+		m.nav.Select(PageInventorySystems)
+	})
+	t.failing.Icon = theme.ErrorIcon()
 	t.open = fyne.NewMenuItem("Open", m.showWindow)
 	t.runAll = fyne.NewMenuItem("Execute all now", t.onRunAll)
 	t.quit = fyne.NewMenuItem("Quit", t.onQuit)
@@ -82,6 +94,43 @@ func newTray(a TrayApp, m *MainWindow, icon fyne.Resource) *Tray {
 	m.sched.inTray = true
 	m.sched.refresh()
 	return t
+}
+
+// failingText names the connections that fail or whose schedule cannot
+// run, for the tray's menu; "" when there are none.
+func (t *Tray) failingText() string {
+	var names []string
+	for _, c := range t.m.cfg.Connections {
+		if t.m.connStatus(c.ID).Alert {
+			names = append(names, c.Name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return "Failing: " + names[0]
+	case 2, 3:
+		return "Failing: " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("Failing: %s and %d more", strings.Join(names[:2], ", "), len(names)-2)
+}
+
+// showFailing puts the failing connections at the head of the tray's
+// menu, or takes them off.
+func (t *Tray) showFailing() {
+	text := t.failingText()
+	shown := len(t.Menu.Items) > 0 && t.Menu.Items[0] == t.failing
+	if text == t.failing.Label && shown == (text != "") {
+		return
+	}
+	t.failing.Label = text
+	items := []*fyne.MenuItem{t.open, t.runAll, fyne.NewMenuItemSeparator(), t.quit}
+	if text != "" {
+		items = append([]*fyne.MenuItem{t.failing, fyne.NewMenuItemSeparator()}, items...)
+	}
+	t.Menu.Items = items
+	t.app.SetSystemTrayMenu(t.Menu)
 }
 
 // showWindow brings the window back from the tray.

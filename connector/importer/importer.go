@@ -37,8 +37,11 @@ import (
 type Stage string
 
 const (
-	StageLicenses     Stage = "Licenses"
-	StageUsers        Stage = "Users"
+	StageLicenses Stage = "Licenses"
+	StageUsers    Stage = "Users"
+	// StageSignIns reads signInActivity, 120 users a page (issue 17:
+	// seconds at 100,000 users, which showed as a stalled bar before).
+	StageSignIns      Stage = "Sign-in activity"
 	StageApplications Stage = "Applications"
 	StageActiveUsers  Stage = "Usage: active users"
 	StageActivations  Stage = "Usage: Office activations"
@@ -46,7 +49,7 @@ const (
 )
 
 // Stages lists the stages in the order they run sequentially.
-var Stages = []Stage{StageLicenses, StageUsers, StageApplications, StageActiveUsers, StageActivations, StageAppUsage}
+var Stages = []Stage{StageLicenses, StageUsers, StageSignIns, StageApplications, StageActiveUsers, StageActivations, StageAppUsage}
 
 var reportStage = map[inventory.ReportKind]Stage{
 	inventory.ReportActiveUsers: StageActiveUsers,

@@ -78,6 +78,9 @@ func (r *run) signInActivity(ctx context.Context) error {
 		r.noAuditLog(errors.New("the access token names no " + auditLogPermission))
 		return nil
 	}
+	// Reported only once reading starts: a stage not read at all stays
+	// "Not read" in the window rather than showing a bar done with 0.
+	r.o.Progress(StageSignIns, 0, 0)
 	n, err := r.listSignIns(ctx)
 	if err != nil {
 		if derr := r.w.DiscardSignIns(context.WithoutCancel(ctx)); derr != nil && ctx.Err() == nil {
@@ -86,6 +89,7 @@ func (r *run) signInActivity(ctx context.Context) error {
 		return r.signInsSkipped(ctx, err)
 	}
 	r.o.Logger.Debug("sign-in activity read", "users", n)
+	r.o.Progress(StageSignIns, n, n)
 	r.setSignIns(inventory.SignInsRead)
 	return nil
 }
@@ -156,7 +160,9 @@ func (r *run) listSignIns(ctx context.Context) (int, error) {
 	store := func(ctx context.Context, sis []inventory.SignIn) (int, error) {
 		return len(sis), r.w.AddSignIns(ctx, sis)
 	}
-	n, err := fetchSharded(ctx, r, total, shards, graph.SignInPageSize, list, store, func(int) {})
+	n, err := fetchSharded(ctx, r, total, shards, graph.SignInPageSize, list, store, func(done int) {
+		r.o.Progress(StageSignIns, done, max(total, done))
+	})
 	if errors.Is(err, graph.ErrFilterRejected) || (err == nil && n != total) {
 		// A user listed twice would be counted twice: none rather than
 		// some twice.
@@ -176,7 +182,11 @@ func (r *run) signInsPlain(ctx context.Context) (int, error) {
 	err := pipeline(ctx, r.o.Sequential, r.o.Client.SignIns, func(ctx context.Context, page []graph.SignInUser) error {
 		buf = signInRows(buf, page)
 		n += len(buf)
-		return r.w.AddSignIns(ctx, buf)
+		if err := r.w.AddSignIns(ctx, buf); err != nil {
+			return err
+		}
+		r.o.Progress(StageSignIns, n, 0) // no count: the bar says how many were read
+		return nil
 	})
 	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -297,5 +298,38 @@ func TestIncrementalAfterAnEarlierBuild(t *testing.T) {
 	e.clk.Advance(time.Hour)
 	if res := e.mustRun(); res.Mode != ModeDelta {
 		t.Fatalf("after this build's snapshot: mode %q, want the delta", res.Mode)
+	}
+}
+
+// TestSignInsReportProgress: reading sign-in activity (seconds at 100,000
+// users) moves its own bar, sharded and in one pass, from a start (0, 0)
+// to every user done (issue 17 item 3).
+func TestSignInsReportProgress(t *testing.T) {
+	e := newEnv(t, m365sim.Options{Users: 700})
+	e.tokens.scopes = withAuditLog
+	e.opts.PageSize = 150
+	for _, sequential := range []bool{false, true} {
+		e.sequential = sequential
+		var mu sync.Mutex
+		var got [][2]int
+		res, err := e.run(context.Background(), func(s Stage, done, total int) {
+			if s != StageSignIns {
+				return
+			}
+			mu.Lock()
+			got = append(got, [2]int{done, total})
+			mu.Unlock()
+		})
+		if err != nil || res.Run.SignIns != inventory.SignInsRead {
+			t.Fatalf("sequential %v: err %v, sign-ins %q", sequential, err, res.Run.SignIns)
+		}
+		if len(got) < 3 || got[0] != [2]int{0, 0} || got[len(got)-1] != [2]int{700, 700} {
+			t.Fatalf("sequential %v: sign-in progress %v, want (0,0), pages, (700,700)", sequential, got)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i][0] < got[i-1][0] || (got[i][1] > 0 && got[i][0] > got[i][1]) {
+				t.Fatalf("sequential %v: progress goes back or past its total: %v", sequential, got)
+			}
+		}
 	}
 }

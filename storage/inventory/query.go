@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,6 +27,13 @@ type Query struct {
 	Apps AppKind
 	// SKU keeps the users holding this SKU (its skuId; Users page only).
 	SKU string
+	// LicenseLabel, when set, is how the window shows an entry of a
+	// user's Licenses (a part number, or the SKU id of a SKU without
+	// one): "Office 365 E3 (ENTERPRISEPACK)". A search then also finds
+	// the users holding a SKU whose label contains the text, and sorting
+	// by Licenses sorts by the labels (issue 17: administrators know
+	// the products by name, not by part number). Users page only.
+	LicenseLabel func(part string) string
 }
 
 // AppKind sorts the applications of a tenant by who publishes them
@@ -70,6 +78,81 @@ func skuWhere(table string, q Query, w string, args []any) (string, []any) {
 		return w, args
 	}
 	return w + " AND instr(lower(assigned_licenses), ?) > 0", append(args, `"skuid":"`+strings.ToLower(q.SKU)+`"`)
+}
+
+// licenseTokens are the snapshot's SKUs as the users' Licenses column
+// names them (lower case), each with its label (lower case) by
+// q.LicenseLabel.
+func (s *Store) licenseTokens(ctx context.Context, run int64, q Query) ([][2]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT sku_id, sku_part_number FROM skus WHERE run_id = ? ORDER BY rowid", run)
+	if err != nil {
+		return nil, fmt.Errorf("read the SKUs' names: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]string
+	var id, part string
+	for rows.Next() {
+		if err := rows.Scan(&id, &part); err != nil {
+			return nil, fmt.Errorf("read the SKUs' names: %w", err)
+		}
+		if part == "" {
+			part = id
+		}
+		out = append(out, [2]string{strings.ToLower(part), strings.ToLower(q.LicenseLabel(part))})
+	}
+	return out, rows.Err()
+}
+
+// usersWhere is where for the users: with q.LicenseLabel, a search also
+// keeps the users holding a SKU whose label contains the text.
+func (s *Store) usersWhere(ctx context.Context, run int64, q Query) (string, []any, error) {
+	text := strings.ToLower(strings.TrimSpace(q.Search))
+	if q.LicenseLabel == nil || text == "" {
+		w, args := where(run, q.Search)
+		return w, args, nil
+	}
+	tokens, err := s.licenseTokens(ctx, run, q)
+	if err != nil {
+		return "", nil, err
+	}
+	w := " WHERE run_id = ? AND (instr(search, ?) > 0"
+	args := []any{run, text}
+	for _, t := range tokens {
+		if strings.Contains(t[1], text) && !strings.Contains(t[0], text) {
+			w += " OR instr('+' || lower(licenses) || '+', ?) > 0"
+			args = append(args, "+"+t[0]+"+")
+		}
+	}
+	return w + ")", args, nil
+}
+
+// userColumns are UserColumns with Licenses sorted by the labels of
+// q.LicenseLabel: by the first licence's label (the one shown first),
+// then by the part numbers. The labels come from a catalogue the
+// administrator may replace, so they are not stored: the snapshot's few
+// dozen SKUs become a CASE, quoted as SQL strings.
+func (s *Store) userColumns(ctx context.Context, run int64, q Query) ([]Column, error) {
+	if q.LicenseLabel == nil || !strings.EqualFold(q.Sort, "licenses") {
+		return UserColumns, nil
+	}
+	tokens, err := s.licenseTokens(ctx, run, q)
+	if err != nil {
+		return nil, err
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	first := "lower(substr(licenses, 1, instr(licenses || '+', '+') - 1))"
+	key := "(CASE " + first
+	for _, t := range tokens {
+		key += " WHEN " + quote(t[0]) + " THEN " + quote(t[1])
+	}
+	key += " ELSE " + first + " END || '+' || lower(licenses))"
+	cols := slices.Clone(UserColumns)
+	for i := range cols {
+		if cols[i].Key == "licenses" {
+			cols[i].sql = key
+		}
+	}
+	return cols, nil
 }
 
 // appsWhere adds q.Apps to a filter of the service principals.
@@ -279,6 +362,11 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 			return "", nil, err
 		}
 	}
+	if table == "users" {
+		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
+			return "", nil, err
+		}
+	}
 	w, args = skuWhere(table, q, w, args)
 	if q.Limit <= 0 {
 		// Every row from the offset on is read anyway.
@@ -321,6 +409,11 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 	w, args := where(run, q.Search)
 	if table == "service_principals" {
 		if w, args, err = s.appsWhere(ctx, run, q, w, args); err != nil {
+			return 0, err
+		}
+	}
+	if table == "users" {
+		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
 			return 0, err
 		}
 	}
@@ -377,10 +470,14 @@ func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*U
 	if err != nil {
 		return err
 	}
+	cols, err := s.userColumns(ctx, run, q)
+	if err != nil {
+		return err
+	}
 	stmt, args, err := s.pageSQL(ctx, "users", `id, upn, display_name, mail, account_enabled, usage_location, department,
 		job_title, created, licenses, assigned_licenses, assigned_plans,
 		(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)`,
-		UserColumns, "rowid", run, q)
+		cols, "rowid", run, q)
 	if err != nil {
 		return err
 	}
@@ -701,6 +798,41 @@ func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
 			return nil, err
 		}
 		out[r.ConnectionID] = r
+	}
+	return out, rows.Err()
+}
+
+// Failing is a connection whose latest imports failed one after another.
+type Failing struct {
+	Since time.Time // when the first of them started
+	Runs  int       // how many failed
+}
+
+// FailingConnections returns, by connection id, the connections whose
+// imports failed since their last import that ended otherwise (succeeded,
+// with warnings, or cancelled; skipped and running runs say nothing of the
+// connection). A schedule on a connection that cannot sign in fails every
+// few minutes: the window shows for how long, and notifies only the first
+// time (issue 23 item 8).
+func (s *Store) FailingConnections(ctx context.Context) (map[string]Failing, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.connection_id, MIN(r.started), COUNT(*) FROM runs r
+		WHERE r.status = ? AND r.id > COALESCE((SELECT MAX(x.id) FROM runs x
+			WHERE x.connection_id = r.connection_id AND x.status IN (?, ?, ?)), 0)
+		GROUP BY r.connection_id`,
+		string(StatusFailed), string(StatusSucceeded), string(StatusWarnings), string(StatusCancelled))
+	if err != nil {
+		return nil, fmt.Errorf("read failing connections: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Failing{}
+	var id string
+	var since int64
+	var runs int
+	for rows.Next() {
+		if err := rows.Scan(&id, &since, &runs); err != nil {
+			return nil, fmt.Errorf("read failing connections: %w", err)
+		}
+		out[id] = Failing{Since: time.Unix(0, since), Runs: runs}
 	}
 	return out, rows.Err()
 }

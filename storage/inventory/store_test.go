@@ -679,3 +679,106 @@ func TestUsersHoldingASKU(t *testing.T) {
 		t.Errorf("E5 holders in Finance: %d %v", n, err)
 	}
 }
+
+// FailingConnections counts the failures since the last run that ended
+// otherwise, from the first of them; a success ends the streak, and a
+// skipped run does not (issue 23 item 8).
+func TestFailingConnections(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	finish := func(conn string, st Status) Run {
+		t.Helper()
+		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: conn, ConnectionName: conn, Trigger: TriggerSchedule})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e error
+		if st == StatusFailed {
+			e = errors.New("no sign-in yet")
+		}
+		r, err := w.Finish(ctx, Outcome{Status: st, Err: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	importGood(t, s, "ok", 3, "a")
+	importGood(t, s, "broke", 3, "b")
+	first := finish("broke", StatusFailed)
+	finish("broke", StatusSkipped)
+	finish("broke", StatusFailed)
+	finish("never", StatusFailed)
+	finish("healed", StatusFailed)
+	finish("healed", StatusCancelled)
+	got, err := s.FailingConnections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["broke"].Runs != 2 || !got["broke"].Since.Equal(first.Started) || got["never"].Runs != 1 {
+		t.Fatalf("failing = %+v", got)
+	}
+	importGood(t, s, "broke", 3, "c")
+	if got, err := s.FailingConnections(ctx); err != nil || len(got) != 1 || got["never"].Runs != 1 {
+		t.Fatalf("after a good import, failing = %+v, %v", got, err)
+	}
+}
+
+// TestUsersByLicenseLabel: with the labels the window shows, a search
+// finds the users holding a SKU by its product name, and sorting by
+// Licenses follows the labels rather than the part numbers (issue 17
+// item 4).
+func TestUsersByLicenseLabel(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	importGood(t, s, "c1", 20, "a") // E3: even users; E5: multiples of 5
+	// Names chosen so that their order is the reverse of the part numbers'.
+	label := func(part string) string {
+		switch part {
+		case "ENTERPRISEPACK":
+			return "Zulu Plan (ENTERPRISEPACK)"
+		case "ENTERPRISEPREMIUM":
+			return "Alpha's Suite (ENTERPRISEPREMIUM)"
+		}
+		return part
+	}
+	for search, want := range map[string]int{"alpha's": 4, "ZULU plan": 10, "enterprisepack": 10, "suite (enterprise": 4, "nothing": 0} {
+		q := Query{Search: search, LicenseLabel: label}
+		n, err := s.CountUsers(ctx, "c1", q)
+		us, err2 := s.Users(ctx, "c1", q)
+		if err != nil || err2 != nil || n != want || len(us) != want {
+			t.Errorf("search %q: count %d, %d listed (%v %v), want %d", search, n, len(us), err, err2, want)
+		}
+	}
+	if n, err := s.CountUsers(ctx, "c1", Query{Search: "alpha"}); err != nil || n != 0 {
+		t.Errorf("without labels a product name finds %d users (%v)", n, err)
+	}
+	licensed := func(q Query) []string {
+		t.Helper()
+		us, err := s.Users(ctx, "c1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, u := range us {
+			if u.Licenses != "" {
+				out = append(out, u.Licenses)
+			}
+		}
+		return out
+	}
+	// Ascending: the E5-only holders (Alpha's Suite) first, then the E3
+	// holders, whose first licence is Zulu Plan.
+	for _, limit := range []int{0, 15} {
+		got := licensed(Query{Sort: "licenses", LicenseLabel: label, Limit: limit})
+		if len(got) < 3 || got[0] != "ENTERPRISEPREMIUM" || got[1] != "ENTERPRISEPREMIUM" || got[2] == "ENTERPRISEPREMIUM" {
+			t.Errorf("sorted by label (limit %d): %v", limit, got)
+		}
+		desc := licensed(Query{Sort: "licenses", Desc: true, LicenseLabel: label, Limit: limit})
+		if len(desc) < 3 || desc[len(desc)-1] != "ENTERPRISEPREMIUM" || desc[0] == "ENTERPRISEPREMIUM" {
+			t.Errorf("sorted by label, descending (limit %d): %v", limit, desc)
+		}
+	}
+	if got := licensed(Query{Sort: "licenses"}); got[0] == "ENTERPRISEPREMIUM" {
+		t.Errorf("without labels the part numbers sort: %v", got)
+	}
+}

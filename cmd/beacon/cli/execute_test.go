@@ -16,6 +16,7 @@ import (
 	"github.com/inventorybeacon/beacon/connector/graph"
 	"github.com/inventorybeacon/beacon/connector/importer"
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/schedule"
@@ -129,6 +130,19 @@ func TestExecuteListExport(t *testing.T) {
 	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), csvsafe.BOM))).ReadAll()
 	if err != nil || len(recs) != 301 || recs[0][0] != "User Principal Name" {
 		t.Fatalf("users.csv: %d records, %v", len(recs), err)
+	}
+	// The same as an Excel workbook (issue 17): read back, it holds the
+	// CSV's rows.
+	book := filepath.Join(t.TempDir(), "users.xlsx")
+	if code, _, errs := e.run("export", "Contoso Tenant", "users", "--format", "xlsx", "--output", book); code != ExitOK {
+		t.Fatalf("export users as xlsx: %d %s", code, errs)
+	}
+	if got := readXLSX(t, book); len(got) != len(recs) || strings.Join(got[0], "|") != strings.Join(recs[0], "|") ||
+		strings.Join(got[1], "|") != strings.Join(recs[1], "|") || strings.Join(got[300], "|") != strings.Join(recs[300], "|") {
+		t.Fatalf("users.xlsx: %d rows; first %q, want %q", len(got), got[min(1, len(got)-1)], recs[1])
+	}
+	if code, _, _ := e.run("export", "Contoso Tenant", "users", "--format", "xlsx"); code != ExitUsage {
+		t.Fatalf("xlsx to standard output: %d, want a usage error", code)
 	}
 	// Active figures count from the report's refresh date (issue 15): the
 	// list, and every exported user, say which date that is.
@@ -314,4 +328,14 @@ func TestExecuteModes(t *testing.T) {
 			t.Fatalf("%v: %d, want mode %q and %q\nstdout:\n%s\nstderr:\n%s", c.args, code, c.mode, want, out, errs)
 		}
 	}
+}
+
+// readXLSX reads a workbook's sheet back as rows of text.
+func readXLSX(t *testing.T, path string) [][]string {
+	t.Helper()
+	rows, err := xlsx.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

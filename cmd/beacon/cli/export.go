@@ -16,14 +16,15 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 func init() {
 	Register(Command{
 		Name:    "export",
-		Summary: "export a connection's imported users, licenses, applications or usage as CSV or JSON",
-		Usage:   "NAME users|licenses|applications|usage [--format csv|json] [--output FILE] [--report active-users|activations|apps] [--search TEXT]",
+		Summary: "export a connection's imported users, licenses, applications or usage as CSV, XLSX or JSON",
+		Usage:   "NAME users|licenses|applications|usage [--format csv|xlsx|json] [--output FILE] [--report active-users|activations|apps] [--search TEXT]",
 		Run:     runExport,
 	})
 }
@@ -37,7 +38,7 @@ var exportReports = map[string]inventory.ReportKind{
 func runExport(ctx context.Context, env *Env, args []string) int {
 	c, _ := Lookup("export")
 	fs := NewFlagSet(env, c)
-	format := fs.String("format", "csv", "csv or json")
+	format := fs.String("format", "csv", "csv, xlsx (an Excel workbook; needs --output) or json")
 	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
 	report := fs.String("report", "active-users", "for usage: active-users, activations or apps")
 	search := fs.String("search", "", "only rows containing this text (case-insensitive)")
@@ -56,8 +57,13 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon export: cannot export %q; choose users, licenses, applications or usage\n", pos[1])
 		return ExitUsage
 	}
-	if *format != "csv" && *format != "json" {
-		fmt.Fprintf(env.Stderr, "beacon export: unknown format %q; choose csv or json\n", *format)
+	if *format != "csv" && *format != "json" && *format != "xlsx" {
+		fmt.Fprintf(env.Stderr, "beacon export: unknown format %q; choose csv, xlsx or json\n", *format)
+		return ExitUsage
+	}
+	if *format == "xlsx" && *output == "" {
+		// A workbook is a zip file: not for a terminal or a pipe of text.
+		fmt.Fprintln(env.Stderr, "beacon export: --format xlsx writes a file: give it with --output FILE.xlsx")
 		return ExitUsage
 	}
 	layout, err := csvLayout(*bom, *output)
@@ -105,8 +111,13 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	n := 0
 	err = writeOutput(env, *output, func(w io.Writer) (err error) {
 		var tw tableWriter = newJSONTable(w)
-		if *format == "csv" {
+		switch *format {
+		case "csv":
 			if tw, err = newCSVTable(w, layout); err != nil {
+				return err
+			}
+		case "xlsx":
+			if tw, err = newXLSXTable(w, what); err != nil {
 				return err
 			}
 		}
@@ -204,6 +215,19 @@ func (t *csvTable) row(cells []string, _ any) error {
 }
 
 func (t *csvTable) close() error { t.w.Flush(); return t.w.Error() }
+
+// xlsxTable writes the rows as an Excel workbook of one sheet, named
+// after what is exported.
+type xlsxTable struct{ x *xlsx.Writer }
+
+func newXLSXTable(w io.Writer, sheet string) (*xlsxTable, error) {
+	x, err := xlsx.NewWriter(w, sheet)
+	return &xlsxTable{x: x}, err
+}
+
+func (t *xlsxTable) header(cols []string) error      { return t.x.Row(cols) }
+func (t *xlsxTable) row(cells []string, _ any) error { return t.x.Row(cells) }
+func (t *xlsxTable) close() error                    { return t.x.Close() }
 
 // jsonTable writes a JSON array, one object per line, streaming.
 type jsonTable struct {

@@ -30,7 +30,7 @@ func runHistory(ctx context.Context, env *Env, args []string) int {
 	since := fs.String("since", "", "from this day on (YYYY-MM-DD, UTC); default: all the history")
 	events := fs.Bool("events", false, "the licence events (assigned, removed, user created, user deleted, disabled, enabled) instead of the daily figures")
 	user := fs.String("user", "", "with --events: one user's events (user principal name)")
-	format, output, bom := reportFlags(fs)
+	format, output, bom := reportFlags(fs, "table, csv or json")
 	name, code, ok := parseOneName(env, fs, "history", args)
 	if !ok {
 		return code

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
-	"github.com/inventorybeacon/beacon/internal/csvsafe"
 	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
@@ -48,8 +47,8 @@ var optimizeLists = []struct {
 
 // reportFlags are the output flags of a report: --format, --output and
 // --bom.
-func reportFlags(fs *flag.FlagSet) (format, output, bom *string) {
-	format = fs.String("format", "table", "table, csv or json")
+func reportFlags(fs *flag.FlagSet, formats string) (format, output, bom *string) {
+	format = fs.String("format", "table", formats)
 	output = fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
 	bom = fs.String("bom", "auto", bomUsage)
 	return format, output, bom
@@ -106,7 +105,7 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 	fs := NewFlagSet(env, c)
 	days := fs.Int("inactive-days", optimize.DefaultInactiveDays, "N: a user with no activity for N days before the snapshot's activity date is inactive, and an account younger than N days a new starter (1 to 3650)")
 	list := fs.String("list", "all", "the list to print: all, inactive, never, disabled, guests, new, overlaps or errors")
-	format, output, bom := reportFlags(fs)
+	format, output, bom := reportFlags(fs, "table, csv, xlsx (an Excel workbook; needs --output) or json")
 	name, code, ok := parseOneName(env, fs, "optimize", args)
 	if !ok {
 		return code
@@ -115,8 +114,12 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon optimize: --inactive-days %d: choose a number of days from 1 to %d\n", *days, maxInactiveDays)
 		return ExitUsage
 	}
-	if *format != "table" && *format != "csv" && *format != "json" {
-		fmt.Fprintf(env.Stderr, "beacon optimize: unknown format %q; choose table, csv or json\n", *format)
+	if *format != "table" && *format != "csv" && *format != "json" && *format != "xlsx" {
+		fmt.Fprintf(env.Stderr, "beacon optimize: unknown format %q; choose table, csv, xlsx or json\n", *format)
+		return ExitUsage
+	}
+	if *format == "xlsx" && *output == "" {
+		fmt.Fprintln(env.Stderr, "beacon optimize: --format xlsx writes a file: give it with --output FILE.xlsx")
 		return ExitUsage
 	}
 	var reasons []optimize.Reason
@@ -156,7 +159,7 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		return fail(err)
 	}
 	rep := newOptimizeReport(conn.Name, run, res, cat, problem, reasons)
-	if *format == "csv" {
+	if *format == "csv" || *format == "xlsx" {
 		// The CSV holds the findings only: what makes them incomplete
 		// is said beside it.
 		for _, n := range []string{problem, res.ActivityProblem} {
@@ -173,7 +176,17 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		case "csv":
-			return rep.writeCSV(w, layout)
+			t, err := newCSVTable(w, layout)
+			if err != nil {
+				return err
+			}
+			return rep.writeRows(t)
+		case "xlsx":
+			t, err := newXLSXTable(w, "Optimization")
+			if err != nil {
+				return err
+			}
+			return rep.writeRows(t)
 		}
 		return rep.writeTable(w)
 	})
@@ -454,12 +467,9 @@ func costText(ms []optimizeMoney, pick func(optimizeMoney) json.Number) string {
 func perMonth(m optimizeMoney) json.Number { return m.PerMonth }
 func perYear(m optimizeMoney) json.Number  { return m.PerYear }
 
-// writeCSV writes one row per finding, with the list it is in.
-func (rep *optimizeReport) writeCSV(w io.Writer, layout csvsafe.Format) error {
-	t, err := newCSVTable(w, layout)
-	if err != nil {
-		return err
-	}
+// writeRows writes one row per finding, with the list it is in, as CSV
+// or a workbook.
+func (rep *optimizeReport) writeRows(t tableWriter) error {
 	head := []string{"Reason", "User Principal Name", "Display Name", "Department", "Licenses", "SKU Part Numbers"}
 	for _, n := range optimize.WorkloadNames {
 		head = append(head, n+" Last Activity")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/csvsafe"
+	"github.com/inventorybeacon/beacon/internal/xlsx"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -316,6 +317,20 @@ func TestOptimizeCSV(t *testing.T) {
 	recs, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), csvsafe.BOM))).ReadAll()
 	if err != nil || len(recs) != 2 || recs[1][0] != "Inactive" || recs[1][1] != "ben@fabrikam.example" {
 		t.Fatalf("--list inactive to a file: %v %v", recs, err)
+	}
+
+	// The same list as an Excel workbook holds the CSV's rows (issue 17).
+	book := filepath.Join(t.TempDir(), "reclaim.xlsx")
+	if code, _, errs := runIn(dir, "optimize", "Fabrikam", "--format", "xlsx", "--list", "inactive", "--output", book); code != ExitOK {
+		t.Fatal(errs)
+	}
+	rows, err := xlsx.ReadFile(book)
+	if err != nil || len(rows) != 2 || strings.Join(rows[0], "|") != strings.Join(recs[0], "|") ||
+		strings.Join(rows[1], "|") != strings.TrimRight(strings.Join(recs[1], "|"), "|") {
+		t.Fatalf("--format xlsx: %v %v\nwant %v", rows, err, recs)
+	}
+	if code, _, _ := runIn(dir, "optimize", "Fabrikam", "--format", "xlsx"); code != ExitUsage {
+		t.Fatalf("xlsx to standard output: %d, want a usage error", code)
 	}
 }
 
