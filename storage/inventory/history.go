@@ -122,110 +122,95 @@ type historyUser struct {
 	skus    []string // lower case, sorted
 }
 
-// historySnapshot is what the history reads of one snapshot.
-type historySnapshot struct {
-	tenant HistoryTenant
-	users  map[string]historyUser // by object id
-	skus   []HistorySKU           // purchased, assigned, active
+// historySKUs decodes a users row's assigned_licenses as the events
+// compare them: lower case, sorted, each once.
+func historySKUs(licenses string) []string {
+	var out []string
+	for _, s := range licenseSkuIDs(licenses) {
+		out = append(out, strings.ToLower(s))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
-// readHistorySnapshot reads run's users and SKUs.
-func readHistorySnapshot(ctx context.Context, q querier, run int64) (*historySnapshot, error) {
-	hs := &historySnapshot{users: map[string]historyUser{}}
-	rows, err := q.QueryContext(ctx, `SELECT id, upn_key, account_enabled,
-		user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0, assigned_licenses
+// readHistoryCounts reads a run's tenant figures and SKUs. SQLite counts
+// the users: a 100,000-user snapshot read into Go for this (and again
+// for the one before it, for the events) doubled the CPU of an import.
+func readHistoryCounts(ctx context.Context, q querier, run int64) (HistoryTenant, []HistorySKU, error) {
+	var t HistoryTenant
+	rows, err := q.QueryContext(ctx, `SELECT count(*), coalesce(sum(account_enabled <> 0), 0),
+		coalesce(sum(user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0), 0),
+		coalesce(sum(assigned_licenses <> '[]' AND assigned_licenses <> ''), 0)
 		FROM users WHERE run_id = ?`, run)
 	if err != nil {
-		return nil, fmt.Errorf("read the users for the history: %w", err)
+		return t, nil, fmt.Errorf("count the users for the history: %w", err)
 	}
 	for rows.Next() {
-		var id, licenses string
-		var u historyUser
-		var guest bool
-		if err := rows.Scan(&id, &u.key, &u.enabled, &guest, &licenses); err != nil {
+		if err := rows.Scan(&t.Users, &t.Enabled, &t.Guests, &t.Licensed); err != nil {
 			rows.Close()
-			return nil, err
+			return t, nil, err
 		}
-		for _, s := range licenseSkuIDs(licenses) {
-			u.skus = append(u.skus, strings.ToLower(s))
-		}
-		slices.Sort(u.skus)
-		u.skus = slices.Compact(u.skus)
-		hs.tenant.Users++
-		if u.enabled {
-			hs.tenant.Enabled++
-		}
-		if guest {
-			hs.tenant.Guests++
-		}
-		if len(u.skus) > 0 {
-			hs.tenant.Licensed++
-		}
-		hs.users[strings.ToLower(id)] = u
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return t, nil, err
 	}
 	rows, err = q.QueryContext(ctx, `SELECT lower(sku_id), prepaid_enabled + prepaid_warning, assigned, active FROM skus WHERE run_id = ?`, run)
 	if err != nil {
-		return nil, fmt.Errorf("read the licences for the history: %w", err)
+		return t, nil, fmt.Errorf("read the licences for the history: %w", err)
 	}
 	defer rows.Close()
+	var skus []HistorySKU
 	for rows.Next() {
 		var s HistorySKU
 		if err := rows.Scan(&s.SkuID, &s.Purchased, &s.Assigned, &s.Active); err != nil {
-			return nil, err
+			return t, nil, err
 		}
-		hs.skus = append(hs.skus, s)
+		skus = append(skus, s)
 	}
-	return hs, rows.Err()
+	return t, skus, rows.Err()
 }
 
-// diffEvents lists what changed from prev to next, in a stable order.
-func diffEvents(prev, next *historySnapshot) []HistoryEvent {
+// historyChangedUsers are the users a run's events come from: those whose
+// row differs from the run before in enabled or licences, those new in it,
+// and those gone from it. SQLite finds them (the previous snapshot is
+// materialised and indexed by object id for the join), so only the few
+// changed rows of a day reach Go, not two whole snapshots.
+const historyChangedUsers = `WITH p AS MATERIALIZED (
+		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?1),
+	n AS MATERIALIZED (
+		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?2)
+	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, p.id IS NULL, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
+		FROM n LEFT JOIN p ON p.id = n.id
+		WHERE p.id IS NULL OR p.account_enabled <> n.account_enabled OR p.assigned_licenses <> n.assigned_licenses
+	UNION ALL
+	SELECT p.upn_key, 0, '[]', 0, p.account_enabled, p.assigned_licenses, 1
+		FROM p WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.id = p.id)`
+
+// historyEvents lists what changed from run prev to run next, in a
+// stable order.
+func historyEvents(ctx context.Context, q querier, prev, next int64) ([]HistoryEvent, error) {
+	rows, err := q.QueryContext(ctx, historyChangedUsers, prev, next)
+	if err != nil {
+		return nil, fmt.Errorf("compare the users with the previous import for the history: %w", err)
+	}
+	defer rows.Close()
 	var out []HistoryEvent
-	add := func(key, sku string, k EventKind) {
-		out = append(out, HistoryEvent{UPN: key, SkuID: sku, Kind: k})
+	for rows.Next() {
+		var key, nLic, pLic string
+		var nEnabled, created, pEnabled, deleted bool
+		if err := rows.Scan(&key, &nEnabled, &nLic, &created, &pEnabled, &pLic, &deleted); err != nil {
+			return nil, err
+		}
+		out = appendEvents(out, key, historyUser{enabled: pEnabled, skus: historySKUs(pLic)},
+			historyUser{enabled: nEnabled, skus: historySKUs(nLic)}, created, deleted)
 	}
-	for id, n := range next.users {
-		p, ok := prev.users[id]
-		if !ok {
-			add(n.key, "", EventUserCreated)
-			for _, s := range n.skus {
-				add(n.key, s, EventAssigned)
-			}
-			continue
-		}
-		switch {
-		case p.enabled && !n.enabled:
-			add(n.key, "", EventDisabled)
-		case !p.enabled && n.enabled:
-			add(n.key, "", EventEnabled)
-		}
-		for _, s := range n.skus {
-			if _, found := slices.BinarySearch(p.skus, s); !found {
-				add(n.key, s, EventAssigned)
-			}
-		}
-		for _, s := range p.skus {
-			if _, found := slices.BinarySearch(n.skus, s); !found {
-				add(n.key, s, EventRemoved)
-			}
-		}
-	}
-	for id, p := range prev.users {
-		if _, ok := next.users[id]; ok {
-			continue
-		}
-		add(p.key, "", EventUserDeleted)
-		for _, s := range p.skus {
-			add(p.key, s, EventRemoved)
-		}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b HistoryEvent) int {
 		if c := strings.Compare(a.UPN, b.UPN); c != 0 {
@@ -236,6 +221,43 @@ func diffEvents(prev, next *historySnapshot) []HistoryEvent {
 		}
 		return int(a.Kind - b.Kind)
 	})
+	return out, nil
+}
+
+// appendEvents adds what changed for one user (key) from p to n: created
+// (no p), deleted (no n), or enabled, disabled, SKUs assigned and removed.
+func appendEvents(out []HistoryEvent, key string, p, n historyUser, created, deleted bool) []HistoryEvent {
+	add := func(sku string, k EventKind) {
+		out = append(out, HistoryEvent{UPN: key, SkuID: sku, Kind: k})
+	}
+	switch {
+	case created:
+		add("", EventUserCreated)
+		for _, s := range n.skus {
+			add(s, EventAssigned)
+		}
+		return out
+	case deleted:
+		add("", EventUserDeleted)
+		for _, s := range p.skus {
+			add(s, EventRemoved)
+		}
+		return out
+	case p.enabled && !n.enabled:
+		add("", EventDisabled)
+	case !p.enabled && n.enabled:
+		add("", EventEnabled)
+	}
+	for _, s := range n.skus {
+		if _, found := slices.BinarySearch(p.skus, s); !found {
+			add(s, EventAssigned)
+		}
+	}
+	for _, s := range p.skus {
+		if _, found := slices.BinarySearch(n.skus, s); !found {
+			add(s, EventRemoved)
+		}
+	}
 	return out
 }
 
@@ -252,17 +274,15 @@ type historyDay struct {
 // the events) and adds fn's figures. Staged rows are committed, so they
 // are read on the store's own connections.
 func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run)) (*historyDay, error) {
-	next, err := readHistorySnapshot(ctx, s.db, run)
+	tenant, skus, err := readHistoryCounts(ctx, s.db, run)
 	if err != nil {
 		return nil, err
 	}
-	hd := &historyDay{conn: connID, day: dayNumber(day), tenant: next.tenant, skus: next.skus}
+	hd := &historyDay{conn: connID, day: dayNumber(day), tenant: tenant, skus: skus}
 	if prevRun != 0 {
-		prev, err := readHistorySnapshot(ctx, s.db, prevRun)
-		if err != nil {
+		if hd.events, err = historyEvents(ctx, s.db, prevRun, run); err != nil {
 			return nil, err
 		}
-		hd.events = diffEvents(prev, next)
 	}
 	if fn != nil {
 		facts, err := s.licenseFactsOf(ctx, run, fix)
