@@ -10,7 +10,7 @@
 #   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
 #   SOAK_FUZZTIME              time per fuzz target (default 20s)
 #   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
-#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz|disk)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz|disk|clock)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LANG=${LANG:-en_US.UTF-8}
@@ -56,6 +56,10 @@ step kill    $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9Beac
 # save, a read-only file system, a damaged database (small tmpfs mounts:
 # skipped with the reason where mounting is not permitted).
 step disk    $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^(TestDiskFullAtEveryStage|TestReadOnlyFileSystem|TestDamagedDatabaseMovedAside|TestSaveOnAFullDiskKeepsTheOldFile|TestDiskFullBeaconCLI|TestReadOnlyBeaconCLI)$' ./storage/inventory ./storage ./internal/soak
+# Issue 20, item 5: the scheduler's clock jumping forward 3 hours, back 1
+# hour and ahead 2 days (a suspend), at random moments over every kind of
+# schedule (a fake clock: no real time passes).
+step clock   $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^(TestClockJumps|TestClockJumpsRandom)$' ./schedule
 step secrets $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^TestSecretsAtRestAndInLogs$' ./internal/soak
 # 3: the token chain (two processes, then kill -9 mid-refresh, then kill -9
 # exactly between receiving a rotated token and storing it, on a frozen
