@@ -10,7 +10,7 @@
 #   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
 #   SOAK_FUZZTIME              time per fuzz target (default 20s)
 #   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
-#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz|disk|clock)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|secrets|load|token|attacks|fuzz|disk|clock|keyring)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LANG=${LANG:-en_US.UTF-8}
@@ -60,6 +60,9 @@ step disk    $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^(TestDiskFullA
 # hour and ahead 2 days (a suspend), at random moments over every kind of
 # schedule (a fake clock: no real time passes).
 step clock   $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^(TestClockJumps|TestClockJumpsRandom)$' ./schedule
+# Issue 20, item 4: gnome-keyring-daemon killed and started again (some
+# times locked) under a running `beacon scheduler`, refresh tokens single use.
+step keyring $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestKeyringRestartedUnderScheduler$' ./internal/soak
 step secrets $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^TestSecretsAtRestAndInLogs$' ./internal/soak
 # 3: the token chain (two processes, then kill -9 mid-refresh, then kill -9
 # exactly between receiving a rotated token and storing it, on a frozen
