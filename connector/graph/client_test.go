@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -490,5 +492,64 @@ func TestUsersPagesHeldDoNotBlockLicenses(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("users with the licenses read inside the page callback: %v", err)
+	}
+}
+
+// flakyTokens fails its first calls the way a dying network does on the
+// way to the token endpoint, then hands out tokens.
+type flakyTokens struct {
+	tokens
+	mu    sync.Mutex
+	fails []func(ctx context.Context) error
+}
+
+func (f *flakyTokens) Token(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	var fail func(ctx context.Context) error
+	if len(f.fails) > 0 {
+		fail, f.fails = f.fails[0], f.fails[1:]
+	}
+	f.mu.Unlock()
+	if fail != nil {
+		return "", fail(ctx)
+	}
+	return f.tokens.Token(ctx)
+}
+
+// Issue 20: a token request that stalls past the attempt's time-out, or
+// is reset on the way, is retried like a Graph request, and says what
+// happened when attempts run out; Microsoft's refusal stays final
+// (TestTokenSourceErrorIsWrapped).
+func TestTokenNetworkFaultsAreRetried(t *testing.T) {
+	stall := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	reset := func(context.Context) error {
+		return &url.Error{Op: "Post", URL: "https://login.example/token", Err: syscall.ECONNRESET}
+	}
+	f := usersFixture(t)
+	ts := &flakyTokens{fails: []func(context.Context) error{stall, reset}}
+	sl := &sleeps{}
+	c, err := New(f.srv.Client(), f.srv.URL, ts, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 }, PageSize: 2,
+		AttemptTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := collectUsers(t, c)
+	if err != nil {
+		t.Fatalf("the faults were not retried: %v", err)
+	}
+	checkUsers(t, got)
+
+	ts = &flakyTokens{}
+	for range 10 {
+		ts.fails = append(ts.fails, stall)
+	}
+	c, err = New(f.srv.Client(), f.srv.URL, ts, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 }, PageSize: 2,
+		AttemptTimeout: 20 * time.Millisecond, MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = collectUsers(t, c)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts: get an access token: the Token Endpoint did not answer within 20ms") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -3,8 +3,8 @@
 package soak
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,42 +18,50 @@ import (
 	"github.com/inventorybeacon/beacon/storage"
 )
 
+// built is a program this test process builds once, when the soak script
+// has not built it already (the build cache makes it quick after `make
+// build`).
+type built struct {
+	env, name, pkg string   // $env overrides; go build -o name pkg
+	tags           []string // build flags before -o
+	once           sync.Once
+	dir, path      string
+	err            error
+}
+
 var (
-	buildOnce sync.Once
-	beaconBin string
-	buildErr  error
-	buildDir  string
+	beaconBuild = &built{env: "BEACON_SOAK_BIN", name: "beacon", pkg: "./cmd/beacon", tags: []string{"-tags", "migrated_fynedo"}}
+	simBuild    = &built{env: "BEACON_SOAK_SIM_BIN", name: "m365sim", pkg: "./cmd/m365sim"}
+	proxyBuild  = &built{env: "BEACON_SOAK_PROXY_BIN", name: "faultproxy", pkg: "./cmd/internal/faultproxy"}
+	builds      = []*built{beaconBuild, simBuild, proxyBuild}
 )
 
-// beaconBinary returns a `beacon` binary: $BEACON_SOAK_BIN when set (make
-// soak builds bin/beacon first), otherwise one built once for this test
-// process (the build cache makes it quick after `make build`).
-func beaconBinary(t *testing.T) string {
+func (b *built) binary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("BEACON_SOAK_BIN"); p != "" {
+	if p := os.Getenv(b.env); p != "" {
 		return p
 	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "beacon-soak-bin-")
-		if buildErr != nil {
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "beacon-soak-"+b.name+"-"); b.err != nil {
 			return
 		}
-		beaconBin = filepath.Join(buildDir, "beacon")
+		b.path = filepath.Join(b.dir, b.name)
 		root, _ := filepath.Abs("../..")
-		cmd := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", beaconBin, "./cmd/beacon")
+		cmd := exec.Command("go", append(append([]string{"build"}, b.tags...), "-o", b.path, b.pkg)...)
 		cmd.Dir = root
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			buildErr = err
-			beaconBin = out.String()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatalf("go build ./cmd/beacon: %v\n%s", buildErr, beaconBin)
+	if b.err != nil {
+		t.Fatalf("go build %s: %v", b.pkg, b.err)
 	}
-	return beaconBin
+	return b.path
 }
+
+// beaconBinary returns a `beacon` binary: $BEACON_SOAK_BIN when set (make
+// soak builds it first), otherwise one built once for this test process.
+func beaconBinary(t *testing.T) string { return beaconBuild.binary(t) }
 
 func TestMain(m *testing.M) {
 	if op := os.Getenv(keyringHelperEnv); op != "" {
@@ -62,11 +70,10 @@ func TestMain(m *testing.M) {
 		os.Exit(keyringHelper(op))
 	}
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	if simBuildDir != "" {
-		os.RemoveAll(simBuildDir)
+	for _, b := range builds {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 	os.Exit(code)
 }
