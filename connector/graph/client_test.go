@@ -553,3 +553,72 @@ func TestTokenNetworkFaultsAreRetried(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Issue 20: a report download that stops sending is given up after
+// AttemptTimeout without a byte, and the report asked for again; one that
+// keeps sending, however slowly, is not cut off.
+func TestStalledReportDownloadIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	downloads := 0
+	release := make(chan struct{})
+	defer close(release)
+	dl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		downloads++
+		n := downloads
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fl := w.(http.Flusher)
+		switch n {
+		case 1: // half the report, then nothing
+			fmt.Fprint(w, activeCSV[:len(activeCSV)/2])
+			fl.Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default: // slowly: a byte at a time, each well within the time-out
+			for i := range len(activeCSV) {
+				fmt.Fprint(w, activeCSV[i:i+1])
+				fl.Flush()
+				if i%64 == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}
+	}))
+	defer dl.Close()
+	f := newFixture(t)
+	f.pages["/v1.0/reports/getOffice365ActiveUserDetail(period='D30')"] = ""
+	redirect := func(w http.ResponseWriter, r *http.Request, _ string) bool {
+		http.Redirect(w, r, dl.URL+"/download/report.csv?sig=secret", http.StatusFound)
+		return true
+	}
+	f.push(redirect, redirect)
+	sl := &sleeps{}
+	c, err := New(f.srv.Client(), f.srv.URL, &tokens{}, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 },
+		AttemptTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Report(context.Background(), testSpec(inventory.ReportActiveUsers), func(p []ReportRow) error { rows += len(p); return nil })
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(guardTimeout):
+		t.Fatal("the stalled download was never given up")
+	}
+	if err != nil || rows != 2 || downloads != 2 {
+		t.Fatalf("err %v, %d rows, %d downloads", err, rows, downloads)
+	}
+	if len(sl.d) != 1 {
+		t.Errorf("%d retries, want 1", len(sl.d))
+	}
+}
+
+// guardTimeout bounds a wait for something that must happen, in real
+// time, generously for a loaded machine.
+const guardTimeout = time.Minute
