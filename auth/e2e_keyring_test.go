@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -26,9 +27,18 @@ func (k *flakyKeyring) Set(id string, kind storage.SecretKind, v string) error {
 
 // When the keyring refuses the rotated refresh token, the access token is
 // not handed out, the new token is kept in memory (the stored one is
-// already spent), and the next call stores it first: the chain survives.
+// already spent), and the next call stores it first: the chain survives,
+// also when the next call is another token source's (the next import of
+// `beacon scheduler`, which makes a token source per import; issue 20).
 func TestE2EKeyringFailureDuringRotation(t *testing.T) {
-	sim := newSim(t, false)
+	for _, next := range []string{"same token source", "new token source"} {
+		t.Run(next, func(t *testing.T) { keyringFailureDuringRotation(t, next == "new token source") })
+	}
+}
+
+func keyringFailureDuringRotation(t *testing.T, fresh bool) {
+	// Strict rotation: presenting the spent token would fail the chain.
+	sim := newSim(t, false, func(o *m365sim.Options) { o.SingleUseRefreshTokens = true })
 	conn := sim.conn("http://localhost")
 	st := newStore(t, conn)
 	signedIn(t, sim, conn, st, httpClientFor(t, conn))
@@ -44,6 +54,11 @@ func TestE2EKeyringFailureDuringRotation(t *testing.T) {
 	}
 	if got, _ := st.secrets.Get(conn.ID, storage.SecretRefreshToken); got != spent {
 		t.Fatal("the keyring changed although Set failed")
+	}
+	if fresh {
+		if ts, err = NewTokenSource(TokenSourceOptions{Conn: conn, Secrets: st.secrets, LockDir: st.dir}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tok, err := ts.TokenContext(ctxTimeout(t, 30*time.Second))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
@@ -69,10 +70,39 @@ type TokenSource struct {
 	sem  chan struct{} // one refresh at a time in this process
 
 	cached *oauth2.Token // guarded by sem
-	// pending is a rotated refresh token the keyring refused to store. It
-	// is the only valid link of the chain, so it is kept in memory and
-	// stored before anything else happens.
-	pending string // guarded by sem
+}
+
+// pendingTokens holds, per connection ID, a rotated refresh token the
+// keyring refused to store. It is the only valid link of the chain, so it
+// is kept in memory and stored before anything else happens. It lives as
+// long as the process, not the token source: every import makes a token
+// source of its own, so in `beacon scheduler` or the window a token kept
+// by the token source that received it died with that import, and a
+// keyring that was down for that moment (restarted, replaced, locked) left
+// the chain with only the spent token (issue 20).
+var pendingTokens = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+func pendingToken(connID string) string {
+	pendingTokens.Lock()
+	defer pendingTokens.Unlock()
+	return pendingTokens.m[connID]
+}
+
+// setPending keeps rt as connID's pending token or, with rt "", forgets
+// the kept one if it is still was (another token source of the process
+// may have kept a newer one meanwhile).
+func setPending(connID, rt, was string) {
+	pendingTokens.Lock()
+	defer pendingTokens.Unlock()
+	switch {
+	case rt != "":
+		pendingTokens.m[connID] = rt
+	case pendingTokens.m[connID] == was:
+		delete(pendingTokens.m, connID)
+	}
 }
 
 // NewTokenSource checks the connection and returns its token source.
@@ -153,11 +183,11 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	}
 	defer unlockFn()
 
-	if ts.pending != "" {
-		if err := ts.opts.Secrets.Set(c.ID, storage.SecretRefreshToken, ts.pending); err != nil {
+	if p := pendingToken(c.ID); p != "" {
+		if err := ts.opts.Secrets.Set(c.ID, storage.SecretRefreshToken, p); err != nil {
 			return nil, fmt.Errorf("the renewed refresh token is still not stored in the keyring: %w. Unlock the keyring and try again (the renewed token is kept in memory until then)", err)
 		}
-		ts.pending = ""
+		setPending(c.ID, "", p)
 	}
 	// Read under the lock: another process may have rotated it since.
 	rt, err := ts.opts.Secrets.Get(c.ID, storage.SecretRefreshToken)
@@ -196,7 +226,7 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		if err := ts.opts.Secrets.Set(c.ID, storage.SecretRefreshToken, tok.RefreshToken); err != nil {
 			// The old token is spent: keep the new one in memory, and do
 			// not hand out the access token before the chain is safe.
-			ts.pending = tok.RefreshToken
+			setPending(c.ID, tok.RefreshToken, "")
 			return nil, fmt.Errorf("Microsoft renewed the refresh token but the keyring did not store it: %w. Unlock the keyring and try again (the renewed token is kept in memory until then)", err)
 		}
 	}

@@ -21,6 +21,12 @@
 // interval of the day is shorter: every 25 minutes runs ..., 23:20, 23:45,
 // 00:00. On the repeated hour of a fall-back day the slots of the repeated
 // hour run only once, so an interval schedule pauses for that hour.
+//
+// When the computer sleeps or its clock is changed, the Runner notices at
+// its next wake-up (it never waits longer than its poll interval): a jump
+// ahead makes each schedule run once, for its latest slot, with a history
+// note saying the clock moved ahead; a clock set back does not run again
+// the slots the runner already fired.
 package schedule
 
 import (

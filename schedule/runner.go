@@ -264,6 +264,26 @@ type state struct {
 	busy    bool
 	removed bool    // deleted from the configuration while busy
 	pending *firing // a slot that came due while busy
+	// ran holds the slots (Unix seconds) this runner fired in the last
+	// day or so, so that a clock set back an hour does not run them a
+	// second time; a slot never fired (set back a day past a slot the
+	// wrong clock skipped) still runs.
+	ran map[int64]bool
+}
+
+// fired notes that slot was fired, forgetting slots more than a day and
+// a half older: a set-back larger than that is a wrong date corrected,
+// whose slots are new ones.
+func (st *state) fired(slot time.Time) {
+	if st.ran == nil {
+		st.ran = map[int64]bool{}
+	}
+	st.ran[slot.Unix()] = true
+	for k := range st.ran {
+		if k < slot.Unix()-36*3600 {
+			delete(st.ran, k)
+		}
+	}
 }
 
 // firing is one go of a schedule: its connections, one after another.
@@ -369,7 +389,8 @@ func (r *Runner) run(ctx context.Context, once bool) error {
 				wait = min(wait, st.next.Sub(now))
 			}
 		}
-		timer := r.o.Clock.NewTimer(max(wait, 0))
+		wait = max(wait, 0)
+		timer := r.o.Clock.NewTimer(wait)
 		if inFlight == 0 && wait > 0 && r.o.OnIdle != nil {
 			r.o.OnIdle(now)
 		}
@@ -412,7 +433,9 @@ func (r *Runner) run(ctx context.Context, once bool) error {
 			req.reply <- r.runNowLocked(states, req.id, start)
 			reload = true // bring the other schedules up to date too
 		}
+		prev := now
 		now = r.o.Clock.Now()
+		jump := r.clockJump(prev, now, wait)
 		if pollAt.Sub(now) > r.o.PollInterval {
 			pollAt = now // the clock was set back: poll now, not in a day
 		}
@@ -422,7 +445,54 @@ func (r *Runner) run(ctx context.Context, once bool) error {
 			pollAt = now.Add(r.o.PollInterval)
 			maybeUpkeep(now)
 		}
-		r.fireDue(states, now, start)
+		r.fireDue(states, now, jumpReason(jump), start)
+	}
+}
+
+// clockJump returns how far the wall clock moved beyond what the runner
+// waited for, between two readings around one wait of at most wait:
+// positive when the machine slept or the clock was set forward, negative
+// when it was set back, zero for anything within LateAfter (a busy machine
+// wakes a little late). The wall readings are compared without their
+// monotonic parts: the monotonic clock stops while the machine sleeps and
+// does not move when the clock is set, which is what is being looked for.
+func (r *Runner) clockJump(prev, now time.Time, wait time.Duration) time.Duration {
+	moved := now.Round(0).Sub(prev.Round(0))
+	switch {
+	case moved > wait+r.o.LateAfter:
+		r.log.Info("the clock jumped ahead: the computer was asleep or its clock was set forward; each schedule makes up its latest missed run once", "by", (moved - wait).Round(time.Second))
+		return moved - wait
+	case moved < -r.o.LateAfter:
+		r.log.Info("the clock was set back; a scheduled run already made is not made again", "by", (-moved).Round(time.Second))
+		return moved
+	}
+	return 0
+}
+
+// jumpReason is what the history says of a run caught up after the clock
+// jumped ahead by d, or "" for no jump ahead.
+func jumpReason(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return "the clock moved " + roughDuration(d) + " ahead at once: the computer was asleep or its clock was changed"
+}
+
+// roughDuration says d in days, hours or minutes, as a person would.
+func roughDuration(d time.Duration) string {
+	unit := func(n int64, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatInt(n, 10) + " " + one + "s"
+	}
+	switch {
+	case d >= 36*time.Hour:
+		return unit(int64((d+12*time.Hour)/(24*time.Hour)), "day")
+	case d >= 90*time.Minute:
+		return unit(int64((d+30*time.Minute)/time.Hour), "hour")
+	default:
+		return unit(int64((d+30*time.Second)/time.Minute), "minute")
 	}
 }
 
@@ -516,11 +586,14 @@ func (r *Runner) catchUp(st *state, cfg *storage.Config, now time.Time, once boo
 	}
 	note := r.lateNote(slot, now, "")
 	r.log.Info("running missed scheduled imports", "schedule", st.sched.Name, "due", slot, "connections", len(due))
+	st.fired(slot)
 	start(st, firing{sched: st.sched, conns: due, slot: slot, trigger: TriggerSchedule, note: note})
 }
 
-// fireDue starts every schedule whose next slot has come.
-func (r *Runner) fireDue(states map[string]*state, now time.Time, start func(*state, firing)) {
+// fireDue starts every schedule whose next slot has come. why, when not
+// empty, says why a late run is late (the clock jumped ahead) and goes into
+// its history note.
+func (r *Runner) fireDue(states map[string]*state, now time.Time, why string, start func(*state, firing)) {
 	ids := make([]string, 0, len(states))
 	for id := range states {
 		ids = append(ids, id)
@@ -544,11 +617,16 @@ func (r *Runner) fireDue(states map[string]*state, now time.Time, start func(*st
 		// waited), the schedule runs once, for the latest.
 		slot := Prev(st.sched, now, r.o.Location)
 		st.next = Next(st.sched, now, r.o.Location)
+		if st.ran[slot.Unix()] {
+			r.log.Info("not running: this slot already ran before the clock was set back", "schedule", st.sched.Name, "due", slot)
+			continue
+		}
 		conns := ConnectionsOf(r.config(), id)
 		if len(conns) == 0 {
 			continue
 		}
-		f := firing{sched: st.sched, conns: conns, slot: slot, trigger: TriggerSchedule, note: r.lateNote(slot, now, "")}
+		f := firing{sched: st.sched, conns: conns, slot: slot, trigger: TriggerSchedule, note: r.lateNote(slot, now, why)}
+		st.fired(slot)
 		if st.busy {
 			r.log.Info("schedule due while its previous run is still going; it runs once that ends", "schedule", st.sched.Name, "due", slot)
 			st.pending = &f
@@ -622,7 +700,7 @@ func (r *Runner) runConnection(ctx context.Context, f firing, c storage.Connecti
 		// the clock was set back since.
 		last, ok, err := r.o.History.LastScheduledRun(c.ID)
 		if err == nil && ok && !last.Before(f.slot) && last.Before(Next(f.sched, f.slot, r.o.Location)) {
-			log.Info("not running: another Inventory Beacon process already ran this scheduled import", "due", f.slot, "ran", last)
+			log.Info("not running: another Inventory Beacon process, or this one before the clock was set back, already ran this scheduled import", "due", f.slot, "ran", last)
 			return
 		}
 	}

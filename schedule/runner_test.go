@@ -156,7 +156,7 @@ func TestWakeFromSleepRunsOnce(t *testing.T) {
 	h.advanceTo(time.Date(2026, 6, 13, 12, 15, 0, 0, time.UTC))
 	h.wantHistory(
 		"06-10 05:15 Beta schedule succeeded",
-		"06-13 12:01 Alpha schedule succeeded catch-up of the run due at Sat 13 Jun 2026 06:00 UTC",
+		"06-13 12:01 Alpha schedule succeeded catch-up of the run due at Sat 13 Jun 2026 06:00 UTC (the clock moved 3 days ahead at once: the computer was asleep or its clock was changed)",
 		// Within two minutes of the 12:00 slot: on time, no note.
 		"06-13 12:01 Beta schedule succeeded",
 		"06-13 12:15 Beta schedule succeeded",

@@ -10,7 +10,7 @@
 #   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
 #   SOAK_FUZZTIME              time per fuzz target (default 20s)
 #   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
-#   SOAK_ONLY                  a regexp of check names to run (faults|kill|history|secrets|load|token|attacks|fuzz|disk)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|history|secrets|load|token|attacks|fuzz|disk|clock|keyring|network)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LANG=${LANG:-en_US.UTF-8}
@@ -47,6 +47,9 @@ export BEACON_SOAK_BIN=$work/beacon
 # The kill -9 and load checks run the simulator as this binary, a process
 # of its own (internal/soak startSimProcess).
 export BEACON_SOAK_SIM_BIN=$work/m365sim
+# The dying-network check puts this proxy process between them.
+$GO build -o "$work/faultproxy" ./cmd/internal/faultproxy || exit 1
+export BEACON_SOAK_PROXY_BIN=$work/faultproxy
 
 # 1, 2, 5, 8: faulty Graph, kill -9 of beacon execute and of config saves,
 # secrets at rest and in logs, scheduler load.
@@ -59,6 +62,17 @@ step history $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^TestKill9Durin
 # save, a read-only file system, a damaged database (small tmpfs mounts:
 # skipped with the reason where mounting is not permitted).
 step disk    $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^(TestDiskFullAtEveryStage|TestReadOnlyFileSystem|TestDamagedDatabaseMovedAside|TestSaveOnAFullDiskKeepsTheOldFile|TestDiskFullBeaconCLI|TestReadOnlyBeaconCLI)$' ./storage/inventory ./storage ./internal/soak
+# Issue 20, item 3: a dying network (cmd/internal/faultproxy, a process
+# between beacon execute and the simulator): 4 faults x 5 stages, twice and
+# every time, a TLS handshake never answered, names that do not resolve.
+step network $GO test -tags $TAGS -count=1 -v -timeout 45m -run '^TestDyingNetwork$' ./internal/soak
+# Issue 20, item 5: the scheduler's clock jumping forward 3 hours, back 1
+# hour and ahead 2 days (a suspend), at random moments over every kind of
+# schedule (a fake clock: no real time passes).
+step clock   $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^(TestClockJumps|TestClockJumpsRandom)$' ./schedule
+# Issue 20, item 4: gnome-keyring-daemon killed and started again (some
+# times locked) under a running `beacon scheduler`, refresh tokens single use.
+step keyring $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestKeyringRestartedUnderScheduler$' ./internal/soak
 step secrets $GO test -tags $TAGS -count=1 -v -timeout 10m -run '^TestSecretsAtRestAndInLogs$' ./internal/soak
 # 3: the token chain (two processes, then kill -9 mid-refresh, then kill -9
 # exactly between receiving a rotated token and storing it, on a frozen

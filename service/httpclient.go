@@ -20,6 +20,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/auth"
 	"github.com/inventorybeacon/beacon/internal/msendpoint"
+	"github.com/inventorybeacon/beacon/internal/timeouts"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -43,15 +44,15 @@ func HTTPClient(conn storage.Connection, secrets storage.Secrets, typedProxyPass
 	tr := &http.Transport{
 		Proxy: nil,
 		DialContext: (&net.Dialer{
-			Timeout:   30 * time.Second,
+			Timeout:   timeouts.Scale(30 * time.Second),
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          20,
 		MaxIdleConnsPerHost:   10,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
+		TLSHandshakeTimeout:   timeouts.Scale(15 * time.Second),
+		ResponseHeaderTimeout: timeouts.Scale(2 * time.Minute),
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}

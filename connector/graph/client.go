@@ -43,6 +43,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/graph/pagedecode"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/timeouts"
 )
 
 // TokenSource hands out access tokens for Graph. Invalidate drops the
@@ -139,16 +140,16 @@ func New(hc *http.Client, graphEndpoint string, tokens TokenSource, o Options) (
 		o.MaxAttempts = 10
 	}
 	if o.BaseDelay <= 0 {
-		o.BaseDelay = time.Second
+		o.BaseDelay = timeouts.Scale(time.Second)
 	}
 	if o.MaxDelay <= 0 {
-		o.MaxDelay = 60 * time.Second
+		o.MaxDelay = timeouts.Scale(60 * time.Second)
 	}
 	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = 5 * time.Minute
+		o.MaxRetryAfter = timeouts.Scale(5 * time.Minute)
 	}
 	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 2 * time.Minute
+		o.AttemptTimeout = timeouts.Scale(2 * time.Minute)
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
@@ -265,6 +266,25 @@ func (c *Client) get(ctx context.Context, rawURL string, header http.Header, con
 	}
 }
 
+// tokenFailed says what to do when no access token came. Microsoft's
+// refusals are final; the network's faults on the way to the token
+// endpoint are transient like Graph's own (issue 20: a reset or a stall of
+// the token request failed the whole import at once, the stall with a bare
+// "context deadline exceeded").
+func (c *Client) tokenFailed(ctx, actx context.Context, err error) (time.Duration, bool, error) {
+	if ctx.Err() != nil {
+		return -1, false, ctx.Err()
+	}
+	if actx.Err() != nil {
+		return 1, false, fmt.Errorf("get an access token: the Token Endpoint did not answer within %s (%w)", c.o.AttemptTimeout, err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && !c.permanent(err) {
+		return 1, false, fmt.Errorf("get an access token: %w", err)
+	}
+	return -1, false, fmt.Errorf("get an access token: %w", err)
+}
+
 // permanent reports transport errors that retrying cannot fix: an
 // untrusted or mismatched certificate, or what Options.Permanent names.
 func (c *Client) permanent(err error) bool {
@@ -312,7 +332,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, header http.Header, co
 	defer cancel()
 	token, err := c.tokens.Token(actx)
 	if err != nil {
-		return -1, false, fmt.Errorf("get an access token: %w", err)
+		return c.tokenFailed(ctx, actx, err)
 	}
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {

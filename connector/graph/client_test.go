@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -492,3 +494,131 @@ func TestUsersPagesHeldDoNotBlockLicenses(t *testing.T) {
 		t.Fatalf("users with the licenses read inside the page callback: %v", err)
 	}
 }
+
+// flakyTokens fails its first calls the way a dying network does on the
+// way to the token endpoint, then hands out tokens.
+type flakyTokens struct {
+	tokens
+	mu    sync.Mutex
+	fails []func(ctx context.Context) error
+}
+
+func (f *flakyTokens) Token(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	var fail func(ctx context.Context) error
+	if len(f.fails) > 0 {
+		fail, f.fails = f.fails[0], f.fails[1:]
+	}
+	f.mu.Unlock()
+	if fail != nil {
+		return "", fail(ctx)
+	}
+	return f.tokens.Token(ctx)
+}
+
+// Issue 20: a token request that stalls past the attempt's time-out, or
+// is reset on the way, is retried like a Graph request, and says what
+// happened when attempts run out; Microsoft's refusal stays final
+// (TestTokenSourceErrorIsWrapped).
+func TestTokenNetworkFaultsAreRetried(t *testing.T) {
+	stall := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	reset := func(context.Context) error {
+		return &url.Error{Op: "Post", URL: "https://login.example/token", Err: syscall.ECONNRESET}
+	}
+	f := usersFixture(t)
+	ts := &flakyTokens{fails: []func(context.Context) error{stall, reset}}
+	sl := &sleeps{}
+	c, err := New(f.srv.Client(), f.srv.URL, ts, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 }, PageSize: 2,
+		AttemptTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := collectUsers(t, c)
+	if err != nil {
+		t.Fatalf("the faults were not retried: %v", err)
+	}
+	checkUsers(t, got)
+
+	ts = &flakyTokens{}
+	for range 10 {
+		ts.fails = append(ts.fails, stall)
+	}
+	c, err = New(f.srv.Client(), f.srv.URL, ts, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 }, PageSize: 2,
+		AttemptTimeout: 20 * time.Millisecond, MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = collectUsers(t, c)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts: get an access token: the Token Endpoint did not answer within 20ms") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Issue 20: a report download that stops sending is given up after
+// AttemptTimeout without a byte, and the report asked for again; one that
+// keeps sending, however slowly, is not cut off.
+func TestStalledReportDownloadIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	downloads := 0
+	release := make(chan struct{})
+	defer close(release)
+	dl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		downloads++
+		n := downloads
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fl := w.(http.Flusher)
+		switch n {
+		case 1: // half the report, then nothing
+			fmt.Fprint(w, activeCSV[:len(activeCSV)/2])
+			fl.Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default: // slowly: a byte at a time, each well within the time-out
+			for i := range len(activeCSV) {
+				fmt.Fprint(w, activeCSV[i:i+1])
+				fl.Flush()
+				if i%64 == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}
+	}))
+	defer dl.Close()
+	f := newFixture(t)
+	f.pages["/v1.0/reports/getOffice365ActiveUserDetail(period='D30')"] = ""
+	redirect := func(w http.ResponseWriter, r *http.Request, _ string) bool {
+		http.Redirect(w, r, dl.URL+"/download/report.csv?sig=secret", http.StatusFound)
+		return true
+	}
+	f.push(redirect, redirect)
+	sl := &sleeps{}
+	c, err := New(f.srv.Client(), f.srv.URL, &tokens{}, Options{Sleep: sl.sleep, Jitter: func() float64 { return 0.5 },
+		AttemptTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Report(context.Background(), testSpec(inventory.ReportActiveUsers), func(p []ReportRow) error { rows += len(p); return nil })
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(guardTimeout):
+		t.Fatal("the stalled download was never given up")
+	}
+	if err != nil || rows != 2 || downloads != 2 {
+		t.Fatalf("err %v, %d rows, %d downloads", err, rows, downloads)
+	}
+	if len(sl.d) != 1 {
+		t.Errorf("%d retries, want 1", len(sl.d))
+	}
+}
+
+// guardTimeout bounds a wait for something that must happen, in real
+// time, generously for a loaded machine.
+const guardTimeout = time.Minute

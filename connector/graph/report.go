@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -186,14 +187,28 @@ func spool(f *os.File, body io.Reader) error {
 // download fetches the pre-authenticated URL with no Authorization header.
 // Its failures are retried by re-requesting the report (the URL expires
 // within minutes anyway).
+//
+// It is bounded by progress rather than by the attempt's time-out: a large
+// report on a slow link may take longer than one attempt, but a download
+// that brings no byte for AttemptTimeout is given up. (Issue 20: it ran on
+// the import's context, so a stalled download waited as long as the
+// network kept the connection open, for ever if it never closed it.)
 func (c *Client) download(ctx context.Context, loc *url.URL, f *os.File) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil)
+	dctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := fmt.Errorf("no data came for %s", c.o.AttemptTimeout)
+	watchdog := time.AfterFunc(c.o.AttemptTimeout, func() { cancel(stalled) })
+	defer watchdog.Stop()
+	req, err := http.NewRequestWithContext(dctx, http.MethodGet, loc.String(), nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("client-request-id", newGUID())
 	resp, err := c.dl.Do(req)
 	if err != nil {
+		if context.Cause(dctx) == stalled && ctx.Err() == nil {
+			err = stalled
+		}
 		// The error text would carry the signed URL; say where, not what.
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -206,7 +221,25 @@ func (c *Client) download(ctx context.Context, loc *url.URL, f *os.File) error {
 		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
 		return bodyError(fmt.Errorf("download from %s answered %s", loc.Host, resp.Status))
 	}
-	return spool(f, resp.Body)
+	err = spool(f, progressReader{resp.Body, func() { watchdog.Reset(c.o.AttemptTimeout) }})
+	if err != nil && context.Cause(dctx) == stalled && ctx.Err() == nil {
+		return bodyError(fmt.Errorf("the report download stalled: %w", stalled))
+	}
+	return err
+}
+
+// progressReader calls progress after each read that brought bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
 }
 
 // ParseReport reads a report CSV (UTF-8, with or without a BOM), maps its

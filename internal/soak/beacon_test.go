@@ -3,8 +3,8 @@
 package soak
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,50 +18,62 @@ import (
 	"github.com/inventorybeacon/beacon/storage"
 )
 
-var (
-	buildOnce sync.Once
-	beaconBin string
-	buildErr  error
-	buildDir  string
-)
-
-// beaconBinary returns a `beacon` binary: $BEACON_SOAK_BIN when set (make
-// soak builds bin/beacon first), otherwise one built once for this test
-// process (the build cache makes it quick after `make build`).
-func beaconBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("BEACON_SOAK_BIN"); p != "" {
-		return p
-	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "beacon-soak-bin-")
-		if buildErr != nil {
-			return
-		}
-		beaconBin = filepath.Join(buildDir, "beacon")
-		root, _ := filepath.Abs("../..")
-		cmd := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", beaconBin, "./cmd/beacon")
-		cmd.Dir = root
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			buildErr = err
-			beaconBin = out.String()
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build ./cmd/beacon: %v\n%s", buildErr, beaconBin)
-	}
-	return beaconBin
+// built is a program this test process builds once, when the soak script
+// has not built it already (the build cache makes it quick after `make
+// build`).
+type built struct {
+	env, name, pkg string   // $env overrides; go build -o name pkg
+	tags           []string // build flags before -o
+	once           sync.Once
+	dir, path      string
+	err            error
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
+var (
+	beaconBuild = &built{env: "BEACON_SOAK_BIN", name: "beacon", pkg: "./cmd/beacon", tags: []string{"-tags", "migrated_fynedo"}}
+	simBuild    = &built{env: "BEACON_SOAK_SIM_BIN", name: "m365sim", pkg: "./cmd/m365sim"}
+	proxyBuild  = &built{env: "BEACON_SOAK_PROXY_BIN", name: "faultproxy", pkg: "./cmd/internal/faultproxy"}
+	builds      = []*built{beaconBuild, simBuild, proxyBuild}
+)
+
+func (b *built) binary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(b.env); p != "" {
+		return p
 	}
-	if simBuildDir != "" {
-		os.RemoveAll(simBuildDir)
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "beacon-soak-"+b.name+"-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, b.name)
+		root, _ := filepath.Abs("../..")
+		cmd := exec.Command("go", append(append([]string{"build"}, b.tags...), "-o", b.path, b.pkg)...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("go build %s: %v", b.pkg, b.err)
+	}
+	return b.path
+}
+
+// beaconBinary returns a `beacon` binary: $BEACON_SOAK_BIN when set (make
+// soak builds it first), otherwise one built once for this test process.
+func beaconBinary(t *testing.T) string { return beaconBuild.binary(t) }
+
+func TestMain(m *testing.M) {
+	if op := os.Getenv(keyringHelperEnv); op != "" {
+		// A child reaching a nested keyring (this process's session bus
+		// is the shared one): see keyringHelper.
+		os.Exit(keyringHelper(op))
+	}
+	code := m.Run()
+	for _, b := range builds {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -115,5 +127,22 @@ func beaconCmd(ctx context.Context, t *testing.T, dir, tmp string, args ...strin
 		}
 	}
 	cmd.Env = env
+	return cmd
+}
+
+// schedulerCmd is `beacon scheduler` on a clock 30 times faster than real
+// time (an every-minute schedule fires every 2 s), with the environment
+// of beaconCmd, or with env for the keyring and bus when env is not nil.
+func schedulerCmd(ctx context.Context, t *testing.T, dir, tmp string, env []string) *exec.Cmd {
+	cmd := beaconCmd(ctx, t, dir, tmp, "scheduler")
+	if env != nil {
+		for _, kv := range cmd.Env {
+			if strings.HasPrefix(kv, "TMPDIR=") || strings.HasPrefix(kv, "TZ=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = env
+	}
+	cmd.Env = append(cmd.Env, "BEACON_SCHEDULER_CLOCK="+time.Date(2026, 6, 10, 5, 59, 50, 0, time.UTC).Format(time.RFC3339)+"*30")
 	return cmd
 }

@@ -107,8 +107,7 @@ func TestSchedulerLoad(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := beaconCmd(ctx, t, dir, tmp, "scheduler")
-	cmd.Env = append(cmd.Env, "BEACON_SCHEDULER_CLOCK="+time.Date(2026, 6, 10, 5, 59, 50, 0, time.UTC).Format(time.RFC3339)+"*30")
+	cmd := schedulerCmd(ctx, t, dir, tmp, nil)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,41 +25,10 @@ import (
 // nothing but loopback TCP (no Go runtime, heap or scheduler in common),
 // as in production.
 
-var (
-	simBuildOnce sync.Once
-	simBin       string
-	simBuildErr  error
-	simBuildDir  string
-)
-
 // simBinary returns an `m365sim` binary: $BEACON_SOAK_SIM_BIN when set
 // (scripts/soak.sh builds it once), otherwise one built once for this test
 // process with `go build ./cmd/m365sim`.
-func simBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("BEACON_SOAK_SIM_BIN"); p != "" {
-		return p
-	}
-	simBuildOnce.Do(func() {
-		simBuildDir, simBuildErr = os.MkdirTemp("", "beacon-soak-m365sim-")
-		if simBuildErr != nil {
-			return
-		}
-		simBin = filepath.Join(simBuildDir, "m365sim")
-		root, _ := filepath.Abs("../..")
-		cmd := exec.Command("go", "build", "-o", simBin, "./cmd/m365sim")
-		cmd.Dir = root
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			simBuildErr = fmt.Errorf("%v\n%s", err, out.String())
-		}
-	})
-	if simBuildErr != nil {
-		t.Fatalf("go build ./cmd/m365sim: %v", simBuildErr)
-	}
-	return simBin
-}
+func simBinary(t *testing.T) string { return simBuild.binary(t) }
 
 // simProcess is a running cmd/m365sim.
 type simProcess struct {
@@ -154,7 +122,7 @@ func startSimProcess(t *testing.T, users int, seed int64, extra ...string) *simP
 		t.Fatalf("m365sim %v: no ready line in 10 minutes", args)
 	}
 	s.startup = time.Since(start)
-	if s.PID != cmd.Process.Pid || !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
+	if s.PID != cmd.Process.Pid || !strings.HasPrefix(strings.TrimPrefix(s.URL, "https"), "://127.0.0.1:") && !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
 		t.Fatalf("m365sim ready line %+v (pid %d)", s.ReadyInfo, cmd.Process.Pid)
 	}
 	t.Logf("m365sim pid %d serves %d users (seed %d) at %s, ready in %s", s.PID, s.Users, s.Seed, s.URL, s.startup.Round(time.Millisecond))

@@ -67,6 +67,10 @@ func StartNestedKeyring(t testing.TB) *NestedKeyring {
 	}
 	// It warns that it cannot raise its file limit when not root-capable.
 	k.bus.Stderr = io.Discard
+	// A keyring daemon the bus starts by activation (a call while ours is
+	// down: Restart) gets the bus's environment: this keyring's folders,
+	// never the shared session's files, and no display to prompt on.
+	k.bus.Env = k.environ(filepath.Join(dir, "data"), filepath.Join(dir, "run"))
 	if err := k.bus.Start(); err != nil {
 		t.Fatalf("start dbus-daemon: %v", err)
 	}
@@ -79,42 +83,109 @@ func StartNestedKeyring(t testing.TB) *NestedKeyring {
 		t.Fatalf("the private bus has the shared bus's address %q", k.Address)
 	}
 
+	if err := k.startDaemon(false); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+const secretsName = "org.freedesktop.secrets"
+
+// startDaemon starts a gnome-keyring-daemon on the bus with this keyring's
+// folders, its "login" collection unlocked or (locked) left locked as
+// after a start without the login password, and waits until it owns
+// org.freedesktop.secrets.
+func (k *NestedKeyring) startDaemon(locked bool) error {
 	// --foreground keeps the daemon our child (stopped and killed by its
 	// PID); without DISPLAY it shows no prompt, without GNOME_KEYRING_*
 	// it cannot reach the shared daemon.
-	k.daemon = exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground")
-	k.daemon.Env = k.environ(filepath.Join(dir, "data"), filepath.Join(dir, "run"))
-	k.daemon.Stdin = strings.NewReader("nested-keyring-password")
+	args := []string{"--unlock", "--components=secrets", "--foreground"}
+	if locked {
+		args = args[1:]
+	}
+	k.daemon = exec.Command("gnome-keyring-daemon", args...)
+	k.daemon.Env = k.environ(filepath.Join(k.dir, "data"), filepath.Join(k.dir, "run"))
+	if !locked {
+		k.daemon.Stdin = strings.NewReader("nested-keyring-password")
+	}
 	k.daemon.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := k.daemon.Start(); err != nil {
-		t.Fatalf("start gnome-keyring-daemon: %v", err)
+		return fmt.Errorf("start gnome-keyring-daemon: %w", err)
 	}
+	pid, err := k.owner(20*time.Second, func(pid int) bool { return pid != 0 })
+	if err != nil {
+		return fmt.Errorf("gnome-keyring-daemon did not claim %s on the private bus: %w", secretsName, err)
+	}
+	if pid != k.daemon.Process.Pid {
+		return fmt.Errorf("%s is owned by PID %d, not by the daemon started here (%d)", secretsName, pid, k.daemon.Process.Pid)
+	}
+	k.DaemonPID = pid
+	return nil
+}
+
+// owner waits up to wait until ok accepts the PID owning
+// org.freedesktop.secrets on the bus (0: nobody), and returns it.
+func (k *NestedKeyring) owner(wait time.Duration, ok func(pid int) bool) (int, error) {
 	conn, err := dbus.Connect(k.Address)
 	if err != nil {
-		t.Fatalf("connect to the private bus %s: %v", k.Address, err)
+		return 0, fmt.Errorf("connect to the private bus %s: %w", k.Address, err)
 	}
 	defer conn.Close()
-	const secrets = "org.freedesktop.secrets"
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
+		pid := 0
 		var has bool
-		if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secrets).Store(&has); err == nil && has {
-			break
+		if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secretsName).Store(&has); err == nil && has {
+			var p uint32
+			if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, secretsName).Store(&p); err == nil {
+				pid = int(p)
+			}
+		}
+		if ok(pid) {
+			return pid, nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gnome-keyring-daemon did not claim %s on the private bus within 20 s", secrets)
+			return pid, fmt.Errorf("still owned by PID %d after %s", pid, wait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var pid uint32
-	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, secrets).Store(&pid); err != nil {
-		t.Fatalf("find the keyring daemon: %v", err)
+}
+
+// Kill ends the keyring daemon with SIGKILL, as a crash would, and waits
+// until the bus has forgotten it. Its keyring file stays.
+func (k *NestedKeyring) Kill() error {
+	_ = k.daemon.Process.Signal(syscall.SIGCONT)
+	if err := k.daemon.Process.Kill(); err != nil {
+		return err
 	}
-	if int(pid) != k.daemon.Process.Pid {
-		t.Fatalf("%s is owned by PID %d, not by the daemon started here (%d)", secrets, pid, k.daemon.Process.Pid)
+	_ = k.daemon.Wait()
+	dead := k.daemon.Process.Pid
+	_, err := k.owner(10*time.Second, func(pid int) bool { return pid != dead })
+	return err
+}
+
+// Restart starts the keyring daemon again on the same bus with the same
+// keyring file, unlocked or locked, after Kill. A daemon the bus started
+// meanwhile by activation (a client asked while none was running) is
+// ended first; it returns how many were.
+func (k *NestedKeyring) Restart(locked bool) (activated int, err error) {
+	for {
+		pid, _ := k.owner(0, func(int) bool { return true })
+		if pid == 0 {
+			break
+		}
+		if pid == k.daemon.Process.Pid {
+			return activated, fmt.Errorf("the keyring daemon %d is still running: Kill it first", pid)
+		}
+		activated++
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+		if _, err := k.owner(10*time.Second, func(p int) bool { return p != pid }); err != nil {
+			return activated, err
+		}
 	}
-	k.DaemonPID = int(pid)
-	return k
+	return activated, k.startDaemon(locked)
 }
 
 // environ is this process's environment for a child of the private bus.
