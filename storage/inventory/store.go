@@ -251,7 +251,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	// A current schema is left alone: opening must not need to write (a
 	// full disk, a file that cannot be written).
 	if s.path != "" {
-		if ok, err := s.schemaCurrent(ctx); err != nil || ok {
+		ok, err := s.schemaCurrent(ctx)
+		if err == nil && ok {
+			ok, err = s.viewsCurrent(ctx)
+		}
+		if err != nil || ok {
 			return err
 		}
 	}
@@ -442,6 +446,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := dropViews(ctx, tx); err != nil {
+		return err
+	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("create schema: %w", err)
@@ -528,6 +535,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				}
 			}
 		}
+	}
+	// The BI views last: they read columns added above (dropViews
+	// dropped the old ones first).
+	if err := createViews(ctx, tx); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
