@@ -1,0 +1,124 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/service/optimize"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// All tenants at once (issue 21): a service provider, or an organisation
+// with several tenants, wants the seats, cost and waste per SKU across
+// every connection. Totals sums each connection's own Optimize result,
+// so a figure across tenants is always the sum of the figures each
+// tenant's page shows; the window and `beacon optimize --all` both call
+// it.
+
+// TenantsSnapshot is one connection whose current snapshot is summed.
+type TenantsSnapshot struct {
+	ConnectionID, ConnectionName string
+	Run                          inventory.Run
+	Result                       *optimize.Result
+}
+
+// ConnectionSKU is one connection's line of a SKU, as its own page shows
+// it.
+type ConnectionSKU struct {
+	ConnectionID, ConnectionName string
+	optimize.SKUSavings
+}
+
+// TenantsSKU is one SKU summed across connections: purchased, assigned,
+// unused and recoverable seats, seats per list, what the recoverable
+// seats cost a month (MonthlyCents: the waste) and what all purchased
+// seats cost (TotalMonthlyCents). Price is the SKU's configured price
+// (prices are per SKU, the same for every tenant).
+type TenantsSKU struct {
+	optimize.SKUSavings
+	// Connections are the connections holding the SKU, in the order of
+	// Totals.Connections.
+	Connections []ConnectionSKU
+}
+
+// Totals are the figures of every connection's current snapshot, summed.
+type Totals struct {
+	// Connections are the summed snapshots, in the order given.
+	Connections []TenantsSnapshot
+	// NoData names the connections without imported data (left out).
+	NoData []string
+	SKUs   []TenantsSKU
+	// RecoverableSeats, UnpricedSeats and UncountedUnused sum the
+	// connections' own; MonthlyCents (waste) and TotalMonthlyCents
+	// (all purchased seats) are per currency.
+	RecoverableSeats, UnpricedSeats, UncountedUnused int
+	MonthlyCents, TotalMonthlyCents                  map[string]float64
+}
+
+// Totals computes Optimize for the current snapshot of each connection
+// (those without one are listed in NoData) and sums them per SKU. Each
+// snapshot is pinned by its run, so a connection's figures and its import
+// date agree even if an import finishes meanwhile.
+func (o *Optimizer) Totals(ctx context.Context, conns []storage.Connection, days int, cfg *storage.Config, cat *catalog.Catalog) (*Totals, error) {
+	t := &Totals{MonthlyCents: map[string]float64{}, TotalMonthlyCents: map[string]float64{}}
+	for _, c := range conns {
+		run, err := o.Store.CurrentRun(ctx, c.ID)
+		if errors.Is(err, inventory.ErrNoSnapshot) {
+			t.NoData = append(t.NoData, c.Name)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res, err := o.OptimizeRun(ctx, c.ID, run.ID, days, cfg, cat)
+		if err != nil {
+			return nil, err
+		}
+		t.Connections = append(t.Connections, TenantsSnapshot{ConnectionID: c.ID, ConnectionName: c.Name, Run: run, Result: res})
+	}
+	t.sum()
+	return t, nil
+}
+
+// sum adds up the connections' results.
+func (t *Totals) sum() {
+	idx := map[string]int{}
+	for _, snap := range t.Connections {
+		r := snap.Result
+		t.RecoverableSeats += r.RecoverableSeats
+		t.UnpricedSeats += r.UnpricedSeats
+		t.UncountedUnused += r.UncountedUnused
+		for cur, c := range r.MonthlyCents {
+			t.MonthlyCents[cur] += c
+		}
+		for _, s := range r.SKUs {
+			key := strings.ToLower(s.SkuID)
+			i, ok := idx[key]
+			if !ok {
+				i = len(t.SKUs)
+				idx[key] = i
+				t.SKUs = append(t.SKUs, TenantsSKU{SKUSavings: optimize.SKUSavings{
+					SKU: optimize.SKU{SkuID: s.SkuID, PartNumber: s.PartNumber}, Name: s.Name, Price: s.Price}})
+			}
+			line := &t.SKUs[i]
+			line.Purchased += s.Purchased
+			line.Assigned += s.Assigned
+			line.Unused += s.Unused
+			line.Recoverable += s.Recoverable
+			line.MonthlyCents += s.MonthlyCents
+			line.TotalMonthlyCents += s.TotalMonthlyCents
+			for reason, n := range s.ByReason {
+				line.ByReason[reason] += n
+			}
+			line.Connections = append(line.Connections, ConnectionSKU{ConnectionID: snap.ConnectionID, ConnectionName: snap.ConnectionName, SKUSavings: s})
+			if s.Price != nil {
+				t.TotalMonthlyCents[s.Price.Currency] += s.TotalMonthlyCents
+			}
+		}
+	}
+	slices.SortStableFunc(t.SKUs, func(a, b TenantsSKU) int { return optimize.CompareSavings(a.SKUSavings, b.SKUSavings) })
+}
