@@ -23,8 +23,8 @@ import (
 func init() {
 	Register(Command{
 		Name:    "optimize",
-		Summary: "licences to reclaim in a connection's last import: who, which SKUs, and what it would save",
-		Usage:   "NAME [--inactive-days 90] [--format table|csv|json] [--list all|inactive|never|disabled|guests|new|overlaps|errors] [--output FILE]",
+		Summary: "licences to reclaim in a connection's last import: who, which SKUs, and what it would save; --all: seats, cost and waste per SKU across every connection",
+		Usage:   "NAME|--all [--inactive-days 90] [--format table|csv|json] [--list all|inactive|never|disabled|guests|new|overlaps|errors] [--output FILE]",
 		Run:     runOptimize,
 	})
 }
@@ -56,9 +56,20 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 	list := fs.String("list", "all", "the list to print: all, inactive, never, disabled, guests, new, overlaps or errors")
 	output := fs.String("output", "", "write to this file instead of standard output (replaced atomically; readable only by you)")
 	bom := fs.String("bom", "auto", bomUsage)
-	name, code, ok := parseOneName(env, fs, "optimize", args)
+	all := fs.Bool("all", false, "sum every connection's last import per SKU instead of naming one connection (the lists of users stay per connection)")
+	names, code, ok := parseWithName(fs, args)
 	if !ok {
 		return code
+	}
+	if *all && (len(names) != 0 || *list != "all") {
+		fmt.Fprintln(env.Stderr, "beacon optimize: --all sums every connection: give no connection name and no --list")
+		fs.Usage()
+		return ExitUsage
+	}
+	if !*all && len(names) != 1 {
+		fmt.Fprintln(env.Stderr, "beacon optimize: give exactly one connection name (quote a name with spaces), or --all")
+		fs.Usage()
+		return ExitUsage
 	}
 	if *days < 1 || *days > maxInactiveDays {
 		fmt.Fprintf(env.Stderr, "beacon optimize: --inactive-days %d: choose a number of days from 1 to %d\n", *days, maxInactiveDays)
@@ -87,6 +98,10 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon optimize: %v\n", err)
 		return ExitFailed
 	}
+	if *all {
+		return optimizeAll(ctx, env, *days, *format, *output, layout, fail)
+	}
+	name := names[0]
 	conn, err := loadConnection(env, name)
 	if err != nil {
 		return fail(err)
@@ -128,18 +143,7 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 
-	err = writeOutput(env, *output, func(w io.Writer) error {
-		switch *format {
-		case "json":
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		case "csv":
-			return rep.writeCSV(w, layout)
-		}
-		return rep.writeTable(w)
-	})
-	if err != nil {
+	if err := writeReport(env, *output, *format, layout, rep); err != nil {
 		return fail(err)
 	}
 	if *output != "" {
@@ -280,12 +284,8 @@ func newOptimizeReport(name string, run inventory.Run, res *optimize.Result, cat
 			line.Seats[l.key] = s.ByReason[l.reason]
 		}
 		if p := s.Price; p != nil {
-			per := "month"
-			if p.Yearly {
-				per = "year"
-			}
-			line.Price = &optimizePrice{Amount: json.Number(service.FormatCents(float64(p.Cents))), Currency: p.Currency, Per: per}
-			line.Cost = &moneyOf(map[string]float64{p.Currency: s.MonthlyCents})[0]
+			line.Price = priceOf(p)
+			line.Cost = oneMoney(p, s.MonthlyCents)
 		}
 		rep.SKUs = append(rep.SKUs, line)
 	}
@@ -481,21 +481,13 @@ func (rep *optimizeReport) writeTable(w io.Writer) error {
 		for _, l := range optimizeLists {
 			cells = append(cells, strconv.Itoa(s.Seats[l.key]))
 		}
-		price, month, year := "-", "-", "-"
-		if s.Price != nil {
-			price = string(s.Price.Amount) + " " + s.Price.Currency + "/" + s.Price.Per
-			month, year = costText([]optimizeMoney{*s.Cost}, perMonth), costText([]optimizeMoney{*s.Cost}, perYear)
-		}
+		price, month, year := priceCells(s.Price, s.Cost)
 		fmt.Fprintln(tw, strings.Join(append(cells, strconv.Itoa(s.Recoverable), price, month, year), "\t"))
 	}
 	tw.Flush()
 
 	t := rep.Totals
-	fmt.Fprintf(ew, "\nRecoverable: %d seats", t.RecoverableSeats)
-	if len(t.Cost) > 0 {
-		fmt.Fprintf(ew, ", %s a month, %s a year", costText(t.Cost, perMonth), costText(t.Cost, perYear))
-	}
-	fmt.Fprintln(ew)
+	writeRecoverable(ew, "Recoverable", t.RecoverableSeats, t.Cost)
 	if t.UnpricedSeats > 0 {
 		fmt.Fprintf(ew, "Without a price: %d of these seats (set one with `beacon prices set SKU AMOUNT CURRENCY`)\n", t.UnpricedSeats)
 	}
