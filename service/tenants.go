@@ -122,3 +122,56 @@ func (t *Totals) sum() {
 	}
 	slices.SortStableFunc(t.SKUs, func(a, b TenantsSKU) int { return optimize.CompareSavings(a.SKUSavings, b.SKUSavings) })
 }
+
+// SumLicenses adds up the Licenses page's figures of every connection's
+// current snapshot per SKU (connections without one are passed over):
+// the window's "All connections" and the totals line of `beacon list`.
+// A SKU's status is its connections' one when they agree, else "Mixed";
+// its activity counts only when every connection's usage is known, as
+// a sum with an unknown part would claim too few active users.
+func SumLicenses(ctx context.Context, store *inventory.Store, conns []storage.Connection) (sums []inventory.License, imported int, err error) {
+	idx := map[string]int{}
+	for _, conn := range conns {
+		run, err := store.CurrentRun(ctx, conn.ID)
+		if errors.Is(err, inventory.ErrNoSnapshot) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		ls, err := store.Licenses(ctx, conn.ID, inventory.Query{RunID: run.ID})
+		if err != nil {
+			return nil, 0, err
+		}
+		imported++
+		for _, l := range ls {
+			key := strings.ToLower(l.SkuID)
+			i, ok := idx[key]
+			if !ok {
+				idx[key] = len(sums)
+				sums = append(sums, inventory.License{SKU: inventory.SKU{SkuID: l.SkuID, SkuPartNumber: l.SkuPartNumber,
+					CapabilityStatus: l.CapabilityStatus}, UsageKnown: true})
+				i = len(sums) - 1
+			}
+			s := &sums[i]
+			if s.CapabilityStatus != l.CapabilityStatus {
+				s.CapabilityStatus = "Mixed"
+			}
+			s.ConsumedUnits += l.ConsumedUnits
+			s.PrepaidUnits.Enabled += l.PrepaidUnits.Enabled
+			s.PrepaidUnits.Warning += l.PrepaidUnits.Warning
+			s.PrepaidUnits.Suspended += l.PrepaidUnits.Suspended
+			s.PrepaidUnits.LockedOut += l.PrepaidUnits.LockedOut
+			s.Purchased += l.Purchased
+			s.Assigned += l.Assigned
+			s.Unassigned += l.Unassigned
+			s.Active += l.Active
+			s.Inactive += l.Inactive
+			s.UsageKnown = s.UsageKnown && l.UsageKnown
+		}
+	}
+	slices.SortStableFunc(sums, func(a, b inventory.License) int {
+		return strings.Compare(strings.ToLower(a.SkuPartNumber), strings.ToLower(b.SkuPartNumber))
+	})
+	return sums, imported, nil
+}

@@ -51,22 +51,29 @@ func writeTenant(t *testing.T, store *inventory.Store, id, name string, purchase
 	}
 }
 
+// twoTenants is an inventory of two hand-built tenants sharing E3:
+// Contoso, 10 E3 (3 held, one by a disabled account) and 5 E5 (1 held);
+// Fabrikam, 4 E3 (4 held, two disabled) and 20 F1 (2 held).
+func twoTenants(t *testing.T) *inventory.Store {
+	t.Helper()
+	store, err := inventory.OpenDir(context.Background(), t.TempDir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	writeTenant(t, store, "c1", "Contoso", map[string]int{tenantsE3: 10, tenantsE5: 5},
+		[][]string{{tenantsE3}, {tenantsE3, tenantsE5}, {tenantsE3}}, map[int]bool{2: true})
+	writeTenant(t, store, "c2", "Fabrikam", map[string]int{tenantsE3: 4, tenantsF1: 20},
+		[][]string{{tenantsE3}, {tenantsE3}, {tenantsE3, tenantsF1}, {tenantsE3, tenantsF1}}, map[int]bool{0: true, 1: true})
+	return store
+}
+
 // TestTotalsAreTheSumOfEachTenant: two hand-built tenants sharing one
 // SKU; every figure across them is the sum of each connection's own page,
 // and a connection without data is named, not counted.
 func TestTotalsAreTheSumOfEachTenant(t *testing.T) {
 	ctx := context.Background()
-	store, err := inventory.OpenDir(ctx, t.TempDir(), inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	// Contoso: 10 E3 (3 held, one by a disabled account), 5 E5 (1 held).
-	writeTenant(t, store, "c1", "Contoso", map[string]int{tenantsE3: 10, tenantsE5: 5},
-		[][]string{{tenantsE3}, {tenantsE3, tenantsE5}, {tenantsE3}}, map[int]bool{2: true})
-	// Fabrikam: 4 E3 (4 held, two disabled), 20 F1 (2 held).
-	writeTenant(t, store, "c2", "Fabrikam", map[string]int{tenantsE3: 4, tenantsF1: 20},
-		[][]string{{tenantsE3}, {tenantsE3}, {tenantsE3, tenantsF1}, {tenantsE3, tenantsF1}}, map[int]bool{0: true, 1: true})
+	store := twoTenants(t)
 	cfg := &storage.Config{Prices: []storage.Price{
 		{SkuID: tenantsE3, Cents: 2300, Currency: "EUR"},
 		{SkuID: tenantsE5, Cents: 45600, Currency: "EUR", Yearly: true},
@@ -132,5 +139,24 @@ func TestTotalsAreTheSumOfEachTenant(t *testing.T) {
 	}
 	if wantTotal["EUR"] != 14*2300+5*3800 || wantTotal["USD"] != 20*225 {
 		t.Errorf("cost of all purchased seats: %v", wantTotal)
+	}
+}
+
+// TestSumLicensesAddsUpEachTenant: the Licenses page across tenants is
+// the sum of each connection's page, SKU by SKU.
+func TestSumLicensesAddsUpEachTenant(t *testing.T) {
+	ctx := context.Background()
+	store := twoTenants(t)
+	sums, imported, err := SumLicenses(ctx, store, []storage.Connection{{ID: "c1"}, {ID: "none"}, {ID: "c2"}})
+	if err != nil || imported != 2 {
+		t.Fatalf("%d imported, %v", imported, err)
+	}
+	got := map[string][3]int{}
+	for _, l := range sums {
+		got[l.SkuPartNumber] = [3]int{l.Purchased, l.Assigned, l.Unassigned}
+	}
+	want := map[string][3]int{"ENTERPRISEPACK": {14, 7, 7}, "ENTERPRISEPREMIUM": {5, 1, 4}, "SPE_F1": {20, 2, 18}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sums %v, want %v", got, want)
 	}
 }

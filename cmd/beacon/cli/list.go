@@ -92,7 +92,7 @@ func runList(ctx context.Context, env *Env, args []string) int {
 			}
 		}
 		if len(cfg.Connections) > 1 {
-			if seats, err = service.SnapshotLicenses(ctx, store, cfg.Connections); err != nil {
+			if seats, _, err = service.SumLicenses(ctx, store, cfg.Connections); err != nil {
 				fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
 				return ExitFailed
 			}
