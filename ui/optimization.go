@@ -216,7 +216,7 @@ func newTextTable(cols []dataColumn, rows func() int, cell func(row, col int) st
 // activate is called when the page is shown: the connections of the
 // configuration, the one chosen on another page.
 func (o *optimizationPage) activate(connID string) {
-	if chooseConnection(o.conn, o.ctl.draft.cfg, connID, &o.connIDs, &o.connID) != connChanged {
+	if chooseConnection(o.conn, o.ctl.draft.cfg, connID, &o.connIDs, &o.connID, false) != connChanged {
 		o.compute()
 	}
 }

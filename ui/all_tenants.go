@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/inventorybeacon/beacon/service"
+	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
+)
+
+// All connections at once (issue 21): the Licenses page's connection
+// selector offers "All connections" when there are several, showing each
+// SKU's figures summed over every connection's current import
+// (service.SumLicenses, which `beacon list` totals too). It is read-only
+// where a row needs one tenant: a licence's holders and its service plans
+// belong to one connection, so the row dialog leaves them out; prices are
+// per SKU and stay settable.
+
+// allConnectionsID stands for every connection in a page's selector; no
+// connection's id can be it (ids are GUIDs).
+const allConnectionsID = "\x00all"
+
+// allConnectionsName is its entry in the selector.
+const allConnectionsName = "All connections"
+
+// offersAll says whether a page's selector offers All connections.
+func (p *dataPage) offersAll() bool {
+	_, ok := p.src.(licensesSource)
+	return ok
+}
+
+// withAll adds All connections to a selector's names and ids when there
+// is more than one connection to add up.
+func withAll(names, ids []string) ([]string, []string) {
+	if len(ids) < 2 {
+		return names, ids
+	}
+	return append(names, allConnectionsName), append(ids, allConnectionsID)
+}
+
+// allSnapshot is the Run the Licenses page shows for All connections: no
+// import of its own, and no count of all rows (-1), so the status line
+// says the count alone.
+func allSnapshot() inventory.Run {
+	return inventory.Run{ConnectionID: allConnectionsID, Counts: inventory.Counts{SKUs: -1}}
+}
+
+// read returns the licences of connID's current snapshot that q selects,
+// or for All connections every connection's summed, filtered by q.Search
+// and sorted by the column q.Sort names.
+func (src licensesSource) read(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) ([]inventory.License, error) {
+	if connID != allConnectionsID {
+		return s.Licenses(ctx, connID, q)
+	}
+	sums, _, err := service.SumLicenses(ctx, s, src.conns)
+	if err != nil {
+		return nil, err
+	}
+	if term := strings.ToLower(strings.TrimSpace(q.Search)); term != "" {
+		sums = slices.DeleteFunc(sums, func(l inventory.License) bool {
+			return !strings.Contains(strings.ToLower(l.SkuPartNumber+"\x00"+src.cat.Name(l.SkuID, l.SkuPartNumber)+"\x00"+l.SkuID), term)
+		})
+	}
+	if col := slices.IndexFunc(licenseColumns, func(c dataColumn) bool { return c.key != "" && c.key == q.Sort }); col >= 0 {
+		slices.SortStableFunc(sums, func(a, b inventory.License) int {
+			c := compareCells(src.row(a)[col], src.row(b)[col])
+			if q.Desc {
+				return -c
+			}
+			return c
+		})
+	}
+	return sums, nil
+}
+
+// compareCells orders two cells of a column: as numbers when both are,
+// else as text.
+func compareCells(a, b string) int {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	if errA == nil && errB == nil {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+// connectionsOf are the configuration's connections, copied: a page's
+// source reads them on another goroutine.
+func connectionsOf(cfg *storage.Config) []storage.Connection {
+	if cfg == nil {
+		return nil
+	}
+	return slices.Clone(cfg.Connections)
+}
