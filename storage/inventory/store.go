@@ -11,6 +11,10 @@
 // run, and only Finish with a good status makes a run current, in one
 // transaction. A failed, cancelled or killed run therefore leaves the last
 // good snapshot untouched; its staged rows are deleted.
+//
+// The beacon_ views (views.go, documented in docs/bi-views.md) show the
+// current snapshots read-only to BI tools, with names and columns that
+// stay put while the tables change.
 package inventory
 
 import (
