@@ -175,3 +175,15 @@ func SumLicenses(ctx context.Context, store *inventory.Store, conns []storage.Co
 	})
 	return sums, imported, nil
 }
+
+// Result shows the sums as one Optimization page: the SKU lines and the
+// totals, and no lists (whom to act on is one connection's question).
+// AsOf is zero: each connection counts from its own date.
+func (t *Totals) Result(days int) *optimize.Result {
+	r := &optimize.Result{InactiveDays: days, ActivityKnown: true, MonthlyCents: t.MonthlyCents,
+		RecoverableSeats: t.RecoverableSeats, UnpricedSeats: t.UnpricedSeats, UncountedUnused: t.UncountedUnused}
+	for _, s := range t.SKUs {
+		r.SKUs = append(r.SKUs, s.SKUSavings)
+	}
+	return r
+}

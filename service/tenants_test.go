@@ -137,6 +137,10 @@ func TestTotalsAreTheSumOfEachTenant(t *testing.T) {
 	if tot.RecoverableSeats != seats || fmt.Sprint(tot.MonthlyCents) != fmt.Sprint(wantWaste) || fmt.Sprint(tot.TotalMonthlyCents) != fmt.Sprint(wantTotal) {
 		t.Errorf("totals: %d seats %v waste %v cost; want %d %v %v", tot.RecoverableSeats, tot.MonthlyCents, tot.TotalMonthlyCents, seats, wantWaste, wantTotal)
 	}
+	// The page the window shows: the sums, no lists.
+	if r := tot.Result(30); r.RecoverableSeats != seats || len(r.SKUs) != 3 || r.SKUs[0].SkuID != tenantsE3 || len(r.Lists[optimize.Inactive]) != 0 {
+		t.Errorf("as one page: %d seats, %d SKUs", r.RecoverableSeats, len(r.SKUs))
+	}
 	if wantTotal["EUR"] != 14*2300+5*3800 || wantTotal["USD"] != 20*225 {
 		t.Errorf("cost of all purchased seats: %v", wantTotal)
 	}

@@ -3,22 +3,27 @@ package ui
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/inventorybeacon/beacon/connector/catalog"
 	"github.com/inventorybeacon/beacon/service"
+	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// All connections at once (issue 21): the Licenses page's connection
-// selector offers "All connections" when there are several, showing each
-// SKU's figures summed over every connection's current import
-// (service.SumLicenses, which `beacon list` totals too). It is read-only
-// where a row needs one tenant: a licence's holders and its service plans
-// belong to one connection, so the row dialog leaves them out; prices are
-// per SKU and stay settable.
+// All connections at once (issue 21): the connection selectors of the
+// Licenses and Optimization pages offer "All connections" when there are
+// several. Licenses then shows each SKU's figures summed over every
+// connection's current import (service.SumLicenses, which `beacon list`
+// totals too), Optimization the seats, cost and waste per SKU of
+// service.Totals (as `beacon optimize --all`). They are read-only where a
+// row needs one tenant: a licence's holders and service plans, the lists
+// of users and their exports belong to one connection; prices are per SKU
+// and stay settable.
 
 // allConnectionsID stands for every connection in a page's selector; no
 // connection's id can be it (ids are GUIDs).
@@ -95,4 +100,43 @@ func connectionsOf(cfg *storage.Config) []storage.Connection {
 		return nil
 	}
 	return slices.Clone(cfg.Connections)
+}
+
+// totaler is what an Optimizer offers to sum every connection
+// (service.Optimizer does).
+type totaler interface {
+	Totals(ctx context.Context, conns []storage.Connection, days int, cfg *storage.Config, cat *catalog.Catalog) (*service.Totals, error)
+}
+
+// errNoTotals says no connection has imported data to add up.
+var errNoTotals = errors.New("no connection has imported data yet")
+
+// optimizeAll computes the Optimization page of All connections: the
+// SKU lines and totals of service.Totals, no lists.
+func optimizeAll(ctx context.Context, opt Optimizer, conns []storage.Connection, days int, cfg *storage.Config, cat *catalog.Catalog) (*optimize.Result, *service.Totals, error) {
+	t, ok := opt.(totaler)
+	if !ok {
+		return nil, nil, errNoTotals
+	}
+	tot, err := t.Totals(ctx, conns, days, cfg, cat)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(tot.Connections) == 0 {
+		return nil, nil, errNoTotals
+	}
+	return tot.Result(days), tot, nil
+}
+
+// allText says what the Optimization page of All connections adds up.
+func allText(tot *service.Totals) string {
+	names := make([]string, len(tot.Connections))
+	for i, c := range tot.Connections {
+		names[i] = c.ConnectionName
+	}
+	s := "Summed over the last imports of " + strings.Join(names, ", ") + ", each counted from its own activity date."
+	if len(tot.NoData) > 0 {
+		s += " Not imported yet, left out: " + strings.Join(tot.NoData, ", ") + "."
+	}
+	return s + " The lists of users are per connection: choose one to see them. "
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/inventorybeacon/beacon/storage/inventory"
@@ -38,11 +39,10 @@ func tenantSnapshot(t *testing.T, store *inventory.Store, id string, e3, f1, n i
 	}
 }
 
-// TestLicensesOfAllConnections: with two connections the Licenses page
-// offers All connections, which shows each SKU summed over both imports,
-// leaves the other pages on their connection, and leaves out of a row's
-// dialog what belongs to one connection.
-func TestLicensesOfAllConnections(t *testing.T) {
+// twoTenantWindow is the main window on Contoso (c1: 10 E3, 3 held) and
+// Fabrikam (c2: 4 E3, 2 held, 20 F1), showing Contoso.
+func twoTenantWindow(t *testing.T) *MainWindow {
+	t.Helper()
 	store, err := inventory.OpenDir(context.Background(), t.TempDir(), inventory.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +56,15 @@ func TestLicensesOfAllConnections(t *testing.T) {
 		c.ID = "c2"
 		m.draft.cfg.Connections = append(m.draft.cfg.Connections, c)
 	})
+	return m
+}
+
+// TestLicensesOfAllConnections: with two connections the Licenses page
+// offers All connections, which shows each SKU summed over both imports,
+// leaves the other pages on their connection, and leaves out of a row's
+// dialog what belongs to one connection.
+func TestLicensesOfAllConnections(t *testing.T) {
+	m := twoTenantWindow(t)
 	p := openLicenses(t, m, 1)
 	var options []string
 	onUI(func() { options = p.conn.Options })
@@ -125,6 +134,38 @@ func TestLicensesOfAllConnections(t *testing.T) {
 		t.Errorf("row dialog of all connections offers %v", buttons)
 	}
 	// The other pages still show one connection.
+	var shared string
+	onUI(func() { shared = m.data.connID })
+	if shared != "c1" {
+		t.Errorf("the data pages' connection became %q", shared)
+	}
+}
+
+// TestOptimizationOfAllConnections: All connections on the Optimization
+// page shows the seats per SKU summed over both imports, no lists and no
+// exports, and keeps the other pages on their connection.
+func TestOptimizationOfAllConnections(t *testing.T) {
+	m := twoTenantWindow(t)
+	o := openOptimization(t, m)
+	var done int
+	onUI(func() { done = o.computed; o.conn.SetSelected(allConnectionsName) })
+	waitComputed(t, o, done+1)
+	var skus map[string][2]string
+	var asOf string
+	var exportable bool
+	onUI(func() {
+		skus = map[string][2]string{}
+		for row := range o.res.SKUs {
+			skus[o.res.SKUs[row].PartNumber] = [2]string{o.skuCell(row, 1), o.skuCell(row, 2)}
+		}
+		asOf, exportable = o.asOf.Text, !o.exportA.Disabled() || !o.export.Disabled()
+	})
+	if skus["ENTERPRISEPACK"] != [2]string{"14", "5"} || skus["SPE_F1"] != [2]string{"20", "0"} {
+		t.Errorf("purchased and assigned per SKU: %v", skus)
+	}
+	if !strings.Contains(asOf, "Summed over the last imports of Contoso, Fabrikam") || exportable {
+		t.Errorf("as of %q, exports enabled %v", asOf, exportable)
+	}
 	var shared string
 	onUI(func() { shared = m.data.connID })
 	if shared != "c1" {
