@@ -4,8 +4,9 @@
 // (imports.go), the HTTP client of a connection with its proxy, proxy
 // password and CA file (httpclient.go), the Graph client of a saved
 // connection (graphclient.go), Test Connection (testconn.go), storing a
-// sign-in with rollback (signin.go), and the licence history's trends,
-// events, export and back-fill (history.go). The callers differ only in how they
+// sign-in with rollback (signin.go), the licence history's trends,
+// events, export and back-fill (history.go), and the licences summed
+// across every connection (tenants.go). The callers differ only in how they
 // show progress and results; what a use case does, which lock it takes and
 // what it records is decided here.
 //

@@ -245,7 +245,15 @@ func (p *dataPage) setColumnWidths() {
 // activate is called when the page is shown: it picks up connections
 // added since and the connection chosen on another page.
 func (p *dataPage) activate(connID string) {
-	switch chooseConnection(p.conn, p.ctl.draft.cfg, connID, &p.connIDs, &p.connID) {
+	if p.offersAll() {
+		// Connections added since are summed too; All connections stays
+		// chosen while its page is left and shown again.
+		p.src = p.ctl.licensesSource()
+		if p.connID == allConnectionsID {
+			connID = allConnectionsID
+		}
+	}
+	switch chooseConnection(p.conn, p.ctl.draft.cfg, connID, &p.connIDs, &p.connID, p.offersAll()) {
 	case connNone:
 		p.reload(true)
 	case connSame:
@@ -264,7 +272,7 @@ const (
 // selector (their IDs in *ids) and selects connID's, else the first.
 // Selecting another connection runs the selector's OnChanged, which loads
 // the page; with none, *cur is cleared.
-func chooseConnection(sel *widget.Select, cfg *storage.Config, connID string, ids *[]string, cur *string) int {
+func chooseConnection(sel *widget.Select, cfg *storage.Config, connID string, ids *[]string, cur *string, all bool) int {
 	var names []string
 	*ids = (*ids)[:0]
 	if cfg != nil {
@@ -272,6 +280,9 @@ func chooseConnection(sel *widget.Select, cfg *storage.Config, connID string, id
 			names = append(names, c.Name)
 			*ids = append(*ids, c.ID)
 		}
+	}
+	if all {
+		names, *ids = withAll(names, *ids)
 	}
 	sel.Options = names
 	idx := slices.Index(*ids, connID)
@@ -303,8 +314,11 @@ func connectionChosen(sel *widget.Select, ids []string, cur *string) bool {
 
 func (p *dataPage) onConnection(string) {
 	if connectionChosen(p.conn, p.connIDs, &p.connID) {
-		p.ctl.connID = p.connID
 		p.reload(true)
+		if p.connID == allConnectionsID {
+			return // the other pages keep the connection they show
+		}
+		p.ctl.connID = p.connID
 		p.ctl.readAhead(p.connID)
 	}
 }
@@ -615,9 +629,12 @@ func (p *dataPage) showRow(row int) {
 		// A licence's drill-down: who holds it (issue 23 item 13), its
 		// price, and the service plans it includes by name.
 		skuID, part, label := p.cell(row, len(cols)-1), p.cell(row, licenseSKUCol), p.ctl.lic.catalog().Label(p.cell(row, len(cols)-1), p.cell(row, licenseSKUCol))
-		text += p.ctl.servicePlans(skuID)
-		buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.ctl.showUsersHolding(skuID, label) }},
-			promptButton{label: "Set price...", action: func() { p.ctl.showPriceDialog(skuID, part) }})
+		if p.connID != allConnectionsID {
+			// Holders and service plans are one connection's.
+			text += p.ctl.servicePlans(skuID)
+			buttons = append(buttons, promptButton{label: "Show its users", action: func() { p.ctl.showUsersHolding(skuID, label) }})
+		}
+		buttons = append(buttons, promptButton{label: "Set price...", action: func() { p.ctl.showPriceDialog(skuID, part) }})
 	}
 	buttons = append(buttons, promptButton{label: "Close", importance: widget.HighImportance})
 	p.ctl.prompt = showPromptWidth(p.ctl.win, 700, p.title+": row "+count(row+1), text, buttons...)

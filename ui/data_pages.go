@@ -168,10 +168,10 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 			p.extraShown.land(p.gen, q, p.connID, 0, err)
 			return
 		}
-		gen, connID, store := p.gen, p.connID, m.store
+		gen, connID, store, src := p.gen, p.connID, m.store, m.licensesSource()
 		q.Limit, q.Offset, q.Sort, q.Desc = 0, 0, "", false
 		go func() {
-			ls, err := store.Licenses(context.Background(), connID, q)
+			ls, err := src.read(context.Background(), store, connID, q)
 			doUI(func() {
 				if gen != p.gen {
 					return

@@ -156,6 +156,8 @@ func (applicationsSource) each(ctx context.Context, s *inventory.Store, connID s
 type licensesSource struct {
 	cat    *catalog.Catalog
 	prices map[string]storage.Price
+	// conns are the connections All connections adds up.
+	conns []storage.Connection
 }
 
 // The columns of a row's part number and product name; its skuId is the
@@ -190,42 +192,50 @@ func (licensesSource) all(r inventory.Run) int {
 	return r.Counts.SKUs
 }
 func (licensesSource) snapshot(ctx context.Context, s *inventory.Store, connID string) (inventory.Run, error) {
+	if connID == allConnectionsID {
+		return allSnapshot(), nil
+	}
 	return snapshotOf(ctx, s, connID)
 }
-func (licensesSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
+func (src licensesSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
 	q.Limit, q.Offset = 0, 0
-	ls, err := s.Licenses(ctx, connID, q)
+	ls, err := src.read(ctx, s, connID, q)
 	return len(ls), err
 }
 func (src licensesSource) each(ctx context.Context, s *inventory.Store, connID string, q inventory.Query, fn func([]string) error) error {
-	ls, err := s.Licenses(ctx, connID, q)
+	ls, err := src.read(ctx, s, connID, q)
 	if err != nil {
 		return err
 	}
 	for _, l := range ls {
-		active, inactive := strconv.Itoa(l.Active), strconv.Itoa(l.Inactive)
-		if !l.UsageKnown {
-			// Zero would claim nobody uses the license.
-			active, inactive = "unknown", "unknown"
-		}
-		var price, cost, unused, idle string
-		if p, ok := src.prices[strings.ToLower(l.SkuID)]; ok {
-			price = priceText(p)
-			cost = money(p.Monthly()*float64(l.Purchased), p.Currency)
-			unused = money(p.Monthly()*float64(max(0, l.Unassigned)), p.Currency)
-			idle = "unknown"
-			if l.UsageKnown {
-				idle = money(p.Monthly()*float64(l.Inactive), p.Currency)
-			}
-		}
-		if err := fn([]string{l.SkuPartNumber, src.cat.Name(l.SkuID, l.SkuPartNumber), l.CapabilityStatus,
-			strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned), strconv.Itoa(l.Unassigned), active, inactive,
-			price, cost, unused, idle, strconv.Itoa(l.ConsumedUnits),
-			strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.LockedOut), l.SkuID}); err != nil {
+		if err := fn(src.row(l)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// row is a licence's cells, in licenseColumns' order.
+func (src licensesSource) row(l inventory.License) []string {
+	active, inactive := strconv.Itoa(l.Active), strconv.Itoa(l.Inactive)
+	if !l.UsageKnown {
+		// Zero would claim nobody uses the license.
+		active, inactive = "unknown", "unknown"
+	}
+	var price, cost, unused, idle string
+	if p, ok := src.prices[strings.ToLower(l.SkuID)]; ok {
+		price = priceText(p)
+		cost = money(p.Monthly()*float64(l.Purchased), p.Currency)
+		unused = money(p.Monthly()*float64(max(0, l.Unassigned)), p.Currency)
+		idle = "unknown"
+		if l.UsageKnown {
+			idle = money(p.Monthly()*float64(l.Inactive), p.Currency)
+		}
+	}
+	return []string{l.SkuPartNumber, src.cat.Name(l.SkuID, l.SkuPartNumber), l.CapabilityStatus,
+		strconv.Itoa(l.Purchased), strconv.Itoa(l.Assigned), strconv.Itoa(l.Unassigned), active, inactive,
+		price, cost, unused, idle, strconv.Itoa(l.ConsumedUnits),
+		strconv.Itoa(l.PrepaidUnits.Suspended), strconv.Itoa(l.PrepaidUnits.LockedOut), l.SkuID}
 }
 
 // reportSource is the Usage page showing one usage report.

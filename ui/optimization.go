@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/service/optimize"
 	"github.com/inventorybeacon/beacon/storage"
 )
@@ -112,8 +114,10 @@ type optimizationPage struct {
 	reason optimize.Reason
 	cols   []dataColumn
 	res    *optimize.Result
-	err    error
-	gen    int
+	// all is what res sums when All connections is chosen (else nil).
+	all *service.Totals
+	err error
+	gen int
 	// pending counts computations under way, computed those whose result
 	// reached the widgets: tests wait on them.
 	pending  int
@@ -216,14 +220,19 @@ func newTextTable(cols []dataColumn, rows func() int, cell func(row, col int) st
 // activate is called when the page is shown: the connections of the
 // configuration, the one chosen on another page.
 func (o *optimizationPage) activate(connID string) {
-	if chooseConnection(o.conn, o.ctl.draft.cfg, connID, &o.connIDs, &o.connID) != connChanged {
+	if o.connID == allConnectionsID {
+		connID = allConnectionsID // kept while the page is left and shown again
+	}
+	if chooseConnection(o.conn, o.ctl.draft.cfg, connID, &o.connIDs, &o.connID, true) != connChanged {
 		o.compute()
 	}
 }
 
 func (o *optimizationPage) onConnection(string) {
 	if connectionChosen(o.conn, o.connIDs, &o.connID) {
-		o.ctl.connID = o.connID
+		if o.connID != allConnectionsID {
+			o.ctl.connID = o.connID
+		}
 		o.compute()
 	}
 }
@@ -261,14 +270,23 @@ func (o *optimizationPage) compute() {
 		o.apply(nil, errNoConnection)
 		return
 	}
+	conns := connectionsOf(o.ctl.draft.cfg)
 	o.pending++
 	go func() {
-		res, err := o.opt.Optimize(context.Background(), connID, n, cfg, cat)
+		var res *optimize.Result
+		var tot *service.Totals
+		var err error
+		if connID == allConnectionsID {
+			res, tot, err = optimizeAll(context.Background(), o.opt, conns, n, cfg, cat)
+		} else {
+			res, err = o.opt.Optimize(context.Background(), connID, n, cfg, cat)
+		}
 		doUI(func() {
 			o.pending--
 			if gen != o.gen {
 				return
 			}
+			o.all = tot
 			o.apply(res, err)
 		})
 	}()
@@ -284,13 +302,17 @@ func (o *optimizationPage) apply(res *optimize.Result, err error) {
 		o.res = nil
 		msg = dataErrorText(err, o.conn.Selected)
 	}
+	if errors.Is(err, errNoTotals) {
+		msg = "Nothing has been imported from any connection yet. Select one on Inventory Systems and click Execute Now."
+	}
 	setShown(o.message, msg)
 	setShown(o.notices, o.noticeText())
 	setShown(o.totals, o.totalsText())
 	o.skus.Refresh()
 	o.listLabelsChanged()
 	o.showList(false)
-	enableIf(o.exportA, o.res != nil)
+	// The exports are of one connection's lists.
+	enableIf(o.exportA, o.res != nil && o.all == nil)
 }
 
 // newNote is a wrapping label of a page's notes and errors, hidden until
@@ -371,7 +393,9 @@ func (o *optimizationPage) listLabelsChanged() {
 // the products.
 func (o *optimizationPage) asOfText() string {
 	s := ""
-	if o.res != nil {
+	if o.all != nil && o.res != nil {
+		s = allText(o.all)
+	} else if o.res != nil {
 		if o.res.AsOf.IsZero() {
 			s = "This snapshot has no usage reports' date; inactivity cannot be counted. "
 		} else {

@@ -22,7 +22,7 @@ const prefLastCurrency = "lastPriceCurrency"
 // licensesSource is the Licenses page's source with the names and prices
 // in use.
 func (m *dataPages) licensesSource() licensesSource {
-	return licensesSource{cat: m.lic.catalog(), prices: m.lic.prices()}
+	return licensesSource{cat: m.lic.catalog(), prices: m.lic.prices(), conns: connectionsOf(m.draft.cfg)}
 }
 
 // priceButtons are the Licenses page's price actions.

@@ -363,16 +363,21 @@ func Compute(f *Facts, o Options) *Result {
 		line.MonthlyCents = line.Price.Monthly() * float64(line.Recoverable)
 		res.MonthlyCents[line.Price.Currency] += line.MonthlyCents
 	}
-	slices.SortStableFunc(res.SKUs, func(a, b SKUSavings) int {
-		if c := cmp.Compare(b.MonthlyCents, a.MonthlyCents); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Recoverable, a.Recoverable); c != 0 {
-			return c
-		}
-		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-	})
+	slices.SortStableFunc(res.SKUs, CompareSavings)
 	return res
+}
+
+// CompareSavings orders the SKU lines as the page lists them: the
+// largest saving first, then the most recoverable seats, then by name.
+// The totals across tenants use the same order.
+func CompareSavings(a, b SKUSavings) int {
+	if c := cmp.Compare(b.MonthlyCents, a.MonthlyCents); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Recoverable, a.Recoverable); c != 0 {
+		return c
+	}
+	return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 }
 
 // lastActivity is the latest of the usage reports' workloads (when known)

@@ -259,9 +259,10 @@ func moveAside(path string, now time.Time) (string, error) {
 // reference is the schema this build creates, built once in memory: Open
 // compares a file against it to know whether migrate must write.
 var reference struct {
-	once sync.Once
-	cols map[string]map[string]bool // table or index name -> its columns
-	err  error
+	once  sync.Once
+	cols  map[string]map[string]bool // table or index name -> its columns
+	views map[string]string          // BI view name -> its definition
+	err   error
 }
 
 func referenceSchema(ctx context.Context) (map[string]map[string]bool, error) {
@@ -279,6 +280,9 @@ func referenceSchema(ctx context.Context) (map[string]map[string]bool, error) {
 			return
 		}
 		reference.cols, reference.err = schemaOf(ctx, db)
+		if reference.err == nil {
+			reference.views, reference.err = viewsOf(ctx, db)
+		}
 	})
 	return reference.cols, reference.err
 }

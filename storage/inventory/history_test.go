@@ -110,6 +110,21 @@ func TestHistoryDaysEventsAndPruning(t *testing.T) {
 	if fmt.Sprint(events) != fmt.Sprint(want) {
 		t.Fatalf("events\n got %v\nwant %v", events, want)
 	}
+	// The BI views read the same history (views.go, docs/bi-views.md).
+	d1, d2 := day1.Format(time.DateOnly), day2.Format(time.DateOnly)
+	if got := queryAll[string](t, s.DB(), `SELECT day || ' ' || assigned || ' ' || inactive_assigned || ' ' || price || ' ' || price_per || ' ' || currency || ' ' || monthly_cost
+		FROM beacon_license_history WHERE connection_id = 'c1' AND sku_id = ? ORDER BY day`, skuE3); len(got) != 5 || got[0] != d1+" 4 1 36.0 year EUR 75.0" {
+		t.Errorf("beacon_license_history: %q", got)
+	}
+	if got := queryInts(t, s.DB(), `SELECT users FROM beacon_tenant_history WHERE connection_id = 'c1' ORDER BY day`); len(got) != 5 || got[0] != 6 {
+		t.Errorf("beacon_tenant_history: %v", got)
+	}
+	wantView := []string{d1 + " user0001@contoso.example " + skuE3 + " assigned", d2 + " user0002@contoso.example - disabled",
+		d2 + " user0002@contoso.example " + skuE3 + " removed", d2 + " user0003@contoso.example - user deleted", d2 + " user0007@contoso.example - user created"}
+	if got := queryAll[string](t, s.DB(), `SELECT day || ' ' || user_principal_name || ' ' || coalesce(sku_id, '-') || ' ' || event
+		FROM beacon_license_events WHERE connection_id = 'c1' ORDER BY day, user_principal_name, coalesce(sku_id, ''), event`); fmt.Sprint(got) != fmt.Sprint(wantView) {
+		t.Errorf("beacon_license_events\n got %q\nwant %q", got, wantView)
+	}
 	byUser, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{UPN: "USER0002@contoso.example"})
 	bySKU, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{SkuID: skuE3})
 	if len(byUser) != 2 || len(bySKU) != 2 {

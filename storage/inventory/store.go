@@ -17,6 +17,10 @@
 // day the SKUs' and the tenant's figures, and the licence events seen
 // since the previous snapshot. The history is kept until its retention
 // drops it.
+//
+// The beacon_ views (views.go, documented in docs/bi-views.md) show the
+// current snapshots read-only to BI tools, with names and columns that
+// stay put while the tables change.
 package inventory
 
 import (
@@ -258,7 +262,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	// A current schema is left alone: opening must not need to write (a
 	// full disk, a file that cannot be written).
 	if s.path != "" {
-		if ok, err := s.schemaCurrent(ctx); err != nil || ok {
+		ok, err := s.schemaCurrent(ctx)
+		if err == nil && ok {
+			ok, err = s.viewsCurrent(ctx)
+		}
+		if err != nil || ok {
 			return err
 		}
 	}
@@ -497,6 +505,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := dropViews(ctx, tx); err != nil {
+		return err
+	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("create schema: %w", err)
@@ -583,6 +594,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				}
 			}
 		}
+	}
+	// The BI views last: they read columns added above (dropViews
+	// dropped the old ones first).
+	if err := createViews(ctx, tx); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err

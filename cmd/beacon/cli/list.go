@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
@@ -71,6 +73,7 @@ func runList(ctx context.Context, env *Env, args []string) int {
 	}
 	last := map[string]inventory.Run{}
 	current := map[string]inventory.Run{}
+	var seats []inventory.License // every current snapshot's SKUs, for the totals line
 	// Listing must not create a database where none is: no file, no runs.
 	if _, err := os.Stat(filepath.Join(env.ConfigDir, inventory.FileName)); err == nil {
 		store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
@@ -86,6 +89,12 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		for _, conn := range cfg.Connections {
 			if r, err := store.CurrentRun(ctx, conn.ID); err == nil {
 				current[conn.ID] = r
+			}
+		}
+		if len(cfg.Connections) > 1 {
+			if seats, _, err = service.SumLicenses(ctx, store, cfg.Connections); err != nil {
+				fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
+				return ExitFailed
 			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -165,6 +174,9 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Type, e.Endpoint, e.Schedule, lastRun, result, users, asOf)
 	}
 	tw.Flush()
+	if len(entries) > 1 {
+		writeListTotals(env.Stdout, entries, seats)
+	}
 	// A listing succeeds even when something is about to expire: the
 	// warnings are for the reader, and scripts read --format json.
 	for _, e := range entries {
@@ -176,4 +188,25 @@ func runList(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	return ExitOK
+}
+
+// writeListTotals is the line under the table across every connection
+// (issue 21: service providers list many tenants): users and licence
+// seats of the current imports, summed; `beacon optimize --all` has them
+// per SKU with cost and waste.
+func writeListTotals(w io.Writer, entries []listEntry, seats []inventory.License) {
+	users, imported := 0, 0
+	for _, e := range entries {
+		if e.CurrentRunID != 0 {
+			users += e.CurrentUsers
+			imported++
+		}
+	}
+	purchased, assigned := 0, 0
+	for _, l := range seats {
+		purchased += l.Purchased
+		assigned += l.Assigned
+	}
+	fmt.Fprintf(w, "Total: %s in %d of %d connections; %d licences purchased, %d assigned (per SKU with cost and waste: `beacon optimize --all`)\n",
+		plural(users, "user"), imported, len(entries), purchased, assigned)
 }

@@ -24,8 +24,8 @@ import (
 func init() {
 	Register(Command{
 		Name:    "optimize",
-		Summary: "licences to reclaim in a connection's last import: who, which SKUs, and what it would save",
-		Usage:   "NAME [--inactive-days 90] [--format table|csv|json] [--list all|inactive|never|disabled|guests|new|overlaps|errors] [--output FILE]",
+		Summary: "licences to reclaim in a connection's last import: who, which SKUs, and what it would save; --all: seats, cost and waste per SKU across every connection",
+		Usage:   "NAME|--all [--inactive-days 90] [--format table|csv|json] [--list all|inactive|never|disabled|guests|new|overlaps|errors] [--output FILE]",
 		Run:     runOptimize,
 	})
 }
@@ -106,9 +106,20 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 	days := fs.Int("inactive-days", optimize.DefaultInactiveDays, "N: a user with no activity for N days before the snapshot's activity date is inactive, and an account younger than N days a new starter (1 to 3650)")
 	list := fs.String("list", "all", "the list to print: all, inactive, never, disabled, guests, new, overlaps or errors")
 	format, output, bom := reportFlags(fs, "table, csv, xlsx (an Excel workbook; needs --output) or json")
-	name, code, ok := parseOneName(env, fs, "optimize", args)
+	all := fs.Bool("all", false, "sum every connection's last import per SKU instead of naming one connection (the lists of users stay per connection)")
+	names, code, ok := parseWithName(fs, args)
 	if !ok {
 		return code
+	}
+	if *all && (len(names) != 0 || *list != "all") {
+		fmt.Fprintln(env.Stderr, "beacon optimize: --all sums every connection: give no connection name and no --list")
+		fs.Usage()
+		return ExitUsage
+	}
+	if !*all && len(names) != 1 {
+		fmt.Fprintln(env.Stderr, "beacon optimize: give exactly one connection name (quote a name with spaces), or --all")
+		fs.Usage()
+		return ExitUsage
 	}
 	if *days < 1 || *days > maxInactiveDays {
 		fmt.Fprintf(env.Stderr, "beacon optimize: --inactive-days %d: choose a number of days from 1 to %d\n", *days, maxInactiveDays)
@@ -138,6 +149,10 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	fail := failWith(env, "optimize")
+	if *all {
+		return optimizeAll(ctx, env, *days, *format, *output, layout, fail)
+	}
+	name := names[0]
 	// The catalogue's problem is part of the report (a notice in the
 	// table, a field in the JSON), not a separate line on stderr.
 	src, err := openReport(ctx, env, name, "")
@@ -169,28 +184,7 @@ func runOptimize(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 
-	err = writeOutput(env, *output, func(w io.Writer) error {
-		switch *format {
-		case "json":
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		case "csv":
-			t, err := newCSVTable(w, layout)
-			if err != nil {
-				return err
-			}
-			return rep.writeRows(t)
-		case "xlsx":
-			t, err := newXLSXTable(w, "Optimization")
-			if err != nil {
-				return err
-			}
-			return rep.writeRows(t)
-		}
-		return rep.writeTable(w)
-	})
-	if err != nil {
+	if err := writeReport(env, *output, *format, layout, rep); err != nil {
 		return fail(err)
 	}
 	if *output != "" {
@@ -331,12 +325,8 @@ func newOptimizeReport(name string, run inventory.Run, res *optimize.Result, cat
 			line.Seats[l.key] = s.ByReason[l.reason]
 		}
 		if p := s.Price; p != nil {
-			per := "month"
-			if p.Yearly {
-				per = "year"
-			}
-			line.Price = &optimizePrice{Amount: json.Number(service.FormatCents(float64(p.Cents))), Currency: p.Currency, Per: per}
-			line.Cost = &moneyOf(map[string]float64{p.Currency: s.MonthlyCents})[0]
+			line.Price = priceOf(p)
+			line.Cost = oneMoney(p, s.MonthlyCents)
 		}
 		rep.SKUs = append(rep.SKUs, line)
 	}
@@ -529,21 +519,13 @@ func (rep *optimizeReport) writeTable(w io.Writer) error {
 		for _, l := range optimizeLists {
 			cells = append(cells, strconv.Itoa(s.Seats[l.key]))
 		}
-		price, month, year := "-", "-", "-"
-		if s.Price != nil {
-			price = string(s.Price.Amount) + " " + s.Price.Currency + "/" + s.Price.Per
-			month, year = costText([]optimizeMoney{*s.Cost}, perMonth), costText([]optimizeMoney{*s.Cost}, perYear)
-		}
+		price, month, year := priceCells(s.Price, s.Cost)
 		fmt.Fprintln(tw, strings.Join(append(cells, strconv.Itoa(s.Recoverable), price, month, year), "\t"))
 	}
 	tw.Flush()
 
 	t := rep.Totals
-	fmt.Fprintf(ew, "\nRecoverable: %d seats", t.RecoverableSeats)
-	if len(t.Cost) > 0 {
-		fmt.Fprintf(ew, ", %s a month, %s a year", costText(t.Cost, perMonth), costText(t.Cost, perYear))
-	}
-	fmt.Fprintln(ew)
+	writeRecoverable(ew, "Recoverable", t.RecoverableSeats, t.Cost)
 	if t.UnpricedSeats > 0 {
 		fmt.Fprintf(ew, "Without a price: %d of these seats (set one with `beacon prices set SKU AMOUNT CURRENCY`)\n", t.UnpricedSeats)
 	}

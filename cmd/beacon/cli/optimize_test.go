@@ -59,15 +59,7 @@ func smallSnapshot(t *testing.T) string {
 	if err := storage.NewConfigStore(dir).Save(cfg); err != nil {
 		t.Fatal(err)
 	}
-	s, err := inventory.OpenDir(ctx, dir, inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	w, err := s.BeginRun(ctx, inventory.RunInfo{ConnectionID: "conn-fabrikam", ConnectionName: "Fabrikam", Trigger: inventory.TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := beginRun(t, dir, "conn-fabrikam", "Fabrikam")
 	sku := func(id, part string, n int) inventory.SKU {
 		return inventory.SKU{SkuID: id, SkuPartNumber: part, ID: "t_" + id, AppliesTo: "User", CapabilityStatus: "Enabled",
 			PrepaidUnits: inventory.PrepaidUnits{Enabled: n}, SubscriptionIDs: []string{}}
@@ -367,11 +359,7 @@ func TestOptimizeExitCodes(t *testing.T) {
 		t.Errorf("no snapshot: %d %q %s", code, out, errs)
 	}
 	// Nor without any database.
-	empty := t.TempDir()
-	if err := storage.NewConfigStore(empty).Save(&storage.Config{Version: storage.ConfigVersion, Connections: []storage.Connection{{ID: "x",
-		Name: "Northwind", SourceType: storage.SourceMicrosoft365, Cloud: "Global", ClientID: "c", AuthFlow: storage.FlowAuthorizationCode}}}); err != nil {
-		t.Fatal(err)
-	}
+	empty := neverImported(t)
 	if code, _, errs := runIn(empty, "optimize", "Northwind"); code != ExitFailed || !strings.Contains(errs, "run `beacon execute") {
 		t.Errorf("no database: %d %s", code, errs)
 	}
