@@ -73,8 +73,10 @@ type dataPages struct {
 	statusErr     error
 	statusPending int
 	// readsAhead counts the reads of facts ahead of the Optimization page
-	// still under way (readAhead).
-	readsAhead int
+	// still under way (readAhead), extrasPending the Licenses chart's and
+	// trend's reads: a window is closed only when none is left.
+	readsAhead    int
+	extrasPending int
 }
 
 func newDataPages(s *screen, d *draft, store *inventory.Store, statusChanged func(), show func(string)) *dataPages {
@@ -170,9 +172,11 @@ func (m *dataPages) loadChart(p *dataPage) func(inventory.Query, inventory.Run, 
 		}
 		gen, connID, store, src := p.gen, p.connID, m.store, m.licensesSource()
 		q.Limit, q.Offset, q.Sort, q.Desc = 0, 0, "", false
+		m.extrasPending++
 		go func() {
 			ls, err := src.read(context.Background(), store, connID, q)
 			doUI(func() {
+				m.extrasPending--
 				if gen != p.gen {
 					return
 				}
@@ -223,9 +227,11 @@ func (m *dataPages) loadTrend(p *dataPage) {
 		h.ConfigDir = m.draft.repo.Config.Dir()
 	}
 	gen, connID := p.gen, p.connID
+	m.extrasPending++
 	go func() {
 		points, err := h.Trend(context.Background(), connID, sku, since)
 		doUI(func() {
+			m.extrasPending--
 			if gen != p.gen || connID != p.connID {
 				return
 			}

@@ -120,7 +120,12 @@ func dataWindow(tb testing.TB, store *inventory.Store, connID string, deps Deps)
 		m.quit = func() {}
 		m.win.Resize(fyne.NewSize(windowWidth, windowHeight))
 	})
-	tb.Cleanup(func() { onUI(m.win.Close) })
+	tb.Cleanup(func() {
+		// A read still under way would land on the next test's app
+		// (Fyne's caches are global): let every one land first.
+		waitUIWithin(tb, dataWait, "background reads before closing", func() bool { return m.data.quiet() })
+		onUI(m.win.Close)
+	})
 	var lerr error
 	waitUI(tb, "last runs", func() bool { lerr = m.data.statusErr; return m.data.statusPending == 0 })
 	if lerr != nil {
@@ -911,4 +916,20 @@ func TestLicenceDrillDownToItsUsers(t *testing.T) {
 	if e.total != bigUsers {
 		t.Fatalf("after clearing the filter: %d", e.total)
 	}
+}
+
+// quiet reports that no read of the data pages is under way (UI lock).
+func (m *dataPages) quiet() bool {
+	if m.statusPending != 0 || m.readsAhead != 0 || m.extrasPending != 0 {
+		return false
+	}
+	if m.optimization != nil && m.optimization.pending != 0 {
+		return false
+	}
+	for _, p := range m.pages {
+		if p.stale {
+			return false
+		}
+	}
+	return true
 }
