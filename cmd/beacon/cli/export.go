@@ -111,13 +111,8 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 	n := 0
 	err = writeOutput(env, *output, func(w io.Writer) (err error) {
 		var tw tableWriter = newJSONTable(w)
-		switch *format {
-		case "csv":
-			if tw, err = newCSVTable(w, layout); err != nil {
-				return err
-			}
-		case "xlsx":
-			if tw, err = newXLSXTable(w, what); err != nil {
+		if *format == "csv" || *format == "xlsx" {
+			if tw, err = newFileTable(w, *format, layout, what); err != nil {
 				return err
 			}
 		}
@@ -215,6 +210,15 @@ func (t *csvTable) row(cells []string, _ any) error {
 }
 
 func (t *csvTable) close() error { t.w.Flush(); return t.w.Error() }
+
+// newFileTable returns the table of a file format: "xlsx" a workbook of
+// one sheet named sheet, anything else CSV in layout.
+func newFileTable(w io.Writer, format string, layout csvsafe.Format, sheet string) (tableWriter, error) {
+	if format == "xlsx" {
+		return newXLSXTable(w, sheet)
+	}
+	return newCSVTable(w, layout)
+}
 
 // xlsxTable writes the rows as an Excel workbook of one sheet, named
 // after what is exported.

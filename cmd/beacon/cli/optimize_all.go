@@ -132,14 +132,8 @@ func writeReport(env *Env, output, format string, layout csvsafe.Format, rep opt
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
-		case "csv":
-			t, err := newCSVTable(w, layout)
-			if err != nil {
-				return err
-			}
-			return rep.writeRows(t)
-		case "xlsx":
-			t, err := newXLSXTable(w, "Optimization")
+		case "csv", "xlsx":
+			t, err := newFileTable(w, format, layout, "Optimization")
 			if err != nil {
 				return err
 			}
