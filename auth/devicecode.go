@@ -69,12 +69,13 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 		Endpoint: oauth2.Endpoint{TokenURL: strings.TrimSpace(conn.TokenEndpoint), DeviceAuthURL: da, AuthStyle: oauth2.AuthStyleInParams},
 		Scopes:   Scopes(conn),
 	}
-	resp, err := cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient))
+	hc := boundAnswers(opts.HTTPClient)
+	resp, err := cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, hc.Client))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx)
 		}
-		return nil, fromRetrieve(opDevice, da, err)
+		return nil, fromRetrieve(opDevice, da, hc.check(err))
 	}
 	d := &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, Expiry: resp.Expiry, conn: conn, cfg: cfg, resp: resp, opts: opts, provider: provider}
 	if d.VerificationURI == "" {
@@ -86,7 +87,8 @@ func StartDeviceCode(ctx context.Context, conn storage.Connection, opts FlowOpti
 // Wait polls the token endpoint until the person has signed in, the code
 // expires or ctx ends.
 func (d *DeviceCode) Wait(ctx context.Context) (*Result, error) {
-	tok, err := d.cfg.DeviceAccessToken(context.WithValue(ctx, oauth2.HTTPClient, d.opts.HTTPClient), d.resp)
+	hc := boundAnswers(d.opts.HTTPClient)
+	tok, err := d.cfg.DeviceAccessToken(context.WithValue(ctx, oauth2.HTTPClient, hc.Client), d.resp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx)
@@ -94,7 +96,7 @@ func (d *DeviceCode) Wait(ctx context.Context) (*Result, error) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: the device code expired before the sign-in was finished; run the command again", ErrTimedOut)
 		}
-		return nil, decorate(d.conn, fromRetrieve(opDevice, d.cfg.Endpoint.TokenURL, err), "")
+		return nil, decorate(d.conn, fromRetrieve(opDevice, d.cfg.Endpoint.TokenURL, hc.check(err)), "")
 	}
 	return newResult(ctx, tok, d.conn, d.opts.Now(), d.provider)
 }

@@ -430,6 +430,10 @@ func TransportError(endpoint string, err error) error {
 	if errors.Is(err, ErrProxyAuth) {
 		return ErrProxyAuth
 	}
+	var tooLarge *AnswerTooLargeError
+	if errors.As(err, &tooLarge) {
+		return tooLarge // the endpoint was reached: "could not reach" would mislead
+	}
 	var unknownCA x509.UnknownAuthorityError
 	if errors.As(err, &unknownCA) {
 		// Almost always a proxy or firewall that inspects HTTPS and signs

@@ -314,7 +314,8 @@ func (f *Flow) exchange(ctx context.Context, code string) (*Result, error) {
 	f.used = true
 	f.mu.Unlock()
 
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.client)
+	hc := boundAnswers(f.client)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc.Client)
 	tok, err := f.cfg.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -322,7 +323,7 @@ func (f *Flow) exchange(ctx context.Context, code string) (*Result, error) {
 		}
 		// Logged after conversion: the raw oauth2 error quotes whatever
 		// body the endpoint (or a proxy) sent.
-		err = f.decorate(fromRetrieve(opExchange, f.cfg.Endpoint.TokenURL, err))
+		err = f.decorate(fromRetrieve(opExchange, f.cfg.Endpoint.TokenURL, hc.check(err)))
 		f.log.Warn("code exchange failed", "error", err.Error())
 		return nil, err
 	}

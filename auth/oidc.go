@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -81,7 +80,7 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Provider, e
 }
 
 // getJSON GETs u (with a bearer token when given) and decodes a JSON
-// object of at most 1 MiB.
+// object of less than maxAnswer bytes.
 func getJSON(ctx context.Context, hc *http.Client, u, bearer string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
@@ -98,7 +97,7 @@ func getJSON(ctx context.Context, hc *http.Client, u, bearer string, v any) erro
 		return TransportError(u, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}

@@ -295,12 +295,13 @@ func (ts *TokenSource) clientCredentials(ctx context.Context) (*oauth2.Token, er
 		Scopes:       []string{graphResource(c.GraphEndpoint) + "/.default"},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, ts.opts.HTTPClient))
+	hc := boundAnswers(ts.opts.HTTPClient)
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc.Client))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		err = fromRetrieve(opClient, c.TokenEndpoint, err)
+		err = fromRetrieve(opClient, c.TokenEndpoint, hc.check(err))
 		var ae *Error
 		if errors.As(err, &ae) && ae.Kind() == KindAdminApproval {
 			ae.AdminConsentURL = AdminConsentURL(c, "")
@@ -376,7 +377,7 @@ func postToken(ctx context.Context, client *http.Client, op, endpoint string, fo
 		return nil, TransportError(endpoint, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := readAnswer(resp)
 	if err != nil {
 		return nil, TransportError(endpoint, err)
 	}
