@@ -92,13 +92,13 @@ func TestE2EDeviceCode(t *testing.T) {
 	if d.UserCode == "" || !strings.HasPrefix(d.VerificationURI, sim.URL) {
 		t.Fatalf("device code %+v", d)
 	}
-	useBrowser(t, strings.Join([]string{"type=#otc=" + d.UserCode, "click=#next", signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#message")}, ";"))
+	testenv.UseBrowser(t, strings.Join([]string{"type=#otc=" + d.UserCode, "click=#next", testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#message")}, ";"))
 	if err := OpenBrowser(d.VerificationURI); err != nil {
 		t.Fatal(err)
 	}
 	res, err := d.Wait(ctxTimeout(t, 60*time.Second))
 	if err != nil {
-		rep := waitReport(t)
+		rep := testenv.WaitBrowserReport(t)
 		t.Fatalf("device code: %v (browser %s: %s)", err, rep.Err, rep.Text)
 	}
 	if res.Info.Account != sim.admin() || res.RefreshToken() == "" {

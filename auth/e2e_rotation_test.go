@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
@@ -22,7 +23,7 @@ import (
 // signedIn runs the browser sign-in as the admin and stores the token.
 func signedIn(t *testing.T, sim *simEnv, conn storage.Connection, st *store, opts FlowOptions) *Result {
 	t.Helper()
-	res, err, rep := runSignIn(t, conn, opts, signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
+	res, err, rep := runSignIn(t, conn, opts, testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
 	if err != nil {
 		t.Fatalf("sign-in: %v (browser: %s)", err, rep.Err)
 	}

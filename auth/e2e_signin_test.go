@@ -10,15 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
 // runSignIn starts the flow, opens the browser through $BROWSER (the
 // driver plays script) and waits for the loopback redirect.
-func runSignIn(t *testing.T, conn storage.Connection, opts FlowOptions, script string) (*Result, error, driverReport) {
+func runSignIn(t *testing.T, conn storage.Connection, opts FlowOptions, script string) (*Result, error, testenv.BrowserReport) {
 	t.Helper()
-	useBrowser(t, script)
+	testenv.UseBrowser(t, script)
 	f, err := Start(conn, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func runSignIn(t *testing.T, conn storage.Connection, opts FlowOptions, script s
 		t.Fatal(err)
 	}
 	res, err := f.Wait(ctxTimeout(t, 90*time.Second))
-	return res, err, waitReport(t)
+	return res, err, testenv.WaitBrowserReport(t)
 }
 
 func httpClientFor(t *testing.T, conn storage.Connection) FlowOptions {
@@ -52,7 +53,7 @@ func TestE2ELoopbackSignInStoresToken(t *testing.T) {
 	opts := httpClientFor(t, conn)
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	res, err, rep := runSignIn(t, conn, opts, signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
+	res, err, rep := runSignIn(t, conn, opts, testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
 	if err != nil {
 		t.Fatalf("sign-in: %v (browser: %s %s)", err, rep.Err, rep.Text)
 	}
@@ -94,7 +95,7 @@ func TestE2ELoopbackSignInStoresToken(t *testing.T) {
 func TestE2ECancelOnConsentPage(t *testing.T) {
 	sim := newSim(t, false)
 	conn := sim.conn("http://localhost")
-	_, err, rep := runSignIn(t, conn, httpClientFor(t, conn), signInScript(sim.admin(), tenant.AdminPassword, "click=#cancel", "wait=#result"))
+	_, err, rep := runSignIn(t, conn, httpClientFor(t, conn), testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#cancel", "wait=#result"))
 	if !errors.Is(err, ErrCancelled) {
 		t.Fatalf("err %v, want cancelled", err)
 	}
@@ -108,7 +109,7 @@ func TestE2ECancelOnConsentPage(t *testing.T) {
 func TestE2ENonAdminGetsAdminApprovalGuidance(t *testing.T) {
 	sim := newSim(t, false)
 	conn := sim.conn("http://localhost")
-	_, err, _ := runSignIn(t, conn, httpClientFor(t, conn), signInScript(sim.user(), tenant.UserPassword, "click=#returnToApp", "wait=#result"))
+	_, err, _ := runSignIn(t, conn, httpClientFor(t, conn), testenv.SignInScript(sim.user(), tenant.UserPassword, "click=#returnToApp", "wait=#result"))
 	var ae *Error
 	if !errors.As(err, &ae) || ae.Kind() != KindAdminApproval || len(ae.Codes) == 0 || ae.Codes[0] != 90094 {
 		t.Fatalf("err %v, want admin approval (90094)", err)
@@ -127,7 +128,7 @@ func TestE2ENonAdminGetsAdminApprovalGuidance(t *testing.T) {
 func TestE2EWrongStateFailsClosed(t *testing.T) {
 	sim := newSim(t, false)
 	conn := sim.conn("http://localhost")
-	_, err, rep := runSignIn(t, conn, httpClientFor(t, conn), "state=forged-by-attacker;"+signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
+	_, err, rep := runSignIn(t, conn, httpClientFor(t, conn), "state=forged-by-attacker;"+testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "wait=#result"))
 	if !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("err %v, want state mismatch", err)
 	}
@@ -149,7 +150,7 @@ func TestE2ENativeClientPaste(t *testing.T) {
 	redirect := sim.URL + "/common/oauth2/nativeclient"
 	sim.registerRedirect(redirect)
 	conn := sim.conn(redirect)
-	useBrowser(t, signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "waiturl=code="))
+	testenv.UseBrowser(t, testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "waiturl=code="))
 	f, err := Start(conn, httpClientFor(t, conn))
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestE2ENativeClientPaste(t *testing.T) {
 	if err := OpenBrowser(f.AuthURL()); err != nil {
 		t.Fatal(err)
 	}
-	rep := waitReport(t)
+	rep := testenv.WaitBrowserReport(t)
 	if rep.Err != "" {
 		t.Fatalf("browser: %s", rep.Err)
 	}
@@ -186,7 +187,7 @@ func TestE2ECodeFromAnotherSignInRefused(t *testing.T) {
 	redirect := sim.URL + "/common/oauth2/nativeclient"
 	sim.registerRedirect(redirect)
 	conn := sim.conn(redirect)
-	useBrowser(t, signInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "waiturl=code="))
+	testenv.UseBrowser(t, testenv.SignInScript(sim.admin(), tenant.AdminPassword, "click=#accept", "waiturl=code="))
 	victim, err := Start(conn, httpClientFor(t, conn))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestE2ECodeFromAnotherSignInRefused(t *testing.T) {
 	if err := OpenBrowser(victim.AuthURL()); err != nil {
 		t.Fatal(err)
 	}
-	rep := waitReport(t)
+	rep := testenv.WaitBrowserReport(t)
 	if rep.Err != "" {
 		t.Fatalf("browser: %s", rep.Err)
 	}
@@ -228,7 +229,7 @@ func mustQuery(t *testing.T, raw string) url.Values {
 func TestE2ETimeout(t *testing.T) {
 	sim := newSim(t, false)
 	conn := sim.conn("http://localhost")
-	useBrowser(t, "wait=button.tile") // the administrator walks away
+	testenv.UseBrowser(t, "wait=button.tile") // the administrator walks away
 	f, err := Start(conn, httpClientFor(t, conn))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +238,7 @@ func TestE2ETimeout(t *testing.T) {
 	if err := OpenBrowser(f.AuthURL()); err != nil {
 		t.Fatal(err)
 	}
-	if rep := waitReport(t); rep.Err != "" {
+	if rep := testenv.WaitBrowserReport(t); rep.Err != "" {
 		t.Fatalf("browser: %s", rep.Err)
 	}
 	if _, err := f.Wait(ctxTimeout(t, 300*time.Millisecond)); !errors.Is(err, ErrTimedOut) {

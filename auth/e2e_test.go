@@ -1,24 +1,17 @@
 package auth
 
 // End-to-end harness: the simulator's identity platform as Microsoft, one
-// real headless Chromium per test run driven through $BROWSER by
-// auth/internal/browserdriver, the real Secret Service keyring and the real
-// configuration store.
+// real headless Chromium per test run (testenv.UseBrowser), the real
+// Secret Service keyring and the real configuration store.
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,105 +32,8 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	simClosers.Wait()
-	stopBrowser()
+	testenv.StopBrowser()
 	os.Exit(code)
-}
-
-// ---- the browser ----
-
-type driverReport struct{ URL, Text, Err string }
-
-var (
-	browserOnce  sync.Once
-	browserErr   error
-	browserWS    string
-	driverBin    string
-	browserProc  *exec.Cmd
-	browserStdin interface{ Close() error }
-	reportURL    string
-	reports      = make(chan driverReport, 8)
-	browserDir   string
-)
-
-func startBrowser(chromium string) error {
-	dir, err := os.MkdirTemp("", "beacon-auth-e2e-")
-	if err != nil {
-		return err
-	}
-	browserDir = dir
-	driverBin = filepath.Join(dir, "browserdriver")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goBin, "build", "-o", driverBin, "github.com/inventorybeacon/beacon/auth/internal/browserdriver")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the browser driver: %v\n%s", err, out)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		reports <- driverReport{URL: r.PostForm.Get("url"), Text: r.PostForm.Get("text"), Err: r.PostForm.Get("error")}
-	}))
-	reportURL = srv.URL
-	cmd := exec.Command(driverBin, "launch")
-	cmd.Env = append(os.Environ(), "BEACON_DRIVER_CHROMIUM="+chromium)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	browserProc, browserStdin = cmd, in
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("chromium did not start: %v", err)
-	}
-	browserWS = strings.TrimSpace(line)
-	return nil
-}
-
-func stopBrowser() {
-	if browserProc != nil {
-		browserStdin.Close()
-		_ = browserProc.Wait()
-	}
-	if browserDir != "" {
-		os.RemoveAll(browserDir)
-	}
-}
-
-// useBrowser points $BROWSER at the driver, which will play script.
-func useBrowser(t *testing.T, script string) {
-	t.Helper()
-	chromium := testenv.Chromium(t)
-	browserOnce.Do(func() { browserErr = startBrowser(chromium) })
-	if browserErr != nil {
-		t.Fatal(browserErr)
-	}
-	for len(reports) > 0 { // a previous test's late report
-		<-reports
-	}
-	t.Setenv("BROWSER", driverBin)
-	t.Setenv("BEACON_DRIVER_WS", browserWS)
-	t.Setenv("BEACON_DRIVER_REPORT", reportURL)
-	t.Setenv("BEACON_DRIVER_SCRIPT", script)
-}
-
-func waitReport(t *testing.T) driverReport {
-	t.Helper()
-	select {
-	case r := <-reports:
-		return r
-	case <-time.After(90 * time.Second): // bounds a broken test only
-		t.Fatal("the browser driver never reported")
-		return driverReport{}
-	}
 }
 
 // ---- the simulator ----
@@ -201,12 +97,6 @@ func (s *simEnv) registerRedirect(uri string) {
 
 func (s *simEnv) admin() string { return tenant.AdminLocalPart + "@" + s.Domain }
 func (s *simEnv) user() string  { return tenant.UserLocalPart + "@" + s.Domain }
-
-// signInScript picks the account, types its password and accepts.
-func signInScript(upn, password string, last ...string) string {
-	steps := []string{"pick=" + upn, "type=#password=" + password, "click=#signin"}
-	return strings.Join(append(steps, last...), ";")
-}
 
 // ---- the keyring and the configuration ----
 

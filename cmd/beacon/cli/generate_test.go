@@ -1,24 +1,19 @@
 package cli
 
 // End-to-end tests of `beacon generate` against the simulator, with the
-// real keyring and one real headless Chromium driven through $BROWSER by
-// auth/internal/browserdriver. Helpers carry a gen prefix: the package's
-// other test files are not ours.
+// real keyring and one real headless Chromium (testenv.UseBrowser).
+// Helpers carry a gen prefix: the package's other test files are not ours.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -29,88 +24,6 @@ import (
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 	"github.com/inventorybeacon/beacon/storage"
 )
-
-type genReport struct{ URL, Text, Err string }
-
-var (
-	genBrowserOnce sync.Once
-	genBrowserErr  error
-	genWS          string
-	genDriver      string
-	genReportURL   string
-	genReports     = make(chan genReport, 8)
-	// genLauncherStdin keeps the launcher's stdin open (a dropped pipe
-	// would be closed by its finalizer, and Chromium with it).
-	genLauncherStdin io.WriteCloser
-)
-
-// genStartBrowser builds the driver and starts one Chromium for the whole
-// package run. It needs no TestMain: the launcher ends Chromium when its
-// stdin closes, which happens when this test process exits.
-func genStartBrowser(chromium string) error {
-	dir, err := os.MkdirTemp("", "beacon-cli-e2e-")
-	if err != nil {
-		return err
-	}
-	genDriver = filepath.Join(dir, "browserdriver")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(goBin, "build", "-o", genDriver, "github.com/inventorybeacon/beacon/auth/internal/browserdriver").CombinedOutput(); err != nil {
-		return fmt.Errorf("build the browser driver: %v\n%s", err, out)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		genReports <- genReport{URL: r.PostForm.Get("url"), Text: r.PostForm.Get("text"), Err: r.PostForm.Get("error")}
-	}))
-	genReportURL = srv.URL
-	cmd := exec.Command(genDriver, "launch")
-	cmd.Env = append(os.Environ(), "BEACON_DRIVER_CHROMIUM="+chromium)
-	if genLauncherStdin, err = cmd.StdinPipe(); err != nil {
-		return err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("chromium did not start: %v", err)
-	}
-	genWS = strings.TrimSpace(line)
-	return nil
-}
-
-func genUseBrowser(t *testing.T, script string) {
-	t.Helper()
-	chromium := testenv.Chromium(t)
-	genBrowserOnce.Do(func() { genBrowserErr = genStartBrowser(chromium) })
-	if genBrowserErr != nil {
-		t.Fatal(genBrowserErr)
-	}
-	for len(genReports) > 0 {
-		<-genReports
-	}
-	t.Setenv("BROWSER", genDriver)
-	t.Setenv("BEACON_DRIVER_WS", genWS)
-	t.Setenv("BEACON_DRIVER_REPORT", genReportURL)
-	t.Setenv("BEACON_DRIVER_SCRIPT", script)
-}
-
-func genWaitReport(t *testing.T) genReport {
-	t.Helper()
-	select {
-	case r := <-genReports:
-		return r
-	case <-time.After(90 * time.Second): // bounds a broken test only
-		t.Fatal("the browser driver never reported")
-		return genReport{}
-	}
-}
 
 // genSetup starts the simulator and writes a configuration with one
 // connection to it; the command's keyring is a service of the test's own.
@@ -148,8 +61,7 @@ func genSetup(t *testing.T, tls bool, redirect func(simURL string) string) (*m36
 }
 
 func genSignIn(domain string, last ...string) string {
-	steps := []string{"pick=" + tenant.AdminLocalPart + "@" + domain, "type=#password=" + tenant.AdminPassword, "click=#signin", "click=#accept"}
-	return strings.Join(append(steps, last...), ";")
+	return testenv.SignInScript(tenant.AdminLocalPart+"@"+domain, tenant.AdminPassword, append([]string{"click=#accept"}, last...)...)
 }
 
 // syncBuffer is an output the command writes while the test reads it.
@@ -203,7 +115,7 @@ func genExit(t *testing.T, done <-chan int) int {
 // its description in the configuration.
 func TestGenerateLoopback(t *testing.T) {
 	sim, conn, dir, secrets := genSetup(t, false, func(string) string { return "http://localhost" })
-	genUseBrowser(t, genSignIn(sim.Tenant().Domain, "wait=#result"))
+	testenv.UseBrowser(t, genSignIn(sim.Tenant().Domain, "wait=#result"))
 	done, out, errOut := genRun(t, dir, strings.NewReader(""), "generate", "contoso sim", "--timeout", "90s")
 	if code := genExit(t, done); code != ExitOK {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
@@ -239,7 +151,7 @@ func TestGeneratePastedAddress(t *testing.T) {
 		}
 	}
 	sim.Tenant().Unlock()
-	genUseBrowser(t, genSignIn(sim.Tenant().Domain, "waiturl=code="))
+	driver := testenv.UseBrowser(t, genSignIn(sim.Tenant().Domain, "waiturl=code="))
 	stdin, paste := io.Pipe()
 	defer paste.Close()
 	done, out, errOut := genRun(t, dir, stdin, "generate", "--no-browser", "Contoso Sim")
@@ -255,7 +167,7 @@ func TestGeneratePastedAddress(t *testing.T) {
 			t.Fatalf("exit %d before the URL: %s %s", c, out, errOut)
 		}
 	}
-	cmd := exec.Command(genDriver, authURL)
+	cmd := exec.Command(driver, authURL)
 	cmd.Env = os.Environ()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -268,10 +180,10 @@ func TestGeneratePastedAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := au.Query().Get("state")
-	rep := genWaitReport(t)
+	rep := testenv.WaitBrowserReport(t)
 	for rep.Err == "" && !strings.Contains(rep.URL, "state="+state) {
 		t.Logf("ignoring a report of another sign-in: %.120s", rep.URL)
-		rep = genWaitReport(t)
+		rep = testenv.WaitBrowserReport(t)
 	}
 	if rep.Err != "" {
 		t.Fatalf("browser: %s", rep.Err)
@@ -306,15 +218,15 @@ func TestGenerateDeviceCode(t *testing.T) {
 			t.Fatalf("exit %d before the code: %s %s", c, out, errOut)
 		}
 	}
-	genUseBrowser(t, "type=#otc="+code+";click=#next;"+genSignIn(sim.Tenant().Domain, "wait=#message"))
-	cmd := exec.Command(genDriver, uri)
+	driver := testenv.UseBrowser(t, "type=#otc="+code+";click=#next;"+genSignIn(sim.Tenant().Domain, "wait=#message"))
+	cmd := exec.Command(driver, uri)
 	cmd.Env = os.Environ()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Wait()
 	if c := genExit(t, done); c != ExitOK {
-		rep := genWaitReport(t)
+		rep := testenv.WaitBrowserReport(t)
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s\nbrowser: %s %s", c, out, errOut, rep.Err, rep.Text)
 	}
 	if rt, err := secrets.Get(conn.ID, storage.SecretRefreshToken); err != nil || rt == "" {
@@ -393,7 +305,7 @@ func TestGenerateKeyringRetry(t *testing.T) {
 	sim, conn, dir, secrets := genSetup(t, false, func(string) string { return "http://localhost" })
 	flaky := &genFlakyKeyring{Secrets: secrets, fail: 1}
 	generateKeyring = func() storage.Secrets { return flaky }
-	genUseBrowser(t, genSignIn(sim.Tenant().Domain, "wait=#result"))
+	testenv.UseBrowser(t, genSignIn(sim.Tenant().Domain, "wait=#result"))
 	stdin, enter := io.Pipe()
 	defer enter.Close()
 	done, out, errOut := genRun(t, dir, stdin, "generate", conn.Name)
