@@ -27,6 +27,11 @@ func TestEndlessAnswerIsRefusedInPlainWords(t *testing.T) {
 	var sent atomic.Int64 // bytes the endless answers sent, all requests
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/poll/") && strings.HasSuffix(r.URL.Path, "/devicecode") {
+			// A device code the test's polls then get an endless answer for.
+			_, _ = io.WriteString(w, `{"device_code":"dc","user_code":"ABCD1234","verification_uri":"https://example.com/devicelogin","expires_in":900,"interval":1}`)
+			return
+		}
 		_, _ = io.WriteString(w, `{"access_token":"`)
 		chunk := []byte(strings.Repeat("a", 32<<10))
 		rc := http.NewResponseController(w)
@@ -73,6 +78,16 @@ func TestEndlessAnswerIsRefusedInPlainWords(t *testing.T) {
 		}},
 		{"device code", func() error {
 			_, err := StartDeviceCode(ctx, conn, FlowOptions{HTTPClient: srv.Client(), Logger: quiet})
+			return err
+		}},
+		{"device code polls", func() error {
+			poll := conn
+			poll.TokenEndpoint = srv.URL + "/poll/" + tenant + "/oauth2/v2.0/token"
+			d, err := StartDeviceCode(ctx, poll, FlowOptions{HTTPClient: srv.Client(), Logger: quiet})
+			if err != nil {
+				return err
+			}
+			_, err = d.Wait(ctx)
 			return err
 		}},
 		{"discovery", func() error {
