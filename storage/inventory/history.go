@@ -184,7 +184,7 @@ const historyChangedUsers = `WITH p AS MATERIALIZED (
 		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?1),
 	n AS MATERIALIZED (
 		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?2)
-	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, p.id IS NULL, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
+	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, CASE WHEN p.id IS NULL THEN 1 ELSE 0 END, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
 		FROM n LEFT JOIN p ON p.id = n.id
 		WHERE p.id IS NULL OR p.account_enabled <> n.account_enabled OR p.assigned_licenses <> n.assigned_licenses
 	UNION ALL

@@ -152,8 +152,11 @@ func TestHistoryDaysEventsAndPruning(t *testing.T) {
 }
 
 func TestFailedRunWritesNoHistory(t *testing.T) {
+	forEachStore(t, Options{}, testFailedRunWritesNoHistory)
+}
+
+func testFailedRunWritesNoHistory(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	w := beginWithSKUs(t, s, "c1")
 	if err := w.AddUsers(ctx, testUsers(3, "u")); err != nil {
 		t.Fatal(err)

@@ -121,8 +121,11 @@ func nocase(s string) string {
 // plain sort gives, ties broken by the order users were staged (rowid),
 // in both directions.
 func TestUsersPagesMatchTheFullSortedList(t *testing.T) {
+	forEachStore(t, Options{}, testUsersPagesMatchTheFullSortedList)
+}
+
+func testUsersPagesMatchTheFullSortedList(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	const n = 2500
 	writePageRun(t, s, "c1", n, 2, 0)
 
