@@ -127,6 +127,11 @@ func (s *Store) migratePG(ctx context.Context) error {
 	for _, c := range pgAddedColumns {
 		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1], c[2])))
 	}
+	// analyze samples 3,000 rows for the run ids (a handful of values)
+	// instead of 30,000.
+	for _, t := range finishedTables() {
+		stmts = append(stmts, "ALTER TABLE "+t+" ALTER COLUMN run_id SET STATISTICS 10")
+	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("create schema: %w", err)
@@ -285,4 +290,27 @@ func (s *Store) insertID(ctx context.Context, query string, args ...any) (int64,
 		return 0, err
 	}
 	return res.LastInsertId()
+}
+
+// analyze refreshes PostgreSQL's statistics of tables a run has just
+// filled (SQLite: nothing). Without it the planner takes the new run's id
+// for one with no rows and may pick plans that are fine for a few rows
+// and not for 100,000: an incremental run's lookup of the changed users
+// re-read the list of ids for every user and took 76 s instead of 0.2 s.
+func (s *Store) analyze(ctx context.Context, conn *sql.Conn, tables ...string) error {
+	if !s.pg {
+		return nil
+	}
+	// The run ids only: what the plans of the run's queries hinge on.
+	_, err := conn.ExecContext(ctx, "ANALYZE "+strings.Join(tables, " (run_id), ")+" (run_id)")
+	return err
+}
+
+// finishedTables are the tables the queries of Finish read by the new run.
+func finishedTables() []string {
+	t := []string{"users", "user_activity"}
+	for _, r := range reportSpecs {
+		t = append(t, r.Table)
+	}
+	return t
 }

@@ -1064,7 +1064,10 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	// The derived figures are committed first (still staged, so
 	// invisible): the history reads them, with the rest of the snapshot,
 	// on the store's other connections.
-	err := w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
+	err := w.s.analyze(ctx, w.conn, finishedTables()...) // PostgreSQL's planner
+	if err == nil {
+		err = w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
+	}
 	var day *historyDay
 	if err == nil {
 		day, err = w.historyDay(ctx, out)
