@@ -526,10 +526,8 @@ func (s *Store) HistoryEvents(ctx context.Context, connID string, q HistoryQuery
 		args = append(args, nameUser, q.UPN)
 	}
 	if q.SkuID != "" {
-		where += " AND e.sku = (SELECT id FROM history_names WHERE kind = ?6 AND name = lower(?7))"
-		for len(args) < 5 {
-			args = append(args, nil)
-		}
+		// Numbered after those in use: PostgreSQL refuses unused ones.
+		where += fmt.Sprintf(" AND e.sku = (SELECT id FROM history_names WHERE kind = ?%d AND name = lower(?%d))", len(args)+1, len(args)+2)
 		args = append(args, nameSKU, q.SkuID)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT e.day, u.name, COALESCE(k.name, ''), e.kind FROM history_events e

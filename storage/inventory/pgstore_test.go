@@ -36,6 +36,13 @@ func forEachStore(t *testing.T, opts Options, fn func(t *testing.T, s *Store)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, openPG(t, opts)) })
 }
 
+// forEachStoreOpen is forEachStore for tests that choose the options
+// themselves: open opens a new store of the kind under test.
+func forEachStoreOpen(t *testing.T, fn func(t *testing.T, open func(Options) *Store)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, func(o Options) *Store { return openTest(t, o) }) })
+	t.Run("postgres", func(t *testing.T) { fn(t, func(o Options) *Store { return openPG(t, o) }) })
+}
+
 func TestRebind(t *testing.T) {
 	for _, c := range [][2]string{
 		{"SELECT 1", "SELECT 1"},

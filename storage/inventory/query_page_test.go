@@ -228,8 +228,11 @@ func testUsersPagesMatchTheFullSortedList(t *testing.T, s *Store) {
 func TestApplicationAndReportPagesMatchTheFullSortedList(t *testing.T) {
 	defer func(r int) { reverseFrom = r }(reverseFrom)
 	reverseFrom = 1
+	forEachStore(t, Options{}, testApplicationAndReportPagesMatchTheFullSortedList)
+}
+
+func testApplicationAndReportPagesMatchTheFullSortedList(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	writePageRun(t, s, "c1", 1500, 0, 400)
 
 	for _, search := range []string{"", "alpha", "fabrikam"} {
