@@ -500,9 +500,13 @@ func TestSearchTextBuffered(t *testing.T) {
 // staged users (the path of incremental runs), user by user: recent,
 // old, case-differing and missing activity.
 func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
+	forEachStoreOpen(t, testActiveCountedWhileStagingEqualsSQL)
+}
+
+func testActiveCountedWhileStagingEqualsSQL(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
 	figures := func(sqlPath bool) []License {
-		s := openTest(t, Options{})
+		s := open(Options{})
 		w := beginWithUsers(t, s, 40)
 		var rows []ReportRow
 		for i := 0; i < 40; i += 3 {
