@@ -133,3 +133,22 @@ func (s *Store) releaseRunConn(conn *sql.Conn, connID string) {
 		conn.Close()
 	}
 }
+
+// historyLockKey is the lock promotions take turns with on PostgreSQL
+// ("beaconHI").
+const historyLockKey = 0x626561636f6e4849
+
+// lockHistory makes the promotions of beacons finishing at the same
+// moment write the history one after the other (PostgreSQL; SQLite has one
+// writer anyway): each adds the names it meets (SKUs, users) to
+// history_names, and two adding the same new names in different orders
+// each waited for the other's row, so PostgreSQL failed one import with
+// "deadlock detected". Held to the end of the promotion's transaction,
+// which is short.
+func (s *Store) lockHistory(ctx context.Context, conn *sql.Conn) error {
+	if !s.pg {
+		return nil
+	}
+	_, err := conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(historyLockKey))
+	return err
+}

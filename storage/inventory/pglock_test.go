@@ -3,8 +3,11 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/inventorybeacon/beacon/internal/pgtest"
@@ -165,6 +168,55 @@ func TestPostgresTwoBeaconsWriteOneDatabase(t *testing.T) {
 		var conns int
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM beacon_connections").Scan(&conns); err != nil || conns != 2 {
 			t.Errorf("beacon_connections: %d (%v), want 2", conns, err)
+		}
+	}
+}
+
+// Beacons finishing at the same moment add the same new names to the
+// history (SKUs their tenants share) in different orders. Without the
+// promotions taking turns the two transactions could each wait for the
+// other's row of history_names, and PostgreSQL would fail one of them
+// ("deadlock detected"), losing that import.
+func TestPostgresConcurrentPromotionsShareHistoryNames(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openBeacons(t, 2)
+	for round := range 6 {
+		skus := make([]SKU, 60)
+		for i := range skus {
+			id := fmt.Sprintf("%08d-0000-0000-0000-%012d", round, i)
+			skus[i] = SKU{SkuID: id, SkuPartNumber: "PART_" + id, ID: "t_" + id, AppliesTo: "User", CapabilityStatus: "Enabled",
+				PrepaidUnits: PrepaidUnits{Enabled: 5}, SubscriptionIDs: []string{}}
+		}
+		var ws []*RunWriter
+		for i, s := range b {
+			w, err := s.BeginRun(ctx, RunInfo{ConnectionID: fmt.Sprint("c", i), ConnectionName: "Tenant", Trigger: TriggerCLI})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := slices.Clone(skus)
+			if i == 1 {
+				slices.Reverse(mine)
+			}
+			if err := w.AddSKUs(ctx, mine); err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, w)
+		}
+		errs := make(chan error, len(ws))
+		var start sync.WaitGroup
+		start.Add(1)
+		for _, w := range ws {
+			go func() {
+				start.Wait()
+				_, err := w.Finish(ctx, Outcome{Status: StatusSucceeded})
+				errs <- err
+			}()
+		}
+		start.Done()
+		for range ws {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
 		}
 	}
 }

@@ -1082,6 +1082,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 				return err
 			}
 			// The day's history goes with the promotion: both or neither.
+			if err := w.s.lockHistory(ctx, w.conn); err != nil {
+				return err
+			}
 			if err := writeHistoryDay(ctx, w.conn, day, true); err != nil {
 				return err
 			}
