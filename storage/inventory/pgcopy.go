@@ -47,3 +47,13 @@ func (c *copyInto) run(ctx context.Context, w *RunWriter, args []driver.NamedVal
 		return err
 	})
 }
+
+// rowsPerInsert is how many rows of a batch one bulk insert carries:
+// SQLite's tuned statement size, or on PostgreSQL the whole batch in one
+// COPY (a statement's size does not matter there, its round trips do).
+func (s *Store) rowsPerInsert(sqlite int) int {
+	if s.pg {
+		return 1 << 30
+	}
+	return sqlite
+}

@@ -525,8 +525,9 @@ func (w *RunWriter) requeuePlans(fresh []int) {
 // insertUserBatch inserts b's users and plan entries (mu held, in a
 // transaction).
 func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) error {
-	for start := 0; start < b.users; start += usersPerInsert {
-		n := min(usersPerInsert, b.users-start)
+	per := w.s.rowsPerInsert(usersPerInsert)
+	for start := 0; start < b.users; start += per {
+		n := min(per, b.users-start)
 		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
 		if err != nil {
 			return err
@@ -729,8 +730,9 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 	defer w.mu.Unlock()
 	err := w.batch(ctx, spec.Title+" report rows", func() error {
 		per := len(cols)
-		for start := 0; start < b.rows; start += reportRowsPerInsert {
-			n := min(reportRowsPerInsert, b.rows-start)
+		chunk := w.s.rowsPerInsert(reportRowsPerInsert)
+		for start := 0; start < b.rows; start += chunk {
+			n := min(chunk, b.rows-start)
 			ins, err := w.bulkInsert(ctx, spec.Table, cols, n)
 			if err != nil {
 				return err
