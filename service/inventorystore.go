@@ -26,6 +26,14 @@ func InventoryLocation(configDir, flag string) (location, from string, err error
 		return v, StoreEnv, nil
 	}
 	cfg, err := storage.NewConfigStore(configDir).Load()
+	var damaged *storage.DamagedConfigError
+	var newer *storage.NewerConfigError
+	if errors.As(err, &damaged) || errors.As(err, &newer) {
+		// The window asks what to do with such a file once it is open,
+		// and the commands refuse it themselves: the inventory in the
+		// folder meanwhile, rather than no window at all.
+		return "", "", nil
+	}
 	if err != nil {
 		return "", "", err
 	}

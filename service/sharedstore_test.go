@@ -134,4 +134,12 @@ func TestInventoryStoreSettingKeepsThePasswordInTheKeyring(t *testing.T) {
 	if loc, _, err := InventoryLocation(dir, ""); loc != "" || err != nil {
 		t.Errorf("back to the default: %q (%v)", loc, err)
 	}
+	// A damaged configuration does not keep the window from opening
+	// (it asks about the file itself): the folder's inventory meanwhile.
+	if err := os.WriteFile(storage.NewConfigStore(dir).Path(), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _, err := InventoryLocation(dir, ""); loc != "" || err != nil {
+		t.Errorf("with a damaged configuration: %q (%v)", loc, err)
+	}
 }
