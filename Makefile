@@ -74,6 +74,9 @@ clean:
 # Issue 7's benchmark: sequential vs parallel vs incremental `beacon execute`
 # against the simulator (10k/100k/200k users, 0 and 150 ms), results into
 # BENCHMARKS.md. `make bench BENCH_ARGS=--quick` runs 10,000 users only.
+# PostgreSQL (issue 21): `BEACON_STORE=postgres://... scripts/session.sh go
+# run ./cmd/bench --users 100000` imports into that database instead (not
+# through make bench, whose table is the SQLite store's).
 .PHONY: bench
 bench:
 	scripts/session.sh $(GO) run ./cmd/bench --write BENCHMARKS.md $(BENCH_ARGS)

@@ -51,6 +51,11 @@ mapfile -t missing_bare < <(lacking "${needs_bare[@]}")
 # ImageMagick's convert turns xwd screenshots into PNG; some images ship a
 # stand-in convert, so look for the real package.
 dpkg -s imagemagick >/dev/null 2>&1 || missing+=(imagemagick)
+# The storage tests run against PostgreSQL too (issue 21): internal/pgtest
+# runs initdb and the server from /usr/lib/postgresql/N/bin itself, in a
+# temporary folder. The package's own cluster and service are not needed.
+pg_missing=0
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { missing+=(postgresql); pg_missing=1; }
 all_missing=("${missing[@]}" "${missing_bare[@]}")
 [[ ${#all_missing[@]} -eq 0 ]] && exit 0
 
@@ -62,6 +67,13 @@ fi
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 echo "install-deps: installing ${all_missing[*]}" >&2
+if [[ $pg_missing -eq 1 ]]; then
+  # No "main" cluster: it would be a service of its own, started (or not,
+  # in a container without an init) by the package's postinst, which the
+  # tests never use.
+  $sudo mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/inventory-beacon.conf >/dev/null
+fi
 $sudo apt-get update -qq
 # With recommends, as the machines the suite is proven on were set up
 # (fonts for Chromium, xauth for Xvfb, ...).

@@ -10,7 +10,7 @@
 #   BEACON_SOAK_LOAD_DURATION  how long the scheduler runs (default 240s)
 #   SOAK_FUZZTIME              time per fuzz target (default 20s)
 #   SOAK_ATTACK_COUNT          repetitions of the loopback attack tests (default 20)
-#   SOAK_ONLY                  a regexp of check names to run (faults|kill|history|secrets|load|token|attacks|fuzz|disk|clock|keyring|network)
+#   SOAK_ONLY                  a regexp of check names to run (faults|kill|postgres|history|secrets|load|token|attacks|fuzz|disk|clock|keyring|network)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LANG=${LANG:-en_US.UTF-8}
@@ -55,6 +55,10 @@ export BEACON_SOAK_PROXY_BIN=$work/faultproxy
 # secrets at rest and in logs, scheduler load.
 step faults  $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^TestFaultyGraph$' ./internal/soak
 step kill    $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9BeaconExecute|TestKill9WhileSavingConfig)$' ./internal/soak
+# Issue 21: the same kill -9 phase with the inventory on PostgreSQL, and
+# 20 beacons (configuration folders of their own) importing 10,000-user
+# tenants at once into one database: nothing lost, nothing mixed.
+step postgres $GO test -tags $TAGS -count=1 -v -timeout 30m -run '^(TestKill9BeaconExecutePostgres|TestBeaconsShareOnePostgres)$' ./internal/soak
 # Issue 18: importers killed while they finish never leave half a day of
 # licence history.
 step history $GO test -tags $TAGS -count=1 -v -timeout 20m -run '^TestKill9DuringHistory$' ./connector/importer

@@ -124,6 +124,12 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
 		Progress: req.Progress, History: hist,
 		ConsentURL: auth.AdminConsentURL(conn, tokenTenant(conn))})
+	if res.Run.ID == 0 && errors.Is(err, inventory.ErrAlreadyRunning) {
+		// A shared store (PostgreSQL): another beacon imports the
+		// connection now, maybe on another computer (issue 21).
+		return s.notRun(ctx, conn, req, inventory.StatusSkipped,
+			fmt.Errorf("%w; wait for it to finish (see Import history), then try again", err))
+	}
 	if err == nil && conn.AuthFlow == storage.FlowClientCredentials {
 		s.readAppCredentials(ctx, client, conn, logger)
 	}
@@ -175,7 +181,7 @@ func (s *Imports) notRun(ctx context.Context, conn storage.Connection, req Impor
 // record writes a run that did not import, with cause as its error.
 func (s *Imports) record(ctx context.Context, conn storage.Connection, req ImportRequest, status inventory.Status, cause error) (inventory.Run, error) {
 	w, err := s.Store.BeginRun(context.WithoutCancel(ctx), inventory.RunInfo{ConnectionID: conn.ID, ConnectionName: conn.Name,
-		Trigger: req.Trigger, Note: req.Note})
+		Trigger: req.Trigger, Note: req.Note, RecordOnly: true})
 	if err != nil {
 		return inventory.Run{}, fmt.Errorf("record the %s import of %q (%v): %w", status, conn.Name, cause, err)
 	}

@@ -43,6 +43,11 @@ type Config struct {
 	// HistoryMonths is how many months of licence history each import
 	// keeps (issue 18); 0 keeps it forever.
 	HistoryMonths int `json:"historyMonths,omitempty"`
+	// Store is where the inventory lives when it is not the SQLite file
+	// in this folder: a postgres:// URL shared by several beacons (issue
+	// 21). Never with its password, which the keyring holds
+	// (SecretStorePassword).
+	Store string `json:"store,omitempty"`
 }
 
 // Price is what one seat of a SKU costs.
@@ -240,7 +245,14 @@ const (
 	// SecretCertificateKey is a certificate kept in the keyring instead of
 	// a file: the PEM private key followed by the PEM certificate.
 	SecretCertificateKey SecretKind = "certificate-key"
+	// SecretStorePassword is the password of the installation's shared
+	// inventory (Config.Store), kept under StoreSecretID rather than a
+	// connection's id.
+	SecretStorePassword SecretKind = "store-password"
 )
+
+// StoreSecretID is the keyring id of the shared inventory's password.
+const StoreSecretID = "inventory-store"
 
 // AllSecretKinds lists every kind, for deleting a connection's secrets.
 var AllSecretKinds = []SecretKind{SecretRefreshToken, SecretClientSecret, SecretProxyPassword, SecretCertificatePassword, SecretCertificateKey}

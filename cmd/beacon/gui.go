@@ -148,7 +148,7 @@ func buildDeps(o options) (*built, error) {
 		}
 		demoAccounts = accounts
 	}
-	store, err := inventory.OpenDir(context.Background(), o.configDir, inventory.Options{})
+	store, err := service.OpenInventory(context.Background(), o.configDir, o.store, b.repo.Secrets, inventory.Options{})
 	if err != nil {
 		b.cleanup()
 		return nil, fmt.Errorf("open the database of imported data: %w", err)

@@ -22,6 +22,7 @@ import (
 // options are the global flags, given before any command.
 type options struct {
 	configDir string
+	store     string // --store: the inventory's location (issue 21)
 	demo      bool
 	version   bool
 	args      []string // the command and its arguments, if any
@@ -32,6 +33,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("beacon", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configDir, "config-dir", "", "folder of the configuration and database (default: the user's config folder, or $BEACON_CONFIG_DIR)")
+	fs.StringVar(&o.store, "store", "", "where the imported data lives: a postgres:// address shared by several beacons (default: $BEACON_STORE, else the configured store, else the database in the configuration folder)")
 	fs.BoolVar(&o.demo, "demo", false, "start with a built-in simulated Microsoft 365 tenant, no Microsoft account needed")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() { cli.Usage(stderr); fmt.Fprintln(stderr, "\nGlobal options:"); fs.PrintDefaults() }
@@ -78,7 +80,9 @@ func run(args []string) int {
 		// an import in progress is cancelled and keeps the last good data.
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return cli.Run(ctx, cli.DefaultEnv(o.configDir), o.args)
+		env := cli.DefaultEnv(o.configDir)
+		env.Store = o.store
+		return cli.Run(ctx, env, o.args)
 	}
 	return runGUI(o, meta)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/pgtest"
 	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/storage"
@@ -69,7 +70,7 @@ func TestMain(m *testing.M) {
 		// is the shared one): see keyringHelper.
 		os.Exit(keyringHelper(op))
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL server, if a test started one
 	for _, b := range builds {
 		if b.dir != "" {
 			os.RemoveAll(b.dir)

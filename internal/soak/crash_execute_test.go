@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/pgtest"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -23,7 +24,21 @@ import (
 // PRAGMA integrity_check and still holds the last good snapshot (or the
 // killed run's, when it had finished), with data equal to the tenant; the
 // next import succeeds.
-func TestKill9BeaconExecute(t *testing.T) {
+func TestKill9BeaconExecute(t *testing.T) { kill9BeaconExecute(t, "") }
+
+// TestKill9BeaconExecutePostgres is the same with the inventory on
+// PostgreSQL (issue 21): the killed process's session ends, its
+// uncommitted rows vanish and its run lock with it, and the next beacon
+// tidies what it had committed.
+func TestKill9BeaconExecutePostgres(t *testing.T) {
+	u := pgtest.NewDB(t)
+	t.Setenv("BEACON_STORE", u) // the beacons' store (service.StoreEnv)
+	kill9BeaconExecute(t, u)
+}
+
+// kill9BeaconExecute runs the kills against the store at location (""
+// the SQLite file in the configuration folder).
+func kill9BeaconExecute(t *testing.T, location string) {
 	kills := scaled(2, 30)
 	keys := realKeyring(t)
 	sim := startSimProcess(t, scaled(3000, 20000), 21, "--latency", "2ms")
@@ -42,7 +57,7 @@ func TestKill9BeaconExecute(t *testing.T) {
 		return time.Since(start), err, out.String()
 	}
 	check := func(when string) (inventory.Run, bool) {
-		st, err := inventory.OpenDir(ctx, dir, inventory.Options{})
+		st, err := inventory.OpenLocation(ctx, location, dir, inventory.Options{})
 		if err != nil {
 			t.Errorf("%s: the database does not open: %v", when, err)
 			return inventory.Run{}, false
@@ -120,6 +135,10 @@ func TestKill9BeaconExecute(t *testing.T) {
 	if landed < kills {
 		t.Errorf("only %d of %d attempts killed a running import", landed, attempts)
 	}
-	figure(t, "kill-beacon-execute", "simulator=cmd/m365sim pid %d (%d users) kills=%d (of %d attempts; the others came after the process exited) full-import-time=%s corruptions=%d files=%v",
+	name := "kill-beacon-execute"
+	if location != "" {
+		name += "-postgres"
+	}
+	figure(t, name, "simulator=cmd/m365sim pid %d (%d users) kills=%d (of %d attempts; the others came after the process exited) full-import-time=%s corruptions=%d files=%v",
 		sim.PID, sim.Users, landed, attempts, took.Round(time.Millisecond), corruptions, files)
 }

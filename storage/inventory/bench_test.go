@@ -6,14 +6,34 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/pgtest"
 )
 
 // BenchmarkStageUsers measures staging users in pages of 999 (what an
 // import does per page), with licenses and plans shaped like a real tenant.
 // Report: ns/op is per user.
 func BenchmarkStageUsers(b *testing.B) {
-	ctx := context.Background()
 	s, w := benchRun(b)
+	benchStageUsers(b, s, w)
+}
+
+// BenchmarkStageUsersPostgres is BenchmarkStageUsers on PostgreSQL.
+func BenchmarkStageUsersPostgres(b *testing.B) {
+	s, err := OpenURL(context.Background(), pgtest.NewDB(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := s.BeginRun(context.Background(), RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
+	if err != nil {
+		s.Close()
+		b.Fatal(err)
+	}
+	benchStageUsers(b, s, w)
+}
+
+func benchStageUsers(b *testing.B, s *Store, w *RunWriter) {
+	ctx := context.Background()
 	defer s.Close()
 	if err := w.AddSKUs(ctx, testSKUs()); err != nil {
 		b.Fatal(err)

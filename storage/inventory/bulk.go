@@ -33,6 +33,8 @@ type bulkKey struct {
 type bulk struct {
 	st   driver.Stmt
 	args []driver.NamedValue
+	// copy, on PostgreSQL, stages the rows with COPY instead (pgcopy.go).
+	copy *copyInto
 }
 
 // add appends one argument.
@@ -46,6 +48,11 @@ func (w *RunWriter) bulkInsert(ctx context.Context, table string, cols []string,
 	k := bulkKey{table, rows}
 	if b, ok := w.bulks[k]; ok {
 		b.args = b.args[:0]
+		return b, nil
+	}
+	if w.s.pg {
+		b := &bulk{args: make([]driver.NamedValue, 0, rows*len(cols)), copy: newCopyInto(table, cols)}
+		w.bulks[k] = b
 		return b, nil
 	}
 	query := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + valuesList(rows, len(cols))
@@ -78,6 +85,9 @@ func (b *bulk) run(ctx context.Context, w *RunWriter) error {
 
 // runArgs executes the INSERT with args (numbered 1..n) instead.
 func (b *bulk) runArgs(ctx context.Context, w *RunWriter, args []driver.NamedValue) error {
+	if b.copy != nil {
+		return b.copy.run(ctx, w, args)
+	}
 	return w.conn.Raw(func(any) error {
 		rows, err := b.st.(driver.StmtQueryContext).QueryContext(ctx, args)
 		if err != nil {
@@ -99,7 +109,9 @@ func (b *bulk) runArgs(ctx context.Context, w *RunWriter, args []driver.NamedVal
 func (w *RunWriter) closeBulks() {
 	_ = w.conn.Raw(func(any) error {
 		for _, b := range w.bulks {
-			b.st.Close()
+			if b.st != nil {
+				b.st.Close()
+			}
 		}
 		return nil
 	})

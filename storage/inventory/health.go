@@ -220,6 +220,9 @@ func (s *Store) setIdentity(ctx context.Context, conn interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }) error {
+	if s.pg {
+		return nil // a file's identity; PostgreSQL has no files to mix up
+	}
 	var id int32
 	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil || id != 0 {
 		return err
@@ -478,6 +481,9 @@ const walReserve = 8 << 20
 // committed pages that could not be copied, and the WAL could not be
 // truncated.
 func (s *Store) keepCheckpointable(ctx context.Context, conn *sql.Conn) error {
+	if s.pg {
+		return nil // the server minds its own disk
+	}
 	var wal int64
 	if wi, err := os.Stat(s.path + "-wal"); err == nil {
 		wal = wi.Size()
@@ -505,6 +511,9 @@ const walStop = 2 << 20
 // checkpointTruncate copies the WAL into the database and truncates it to
 // zero bytes (best effort: a reader in another process may hold it).
 func (s *Store) checkpointTruncate(ctx context.Context) {
+	if s.pg {
+		return
+	}
 	_, _ = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 }
 

@@ -184,7 +184,7 @@ const historyChangedUsers = `WITH p AS MATERIALIZED (
 		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?1),
 	n AS MATERIALIZED (
 		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?2)
-	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, p.id IS NULL, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
+	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, CASE WHEN p.id IS NULL THEN 1 ELSE 0 END, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
 		FROM n LEFT JOIN p ON p.id = n.id
 		WHERE p.id IS NULL OR p.account_enabled <> n.account_enabled OR p.assigned_licenses <> n.assigned_licenses
 	UNION ALL
@@ -526,10 +526,8 @@ func (s *Store) HistoryEvents(ctx context.Context, connID string, q HistoryQuery
 		args = append(args, nameUser, q.UPN)
 	}
 	if q.SkuID != "" {
-		where += " AND e.sku = (SELECT id FROM history_names WHERE kind = ?6 AND name = lower(?7))"
-		for len(args) < 5 {
-			args = append(args, nil)
-		}
+		// Numbered after those in use: PostgreSQL refuses unused ones.
+		where += fmt.Sprintf(" AND e.sku = (SELECT id FROM history_names WHERE kind = ?%d AND name = lower(?%d))", len(args)+1, len(args)+2)
 		args = append(args, nameSKU, q.SkuID)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT e.day, u.name, COALESCE(k.name, ''), e.kind FROM history_events e

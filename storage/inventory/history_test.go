@@ -43,10 +43,22 @@ func importUsers(t *testing.T, s *Store, connID string, us []User, out Outcome) 
 }
 
 func TestHistoryDaysEventsAndPruning(t *testing.T) {
+	forEachStoreOpen(t, testHistoryDaysEventsAndPruning)
+}
+
+func testHistoryDaysEventsAndPruning(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
 	start := time.Date(clock.Now().Year(), 3, 1, 10, 0, 0, 0, time.UTC)
 	fc := clock.NewFake(start)
-	s := openTest(t, Options{Keep: 2, Now: fc.Now})
+	s := open(Options{Keep: 2, Now: fc.Now})
+	// The views' amounts: SQLite's REAL prints 36.0, PostgreSQL's
+	// numeric rounded to cents 36.00.
+	price := func(units string) string {
+		if s.Postgres() {
+			return units + ".00"
+		}
+		return units + ".0"
+	}
 	us := testUsers(6, "u")
 	// Figures that only the service knows arrive through the callback.
 	figs := HistoryOptions{Figures: func(_ context.Context, f *LicenseFacts) (HistoryFigures, error) {
@@ -113,7 +125,7 @@ func TestHistoryDaysEventsAndPruning(t *testing.T) {
 	// The BI views read the same history (views.go, docs/bi-views.md).
 	d1, d2 := day1.Format(time.DateOnly), day2.Format(time.DateOnly)
 	if got := queryAll[string](t, s.DB(), `SELECT day || ' ' || assigned || ' ' || inactive_assigned || ' ' || price || ' ' || price_per || ' ' || currency || ' ' || monthly_cost
-		FROM beacon_license_history WHERE connection_id = 'c1' AND sku_id = ? ORDER BY day`, skuE3); len(got) != 5 || got[0] != d1+" 4 1 36.0 year EUR 75.0" {
+		FROM beacon_license_history WHERE connection_id = 'c1' AND sku_id = ? ORDER BY day`, skuE3); len(got) != 5 || got[0] != d1+" 4 1 "+price("36")+" year EUR "+price("75") {
 		t.Errorf("beacon_license_history: %q", got)
 	}
 	if got := queryInts(t, s.DB(), `SELECT users FROM beacon_tenant_history WHERE connection_id = 'c1' ORDER BY day`); len(got) != 5 || got[0] != 6 {
@@ -125,8 +137,14 @@ func TestHistoryDaysEventsAndPruning(t *testing.T) {
 		FROM beacon_license_events WHERE connection_id = 'c1' ORDER BY day, user_principal_name, coalesce(sku_id, ''), event`); fmt.Sprint(got) != fmt.Sprint(wantView) {
 		t.Errorf("beacon_license_events\n got %q\nwant %q", got, wantView)
 	}
-	byUser, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{UPN: "USER0002@contoso.example"})
-	bySKU, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{SkuID: skuE3})
+	byUser, err := s.HistoryEvents(ctx, "c1", HistoryQuery{UPN: "USER0002@contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySKU, err := s.HistoryEvents(ctx, "c1", HistoryQuery{SkuID: skuE3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(byUser) != 2 || len(bySKU) != 2 {
 		t.Fatalf("by user %v, by SKU %v", byUser, bySKU)
 	}
@@ -152,8 +170,11 @@ func TestHistoryDaysEventsAndPruning(t *testing.T) {
 }
 
 func TestFailedRunWritesNoHistory(t *testing.T) {
+	forEachStore(t, Options{}, testFailedRunWritesNoHistory)
+}
+
+func testFailedRunWritesNoHistory(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	w := beginWithSKUs(t, s, "c1")
 	if err := w.AddUsers(ctx, testUsers(3, "u")); err != nil {
 		t.Fatal(err)

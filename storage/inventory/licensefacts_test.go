@@ -11,9 +11,10 @@ import (
 // TestLicenseFacts: user type, assignment states, groups, sign-ins and
 // per-workload activity come back as written, the plain direct states
 // cost no storage, and an incremental snapshot keeps them.
-func TestLicenseFacts(t *testing.T) {
+func TestLicenseFacts(t *testing.T) { forEachStore(t, Options{}, testLicenseFacts) }
+
+func testLicenseFacts(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "Contoso", Trigger: TriggerCLI})
 	if err != nil {
 		t.Fatal(err)

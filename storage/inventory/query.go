@@ -277,9 +277,11 @@ func orderBy(cols []Column, q Query, natural string) (string, error) {
 	}
 	for _, c := range cols {
 		if strings.EqualFold(c.Key, q.Sort) {
-			dir := ""
+			// SQLite's order of NULLs, spelled out for PostgreSQL, whose
+			// NULLs sort last ascending.
+			dir := " NULLS FIRST"
 			if q.Desc {
-				dir = " DESC"
+				dir = " DESC NULLS LAST"
 			}
 			// The natural order breaks ties so pages are stable.
 			return " ORDER BY " + c.sql + dir + ", " + natural, nil

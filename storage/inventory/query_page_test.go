@@ -121,8 +121,11 @@ func nocase(s string) string {
 // plain sort gives, ties broken by the order users were staged (rowid),
 // in both directions.
 func TestUsersPagesMatchTheFullSortedList(t *testing.T) {
+	forEachStore(t, Options{}, testUsersPagesMatchTheFullSortedList)
+}
+
+func testUsersPagesMatchTheFullSortedList(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	const n = 2500
 	writePageRun(t, s, "c1", n, 2, 0)
 
@@ -225,8 +228,11 @@ func TestUsersPagesMatchTheFullSortedList(t *testing.T) {
 func TestApplicationAndReportPagesMatchTheFullSortedList(t *testing.T) {
 	defer func(r int) { reverseFrom = r }(reverseFrom)
 	reverseFrom = 1
+	forEachStore(t, Options{}, testApplicationAndReportPagesMatchTheFullSortedList)
+}
+
+func testApplicationAndReportPagesMatchTheFullSortedList(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	writePageRun(t, s, "c1", 1500, 0, 400)
 
 	for _, search := range []string{"", "alpha", "fabrikam"} {

@@ -66,6 +66,8 @@ type Store struct {
 	// full says that is because the disk was full when it was opened.
 	readOnly string
 	full     bool
+	// pg says the database is PostgreSQL (OpenURL), not an SQLite file.
+	pg bool
 }
 
 // OpenDir opens (creating if needed) inventory.db in the configuration
@@ -259,6 +261,9 @@ func snapshotTables() []string {
 const schemaVersion = 2
 
 func (s *Store) migrate(ctx context.Context) error {
+	if s.pg {
+		return s.migratePG(ctx)
+	}
 	// A current schema is left alone: opening must not need to write (a
 	// full disk, a file that cannot be written).
 	if s.path != "" {
@@ -277,6 +282,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v > schemaVersion {
 		return fmt.Errorf("the database was written by a newer Inventory Beacon (schema %d, this build knows %d); update the app", v, schemaVersion)
 	}
+	return s.migrateSQLite(ctx, schemaStatements())
+}
+
+// schemaStatements create the tables and indexes, in SQLite's SQL;
+// pgDDL translates them for PostgreSQL, so both stores have one schema.
+func schemaStatements() []string {
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS runs (
 			id INTEGER PRIMARY KEY,
@@ -500,6 +511,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			fmt.Sprintf(`DROP INDEX IF EXISTS %s_run`, r.Table),
 			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %[1]s_run_id ON %[1]s(run_id)`, r.Table))
 	}
+	return stmts
+}
+
+// migrateSQLite runs stmts and SQLite's later changes in one transaction.
+func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -636,15 +652,16 @@ func (s *Store) recover(ctx context.Context) error {
 		id   int64
 		pid  int
 		host string
+		conn string
 	}
 	var running []orphan
-	rows, err := s.db.QueryContext(ctx, "SELECT id, pid, host FROM runs WHERE status = ?", StatusRunning)
+	rows, err := s.db.QueryContext(ctx, "SELECT id, pid, host, connection_id FROM runs WHERE status = ?", StatusRunning)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var o orphan
-		if err := rows.Scan(&o.id, &o.pid, &o.host); err != nil {
+		if err := rows.Scan(&o.id, &o.pid, &o.host, &o.conn); err != nil {
 			rows.Close()
 			return err
 		}
@@ -657,14 +674,16 @@ func (s *Store) recover(ctx context.Context) error {
 	for _, o := range running {
 		// A run on another machine (a shared folder) cannot be checked; it
 		// is left alone rather than failed under a live importer.
-		if o.host != s.host || processAlive(o.pid) {
+		if s.pg {
+			// PostgreSQL: a run lives as long as its lock (pglock.go),
+			// on whichever machine it runs.
+			if held, err := s.runLockHeld(ctx, o.conn); err != nil || held {
+				continue
+			}
+		} else if o.host != s.host || processAlive(o.pid) {
 			continue
 		}
-		if _, err := s.db.ExecContext(ctx,
-			"UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ? AND status = ?",
-			StatusFailed, s.now().UnixNano(),
-			"interrupted: the importing process ended before the run finished (it was killed, crashed or the computer stopped); the previous data was kept",
-			o.id, StatusRunning); err != nil {
+		if err := s.interruptRuns(ctx, "id = ?", o.id); err != nil {
 			return err
 		}
 	}
@@ -846,6 +865,11 @@ func (s *Store) runIDs(ctx context.Context, query string, args ...any) ([]int64,
 // IntegrityCheck runs PRAGMA integrity_check and returns its verdict ("ok"
 // when the file is sound).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.pg {
+		// The server keeps its pages sound itself (WAL, checksums);
+		// there is no file of ours to check.
+		return "ok", s.db.PingContext(ctx)
+	}
 	out, err := s.checkLines(ctx, "PRAGMA integrity_check")
 	return strings.Join(out, "\n"), err
 }

@@ -109,8 +109,11 @@ func importGood(t *testing.T, s *Store, connID string, n int, prefix string) Run
 }
 
 func TestSnapshotRoundTripAndFigures(t *testing.T) {
+	forEachStore(t, Options{}, testSnapshotRoundTripAndFigures)
+}
+
+func testSnapshotRoundTripAndFigures(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	run := importGood(t, s, "c1", 20, "a")
 	if run.Status != StatusSucceeded || !run.Current || run.Counts.Users != 20 || run.Counts.SKUs != 2 || run.Counts.ActiveUserRows != 3 {
 		t.Fatalf("run = %+v", run)
@@ -168,9 +171,10 @@ func TestSnapshotRoundTripAndFigures(t *testing.T) {
 	}
 }
 
-func TestSearchSortPage(t *testing.T) {
+func TestSearchSortPage(t *testing.T) { forEachStore(t, Options{}, testSearchSortPage) }
+
+func testSearchSortPage(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	importGood(t, s, "c1", 30, "a")
 	// Case-insensitive, beyond ASCII.
 	n, err := s.CountUsers(ctx, "c1", Query{Search: "ÜNÏCODE"})
@@ -217,8 +221,11 @@ func TestSearchSortPage(t *testing.T) {
 }
 
 func TestFailedAndCancelledRunsKeepLastGoodSnapshot(t *testing.T) {
+	forEachStore(t, Options{}, testFailedAndCancelledRunsKeepLastGoodSnapshot)
+}
+
+func testFailedAndCancelledRunsKeepLastGoodSnapshot(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	good := importGood(t, s, "c1", 10, "a")
 	for _, st := range []Status{StatusFailed, StatusCancelled} {
 		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerManual, Note: "catch-up"})
@@ -335,8 +342,11 @@ func TestInterruptedRunMarkedAtOpen(t *testing.T) {
 }
 
 func TestKeepPrunesOldSnapshots(t *testing.T) {
+	forEachStore(t, Options{Keep: 2}, testKeepPrunesOldSnapshots)
+}
+
+func testKeepPrunesOldSnapshots(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{Keep: 2})
 	var runs []Run
 	for i := 0; i < 4; i++ {
 		runs = append(runs, importGood(t, s, "c1", 5, fmt.Sprintf("r%d", i)))
@@ -376,8 +386,11 @@ func TestLooksConcealed(t *testing.T) {
 // regard to case, and a discarded (re-downloaded) report's dates are
 // forgotten with its rows.
 func TestLastActivityTrackedWhileStaging(t *testing.T) {
+	forEachStore(t, Options{}, testLastActivityTrackedWhileStaging)
+}
+
+func testLastActivityTrackedWhileStaging(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	w := beginWithUsers(t, s, 3)
 	// A first download that is discarded: its late date must not survive.
 	if err := w.AddReportRows(ctx, ReportActiveUsers, []ReportRow{activeRow("user0000@contoso.example", "2026-11-20", "2026-11-19")}); err != nil {
@@ -487,9 +500,13 @@ func TestSearchTextBuffered(t *testing.T) {
 // staged users (the path of incremental runs), user by user: recent,
 // old, case-differing and missing activity.
 func TestActiveCountedWhileStagingEqualsSQL(t *testing.T) {
+	forEachStoreOpen(t, testActiveCountedWhileStagingEqualsSQL)
+}
+
+func testActiveCountedWhileStagingEqualsSQL(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
 	figures := func(sqlPath bool) []License {
-		s := openTest(t, Options{})
+		s := open(Options{})
 		w := beginWithUsers(t, s, 40)
 		var rows []ReportRow
 		for i := 0; i < 40; i += 3 {
@@ -553,8 +570,11 @@ func beginWithUsers(t *testing.T, s *Store, n int) *RunWriter {
 // are purchased and usable; suspended and locked-out ones are shown apart
 // (issue 23: 13 units in warning, 11 assigned, showed 0 purchased).
 func TestPurchasedCountsUnitsInWarning(t *testing.T) {
+	forEachStore(t, Options{}, testPurchasedCountsUnitsInWarning)
+}
+
+func testPurchasedCountsUnitsInWarning(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
 	if err != nil {
 		t.Fatal(err)
@@ -595,9 +615,10 @@ func TestPurchasedCountsUnitsInWarning(t *testing.T) {
 
 // TestApplicationKinds: Microsoft's own, other publishers', this tenant's
 // and managed identities, filtered and counted (issue 23 item 12).
-func TestApplicationKinds(t *testing.T) {
+func TestApplicationKinds(t *testing.T) { forEachStore(t, Options{}, testApplicationKinds) }
+
+func testApplicationKinds(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	const tenant = "0c0c0c0c-1111-2222-3333-444444444444"
 	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
 	if err != nil {
@@ -655,9 +676,10 @@ func TestApplicationKinds(t *testing.T) {
 
 // TestUsersHoldingASKU: a licence's drill-down lists exactly its holders,
 // with a search on top (issue 23 item 13).
-func TestUsersHoldingASKU(t *testing.T) {
+func TestUsersHoldingASKU(t *testing.T) { forEachStore(t, Options{}, testUsersHoldingASKU) }
+
+func testUsersHoldingASKU(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	importGood(t, s, "c1", 20, "a") // E3: even users; E5: multiples of 5
 	for sku, want := range map[string]int{skuE3: 10, strings.ToUpper(skuE5): 4, "00000000-0000-0000-0000-000000000000": 0} {
 		n, err := s.CountUsers(ctx, "c1", Query{SKU: sku})
@@ -683,9 +705,10 @@ func TestUsersHoldingASKU(t *testing.T) {
 // FailingConnections counts the failures since the last run that ended
 // otherwise, from the first of them; a success ends the streak, and a
 // skipped run does not (issue 23 item 8).
-func TestFailingConnections(t *testing.T) {
+func TestFailingConnections(t *testing.T) { forEachStore(t, Options{}, testFailingConnections) }
+
+func testFailingConnections(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	finish := func(conn string, st Status) Run {
 		t.Helper()
 		w, err := s.BeginRun(ctx, RunInfo{ConnectionID: conn, ConnectionName: conn, Trigger: TriggerSchedule})
@@ -727,9 +750,10 @@ func TestFailingConnections(t *testing.T) {
 // finds the users holding a SKU by its product name, and sorting by
 // Licenses follows the labels rather than the part numbers (issue 17
 // item 4).
-func TestUsersByLicenseLabel(t *testing.T) {
+func TestUsersByLicenseLabel(t *testing.T) { forEachStore(t, Options{}, testUsersByLicenseLabel) }
+
+func testUsersByLicenseLabel(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	importGood(t, s, "c1", 20, "a") // E3: even users; E5: multiples of 5
 	// Names chosen so that their order is the reverse of the part numbers'.
 	label := func(part string) string {

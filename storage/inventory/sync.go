@@ -116,6 +116,9 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 		if err != nil {
 			return err
 		}
+		if err := w.s.analyze(ctx, w.conn, "users"); err != nil {
+			return err
+		}
 		w.counts.Users += int(n)
 		// The license counts start from the previous run's (derived when
 		// it finished) and follow the changes: recounting 100,000 users'

@@ -63,8 +63,11 @@ func dumpSnapshot(t *testing.T, s *Store, connID string) string {
 // sharing the reports gives what staging the changed users afresh gives,
 // figures included.
 func TestIncrementalSnapshotEqualsFull(t *testing.T) {
+	forEachStore(t, Options{Keep: 2}, testIncrementalSnapshotEqualsFull)
+}
+
+func testIncrementalSnapshotEqualsFull(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{Keep: 2})
 	first := importGood(t, s, "c1", 20, "a")
 	us := testUsers(20, "a")
 	// user 3 gets E3 and a new plan, user 4 goes, user 20 is new.

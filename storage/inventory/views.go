@@ -97,7 +97,7 @@ func biViews() []biView {
 			sk.name AS sku_id, h.purchased AS purchased, h.assigned AS assigned, h.active AS active,
 			h.inactive AS inactive_assigned, h.overlapping AS overlapping,
 			CASE WHEN h.price IS NULL THEN NULL ELSE round(h.price / 100.0, 2) END AS price,
-			CASE WHEN h.price IS NULL THEN NULL WHEN h.yearly THEN 'year' ELSE 'month' END AS price_per,
+			CASE WHEN h.price IS NULL THEN NULL WHEN h.yearly <> 0 THEN 'year' ELSE 'month' END AS price_per,
 			cu.name AS currency,
 			CASE WHEN h.cost IS NULL THEN NULL ELSE round(h.cost / 100.0, 2) END AS monthly_cost
 		FROM history_skus h JOIN history_names cn ON cn.id = h.conn JOIN history_names sk ON sk.id = h.sku

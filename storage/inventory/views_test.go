@@ -105,8 +105,11 @@ func TestBIViewsMatchTheirDocumentation(t *testing.T) {
 // TestBIViewsShowTheCurrentSnapshot: an older snapshot and a run still
 // staging stay out of the views; each connection shows its current run.
 func TestBIViewsShowTheCurrentSnapshot(t *testing.T) {
+	forEachStore(t, Options{}, testBIViewsShowTheCurrentSnapshot)
+}
+
+func testBIViewsShowTheCurrentSnapshot(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
 	importGood(t, s, "c1", 30, "old")
 	cur1 := importGood(t, s, "c1", 20, "a")
 	cur2 := importGood(t, s, "c2", 11, "b")

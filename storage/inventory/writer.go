@@ -24,6 +24,10 @@ type RunInfo struct {
 	// Note is shown with the run in the import history (e.g. why a
 	// scheduled run happened late).
 	Note string
+	// RecordOnly says the run only records an import that did not happen
+	// (skipped, could not start): on PostgreSQL it takes no run lock, so
+	// it is recorded also while another beacon imports the connection.
+	RecordOnly bool
 }
 
 // RunWriter stages one run's snapshot. Its Add methods take a page of
@@ -125,9 +129,20 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		}
 		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
 	}
+	// PostgreSQL: the connection's run lock first (pglock.go).
+	locked, err := s.lockForRun(ctx, info)
+	if err != nil {
+		return nil, fmt.Errorf("start the import of %s: %w", info.ConnectionName, err)
+	}
+	begun := false
+	defer func() {
+		if !begun {
+			s.releaseRunConn(locked, info.ConnectionID)
+		}
+	}()
 	started := s.now()
 	sizeAtStart := fileSizes(s.path)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (connection_id, connection_name, trigger, started, status, snapshot, pid, host, note)
+	id, err := s.insertID(ctx, `INSERT INTO runs (connection_id, connection_name, trigger, started, status, snapshot, pid, host, note)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		info.ConnectionID, info.ConnectionName, string(info.Trigger), started.UnixNano(), StatusRunning, snapStaging, os.Getpid(), s.host, info.Note)
 	if err != nil {
@@ -136,16 +151,13 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		}
 		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, err
-	}
 	// One pinned connection keeps the prepared statements valid across
 	// the run's many short transactions.
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.pinConn(ctx, locked)
 	if err != nil {
 		return nil, err
 	}
+	begun = true
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
@@ -513,8 +525,9 @@ func (w *RunWriter) requeuePlans(fresh []int) {
 // insertUserBatch inserts b's users and plan entries (mu held, in a
 // transaction).
 func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) error {
-	for start := 0; start < b.users; start += usersPerInsert {
-		n := min(usersPerInsert, b.users-start)
+	per := w.s.rowsPerInsert(usersPerInsert)
+	for start := 0; start < b.users; start += per {
+		n := min(per, b.users-start)
 		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
 		if err != nil {
 			return err
@@ -717,8 +730,9 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 	defer w.mu.Unlock()
 	err := w.batch(ctx, spec.Title+" report rows", func() error {
 		per := len(cols)
-		for start := 0; start < b.rows; start += reportRowsPerInsert {
-			n := min(reportRowsPerInsert, b.rows-start)
+		chunk := w.s.rowsPerInsert(reportRowsPerInsert)
+		for start := 0; start < b.rows; start += chunk {
+			n := min(chunk, b.rows-start)
 			ins, err := w.bulkInsert(ctx, spec.Table, cols, n)
 			if err != nil {
 				return err
@@ -988,6 +1002,9 @@ func (w *RunWriter) release() {
 		st.Close()
 	}
 	w.closeBulks()
+	if w.s.pg && !w.info.RecordOnly {
+		w.s.unlockRun(w.conn, w.info.ConnectionID)
+	}
 	w.conn.Close()
 	releaseCMemory()
 }
@@ -1049,7 +1066,10 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	// The derived figures are committed first (still staged, so
 	// invisible): the history reads them, with the rest of the snapshot,
 	// on the store's other connections.
-	err := w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
+	err := w.s.analyze(ctx, w.conn, finishedTables()...) // PostgreSQL's planner
+	if err == nil {
+		err = w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
+	}
 	var day *historyDay
 	if err == nil {
 		day, err = w.historyDay(ctx, out)
@@ -1064,6 +1084,9 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 				return err
 			}
 			// The day's history goes with the promotion: both or neither.
+			if err := w.s.lockHistory(ctx, w.conn); err != nil {
+				return err
+			}
 			if err := writeHistoryDay(ctx, w.conn, day, true); err != nil {
 				return err
 			}

@@ -41,6 +41,10 @@ type Env struct {
 	// ConfigDir is where the configuration, lock files and database live
 	// (storage.DefaultConfigDir unless --config-dir is given).
 	ConfigDir string
+	// Store is --store: the inventory's location for this run (a
+	// postgres:// URL or a file), before $BEACON_STORE and the
+	// configuration's setting (issue 21).
+	Store string
 }
 
 // Command is one subcommand.

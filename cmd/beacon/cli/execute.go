@@ -84,7 +84,7 @@ func runExecute(ctx context.Context, env *Env, args []string) int {
 	if !*quiet {
 		onRetry = printer.retry
 	}
-	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	store, err := openInventory(ctx, env, inventory.Options{})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon execute: %v\n", err)
 		return ExitFailed

@@ -90,7 +90,7 @@ func runExport(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "beacon export: %s has no imported data yet: run `beacon execute %q` first\n", conn.Name, conn.Name)
 		return ExitFailed
 	}
-	store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	store, err := openInventory(ctx, env, inventory.Options{})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon export: %v\n", err)
 		return ExitFailed

@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -40,13 +36,10 @@ func catalogInUse(env *Env, cmd string) (*storage.Config, *catalog.Catalog, stri
 // openStoreIfAny opens the inventory database, or returns nil when there
 // is none yet: reading prices or the catalogue must not create one.
 func openStoreIfAny(ctx context.Context, env *Env) (*inventory.Store, error) {
-	if _, err := os.Stat(filepath.Join(env.ConfigDir, inventory.FileName)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
+	if exists, err := inventoryExists(env); err != nil || !exists {
 		return nil, err
 	}
-	return inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	return openInventory(ctx, env, inventory.Options{})
 }
 
 // csvLayout is the CSV layout of an export: a file is for a spreadsheet

@@ -3,12 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -75,8 +71,8 @@ func runList(ctx context.Context, env *Env, args []string) int {
 	current := map[string]inventory.Run{}
 	var seats []inventory.License // every current snapshot's SKUs, for the totals line
 	// Listing must not create a database where none is: no file, no runs.
-	if _, err := os.Stat(filepath.Join(env.ConfigDir, inventory.FileName)); err == nil {
-		store, err := inventory.OpenDir(ctx, env.ConfigDir, inventory.Options{})
+	if exists, err := inventoryExists(env); err == nil && exists {
+		store, err := openInventory(ctx, env, inventory.Options{})
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
 			return ExitFailed
@@ -97,7 +93,7 @@ func runList(ctx context.Context, env *Env, args []string) int {
 				return ExitFailed
 			}
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if err != nil {
 		fmt.Fprintf(env.Stderr, "beacon list: %v\n", err)
 		return ExitFailed
 	}

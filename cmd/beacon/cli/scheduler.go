@@ -84,7 +84,7 @@ func runScheduler(ctx context.Context, env *Env, args []string) int {
 
 	// Opening is not cut short by a signal: the runner then stops at once,
 	// cleanly, instead of failing half-way through opening the database.
-	store, err := inventory.OpenDir(context.WithoutCancel(ctx), env.ConfigDir, inventory.Options{Now: clk.Now})
+	store, err := openInventory(context.WithoutCancel(ctx), env, inventory.Options{Now: clk.Now})
 	if err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,8 @@
+//go:build unix && !linux
+
+package pgtest
+
+import "syscall"
+
+// pdeath: only Linux has a parent-death signal; Stop ends the server.
+func pdeath(*syscall.SysProcAttr) {}

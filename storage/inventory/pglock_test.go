@@ -1,0 +1,222 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/inventorybeacon/beacon/internal/pgtest"
+)
+
+// openBeacons opens n stores on one new PostgreSQL database: n beacons
+// (on as many machines, as far as the store can tell) sharing it.
+func openBeacons(t *testing.T, n int) ([]*Store, string) {
+	t.Helper()
+	u := pgtest.NewDB(t)
+	out := make([]*Store, n)
+	for i := range out {
+		s, err := OpenURL(context.Background(), u, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out, u
+}
+
+// A connection being imported by one beacon is not imported by another
+// at the same time: the second is told where it runs, other connections
+// are not held up, and the import history still records the skip.
+func TestPostgresSecondBeaconSkipped(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openBeacons(t, 2)
+	first, err := b[0].BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b[1].BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
+	host, _ := os.Hostname()
+	var busy *AlreadyRunningError
+	if !errors.Is(err, ErrAlreadyRunning) || !errors.As(err, &busy) || busy.Host != host || busy.PID != os.Getpid() ||
+		!strings.Contains(err.Error(), "already running on "+host) {
+		t.Fatalf("the second beacon's run began or failed otherwise: %v", err)
+	}
+	other, err := b[1].BeginRun(ctx, RunInfo{ConnectionID: "c2", ConnectionName: "Fabrikam", Trigger: TriggerSchedule})
+	if err != nil {
+		t.Fatalf("another connection was held up: %v", err)
+	}
+	if _, err := other.Finish(ctx, Outcome{Status: StatusCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := b[1].BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule, RecordOnly: true})
+	if err != nil {
+		t.Fatalf("the skip could not be recorded: %v", err)
+	}
+	if run, err := rec.Finish(ctx, Outcome{Status: StatusSkipped, Err: err}); err != nil || run.Status != StatusSkipped {
+		t.Fatalf("recording the skip: %+v %v", run, err)
+	}
+	if _, err := first.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := b[1].BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerSchedule})
+	if err != nil {
+		t.Fatalf("the connection stayed locked after its run finished: %v", err)
+	}
+	again.Finish(ctx, Outcome{Status: StatusCancelled})
+}
+
+// A beacon killed mid-import (here: every session of its store ended by
+// the server, as when its process dies) leaves no half snapshot: the next
+// beacon to open the database marks the run interrupted and deletes its
+// rows, the last good snapshot stays current, and the connection can be
+// imported again at once. A run whose lock is held is alive, whatever
+// its recorded host and process say.
+func TestPostgresKilledRun(t *testing.T) {
+	ctx := context.Background()
+	b, u := openBeacons(t, 2)
+	good := importGood(t, b[0], "c1", 10, "a")
+	dead := beginWithUsers(t, b[0], 40)
+	live, err := b[1].BeginRun(ctx, RunInfo{ConnectionID: "c2", ConnectionName: "Fabrikam", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Finish(ctx, Outcome{Status: StatusCancelled})
+	// The live run looks like a process gone on another machine.
+	if _, err := b[1].db.ExecContext(ctx, "UPDATE runs SET host = 'elsewhere', pid = 999999999 WHERE id = ?", live.ID()); err != nil {
+		t.Fatal(err)
+	}
+	var victims []int
+	conn, err := b[0].db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every session of the dead beacon: its pool and its run's pinned one.
+	var lockPID int
+	if err := dead.conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&lockPID); err != nil {
+		t.Fatal(err)
+	}
+	var mine int
+	if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&mine); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	victims = append(victims, lockPID, mine)
+	for _, pid := range victims {
+		if _, err := b[1].db.ExecContext(ctx, "SELECT pg_terminate_backend(?)", pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b[0].db.Close()
+	c, err := OpenURL(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	run, err := c.Run(ctx, dead.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != StatusFailed || !strings.HasPrefix(run.Error, "interrupted") {
+		t.Errorf("the killed run is %s (%q), want failed, interrupted", run.Status, run.Error)
+	}
+	for _, tb := range snapshotTables() {
+		var n int
+		if err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+tb+" WHERE run_id = ?", dead.ID()).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s holds %d rows of the killed run (%v)", tb, n, err)
+		}
+	}
+	users, err := c.Users(ctx, "c1", Query{})
+	if err != nil || len(users) != 10 {
+		t.Errorf("c1 shows %d users (%v), want the 10 of run %d", len(users), err, good.ID)
+	}
+	if r, err := c.Run(ctx, live.ID()); err != nil || r.Status != StatusRunning {
+		t.Errorf("the live run on another machine is %s (%v), want still running", r.Status, err)
+	}
+	again, err := c.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatalf("the killed run's lock outlived it: %v", err)
+	}
+	again.Finish(ctx, Outcome{Status: StatusCancelled})
+}
+
+// Two beacons import different connections into one database at once;
+// each sees both.
+func TestPostgresTwoBeaconsWriteOneDatabase(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openBeacons(t, 2)
+	t.Run("imports", func(t *testing.T) {
+		for i, c := range []string{"c1", "c2"} {
+			t.Run(c, func(t *testing.T) {
+				t.Parallel()
+				importGood(t, b[i], c, 300+i, c)
+			})
+		}
+	})
+	for _, s := range b {
+		for i, c := range []string{"c1", "c2"} {
+			n, err := s.CountUsers(ctx, c, Query{})
+			if err != nil || n != 300+i {
+				t.Errorf("%s: %d users (%v), want %d", c, n, err, 300+i)
+			}
+		}
+		var conns int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM beacon_connections").Scan(&conns); err != nil || conns != 2 {
+			t.Errorf("beacon_connections: %d (%v), want 2", conns, err)
+		}
+	}
+}
+
+// Beacons finishing at the same moment add the same new names to the
+// history (SKUs their tenants share) in different orders. Without the
+// promotions taking turns the two transactions could each wait for the
+// other's row of history_names, and PostgreSQL would fail one of them
+// ("deadlock detected"), losing that import.
+func TestPostgresConcurrentPromotionsShareHistoryNames(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openBeacons(t, 2)
+	for round := range 6 {
+		skus := make([]SKU, 60)
+		for i := range skus {
+			id := fmt.Sprintf("%08d-0000-0000-0000-%012d", round, i)
+			skus[i] = SKU{SkuID: id, SkuPartNumber: "PART_" + id, ID: "t_" + id, AppliesTo: "User", CapabilityStatus: "Enabled",
+				PrepaidUnits: PrepaidUnits{Enabled: 5}, SubscriptionIDs: []string{}}
+		}
+		var ws []*RunWriter
+		for i, s := range b {
+			w, err := s.BeginRun(ctx, RunInfo{ConnectionID: fmt.Sprint("c", i), ConnectionName: "Tenant", Trigger: TriggerCLI})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := slices.Clone(skus)
+			if i == 1 {
+				slices.Reverse(mine)
+			}
+			if err := w.AddSKUs(ctx, mine); err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, w)
+		}
+		errs := make(chan error, len(ws))
+		var start sync.WaitGroup
+		start.Add(1)
+		for _, w := range ws {
+			go func() {
+				start.Wait()
+				_, err := w.Finish(ctx, Outcome{Status: StatusSucceeded})
+				errs <- err
+			}()
+		}
+		start.Done()
+		for range ws {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
