@@ -137,10 +137,15 @@ type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
-// readHistoryCounts reads a run's tenant figures and SKUs. SQLite counts
-// the users: a 100,000-user snapshot read into Go for this (and again
-// for the one before it, for the events) doubled the CPU of an import.
-func readHistoryCounts(ctx context.Context, q querier, run int64) (HistoryTenant, []HistorySKU, error) {
+// readHistoryCounts reads a run's tenant figures and SKUs. A full
+// listing's users were counted while staged; else SQLite counts them: a
+// 100,000-user snapshot read into Go for this (and again for the one
+// before it, for the events) doubled the CPU of an import.
+func readHistoryCounts(ctx context.Context, q querier, run int64, staged *historyStage) (HistoryTenant, []HistorySKU, error) {
+	if staged != nil && !staged.delta {
+		skus, err := readHistorySKUs(ctx, q, run)
+		return staged.tenant, skus, err
+	}
 	var t HistoryTenant
 	rows, err := q.QueryContext(ctx, `SELECT count(*), coalesce(sum(account_enabled <> 0), 0),
 		coalesce(sum(user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0), 0),
@@ -159,20 +164,26 @@ func readHistoryCounts(ctx context.Context, q querier, run int64) (HistoryTenant
 	if err := rows.Err(); err != nil {
 		return t, nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT lower(sku_id), prepaid_enabled + prepaid_warning, assigned, active FROM skus WHERE run_id = ?`, run)
+	skus, err := readHistorySKUs(ctx, q, run)
+	return t, skus, err
+}
+
+// readHistorySKUs reads a run's SKUs' own figures for the history.
+func readHistorySKUs(ctx context.Context, q querier, run int64) ([]HistorySKU, error) {
+	rows, err := q.QueryContext(ctx, `SELECT lower(sku_id), prepaid_enabled + prepaid_warning, assigned, active FROM skus WHERE run_id = ?`, run)
 	if err != nil {
-		return t, nil, fmt.Errorf("read the licences for the history: %w", err)
+		return nil, fmt.Errorf("read the licences for the history: %w", err)
 	}
 	defer rows.Close()
 	var skus []HistorySKU
 	for rows.Next() {
 		var s HistorySKU
 		if err := rows.Scan(&s.SkuID, &s.Purchased, &s.Assigned, &s.Active); err != nil {
-			return t, nil, err
+			return nil, err
 		}
 		skus = append(skus, s)
 	}
-	return t, skus, rows.Err()
+	return skus, rows.Err()
 }
 
 // historyChangedUsers are the users a run's events come from: those whose
@@ -212,15 +223,7 @@ func historyEvents(ctx context.Context, q querier, prev, next int64) ([]HistoryE
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b HistoryEvent) int {
-		if c := strings.Compare(a.UPN, b.UPN); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.SkuID, b.SkuID); c != 0 {
-			return c
-		}
-		return int(a.Kind - b.Kind)
-	})
+	sortEvents(out)
 	return out, nil
 }
 
@@ -272,17 +275,26 @@ type historyDay struct {
 
 // buildHistoryDay reads the run's snapshot (and the one it follows, for
 // the events) and adds fn's figures. Staged rows are committed, so they
-// are read on the store's own connections.
-func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run)) (*historyDay, error) {
-	tenant, skus, err := readHistoryCounts(ctx, s.db, run)
+// are read on the store's own connections. staged, when set, is what
+// staging the run compared and counted (Finish); else the snapshots are
+// compared in SQL (the back-fill, or a run whose comparison could not
+// hold).
+func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run),
+	staged *historyStage) (*historyDay, error) {
+	tenant, skus, err := readHistoryCounts(ctx, s.db, run, staged)
 	if err != nil {
 		return nil, err
 	}
 	hd := &historyDay{conn: connID, day: dayNumber(day), tenant: tenant, skus: skus}
-	if prevRun != 0 {
-		if hd.events, err = historyEvents(ctx, s.db, prevRun, run); err != nil {
-			return nil, err
-		}
+	switch {
+	case prevRun == 0:
+	case staged != nil:
+		hd.events, err = staged.events(ctx, s.db)
+	default:
+		hd.events, err = historyEvents(ctx, s.db, prevRun, run)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if fn != nil {
 		facts, err := s.licenseFactsOf(ctx, run, fix)
@@ -580,7 +592,7 @@ func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
 		if i > 0 && runs[i-1].conn == r.conn {
 			prev = runs[i-1].id
 		}
-		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil)
+		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil)
 		if errors.Is(err, ErrNoSnapshot) {
 			continue // pruned meanwhile
 		}
