@@ -25,8 +25,10 @@ import (
 // licences. In Finish the previous rows of the changed and deleted users
 // are read by rowid: a few rows a day instead of two snapshots.
 //
-// Nothing per user holds a pointer (the map's keys and values are
-// integers), so the collector has nothing to trace in it.
+// Nothing per user holds a pointer, so the collector has nothing to trace
+// in it; the entries are found by an open-addressing table of their
+// numbers (4 bytes a slot, at most half full) instead of a Go map of the
+// hashes (some 30 bytes a user).
 type historyStage struct {
 	done   chan struct{} // closed once load is over
 	cancel context.CancelFunc
@@ -35,7 +37,7 @@ type historyStage struct {
 	// Set by load before done is closed; then guarded by RunWriter.umu.
 	err     error
 	prevRun int64
-	index   map[uint64]int32 // hash of an object id -> its entry in prev
+	slots   []int32 // by hash of an object id: 1 + its entry in prev, 0 free
 	prev    []prevUser
 	seen    []bool // the entry's id was staged (full listings)
 	changed map[uint64]changedUser
@@ -105,7 +107,6 @@ func (h *historyStage) load(ctx context.Context, s *Store, connID string) error 
 		return err
 	}
 	h.prev = make([]prevUser, 0, n)
-	h.index = make(map[uint64]int32, n)
 	rows, err := s.db.QueryContext(ctx, "SELECT rowid, id, account_enabled, assigned_licenses FROM users WHERE run_id = ?", h.prevRun)
 	if err != nil {
 		return err
@@ -120,11 +121,36 @@ func (h *historyStage) load(ctx context.Context, s *Store, connID string) error 
 		if err := rows.Scan(&row, &id, &enabled, &licenses); err != nil {
 			return err
 		}
-		h.index[maphash.Bytes(h.seed, id)] = int32(len(h.prev))
 		h.prev = append(h.prev, prevUser{id: maphash.Bytes(h.seed, id), fp: h.fingerprint(enabled, licenses), row: row})
 	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	h.seen = make([]bool, len(h.prev))
-	return rows.Err()
+	h.slots = make([]int32, slotsFor(len(h.prev)))
+	mask := uint64(len(h.slots) - 1)
+	for i, p := range h.prev {
+		k := p.id & mask
+		for h.slots[k] != 0 {
+			k = (k + 1) & mask
+		}
+		h.slots[k] = int32(i + 1)
+	}
+	return nil
+}
+
+// lookup returns the entry of prev whose id hashes to id.
+func (h *historyStage) lookup(id uint64) (int32, bool) {
+	if len(h.slots) == 0 {
+		return -1, false
+	}
+	mask := uint64(len(h.slots) - 1)
+	for k := id & mask; h.slots[k] != 0; k = (k + 1) & mask {
+		if e := h.slots[k] - 1; h.prev[e].id == id {
+			return e, true
+		}
+	}
+	return -1, false
 }
 
 // usable says the staged comparison stands for the SQL one from prevRun.
@@ -150,10 +176,8 @@ func (h *historyStage) note(u *User, key string, licenses []byte) {
 		return
 	}
 	id := maphash.String(h.seed, u.ID)
-	i, ok := h.index[id]
-	if !ok {
-		i = -1
-	} else {
+	i, ok := h.lookup(id)
+	if ok {
 		h.seen[i] = true
 		delete(h.removed, i)
 	}
@@ -172,7 +196,7 @@ func (h *historyStage) remove(ids []string) {
 	for _, s := range ids {
 		id := maphash.String(h.seed, s)
 		delete(h.changed, id)
-		if i, ok := h.index[id]; ok {
+		if i, ok := h.lookup(id); ok {
 			h.removed[i] = true
 		}
 	}
