@@ -278,9 +278,10 @@ type historyDay struct {
 // are read on the store's own connections. staged, when set, is what
 // staging the run compared and counted (Finish); else the snapshots are
 // compared in SQL (the back-fill, or a run whose comparison could not
-// hold).
+// hold). activity, when set, is the users' activity per workload as
+// staging noted it (licenseFactsOf).
 func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run),
-	staged *historyStage) (*historyDay, error) {
+	staged *historyStage, activity func(string) [NumWorkloads]time.Time) (*historyDay, error) {
 	tenant, skus, err := readHistoryCounts(ctx, s.db, run, staged)
 	if err != nil {
 		return nil, err
@@ -297,7 +298,7 @@ func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun
 		return nil, err
 	}
 	if fn != nil {
-		facts, err := s.licenseFactsOf(ctx, run, fix)
+		facts, err := s.licenseFactsOf(ctx, run, fix, activity)
 		if err != nil {
 			return nil, fmt.Errorf("read the snapshot's licence facts for the history: %w", err)
 		}
@@ -592,7 +593,7 @@ func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
 		if i > 0 && runs[i-1].conn == r.conn {
 			prev = runs[i-1].id
 		}
-		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil)
+		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil, nil)
 		if errors.Is(err, ErrNoSnapshot) {
 			continue // pruned meanwhile
 		}

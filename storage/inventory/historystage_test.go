@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -193,4 +194,80 @@ func TestStagedHistoryMatchesSQL(t *testing.T) {
 		t.Fatalf("%d runs compared while staging, %d in SQL, %d deltas: the staged comparison was hardly tested", staged, fallbacks, deltas)
 	}
 	t.Logf("%d runs compared while staging, %d in SQL (%d deltas)", staged, fallbacks, deltas)
+}
+
+// TestStagedWorkloadsMatchReportRows checks each user's activity per
+// workload as staging notes it against what workloadActivity reads back
+// from the same report rows: names in any case and more than once, dates
+// that are no date, concealed names, and a report discarded and staged
+// again.
+func TestStagedWorkloadsMatchReportRows(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(18, 6))
+	s := openTest(t, Options{})
+	w := beginWithSKUs(t, s, "c1")
+	defer w.Finish(ctx, Outcome{Status: StatusCancelled})
+	dates := []string{"2026-11-01", "2026-11-30", "2026-12-03", "2025-01-31", "", "", "not a date", "2026-2-03"}
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("User%03d@contoso.example", i))
+	}
+	names = append(names, "0123456789ABCDEF0123456789ABCDEF", "FEDCBA9876543210FEDCBA9876543210")
+	rows := func(kind ReportKind, n int) []ReportRow {
+		spec := Report(kind)
+		var out []ReportRow
+		for range n {
+			row := ReportRow{Cells: make([]string, len(spec.Columns))}
+			upn := names[r.IntN(len(names))]
+			switch r.IntN(3) {
+			case 0:
+				upn = strings.ToUpper(upn)
+			case 1:
+				upn = strings.ToLower(upn)
+			}
+			row.Cells[spec.Column("Report Refresh Date")] = "2026-12-04"
+			row.Cells[spec.Column("User Principal Name")] = upn
+			for i, c := range spec.Columns {
+				if c.Type == Date && strings.HasSuffix(c.Header, "Last Activity Date") {
+					row.Cells[i] = dates[r.IntN(len(dates))]
+				}
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	for _, step := range []struct {
+		kind ReportKind
+		n    int
+	}{{ReportActiveUsers, 150}, {ReportAppUsage, 90}, {ReportActiveUsers, 150}, {ReportAppUsage, 90}} {
+		if err := w.AddReportRows(ctx, step.kind, rows(step.kind, step.n)); err != nil {
+			t.Fatal(err)
+		}
+		if step.kind == ReportAppUsage {
+			// A download that failed half-way is fetched again.
+			if err := w.DiscardReport(ctx, ReportAppUsage); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.AddReportRows(ctx, ReportAppUsage, rows(ReportAppUsage, 120)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.workloadActivity(ctx, w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, n := range names {
+		key := strings.ToLower(n)
+		if got := w.facts.workloads(key); got != want[key] {
+			t.Errorf("%s: staged %v, read %v", key, got, want[key])
+		}
+		if want[key] != ([NumWorkloads]time.Time{}) {
+			seen++
+		}
+	}
+	if seen < len(names)/2 {
+		t.Fatalf("only %d of %d names have activity: the test proves little", seen, len(names))
+	}
 }

@@ -767,6 +767,11 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 	defer w.facts.mu.Unlock()
 	refreshCol := spec.Column("Report Refresh Date")
 	upnCol := spec.Column("User Principal Name")
+	var workCols [NumWorkloads]int
+	workloads := workloadColumns[kind]
+	for j, c := range workloads {
+		workCols[j] = spec.Column(c.header)
+	}
 	var search []string
 	for _, r := range rows {
 		upn := ""
@@ -796,6 +801,13 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		key := a.lowerKey(&w.kbuf, upn)
 		if last != "" {
 			w.facts.noteDate(slot, key, last)
+		}
+		for j, c := range workloads {
+			// As workloadActivity reads them: rows with a concealed
+			// name match nobody.
+			if col := workCols[j]; !concealed && col >= 0 && col < len(r.Cells) && r.Cells[col] != "" {
+				w.facts.noteWorkload(w.facts.id(key), c.wl, r.Cells[col])
+			}
 		}
 		a.int(w.id)
 		a.int(int64(w.rowNo[kind]))
@@ -1122,7 +1134,13 @@ func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, e
 	if w.hist.usable(prev) {
 		staged = w.hist
 	}
-	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged)
+	// The run's own report rows were noted while staged; shared ones
+	// (an incremental run's) are read.
+	var activity func(string) [NumWorkloads]time.Time
+	if w.reportsFrom == 0 {
+		activity = w.facts.workloads
+	}
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).
