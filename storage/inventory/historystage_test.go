@@ -271,3 +271,71 @@ func TestStagedWorkloadsMatchReportRows(t *testing.T) {
 		t.Fatalf("only %d of %d names have activity: the test proves little", seen, len(names))
 	}
 }
+
+// TestHistoryFiguresInParts checks that a snapshot's figures worked out
+// a part of the licensed users at a time (historyChunk) add up, with the
+// price figures kept, and that every licensed user is seen once.
+func TestHistoryFiguresInParts(t *testing.T) {
+	defer func(n int) { historyChunk = n }(historyChunk)
+	historyChunk = 7
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	us := testUsers(40, "u")
+	for i := range us {
+		us[i].AccountEnabled = i%3 != 0
+	}
+	calls, seen := 0, map[string]bool{}
+	figs := HistoryOptions{Figures: func(_ context.Context, f *LicenseFacts) (HistoryFigures, error) {
+		calls++
+		out := HistoryFigures{}
+		for _, u := range f.Users {
+			if seen[u.UPN] {
+				return nil, fmt.Errorf("%s given twice", u.UPN)
+			}
+			seen[u.UPN] = true
+			for _, sku := range u.SkuIDs {
+				h := out[strings.ToLower(sku)]
+				h.Overlapping++
+				if !u.Enabled {
+					h.InactiveAssigned++
+				}
+				h.Priced, h.PriceCents, h.Currency, h.CostCents = true, 2300, "EUR", 57500
+				out[strings.ToLower(sku)] = h
+			}
+		}
+		return out, nil
+	}}
+	importUsers(t, s, "c1", us, Outcome{History: figs})
+	licensed := queryInts(t, s.DB(), "SELECT count(*) FROM users WHERE assigned_licenses <> '[]'")[0]
+	if calls != (licensed+6)/7 || len(seen) != licensed {
+		t.Fatalf("%d calls for %d licensed users, %d seen", calls, licensed, len(seen))
+	}
+	rows, err := s.HistorySKUs(ctx, "c1", HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]int{}
+	for _, u := range us {
+		for _, l := range u.AssignedLicenses {
+			c := want[strings.ToLower(l.SkuID)]
+			c[1]++
+			if !u.AccountEnabled {
+				c[0]++
+			}
+			want[strings.ToLower(l.SkuID)] = c
+		}
+	}
+	checked := 0
+	for _, r := range rows {
+		w := want[r.SkuID]
+		if r.InactiveAssigned != w[0] || r.Overlapping != w[1] || (w[1] > 0 && (!r.Priced || r.CostCents != 57500 || r.Currency != "EUR")) {
+			t.Errorf("%s: %+v, want inactive %d, holders %d", r.SkuID, r, w[0], w[1])
+		}
+		if w[1] > 0 {
+			checked++
+		}
+	}
+	if checked == 0 || calls < 2 {
+		t.Fatalf("%d SKUs held, %d calls: the test proves little", checked, calls)
+	}
+}
