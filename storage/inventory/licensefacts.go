@@ -22,6 +22,17 @@ const (
 	NumWorkloads
 )
 
+// workloadColumns are, per report, the columns workloadActivity reads.
+var workloadColumns = map[ReportKind][]struct {
+	header string
+	wl     Workload
+}{
+	ReportActiveUsers: {{"Exchange Last Activity Date", WorkloadExchange}, {"OneDrive Last Activity Date", WorkloadOneDrive},
+		{"SharePoint Last Activity Date", WorkloadSharePoint}, {"Teams Last Activity Date", WorkloadTeams},
+		{"Yammer Last Activity Date", WorkloadYammer}},
+	ReportAppUsage: {{"Last Activity Date", WorkloadOfficeApps}},
+}
+
 // LicenseFacts is what reclamation needs of a snapshot, read in one pass.
 type LicenseFacts struct {
 	Run Run
@@ -61,23 +72,23 @@ func (s *Store) LicenseFacts(ctx context.Context, connID string, q Query) (*Lice
 	if err != nil {
 		return nil, err
 	}
-	return s.licenseFactsOf(ctx, run, nil)
+	return s.licenseFactsOf(ctx, run)
 }
 
-// licenseFactsOf is LicenseFacts of a run already checked, or of the run
-// Finish is making current (for its history): fix then sets what its
-// record does not say yet.
-func (s *Store) licenseFactsOf(ctx context.Context, run int64, fix func(*Run)) (*LicenseFacts, error) {
+// licenseFactsHead is LicenseFacts of a run without its users, and the
+// run whose report rows give their activity. fix sets what the record of
+// the run Finish is making current does not say yet (for its history).
+func (s *Store) licenseFactsHead(ctx context.Context, run int64, fix func(*Run)) (*LicenseFacts, int64, error) {
 	f := &LicenseFacts{Groups: map[string]string{}}
 	var err error
 	if f.Run, err = s.Run(ctx, run); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if fix != nil {
 		fix(&f.Run)
 	}
 	if f.Licenses, err = s.licensesOf(ctx, run, Query{}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, l := range f.Licenses {
 		f.UsageKnown = f.UsageKnown || l.UsageKnown
@@ -87,22 +98,28 @@ func (s *Store) licenseFactsOf(ctx context.Context, run int64, fix func(*Run)) (
 	}
 	reports, err := s.reportRun(ctx, run)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	grows, err := s.db.QueryContext(ctx, "SELECT id, display_name FROM license_groups WHERE run_id = ?", run)
 	if err != nil {
-		return nil, fmt.Errorf("read licensing groups: %w", err)
+		return nil, 0, fmt.Errorf("read licensing groups: %w", err)
 	}
 	for grows.Next() {
 		var id, name string
 		if err := grows.Scan(&id, &name); err != nil {
 			grows.Close()
-			return nil, err
+			return nil, 0, err
 		}
 		f.Groups[strings.ToLower(id)] = name
 	}
 	grows.Close()
-	if err := grows.Err(); err != nil {
+	return f, reports, grows.Err()
+}
+
+// licenseFactsOf is LicenseFacts of a run already checked.
+func (s *Store) licenseFactsOf(ctx context.Context, run int64) (*LicenseFacts, error) {
+	f, reports, err := s.licenseFactsHead(ctx, run, nil)
+	if err != nil {
 		return nil, err
 	}
 
@@ -119,7 +136,11 @@ func (s *Store) licenseFactsOf(ctx context.Context, run int64, fix func(*Run)) (
 		m, err := s.workloadActivity(ctx, reports)
 		got <- result{m, err}
 	}()
-	users, err := s.licensedUsers(ctx, run, f.Run)
+	var users []LicenseUser
+	err = s.licensedUsers(ctx, run, f.Run, 0, func(us []LicenseUser) error {
+		users = us
+		return nil
+	})
 	act := <-got
 	if err != nil {
 		return nil, err
@@ -136,9 +157,10 @@ func (s *Store) licenseFactsOf(ctx context.Context, run int64, fix func(*Run)) (
 }
 
 // licensedUsers reads the users holding or failing to get a licence, with
-// their sign-ins when the run read them. Each TEXT column costs the
-// driver an allocation per row, so only what the page shows is read.
-func (s *Store) licensedUsers(ctx context.Context, run int64, r Run) ([]LicenseUser, error) {
+// their sign-ins when the run read them, and hands them to each: chunk at
+// a time (0: all at once). Each TEXT column costs the driver an
+// allocation per row, so only what the page shows is read.
+func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, each func([]LicenseUser) error) error {
 	signIns := "NULL, NULL, NULL"
 	join := ""
 	if r.SignIns == SignInsRead {
@@ -152,10 +174,14 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run) ([]LicenseU
 		WHERE u.run_id = ? AND (u.assigned_licenses <> '[]' OR u.license_states <> '')
 		ORDER BY u.rowid`, run)
 	if err != nil {
-		return nil, fmt.Errorf("read licensed users: %w", err)
+		return fmt.Errorf("read licensed users: %w", err)
 	}
 	defer rows.Close()
-	out := make([]LicenseUser, 0, r.Counts.Users)
+	size := r.Counts.Users
+	if chunk > 0 {
+		size = min(size, chunk)
+	}
+	out := make([]LicenseUser, 0, size)
 	var (
 		licenses, states       string
 		created                sql.NullInt64
@@ -165,7 +191,7 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run) ([]LicenseU
 		var u LicenseUser
 		if err := rows.Scan(&u.UPN, &u.key, &u.DisplayName, &u.Department, &u.Enabled, &u.Guest, &created,
 			&licenses, &states, &inter, &nonInter, &succe); err != nil {
-			return nil, err
+			return err
 		}
 		if created.Valid {
 			u.Created = time.Unix(0, created.Int64).UTC()
@@ -174,8 +200,20 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run) ([]LicenseU
 		u.States = decodeLicenseStates(states)
 		u.SignIn = SignIn{Interactive: unixTime(inter), NonInteractive: unixTime(nonInter), Successful: unixTime(succe)}
 		out = append(out, u)
+		if chunk > 0 && len(out) == chunk {
+			if err := each(out); err != nil {
+				return err
+			}
+			out = make([]LicenseUser, 0, size) // each may keep them
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(out) > 0 || chunk == 0 {
+		return each(out)
+	}
+	return nil
 }
 
 // workloadActivity reads the last activity date per workload of every

@@ -142,6 +142,7 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 			w.assigned[sku] += c
 		}
 		w.changing = true
+		w.hist.beginDelta(from)
 		// The users copied here are not in licensed: count active
 		// users in SQL at Finish.
 		w.licensedOff = true
@@ -200,6 +201,10 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 			return err
 		}
 		w.counts.Users -= int(n)
+		<-w.hist.done
+		w.umu.Lock()
+		w.hist.remove(removed)
+		w.umu.Unlock()
 		b = w.PrepareUsers(upserts)
 		return w.insertUserBatch(ctx, b)
 	}, func() {}, func() {

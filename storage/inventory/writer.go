@@ -108,6 +108,10 @@ type RunWriter struct {
 	// estimate the room an import that filled the disk needs.
 	sizeAtStart uint64
 	expected    int
+
+	// hist gathers the run's day of the history while staging
+	// (historystage.go); PrepareUsers updates it under umu.
+	hist *historyStage
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -162,7 +166,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
-		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart}
+		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID)}
 	return w, nil
 }
 
@@ -436,6 +440,7 @@ func (b *UserBatch) Users() int { return b.users }
 // staged. It keeps nothing of users (the caller may reuse the slice) and
 // may run on several goroutines at once.
 func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
+	<-w.hist.done // the previous snapshot to compare with
 	a := newArgList(takeArgs(w.userBufs), len(users)*userCols, userCols*usersPerInsert)
 	w.umu.Lock()
 	defer w.umu.Unlock()
@@ -471,6 +476,7 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		names := a.text(w.nbuf)
 		w.nbuf = appendLicenses(w.nbuf[:0], u.AssignedLicenses)
 		a.text(w.nbuf)
+		w.hist.note(u, key, w.nbuf)
 		a.text(w.pbuf)
 		a.searchText(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names)
 		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
@@ -775,6 +781,11 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 	defer w.facts.mu.Unlock()
 	refreshCol := spec.Column("Report Refresh Date")
 	upnCol := spec.Column("User Principal Name")
+	var workCols [NumWorkloads]int
+	workloads := workloadColumns[kind]
+	for j, c := range workloads {
+		workCols[j] = spec.Column(c.header)
+	}
 	var search []string
 	for _, r := range rows {
 		upn := ""
@@ -804,6 +815,13 @@ func (w *RunWriter) prepareReportRows(kind ReportKind, spec ReportSpec, rows []R
 		key := a.lowerKey(&w.kbuf, upn)
 		if last != "" {
 			w.facts.noteDate(slot, key, last)
+		}
+		for j, c := range workloads {
+			// As workloadActivity reads them: rows with a concealed
+			// name match nobody.
+			if col := workCols[j]; !concealed && col >= 0 && col < len(r.Cells) && r.Cells[col] != "" {
+				w.facts.noteWorkload(w.facts.id(key), c.wl, r.Cells[col])
+			}
 		}
 		a.int(w.id)
 		a.int(int64(w.rowNo[kind]))
@@ -935,6 +953,7 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 		defer w.umu.Unlock()
 		w.assigned = map[string]int{}
 		w.facts.forgetSKUs()
+		w.hist.discard()
 		return nil
 	})
 }
@@ -1002,6 +1021,7 @@ func (w *RunWriter) release() {
 		st.Close()
 	}
 	w.closeBulks()
+	w.hist.stop()
 	if w.s.pg && !w.info.RecordOnly {
 		w.s.unlockRun(w.conn, w.info.ConnectionID)
 	}
@@ -1133,7 +1153,17 @@ func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, e
 	fix := func(r *Run) {
 		r.ActivityAsOf, r.SignIns, r.Counts = w.asOf, out.SignIns, w.counts
 	}
-	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix)
+	var staged *historyStage
+	if w.hist.usable(prev) {
+		staged = w.hist
+	}
+	// The run's own report rows were noted while staged; shared ones
+	// (an incremental run's) are read.
+	var activity func(string) [NumWorkloads]time.Time
+	if w.reportsFrom == 0 {
+		activity = w.facts.workloads
+	}
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).
