@@ -11,8 +11,8 @@ import (
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
-// importOn records a small import of connID on day, so the licence
-// history has that day.
+// importOn records a small import of connID on day (one E3 seat, held by
+// ana), so the licence history has that day.
 func importOn(t *testing.T, dir, connID string, day time.Time) {
 	t.Helper()
 	ctx := context.Background()
