@@ -123,8 +123,9 @@ func (m *MainWindow) showPreferences() {
 	if cs := m.win.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
 		w = cs.Width - 40
 	}
+	p.retention.fit = func() { d.Resize(fyne.NewSize(w, d.MinSize().Height)) }
 	d.Resize(fyne.NewSize(w, 1))
-	d.Resize(fyne.NewSize(w, d.MinSize().Height))
+	p.retention.fit()
 }
 
 // showAbout is Help → About: the name and version from FyneApp.toml, and

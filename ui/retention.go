@@ -38,6 +38,8 @@ type retentionSection struct {
 	confirm *prompt
 	// pending counts the reads and writes under way (tests wait for 0).
 	pending int
+	// fit gives the dialog the height the status now needs (nil: none).
+	fit func()
 }
 
 // newRetentionSection builds the section, showing the retention in force.
@@ -95,6 +97,9 @@ func (r *retentionSection) show(months int) {
 func (r *retentionSection) say(text string, importance widget.Importance) {
 	r.status.Importance = importance
 	setShown(r.status, text)
+	if r.fit != nil {
+		r.fit()
+	}
 }
 
 // onApply reads the retention typed, works out what it deletes (off the
@@ -103,12 +108,12 @@ func (r *retentionSection) say(text string, importance widget.Importance) {
 func (r *retentionSection) onApply() {
 	months := 0
 	if r.choice.Selected == retentionMonths {
+		// "forever" typed in the field means the Forever choice, which
+		// is there to be chosen.
 		n, err := service.ParseHistoryMonths(r.months.Text)
-		if err == nil && n == 0 {
-			err = fmt.Errorf("type a number of months from 1 to %d, or choose %s", service.MaxHistoryMonths, retentionForever)
-		}
-		if err != nil {
-			r.say(sentence(err), widget.DangerImportance)
+		if err != nil || n == 0 {
+			r.say(fmt.Sprintf("Type a whole number of months from 1 to %d, or choose %s.", service.MaxHistoryMonths, retentionForever),
+				widget.DangerImportance)
 			return
 		}
 		months = n
