@@ -53,6 +53,15 @@ func RetentionText(months int) string {
 	return strconv.Itoa(months) + " months"
 }
 
+// KeepFor says how long a retention keeps the history, to follow "keep
+// the licence history": "forever", "for 24 months".
+func KeepFor(months int) string {
+	if months == 0 {
+		return RetentionForever
+	}
+	return "for " + RetentionText(months)
+}
+
 // HistoryCutoff is the first day a retention of months keeps on the day of
 // now, as an import applies it: the days before it are deleted. Zero for
 // a retention of 0 (nothing is deleted).

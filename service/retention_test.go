@@ -18,8 +18,8 @@ func TestParseHistoryMonths(t *testing.T) {
 			t.Errorf("%q accepted (%v)", in, err)
 		}
 	}
-	for months, want := range map[int]string{0: "forever", 1: "1 month", 36: "36 months"} {
-		if got := RetentionText(months); got != want {
+	for months, want := range map[int][2]string{0: {"forever", "forever"}, 1: {"1 month", "for 1 month"}, 36: {"36 months", "for 36 months"}} {
+		if got := [2]string{RetentionText(months), KeepFor(months)}; got != want {
 			t.Errorf("%d: %q", months, got)
 		}
 	}

@@ -159,7 +159,7 @@ func (r *retentionSection) commit(plan service.RetentionPlan) {
 				r.say("The retention was not changed: "+sentence(err), widget.DangerImportance)
 				return
 			}
-			text := "Keeping licence history " + retentionWords(plan.Months) + "."
+			text := "Keeping licence history " + service.KeepFor(plan.Months) + "."
 			if plan.Days() > 0 {
 				text += fmt.Sprintf(" Deleted %d days older than %s.", plan.Days(), plan.Before.Format(time.DateOnly))
 				m.data.refresh()
@@ -168,14 +168,6 @@ func (r *retentionSection) commit(plan service.RetentionPlan) {
 			r.say(text, widget.SuccessImportance)
 		})
 	}()
-}
-
-// retentionWords: "forever", "for 6 months".
-func retentionWords(months int) string {
-	if months == 0 {
-		return service.RetentionForever
-	}
-	return "for " + service.RetentionText(months)
 }
 
 // busy disables Apply while a read or a write is under way.

@@ -34,8 +34,8 @@ func runSettingsShow(ctx context.Context, env *Env, fs *verbFlags, args []string
 	if err != nil {
 		return failWith(env, "settings show")(err)
 	}
-	fmt.Fprintf(env.Stdout, "%s\t%s\t(keep the licence history for %s)\n", settingHistoryMonths, historyMonthsValue(cfg.HistoryMonths),
-		service.RetentionText(cfg.HistoryMonths))
+	fmt.Fprintf(env.Stdout, "%s\t%s\t(the licence history is kept %s)\n", settingHistoryMonths, historyMonthsValue(cfg.HistoryMonths),
+		service.KeepFor(cfg.HistoryMonths))
 	return ExitOK
 }
 
@@ -80,14 +80,14 @@ func runSettingsSet(ctx context.Context, env *Env, fs *verbFlags, args []string)
 	}
 	if plan.Days() > 0 && !*yes {
 		fmt.Fprintln(env.Stdout, plan.Describe())
-		fmt.Fprintf(env.Stderr, "beacon settings set: nothing was changed; run it again with --yes to keep the licence history for %s and delete those days\n",
-			service.RetentionText(months))
+		fmt.Fprintf(env.Stderr, "beacon settings set: nothing was changed; run it again with --yes to keep the licence history %s and delete those days\n",
+			service.KeepFor(months))
 		return ExitFailed
 	}
 	if err := service.SetRetention(ctx, cs, store, plan); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(env.Stdout, "Keeping the licence history for %s", service.RetentionText(months))
+	fmt.Fprintf(env.Stdout, "Keeping the licence history %s", service.KeepFor(months))
 	if plan.Days() > 0 {
 		fmt.Fprintf(env.Stdout, "; deleted %d days older than %s", plan.Days(), plan.Before.Format("2006-01-02"))
 	}

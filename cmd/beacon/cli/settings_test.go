@@ -72,7 +72,7 @@ func TestSettingsHistoryMonths(t *testing.T) {
 	if code, out, errs := runIn(dir, "settings", "set", "history-months", "120"); code != ExitOK || !strings.Contains(out, "120 months") {
 		t.Fatalf("exit %d: %s%s", code, out, errs)
 	}
-	if code, out, errs := runIn(dir, "settings", "set", "history-months", "forever"); code != ExitOK || !strings.Contains(out, "forever") {
+	if code, out, errs := runIn(dir, "settings", "set", "history-months", "forever"); code != ExitOK || out != "Keeping the licence history forever.\n" {
 		t.Fatalf("exit %d: %s%s", code, out, errs)
 	}
 	now := clock.Now().UTC()
@@ -82,7 +82,7 @@ func TestSettingsHistoryMonths(t *testing.T) {
 	importOn(t, dir, "conn-gone", now.AddDate(0, 0, -300))
 
 	code, out, errs := runIn(dir, "settings", "show")
-	if code != ExitOK || !strings.HasPrefix(out, "history-months\tforever") {
+	if code != ExitOK || out != "history-months\tforever\t(the licence history is kept forever)\n" {
 		t.Fatalf("show: exit %d: %q %s", code, out, errs)
 	}
 	cutoff := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, -6, 0).Format(time.DateOnly)
@@ -105,7 +105,7 @@ func TestSettingsHistoryMonths(t *testing.T) {
 	if f, g := historyDays(t, dir, "conn-fabrikam"), historyDays(t, dir, "conn-gone"); f != 2 || g != 0 {
 		t.Fatalf("after --yes: Fabrikam keeps %d days (want 2), the removed connection %d (want 0)", f, g)
 	}
-	if code, out, _ := runIn(dir, "settings", "show"); code != ExitOK || !strings.HasPrefix(out, "history-months\t6\t(keep the licence history for 6 months)") {
+	if code, out, _ := runIn(dir, "settings", "show"); code != ExitOK || !strings.HasPrefix(out, "history-months\t6\t(the licence history is kept for 6 months)") {
 		t.Fatalf("show: exit %d: %q", code, out)
 	}
 	// Longer again: nothing to delete, no --yes needed.
