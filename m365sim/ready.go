@@ -21,6 +21,10 @@ type ReadyInfo struct {
 	Seed      int64     `json:"seed"`
 	Users     int       `json:"users"`
 	Reference time.Time `json:"reference"`
+	// HistoryDays, when set (m365sim --history), says the tenant was then
+	// aged that many days (tenant.AgeDays from Reference with
+	// tenant.HistoryFraction); Users is its size when generated.
+	HistoryDays int `json:"history_days,omitempty"`
 	// The confidential client with application permissions.
 	ClientCredentialsID     string `json:"client_credentials_id"`
 	ClientCredentialsSecret string `json:"client_credentials_secret"`

@@ -46,7 +46,10 @@ type Imports struct {
 	// client secret). Tests and the CLI's test hook replace it.
 	Tokens TokenFunc
 	Logger *slog.Logger
-	// Now is the clock of token expiry (default: the program's clock).
+	// Now is the clock of token expiry and of the import's ages (when a
+	// full import is due, how old copied reports are); default: the
+	// program's clock. The scheduler's simulated day and the demo's aged
+	// history pass theirs, which the Store was opened with too.
 	Now func() time.Time
 }
 
@@ -122,7 +125,7 @@ func (s *Imports) Import(ctx context.Context, conn storage.Connection, req Impor
 	}
 	res, err := importer.Run(ctx, importer.Options{Conn: conn, Client: client, Store: s.Store, Trigger: req.Trigger,
 		Logger: logger, Note: req.Note, Full: req.Full, Sequential: req.Sequential, Concurrency: req.Concurrency,
-		Progress: req.Progress, History: hist,
+		Progress: req.Progress, History: hist, Now: s.Now,
 		ConsentURL: auth.AdminConsentURL(conn, tokenTenant(conn))})
 	if res.Run.ID == 0 && errors.Is(err, inventory.ErrAlreadyRunning) {
 		// A shared store (PostgreSQL): another beacon imports the

@@ -62,7 +62,7 @@ func (l *licensing) sourceText() string {
 }
 
 // absorb takes a configuration change service just wrote (prices, the
-// catalogue) into the window's copy, keeping its unsaved edits. When the
+// catalogue, the history's retention) into the window's copy, keeping its unsaved edits. When the
 // file moved on by exactly that write, the copy takes its revision, so the
 // next Save is not refused as if another process had saved; when another
 // process saved in between, the revision stays, and Save says so as it
@@ -76,7 +76,7 @@ func (l *licensing) absorb() error {
 	if fresh.Revision == cfg.Revision+1 {
 		cfg.Revision = fresh.Revision
 	}
-	cfg.Prices, cfg.Catalog = fresh.Prices, fresh.Catalog
+	cfg.Prices, cfg.Catalog, cfg.HistoryMonths = fresh.Prices, fresh.Catalog, fresh.HistoryMonths
 	return nil
 }
 

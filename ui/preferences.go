@@ -72,6 +72,7 @@ func (m *MainWindow) applyAppearance(choice string) {
 type preferencesDialog struct {
 	appearance *widget.RadioGroup
 	keepInTray *widget.Check
+	retention  *retentionSection
 	dlg        dialog.Dialog
 }
 
@@ -99,6 +100,8 @@ func (m *MainWindow) showPreferences() {
 	if m.tray == nil {
 		p.keepInTray.Disable()
 	}
+	var retention fyne.CanvasObject
+	p.retention, retention = m.newRetentionSection()
 	note := widget.NewLabel("System follows the light or dark setting of your desktop.")
 	note.Importance = widget.LowImportance
 	content := container.NewVBox(
@@ -106,12 +109,23 @@ func (m *MainWindow) showPreferences() {
 		p.appearance, note,
 		widget.NewLabelWithStyle("System tray", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		p.keepInTray,
+		retention,
 	)
-	p.dlg = dialog.NewCustom("Preferences", "Close", content, m.win)
+	d := dialog.NewCustom("Preferences", "Close", content, m.win)
+	p.dlg = d
 	m.prefsDialog = p
 	// Fyne's own Close button: Esc and Enter close through Dismiss.
 	keys := &dialogKeys{dismiss: p.dlg.Dismiss}
 	keys.show(p.dlg, m.win)
+	// The licence history's help wraps: give it a readable width, then
+	// the height it takes at that width.
+	w := float32(560)
+	if cs := m.win.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
+		w = cs.Width - 40
+	}
+	p.retention.fit = func() { d.Resize(fyne.NewSize(w, d.MinSize().Height)) }
+	d.Resize(fyne.NewSize(w, 1))
+	p.retention.fit()
 }
 
 // showAbout is Help → About: the name and version from FyneApp.toml, and

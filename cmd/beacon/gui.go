@@ -90,6 +90,9 @@ type built struct {
 	// tenant" on the welcome panel), stopped by cleanup.
 	demoMu sync.Mutex
 	demo   *demo.Demo
+	// demoDays are the days of history a demo starts with
+	// (--demo-history).
+	demoDays int
 }
 
 // StartDemo starts the simulated tenant and commits its connection; a demo
@@ -102,7 +105,11 @@ func (b *built) StartDemo() ([]ui.DemoAccount, error) {
 		b.demo.Close()
 		b.demo = nil
 	}
-	d, err := demo.Start(b.repo, demo.Options{})
+	if b.demoDays > 0 {
+		slog.Info("demo mode: starting the simulated tenant; its first start imports its licence history a day at a time (a year: up to a minute)",
+			"days", b.demoDays)
+	}
+	d, err := demo.Start(b.repo, demo.Options{HistoryDays: b.demoDays})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +134,7 @@ func (b *built) stopDemo() {
 
 // buildDeps connects the window to storage, sign-in and import.
 func buildDeps(o options) (*built, error) {
-	b := &built{}
+	b := &built{demoDays: o.demoHistory}
 	var closers []func()
 	b.cleanup = func() {
 		for i := len(closers) - 1; i >= 0; i-- {

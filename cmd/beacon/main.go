@@ -16,6 +16,7 @@ import (
 
 	beacon "github.com/inventorybeacon/beacon"
 	"github.com/inventorybeacon/beacon/cmd/beacon/cli"
+	"github.com/inventorybeacon/beacon/cmd/beacon/demo"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -24,8 +25,11 @@ type options struct {
 	configDir string
 	store     string // --store: the inventory's location (issue 21)
 	demo      bool
-	version   bool
-	args      []string // the command and its arguments, if any
+	// demoHistory is --demo-history: the days of licence history a demo
+	// tenant starts with.
+	demoHistory int
+	version     bool
+	args        []string // the command and its arguments, if any
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -35,10 +39,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.configDir, "config-dir", "", "folder of the configuration and database (default: the user's config folder, or $BEACON_CONFIG_DIR)")
 	fs.StringVar(&o.store, "store", "", "where the imported data lives: a postgres:// address shared by several beacons (default: $BEACON_STORE, else the configured store, else the database in the configuration folder)")
 	fs.BoolVar(&o.demo, "demo", false, "start with a built-in simulated Microsoft 365 tenant, no Microsoft account needed")
+	fs.IntVar(&o.demoHistory, "demo-history", demo.HistoryDefault, "with --demo: the days of licence history the demo tenant starts with, imported a day at a time at its first start (0: none)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() { cli.Usage(stderr); fmt.Fprintln(stderr, "\nGlobal options:"); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.demoHistory < 0 || o.demoHistory > 3660 {
+		fmt.Fprintln(stderr, "beacon: --demo-history takes whole days, from 0 (none) to 3660")
+		return o, fmt.Errorf("--demo-history %d out of range", o.demoHistory)
 	}
 	o.args = fs.Args()
 	return o, nil

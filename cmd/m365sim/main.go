@@ -10,7 +10,14 @@
 // (m365sim.ReadyInfo) with the endpoints, the client credentials app, and the
 // tenant's seed, size and reference date, from which
 // tenant.GenerateAt(seed, users, reference) rebuilds the very tenant it
-// serves.
+// serves (then aged history_days days with tenant.AgeDays, after
+// --history).
+//
+// With --history 365d it serves a tenant that has lived a year: generated
+// as of a year ago, then changed a day at a time up to today (joiners,
+// leavers, licence changes, disabled accounts, and each day's activity),
+// so its usage reports show the activity of the last 180 days as
+// Microsoft's do.
 package main
 
 import (
@@ -21,10 +28,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
@@ -43,6 +52,8 @@ type config struct {
 	o           m365sim.Options
 	mutateEvery time.Duration
 	readyJSON   bool
+	// historyDays ages the tenant that many days before it is served.
+	historyDays int
 }
 
 func parseArgs(args []string) (config, error) {
@@ -61,6 +72,7 @@ func parseArgs(args []string) (config, error) {
 	grace := fs.Duration("refresh-grace", 0, "with --single-use-refresh-tokens, how long a redeemed refresh token may still be redeemed once more, e.g. 1m")
 	mutateEvery := fs.Duration("mutate-every", 0, "change 1% of the tenant at this interval (0: never)")
 	certs := fs.String("certificate", "", "certificate files (.cer or .pem, comma separated) to register on the client-credentials app, for certificate sign-in")
+	history := fs.String("history", "", "serve a tenant aged this many days, e.g. 365d: generated as of that long ago, then changed day by day (joiners, leavers, licence changes, activity) up to today, so its reports and directory carry a year of change")
 	readyJSON := fs.Bool("ready-json", false, "after the banner, print one line \""+m365sim.ReadyPrefix+"{...}\" with the endpoints and the tenant (for programs that start the simulator)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -75,6 +87,10 @@ func parseArgs(args []string) (config, error) {
 	if *grace < 0 || (*grace > 0 && !*singleUse) {
 		// A grace only shortens single use; alone it would mean nothing.
 		return config{}, fmt.Errorf("--refresh-grace takes a positive duration and goes with --single-use-refresh-tokens")
+	}
+	days, err := parseHistory(*history)
+	if err != nil {
+		return config{}, err
 	}
 	var cers [][]byte
 	for _, f := range strings.Split(*certs, ",") {
@@ -94,8 +110,31 @@ func parseArgs(args []string) (config, error) {
 			FaultRate: *faultRate, Faults: kinds, ConcealedNames: *concealed, NoPremium: *noP1, TLS: *useTLS,
 			SingleUseRefreshTokens: *singleUse, RefreshGrace: *grace,
 		},
-		mutateEvery: *mutateEvery, readyJSON: *readyJSON,
+		mutateEvery: *mutateEvery, readyJSON: *readyJSON, historyDays: days,
 	}, nil
+}
+
+// parseHistory reads --history: whole days, as "365d" or "365".
+func parseHistory(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+	if err != nil || n < 0 || n > 3660 {
+		return 0, fmt.Errorf("--history %q: give whole days up to ten years, such as 365d", v)
+	}
+	return n, nil
+}
+
+// agedTenant is the tenant of --history: generated as of days ago on a
+// clock that then catches up a day at a time while the tenant ages.
+func agedTenant(o m365sim.Options, days int) *tenant.Tenant {
+	clk := tenant.NewDayClock(clock.Now, days)
+	t := tenant.GenerateAt(o.Seed, o.Users, clk.Now())
+	t.Clock = clk.Now
+	_ = t.AgeDays(o.Seed, days, tenant.HistoryFraction, clk, nil)
+	return t
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -105,14 +144,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	seed := c.o.Seed
 	start := time.Now()
+	if c.historyDays > 0 {
+		c.o.Tenant = agedTenant(c.o, c.historyDays)
+	}
 	s, err := m365sim.Start(c.o)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	printBanner(out, s, c.o, time.Since(start))
+	if c.historyDays > 0 {
+		fmt.Fprintf(out, "Aged %d days: its directory and usage reports carry the changes and activity of that time.\n", c.historyDays)
+	}
 	if c.readyJSON {
-		if err := printReady(out, s, seed); err != nil {
+		if err := printReady(out, s, c); err != nil {
 			return err
 		}
 	}
@@ -188,15 +233,18 @@ func printBanner(out io.Writer, s *m365sim.Server, o m365sim.Options, took time.
 	p("Press Ctrl+C to stop.")
 }
 
-func printReady(out io.Writer, s *m365sim.Server, seed int64) error {
+func printReady(out io.Writer, s *m365sim.Server, c config) error {
 	t := s.Tenant()
 	t.RLock()
 	info := m365sim.ReadyInfo{
 		PID: os.Getpid(), URL: s.URL(), TokenEndpoint: s.TokenEndpoint(), AuthorizeURL: s.AuthorizeEndpoint(),
 		GraphEndpoint: s.GraphEndpoint(), CAFile: s.CAFile(), TenantID: t.ID, Domain: t.Domain,
-		Seed: seed, Users: len(t.Users), Reference: t.Reference, PublicClientID: tenant.DefaultClientID,
+		Seed: c.o.Seed, Users: len(t.Users), Reference: t.Reference, PublicClientID: tenant.DefaultClientID,
 	}
 	t.RUnlock()
+	if c.historyDays > 0 {
+		info.Users, info.HistoryDays = c.o.Users, c.historyDays
+	}
 	info.ClientCredentialsID, info.ClientCredentialsSecret = s.ClientCredentialsApp()
 	js, err := json.Marshal(info)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/m365sim"
 	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
@@ -126,11 +127,55 @@ func TestRunRejectsBadFlags(t *testing.T) {
 // very tenant served (tenant.GenerateAt is deterministic for a seed and a
 // day): the soak tests compare imports with that rebuilt tenant.
 func TestReadyJSONDescribesTheServedTenant(t *testing.T) {
+	info := startReady(t, "--users", "60", "--seed", "9")
+	if info.URL == "" || info.Seed != 9 || info.Users != 60 || info.Reference.IsZero() || info.PID == 0 || info.HistoryDays != 0 {
+		t.Fatalf("ready line: %+v", info)
+	}
+	want := tenant.GenerateAt(info.Seed, info.Users, info.Reference)
+	if want.ID != info.TenantID || want.Domain != info.Domain {
+		t.Fatalf("rebuilt tenant %s/%s, served %s/%s", want.ID, want.Domain, info.TenantID, info.Domain)
+	}
+	sameUsers(t, servedUsers(t, info), want)
+}
+
+// --history 60d serves a tenant generated 60 days ago and aged a day at a
+// time up to today: the ready line says so, and rebuilding it that way
+// gives the very users served, which are not those of a tenant generated
+// today.
+func TestHistoryServesAnAgedTenant(t *testing.T) {
+	const days = 60
+	info := startReady(t, "--users", "60", "--seed", "9", "--history", "60d")
+	if info.HistoryDays != days || info.Users != 60 {
+		t.Fatalf("ready line: %+v", info)
+	}
+	today := clock.Now().UTC().Truncate(24 * time.Hour)
+	if age := today.Sub(info.Reference); age < (days-1)*24*time.Hour || age > (days+1)*24*time.Hour {
+		t.Fatalf("generated as of %s, want %d days before %s", info.Reference, days, today)
+	}
+	served := servedUsers(t, info)
+	fresh := tenant.GenerateAt(info.Seed, info.Users, info.Reference)
+	if len(served) == len(fresh.Users) {
+		t.Errorf("the aged tenant has as many users as a fresh one (%d): nobody joined or left in %d days", len(served), days)
+	}
+	clk := tenant.NewDayClock(func() time.Time { return info.Reference.AddDate(0, 0, days) }, days)
+	fresh.Clock = clk.Now
+	if err := fresh.AgeDays(info.Seed, days, tenant.HistoryFraction, clk, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameUsers(t, served, fresh)
+	if _, err := parseArgs([]string{"--history", "a year"}); err == nil {
+		t.Error("--history \"a year\" accepted")
+	}
+}
+
+// startReady runs the simulator with args and --ready-json until the test
+// ends, and returns its ready line.
+func startReady(t *testing.T, args ...string) m365sim.ReadyInfo {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--users", "60", "--seed", "9", "--ready-json"}, pw); pw.Close() }()
+	go func() { done <- run(ctx, append(args, "--ready-json"), pw); pw.Close() }()
 	sc := bufio.NewScanner(pr)
 	var info m365sim.ReadyInfo
 	for sc.Scan() {
@@ -142,15 +187,14 @@ func TestReadyJSONDescribesTheServedTenant(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	defer func() { cancel(); <-done }()
-	if info.URL == "" || info.Seed != 9 || info.Users != 60 || info.Reference.IsZero() || info.PID == 0 {
-		t.Fatalf("ready line: %+v", info)
-	}
-	want := tenant.GenerateAt(info.Seed, info.Users, info.Reference)
-	if want.ID != info.TenantID || want.Domain != info.Domain {
-		t.Fatalf("rebuilt tenant %s/%s, served %s/%s", want.ID, want.Domain, info.TenantID, info.Domain)
-	}
-	// The client credentials work, and Graph lists the rebuilt tenant's users.
+	t.Cleanup(func() { cancel(); <-done })
+	return info
+}
+
+// servedUsers signs in with the ready line's client credentials and lists
+// the users Graph serves: "upn|display name" by id.
+func servedUsers(t *testing.T, info m365sim.ReadyInfo) map[string]string {
+	t.Helper()
 	form := url.Values{"client_id": {info.ClientCredentialsID}, "client_secret": {info.ClientCredentialsSecret},
 		"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}
 	resp, err := http.PostForm(info.TokenEndpoint, form)
@@ -179,12 +223,18 @@ func TestReadyJSONDescribesTheServedTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Value) != len(want.Users) {
-		t.Fatalf("Graph lists %d users, the rebuilt tenant has %d", len(page.Value), len(want.Users))
-	}
 	served := map[string]string{}
 	for _, u := range page.Value {
 		served[u.ID] = u.UserPrincipalName + "|" + u.DisplayName
+	}
+	return served
+}
+
+// sameUsers checks Graph served exactly want's users.
+func sameUsers(t *testing.T, served map[string]string, want *tenant.Tenant) {
+	t.Helper()
+	if len(served) != len(want.Users) {
+		t.Fatalf("Graph lists %d users, the rebuilt tenant has %d", len(served), len(want.Users))
 	}
 	for _, u := range want.Users {
 		if served[u.ID] != u.UserPrincipalName+"|"+u.DisplayName {

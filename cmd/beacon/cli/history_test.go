@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
@@ -32,26 +33,8 @@ func TestHistoryCommand(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 
-	ctx := context.Background()
-	s, err := inventory.OpenDir(ctx, dir, inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.BeginRun(ctx, inventory.RunInfo{ConnectionID: "conn-fabrikam", ConnectionName: "Fabrikam", Trigger: inventory.TriggerCLI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSKUs(ctx, []inventory.SKU{{SkuID: skuE3, SkuPartNumber: "ENTERPRISEPACK", PrepaidUnits: inventory.PrepaidUnits{Enabled: 7}, SubscriptionIDs: []string{}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddUsers(ctx, []inventory.User{{ID: "id-ana", UserPrincipalName: "ana@fabrikam.example", AccountEnabled: true,
-		AssignedLicenses: []inventory.AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Finish(ctx, inventory.Outcome{Status: inventory.StatusSucceeded}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	// A second import of the day, in which only ana is left.
+	importOn(t, dir, "conn-fabrikam", clock.Now())
 
 	code, out, errs = runIn(dir, "history", "Fabrikam", "--events", "--user", "DEE@fabrikam.example")
 	if code != ExitOK || !strings.Contains(out, "user deleted") || strings.Count(out, "removed") != 2 || !strings.Contains(out, "Office 365 E3") {

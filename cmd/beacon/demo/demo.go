@@ -36,7 +36,17 @@ type Options struct {
 	Addr  string // default DefaultAddr, falling back to an ephemeral port
 	Users int    // default 250
 	Seed  int64
+	// HistoryDays, when set, serves a tenant that has lived that many
+	// days (tenant.AgeDays), and when the demo connection has no licence
+	// history yet, imports each of those days into the database, as a
+	// daily schedule would have: the Licenses page's Trend tab and
+	// `beacon history` show a year at first start (issue 18). `beacon
+	// --demo` asks for HistoryDefault.
+	HistoryDays int
 }
+
+// HistoryDefault is the history `beacon --demo` shows: a year.
+const HistoryDefault = 365
 
 // Demo is a running simulator and the connection that points at it.
 type Demo struct {
@@ -60,7 +70,13 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 	if o.Users == 0 {
 		o.Users = 250
 	}
+	// A demo with a history is generated as of HistoryDays ago, and its
+	// clock catches up with the program's as it ages.
+	clk := tenant.NewDayClock(clock.Now, o.HistoryDays)
 	t := tenant.Generate(o.Seed, o.Users)
+	if o.HistoryDays > 0 {
+		t = tenant.GenerateAt(o.Seed, o.Users, clk.Now())
+	}
 	// The demo's well-known accounts sign in from the account picker
 	// without a password, so nobody needs to look one up.
 	var accounts []Account
@@ -80,9 +96,9 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	sim, err := m365sim.Start(m365sim.Options{Addr: addr, Tenant: t, Seed: o.Seed})
+	sim, err := m365sim.Start(m365sim.Options{Addr: addr, Tenant: t, Seed: o.Seed, Now: clk.Now})
 	if err != nil && o.Addr == "" && isAddrInUse(err) {
-		sim, err = m365sim.Start(m365sim.Options{Tenant: t, Seed: o.Seed})
+		sim, err = m365sim.Start(m365sim.Options{Tenant: t, Seed: o.Seed, Now: clk.Now})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start the demo tenant simulator: %w", err)
@@ -91,6 +107,12 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 	if d.Connection, err = ensureConnection(repo, sim.URL()); err != nil {
 		sim.Close()
 		return nil, err
+	}
+	if o.HistoryDays > 0 {
+		if err := d.age(repo, o, clk); err != nil {
+			sim.Close()
+			return nil, err
+		}
 	}
 	return d, nil
 }

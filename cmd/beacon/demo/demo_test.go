@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,8 +9,11 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/connector"
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/internal/testenv"
+	"github.com/inventorybeacon/beacon/service"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 func newRepo(t *testing.T) *storage.Repository {
@@ -99,5 +103,65 @@ func TestStartFallsBackWhenPortTaken(t *testing.T) {
 	}
 	if !strings.HasSuffix(first.Sim.URL(), DefaultAddr) && !strings.HasSuffix(second.Sim.URL(), DefaultAddr) {
 		t.Logf("default port %s was taken by something else; both used fallbacks", DefaultAddr)
+	}
+}
+
+// A demo with a history starts with that many days of licence history,
+// one import a day ending today (the program's clock), made by the same
+// imports as Execute Now from a tenant that changed over the days; a
+// second start finds the history and imports nothing more.
+func TestStartMakesHistory(t *testing.T) {
+	const days = 20
+	repo := newRepo(t)
+	d, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	ctx := context.Background()
+	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := service.History{Store: store, ConfigDir: repo.Config.Dir()}
+	tenants, err := h.Tenant(ctx, d.Connection.ID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := clock.Now().UTC().Truncate(24 * time.Hour)
+	if len(tenants) != days+1 || !tenants[0].Day.Equal(today.AddDate(0, 0, -days)) || !tenants[days].Day.Equal(today) {
+		t.Fatalf("%d days of history, want %d from %s to %s: %+v", len(tenants), days+1, today.AddDate(0, 0, -days).Format(time.DateOnly),
+			today.Format(time.DateOnly), tenants)
+	}
+	if tenants[0].Users == tenants[days].Users && tenants[0].Licensed == tenants[days].Licensed {
+		t.Errorf("the tenant did not change over %d days: %+v", days, tenants)
+	}
+	events, err := h.Events(ctx, d.Connection.ID, inventory.HistoryQuery{})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("no licence events over %d days (%v)", days, err)
+	}
+	trend, err := h.Trend(ctx, d.Connection.ID, "", service.Last30Days.Since(clock.Now()))
+	if err != nil || len(trend) != days+1 || trend[days].Assigned == 0 {
+		t.Fatalf("the trend of the last 30 days: %v, %+v", err, trend)
+	}
+	runs := func() int {
+		rs, err := store.History(ctx, d.Connection.ID, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	before := runs()
+	if before != days+1 {
+		t.Errorf("%d imports, want one a day: %d", before, days+1)
+	}
+	d2, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2.Close()
+	if after := runs(); after != before {
+		t.Errorf("a second start imported again: %d imports, then %d", before, after)
 	}
 }
