@@ -264,7 +264,7 @@ func (h *historyStage) events(ctx context.Context, q querier) ([]HistoryEvent, e
 			return nil, err
 		}
 		rows, err := q.QueryContext(ctx, `SELECT rowid, upn_key, account_enabled, assigned_licenses FROM users
-			WHERE rowid IN (SELECT value FROM json_each(?))`, string(list))
+			WHERE rowid IN (SELECT CAST(value AS BIGINT) FROM json_each(?))`, string(list))
 		if err != nil {
 			return nil, fmt.Errorf("read the changed users' previous licences for the history: %w", err)
 		}

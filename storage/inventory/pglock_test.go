@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/inventorybeacon/beacon/internal/pgtest"
 )
@@ -111,6 +112,21 @@ func TestPostgresKilledRun(t *testing.T) {
 		if _, err := b[1].db.ExecContext(ctx, "SELECT pg_terminate_backend(?)", pid); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// pg_terminate_backend only signals: a session's advisory locks go
+	// when its backend has exited, which the next opener must not race.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var left int
+		if err := b[1].db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_stat_activity WHERE pid IN (?, ?)", lockPID, mine).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d terminated sessions still there after 30 s", left)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	b[0].db.Close()
 	c, err := OpenURL(ctx, u, Options{})
