@@ -70,16 +70,16 @@ func (m *MainWindow) applyAppearance(choice string) {
 
 // preferencesDialog is File → Preferences.
 type preferencesDialog struct {
-	appearance *widget.RadioGroup
-	keepInTray *widget.Check
-	dlg        dialog.Dialog
+	appearance *dialogRadio
+	keepInTray *dialogCheck
+	closeB     *dialogButton
+	dlg        *dialog.CustomDialog
 }
 
 func (m *MainWindow) showPreferences() {
 	p := &preferencesDialog{}
-	p.appearance = widget.NewRadioGroup([]string{appearanceSystem, appearanceLight, appearanceDark}, nil)
-	p.appearance.Horizontal = true
-	p.appearance.Required = true
+	keys := &dialogKeys{}
+	p.appearance = newDialogRadio(keys, []string{appearanceSystem, appearanceLight, appearanceDark}, true, nil)
 	p.appearance.SetSelected(appearance(m.app))
 	p.appearance.OnChanged = func(choice string) {
 		if choice == "" {
@@ -88,7 +88,7 @@ func (m *MainWindow) showPreferences() {
 		m.app.Preferences().SetString(prefAppearance, choice)
 		m.applyAppearance(choice)
 	}
-	p.keepInTray = widget.NewCheck(keepInTrayLabel, func(on bool) {
+	p.keepInTray = newDialogCheck(keys, keepInTrayLabel, func(on bool) {
 		m.app.Preferences().SetBool(prefKeepInTray, on)
 		// The Scheduling page shows the same preference.
 		if m.sched.page != nil {
@@ -107,10 +107,13 @@ func (m *MainWindow) showPreferences() {
 		widget.NewLabelWithStyle("System tray", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		p.keepInTray,
 	)
-	p.dlg = dialog.NewCustom("Preferences", "Close", content, m.win)
+	p.dlg = dialog.NewCustomWithoutButtons("Preferences", content, m.win)
+	// Our Close rather than Fyne's, which drops Esc and Enter while it
+	// has the focus.
+	p.closeB = newDialogButton(keys, "Close", p.dlg.Hide)
+	p.dlg.SetButtons([]fyne.CanvasObject{p.closeB})
+	keys.esc, keys.enter = []*dialogButton{p.closeB}, []*dialogButton{p.closeB}
 	m.prefsDialog = p
-	// Fyne's own Close button: Esc and Enter close through Dismiss.
-	keys := &dialogKeys{dismiss: p.dlg.Dismiss}
 	keys.show(p.dlg, m.win)
 }
 
