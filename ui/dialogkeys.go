@@ -298,7 +298,4 @@ func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
 	e.Entry.TypedKey(ev)
 }
 
-func (e *dialogEntry) FocusGained() {
-	e.Entry.FocusGained()
-	e.keys.reveal(e)
-}
+func (e *dialogEntry) FocusGained() { e.keys.focusGained(e, e.Entry.FocusGained) }

@@ -26,6 +26,21 @@ func (k *dialogKeys) take(ev *fyne.KeyEvent) bool {
 	return false
 }
 
+// typedKey is the TypedKey of a widget of a dialog with keys: the dialog
+// takes Esc and Enter, the widget (own) the other keys.
+func (k *dialogKeys) typedKey(ev *fyne.KeyEvent, own func(*fyne.KeyEvent)) {
+	if !k.take(ev) {
+		own(ev)
+	}
+}
+
+// focusGained is the FocusGained of a widget of a dialog with keys: the
+// widget's own (own), then the dialog scrolls it into view.
+func (k *dialogKeys) focusGained(obj fyne.CanvasObject, own func()) {
+	own()
+	k.reveal(obj)
+}
+
 // dialogButton is a button of a dialog with keys: Enter presses it when it
 // has the focus, as Space does, and Esc goes to the dialog.
 type dialogButton struct {
@@ -57,10 +72,7 @@ func (b *dialogButton) TypedKey(ev *fyne.KeyEvent) {
 	b.Button.TypedKey(ev)
 }
 
-func (b *dialogButton) FocusGained() {
-	b.Button.FocusGained()
-	b.keys.reveal(b)
-}
+func (b *dialogButton) FocusGained() { b.keys.focusGained(b, b.Button.FocusGained) }
 
 // dialogSelect is a drop-down list of a dialog with keys. While its list
 // is open the list has the focus, so Esc closes the list first.
@@ -77,16 +89,8 @@ func newDialogSelect(keys *dialogKeys, options []string, changed func(string)) *
 	return s
 }
 
-func (s *dialogSelect) TypedKey(ev *fyne.KeyEvent) {
-	if !s.keys.take(ev) {
-		s.Select.TypedKey(ev)
-	}
-}
-
-func (s *dialogSelect) FocusGained() {
-	s.Select.FocusGained()
-	s.keys.reveal(s)
-}
+func (s *dialogSelect) TypedKey(ev *fyne.KeyEvent) { s.keys.typedKey(ev, s.Select.TypedKey) }
+func (s *dialogSelect) FocusGained()               { s.keys.focusGained(s, s.Select.FocusGained) }
 
 // dialogCheck is a check box of a dialog with keys, and each choice of a
 // dialogRadio or dialogCheckGroup.
@@ -102,16 +106,8 @@ func newDialogCheck(keys *dialogKeys, label string, changed func(bool)) *dialogC
 	return c
 }
 
-func (c *dialogCheck) TypedKey(ev *fyne.KeyEvent) {
-	if !c.keys.take(ev) {
-		c.Check.TypedKey(ev)
-	}
-}
-
-func (c *dialogCheck) FocusGained() {
-	c.Check.FocusGained()
-	c.keys.reveal(c)
-}
+func (c *dialogCheck) TypedKey(ev *fyne.KeyEvent) { c.keys.typedKey(ev, c.Check.TypedKey) }
+func (c *dialogCheck) FocusGained()               { c.keys.focusGained(c, c.Check.FocusGained) }
 
 // setQuietly sets the box without calling OnChanged: a group keeping its
 // choices in step.
