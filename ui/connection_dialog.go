@@ -69,25 +69,25 @@ type ConnectionDialog struct {
 	sourceType string
 
 	name                  *dialogEntry
-	sourceTypeButton      *widget.Button
+	sourceTypeButton      *dialogButton
 	sourceTypeMenu        *fyne.Menu
-	useProxy              *widget.Check
+	useProxy              *dialogCheck
 	proxyServer           *dialogEntry
 	proxyUser             *dialogEntry
 	proxyPassword         *dialogEntry
 	caCertFile            *dialogEntry
-	caCertBrowse          *widget.Button
-	cloud                 *widget.Select
+	caCertBrowse          *dialogButton
+	cloud                 *dialogSelect
 	tokenEndpoint         *dialogEntry
 	clientID              *dialogEntry
 	redirectURI           *dialogEntry
-	authFlow              *widget.RadioGroup
+	authFlow              *dialogRadio
 	authorizationEndpoint *dialogEntry
 	tokenStatus           *widget.Label
-	generate              *widget.Button
+	generate              *dialogButton
 	clientSecret          *dialogEntry
 	graphEndpoint         *dialogEntry
-	ok, cancel            *widget.Button
+	ok, cancel            *dialogButton
 
 	// The Credential choice of Client Credentials and the certificate
 	// (connection_dialog_cert.go).
@@ -96,15 +96,15 @@ type ConnectionDialog struct {
 	expiry *widget.Label
 	// The permission profile: what the sign-in asks Graph for, and what
 	// each import stage needs of it (stageNeeds, updated as it changes).
-	permissions    *widget.Select
-	signInActivity *widget.Check
-	customScopes   *widget.Entry
+	permissions    *dialogSelect
+	signInActivity *dialogCheck
+	customScopes   *dialogEntry
 	stageNeeds     *widget.Label
 
 	// Standard OpenID Connect for Cloud Custom: the issuer whose
 	// discovery document gives the endpoints, and the prompt to send.
-	issuer *widget.Entry
-	prompt *widget.Select
+	issuer *dialogEntry
+	prompt *dialogSelect
 
 	errs    map[string]*widget.Label   // each field's error, by field label
 	help    map[string]*widget.Label   // the help under a Microsoft 365 field, by field label
@@ -155,7 +155,7 @@ func (d *ConnectionDialog) build() {
 	d.name = newDialogEntry(d.keys)
 	d.name.OnChanged = typed(connector.FieldConnectionName)
 
-	d.sourceTypeButton = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), d.showSourceTypeMenu)
+	d.sourceTypeButton = newDialogButtonWithIcon(d.keys, "", theme.MenuDropDownIcon(), d.showSourceTypeMenu)
 	d.sourceTypeButton.Alignment = widget.ButtonAlignLeading
 	d.sourceTypeButton.IconPlacement = widget.ButtonIconTrailingText
 	d.sourceTypeMenu = fyne.NewMenu("",
@@ -165,7 +165,7 @@ func (d *ConnectionDialog) build() {
 		&fyne.MenuItem{Label: connector.SourceOffice365Deprecated, Disabled: true},
 	)
 
-	d.useProxy = widget.NewCheck("Use Proxy", func(bool) { d.updateProxyEnabled(); d.revalidate() })
+	d.useProxy = newDialogCheck(d.keys, "Use Proxy", func(bool) { d.updateProxyEnabled(); d.revalidate() })
 	d.proxyServer = newDialogEntry(d.keys)
 	d.proxyServer.SetPlaceHolder("http://proxy.example.com:8080")
 	d.proxyServer.OnChanged = typed(connector.FieldProxyServer)
@@ -178,19 +178,17 @@ func (d *ConnectionDialog) build() {
 	d.caCertFile = newDialogEntry(d.keys)
 	d.caCertFile.SetPlaceHolder("Empty: the certificates this computer trusts")
 	d.caCertFile.OnChanged = typed(connector.FieldCACertFile)
-	d.caCertBrowse = widget.NewButton("Browse...", d.onBrowseCACert)
+	d.caCertBrowse = newDialogButton(d.keys, "Browse...", d.onBrowseCACert)
 
-	d.cloud = widget.NewSelect(connector.CloudNames(), d.onCloudChanged)
+	d.cloud = newDialogSelect(d.keys, connector.CloudNames(), d.onCloudChanged)
 	d.tokenEndpoint = newDialogEntry(d.keys)
 	d.tokenEndpoint.OnChanged = typed(connector.FieldTokenEndpoint)
 	d.clientID = newDialogEntry(d.keys)
 	d.clientID.OnChanged = typed(connector.FieldClientID)
 	d.redirectURI = newDialogEntry(d.keys)
 	d.redirectURI.OnChanged = typed(connector.FieldRedirectURI)
-	d.authFlow = widget.NewRadioGroup([]string{string(storage.FlowAuthorizationCode), string(storage.FlowClientCredentials)},
+	d.authFlow = newDialogRadio(d.keys, []string{string(storage.FlowAuthorizationCode), string(storage.FlowClientCredentials)}, true,
 		func(string) { d.updateFlowRows(); d.revalidate() })
-	d.authFlow.Horizontal = true
-	d.authFlow.Required = true
 	d.authorizationEndpoint = newDialogEntry(d.keys)
 	d.authorizationEndpoint.OnChanged = typed(connector.FieldAuthorizationEndpoint)
 	d.tokenStatus = widget.NewLabel(noTokenText)
@@ -198,7 +196,7 @@ func (d *ConnectionDialog) build() {
 	// one-line minimum height, so the row would not grow and the rows
 	// below would cover the text. An over-long line ends in an ellipsis.
 	d.tokenStatus.Truncation = fyne.TextTruncateEllipsis
-	d.generate = widget.NewButton("Generate...", d.onGenerate)
+	d.generate = newDialogButton(d.keys, "Generate...", d.onGenerate)
 	d.clientSecret = newDialogPasswordEntry(d.keys)
 	d.clientSecret.OnChanged = typed(connector.FieldClientSecret)
 	d.graphEndpoint = newDialogEntry(d.keys)
@@ -228,7 +226,7 @@ func (d *ConnectionDialog) build() {
 			d.help[label] = h
 			col.Add(h)
 		}
-		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), d.keys.wheelThrough(col))
+		r := container.New(&rowLayout{labelWidth: labelW}, widget.NewLabel(label), col)
 		d.rows[label] = r
 		return r
 	}
@@ -266,19 +264,19 @@ func (d *ConnectionDialog) build() {
 		row(connector.FieldPrompt, d.prompt),
 		d.expiry,
 	))
-	d.scroll = container.NewVScroll(container.NewVBox(general, proxy, m365, d.pending))
-	d.keys.scroll = d.scroll
+	content := d.keys.scrolling(container.NewVBox(general, proxy, m365, d.pending))
+	d.scroll = d.keys.scroll
 
 	title := titleEditConnection
 	if d.isNew {
 		title = titleCreateConnection
 	}
-	d.dlg = dialog.NewCustomWithoutButtons(title, d.scroll, d.parent)
-	d.ok = widget.NewButtonWithIcon("OK", theme.ConfirmIcon(), d.onOKTapped)
+	d.dlg = dialog.NewCustomWithoutButtons(title, content, d.parent)
+	d.ok = newDialogButtonWithIcon(d.keys, "OK", theme.ConfirmIcon(), d.onOKTapped)
 	d.ok.Importance = widget.HighImportance
-	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.dlg.Hide)
+	d.cancel = newDialogButtonWithIcon(d.keys, "Cancel", theme.CancelIcon(), d.dlg.Hide)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
-	d.keys.esc, d.keys.enter = []*widget.Button{d.cancel}, []*widget.Button{d.ok}
+	d.keys.esc, d.keys.enter = []*dialogButton{d.cancel}, []*dialogButton{d.ok}
 }
 
 // rolesHelp heads the Microsoft 365 group: what the administrator who

@@ -33,11 +33,11 @@ const (
 )
 
 type certificateFields struct {
-	credential *widget.RadioGroup
-	file       *widget.Entry
-	browse     *widget.Button
-	password   *widget.Entry
-	toKeyring  *widget.Check
+	credential *dialogRadio
+	file       *dialogEntry
+	browse     *dialogButton
+	password   *dialogEntry
+	toKeyring  *dialogCheck
 	status     *widget.Label
 	box        fyne.CanvasObject
 
@@ -52,17 +52,15 @@ type certificateFields struct {
 
 func (d *ConnectionDialog) buildCertificate(typed func(string) func(string)) {
 	f := &d.cert
-	f.credential = widget.NewRadioGroup([]string{credentialSecret, credentialCertificate}, func(string) { d.updateFlowRows(); d.revalidate() })
-	f.credential.Horizontal = true
-	f.credential.Required = true
-	f.file = widget.NewEntry()
+	f.credential = newDialogRadio(d.keys, []string{credentialSecret, credentialCertificate}, true, func(string) { d.updateFlowRows(); d.revalidate() })
+	f.file = newDialogEntry(d.keys)
 	f.file.SetPlaceHolder("A .pfx or .pem file with the private key")
 	f.file.OnChanged = typed(connector.FieldCertificate)
-	f.browse = widget.NewButton("Browse...", d.onBrowseCertificate)
-	f.password = widget.NewPasswordEntry()
+	f.browse = newDialogButton(d.keys, "Browse...", d.onBrowseCertificate)
+	f.password = newDialogPasswordEntry(d.keys)
 	f.password.SetPlaceHolder("Password of the .pfx file (none for .pem)")
 	f.password.OnChanged = typed(connector.FieldCertificate)
-	f.toKeyring = widget.NewCheck(certToKeyringText, func(bool) { d.revalidate() })
+	f.toKeyring = newDialogCheck(d.keys, certToKeyringText, func(bool) { d.revalidate() })
 	f.status = helpLabel("")
 	f.box = container.NewVBox(container.NewBorder(nil, nil, nil, f.browse, f.file), f.password, f.toKeyring, f.status)
 }

@@ -3,8 +3,6 @@ package ui
 import (
 	"strings"
 
-	"fyne.io/fyne/v2/widget"
-
 	"github.com/inventorybeacon/beacon/connector"
 	"github.com/inventorybeacon/beacon/internal/graphperm"
 	"github.com/inventorybeacon/beacon/storage"
@@ -37,19 +35,19 @@ func (d *ConnectionDialog) buildPermissions(typed func(string) func(string)) {
 	for _, p := range graphperm.Profiles {
 		labels = append(labels, graphperm.Label(p))
 	}
-	d.permissions = widget.NewSelect(labels, func(string) {
+	d.permissions = newDialogSelect(d.keys, labels, func(string) {
 		d.updatePermissionRows()
 		d.revalidate()
 	})
-	d.signInActivity = widget.NewCheck(signInActivityLabel, func(bool) { d.revalidate() })
-	d.customScopes = widget.NewEntry()
+	d.signInActivity = newDialogCheck(d.keys, signInActivityLabel, func(bool) { d.revalidate() })
+	d.customScopes = newDialogEntry(d.keys)
 	d.customScopes.SetPlaceHolder("User.Read.All Reports.Read.All")
 	d.customScopes.OnChanged = typed(connector.FieldCustomScopes)
 	d.stageNeeds = helpLabel("")
-	d.issuer = widget.NewEntry()
+	d.issuer = newDialogEntry(d.keys)
 	d.issuer.SetPlaceHolder("https://idp.example.com/")
 	d.issuer.OnChanged = typed(connector.FieldIssuer)
-	d.prompt = widget.NewSelect(promptChoices(), func(string) { d.revalidate() })
+	d.prompt = newDialogSelect(d.keys, promptChoices(), func(string) { d.revalidate() })
 }
 
 // promptChoices label the Prompt values; the first is the default.

@@ -14,19 +14,20 @@ import (
 
 // dialogKeys gives a dialog the keyboard an administrator expects (issue
 // 23 item 6): Esc presses its cancel or close button, Enter its default
-// button, Tab to a field outside the visible part of a scrolling dialog
-// scrolls the field into view, and the mouse wheel over a field still
-// scrolls the dialog.
+// button, whatever has the focus; Tab to a widget outside the visible part
+// of a scrolling dialog scrolls it into view, and the mouse wheel anywhere
+// over the dialog scrolls it.
 //
 // Fyne's dialogs do none of this. A key reaches the window's OnTypedKey
 // only while no widget has the focus, so the window asks the dialog on top
-// (pressDialogKey); a focused field takes the key itself and passes Esc and
-// Enter on (dialogEntry).
+// (pressDialogKey); a focused widget takes the key itself, so a dialog is
+// made of widgets that pass Esc and Enter on (dialogEntry, dialogButton,
+// dialogSelect, dialogCheck, dialogRadio, dialogCheckGroup).
 type dialogKeys struct {
 	// esc and enter list the buttons each key may press: the first one
 	// shown and enabled is pressed (a dialog whose buttons change with
 	// its state, like the import's, lists them all).
-	esc, enter []*widget.Button
+	esc, enter []*dialogButton
 	// dismiss is what Esc does when no button in esc can: closing a file
 	// chooser, whose buttons are Fyne's own.
 	dismiss func()
@@ -109,7 +110,7 @@ func (k *dialogKeys) onTop() bool {
 // press presses the button the key stands for and reports whether there
 // was one.
 func (k *dialogKeys) press(name fyne.KeyName) bool {
-	var candidates []*widget.Button
+	var candidates []*dialogButton
 	switch name {
 	case fyne.KeyEscape:
 		candidates = k.esc
@@ -169,30 +170,21 @@ func (k *dialogKeys) reveal(obj fyne.CanvasObject) {
 	k.scroll.ScrollToOffset(off)
 }
 
-// wheelPass lies over a field of a scrolling dialog and hands the mouse
-// wheel to the dialog's scroll. Fyne gives a wheel event to the innermost
-// scrollable object under the pointer, and an Entry holds a scroll of its
-// own (for text wider than the field) that takes the event and does
-// nothing with it, so the dialog stopped scrolling under the pointer
-// (fyne-io/fyne#2592, still so in 2.7). Being drawn after the field, this
-// is found last and wins; it takes no taps, hovers or keys, so those still
-// reach the field.
+// wheelPass lies over the whole scrolling part of a dialog and hands
+// every mouse wheel event over it to the dialog's scroll. Fyne gives a
+// wheel event to the innermost scrollable object under the pointer, and
+// an Entry holds a scroll of its own (for text wider than the field) that
+// takes the event and does nothing with it, so the dialog stopped
+// scrolling under the pointer (fyne-io/fyne#2592, still so in 2.7). Being
+// drawn after the dialog's content, this is found last and wins; it takes
+// no taps, hovers or keys, so those still reach the fields. No dialog
+// holds a list or a multi-line field that would want the wheel itself.
 type wheelPass struct {
 	widget.BaseWidget
-	keys *dialogKeys // its scroll, set once the dialog's content is built
+	scroll *container.Scroll
 }
 
-func newWheelPass(keys *dialogKeys) *wheelPass {
-	w := &wheelPass{keys: keys}
-	w.ExtendBaseWidget(w)
-	return w
-}
-
-func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
-	if w.keys.scroll != nil {
-		w.keys.scroll.Scrolled(ev)
-	}
-}
+func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) { w.scroll.Scrolled(ev) }
 
 func (w *wheelPass) MinSize() fyne.Size { return fyne.Size{} }
 
@@ -200,9 +192,14 @@ func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewWithoutLayout())
 }
 
-// wheelThrough puts field under a wheelPass to the dialog's scroll.
-func (k *dialogKeys) wheelThrough(field fyne.CanvasObject) fyne.CanvasObject {
-	return container.NewStack(field, newWheelPass(k))
+// scrolling puts a dialog's content in a vertical scroll that Tab and the
+// mouse wheel move as they should (see reveal and wheelPass). Every
+// dialog that scrolls makes its scroll with it.
+func (k *dialogKeys) scrolling(content fyne.CanvasObject) fyne.CanvasObject {
+	k.scroll = container.NewVScroll(content)
+	w := &wheelPass{scroll: k.scroll}
+	w.ExtendBaseWidget(w)
+	return container.NewStack(k.scroll, w)
 }
 
 // dialogEntry is a text field of a dialog with keys: Esc and (in a
@@ -301,7 +298,4 @@ func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
 	e.Entry.TypedKey(ev)
 }
 
-func (e *dialogEntry) FocusGained() {
-	e.Entry.FocusGained()
-	e.keys.reveal(e)
-}
+func (e *dialogEntry) FocusGained() { e.keys.focusGained(e, e.Entry.FocusGained) }

@@ -142,9 +142,9 @@ type ExecuteDialog struct {
 	stages  []*stageRow
 	summary *widget.Label
 	details *widget.Label
-	cancelB *widget.Button
-	hideB   *widget.Button
-	closeB  *widget.Button
+	cancelB *dialogButton
+	hideB   *dialogButton
+	closeB  *dialogButton
 	dlg     *dialog.CustomDialog
 
 	// finished is set on the Fyne goroutine when the run has ended.
@@ -165,7 +165,7 @@ type ExecuteDialog struct {
 }
 
 func newExecuteDialog(ex *importController, parent fyne.Window, c storage.Connection, req ImportRequest) *ExecuteDialog {
-	d := &ExecuteDialog{ex: ex, conn: c, req: req, latest: map[string][2]int{}}
+	d := &ExecuteDialog{ex: ex, conn: c, req: req, latest: map[string][2]int{}, keys: &dialogKeys{}}
 	form := container.New(layout.NewFormLayout())
 	for _, name := range ex.stages {
 		r := &stageRow{name: name, text: "Waiting"}
@@ -184,15 +184,15 @@ func newExecuteDialog(ex *importController, parent fyne.Window, c storage.Connec
 	d.details = widget.NewLabel("")
 	d.details.Wrapping = fyne.TextWrapWord
 	d.details.Hide()
-	d.cancelB = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.Cancel)
+	d.cancelB = newDialogButtonWithIcon(d.keys, "Cancel", theme.CancelIcon(), d.Cancel)
 	d.cancelB.Importance = widget.DangerImportance
 	// Hide leaves the import running; Execute Now on the same connection
 	// shows this dialog again.
-	d.hideB = widget.NewButton("Run in background", func() {
+	d.hideB = newDialogButton(d.keys, "Run in background", func() {
 		d.background = true
 		d.dlg.Hide()
 	})
-	d.closeB = widget.NewButton("Close", func() { d.dlg.Hide() })
+	d.closeB = newDialogButton(d.keys, "Close", func() { d.dlg.Hide() })
 	d.closeB.Importance = widget.HighImportance
 	d.closeB.Hide()
 	content := container.NewVBox(form, widget.NewSeparator(), d.summary, d.details)
@@ -201,7 +201,7 @@ func newExecuteDialog(ex *importController, parent fyne.Window, c storage.Connec
 	d.dlg.SetButtons([]fyne.CanvasObject{d.hideB, d.cancelB, d.closeB})
 	// Esc leaves a running import running (Run in background) rather
 	// than stopping it; once it ended, Esc and Enter close.
-	d.keys = &dialogKeys{esc: []*widget.Button{d.closeB, d.hideB}, enter: []*widget.Button{d.closeB}}
+	d.keys.esc, d.keys.enter = []*dialogButton{d.closeB, d.hideB}, []*dialogButton{d.closeB}
 	return d
 }
 

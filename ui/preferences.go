@@ -70,17 +70,17 @@ func (m *MainWindow) applyAppearance(choice string) {
 
 // preferencesDialog is File → Preferences.
 type preferencesDialog struct {
-	appearance *widget.RadioGroup
-	keepInTray *widget.Check
+	appearance *dialogRadio
+	keepInTray *dialogCheck
+	closeB     *dialogButton
 	retention  *retentionSection
-	dlg        dialog.Dialog
+	dlg        *dialog.CustomDialog
 }
 
 func (m *MainWindow) showPreferences() {
 	p := &preferencesDialog{}
-	p.appearance = widget.NewRadioGroup([]string{appearanceSystem, appearanceLight, appearanceDark}, nil)
-	p.appearance.Horizontal = true
-	p.appearance.Required = true
+	keys := &dialogKeys{}
+	p.appearance = newDialogRadio(keys, []string{appearanceSystem, appearanceLight, appearanceDark}, true, nil)
 	p.appearance.SetSelected(appearance(m.app))
 	p.appearance.OnChanged = func(choice string) {
 		if choice == "" {
@@ -89,7 +89,7 @@ func (m *MainWindow) showPreferences() {
 		m.app.Preferences().SetString(prefAppearance, choice)
 		m.applyAppearance(choice)
 	}
-	p.keepInTray = widget.NewCheck(keepInTrayLabel, func(on bool) {
+	p.keepInTray = newDialogCheck(keys, keepInTrayLabel, func(on bool) {
 		m.app.Preferences().SetBool(prefKeepInTray, on)
 		// The Scheduling page shows the same preference.
 		if m.sched.page != nil {
@@ -101,7 +101,7 @@ func (m *MainWindow) showPreferences() {
 		p.keepInTray.Disable()
 	}
 	var retention fyne.CanvasObject
-	p.retention, retention = m.newRetentionSection()
+	p.retention, retention = m.newRetentionSection(keys)
 	note := widget.NewLabel("System follows the light or dark setting of your desktop.")
 	note.Importance = widget.LowImportance
 	content := container.NewVBox(
@@ -111,11 +111,13 @@ func (m *MainWindow) showPreferences() {
 		p.keepInTray,
 		retention,
 	)
-	d := dialog.NewCustom("Preferences", "Close", content, m.win)
-	p.dlg = d
+	p.dlg = dialog.NewCustomWithoutButtons("Preferences", content, m.win)
+	// Our Close rather than Fyne's, which drops Esc and Enter while it
+	// has the focus.
+	p.closeB = newDialogButton(keys, "Close", p.dlg.Hide)
+	p.dlg.SetButtons([]fyne.CanvasObject{p.closeB})
+	keys.esc, keys.enter = []*dialogButton{p.closeB}, []*dialogButton{p.closeB}
 	m.prefsDialog = p
-	// Fyne's own Close button: Esc and Enter close through Dismiss.
-	keys := &dialogKeys{dismiss: p.dlg.Dismiss}
 	keys.show(p.dlg, m.win)
 	// The licence history's help wraps: give it a readable width, then
 	// the height it takes at that width.
@@ -123,8 +125,8 @@ func (m *MainWindow) showPreferences() {
 	if cs := m.win.Canvas().Size(); cs.Width > 0 && cs.Width-40 < w {
 		w = cs.Width - 40
 	}
-	p.retention.fit = func() { d.Resize(fyne.NewSize(w, d.MinSize().Height)) }
-	d.Resize(fyne.NewSize(w, 1))
+	p.retention.fit = func() { p.dlg.Resize(fyne.NewSize(w, p.dlg.MinSize().Height)) }
+	p.dlg.Resize(fyne.NewSize(w, 1))
 	p.retention.fit()
 }
 

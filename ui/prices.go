@@ -45,16 +45,16 @@ func (m *dataPages) priceButtons() []fyne.CanvasObject {
 type priceDialog struct {
 	dlg                 *dialog.CustomDialog
 	amount, currency    *dialogEntry
-	per                 *widget.Select
+	per                 *dialogSelect
 	amountErr, curErr   *widget.Label
-	save, remove, close *widget.Button
+	save, remove, close *dialogButton
 }
 
 // showPriceDialog asks the price of one SKU; errors are said under the
 // field at fault and the dialog stays open.
 func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
 	keys := &dialogKeys{}
-	d := &priceDialog{amount: newDialogEntry(keys), currency: newDialogEntry(keys), per: widget.NewSelect([]string{"month", "year"}, nil)}
+	d := &priceDialog{amount: newDialogEntry(keys), currency: newDialogEntry(keys), per: newDialogSelect(keys, []string{"month", "year"}, nil)}
 	d.amount.SetPlaceHolder("23.50")
 	d.per.SetSelected("month")
 	d.currency.SetText(fyne.CurrentApp().Preferences().StringWithFallback(prefLastCurrency, "EUR"))
@@ -74,7 +74,7 @@ func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
 		widget.NewLabel("Currency (three-letter code)"), d.currency, d.curErr,
 		widget.NewLabel("Per"), d.per,
 	)
-	d.save = widget.NewButton("Save", func() {
+	d.save = newDialogButton(keys, "Save", func() {
 		amountErr := checkPrice(d.amount.Text, "EUR")
 		_, curErr := service.ParsePrice("1", d.currency.Text, "month")
 		setShown(d.amountErr, sentence(amountErr))
@@ -94,7 +94,7 @@ func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
 		d.dlg.Hide()
 	})
 	d.save.Importance = widget.HighImportance
-	d.remove = widget.NewButton("Remove price", func() {
+	d.remove = newDialogButton(keys, "Remove price", func() {
 		if err := m.lic.update(func(cs *storage.ConfigStore) error {
 			return service.SetPrice(cs, skuID, part, storage.Price{}, true)
 		}); err != nil {
@@ -106,11 +106,11 @@ func (m *dataPages) showPriceDialog(skuID, part string) *priceDialog {
 	if !had {
 		d.remove.Hide()
 	}
-	d.close = widget.NewButton("Cancel", func() { d.dlg.Hide() })
+	d.close = newDialogButton(keys, "Cancel", func() { d.dlg.Hide() })
 	d.dlg = dialog.NewCustomWithoutButtons("Set price", form, m.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.close, d.remove, d.save})
 	d.dlg.Resize(fyne.NewSize(460, 0))
-	keys.esc, keys.enter = []*widget.Button{d.close}, []*widget.Button{d.save}
+	keys.esc, keys.enter = []*dialogButton{d.close}, []*dialogButton{d.save}
 	keys.show(d.dlg, m.win)
 	m.priceDlg = d
 	return d

@@ -13,14 +13,14 @@ import (
 type prompt struct {
 	title   string
 	message *widget.Label
-	buttons map[string]*widget.Button
+	buttons map[string]*dialogButton
 	dlg     *dialog.CustomDialog
 	// open is true from Show until the prompt closes.
 	open bool
 	// cancel and accept are the buttons Esc and Enter press (nil: none):
 	// Esc the Cancel (or Close, or only) button, Enter the default
 	// (high-importance, or only) button (issue 23 item 6).
-	cancel, accept *widget.Button
+	cancel, accept *dialogButton
 	keys           *dialogKeys
 }
 
@@ -40,14 +40,14 @@ func showPrompt(parent fyne.Window, title, message string, buttons ...promptButt
 // showPromptWidth is showPrompt for a message that reads better wider
 // (lists of long names), up to the window's width.
 func showPromptWidth(parent fyne.Window, width float32, title, message string, buttons ...promptButton) *prompt {
-	p := &prompt{title: title, buttons: map[string]*widget.Button{}}
+	p := &prompt{title: title, buttons: map[string]*dialogButton{}, keys: &dialogKeys{}}
 	p.message = widget.NewLabel(message)
 	p.message.Wrapping = fyne.TextWrapWord
 	p.dlg = dialog.NewCustomWithoutButtons(title, p.message, parent)
 	var objs []fyne.CanvasObject
 	for _, b := range buttons {
 		b := b
-		btn := widget.NewButton(b.label, func() {
+		btn := newDialogButton(p.keys, b.label, func() {
 			p.dlg.Hide()
 			if b.action != nil {
 				b.action()
@@ -66,10 +66,10 @@ func showPromptWidth(parent fyne.Window, width float32, title, message string, b
 	}
 	if len(objs) == 1 {
 		// One button: both keys press it (an information message).
-		p.cancel, p.accept = objs[0].(*widget.Button), objs[0].(*widget.Button)
+		p.cancel, p.accept = objs[0].(*dialogButton), objs[0].(*dialogButton)
 	}
 	p.dlg.SetButtons(objs)
-	p.keys = &dialogKeys{esc: []*widget.Button{p.cancel}, enter: []*widget.Button{p.accept}}
+	p.keys.esc, p.keys.enter = []*dialogButton{p.cancel}, []*dialogButton{p.accept}
 	p.dlg.SetOnClosed(func() {
 		p.open = false
 		p.keys.closed()

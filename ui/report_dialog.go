@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -30,33 +29,34 @@ type report struct {
 // connection tests share it so they look and copy alike.
 type reportDialog struct {
 	message     *widget.Label
-	copyDetails *widget.Button
-	copyConsent *widget.Button // nil without a consent link
+	copyDetails *dialogButton
+	copyConsent *dialogButton // nil without a consent link
 	report      report
 	dlg         *dialog.CustomDialog
 }
 
 func showReport(parent fyne.Window, r report) *reportDialog {
 	e := &reportDialog{report: r}
+	keys := &dialogKeys{}
 	e.message = widget.NewLabel(r.details)
 	e.message.Wrapping = fyne.TextWrapWord
 	e.message.Selectable = true
-	e.copyDetails = widget.NewButton("Copy details", func() {
+	e.copyDetails = newDialogButton(keys, "Copy details", func() {
 		fyne.CurrentApp().Clipboard().SetContent(r.details)
 	})
 	buttons := []fyne.CanvasObject{e.copyDetails}
 	if r.consentURL != "" {
-		e.copyConsent = widget.NewButton("Copy admin-consent link", func() {
+		e.copyConsent = newDialogButton(keys, "Copy admin-consent link", func() {
 			fyne.CurrentApp().Clipboard().SetContent(r.consentURL)
 		})
 		buttons = append(buttons, e.copyConsent)
 	}
-	closeB := widget.NewButton("Close", func() { e.dlg.Hide() })
+	closeB := newDialogButton(keys, "Close", func() { e.dlg.Hide() })
 	closeB.Importance = widget.HighImportance
 	buttons = append(buttons, closeB)
-	e.dlg = dialog.NewCustomWithoutButtons(r.title, container.NewVScroll(e.message), parent)
+	e.dlg = dialog.NewCustomWithoutButtons(r.title, keys.scrolling(e.message), parent)
 	e.dlg.SetButtons(buttons)
-	keys := &dialogKeys{esc: []*widget.Button{closeB}, enter: []*widget.Button{closeB}}
+	keys.esc, keys.enter = []*dialogButton{closeB}, []*dialogButton{closeB}
 	keys.show(e.dlg, parent)
 	// A wrapped label's height depends on its width; a dialog cannot
 	// outgrow its window, so a long report scrolls.

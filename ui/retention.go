@@ -29,9 +29,9 @@ const (
 // retentionSection is the Preferences dialog's Licence history section.
 type retentionSection struct {
 	m      *MainWindow
-	choice *widget.RadioGroup
-	months *widget.Entry
-	apply  *widget.Button
+	choice *dialogRadio
+	months *dialogEntry
+	apply  *dialogButton
 	// status says what Apply did, or why it did not.
 	status *widget.Label
 	// confirm is the last confirmation of a deletion shown.
@@ -43,21 +43,28 @@ type retentionSection struct {
 }
 
 // newRetentionSection builds the section, showing the retention in force.
-func (m *MainWindow) newRetentionSection() (*retentionSection, fyne.CanvasObject) {
-	r := &retentionSection{m: m, months: widget.NewEntry(), status: widget.NewLabel("")}
+// Its widgets are the dialog's own (keys), so Esc and Enter reach the
+// dialog whichever of them has the focus.
+func (m *MainWindow) newRetentionSection(keys *dialogKeys) (*retentionSection, fyne.CanvasObject) {
+	r := &retentionSection{m: m, months: newDialogEntry(keys), status: widget.NewLabel("")}
 	r.status.Wrapping = fyne.TextWrapWord
 	r.status.Hide()
 	r.months.SetPlaceHolder("24")
-	r.choice = widget.NewRadioGroup([]string{retentionForever, retentionMonths}, func(choice string) {
+	r.choice = newDialogRadio(keys, []string{retentionForever, retentionMonths}, true, func(choice string) {
 		if choice == retentionMonths {
 			r.months.Enable()
 		} else {
 			r.months.Disable()
 		}
 	})
-	r.choice.Horizontal = true
-	r.choice.Required = true
-	r.apply = widget.NewButton("Apply", r.onApply)
+	r.apply = newDialogButton(keys, "Apply", r.onApply)
+	// Enter after typing the months applies them, rather than the
+	// dialog's Close dropping what was typed.
+	r.months.OnSubmitted = func(string) {
+		if !r.apply.Disabled() {
+			r.onApply()
+		}
+	}
 	r.show(m.historyMonths())
 	help := widget.NewLabel("Inventory Beacon keeps each connection's licence figures of every day it imports (the Licenses page's Trend, " +
 		"`beacon history`), from the first import on, beyond Microsoft's 180 days. Kept for a number of months, the older days are " +

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fyne.io/fyne/v2"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,17 @@ func TestPreferencesRetention(t *testing.T) {
 			}
 		})
 	}
+	// Enter in the months field is Apply, not the dialog's Close, which
+	// would drop what was typed.
+	onUI(func() {
+		r.status.SetText("")
+		r.choice.SetSelected(retentionMonths)
+		r.months.SetText("abc")
+		r.months.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		if !strings.Contains(r.status.Text, "number of months") {
+			t.Errorf("Enter in the months field: status %q, want Apply's check of the months", r.status.Text)
+		}
+	})
 	apply := func(months string) *prompt {
 		var before *prompt
 		onUI(func() {

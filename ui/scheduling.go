@@ -101,8 +101,14 @@ func (m *MainWindow) onScheduleEvent(ev schedule.Event) {
 		m.sched.setStatus(fmt.Sprintf("%q: %s.", name, text))
 		m.data.refresh()
 		news := m.sched.firstNews(ev, m.data.failing) // every outcome: a success ends a run of failures
-		if n := eventNotification(ev); n != nil && m.notify != nil && news {
-			m.notify(n)
+		if news && m.notify != nil {
+			kept := keptNone
+			if m.data.hasData(ev.Connection.ID) {
+				kept = keptData
+			}
+			if n := eventNotification(ev, kept); n != nil {
+				m.notify(n)
+			}
 		}
 		delete(m.sched.started, ev.Connection.ID)
 		if m.tray != nil {
@@ -179,7 +185,7 @@ func (c *scheduling) firstNews(ev schedule.Event, failing map[string]inventory.F
 // eventNotification is the desktop notification for a finished import the
 // administrator did not start from this window and may not be watching:
 // only warnings and failures, so a working schedule stays quiet.
-func eventNotification(ev schedule.Event) *fyne.Notification {
+func eventNotification(ev schedule.Event, kept keptState) *fyne.Notification {
 	if ev.Kind != schedule.EventFinished {
 		return nil
 	}
@@ -193,7 +199,10 @@ func eventNotification(ev schedule.Event) *fyne.Notification {
 	}
 	text := fmt.Sprintf("%s of %q %s.", what, ev.Connection.Name, eventOutcome(ev))
 	if bad {
-		text += " The previous data is kept; see Import history for what to do."
+		// Not "the previous data is kept" of a connection never
+		// imported: there is none (issue 23 item 8, as item 4 in the
+		// import dialog).
+		text += kept.text() + " See Import history for what to do."
 	} else {
 		text += " See Import history for the details."
 	}

@@ -53,13 +53,13 @@ type ScheduleDialog struct {
 	loc    *time.Location
 	onOK   func(storage.Schedule)
 
-	name       *widget.Entry
-	kind       *widget.RadioGroup
-	every      *widget.Entry
-	pastHour   *widget.Entry
-	weekdays   *widget.CheckGroup
-	dayOfMonth *widget.Entry
-	at         *widget.Entry
+	name       *dialogEntry
+	kind       *dialogRadio
+	every      *dialogEntry
+	pastHour   *dialogEntry
+	weekdays   *dialogCheckGroup
+	dayOfMonth *dialogEntry
+	at         *dialogEntry
 
 	// rows hold each field with its label and error, shown for the
 	// frequencies that use it.
@@ -70,9 +70,10 @@ type ScheduleDialog struct {
 	content  *fyne.Container
 	summary  *widget.Label
 	nextRuns *widget.Label
-	ok       *widget.Button
-	cancel   *widget.Button
+	ok       *dialogButton
+	cancel   *dialogButton
 	dlg      *dialog.CustomDialog
+	keys     *dialogKeys // Esc is Cancel, Enter OK (issue 23 item 6)
 
 	// nameTouched: a new schedule's empty name is not an error until the
 	// administrator has typed in it (OK stays disabled all the same).
@@ -94,7 +95,7 @@ const (
 
 func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, others []storage.Schedule,
 	now func() time.Time, loc *time.Location, onOK func(storage.Schedule)) *ScheduleDialog {
-	d := &ScheduleDialog{parent: parent, orig: s, isNew: isNew, others: others, now: now, loc: loc, onOK: onOK, errs: map[string]*widget.Label{}}
+	d := &ScheduleDialog{parent: parent, orig: s, isNew: isNew, others: others, now: now, loc: loc, onOK: onOK, errs: map[string]*widget.Label{}, keys: &dialogKeys{}}
 	for _, k := range []string{errName, errKind, errEvery, errPastHour, errWeekdays, errDay, errAt} {
 		l := widget.NewLabel("")
 		l.Importance = widget.DangerImportance
@@ -103,19 +104,18 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 		d.errs[k] = l
 	}
 
-	d.name = widget.NewEntry()
+	d.name = newDialogEntry(d.keys)
 	d.name.SetPlaceHolder("e.g. Nightly")
 	d.name.SetText(s.Name)
-	d.every = widget.NewEntry()
+	d.every = newDialogEntry(d.keys)
 	d.every.SetText(intText(s.EveryMinutes, 60))
-	d.pastHour = widget.NewEntry()
+	d.pastHour = newDialogEntry(d.keys)
 	d.pastHour.SetText(strconv.Itoa(s.Minute))
 	var labels []string
 	for _, w := range weekdayChoices {
 		labels = append(labels, w.label)
 	}
-	d.weekdays = widget.NewCheckGroup(labels, nil)
-	d.weekdays.Horizontal = true
+	d.weekdays = newDialogCheckGroup(d.keys, labels, true, nil)
 	var checked []string
 	for _, w := range weekdayChoices {
 		for _, x := range s.Weekdays {
@@ -125,9 +125,9 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 		}
 	}
 	d.weekdays.SetSelected(checked)
-	d.dayOfMonth = widget.NewEntry()
+	d.dayOfMonth = newDialogEntry(d.keys)
 	d.dayOfMonth.SetText(intText(s.DayOfMonth, 1))
-	d.at = widget.NewEntry()
+	d.at = newDialogEntry(d.keys)
 	d.at.SetPlaceHolder("06:30")
 	d.at.SetText(fmt.Sprintf("%02d:%02d", s.Hour, s.Minute))
 
@@ -135,9 +135,7 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 	for _, k := range scheduleKinds {
 		kindLabels = append(kindLabels, k.label)
 	}
-	d.kind = widget.NewRadioGroup(kindLabels, nil)
-	d.kind.Horizontal = true
-	d.kind.Required = true
+	d.kind = newDialogRadio(d.keys, kindLabels, true, nil)
 	d.kind.SetSelected(kindLabel(s.Kind))
 
 	d.everyRow = fieldRow("Run every", d.every, widget.NewLabel("minutes"), d.errs[errEvery])
@@ -166,19 +164,19 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 		title = "New Schedule"
 	}
 	d.dlg = dialog.NewCustomWithoutButtons(title, d.content, parent)
-	d.ok = widget.NewButton("OK", d.onOKTapped)
+	d.ok = newDialogButton(d.keys, "OK", d.onOKTapped)
 	d.ok.Importance = widget.HighImportance
-	d.cancel = widget.NewButton("Cancel", d.dlg.Hide)
+	d.cancel = newDialogButton(d.keys, "Cancel", d.dlg.Hide)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
 
 	// Handlers last, so filling the fields above does not validate a
 	// half-built dialog.
 	d.name.OnChanged = func(string) { d.nameTouched = true; d.validate() }
-	for _, e := range []*widget.Entry{d.every, d.pastHour, d.dayOfMonth, d.at} {
+	for _, e := range []*dialogEntry{d.every, d.pastHour, d.dayOfMonth, d.at} {
 		e.OnChanged = func(string) { d.validate() }
 	}
 	// Enter in any field is OK, when the schedule is valid.
-	for _, e := range []*widget.Entry{d.name, d.every, d.pastHour, d.dayOfMonth, d.at} {
+	for _, e := range []*dialogEntry{d.name, d.every, d.pastHour, d.dayOfMonth, d.at} {
 		e.OnSubmitted = func(string) { d.onOKTapped() }
 	}
 	d.weekdays.OnChanged = func([]string) { d.validate() }
@@ -192,8 +190,8 @@ func newScheduleDialog(parent fyne.Window, s storage.Schedule, isNew bool, other
 // fit on their lines.
 func (d *ScheduleDialog) Show() {
 	// Enter in a field is OK already (OnSubmitted); Esc is Cancel.
-	keys := &dialogKeys{esc: []*widget.Button{d.cancel}, enter: []*widget.Button{d.ok}}
-	keys.show(d.dlg, d.parent)
+	d.keys.esc, d.keys.enter = []*dialogButton{d.cancel}, []*dialogButton{d.ok}
+	d.keys.show(d.dlg, d.parent)
 	d.dlg.Resize(fyne.NewSize(640, d.dlg.MinSize().Height))
 }
 

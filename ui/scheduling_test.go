@@ -500,13 +500,13 @@ func TestSchedulingEventsUpdateWindowAndNotify(t *testing.T) {
 			notice: `Scheduled import of "Contoso" completed with 2 warnings. See Import history for the details.`},
 		{outcome: schedule.Outcome{Status: schedule.StatusFailed, Err: errors.New("the token was revoked; click Generate... again")},
 			status: `"Contoso": failed: the token was revoked; click Generate... again.`,
-			notice: `Scheduled import of "Contoso" failed: the token was revoked; click Generate... again. The previous data is kept; see Import history for what to do.`},
+			notice: `Scheduled import of "Contoso" failed: the token was revoked; click Generate... again. Nothing has been imported from this connection yet. See Import history for what to do.`},
 		// A success between two failures: each is the first of its
 		// run, so each notifies (TestFailingScheduleNotifiesOnce).
 		{outcome: schedule.Outcome{Status: schedule.StatusSucceeded}, status: `"Contoso": succeeded.`},
 		{err: errors.New("the database is locked"),
 			status: `"Contoso": could not run: the database is locked.`,
-			notice: `Scheduled import of "Contoso" could not run: the database is locked. The previous data is kept; see Import history for what to do.`},
+			notice: `Scheduled import of "Contoso" could not run: the database is locked. Nothing has been imported from this connection yet. See Import history for what to do.`},
 		{outcome: schedule.Outcome{Status: schedule.StatusCancelled}, status: `"Contoso": cancelled; the data of the previous import is kept.`},
 	}
 	for i, tc := range cases {
@@ -623,6 +623,23 @@ func TestFailingScheduleNotifiesOnce(t *testing.T) {
 	if !m.connStatus(c.ID).Alert || m.connStatus(m.cfg.Connections[1].ID).Alert {
 		t.Error("only the failing connection is shown in red")
 	}
+	// Running again, it still shows that it fails, in red: on a short
+	// schedule it is running most of the time. The newest run in the
+	// history is then the running one.
+	ev.Kind = schedule.EventStarted
+	m.OnScheduleEvent(ev)
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != "Running again… "+want || !m.connStatus(c.ID).Alert {
+		t.Errorf("Last result of a failing connection running again %q", got)
+	}
+	failed := m.data.lastRuns[c.ID]
+	m.data.lastRuns[c.ID] = inventory.Run{ConnectionID: c.ID, Started: since.Add(15 * time.Minute), Status: inventory.StatusRunning}
+	m.refreshSystems()
+	want2 := "Running again… Failing since " + formatTime(since, "") + " (3 runs)"
+	if got := m.systems.cellText(widget.TableCellID{Row: 0, Col: colLastResult}); got != want2 || !m.connStatus(c.ID).Alert {
+		t.Errorf("Last result of a failing connection running again %q, want %q", got, want2)
+	}
+	delete(m.sched.running, c.ID)
+	m.data.lastRuns[c.ID] = failed
 	if len(fake.menu.Items) == 0 || fake.menu.Items[0].Label != "Failing: Contoso" {
 		t.Fatalf("the tray's menu does not name the failing connection: %v", fake.menu.Items)
 	}
@@ -652,5 +669,20 @@ func TestFailingScheduleNotifiesOnce(t *testing.T) {
 	m.refreshSystems()
 	if fake.menu.Items[0].Label != "Open" || m.connStatus(c.ID).Alert {
 		t.Errorf("after a success the tray still heads with %q", fake.menu.Items[0].Label)
+	}
+}
+
+// A failed scheduled import's notification says the earlier data is kept
+// only when there is some.
+func TestFailedImportNotificationSaysWhatIsKept(t *testing.T) {
+	ev := schedule.Event{Kind: schedule.EventFinished, Connection: newNamedConnection("Contoso"), Trigger: schedule.TriggerSchedule,
+		Outcome: schedule.Outcome{Status: schedule.StatusFailed, Err: errors.New("no sign-in yet")}}
+	for kept, want := range map[keptState]string{
+		keptData: `Scheduled import of "Contoso" failed: no sign-in yet. The data of the previous import is kept. See Import history for what to do.`,
+		keptNone: `Scheduled import of "Contoso" failed: no sign-in yet. Nothing has been imported from this connection yet. See Import history for what to do.`,
+	} {
+		if n := eventNotification(ev, kept); n == nil || n.Content != want {
+			t.Errorf("notification %v, want %q", n, want)
+		}
 	}
 }

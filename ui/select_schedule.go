@@ -21,11 +21,12 @@ const notScheduledLabel = "Not scheduled"
 // runs next, OK and Cancel.
 type SelectScheduleDialog struct {
 	parent  fyne.Window
-	choice  *widget.Select
+	choice  *dialogSelect
 	summary *widget.Label
 	next    *widget.Label
-	ok      *widget.Button
-	cancel  *widget.Button
+	ok      *dialogButton
+	cancel  *dialogButton
+	keys    *dialogKeys
 	dlg     *dialog.CustomDialog
 	content *fyne.Container
 	shown   bool
@@ -50,14 +51,14 @@ func (m *scheduling) showSelectSchedule(c storage.Connection, done func(string))
 
 func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.Connection, now time.Time,
 	loc *time.Location, done func(string)) *SelectScheduleDialog {
-	d := &SelectScheduleDialog{parent: parent, cfg: cfg, now: now, loc: loc, done: done, conn: c}
+	d := &SelectScheduleDialog{parent: parent, cfg: cfg, now: now, loc: loc, done: done, conn: c, keys: &dialogKeys{}}
 	options := []string{notScheduledLabel}
 	d.ids = []string{""}
 	for _, e := range schedule.Plan(cfg, now, loc).Schedules {
 		options = append(options, e.Schedule.Name)
 		d.ids = append(d.ids, e.Schedule.ID)
 	}
-	d.choice = widget.NewSelect(options, nil)
+	d.choice = newDialogSelect(d.keys, options, nil)
 	d.summary = widget.NewLabel("")
 	d.summary.Wrapping = fyne.TextWrapWord
 	d.next = widget.NewLabel("")
@@ -88,17 +89,17 @@ func newSelectScheduleDialog(parent fyne.Window, cfg *storage.Config, c storage.
 		d.summary, d.next, hint)
 
 	d.dlg = dialog.NewCustomWithoutButtons("Select Schedule", d.content, parent)
-	d.ok = widget.NewButton("OK", d.onOK)
+	d.ok = newDialogButton(d.keys, "OK", d.onOK)
 	d.ok.Importance = widget.HighImportance
-	d.cancel = widget.NewButton("Cancel", d.dlg.Hide)
+	d.cancel = newDialogButton(d.keys, "Cancel", d.dlg.Hide)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
+	d.keys.esc, d.keys.enter = []*dialogButton{d.cancel}, []*dialogButton{d.ok}
 	return d
 }
 
 // Show shows the dialog wide enough for a long summary on one line.
 func (d *SelectScheduleDialog) Show() {
-	keys := &dialogKeys{esc: []*widget.Button{d.cancel}, enter: []*widget.Button{d.ok}}
-	keys.show(d.dlg, d.parent)
+	d.keys.show(d.dlg, d.parent)
 	d.shown = true
 	d.fit()
 }

@@ -30,13 +30,13 @@ type signInDialog struct {
 
 	deadline time.Time
 	url      *widget.Label
-	copyURL  *widget.Button
+	copyURL  *dialogButton
 	status   *widget.Label
 	timeLeft *widget.Label
 	paste    *dialogEntry
 	pasteErr *widget.Label
-	submit   *widget.Button
-	cancelB  *widget.Button
+	submit   *dialogButton
+	cancelB  *dialogButton
 	dlg      *dialog.CustomDialog
 	keys     *dialogKeys // Esc cancels, Enter continues (issue 23 item 6)
 }
@@ -52,7 +52,7 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 	g.url.Wrapping = fyne.TextWrapBreak
 	g.url.Selectable = true
 	g.url.TextStyle = fyne.TextStyle{Monospace: true}
-	g.copyURL = widget.NewButton("Copy address", func() {
+	g.copyURL = newDialogButton(g.keys, "Copy address", func() {
 		fyne.CurrentApp().Clipboard().SetContent(flow.AuthURL())
 		g.status.SetText("Address copied: paste it into a browser's address bar.")
 	})
@@ -72,7 +72,7 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 		g.pasteErr.Wrapping = fyne.TextWrapWord
 		g.pasteErr.Importance = widget.DangerImportance
 		g.pasteErr.Hide()
-		g.submit = widget.NewButton("Continue", g.onSubmit)
+		g.submit = newDialogButton(g.keys, "Continue", g.onSubmit)
 		g.submit.Importance = widget.HighImportance
 		items = append(items, pasteHelp, g.paste, g.pasteErr)
 	} else {
@@ -81,7 +81,7 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 		items = append(items, wait)
 	}
 	items = append(items, g.timeLeft)
-	g.cancelB = widget.NewButton("Cancel", g.onCancel)
+	g.cancelB = newDialogButton(g.keys, "Cancel", g.onCancel)
 	buttons := []fyne.CanvasObject{g.cancelB}
 	if g.submit != nil {
 		buttons = append(buttons, g.submit)
@@ -89,7 +89,7 @@ func newSignInDialog(ctl *signInController, req signInRequest, flow *service.Sig
 	g.dlg = dialog.NewCustomWithoutButtons("Sign in to Microsoft 365", container.NewVBox(items...), req.Parent)
 	g.dlg.SetButtons(buttons)
 	// Enter in the paste field is Continue (its OnSubmitted).
-	g.keys.esc, g.keys.enter = []*widget.Button{g.cancelB}, []*widget.Button{g.submit}
+	g.keys.esc, g.keys.enter = []*dialogButton{g.cancelB}, []*dialogButton{g.submit}
 	return g
 }
 

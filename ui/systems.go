@@ -534,9 +534,17 @@ func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 		st.Alert = r.Status == inventory.StatusFailed
 		// A schedule failing every few minutes says for how long,
 		// where a single failure just says it failed.
-		if f, ok := m.data.failing[connID]; ok && st.Alert && (scheduled || f.Runs > 1) {
-			st.LastResult = fmt.Sprintf("Failing since %s (%s): %s", formatTime(f.Since, ""), plural(f.Runs, "run"),
-				strings.TrimPrefix(st.LastResult, "Failed: "))
+		if f, ok := m.data.failing[connID]; ok && (scheduled || f.Runs > 1) {
+			switch {
+			case st.Alert:
+				st.LastResult = fmt.Sprintf("Failing since %s (%s): %s", formatTime(f.Since, ""), plural(f.Runs, "run"),
+					strings.TrimPrefix(st.LastResult, "Failed: "))
+			case r.Status == inventory.StatusRunning || r.Status == inventory.StatusSkipped:
+				// The newest run says nothing of the connection yet:
+				// the failures before it still stand.
+				st.LastResult = fmt.Sprintf("Failing since %s (%s)", formatTime(f.Since, ""), plural(f.Runs, "run"))
+				st.Alert = true
+			}
 		}
 	}
 	if scheduled && connector.UnattendedProblem(conn) != "" {
@@ -550,7 +558,15 @@ func (m *MainWindow) connStatus(connID string) ConnectionStatus {
 		st.NextRun, _ = schedule.NextRun(m.cfg, connID, m.now(), m.loc)
 	}
 	if m.exec.isRunning(connID) || m.sched.running[connID] {
-		st.LastResult, st.Alert = "Running…", false
+		if st.Alert {
+			// Failing on a short schedule, a connection is running
+			// again most of the time (a refused token endpoint is
+			// retried for minutes): "Running…" alone hid in the real
+			// window that it fails (issue 23 item 8).
+			st.LastResult = "Running again… " + st.LastResult
+		} else {
+			st.LastResult = "Running…"
+		}
 	}
 	return st
 }

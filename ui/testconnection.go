@@ -46,8 +46,11 @@ func (t *testConnectionController) run(parent fyne.Window, c storage.Connection)
 	bar := widget.NewProgressBarInfinite()
 	label := widget.NewLabel("Signing in and reading one user from Microsoft Graph...")
 	progress := dialog.NewCustomWithoutButtons("Test Connection — "+c.Name, container.NewVBox(label, bar), parent)
-	progress.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", cancel)})
-	progress.Show()
+	keys := &dialogKeys{}
+	cancelB := newDialogButton(keys, "Cancel", cancel)
+	progress.SetButtons([]fyne.CanvasObject{cancelB})
+	keys.esc = []*dialogButton{cancelB} // Esc cancels the test; Enter has nothing to press
+	keys.show(progress, parent)
 	go func() {
 		defer cancel()
 		r := t.svc.TestConnection(ctx, c)

@@ -93,7 +93,7 @@ func TestTestConnectionCancel(t *testing.T) {
 		// The progress dialog's Cancel.
 		for _, o := range w.Canvas().Overlays().List() {
 			for _, b := range test.LaidOutObjects(o) {
-				if b, ok := b.(*widget.Button); ok && b.Text == "Cancel" {
+				if b, ok := b.(*dialogButton); ok && b.Text == "Cancel" {
 					test.Tap(b)
 				}
 			}
