@@ -258,10 +258,11 @@ func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
 	fc.Advance(24 * time.Hour)
 	us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
 	importUsers(t, s, "c1", us, Outcome{})
-	// As a database of a build before the history: kept snapshots, no
-	// history yet.
-	for _, st := range []string{"DELETE FROM history_events", "DELETE FROM history_tenant", "DELETE FROM history_skus",
-		"UPDATE history_meta SET value = 'pending' WHERE key = 'backfill'"} {
+	// Back to a database of a build before the history: kept snapshots,
+	// no history tables (nor the views over them). Opening it again makes
+	// them, waiting for the back-fill.
+	for _, st := range []string{"DROP TABLE history_names, history_skus, history_tenant, history_events, history_meta CASCADE",
+		"UPDATE beacon_schema SET version = 1"} {
 		if _, err := s.db.ExecContext(ctx, st); err != nil {
 			t.Fatal(err)
 		}
@@ -274,6 +275,9 @@ func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
 		}
 		t.Cleanup(func() { o.Close() })
 		b = append(b, o)
+	}
+	if pending, err := b[0].HistoryBackfillPending(ctx); err != nil || !pending {
+		t.Fatalf("back-fill pending %v, %v", pending, err)
 	}
 
 	// A promotion holding the history lock.
@@ -311,11 +315,11 @@ func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if pending, err := s.HistoryBackfillPending(ctx); err != nil || pending {
+	if pending, err := b[1].HistoryBackfillPending(ctx); err != nil || pending {
 		t.Fatalf("back-fill still pending (%v)", err)
 	}
-	tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{})
-	events, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{})
+	tenants, _ := b[1].HistoryTenants(ctx, "c1", HistoryQuery{})
+	events, _ := b[1].HistoryEvents(ctx, "c1", HistoryQuery{})
 	if len(tenants) != 2 || len(events) != 1 || events[0].Kind != EventAssigned || events[0].SkuID != skuE5 {
 		t.Fatalf("seeded %+v, events %+v", tenants, events)
 	}
