@@ -663,6 +663,13 @@ func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Beacons opening the database at once take turns, with each other and
+	// with promotions (lockHistory): the later one reads "done" below
+	// instead of writing the back-fill again, and none waits for another's
+	// names in history_names while holding its own.
+	if err := s.lockHistory(ctx, tx); err != nil {
+		return err
+	}
 	var v string
 	if err := tx.QueryRowContext(ctx, "SELECT value FROM history_meta WHERE key = 'backfill'").Scan(&v); err != nil || v != "pending" {
 		return err // another process did it meanwhile

@@ -17,11 +17,13 @@ import (
 // changes a user and changes it back or changes then removes it, a
 // sharded listing discarded half-way, and a delta from a snapshot that is
 // not the current one (which must fall back to SQL).
-func TestStagedHistoryMatchesSQL(t *testing.T) {
+func TestStagedHistoryMatchesSQL(t *testing.T) { forEachStoreOpen(t, testStagedHistoryMatchesSQL) }
+
+func testStagedHistoryMatchesSQL(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(18, 2026))
 	now := time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
-	s := openTest(t, Options{Now: func() time.Time { return now }, Keep: 3})
+	s := open(Options{Now: func() time.Time { return now }, Keep: 3})
 	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
 	joiner := func() {
 		u := tenant.newUser(r, now)
@@ -202,9 +204,13 @@ func TestStagedHistoryMatchesSQL(t *testing.T) {
 // that are no date, concealed names, and a report discarded and staged
 // again.
 func TestStagedWorkloadsMatchReportRows(t *testing.T) {
+	forEachStoreOpen(t, testStagedWorkloadsMatchReportRows)
+}
+
+func testStagedWorkloadsMatchReportRows(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(18, 6))
-	s := openTest(t, Options{})
+	s := open(Options{})
 	w := beginWithSKUs(t, s, "c1")
 	defer w.Finish(ctx, Outcome{Status: StatusCancelled})
 	dates := []string{"2026-11-01", "2026-11-30", "2026-12-03", "2025-01-31", "", "", "not a date", "2026-2-03"}
@@ -275,11 +281,13 @@ func TestStagedWorkloadsMatchReportRows(t *testing.T) {
 // TestHistoryFiguresInParts checks that a snapshot's figures worked out
 // a part of the licensed users at a time (historyChunk) add up, with the
 // price figures kept, and that every licensed user is seen once.
-func TestHistoryFiguresInParts(t *testing.T) {
+func TestHistoryFiguresInParts(t *testing.T) { forEachStoreOpen(t, testHistoryFiguresInParts) }
+
+func testHistoryFiguresInParts(t *testing.T, open func(Options) *Store) {
 	defer func(n int) { historyChunk = n }(historyChunk)
 	historyChunk = 7
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := open(Options{})
 	us := testUsers(40, "u")
 	for i := range us {
 		us[i].AccountEnabled = i%3 != 0

@@ -144,8 +144,8 @@ const historyLockKey = 0x626561636f6e4849
 // history_names, and two adding the same new names in different orders
 // each waited for the other's row, so PostgreSQL failed one import with
 // "deadlock detected". Held to the end of the promotion's transaction,
-// which is short.
-func (s *Store) lockHistory(ctx context.Context, conn *sql.Conn) error {
+// which is short. The one-time back-fill takes it too (BackfillHistory).
+func (s *Store) lockHistory(ctx context.Context, conn execer) error {
 	if !s.pg {
 		return nil
 	}

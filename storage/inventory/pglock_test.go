@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/internal/pgtest"
 )
 
@@ -234,5 +236,94 @@ func TestPostgresConcurrentPromotionsShareHistoryNames(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
+	}
+}
+
+// Two beacons opening a database whose kept snapshots still have to seed
+// the history back-fill it one after the other, and after any promotion
+// writing the history then: both wait for the history lock (held here as
+// a promotion holds it), then one writes the back-fill and the other
+// finds it done.
+func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDB(t)
+	fc := clock.NewFake(time.Date(clock.Now().Year(), 5, 1, 9, 0, 0, 0, time.UTC))
+	s, err := OpenURL(ctx, u, Options{Now: fc.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	us := testUsers(4, "u")
+	importUsers(t, s, "c1", us, Outcome{})
+	fc.Advance(24 * time.Hour)
+	us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
+	importUsers(t, s, "c1", us, Outcome{})
+	// Back to a database of a build before the history: kept snapshots,
+	// no history tables (nor the views over them). Opening it again makes
+	// them, waiting for the back-fill.
+	for _, st := range []string{"DROP TABLE history_names, history_skus, history_tenant, history_events, history_meta CASCADE",
+		"UPDATE beacon_schema SET version = 1"} {
+		if _, err := s.db.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b []*Store
+	for range 2 {
+		o, err := OpenURL(ctx, u, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { o.Close() })
+		b = append(b, o)
+	}
+	if pending, err := b[0].HistoryBackfillPending(ctx); err != nil || !pending {
+		t.Fatalf("back-fill pending %v, %v", pending, err)
+	}
+
+	// A promotion holding the history lock.
+	held, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback()
+	if err := s.lockHistory(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	fn := func(context.Context, *LicenseFacts) (HistoryFigures, error) { calls.Add(1); return nil, nil }
+	errs := make(chan error, len(b))
+	for _, o := range b {
+		go func() { errs <- o.BackfillHistory(ctx, fn) }()
+	}
+	for waiting := 0; waiting < len(b); {
+		select {
+		case err := <-errs:
+			t.Fatalf("a back-fill ended (%v) while a promotion held the history lock", err)
+		default:
+		}
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := held.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for range b {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pending, err := b[1].HistoryBackfillPending(ctx); err != nil || pending {
+		t.Fatalf("back-fill still pending (%v)", err)
+	}
+	tenants, _ := b[1].HistoryTenants(ctx, "c1", HistoryQuery{})
+	events, _ := b[1].HistoryEvents(ctx, "c1", HistoryQuery{})
+	if len(tenants) != 2 || len(events) != 1 || events[0].Kind != EventAssigned || events[0].SkuID != skuE5 {
+		t.Fatalf("seeded %+v, events %+v", tenants, events)
+	}
+	if n := calls.Load(); n < 2 {
+		t.Fatalf("the figures were asked %d times, want at least once per kept snapshot (2)", n)
 	}
 }

@@ -13,8 +13,12 @@ import (
 // at once and stored one after another leave the users with their plans
 // and license counts, as AddUsers does.
 func TestUserBatchesPreparedConcurrently(t *testing.T) {
+	forEachStoreOpen(t, testUserBatchesPreparedConcurrently)
+}
+
+func testUserBatchesPreparedConcurrently(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
-	s, w := stagingRun(t)
+	s, w := stagingRun(t, open)
 	all := testUsers(800, "u")
 	for i := range all {
 		// Plans new to the dictionary in every page.
@@ -46,11 +50,20 @@ func TestUserBatchesPreparedConcurrently(t *testing.T) {
 // back had its new plans in the dictionary's insert; a batch prepared
 // meanwhile uses them, so they must be inserted with the next batch.
 func TestUserBatchRolledBackRequeuesPlans(t *testing.T) {
+	forEachStoreOpen(t, testUserBatchRolledBackRequeuesPlans)
+}
+
+func testUserBatchRolledBackRequeuesPlans(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
-	s, w := stagingRun(t)
+	s, w := stagingRun(t, open)
 	// Inserting a user named bad@ fails inside the transaction.
-	if _, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER fail_bad BEFORE INSERT ON main.users
-		WHEN NEW.upn = 'bad@contoso.example' BEGIN SELECT RAISE(ABORT, 'injected'); END`); err != nil {
+	inject, undo := `CREATE TEMP TRIGGER fail_bad BEFORE INSERT ON main.users
+		WHEN NEW.upn = 'bad@contoso.example' BEGIN SELECT RAISE(ABORT, 'injected'); END`, "DROP TRIGGER temp.fail_bad"
+	if s.pg {
+		inject, undo = "ALTER TABLE users ADD CONSTRAINT fail_bad CHECK (upn <> 'bad@contoso.example') NOT VALID",
+			"ALTER TABLE users DROP CONSTRAINT fail_bad"
+	}
+	if _, err := w.conn.ExecContext(ctx, inject); err != nil {
 		t.Fatal(err)
 	}
 	good := testUsers(10, "g")
@@ -64,7 +77,7 @@ func TestUserBatchRolledBackRequeuesPlans(t *testing.T) {
 	if err := w.AddUserBatch(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.conn.ExecContext(ctx, "DROP TRIGGER temp.fail_bad"); err != nil {
+	if _, err := w.conn.ExecContext(ctx, undo); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Finish(ctx, Outcome{Status: StatusSucceeded}); err != nil {
@@ -104,8 +117,12 @@ func nonEmptyPlans(ps []AssignedPlan) []AssignedPlan {
 // (StageActivity) is derived again when a report is discarded afterwards,
 // from the rows staged then; the active-user counts follow.
 func TestActivityStagedThenReportDiscarded(t *testing.T) {
+	forEachStoreOpen(t, testActivityStagedThenReportDiscarded)
+}
+
+func testActivityStagedThenReportDiscarded(t *testing.T, open func(Options) *Store) {
 	ctx := context.Background()
-	s, w := stagingRun(t)
+	s, w := stagingRun(t, open)
 	users := testUsers(4, "u")
 	if err := w.AddUsers(ctx, users); err != nil {
 		t.Fatal(err)
@@ -153,10 +170,10 @@ func TestActivityStagedThenReportDiscarded(t *testing.T) {
 
 // stagingRun opens a store and begins a run of connection "c" with the
 // test SKUs staged.
-func stagingRun(t *testing.T) (*Store, *RunWriter) {
+func stagingRun(t *testing.T, open func(Options) *Store) (*Store, *RunWriter) {
 	t.Helper()
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := open(Options{})
 	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c", ConnectionName: "c", Trigger: TriggerCLI})
 	if err != nil {
 		t.Fatal(err)
