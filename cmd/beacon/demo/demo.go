@@ -9,6 +9,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +44,9 @@ type Options struct {
 	// `beacon history` show a year at first start (issue 18). `beacon
 	// --demo` asks for HistoryDefault.
 	HistoryDays int
+	// interruptAfter, in tests, stops the history after that many
+	// imports, as closing the window would.
+	interruptAfter int
 }
 
 // HistoryDefault is the history `beacon --demo` shows: a year.
@@ -54,6 +58,12 @@ type Demo struct {
 	Connection storage.Connection
 	// Accounts are the sign-in accounts to show the administrator.
 	Accounts []Account
+
+	// history is the licence history Start left to make (BuildHistory),
+	// nil when there is none to make.
+	history *historyBuild
+	stop    context.CancelFunc // stops BuildHistory
+	built   chan struct{}      // closed when BuildHistory returns
 }
 
 // Account is a simulated user the demo offers on its sign-in page.
@@ -109,7 +119,7 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 		return nil, err
 	}
 	if o.HistoryDays > 0 {
-		if err := d.age(repo, o, clk); err != nil {
+		if err := d.prepareHistory(repo, o, clk); err != nil {
 			sim.Close()
 			return nil, err
 		}
@@ -117,8 +127,15 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 	return d, nil
 }
 
-// Close stops the simulator.
-func (d *Demo) Close() error { return d.Sim.Close() }
+// Close stops the making of the history, if it is running, and the
+// simulator. What was imported stays; the next start finishes the history.
+func (d *Demo) Close() error {
+	if d.stop != nil {
+		d.stop()
+		<-d.built
+	}
+	return d.Sim.Close()
+}
 
 func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
 

@@ -3,7 +3,9 @@ package demo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,9 @@ func TestStartMakesHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := buildHistory(d); err != nil {
+		t.Fatal(err)
+	}
 	d.Close()
 	ctx := context.Background()
 	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
@@ -160,8 +165,98 @@ func TestStartMakesHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := d2.HistoryLeft(); n != 0 {
+		t.Errorf("a second start has %d imports left to make", n)
+	}
 	d2.Close()
 	if after := runs(); after != before {
 		t.Errorf("a second start imported again: %d imports, then %d", before, after)
+	}
+}
+
+// buildHistory runs BuildHistory and waits for its outcome, checking the
+// progress counts up to the total.
+func buildHistory(d *Demo) error {
+	total := d.HistoryLeft()
+	out := make(chan error, 1)
+	last := 0
+	d.BuildHistory(func(done, n int, err error) {
+		switch {
+		case n != total || done < last || done > n:
+			out <- fmt.Errorf("progress %d of %d after %d, want up to %d", done, n, last, total)
+		case err != nil:
+			out <- err
+		case done == n:
+			out <- nil
+		}
+		last = done
+	})
+	return <-out
+}
+
+// A history of more than DailyDays days is weekly before its last
+// DailyDays days, ends with today's import as the current snapshot, and
+// one whose making was stopped midway is finished by the next start,
+// with no day twice.
+func TestHistoryWeeklyThenDailyResumed(t *testing.T) {
+	const days = DailyDays + 15
+	repo := newRepo(t)
+	opts := Options{Addr: "127.0.0.1:0", Users: 30, Seed: 4, HistoryDays: days, interruptAfter: 7}
+	today := clock.Now().UTC().Truncate(24 * time.Hour)
+	var want []time.Time
+	for day := 0; day <= days; day++ {
+		if ago := days - day; day == 0 || ago < DailyDays || ago%7 == 0 {
+			want = append(want, today.AddDate(0, 0, -ago))
+		}
+	}
+	d, err := Start(repo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HistoryLeft() != len(want) {
+		t.Fatalf("%d imports to make, want %d", d.HistoryLeft(), len(want))
+	}
+	if err := buildHistory(d); !errors.Is(err, errInterrupted) {
+		t.Fatalf("the interrupted history: %v", err)
+	}
+	d.Close()
+
+	opts.interruptAfter = 0
+	d, err = Start(repo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HistoryLeft() != len(want)-7 {
+		t.Errorf("the next start has %d imports to make, want %d", d.HistoryLeft(), len(want)-7)
+	}
+	if err := buildHistory(d); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	ctx := context.Background()
+	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	tenants, err := store.HistoryTenants(ctx, d.Connection.ID, inventory.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for _, h := range tenants {
+		got = append(got, h.Day)
+	}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("history days %v, want %v", got, want)
+	}
+	runs, err := store.History(ctx, d.Connection.ID, 10000)
+	if err != nil || len(runs) != len(want) {
+		t.Errorf("%d imports (%v), want %d: one a day of the history", len(runs), err, len(want))
+	}
+	cur, err := store.CurrentRun(ctx, d.Connection.ID)
+	if err != nil || !cur.Started.UTC().Truncate(24*time.Hour).Equal(today) {
+		t.Errorf("the current snapshot is of %v (%v), want today %v", cur.Started, err, today)
 	}
 }
