@@ -39,10 +39,11 @@ type Options struct {
 	Seed  int64
 	// HistoryDays, when set, serves a tenant that has lived that many
 	// days (tenant.AgeDays), and when the demo connection has no licence
-	// history yet, imports each of those days into the database, as a
-	// daily schedule would have: the Licenses page's Trend tab and
-	// `beacon history` show a year at first start (issue 18). `beacon
-	// --demo` asks for HistoryDefault.
+	// history yet (or an unfinished one), leaves BuildHistory to import
+	// those days into the database, as a beacon scheduled weekly, then
+	// daily, would have: the Licenses page's Trend tab and `beacon
+	// history` show a year once it is done (issue 18). `beacon --demo`
+	// asks for HistoryDefault.
 	HistoryDays int
 	// interruptAfter, in tests, stops the history after that many
 	// imports, as closing the window would.
