@@ -115,20 +115,9 @@ func TestStartFallsBackWhenPortTaken(t *testing.T) {
 func TestStartMakesHistory(t *testing.T) {
 	const days = 20
 	repo := newRepo(t)
-	d, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := buildHistory(d); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
+	d := madeHistory(t, repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
 	ctx := context.Background()
-	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t, repo)
 	h := service.History{Store: store, ConfigDir: repo.Config.Dir()}
 	tenants, err := h.Tenant(ctx, d.Connection.ID, time.Time{})
 	if err != nil {
@@ -172,6 +161,35 @@ func TestStartMakesHistory(t *testing.T) {
 	if after := runs(); after != before {
 		t.Errorf("a second start imported again: %d imports, then %d", before, after)
 	}
+}
+
+// madeHistory starts a demo, makes its history, checking that it had left
+// left imports to make when given, and stops it.
+func madeHistory(t *testing.T, repo *storage.Repository, o Options, left ...int) *Demo {
+	t.Helper()
+	d, err := Start(repo, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if len(left) > 0 && d.HistoryLeft() != left[0] {
+		t.Errorf("the start has %d imports to make, want %d", d.HistoryLeft(), left[0])
+	}
+	if err := buildHistory(d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// openStore opens the database of repo's configuration folder.
+func openStore(t *testing.T, repo *storage.Repository) *inventory.Store {
+	t.Helper()
+	store, err := inventory.OpenDir(context.Background(), repo.Config.Dir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
 
 // buildHistory runs BuildHistory and waits for its outcome, checking the
@@ -222,24 +240,10 @@ func TestHistoryWeeklyThenDailyResumed(t *testing.T) {
 	d.Close()
 
 	opts.interruptAfter = 0
-	d, err = Start(repo, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.HistoryLeft() != len(want)-7 {
-		t.Errorf("the next start has %d imports to make, want %d", d.HistoryLeft(), len(want)-7)
-	}
-	if err := buildHistory(d); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
+	d = madeHistory(t, repo, opts, len(want)-7)
 
 	ctx := context.Background()
-	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t, repo)
 	tenants, err := store.HistoryTenants(ctx, d.Connection.ID, inventory.HistoryQuery{})
 	if err != nil {
 		t.Fatal(err)
