@@ -60,6 +60,11 @@ type MainWindow struct {
 	saveButton *widget.Button
 	exitButton *widget.Button
 	unsaved    *fyne.Container
+	// demoHistory says in the bottom bar how far the demo's licence
+	// history is made (ShowDemoHistory); demoText is its text, kept when
+	// the bar is rebuilt.
+	demoHistory *widget.Label
+	demoText    string
 	// startup explains a configuration that did not load (nil when it
 	// did).
 	startup *startupErrorPage
@@ -199,7 +204,10 @@ func (m *MainWindow) buildMain() {
 	warn.Importance = widget.WarningImportance
 	warn.TextStyle.Bold = true
 	m.unsaved = container.NewHBox(widget.NewIcon(theme.WarningIcon()), warn)
-	bottom := container.NewBorder(nil, nil, m.unsaved, container.NewHBox(m.saveButton, m.exitButton))
+	m.demoHistory = widget.NewLabel(m.demoText)
+	m.demoHistory.Truncation = fyne.TextTruncateEllipsis
+	m.demoHistory.Hidden = m.demoText == ""
+	bottom := container.NewBorder(nil, nil, m.unsaved, container.NewHBox(m.saveButton, m.exitButton), m.demoHistory)
 
 	m.nav = newNavigation(m.showPage)
 	m.nav.onKey = m.onTypedKey

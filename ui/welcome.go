@@ -82,7 +82,7 @@ func (w *welcomePanel) startDemo() {
 	m := w.m
 	w.demo.Disable()
 	w.connect.Disable()
-	w.status.SetText("Starting the demo tenant… The first start makes its year of licence history, a day at a time: up to a minute.")
+	w.status.SetText("Starting the demo tenant…")
 	w.status.Show()
 	before := map[string]bool{}
 	for _, c := range m.cfg.Connections {

@@ -43,6 +43,9 @@ func runGUI(o options, meta beacon.Metadata) int {
 	// package, so they come in through Deps.
 	b.deps.AppName, b.deps.AppVersion = meta.Name, meta.Version
 	m := ui.NewMainWindow(a, b.deps)
+	// The demo's licence history is made in the background, after the
+	// window opened; the window says how far it is.
+	b.followHistory(m.ShowDemoHistory)
 
 	// Schedules run while the window is open (and, with the tray
 	// preference, while it is hidden), through the same executor and run
@@ -93,6 +96,39 @@ type built struct {
 	// demoDays are the days of history a demo starts with
 	// (--demo-history).
 	demoDays int
+	// historyMu guards onHistory and lastHistory: the window that follows
+	// the making of the demo's history, and where it was before the window
+	// was there to see it.
+	historyMu   sync.Mutex
+	onHistory   func(done, total int, err error)
+	lastHistory func()
+}
+
+// followHistory has show told how far the demo's licence history is made,
+// from now on and where it is already.
+func (b *built) followHistory(show func(done, total int, err error)) {
+	b.historyMu.Lock()
+	defer b.historyMu.Unlock()
+	b.onHistory = show
+	if b.lastHistory != nil {
+		b.lastHistory()
+	}
+}
+
+// historyProgress is demo.BuildHistory's progress: to the window once
+// there is one.
+func (b *built) historyProgress(done, total int, err error) {
+	b.historyMu.Lock()
+	defer b.historyMu.Unlock()
+	b.lastHistory = func() { b.onHistory(done, total, err) }
+	if b.onHistory != nil {
+		b.onHistory(done, total, err)
+	}
+	if err == nil && done == total {
+		slog.Info("demo mode: the licence history is made", "imports", total)
+	} else if err != nil && !errors.Is(err, context.Canceled) {
+		slog.Error("demo mode: the licence history stopped; the next start finishes it", "err", err)
+	}
 }
 
 // StartDemo starts the simulated tenant and commits its connection; a demo
@@ -105,15 +141,16 @@ func (b *built) StartDemo() ([]ui.DemoAccount, error) {
 		b.demo.Close()
 		b.demo = nil
 	}
-	if b.demoDays > 0 {
-		slog.Info("demo mode: starting the simulated tenant; its first start imports its licence history a day at a time (a year: up to a minute)",
-			"days", b.demoDays)
-	}
 	d, err := demo.Start(b.repo, demo.Options{HistoryDays: b.demoDays})
 	if err != nil {
 		return nil, err
 	}
 	b.demo = d
+	if n := d.HistoryLeft(); n > 0 {
+		slog.Info("demo mode: making the licence history in the background, a day at a time on the simulated tenant's clock",
+			"days", b.demoDays, "imports", n)
+		d.BuildHistory(b.historyProgress)
+	}
 	slog.Info("demo mode: the simulated tenant is running", "url", d.Sim.URL(), "connection", demo.ConnectionName)
 	var accounts []ui.DemoAccount
 	for _, acc := range d.Accounts {

@@ -39,7 +39,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.configDir, "config-dir", "", "folder of the configuration and database (default: the user's config folder, or $BEACON_CONFIG_DIR)")
 	fs.StringVar(&o.store, "store", "", "where the imported data lives: a postgres:// address shared by several beacons (default: $BEACON_STORE, else the configured store, else the database in the configuration folder)")
 	fs.BoolVar(&o.demo, "demo", false, "start with a built-in simulated Microsoft 365 tenant, no Microsoft account needed")
-	fs.IntVar(&o.demoHistory, "demo-history", demo.HistoryDefault, "with --demo: the days of licence history the demo tenant starts with, imported a day at a time at its first start (0: none)")
+	fs.IntVar(&o.demoHistory, "demo-history", demo.HistoryDefault, "with --demo: the days of licence history the demo tenant comes with, made in the background after the window opens at its first start (0: none)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() { cli.Usage(stderr); fmt.Fprintln(stderr, "\nGlobal options:"); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {

@@ -47,9 +47,9 @@ func TestWindowMapsUnderX(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// --demo, as `make run` starts it: the simulator runs in-process and
-	// the Demo tenant connection is created before the window opens, with
-	// a month of history rather than the default year, to keep the test
-	// short (cmd/beacon/demo tests the history itself).
+	// the Demo tenant connection is created before the window opens; its
+	// history, a month rather than the default year to keep the test
+	// short, is made in the background (cmd/beacon/demo tests it).
 	configDir := t.TempDir()
 	app := exec.CommandContext(ctx, bin, "--demo", "--demo-history", "30", "--config-dir", configDir)
 	app.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")

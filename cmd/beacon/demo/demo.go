@@ -9,6 +9,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,11 +39,15 @@ type Options struct {
 	Seed  int64
 	// HistoryDays, when set, serves a tenant that has lived that many
 	// days (tenant.AgeDays), and when the demo connection has no licence
-	// history yet, imports each of those days into the database, as a
-	// daily schedule would have: the Licenses page's Trend tab and
-	// `beacon history` show a year at first start (issue 18). `beacon
-	// --demo` asks for HistoryDefault.
+	// history yet (or an unfinished one), leaves BuildHistory to import
+	// those days into the database, as a beacon scheduled weekly, then
+	// daily, would have: the Licenses page's Trend tab and `beacon
+	// history` show a year once it is done (issue 18). `beacon --demo`
+	// asks for HistoryDefault.
 	HistoryDays int
+	// interruptAfter, in tests, stops the history after that many
+	// imports, as closing the window would.
+	interruptAfter int
 }
 
 // HistoryDefault is the history `beacon --demo` shows: a year.
@@ -54,6 +59,12 @@ type Demo struct {
 	Connection storage.Connection
 	// Accounts are the sign-in accounts to show the administrator.
 	Accounts []Account
+
+	// history is the licence history Start left to make (BuildHistory),
+	// nil when there is none to make.
+	history *historyBuild
+	stop    context.CancelFunc // stops BuildHistory
+	built   chan struct{}      // closed when BuildHistory returns
 }
 
 // Account is a simulated user the demo offers on its sign-in page.
@@ -109,7 +120,7 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 		return nil, err
 	}
 	if o.HistoryDays > 0 {
-		if err := d.age(repo, o, clk); err != nil {
+		if err := d.prepareHistory(repo, o, clk); err != nil {
 			sim.Close()
 			return nil, err
 		}
@@ -117,8 +128,15 @@ func Start(repo *storage.Repository, o Options) (*Demo, error) {
 	return d, nil
 }
 
-// Close stops the simulator.
-func (d *Demo) Close() error { return d.Sim.Close() }
+// Close stops the making of the history, if it is running, and the
+// simulator. What was imported stays; the next start finishes the history.
+func (d *Demo) Close() error {
+	if d.stop != nil {
+		d.stop()
+		<-d.built
+	}
+	return d.Sim.Close()
+}
 
 func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
 

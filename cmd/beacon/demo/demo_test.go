@@ -3,7 +3,9 @@ package demo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,17 +115,9 @@ func TestStartFallsBackWhenPortTaken(t *testing.T) {
 func TestStartMakesHistory(t *testing.T) {
 	const days = 20
 	repo := newRepo(t)
-	d, err := Start(repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
+	d := madeHistory(t, repo, Options{Addr: "127.0.0.1:0", Users: 40, Seed: 3, HistoryDays: days})
 	ctx := context.Background()
-	store, err := inventory.OpenDir(ctx, repo.Config.Dir(), inventory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t, repo)
 	h := service.History{Store: store, ConfigDir: repo.Config.Dir()}
 	tenants, err := h.Tenant(ctx, d.Connection.ID, time.Time{})
 	if err != nil {
@@ -160,8 +154,113 @@ func TestStartMakesHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := d2.HistoryLeft(); n != 0 {
+		t.Errorf("a second start has %d imports left to make", n)
+	}
 	d2.Close()
 	if after := runs(); after != before {
 		t.Errorf("a second start imported again: %d imports, then %d", before, after)
+	}
+}
+
+// madeHistory starts a demo, makes its history, checking that it had left
+// left imports to make when given, and stops it.
+func madeHistory(t *testing.T, repo *storage.Repository, o Options, left ...int) *Demo {
+	t.Helper()
+	d, err := Start(repo, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if len(left) > 0 && d.HistoryLeft() != left[0] {
+		t.Errorf("the start has %d imports to make, want %d", d.HistoryLeft(), left[0])
+	}
+	if err := buildHistory(d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// openStore opens the database of repo's configuration folder.
+func openStore(t *testing.T, repo *storage.Repository) *inventory.Store {
+	t.Helper()
+	store, err := inventory.OpenDir(context.Background(), repo.Config.Dir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// buildHistory runs BuildHistory and waits for its outcome, checking the
+// progress counts up to the total.
+func buildHistory(d *Demo) error {
+	total := d.HistoryLeft()
+	out := make(chan error, 1)
+	last := 0
+	d.BuildHistory(func(done, n int, err error) {
+		switch {
+		case n != total || done < last || done > n:
+			out <- fmt.Errorf("progress %d of %d after %d, want up to %d", done, n, last, total)
+		case err != nil:
+			out <- err
+		case done == n:
+			out <- nil
+		}
+		last = done
+	})
+	return <-out
+}
+
+// A history of more than DailyDays days is weekly before its last
+// DailyDays days, ends with today's import as the current snapshot, and
+// one whose making was stopped midway is finished by the next start,
+// with no day twice.
+func TestHistoryWeeklyThenDailyResumed(t *testing.T) {
+	const days = DailyDays + 15
+	repo := newRepo(t)
+	opts := Options{Addr: "127.0.0.1:0", Users: 30, Seed: 4, HistoryDays: days, interruptAfter: 7}
+	today := clock.Now().UTC().Truncate(24 * time.Hour)
+	var want []time.Time
+	for day := 0; day <= days; day++ {
+		if ago := days - day; day == 0 || ago < DailyDays || ago%7 == 0 {
+			want = append(want, today.AddDate(0, 0, -ago))
+		}
+	}
+	d, err := Start(repo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HistoryLeft() != len(want) {
+		t.Fatalf("%d imports to make, want %d", d.HistoryLeft(), len(want))
+	}
+	if err := buildHistory(d); !errors.Is(err, errInterrupted) {
+		t.Fatalf("the interrupted history: %v", err)
+	}
+	d.Close()
+
+	opts.interruptAfter = 0
+	d = madeHistory(t, repo, opts, len(want)-7)
+
+	ctx := context.Background()
+	store := openStore(t, repo)
+	tenants, err := store.HistoryTenants(ctx, d.Connection.ID, inventory.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for _, h := range tenants {
+		got = append(got, h.Day)
+	}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("history days %v, want %v", got, want)
+	}
+	runs, err := store.History(ctx, d.Connection.ID, 10000)
+	if err != nil || len(runs) != len(want) {
+		t.Errorf("%d imports (%v), want %d: one a day of the history", len(runs), err, len(want))
+	}
+	cur, err := store.CurrentRun(ctx, d.Connection.ID)
+	if err != nil || !cur.Started.UTC().Truncate(24*time.Hour).Equal(today) {
+		t.Errorf("the current snapshot is of %v (%v), want today %v", cur.Started, err, today)
 	}
 }
