@@ -122,6 +122,24 @@ func (s *Server) URL(name string) string {
 	return (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + name, RawQuery: q.Encode()}).String()
 }
 
+// StartServer starts a throw-away server outside a test (cmd/bench
+// compares the stores with it), makes an empty database db on it and
+// returns that database's URL. stop ends the server and removes its
+// folder; the server also dies with this process on Linux.
+func StartServer(db string) (dbURL string, stop func(), err error) {
+	s, err := start()
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+db); err != nil {
+		s.stop()
+		return "", nil, fmt.Errorf("create the database %s: %w", db, err)
+	}
+	return s.URL(db), s.stop, nil
+}
+
 // server returns the package's server, starting it on first use. A failed
 // start is remembered: every test then reports the same reason.
 func server() (*Server, error) {

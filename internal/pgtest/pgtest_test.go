@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -40,5 +41,31 @@ func TestNewDB(t *testing.T) {
 	defer db.Close()
 	if err := db.QueryRowContext(ctx, "SHOW listen_addresses").Scan(&listen); err != nil || listen != "" {
 		t.Errorf("listen_addresses = %q (%v), want none", listen, err)
+	}
+}
+
+// StartServer, the entry point outside tests, hands out a database that
+// takes writes, and its stop ends the server and removes its folder.
+func TestStartServer(t *testing.T) {
+	if _, err := binDir(); err != nil && !required() {
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	u, stop, err := StartServer("bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(context.Background(), "CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Errorf("%s: %v", u, err)
+	}
+	db.Close()
+	dir, _ := url.Parse(u)
+	stop()
+	if _, err := os.Stat(dir.Query().Get("host")); !os.IsNotExist(err) {
+		t.Errorf("the server's folder %s is still there after stop (%v)", dir.Query().Get("host"), err)
 	}
 }
