@@ -10,6 +10,12 @@
 //
 //	scripts/session.sh go run ./cmd/bench [--quick] [--write BENCHMARKS.md]
 //
+// Issue 21 (scale.go): --growth imports 10,000 / 100,000 / 1,000,000 users
+// (or --users) into SQLite and reports how wall, CPU per user, peak RSS and
+// the database grow; --store postgres imports 100,000 users into SQLite and
+// into a throw-away PostgreSQL server (internal/pgtest) and compares them.
+// Each writes its own section of the --write file.
+//
 // The process measured is cmd/bench/beaconcli (cmd/beacon/cli without
 // the window, so GLFW need not be compiled); --bin or BEACON_BIN runs another
 // binary with the same command line (e.g. bin/beacon). For investigating:
@@ -61,9 +67,21 @@ func main() {
 	bin := flag.String("bin", os.Getenv("BEACON_BIN"), "beacon binary (default: build cmd/bench/beaconcli, the CLI without the window)")
 	write := flag.String("write", "", "update this markdown file's issue-7 section with the results")
 	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
+	grow := flag.Bool("growth", false, "issue 21: full imports at --users (default 10000,100000,1000000) into SQLite: cost growth with the tenant")
+	store := flag.String("store", "", "issue 21: \"postgres\" imports --users (default 100000) into SQLite and into a throw-away PostgreSQL server")
+	scaleLat := flag.Duration("scale-latency", 150*time.Millisecond, "per-request latency of the --growth and --store runs")
 	flag.Parse()
+	usersSet := false
+	flag.Visit(func(f *flag.Flag) { usersSet = usersSet || f.Name == "users" })
 	if *quick {
-		*sizes = "10000"
+		*sizes, usersSet = "10000", true
+	}
+	if *grow || *store != "" {
+		if err := runScale(*grow, *store, *sizes, usersSet, *scaleLat, *bin, *write); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*sizes, *lats, *bin, *write); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,19 +90,11 @@ func main() {
 }
 
 func run(sizes, lats, bin, write string) error {
-	tmp, err := os.MkdirTemp("", "beacon-bench-")
+	tmp, bin, err := prepare(bin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if bin == "" {
-		bin = filepath.Join(tmp, "beaconcli")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/bench/beaconcli")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build the CLI: %w", err)
-		}
-	}
 	var results []result
 	for _, ls := range strings.Split(lats, ",") {
 		lat, err := time.ParseDuration(strings.TrimSpace(ls))
@@ -106,7 +116,79 @@ func run(sizes, lats, bin, write string) error {
 	table := render(results)
 	fmt.Print(table)
 	if write != "" {
-		return writeSection(write, table)
+		return writeSection(write, "issue7", "make bench", table)
+	}
+	return nil
+}
+
+// prepare makes the run's temporary folder and, without a binary given,
+// builds the CLI into it.
+func prepare(bin string) (tmp, built string, err error) {
+	tmp, err = os.MkdirTemp("", "beacon-bench-")
+	if err != nil {
+		return "", "", err
+	}
+	if bin == "" {
+		bin = filepath.Join(tmp, "beaconcli")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/bench/beaconcli")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			os.RemoveAll(tmp)
+			return "", "", fmt.Errorf("build the CLI: %w", err)
+		}
+	}
+	return tmp, bin, nil
+}
+
+// runScale runs issue 21's growth and store runs, each into its section.
+func runScale(grow bool, store, sizes string, usersSet bool, lat time.Duration, bin, write string) error {
+	if store != "" && store != "postgres" {
+		return fmt.Errorf("--store takes \"postgres\", not %q", store)
+	}
+	tmp, bin, err := prepare(bin)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	pick := func(def string) ([]int, error) {
+		if usersSet {
+			return parseSizes(sizes)
+		}
+		return parseSizes(def)
+	}
+	if grow {
+		ns, err := pick("10000,100000,1000000")
+		if err != nil {
+			return err
+		}
+		head := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), `execute --full` into SQLite against the simulator."
+		rows, err := growth(tmp, bin, ns, lat)
+		if err != nil {
+			return err
+		}
+		table := renderGrowth(head, rows)
+		fmt.Print(table)
+		if write != "" {
+			if err := writeSection(write, "issue21-growth", "make bench-scale", table); err != nil {
+				return err
+			}
+		}
+	}
+	if store != "" {
+		ns, err := pick("100000")
+		if err != nil {
+			return err
+		}
+		head := machine() + " Command: `go run ./cmd/bench --store postgres` (part of `make bench`), `execute --full` into SQLite, then into a throw-away PostgreSQL server (fsync off) on the same machine."
+		rows, err := compareStores(tmp, bin, ns, lat)
+		if err != nil {
+			return err
+		}
+		table := renderStores(head, rows)
+		fmt.Print(table)
+		if write != "" {
+			return writeSection(write, "issue21-store", "make bench", table)
+		}
 	}
 	return nil
 }
@@ -209,7 +291,7 @@ func connect(dir, name string, sim *m365sim.Server) error {
 }
 
 // execute runs the binary and measures it with wait4's rusage.
-func execute(bin, dir string, args []string) (result, error) {
+func execute(bin, dir string, args []string, env ...string) (result, error) {
 	var clean []string
 	for _, a := range args {
 		if a != "" {
@@ -237,7 +319,7 @@ func execute(bin, dir string, args []string) (result, error) {
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	cmd.Env = append(os.Environ(), "LANG=en_US.UTF-8")
+	cmd.Env = append(append(os.Environ(), "LANG=en_US.UTF-8"), env...)
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
@@ -314,15 +396,7 @@ func criticalPath(sim *m365sim.Server, lat time.Duration, concurrency int) time.
 
 func render(rs []result) string {
 	var b strings.Builder
-	cpu, _ := os.ReadFile("/proc/cpuinfo")
-	model := "unknown"
-	for _, l := range strings.Split(string(cpu), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-			break
-		}
-	}
-	fmt.Fprintf(&b, "Machine: %d cores (`nproc`), `%s`, %s; measured %s.\n\n", runtime.NumCPU(), model, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Machine: %d cores (`nproc`), `%s`, %s; measured %s.\n\n", runtime.NumCPU(), cpuModel(), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "| users | latency | mode | wall | × faster than sequential | CPU | CPU per user | peak RSS | simulator CPU | notes |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	var seq result
 	for _, r := range rs {
@@ -344,17 +418,15 @@ func render(rs []result) string {
 	return b.String()
 }
 
-const (
-	beginMark = "<!-- bench:issue7:begin (written by make bench) -->"
-	endMark   = "<!-- bench:issue7:end -->"
-)
-
-// writeSection replaces the generated table in path (or appends it).
-func writeSection(path, table string) error {
+// writeSection replaces the table generated for key in path (or appends
+// it at the end), leaving the rest of the file as it is.
+func writeSection(path, key, by, table string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
+	beginMark := "<!-- bench:" + key + ":begin (written by " + by + ") -->"
+	endMark := "<!-- bench:" + key + ":end -->"
 	s := string(old)
 	block := beginMark + "\n\n" + table + "\n" + endMark + "\n"
 	if i, j := strings.Index(s, beginMark), strings.Index(s, endMark); i >= 0 && j > i {
