@@ -87,14 +87,25 @@ func dirSize(dir string) int64 {
 func growth(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow, error) {
 	var rows []scaleRow
 	for _, n := range sizes {
-		r, dir, err := fullImport(tmp, bin, n, lat, nil)
+		row, err := sqliteImport(tmp, bin, n, lat)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)})
-		os.RemoveAll(dir) // a million users' folder is gigabytes
+		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// sqliteImport is one full import into the embedded store, measured with
+// the size of its folder, which it then removes (at a million users it
+// holds gigabytes).
+func sqliteImport(tmp, bin string, n int, lat time.Duration) (scaleRow, error) {
+	r, dir, err := fullImport(tmp, bin, n, lat, nil)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	defer os.RemoveAll(dir)
+	return scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)}, nil
 }
 
 // compareStores imports each size into SQLite, then into a database on a
@@ -107,16 +118,15 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 	defer stop()
 	var rows []scaleRow
 	for _, n := range sizes {
-		r, dir, err := fullImport(tmp, bin, n, lat, nil)
+		row, err := sqliteImport(tmp, bin, n, lat)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)})
-		os.RemoveAll(dir)
+		rows = append(rows, row)
 		if err := resetDB(url); err != nil {
 			return nil, err
 		}
-		r, dir, err = fullImport(tmp, bin, n, lat, []string{"BEACON_STORE=" + url})
+		r, dir, err := fullImport(tmp, bin, n, lat, []string{"BEACON_STORE=" + url})
 		if err != nil {
 			return nil, err
 		}
