@@ -12,7 +12,8 @@
 //
 // Issue 21 (scale.go): --growth imports 10,000 / 100,000 / 1,000,000 users
 // (or --users) into SQLite and reports how wall, CPU per user, peak RSS and
-// the database grow; --store postgres imports 100,000 users into SQLite and
+// the database grow, then how long an incremental import takes after 0.1%
+// of the users changed; --store postgres imports 100,000 users into SQLite and
 // into a throw-away PostgreSQL server (internal/pgtest) and compares them.
 // Each writes its own section of the --write file.
 //
@@ -67,7 +68,7 @@ func main() {
 	bin := flag.String("bin", os.Getenv("BEACON_BIN"), "beacon binary (default: build cmd/bench/beaconcli, the CLI without the window)")
 	write := flag.String("write", "", "update this markdown file's issue-7 section with the results")
 	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
-	grow := flag.Bool("growth", false, "issue 21: full imports at --users (default 10000,100000,1000000) into SQLite: cost growth with the tenant")
+	grow := flag.Bool("growth", false, "issue 21: full imports at --users (default 10000,100000,1000000) into SQLite, each followed by an incremental one after 0.1% change: cost growth with the tenant")
 	store := flag.String("store", "", "issue 21: \"postgres\" imports --users (default 100000) into SQLite and into a throw-away PostgreSQL server")
 	scaleLat := flag.Duration("scale-latency", 150*time.Millisecond, "per-request latency of the --growth and --store runs")
 	flag.Parse()
@@ -162,14 +163,19 @@ func runScale(grow bool, store, sizes string, usersSet bool, lat time.Duration, 
 			return err
 		}
 		head := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), `execute --full` into SQLite against the simulator."
+		incHead := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), after each size's `execute --full`: 0.1% of the users changed in the simulator, then `execute` (incremental) into the same SQLite store."
 		rows, err := growth(tmp, bin, ns, lat)
 		if err != nil {
 			return err
 		}
 		table := renderGrowth(head, rows)
-		fmt.Print(table)
+		incTable := renderIncremental(incHead, rows)
+		fmt.Print(table, "\n", incTable)
 		if write != "" {
 			if err := writeSection(write, "issue21-growth", "make bench-scale", table); err != nil {
+				return err
+			}
+			if err := writeSection(write, "issue21-incremental", "make bench-scale", incTable); err != nil {
 				return err
 			}
 		}

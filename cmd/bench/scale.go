@@ -43,8 +43,9 @@ func parseSizes(sizes string) ([]int, error) {
 
 // fullImport starts the simulator with n users, connects a fresh config
 // folder to it and measures one `execute --full`; env holds BEACON_STORE
-// for PostgreSQL.
-func fullImport(tmp, bin string, n int, lat time.Duration, env []string) (result, string, error) {
+// for PostgreSQL. then, if not nil, runs before the simulator stops, with
+// the simulator and the config folder (the incremental run after it).
+func fullImport(tmp, bin string, n int, lat time.Duration, env []string, then func(*m365sim.Server, string) error) (result, string, error) {
 	store := "SQLite"
 	if len(env) > 0 {
 		store = "PostgreSQL"
@@ -60,13 +61,20 @@ func fullImport(tmp, bin string, n int, lat time.Duration, env []string) (result
 		return result{}, "", err
 	}
 	if err := connect(dir, "Bench", sim); err != nil {
-		return result{}, "", err
+		return result{}, dir, err
 	}
 	r, err := execute(bin, dir, []string{"execute", "Bench", "--quiet", "--full"}, env...)
 	r.users, r.latency, r.mode = n, lat, "full"
 	fmt.Fprintf(os.Stderr, "bench: %d users, %s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, store, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
+	if err == nil && then != nil {
+		err = then(sim, dir)
+	}
 	return r, dir, err
 }
+
+// incrementalShare is the part of the tenant's users changed before the
+// incremental run (issue 21: "incremental after 0.1% change under 5 s").
+const incrementalShare = 0.001
 
 // dirSize is the bytes of the files under dir (the SQLite database, its
 // WAL and the kept snapshots all live in the config folder).
@@ -83,29 +91,58 @@ func dirSize(dir string) int64 {
 	return total
 }
 
-// growth imports each size into SQLite and tabulates the cost growth.
+// growth imports each size into SQLite, then imports it again
+// incrementally after 0.1% of its users changed, and tabulates the cost
+// growth of both.
 func growth(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow, error) {
+	return eachSize(sizes, func(n int) ([]scaleRow, error) { return sqliteImport(tmp, bin, n, lat, true) })
+}
+
+// eachSize runs step for each size in turn and gathers the rows.
+func eachSize(sizes []int, step func(n int) ([]scaleRow, error)) ([]scaleRow, error) {
 	var rows []scaleRow
 	for _, n := range sizes {
-		row, err := sqliteImport(tmp, bin, n, lat)
+		rs, err := step(n)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, row)
+		rows = append(rows, rs...)
 	}
 	return rows, nil
 }
 
 // sqliteImport is one full import into the embedded store, measured with
-// the size of its folder, which it then removes (at a million users it
-// holds gigabytes).
-func sqliteImport(tmp, bin string, n int, lat time.Duration) (scaleRow, error) {
-	r, dir, err := fullImport(tmp, bin, n, lat, nil)
-	if err != nil {
-		return scaleRow{}, err
+// the size of its folder, and with incremental, an `execute` after 0.1% of
+// the users changed, measured with the folder's size after it (the rows
+// of mode "incremental"). It then removes the folder (at a million users
+// it holds gigabytes).
+func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) ([]scaleRow, error) {
+	var rows []scaleRow
+	var then func(*m365sim.Server, string) error
+	if incremental {
+		then = func(sim *m365sim.Server, dir string) error {
+			rows = append(rows, scaleRow{store: "SQLite", dbSize: dirSize(dir)}) // the full import's, filled in below
+			sum := sim.Tenant().Mutate(2, incrementalShare)
+			r, err := execute(bin, dir, []string{"execute", "Bench", "--quiet"})
+			r.users, r.latency, r.mode = n, lat, "incremental"
+			r.note = fmt.Sprintf("+%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
+			fmt.Fprintf(os.Stderr, "bench: %d users, incremental (%s): wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
+			rows = append(rows, scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)})
+			return err
+		}
 	}
-	defer os.RemoveAll(dir)
-	return scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)}, nil
+	r, dir, err := fullImport(tmp, bin, n, lat, nil, then)
+	if dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !incremental {
+		return []scaleRow{{result: r, store: "SQLite", dbSize: dirSize(dir)}}, nil
+	}
+	rows[0].result = r
+	return rows, nil
 }
 
 // compareStores imports each size into SQLite, then into a database on a
@@ -116,17 +153,18 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 		return nil, fmt.Errorf("start PostgreSQL for the benchmark: %w (scripts/install-deps.sh installs Debian's postgresql package)", err)
 	}
 	defer stop()
-	var rows []scaleRow
-	for _, n := range sizes {
-		row, err := sqliteImport(tmp, bin, n, lat)
+	return eachSize(sizes, func(n int) ([]scaleRow, error) {
+		rows, err := sqliteImport(tmp, bin, n, lat, false)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, row)
 		if err := resetDB(url); err != nil {
 			return nil, err
 		}
-		r, dir, err := fullImport(tmp, bin, n, lat, []string{"BEACON_STORE=" + url})
+		r, dir, err := fullImport(tmp, bin, n, lat, []string{"BEACON_STORE=" + url}, nil)
+		if dir != "" {
+			defer os.RemoveAll(dir)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -134,10 +172,8 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, scaleRow{result: r, store: "PostgreSQL", dbSize: size})
-		os.RemoveAll(dir)
-	}
-	return rows, nil
+		return append(rows, scaleRow{result: r, store: "PostgreSQL", dbSize: size}), nil
+	})
 }
 
 // resetDB empties the benchmark database, so each size starts from none.
@@ -192,17 +228,46 @@ func renderGrowth(head string, rows []scaleRow) string {
 	fmt.Fprintf(&b, "%s\n\n| users | latency | wall | CPU | CPU per user | × CPU per user at 100,000 | peak RSS | database on disk |\n|---|---|---|---|---|---|---|---|\n", head)
 	var ref *scaleRow
 	for i := range rows {
-		if rows[i].users == 100000 {
+		if rows[i].users == 100000 && rows[i].mode != "incremental" {
 			ref = &rows[i]
 		}
 	}
 	for _, r := range rows {
+		if r.mode == "incremental" {
+			continue // renderIncremental's
+		}
 		ratio := "—"
 		if ref != nil && perUser(ref.result) > 0 {
 			ratio = fmt.Sprintf("%.2f", perUser(r.result)/perUser(ref.result))
 		}
 		fmt.Fprintf(&b, "| %d | %s | %.2f s | %.2f s | %.1f µs | %s | %.0f MB | %s |\n",
 			r.users, r.latency, r.wall.Seconds(), r.cpu.Seconds(), perUser(r.result), ratio, r.rssMB, mb(r.dbSize))
+	}
+	return b.String()
+}
+
+// renderIncremental is the incremental runs' table: each after 0.1% of the
+// users changed (issue 21 asks for under 5 s at 1,000,000), with the
+// database before and after it, as a kept snapshot costs what it adds.
+func renderIncremental(head string, rows []scaleRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n| users | latency | changed | wall | CPU | peak RSS | database after the full import | database after the incremental |\n|---|---|---|---|---|---|---|---|\n", head)
+	full := map[int]scaleRow{}
+	for _, r := range rows {
+		if r.mode != "incremental" {
+			full[r.users] = r
+		}
+	}
+	for _, r := range rows {
+		if r.mode != "incremental" {
+			continue
+		}
+		before := "—"
+		if f, ok := full[r.users]; ok {
+			before = mb(f.dbSize)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %.2f s | %.2f s | %.0f MB | %s | %s |\n",
+			r.users, r.latency, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB, before, mb(r.dbSize))
 	}
 	return b.String()
 }

@@ -33,6 +33,34 @@ func TestRenderGrowthRatio(t *testing.T) {
 	}
 }
 
+// The incremental rows get their own table, beside the full import of the
+// same size's database, and stay out of the growth table and its ratio.
+func TestRenderIncremental(t *testing.T) {
+	inc := row("SQLite", 100000, 2*time.Second, 1500*time.Millisecond)
+	inc.mode, inc.note, inc.dbSize, inc.rssMB = "incremental", "+30 −20 users, 30 license and 20 attribute changes", 280<<20, 90
+	full := row("SQLite", 100000, 5*time.Second, 2800*time.Millisecond)
+	full.mode = "full"
+	orphan := row("SQLite", 10000, time.Second, time.Second)
+	orphan.mode = "incremental"
+	rows := []scaleRow{full, inc, orphan}
+	out := renderIncremental("head", rows)
+	for _, want := range []string{
+		"| 100000 | 150ms | +30 −20 users, 30 license and 20 attribute changes | 2.00 s | 1.50 s | 90 MB | 139 MB | 280 MB |",
+		"| 10000 | 150ms |  | 1.00 s | 1.00 s | 100 MB | — | 139 MB |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| 5.00 s |") {
+		t.Errorf("the full import is in the incremental table:\n%s", out)
+	}
+	g := renderGrowth("head", rows)
+	if strings.Contains(g, "| 2.00 s |") || strings.Contains(g, "| 1.00 s |") || !strings.Contains(g, "| 100000 | 150ms | 5.00 s | 2.80 s | 28.0 µs | 1.00 |") {
+		t.Errorf("the growth table should hold the full import alone, its ratio against it:\n%s", g)
+	}
+}
+
 // PostgreSQL's wall time is compared with SQLite's at the same size.
 func TestRenderStoresRatio(t *testing.T) {
 	out := renderStores("head", []scaleRow{
