@@ -18,7 +18,7 @@ import (
 )
 
 // An identity endpoint (or whatever answers in its place) that sends an
-// answer without end is read up to maxAnswer and refused in plain words,
+// answer without end is read up to answer.Max and refused in plain words,
 // on every path that asks for a token or a sign-in document. Before, the
 // answer was cut at 1 MiB without a word and parsed: the administrator
 // read "answered without an access token", "not JSON" or "could not

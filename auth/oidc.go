@@ -80,7 +80,7 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Provider, e
 }
 
 // getJSON GETs u (with a bearer token when given) and decodes a JSON
-// object of less than maxAnswer bytes.
+// object of less than answer.Max bytes.
 func getJSON(ctx context.Context, hc *http.Client, u, bearer string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()

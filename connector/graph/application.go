@@ -3,11 +3,13 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/inventorybeacon/beacon/internal/answer"
 )
 
 // AppCredential is one credential of an app registration and its end.
@@ -39,7 +41,11 @@ func (c *Client) ApplicationCredentials(ctx context.Context, appID string) ([]Ap
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("unexpected %s from /applications", resp.Status)
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		b, err := answer.Read(resp, tooLarge(resp, "the list of an app registration's credentials"))
+		var large *answer.TooLargeError
+		if errors.As(err, &large) {
+			return large // not retried: the same answer would come again
+		}
 		if err != nil {
 			return bodyError(err)
 		}

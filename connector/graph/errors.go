@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/inventorybeacon/beacon/internal/answer"
 )
 
 // ErrForbidden matches (errors.Is) a 403 from Graph: the app or the
@@ -130,4 +132,11 @@ func parseError(resp *http.Response, body []byte, clientRequestID string) *Graph
 		}
 	}
 	return e
+}
+
+// tooLarge is the error for a Graph answer to resp's request, holding
+// what (a short answer outside imports), that reached answer.Max bytes.
+func tooLarge(resp *http.Response, what string) *answer.TooLargeError {
+	return &answer.TooLargeError{URL: answer.Endpoint(resp.Request), Expected: what,
+		Service: "Microsoft Graph", Check: "Graph Endpoint"}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/inventorybeacon/beacon/connector/graph/pagedecode"
 	"github.com/inventorybeacon/beacon/connector/graph/wire"
+	"github.com/inventorybeacon/beacon/internal/answer"
 )
 
 // UserSelect and ServicePrincipalSelect are the $select of the users and
@@ -102,7 +103,10 @@ func (b *transferBody) Read(p []byte) (int, error) {
 // bytes again, and ten tries over minutes only delayed the failure.
 func pageError(resp *http.Response, body *transferBody, err error) error {
 	path := resp.Request.URL.Path
+	var large *answer.TooLargeError
 	switch {
+	case errors.As(body.err, &large):
+		return large // not retried: the same answer would come again
 	case body.err != nil:
 		return bodyError(fmt.Errorf("the page of %s was cut off in transfer: %w", path, body.err))
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -134,6 +138,15 @@ func pages[T any](ctx context.Context, c *Client, first string, header http.Head
 
 // pagesDelta is pages that also returns the deltaLink of the last page.
 func pagesDelta[T any](ctx context.Context, c *Client, first string, header http.Header, fn Sink[T]) (string, error) {
+	return walkPages(ctx, c, first, header, "", fn)
+}
+
+// walkPages is pagesDelta whose pages, when small names what they hold
+// ("a page of one user"), are refused as an *answer.TooLargeError once
+// answer.Max bytes have come: a short listing outside imports (Test
+// Connection's) that never ends is not Graph's, and streaming it would
+// read on until the timeouts.
+func walkPages[T any](ctx context.Context, c *Client, first string, header http.Header, small string, fn Sink[T]) (string, error) {
 	var buf []T
 	var delta string
 	// Only users pages take a PagesInMemory slot: they are the large ones,
@@ -174,6 +187,9 @@ func pagesDelta[T any](ctx context.Context, c *Client, first string, header http
 			}
 			var err error
 			body := &transferBody{r: resp.Body}
+			if small != "" {
+				body.r = answer.NewBody(resp.Body, func() error { return tooLarge(resp, small) })
+			}
 			buf, next, delta, skipped, err = decodePage(c, body, buf)
 			if err != nil {
 				return pageError(resp, body, err)
@@ -232,10 +248,17 @@ func (c *Client) ServicePrincipals(ctx context.Context, sink Sink[ServicePrincip
 // errStop ends a walk early without an error.
 var errStop = errors.New("stop")
 
-// FirstUsers reads one page of n users (Test Connection).
+// FirstUsers reads one page of n users, at most 100 (Test Connection).
+// The page is read up to answer.Max bytes: a hundred users take a few
+// hundred kilobytes.
 func (c *Client) FirstUsers(ctx context.Context, n int) ([]User, error) {
 	var out []User
-	err := pages(ctx, c, c.url("/users?$select="+UserSelect+"&$top="+strconv.Itoa(max(1, min(n, 999)))), nil, func(p []User) error {
+	n = max(1, min(n, 100))
+	what := fmt.Sprintf("a page of %d users", n)
+	if n == 1 {
+		what = "a page of one user"
+	}
+	_, err := walkPages(ctx, c, c.url("/users?$select="+UserSelect+"&$top="+strconv.Itoa(n)), nil, what, func(p []User) error {
 		out = append(out, p...)
 		return errStop
 	})
