@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -55,6 +57,13 @@ func (c *Client) DownloadReport(ctx context.Context, spec ReportSpec) (*ReportFi
 	f, err := os.CreateTemp("", "beacon-report-*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary file for the %s report: %w", spec.Title, err)
+	}
+	if runtime.GOOS != "windows" {
+		// Gone from the folder at once, read and written through f: a
+		// beacon killed mid-import (kill -9, a test's timeout) left its
+		// beacon-report-*.csv files behind. Windows cannot remove an open
+		// file: there Close removes it.
+		_ = os.Remove(f.Name())
 	}
 	rf := &ReportFile{spec: spec, f: f, mems: c.reportMems}
 	err = c.get(ctx, c.url("/reports/"+spec.Function), nil, func(resp *http.Response) error {
@@ -173,7 +182,10 @@ func (m *reportMem) giveBack(mems chan *reportMem) {
 // Close removes the temporary file.
 func (rf *ReportFile) Close() error {
 	rf.f.Close()
-	return os.Remove(rf.f.Name())
+	if err := os.Remove(rf.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func spool(f *os.File, body io.Reader) error {

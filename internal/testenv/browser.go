@@ -77,11 +77,13 @@ func WaitBrowserReport(t testing.TB) BrowserReport {
 }
 
 // StopBrowser ends Chromium and removes the driver, for a TestMain that
-// wants them gone before the process exits.
+// wants them gone before the process exits (the launcher removes them
+// itself when the process ends without it).
 func StopBrowser() {
 	if browser.proc != nil {
 		browser.stdin.Close()
 		_ = browser.proc.Wait()
+		browser.proc = nil
 	}
 	if browser.dir != "" {
 		os.RemoveAll(browser.dir)
@@ -100,6 +102,7 @@ func startBrowser(chromium string) error {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	if out, err := exec.Command(goBin, "build", "-o", browser.driver, driverPackage).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
 		return fmt.Errorf("build the browser driver: %v\n%s", err, out)
 	}
 	browser.reports = make(chan BrowserReport, 8)
@@ -109,7 +112,10 @@ func startBrowser(chromium string) error {
 	}))
 	browser.report = srv.URL
 	cmd := exec.Command(browser.driver, "launch")
-	cmd.Env = append(os.Environ(), "BEACON_DRIVER_CHROMIUM="+chromium)
+	// The launcher removes dir itself when it ends (when this process
+	// ends and closes its stdin, whether or not a TestMain calls
+	// StopBrowser).
+	cmd.Env = append(os.Environ(), "BEACON_DRIVER_CHROMIUM="+chromium, "BEACON_DRIVER_REMOVE="+dir)
 	cmd.Stderr = os.Stderr
 	if browser.stdin, err = cmd.StdinPipe(); err != nil {
 		return err

@@ -29,10 +29,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -76,13 +78,32 @@ func launch() error {
 	if bin == "" {
 		bin = "chromium"
 	}
+	// The test's folder holding this driver goes last, once Chromium is
+	// gone: the launcher outlives the test process (it ends when the
+	// test's end closes its stdin), so a test binary without a TestMain
+	// calling testenv.StopBrowser, or one killed by its timeout, leaves
+	// no driver behind either.
+	if own := os.Getenv("BEACON_DRIVER_REMOVE"); own != "" {
+		defer removeAll(own)
+	}
+	// Chromium's profile, and its temporary folder: it leaves its
+	// org.chromium.Chromium.* singleton folder in the temporary folder
+	// when it ends, even asked to.
 	dir, err := os.MkdirTemp("", "beacon-chromium-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+dir, "about:blank")
+	defer removeAll(dir)
+	profile, tmp := filepath.Join(dir, "p"), filepath.Join(dir, "t")
+	for _, d := range []string{profile, tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return err
+		}
+	}
+	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+profile, "about:blank")
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	ownGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -90,7 +111,7 @@ func launch() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer stop(cmd)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		line := sc.Text()
@@ -104,6 +125,23 @@ func launch() error {
 		}
 	}
 	return errors.New("chromium ended without printing its DevTools address")
+}
+
+// removeAll removes dir, again until it stays gone: Chromium's helper
+// processes (the network service writes "Network Persistent State" as it
+// ends) may write into its profile for a moment after its main process
+// was killed, and a single RemoveAll racing them left the folder behind.
+func removeAll(dir string) {
+	for range 50 {
+		if os.RemoveAll(dir) == nil {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
 
 func drive(target string) (string, string, error) {
