@@ -224,12 +224,8 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 	}
 	crit := criticalPath(sim, lat, conc)
 	exec1 := func(mode string, args ...string) (result, error) {
-		q := "--quiet"
-		if os.Getenv("BENCH_VERBOSE") != "" {
-			q = "" // the stages' progress, with times
-		}
 		before := cputime.Self()
-		r, err := execute(bin, dir, append([]string{"execute", name, q}, args...))
+		r, err := execute(bin, dir, append([]string{"execute", name, quiet()}, args...))
 		r.simCPU = cputime.Self() - before
 		r.users, r.latency, r.mode = n, lat, mode
 		if err == nil && mode == "parallel" && lat > 0 {
@@ -282,6 +278,15 @@ func one(tmp, bin string, n int, lat time.Duration) ([]result, error) {
 	}
 	inc.note = fmt.Sprintf("after 1%%: +%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
 	return []result{seq, par, inc}, nil
+}
+
+// quiet is execute's --quiet, but for BENCH_VERBOSE, which shows the
+// stages' progress with their times.
+func quiet() string {
+	if os.Getenv("BENCH_VERBOSE") != "" {
+		return ""
+	}
+	return "--quiet"
 }
 
 // connect writes a Client Credentials connection to the simulator's

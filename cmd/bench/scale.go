@@ -63,7 +63,7 @@ func fullImport(tmp, bin string, n int, lat time.Duration, env []string, then fu
 	if err := connect(dir, "Bench", sim); err != nil {
 		return result{}, dir, err
 	}
-	r, err := execute(bin, dir, []string{"execute", "Bench", "--quiet", "--full"}, env...)
+	r, err := execute(bin, dir, []string{"execute", "Bench", quiet(), "--full"}, env...)
 	r.users, r.latency, r.mode = n, lat, "full"
 	fmt.Fprintf(os.Stderr, "bench: %d users, %s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, store, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
 	if err == nil && then != nil {
@@ -123,7 +123,7 @@ func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) (
 		then = func(sim *m365sim.Server, dir string) error {
 			rows = append(rows, scaleRow{store: "SQLite", dbSize: dirSize(dir)}) // the full import's, filled in below
 			sum := sim.Tenant().Mutate(2, incrementalShare)
-			r, err := execute(bin, dir, []string{"execute", "Bench", "--quiet"})
+			r, err := execute(bin, dir, []string{"execute", "Bench", quiet()})
 			r.users, r.latency, r.mode = n, lat, "incremental"
 			r.note = fmt.Sprintf("+%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
 			fmt.Fprintf(os.Stderr, "bench: %d users, incremental (%s): wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
