@@ -282,7 +282,9 @@ func (o *Optimizer) OptimizeRun(ctx context.Context, connID string, run int64, d
 	if err != nil {
 		return nil, err
 	}
-	return optimize.Compute(f, optimize.Options{InactiveDays: days, Prices: PriceMap(cfg), Catalog: cat}), nil
+	res := optimize.Compute(f, optimize.Options{InactiveDays: days, Prices: PriceMap(cfg), Catalog: cat})
+	res.SortLists()
+	return res, nil
 }
 
 // Facts returns the current snapshot's facts, read once per snapshot.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,6 +250,56 @@ func TestOptimizerSharesAReadInProgress(t *testing.T) {
 	for i, f := range got {
 		if f == nil || f != got[0] || len(f.Users) != 2000 {
 			t.Fatalf("caller %d: facts %p (first %p)", i, f, got[0])
+		}
+	}
+}
+
+// Two stores holding the same tenant, its users written in different
+// orders (as two imports' parallel listings finish in different orders),
+// give the Optimization lists in the same order: two demo runs' lists
+// differed.
+func TestOptimizerListsInOneOrder(t *testing.T) {
+	ctx := context.Background()
+	const e3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+	var lists [][]string
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 3, 1, 0, 4, 2}} {
+		store, err := inventory.OpenDir(ctx, t.TempDir(), inventory.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		w, err := store.BeginRun(ctx, inventory.RunInfo{ConnectionID: "c", ConnectionName: "Contoso", Trigger: inventory.TriggerCLI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddSKUs(ctx, []inventory.SKU{{SkuID: e3, SkuPartNumber: "ENTERPRISEPACK", PrepaidUnits: inventory.PrepaidUnits{Enabled: 10}, SubscriptionIDs: []string{}}}); err != nil {
+			t.Fatal(err)
+		}
+		var us []inventory.User
+		for _, i := range order {
+			us = append(us, inventory.User{ID: fmt.Sprint(i), UserPrincipalName: fmt.Sprintf("u%d@x", i),
+				AssignedLicenses: []inventory.AssignedLicense{{SkuID: e3, DisabledPlans: []string{}}}})
+		}
+		if err := w.AddUsers(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Finish(ctx, inventory.Outcome{Status: inventory.StatusSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := (&Optimizer{Store: store}).Optimize(ctx, "c", 30, &storage.Config{}, catalog.Builtin())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var upns []string
+		for _, fd := range r.List(optimize.Disabled) {
+			upns = append(upns, fd.User.UPN)
+		}
+		lists = append(lists, upns)
+	}
+	want := []string{"u0@x", "u1@x", "u2@x", "u3@x", "u4@x", "u5@x"}
+	for i, l := range lists {
+		if !slices.Equal(l, want) {
+			t.Errorf("store %d lists the disabled accounts as %q, want %q", i, l, want)
 		}
 	}
 }
