@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/inventorybeacon/beacon/internal/testenv"
 	"github.com/inventorybeacon/beacon/storage"
 )
 
@@ -26,25 +26,13 @@ import (
 func TestEndlessAnswerIsRefusedInPlainWords(t *testing.T) {
 	var sent atomic.Int64 // bytes the endless answers sent, all requests
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
 		if strings.HasPrefix(r.URL.Path, "/poll/") && strings.HasSuffix(r.URL.Path, "/devicecode") {
 			// A device code the test's polls then get an endless answer for.
+			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"device_code":"dc","user_code":"ABCD1234","verification_uri":"https://example.com/devicelogin","expires_in":900,"interval":1}`)
 			return
 		}
-		_, _ = io.WriteString(w, `{"access_token":"`)
-		chunk := []byte(strings.Repeat("a", 32<<10))
-		rc := http.NewResponseController(w)
-		// Endless to the client; the bound here only ends the handler
-		// if a client read on without limit, and the deadline if one
-		// stopped reading without closing the connection.
-		for n := 0; n < 1<<30 && r.Context().Err() == nil; n += len(chunk) {
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-			sent.Add(int64(len(chunk)))
-		}
+		testenv.WriteEndless(w, r, `{"access_token":"`, &sent)
 	}))
 	defer srv.Close()
 	const tenant = "0c0c0c0c-1111-2222-3333-444444444444"

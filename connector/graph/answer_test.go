@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/answer"
+	"github.com/inventorybeacon/beacon/internal/testenv"
 )
 
 // Graph's short answers outside imports (Test Connection's first users,
@@ -23,19 +23,7 @@ import (
 func TestEndlessShortAnswerIsRefusedInPlainWords(t *testing.T) {
 	var sent atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"value":[{"id":"`)
-		chunk := []byte(strings.Repeat("a", 32<<10))
-		rc := http.NewResponseController(w)
-		// Endless to the client; the bound only ends the handler if a
-		// client read on without limit.
-		for n := 0; n < 1<<30 && r.Context().Err() == nil; n += len(chunk) {
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-			sent.Add(int64(len(chunk)))
-		}
+		testenv.WriteEndless(w, r, `{"value":[{"id":"`, &sent)
 	}))
 	defer srv.Close()
 	c, err := New(srv.Client(), srv.URL, &tokens{}, Options{MaxAttempts: 1})
