@@ -79,7 +79,8 @@ clean:
 # minute more), PostgreSQL's wall time as a ratio of SQLite's.
 # `make bench-scale` (opt-in: the 1,000,000-user run takes minutes and
 # gigabytes) is the cost growth from 10,000 to 1,000,000 users: wall, CPU
-# per user against 100,000, peak RSS, database size;
+# per user against 100,000, peak RSS, database size; then, per size, an
+# incremental import after 0.1% of the users changed (its own table);
 # BENCH_SCALE_ARGS=--users=10000,100000 picks the sizes.
 .PHONY: bench bench-scale
 bench:
