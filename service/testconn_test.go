@@ -3,8 +3,12 @@ package service
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,5 +153,50 @@ func TestTestConnectionThroughProxy(t *testing.T) {
 				t.Fatal("a refused refresh changed the stored token")
 			}
 		})
+	}
+}
+
+// A proxy that answers Graph's first users with a page that never ends
+// (a captive portal's, a filter's) is reported in plain words, naming the
+// endpoint and what to check, once 1 MB has come: not streamed until the
+// timeout, nor "could not reach".
+func TestTestConnectionEndlessGraphAnswer(t *testing.T) {
+	secrets := &memSecrets{}
+	conn, _ := signedInConn(t, false, secrets)
+	var sent atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/v1.0/users") {
+			testenv.WriteEndless(w, r, `{"value":[{"id":"`, &sent)
+			return
+		}
+		r.RequestURI = "" // forwarded: the sign-in goes through
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	conn.Proxy = storage.Proxy{Enabled: true, Server: proxy.URL}
+	r := TestConnection(testCtx(t), conn, TestOptions{Secrets: secrets, ConfigDir: t.TempDir()})
+	if !r.TokenOK || r.GraphOK {
+		t.Fatalf("report: %+v\n%s", r, r.Summary())
+	}
+	for _, want := range []string{conn.GraphEndpoint + "/v1.0/users sent", "1 MB or more", "Check the Graph Endpoint address and the proxy settings"} {
+		if !strings.Contains(r.Problem, want) {
+			t.Errorf("the problem %q lacks %q", r.Problem, want)
+		}
+	}
+	if strings.Contains(r.Problem, "could not reach") {
+		t.Errorf("the problem says the endpoint was not reached: %q", r.Problem)
+	}
+	if n := sent.Load(); n > 64<<20 {
+		t.Errorf("the endless answer sent %d bytes before Test Connection stopped reading", n)
 	}
 }
