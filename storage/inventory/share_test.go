@@ -414,3 +414,48 @@ func toSchema2(t *testing.T, s *Store) {
 		}
 	}
 }
+
+// TestExpiredDeltaListsAgain: an incremental run whose delta link expired
+// discards its changes and lists every user; the listing shares the
+// unchanged users like any full import, with no user twice.
+func TestExpiredDeltaListsAgain(t *testing.T) {
+	forEachStore(t, Options{}, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		us := testUsers(30, "u")
+		r1 := importUsers(t, s, "c1", us, Outcome{})
+		before := snapshots(t, s)
+		w := beginWithSKUs(t, s, "c1")
+		if err := w.BeginUserChanges(ctx, r1.ID); err != nil {
+			t.Fatal(err)
+		}
+		up := us[3]
+		up.Department = "Changed"
+		if err := w.ApplyUserChanges(ctx, []User{up}, []string{us[4].ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.DiscardUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		us[6].JobTitle = "Listed"
+		if err := w.AddUsers(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.Finish(ctx, Outcome{Status: StatusSucceeded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := userRows(t, s); n != 31 {
+			t.Fatalf("%d rows, want 30 and the one changed", n)
+		}
+		got := readBack(t, s, r.ID)
+		if len(got) != 30 || r.Counts.Users != 30 {
+			t.Fatalf("%d users read, %d counted", len(got), r.Counts.Users)
+		}
+		for _, u := range got {
+			if u.ID == us[3].ID && u.Department == "Changed" || u.ID == us[6].ID && u.JobTitle != "Listed" {
+				t.Fatalf("user reads %+v", u)
+			}
+		}
+		sameSnapshots(t, s, before, "after the listing")
+	})
+}

@@ -512,7 +512,9 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		a.text(w.nbuf)
 		digest := w.userDigest(a.vals[start+1:])
 		if !w.changing && prev >= 0 {
-			if w.hist.prev[prev].digest == digest {
+			// (Once the users not listed were marked gone, a late user
+			// is written again rather than revived.)
+			if w.hist.prev[prev].digest == digest && !w.unseenKilled {
 				// Stored as it is: the previous row is this run's too.
 				a.vals, a.ord = a.vals[:start], ord
 			} else {
@@ -995,6 +997,9 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 		w.umu.Lock()
 		defer w.umu.Unlock()
 		w.kills, w.unseenKilled = w.kills[:0], false
+		// What follows is a full listing (an expired delta link), whose
+		// users are compared and shared again.
+		w.changing = false
 		w.assigned = map[string]int{}
 		w.facts.forgetSKUs()
 		w.hist.discard()
