@@ -356,27 +356,24 @@ func TestUpgradeToSharedUsers(t *testing.T) {
 // forEachStoreOpenSame runs fn for SQLite and PostgreSQL with an open
 // that opens the same database again.
 func forEachStoreOpenSame(t *testing.T, fn func(t *testing.T, open func() *Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := t.TempDir() + "/" + FileName
-		fn(t, func() *Store {
-			s, err := Open(context.Background(), path, Options{})
+	opener := func(t *testing.T, open func() (*Store, error)) func() *Store {
+		return func() *Store {
+			s, err := open()
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
 			return s
-		})
+		}
+	}
+	ctx := context.Background()
+	t.Run("sqlite", func(t *testing.T) {
+		path := t.TempDir() + "/" + FileName
+		fn(t, opener(t, func() (*Store, error) { return Open(ctx, path, Options{}) }))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		url := pgtest.NewDB(t)
-		fn(t, func() *Store {
-			s, err := OpenURL(context.Background(), url, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
+		fn(t, opener(t, func() (*Store, error) { return OpenURL(ctx, url, Options{}) }))
 	})
 }
 

@@ -10,7 +10,9 @@
 // Staged rows are invisible: every query reads the connection's current
 // run, and only Finish with a good status makes a run current, in one
 // transaction. A failed, cancelled or killed run therefore leaves the last
-// good snapshot untouched; its staged rows are deleted.
+// good snapshot untouched; its staged rows are deleted. Users are the
+// exception to rows per run: a row serves every snapshot of its connection
+// from the run that staged it until one replaced it (share.go).
 //
 // Beside the snapshots, which are pruned to the last few, the same
 // transaction writes the run's day into the history (history.go): per

@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// Incremental runs (issue 7) start from a copy of the last good snapshot
-// and apply only what changed: users from a Graph delta round, report rows
-// copied while still fresh. The result is a complete snapshot of its own,
-// so pages, history and pruning treat it like any other.
+// Incremental runs (issue 7) start from the last good snapshot and apply
+// only what changed: users from a Graph delta round (the unchanged ones
+// shared with that snapshot, share.go), report rows shared while still
+// fresh. The result is a complete snapshot of its own, so pages, history
+// and pruning treat it like any other.
 
 // SyncState is what an incremental run needs from a snapshot.
 type SyncState struct {
