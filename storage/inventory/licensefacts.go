@@ -167,7 +167,7 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, 
 		signIns = "si.interactive, si.non_interactive, si.successful"
 		join = fmt.Sprintf(" LEFT JOIN sign_ins si ON si.run_id = %d AND si.user_id = u.id", run)
 	}
-	users, err := usersOf(ctx, s.db, "u.", run)
+	users, err := usersOfRowidOrder(ctx, s.db, "u.", run)
 	if err != nil {
 		return err
 	}

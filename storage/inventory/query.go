@@ -105,8 +105,12 @@ func (s *Store) licenseTokens(ctx context.Context, run int64, q Query) ([][2]str
 
 // usersWhere is where for the users: with q.LicenseLabel, a search also
 // keeps the users holding a SKU whose label contains the text.
-func (s *Store) usersWhere(ctx context.Context, run int64, q Query) (string, []any, error) {
-	users, err := usersOf(ctx, s.db, "", run)
+func (s *Store) usersWhere(ctx context.Context, run int64, q Query, natural bool) (string, []any, error) {
+	of := usersOf
+	if natural {
+		of = usersOfRowidOrder // read in rowid order (pages)
+	}
+	users, err := of(ctx, s.db, "", run)
 	if err != nil {
 		return "", nil, err
 	}
@@ -385,7 +389,7 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 		}
 	}
 	if table == "users" {
-		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
+		if w, args, err = s.usersWhere(ctx, run, q, q.Sort == ""); err != nil {
 			return "", nil, err
 		}
 	}
@@ -435,7 +439,7 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 		}
 	}
 	if table == "users" {
-		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
+		if w, args, err = s.usersWhere(ctx, run, q, false); err != nil {
 			return 0, err
 		}
 	}
