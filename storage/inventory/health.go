@@ -453,8 +453,18 @@ func (s *Store) dropSnapshotChunked(ctx context.Context, runID int64) {
 		if t == "user_activity" || t == "sync_state" {
 			continue
 		}
+		of := "run_id = ?"
+		if t == "users" {
+			// The rows the run staged itself (share.go); the rows it
+			// replaced are restored by dropSnapshot.
+			l, err := lineageOf(ctx, s.db, runID)
+			if err != nil {
+				return
+			}
+			of = usersBornIn("", l, runID) + " AND ? > 0"
+		}
 		for {
-			res, err := s.db.ExecContext(ctx, "DELETE FROM "+t+" WHERE rowid IN (SELECT rowid FROM "+t+" WHERE run_id = ? LIMIT ?)", runID, dropChunk)
+			res, err := s.db.ExecContext(ctx, "DELETE FROM "+t+" WHERE rowid IN (SELECT rowid FROM "+t+" WHERE "+of+" LIMIT ?)", runID, dropChunk)
 			if err != nil {
 				return
 			}

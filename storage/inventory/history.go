@@ -138,6 +138,7 @@ func historySKUs(licenses string) []string {
 
 type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }
 
 // readHistoryCounts reads a run's tenant figures and SKUs. A full
@@ -150,10 +151,14 @@ func readHistoryCounts(ctx context.Context, q querier, run int64, staged *histor
 		return staged.tenant, skus, err
 	}
 	var t HistoryTenant
+	users, err := usersOf(ctx, q, "", run)
+	if err != nil {
+		return t, nil, err
+	}
 	rows, err := q.QueryContext(ctx, `SELECT count(*), coalesce(sum(account_enabled <> 0), 0),
 		coalesce(sum(user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0), 0),
 		coalesce(sum(assigned_licenses <> '[]' AND assigned_licenses <> ''), 0)
-		FROM users WHERE run_id = ?`, run)
+		FROM users WHERE `+users)
 	if err != nil {
 		return t, nil, fmt.Errorf("count the users for the history: %w", err)
 	}
@@ -194,21 +199,27 @@ func readHistorySKUs(ctx context.Context, q querier, run int64) ([]HistorySKU, e
 // and those gone from it. SQLite finds them (the previous snapshot is
 // materialised and indexed by object id for the join), so only the few
 // changed rows of a day reach Go, not two whole snapshots.
-const historyChangedUsers = `WITH p AS MATERIALIZED (
-		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?1),
+func historyChangedUsers(prev, next string) string {
+	return `WITH p AS MATERIALIZED (
+		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE ` + prev + `),
 	n AS MATERIALIZED (
-		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE run_id = ?2)
+		SELECT id, upn_key, account_enabled, assigned_licenses FROM users WHERE ` + next + `)
 	SELECT n.upn_key, n.account_enabled, n.assigned_licenses, CASE WHEN p.id IS NULL THEN 1 ELSE 0 END, coalesce(p.account_enabled, 0), coalesce(p.assigned_licenses, '[]'), 0
 		FROM n LEFT JOIN p ON p.id = n.id
 		WHERE p.id IS NULL OR p.account_enabled <> n.account_enabled OR p.assigned_licenses <> n.assigned_licenses
 	UNION ALL
 	SELECT p.upn_key, 0, '[]', 0, p.account_enabled, p.assigned_licenses, 1
 		FROM p WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.id = p.id)`
+}
 
 // historyEvents lists what changed from run prev to run next, in a
 // stable order.
 func historyEvents(ctx context.Context, q querier, prev, next int64) ([]HistoryEvent, error) {
-	rows, err := q.QueryContext(ctx, historyChangedUsers, prev, next)
+	l, err := lineageOf(ctx, q, next)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, historyChangedUsers(usersIn("", l, prev), usersIn("", l, next)))
 	if err != nil {
 		return nil, fmt.Errorf("compare the users with the previous import for the history: %w", err)
 	}

@@ -50,12 +50,16 @@ type historyStage struct {
 	invalid bool
 	// tenant counts the staged users (meaningless with delta).
 	tenant HistoryTenant
+	// dict is prevRun's plan dictionary, which the run starts from so
+	// that the rows it shares keep their meaning (share.go).
+	dict []planKey
 }
 
 // prevUser is a user of the previous snapshot.
 type prevUser struct {
 	id, fp uint64
 	row    int64
+	digest int64 // of the row's stored columns (userDigest)
 }
 
 // changedUser is a staged user new since the previous snapshot or
@@ -106,22 +110,29 @@ func (h *historyStage) load(ctx context.Context, s *Store, connID string) error 
 	if err := s.db.QueryRowContext(ctx, "SELECT users FROM runs WHERE id = ?", h.prevRun).Scan(&n); err != nil {
 		return err
 	}
+	if h.dict, err = s.planDict(ctx, h.prevRun); err != nil {
+		return err
+	}
+	users, err := usersOf(ctx, s.db, "", h.prevRun)
+	if err != nil {
+		return err
+	}
 	h.prev = make([]prevUser, 0, n)
-	rows, err := s.db.QueryContext(ctx, "SELECT rowid, id, account_enabled, assigned_licenses FROM users WHERE run_id = ?", h.prevRun)
+	rows, err := s.db.QueryContext(ctx, "SELECT rowid, id, account_enabled, assigned_licenses, digest FROM users WHERE "+users)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var (
-		row          int64
+		row, digest  int64
 		id, licenses sql.RawBytes
 		enabled      bool
 	)
 	for rows.Next() {
-		if err := rows.Scan(&row, &id, &enabled, &licenses); err != nil {
+		if err := rows.Scan(&row, &id, &enabled, &licenses, &digest); err != nil {
 			return err
 		}
-		h.prev = append(h.prev, prevUser{id: maphash.Bytes(h.seed, id), fp: h.fingerprint(enabled, licenses), row: row})
+		h.prev = append(h.prev, prevUser{id: maphash.Bytes(h.seed, id), fp: h.fingerprint(enabled, licenses), row: row, digest: digest})
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -160,8 +171,9 @@ func (h *historyStage) usable(prevRun int64) bool {
 }
 
 // note compares a user being staged with the previous snapshot; licenses
-// is its assigned_licenses column (RunWriter.umu held, load over).
-func (h *historyStage) note(u *User, key string, licenses []byte) {
+// is its assigned_licenses column (RunWriter.umu held, load over). It
+// returns the user's entry in prev (-1: none, or no comparison).
+func (h *historyStage) note(u *User, key string, licenses []byte) int32 {
 	h.tenant.Users++
 	if u.AccountEnabled {
 		h.tenant.Enabled++
@@ -173,7 +185,7 @@ func (h *historyStage) note(u *User, key string, licenses []byte) {
 		h.tenant.Licensed++
 	}
 	if h.err != nil || h.prevRun == 0 {
-		return
+		return -1
 	}
 	id := maphash.String(h.seed, u.ID)
 	i, ok := h.lookup(id)
@@ -183,9 +195,10 @@ func (h *historyStage) note(u *User, key string, licenses []byte) {
 	}
 	if ok && h.prev[i].fp == h.fingerprint(u.AccountEnabled, licenses) {
 		delete(h.changed, id) // a delta may change a user back
-		return
+		return i
 	}
 	h.changed[id] = changedUser{key: strings.Clone(key), licenses: string(licenses), enabled: u.AccountEnabled, prev: i}
+	return i
 }
 
 // remove notes users a delta removed (RunWriter.umu held, load over).

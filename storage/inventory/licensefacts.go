@@ -165,14 +165,18 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, 
 	join := ""
 	if r.SignIns == SignInsRead {
 		signIns = "si.interactive, si.non_interactive, si.successful"
-		join = " LEFT JOIN sign_ins si ON si.run_id = u.run_id AND si.user_id = u.id"
+		join = fmt.Sprintf(" LEFT JOIN sign_ins si ON si.run_id = %d AND si.user_id = u.id", run)
+	}
+	users, err := usersOfRowidOrder(ctx, s.db, "u.", run)
+	if err != nil {
+		return err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT u.upn, u.upn_key, u.display_name, u.department, u.account_enabled,
 		u.user_type = 'Guest' OR u.user_type = '' AND instr(upper(u.upn), '#EXT#') > 0, u.created,
 		u.assigned_licenses, u.license_states, `+signIns+`
 		FROM users u`+join+`
-		WHERE u.run_id = ? AND (u.assigned_licenses <> '[]' OR u.license_states <> '')
-		ORDER BY u.rowid`, run)
+		WHERE `+users+` AND (u.assigned_licenses <> '[]' OR u.license_states <> '')
+		ORDER BY u.rowid`)
 	if err != nil {
 		return fmt.Errorf("read licensed users: %w", err)
 	}

@@ -127,6 +127,9 @@ func (s *Store) migratePG(ctx context.Context) error {
 	for _, c := range pgAddedColumns {
 		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1], c[2])))
 	}
+	for _, c := range sharedColumns {
+		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE users ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1])))
+	}
 	// analyze samples 3,000 rows for the run ids (a handful of values)
 	// instead of 30,000.
 	for _, t := range finishedTables() {
@@ -136,6 +139,9 @@ func (s *Store) migratePG(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
+	}
+	if err := migrateShared(ctx, tx); err != nil {
+		return err
 	}
 	// The BI views, as in SQLite: dropped and made again over the tables
 	// as they are now (PostgreSQL cannot replace a view whose columns

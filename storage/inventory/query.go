@@ -105,18 +105,31 @@ func (s *Store) licenseTokens(ctx context.Context, run int64, q Query) ([][2]str
 
 // usersWhere is where for the users: with q.LicenseLabel, a search also
 // keeps the users holding a SKU whose label contains the text.
-func (s *Store) usersWhere(ctx context.Context, run int64, q Query) (string, []any, error) {
+func (s *Store) usersWhere(ctx context.Context, run int64, q Query, natural bool) (string, []any, error) {
+	of := usersOf
+	if natural {
+		of = usersOfRowidOrder // read in rowid order (pages)
+	}
+	users, err := of(ctx, s.db, "", run)
+	if err != nil {
+		return "", nil, err
+	}
 	text := strings.ToLower(strings.TrimSpace(q.Search))
 	if q.LicenseLabel == nil || text == "" {
-		w, args := where(run, q.Search)
+		w := " WHERE " + users
+		var args []any
+		if text != "" {
+			w += " AND instr(search, ?) > 0"
+			args = append(args, text)
+		}
 		return w, args, nil
 	}
 	tokens, err := s.licenseTokens(ctx, run, q)
 	if err != nil {
 		return "", nil, err
 	}
-	w := " WHERE run_id = ? AND (instr(search, ?) > 0"
-	args := []any{run, text}
+	w := " WHERE " + users + " AND (instr(search, ?) > 0"
+	args := []any{text}
 	for _, t := range tokens {
 		if strings.Contains(t[1], text) && !strings.Contains(t[0], text) {
 			w += " OR instr('+' || lower(licenses) || '+', ?) > 0"
@@ -132,8 +145,14 @@ func (s *Store) usersWhere(ctx context.Context, run int64, q Query) (string, []a
 // administrator may replace, so they are not stored: the snapshot's few
 // dozen SKUs become a CASE, quoted as SQL strings.
 func (s *Store) userColumns(ctx context.Context, run int64, q Query) ([]Column, error) {
+	cols := slices.Clone(UserColumns)
+	for i := range cols {
+		if cols[i].Key == "lastActivity" {
+			cols[i].sql = userActivity(run) // a shared row's own run is not the snapshot's
+		}
+	}
 	if q.LicenseLabel == nil || !strings.EqualFold(q.Sort, "licenses") {
-		return UserColumns, nil
+		return cols, nil
 	}
 	tokens, err := s.licenseTokens(ctx, run, q)
 	if err != nil {
@@ -146,7 +165,6 @@ func (s *Store) userColumns(ctx context.Context, run int64, q Query) ([]Column, 
 		key += " WHEN " + quote(t[0]) + " THEN " + quote(t[1])
 	}
 	key += " ELSE " + first + " END || '+' || lower(licenses))"
-	cols := slices.Clone(UserColumns)
 	for i := range cols {
 		if cols[i].Key == "licenses" {
 			cols[i].sql = key
@@ -212,7 +230,13 @@ type Column struct {
 	sql   string
 }
 
-// UserColumns are the Users page's columns.
+// userActivity is a user's last activity in snapshot run.
+func userActivity(run int64) string {
+	return fmt.Sprintf("(SELECT a.last_activity FROM user_activity a WHERE a.run_id = %d AND a.upn_key = users.upn_key)", run)
+}
+
+// UserColumns are the Users page's columns (Last Activity's SQL is
+// userActivity's for the snapshot).
 var UserColumns = []Column{
 	{"userPrincipalName", "User Principal Name", "upn COLLATE NOCASE"},
 	{"displayName", "Display Name", "name_key"},
@@ -365,7 +389,7 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 		}
 	}
 	if table == "users" {
-		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
+		if w, args, err = s.usersWhere(ctx, run, q, q.Sort == ""); err != nil {
 			return "", nil, err
 		}
 	}
@@ -415,7 +439,7 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 		}
 	}
 	if table == "users" {
-		if w, args, err = s.usersWhere(ctx, run, q); err != nil {
+		if w, args, err = s.usersWhere(ctx, run, q, false); err != nil {
 			return 0, err
 		}
 	}
@@ -478,8 +502,7 @@ func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*U
 	}
 	stmt, args, err := s.pageSQL(ctx, "users", `id, upn, display_name, mail, account_enabled, usage_location, department,
 		job_title, created, licenses, assigned_licenses, assigned_plans,
-		(SELECT a.last_activity FROM user_activity a WHERE a.run_id = users.run_id AND a.upn_key = users.upn_key)`,
-		cols, "rowid", run, q)
+		`+userActivity(run), cols, "rowid", run, q)
 	if err != nil {
 		return err
 	}

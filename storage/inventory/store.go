@@ -10,7 +10,9 @@
 // Staged rows are invisible: every query reads the connection's current
 // run, and only Finish with a good status makes a run current, in one
 // transaction. A failed, cancelled or killed run therefore leaves the last
-// good snapshot untouched; its staged rows are deleted.
+// good snapshot untouched; its staged rows are deleted. Users are the
+// exception to rows per run: a row serves every snapshot of its connection
+// from the run that staged it until one replaced it (share.go).
 //
 // Beside the snapshots, which are pruned to the last few, the same
 // transaction writes the run's day into the history (history.go): per
@@ -257,8 +259,9 @@ func snapshotTables() []string {
 	return t
 }
 
-// schemaVersion 2 added the history (issue 18).
-const schemaVersion = 2
+// schemaVersion 2 added the history (issue 18), 3 shared the users
+// between snapshots (issue 21, share.go).
+const schemaVersion = 3
 
 func (s *Store) migrate(ctx context.Context) error {
 	if s.pg {
@@ -336,13 +339,22 @@ func schemaStatements() []string {
 			search TEXT NOT NULL,
 			name_key TEXT NOT NULL DEFAULT '',
 			user_type TEXT NOT NULL DEFAULT '',
-			license_states TEXT NOT NULL DEFAULT ''
+			license_states TEXT NOT NULL DEFAULT '',
+			lineage INTEGER NOT NULL DEFAULT 0,
+			died INTEGER NOT NULL DEFAULT 9223372036854775807,
+			digest INTEGER NOT NULL DEFAULT 0
 		)`,
-		// One index, on the run: rows arrive in rowid order, so it grows
-		// at its right edge. Every further index costs each staged user a
-		// random b-tree insert; lookups by user principal name are done
-		// from the report side, which is indexed.
-		`CREATE INDEX IF NOT EXISTS users_run ON users(run_id)`,
+		// Users are shared between snapshots (share.go); their one index,
+		// users_alive (lineage, died, run_id), is made by migrateShared
+		// once older files have the columns. New rows are alive and of
+		// the newest run, so it grows at its right edge. Every further
+		// index costs each staged user a random b-tree insert; lookups by
+		// user principal name are done from the report side, which is
+		// indexed.
+		`CREATE TABLE IF NOT EXISTS lineages (
+			id INTEGER PRIMARY KEY,
+			connection_id TEXT NOT NULL UNIQUE
+		)`,
 		// Each user's latest activity in the usage reports (derived when a
 		// run finishes), by lower-case user principal name.
 		`CREATE TABLE IF NOT EXISTS user_activity (
@@ -564,6 +576,15 @@ func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 			return err
 		}
 	}
+	// Issue 21: users shared between snapshots (share.go).
+	for _, c := range sharedColumns {
+		if err := addColumn(ctx, tx, "users", c[0], c[1]); err != nil {
+			return err
+		}
+	}
+	if err := migrateShared(ctx, tx); err != nil {
+		return err
+	}
 	addedAsOf, err := addColumnReport(ctx, tx, "runs", "activity_as_of", "TEXT NOT NULL DEFAULT ''")
 	if err != nil {
 		return err
@@ -751,8 +772,12 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 	for _, r := range reportSpecs {
 		reportTable[r.Table] = true
 	}
+	var snap string
+	if err := tx.QueryRowContext(ctx, "SELECT snapshot FROM runs WHERE id = ?", runID).Scan(&snap); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	for _, t := range snapshotTables() {
-		if keepReports && reportTable[t] {
+		if keepReports && reportTable[t] || t == "users" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", runID); err != nil {
@@ -760,6 +785,9 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE runs SET snapshot = ? WHERE id = ?", snapNone, runID); err != nil {
+		return err
+	}
+	if err := dropUsers(ctx, tx, runID, snap == snapStaging); err != nil {
 		return err
 	}
 	// The run whose reports this one shared: its rows go with their last
@@ -838,7 +866,12 @@ func (s *Store) DeleteConnection(ctx context.Context, connID string, keepHistory
 		if err := s.dropSnapshot(ctx, id); err != nil {
 			return err
 		}
-		if _, err := s.db.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", id); err != nil {
+	}
+	// Then the runs, once no snapshot shares their users any more (a run
+	// in progress may still show some).
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM users u
+			WHERE u.lineage = (SELECT l.id FROM lineages l WHERE l.connection_id = ?) AND u.run_id = ?)`, id, connID, id); err != nil {
 			return err
 		}
 	}

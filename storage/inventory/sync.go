@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"time"
 )
 
-// Incremental runs (issue 7) start from a copy of the last good snapshot
-// and apply only what changed: users from a Graph delta round, report rows
-// copied while still fresh. The result is a complete snapshot of its own,
-// so pages, history and pruning treat it like any other.
+// Incremental runs (issue 7) start from the last good snapshot and apply
+// only what changed: users from a Graph delta round (the unchanged ones
+// shared with that snapshot, share.go), report rows shared while still
+// fresh. The result is a complete snapshot of its own, so pages, history
+// and pruning treat it like any other.
 
 // SyncState is what an incremental run needs from a snapshot.
 type SyncState struct {
@@ -63,14 +65,15 @@ func (w *RunWriter) writeSync(ctx context.Context, st *SyncState) error {
 }
 
 // An incremental run's users are the previous snapshot's with a delta
-// round's changes applied: BeginUserChanges copies the previous users (the
+// round's changes applied: BeginUserChanges takes the previous users (the
 // importer runs it while the delta pages are still coming), then
 // ApplyUserChanges replaces and removes users, a batch of changes at a
 // time, and EndUserChanges recounts.
 
 // BeginUserChanges stages the users of run from, with its plan
-// dictionary. Call it before any user is staged; it needs no SKUs (the
-// copied users keep their Licenses column).
+// dictionary: they are shared, not copied (share.go), when from is the
+// current snapshot, as it is for the importer. Call it before any user
+// is staged; it needs no SKUs (the users keep their Licenses column).
 func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -79,6 +82,9 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 	if w.counts.Users > 0 || len(w.plans.entries) > 0 {
 		return errors.New("inventory: BeginUserChanges must come before any user is staged")
 	}
+	<-w.hist.done
+	share := w.hist.err == nil && w.hist.prevRun == from
+	w.seeded = true
 	return w.batch(ctx, "users", func() error {
 		if _, err := w.conn.ExecContext(ctx, `INSERT INTO plan_dict (run_id, idx, service, service_plan_id, capability_status)
 			SELECT ?, idx, service, service_plan_id, capability_status FROM plan_dict WHERE run_id = ? ORDER BY idx`, w.id, from); err != nil {
@@ -104,22 +110,14 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		res, err := w.conn.ExecContext(ctx, `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
-			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states)
-			SELECT ?, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
-			department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states FROM users
-			WHERE run_id = ? ORDER BY rowid`, w.id, from)
-		if err != nil {
+		if share {
+			// The current snapshot's users are this run's until changed.
+			if err := w.conn.QueryRowContext(ctx, "SELECT users FROM runs WHERE id = ?", from).Scan(&w.counts.Users); err != nil {
+				return err
+			}
+		} else if err := w.copyUsers(ctx, from); err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if err := w.s.analyze(ctx, w.conn, "users"); err != nil {
-			return err
-		}
-		w.counts.Users += int(n)
 		// The license counts start from the previous run's (derived when
 		// it finished) and follow the changes: recounting 100,000 users'
 		// licenses took 0.4 s. An assignment of a SKU the previous run did
@@ -169,30 +167,58 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 	if err != nil {
 		return err
 	}
-	var b *UserBatch
-	return w.batch(ctx, "user changes", func() error {
-		// What the replaced users held comes off the license counts.
-		rows, err := w.conn.QueryContext(ctx, `SELECT lower(j.value ->> 'skuId') FROM users u, json_each(u.assigned_licenses) j
-			WHERE u.run_id = ? AND u.id IN (SELECT value FROM json_each(?))`, w.id, string(idList))
+	<-w.hist.done
+	// The changed users' rows in the run's snapshot: those an earlier
+	// batch staged, which go, and the previous snapshot's, which die in
+	// this run (found by the rowids the history stage read; PostgreSQL's
+	// rowid has no index, so there by the alive rows' range).
+	ofIDs := " AND users.id IN (SELECT value FROM json_each(?))"
+	mine := usersBornIn("users.", w.lineage, w.id) + ofIDs
+	prev := fmt.Sprintf("users.lineage = %d AND users.died = %d AND users.run_id < %d", w.lineage, int64(alive), w.id) + ofIDs
+	prevArgs := []any{string(idList)}
+	if !w.s.pg && w.hist.err == nil {
+		var rowids []int64
+		for _, id := range ids {
+			if i, ok := w.hist.lookup(maphash.String(w.hist.seed, id)); ok {
+				rowids = append(rowids, w.hist.prev[i].row)
+			}
+		}
+		list, err := json.Marshal(rowids)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var sku string
-			if err := rows.Scan(&sku); err != nil {
-				rows.Close()
+		prev = fmt.Sprintf("users.rowid IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND users.died = %d AND users.run_id < %d", int64(alive), w.id) + ofIDs
+		prevArgs = []any{string(list), string(idList)}
+	}
+	var b *UserBatch
+	return w.batch(ctx, "user changes", func() error {
+		// What the replaced users held comes off the license counts.
+		for _, q := range []struct {
+			where string
+			args  []any
+		}{{mine, []any{string(idList)}}, {prev, prevArgs}} {
+			rows, err := w.conn.QueryContext(ctx, `SELECT lower(j.value ->> 'skuId') FROM users, json_each(users.assigned_licenses) j
+				WHERE `+q.where, q.args...)
+			if err != nil {
 				return err
 			}
-			w.umu.Lock()
-			w.assigned[sku]--
-			w.umu.Unlock()
-			w.counts.Assignments--
+			for rows.Next() {
+				var sku string
+				if err := rows.Scan(&sku); err != nil {
+					rows.Close()
+					return err
+				}
+				w.umu.Lock()
+				w.assigned[sku]--
+				w.umu.Unlock()
+				w.counts.Assignments--
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		res, err := w.conn.ExecContext(ctx, `DELETE FROM users WHERE run_id = ? AND id IN (SELECT value FROM json_each(?))`, w.id, string(idList))
+		res, err := w.conn.ExecContext(ctx, `DELETE FROM users WHERE `+mine, string(idList))
 		if err != nil {
 			return err
 		}
@@ -201,7 +227,14 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 			return err
 		}
 		w.counts.Users -= int(n)
-		<-w.hist.done
+		res, err = w.conn.ExecContext(ctx, `UPDATE users SET died = ? WHERE `+prev, append([]any{w.id}, prevArgs...)...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		w.counts.Users -= int(n)
 		w.umu.Lock()
 		w.hist.remove(removed)
 		w.umu.Unlock()
@@ -280,4 +313,35 @@ func (w *RunWriter) reportRun() int64 {
 		return w.reportsFrom
 	}
 	return w.id
+}
+
+// copyUsers stages copies of the users of run from, which is not the
+// current snapshot (BeginUserChanges): the current snapshot's users die
+// in this run instead of being shared.
+func (w *RunWriter) copyUsers(ctx context.Context, from int64) error {
+	if _, err := w.conn.ExecContext(ctx, "UPDATE users SET died = ? WHERE lineage = ? AND died = ? AND run_id < ?",
+		w.id, w.lineage, int64(alive), w.id); err != nil {
+		return err
+	}
+	users, err := usersOf(ctx, w.conn, "", from)
+	if err != nil {
+		return err
+	}
+	res, err := w.conn.ExecContext(ctx, `INSERT INTO users (run_id, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
+		department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states, lineage, digest)
+		SELECT ?, id, upn, upn_key, display_name, mail, account_enabled, usage_location,
+		department, job_title, created, licenses, assigned_licenses, assigned_plans, search, name_key, user_type, license_states, ?, digest FROM users
+		WHERE `+users+` ORDER BY rowid`, w.id, w.lineage)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if err := w.s.analyze(ctx, w.conn, "users"); err != nil {
+		return err
+	}
+	w.counts.Users += int(n)
+	return nil
 }

@@ -66,8 +66,9 @@ func biViews() []biView {
 			u.account_enabled AS account_enabled, u.user_type AS user_type,
 			CASE WHEN u.created IS NULL THEN NULL ELSE ` + isoTime("u.created") + ` END AS created_at,
 			u.licenses AS licenses,
-			(SELECT a.last_activity FROM user_activity a WHERE a.run_id = u.run_id AND a.upn_key = u.upn_key) AS last_activity
-		FROM current c JOIN users u ON u.run_id = c.run_id`},
+			(SELECT a.last_activity FROM user_activity a WHERE a.run_id = c.run_id AND a.upn_key = u.upn_key) AS last_activity
+		FROM current c JOIN lineages l ON l.connection_id = c.connection_id
+			JOIN users u ON u.lineage = l.id AND u.died > c.run_id AND u.run_id <= c.run_id`},
 		{"beacon_licenses", `SELECT c.connection_id AS connection_id, s.sku_id AS sku_id,
 			s.sku_part_number AS sku_part_number, s.capability_status AS capability_status,
 			s.prepaid_enabled AS purchased_enabled, s.prepaid_warning AS purchased_warning,
@@ -80,9 +81,10 @@ func biViews() []biView {
 		{"beacon_user_licenses", `SELECT c.connection_id AS connection_id, u.id AS user_id,
 			u.upn AS user_principal_name,
 			json_extract(j.value, '$.skuId') AS sku_id,
-			COALESCE((SELECT s.sku_part_number FROM skus s WHERE s.run_id = u.run_id AND lower(s.sku_id) = lower(json_extract(j.value, '$.skuId'))),
+			COALESCE((SELECT s.sku_part_number FROM skus s WHERE s.run_id = c.run_id AND lower(s.sku_id) = lower(json_extract(j.value, '$.skuId'))),
 				json_extract(j.value, '$.skuId')) AS sku_part_number
-		FROM current c JOIN users u ON u.run_id = c.run_id, json_each(u.assigned_licenses) j`},
+		FROM current c JOIN lineages l ON l.connection_id = c.connection_id
+			JOIN users u ON u.lineage = l.id AND u.died > c.run_id AND u.run_id <= c.run_id, json_each(u.assigned_licenses) j`},
 		{"beacon_applications", `SELECT c.connection_id AS connection_id, p.id AS object_id, p.app_id AS app_id,
 			p.display_name AS display_name, p.app_display_name AS app_display_name,
 			p.publisher_name AS publisher_name, p.app_owner_organization_id AS owner_tenant_id,

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // RunInfo names what a run imports and why.
@@ -112,6 +114,18 @@ type RunWriter struct {
 	// hist gathers the run's day of the history while staging
 	// (historystage.go); PrepareUsers updates it under umu.
 	hist *historyStage
+
+	// Sharing users with the previous snapshot (share.go), under umu:
+	// lineage is the connection's; seeded says the plan dictionary
+	// starts from the previous run's; kills are the rowids of previous
+	// rows this run replaced, marked died when the run's users are read
+	// (killReplaced, which also marks the users a full listing did not
+	// see: unseenKilled); digest hashes a user's columns.
+	lineage      int64
+	seeded       bool
+	kills        []int64
+	unseenKilled bool
+	digest       *xxhash.Digest
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -144,6 +158,13 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 			s.releaseRunConn(locked, info.ConnectionID)
 		}
 	}()
+	lineage, err := s.beginLineage(ctx, info)
+	if err != nil {
+		if isFull(err) {
+			err = s.diskFull(ctx, info.ConnectionID, err)
+		}
+		return nil, fmt.Errorf("record the start of the import in %s: %w", s.path, err)
+	}
 	started := s.now()
 	sizeAtStart := fileSizes(s.path)
 	id, err := s.insertID(ctx, `INSERT INTO runs (connection_id, connection_name, trigger, started, status, snapshot, pid, host, note)
@@ -166,7 +187,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
-		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID)}
+		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
+		lineage: lineage, digest: xxhash.New()}
 	return w, nil
 }
 
@@ -400,7 +422,7 @@ func joinLower(buf *[]byte, parts ...string) (_ []byte, ascii bool) {
 // fourth round).
 const usersPerInsert = 128
 
-const userCols = 18 // len(userColumns), checked by TestUserColumnsCounted
+const userCols = 20 // len(userColumns), checked by TestUserColumnsCounted
 
 func valuesList(rows, cols int) string {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
@@ -420,9 +442,11 @@ func (w *RunWriter) AddUsers(ctx context.Context, users []User) error {
 // work, and a page waiting for the writer holds its values, not the
 // decoded users with their plans.
 type UserBatch struct {
-	users, assignments int
-	first, last        string // object ids, for errors
-	args               []driver.NamedValue
+	// users are the page's users, rows those written (a user the
+	// previous snapshot holds as it is is shared, not written).
+	users, rows, assignments int
+	first, last              string // object ids, for errors
+	args                     []driver.NamedValue
 	// fresh are the plan dictionary's entries added while preparing this
 	// or an earlier batch and not inserted yet: this batch inserts them,
 	// so storing never waits for a page being prepared. A later batch
@@ -444,6 +468,7 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 	a := newArgList(takeArgs(w.userBufs), len(users)*userCols, userCols*usersPerInsert)
 	w.umu.Lock()
 	defer w.umu.Unlock()
+	w.seedPlans()
 	w.facts.mu.Lock()
 	defer w.facts.mu.Unlock()
 	b := &UserBatch{users: len(users)}
@@ -452,6 +477,7 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 	}
 	for i := range users {
 		u := &users[i]
+		start, ord := len(a.vals), a.ord
 		w.pbuf = w.plans.encode(w.pbuf[:0], u.AssignedPlans)
 		key := a.lowerKey(&w.ubuf, u.UserPrincipalName)
 		if mask := w.skuMask(u.AssignedLicenses); mask != 0 {
@@ -476,7 +502,7 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		names := a.text(w.nbuf)
 		w.nbuf = appendLicenses(w.nbuf[:0], u.AssignedLicenses)
 		a.text(w.nbuf)
-		w.hist.note(u, key, w.nbuf)
+		prev := w.hist.note(u, key, w.nbuf)
 		a.text(w.pbuf)
 		a.searchText(&w.ubuf, u.UserPrincipalName, u.DisplayName, u.Mail, u.Department, u.JobTitle, u.UsageLocation, names)
 		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
@@ -484,6 +510,22 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		a.str(u.UserType)
 		w.nbuf = appendLicenseStates(w.nbuf[:0], u.LicenseAssignmentStates)
 		a.text(w.nbuf)
+		digest := w.userDigest(a.vals[start+1:])
+		if !w.changing && prev >= 0 {
+			// (Once the users not listed were marked gone, a late user
+			// is written again rather than revived.)
+			if w.hist.prev[prev].digest == digest && !w.unseenKilled {
+				// Stored as it is: the previous row is this run's too.
+				a.vals, a.ord = a.vals[:start], ord
+			} else {
+				w.kills = append(w.kills, w.hist.prev[prev].row)
+			}
+		}
+		if len(a.vals) > start {
+			a.int(w.lineage)
+			a.int(digest)
+			b.rows++
+		}
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
@@ -532,8 +574,8 @@ func (w *RunWriter) requeuePlans(fresh []int) {
 // transaction).
 func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) error {
 	per := w.s.rowsPerInsert(usersPerInsert)
-	for start := 0; start < b.users; start += per {
-		n := min(per, b.users-start)
+	for start := 0; start < b.rows; start += per {
+		n := min(per, b.rows-start)
 		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
 		if err != nil {
 			return err
@@ -595,7 +637,7 @@ func (w *RunWriter) skuMask(ls []AssignedLicense) uint64 {
 // binds them.
 var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "mail", "account_enabled", "usage_location",
 	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search", "name_key",
-	"user_type", "license_states"}
+	"user_type", "license_states", "lineage", "digest"}
 
 // AddServicePrincipals stages a page of applications.
 func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrincipal) error {
@@ -945,12 +987,19 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, "users", func() error {
-		if _, err := w.conn.ExecContext(ctx, "DELETE FROM users WHERE run_id = ?", w.id); err != nil {
+		if _, err := w.conn.ExecContext(ctx, "DELETE FROM users WHERE "+usersBornIn("", w.lineage, w.id)); err != nil {
+			return err
+		}
+		if _, err := w.conn.ExecContext(ctx, "UPDATE users SET died = ? WHERE lineage = ? AND died = ?", int64(alive), w.lineage, w.id); err != nil {
 			return err
 		}
 		w.counts.Users, w.counts.Assignments = 0, 0
 		w.umu.Lock()
 		defer w.umu.Unlock()
+		w.kills, w.unseenKilled = w.kills[:0], false
+		// What follows is a full listing (an expired delta link), whose
+		// users are compared and shared again.
+		w.changing = false
 		w.assigned = map[string]int{}
 		w.facts.forgetSKUs()
 		w.hist.discard()
@@ -985,11 +1034,19 @@ func (w *RunWriter) UnmatchedConcealed(ctx context.Context, kind ReportKind) (in
 	if concealed == 0 {
 		return 0, nil // the usual case: nothing looks concealed, nothing to look up
 	}
+	// The users the run replaced or did not see are no longer its own.
+	if err := w.batch(ctx, "users", func() error {
+		w.umu.Lock()
+		defer w.umu.Unlock()
+		return w.killReplaced(ctx)
+	}); err != nil {
+		return 0, err
+	}
 	var n int
 	// NOT IN builds one temporary index of the users' names instead of
 	// scanning the users per row.
 	err := w.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+spec.Table+` r WHERE r.run_id = ?2 AND r.concealed
-		AND r.upn_key NOT IN (SELECT upn_key FROM users WHERE run_id = ?1)`, w.id, w.reportRun()).Scan(&n)
+		AND r.upn_key NOT IN (SELECT upn_key FROM users WHERE `+usersIn("", w.lineage, w.id)+` AND ?1 > 0)`, w.id, w.reportRun()).Scan(&n)
 	return n, err
 }
 
@@ -1195,6 +1252,9 @@ func ActivityReference(reportRefresh string, started time.Time) time.Time {
 func (w *RunWriter) derive(ctx context.Context) error {
 	w.umu.Lock()
 	defer w.umu.Unlock()
+	if err := w.killReplaced(ctx); err != nil {
+		return err
+	}
 	// Entries whose batch rolled back and no batch took again.
 	if fresh, keys := w.takeFreshPlans(); len(fresh) > 0 {
 		if err := w.insertPlans(ctx, fresh, keys); err != nil {
@@ -1251,8 +1311,8 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	}
 	_, err = w.conn.ExecContext(ctx, `UPDATE skus SET active = a.n
 		FROM (SELECT lower(j.value ->> 'skuId') AS sku, COUNT(*) AS n
-			FROM users u JOIN user_activity a ON a.run_id = u.run_id AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
-			WHERE u.run_id = ?1 AND a.last_activity >= ?2 GROUP BY 1) AS a
+			FROM users u JOIN user_activity a ON a.run_id = ?1 AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
+			WHERE `+usersIn("u.", w.lineage, w.id)+` AND a.last_activity >= ?2 GROUP BY 1) AS a
 		WHERE skus.run_id = ?1 AND lower(skus.sku_id) = a.sku`, w.id, cutoff)
 	if err != nil {
 		return fmt.Errorf("derive license figures: %w", err)
