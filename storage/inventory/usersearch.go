@@ -25,6 +25,7 @@ import (
 // userIndex is one snapshot's users as a search sees them.
 type userIndex struct {
 	run    int64
+	connID string
 	rowids []int64 // in the natural order (rowid)
 	// text holds each user's search column followed by a NUL; starts[i]
 	// is where user i's begins (starts[len(rowids)] is len(text)).
@@ -34,6 +35,10 @@ type userIndex struct {
 	// "+"+lower(licenses)+"+", NUL-separated likewise.
 	lic       []byte
 	licStarts []uint32
+	// skus is each user's assigned SKU ids as skuWhere matches them,
+	// "+"+id+"+"+id+"+" (lower case), NUL-separated likewise.
+	skus      []byte
+	skuStarts []uint32
 	// byName and byNameDesc are the users (indices) in the page's
 	// default order, by display name (name_key, ties by rowid), up and
 	// down (ORDER BY name_key DESC, rowid: ties still by rowid up).
@@ -88,6 +93,7 @@ func (s *Store) PrepareUserSearch(connID string) {
 			s.search.building = 0
 		}
 		if err == nil {
+			x.connID = connID
 			s.search.ready = x
 		}
 	}()
@@ -98,6 +104,15 @@ func (s *Store) PrepareUserSearch(connID string) {
 func (s *Store) UserSearchReady(ctx context.Context, connID string) bool {
 	run, err := s.snapshotRun(ctx, connID, Query{})
 	return err == nil && s.userIndexOf(run) != nil
+}
+
+// UserSearchIndexed says, without reading the database, whether a
+// snapshot of connID is indexed: the current one unless an import ended
+// since (the window then searches without pausing for typing).
+func (s *Store) UserSearchIndexed(connID string) bool {
+	s.search.mu.Lock()
+	defer s.search.mu.Unlock()
+	return s.search.ready != nil && s.search.ready.connID == connID
 }
 
 func (s *Store) userIndexOf(run int64) *userIndex {
@@ -115,21 +130,21 @@ func (s *Store) buildUserIndex(ctx context.Context, run int64) (*userIndex, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT rowid, search, licenses, name_key FROM users"+w+" ORDER BY rowid", args...)
+	rows, err := s.db.QueryContext(ctx, "SELECT rowid, search, licenses, name_key, assigned_licenses FROM users"+w+" ORDER BY rowid", args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the users' search text: %w", err)
 	}
 	defer rows.Close()
 	x := &userIndex{run: run}
 	var id int64
-	var text, lic []byte
+	var text, lic, assigned []byte
 	var names []string
 	var name string
 	for rows.Next() {
-		if err := rows.Scan(&id, &text, &lic, &name); err != nil {
+		if err := rows.Scan(&id, &text, &lic, &name, &assigned); err != nil {
 			return nil, fmt.Errorf("read the users' search text: %w", err)
 		}
-		if len(x.text)+len(text)+1 > math.MaxUint32 || len(x.lic)+len(lic)+3 > math.MaxUint32 {
+		if len(x.text)+len(text)+1 > math.MaxUint32 || len(x.lic)+len(lic)+3 > math.MaxUint32 || len(x.skus)+len(assigned)+2 > math.MaxUint32 {
 			return nil, fmt.Errorf("the users' search text of run %d is too large to hold in memory", run)
 		}
 		x.rowids = append(x.rowids, id)
@@ -138,14 +153,47 @@ func (s *Store) buildUserIndex(ctx context.Context, run int64) (*userIndex, erro
 		x.text = append(append(x.text, text...), 0)
 		x.licStarts = append(x.licStarts, uint32(len(x.lic)))
 		x.lic = append(append(append(append(x.lic, '+'), bytes.ToLower(lic)...), '+'), 0)
+		x.skuStarts = append(x.skuStarts, uint32(len(x.skus)))
+		x.skus = append(appendSkuIDs(append(x.skus, '+'), assigned), 0)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the users' search text: %w", err)
 	}
 	x.starts = append(x.starts, uint32(len(x.text)))
 	x.licStarts = append(x.licStarts, uint32(len(x.lic)))
+	x.skuStarts = append(x.skuStarts, uint32(len(x.skus)))
 	x.byName, x.byNameDesc = nameOrders(names)
 	return x, nil
+}
+
+// skuKey is what skuWhere looks for in the lower-cased assigned_licenses.
+var skuKey = []byte(`"skuid":"`)
+
+// appendSkuIDs appends, each followed by "+", the values skuWhere's
+// instr can find in a user's assigned_licenses JSON: what follows each
+// "skuid":" (lower-cased as SQLite's lower does, ASCII only) up to the
+// next quote.
+func appendSkuIDs(dst, assigned []byte) []byte {
+	low := make([]byte, len(assigned))
+	for i, c := range assigned {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	for {
+		k := bytes.Index(low, skuKey)
+		if k < 0 {
+			return dst
+		}
+		low = low[k+len(skuKey):]
+		end := bytes.IndexByte(low, '"')
+		if end < 0 {
+			return dst
+		}
+		dst = append(append(dst, low[:end]...), '+')
+		low = low[end:]
+	}
 }
 
 // nameOrders sorts users by name_key as both stores compare it (bytes:
@@ -177,10 +225,11 @@ func nameOrders(names []string) (up, down []int32) {
 func (s *Store) searchUsers(ctx context.Context, run int64, q Query) (x *userIndex, h *searchHit, ok bool, err error) {
 	x = s.userIndexOf(run)
 	text := strings.ToLower(strings.TrimSpace(q.Search))
-	if x == nil || q.SKU != "" || strings.IndexByte(text, 0) >= 0 {
+	sku := strings.ToLower(q.SKU)
+	if x == nil || strings.IndexByte(text, 0) >= 0 || strings.ContainsAny(sku, "+\"\x00") || !isASCII(sku) {
 		return nil, nil, false, nil
 	}
-	if text == "" {
+	if text == "" && sku == "" {
 		return x, nil, true, nil
 	}
 	// The licences whose label contains the text, as usersWhere finds
@@ -197,16 +246,28 @@ func (s *Store) searchUsers(ctx context.Context, run int64, q Query) (x *userInd
 			}
 		}
 	}
-	key := text + "\x00" + strings.Join(needles, "\x00")
+	key := sku + "\x00" + text + "\x00" + strings.Join(needles, "\x00")
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.last != nil && x.last.key == key {
 		return x, x.last, true, nil
 	}
 	h = &searchHit{key: key, marked: make([]uint64, (len(x.rowids)+63)/64)}
-	scanMarks(x.text, x.starts, []byte(text), h.marked)
-	for _, n := range needles {
-		scanMarks(x.lic, x.licStarts, []byte(n), h.marked)
+	if text != "" {
+		scanMarks(x.text, x.starts, []byte(text), h.marked)
+		for _, n := range needles {
+			scanMarks(x.lic, x.licStarts, []byte(n), h.marked)
+		}
+	}
+	if sku != "" {
+		holders := make([]uint64, len(h.marked))
+		scanMarks(x.skus, x.skuStarts, []byte("+"+sku+"+"), holders)
+		for i := range holders {
+			if text != "" {
+				holders[i] &= h.marked[i]
+			}
+		}
+		h.marked = holders
 	}
 	h.hits = make([]int32, 0, 64)
 	for w, word := range h.marked {
@@ -216,6 +277,15 @@ func (s *Store) searchUsers(ctx context.Context, run int64, q Query) (x *userInd
 	}
 	x.last = h
 	return x, h, true, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // scanMarks marks the users whose NUL-terminated text (in arena, user i

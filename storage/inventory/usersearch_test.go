@@ -48,7 +48,9 @@ func testUserSearchIndexMatchesSQL(t *testing.T, s *Store) {
 			queries = append(queries, Query{Search: search, Sort: sort, LicenseLabel: label}) // the whole list (export)
 		}
 		queries = append(queries, Query{Search: search, RunID: old.ID, Limit: 200, LicenseLabel: label},
-			Query{Search: search, SKU: skuE5, Limit: 200, LicenseLabel: label}, Query{Search: search, Limit: 50})
+			Query{Search: search, SKU: skuE5, Limit: 200, LicenseLabel: label}, Query{Search: search, Limit: 50},
+			Query{Search: search, SKU: skuE3, Sort: "displayName", Desc: true, Offset: 150, Limit: 200, LicenseLabel: label},
+			Query{Search: search, SKU: "3" + skuE3[1:], Sort: "displayName", Limit: 200, LicenseLabel: label})
 	}
 	read := func(conn string, q Query) result {
 		t.Helper()
