@@ -86,11 +86,13 @@ func BenchmarkUserSearchPrepare(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var x *userIndex
 	for i := 0; i < b.N; i++ {
-		if _, err := s.buildUserIndex(context.Background(), run); err != nil {
+		if x, err = s.buildUserIndex(context.Background(), run); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(x.bytes())/1e6, "MB-held")
 }
 
 // waitUserSearch builds the index and waits until searches use it.
