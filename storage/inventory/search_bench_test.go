@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,14 +30,19 @@ func benchLabel(part string) string {
 
 // benchSearchStore opens the database BEACON_BENCH_DB names (an
 // inventory.db made by `beacon execute --full`, e.g. against the
-// simulator with 1,000,000 users) and the connection of its current
-// snapshot; the benchmarks skip without one.
+// simulator with 1,000,000 users, or a postgres:// URL such an import
+// wrote to) and the connection of its current snapshot; the benchmarks
+// skip without one.
 func benchSearchStore(b *testing.B) (*Store, string) {
 	path := os.Getenv("BEACON_BENCH_DB")
 	if path == "" {
 		b.Skip("BEACON_BENCH_DB names no prepared inventory database")
 	}
-	s, err := Open(context.Background(), path, Options{})
+	open := Open
+	if strings.HasPrefix(path, "postgres://") {
+		open = OpenURL
+	}
+	s, err := open(context.Background(), path, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

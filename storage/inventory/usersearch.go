@@ -31,14 +31,14 @@ type userIndex struct {
 	// is where user i's begins (starts[len(rowids)] is len(text)).
 	text   []byte
 	starts []uint32
+	// freq counts the bytes of text: a scan looks for the needle's
+	// rarest byte.
+	freq [256]int
 	// lic is each user's licences as usersWhere matches them,
-	// "+"+lower(licenses)+"+", NUL-separated likewise.
-	lic       []byte
-	licStarts []uint32
-	// skus is each user's assigned SKU ids as skuWhere matches them,
-	// "+"+id+"+"+id+"+" (lower case), NUL-separated likewise.
-	skus      []byte
-	skuStarts []uint32
+	// "+"+lower(licenses)+"+"; skus their assigned SKU ids as skuWhere
+	// matches them, "+"+id+"+"+id+"+" (lower case). Users share a few
+	// combinations of licences, so each is held once.
+	lic, skus combos
 	// byName and byNameDesc are the users (indices) in the page's
 	// default order, by display name (name_key, ties by rowid), up and
 	// down (ORDER BY name_key DESC, rowid: ties still by rowid up).
@@ -137,31 +137,32 @@ func (s *Store) buildUserIndex(ctx context.Context, run int64) (*userIndex, erro
 	defer rows.Close()
 	x := &userIndex{run: run}
 	var id int64
-	var text, lic, assigned []byte
+	var text, lic, assigned, buf []byte
 	var names []string
 	var name string
 	for rows.Next() {
 		if err := rows.Scan(&id, &text, &lic, &name, &assigned); err != nil {
 			return nil, fmt.Errorf("read the users' search text: %w", err)
 		}
-		if len(x.text)+len(text)+1 > math.MaxUint32 || len(x.lic)+len(lic)+3 > math.MaxUint32 || len(x.skus)+len(assigned)+2 > math.MaxUint32 {
+		if len(x.text)+len(text)+1 > math.MaxUint32 {
 			return nil, fmt.Errorf("the users' search text of run %d is too large to hold in memory", run)
 		}
 		x.rowids = append(x.rowids, id)
 		names = append(names, name)
 		x.starts = append(x.starts, uint32(len(x.text)))
 		x.text = append(appendSegments(x.text, text), 0)
-		x.licStarts = append(x.licStarts, uint32(len(x.lic)))
-		x.lic = append(append(append(append(x.lic, '+'), bytes.ToLower(lic)...), '+'), 0)
-		x.skuStarts = append(x.skuStarts, uint32(len(x.skus)))
-		x.skus = append(appendSkuIDs(append(x.skus, '+'), assigned), 0)
+		buf = append(append(append(buf[:0], '+'), bytes.ToLower(lic)...), '+')
+		x.lic.add(buf)
+		x.skus.add(appendSkuIDs(append(buf[:0], '+'), assigned))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the users' search text: %w", err)
 	}
 	x.starts = append(x.starts, uint32(len(x.text)))
-	x.licStarts = append(x.licStarts, uint32(len(x.lic)))
-	x.skuStarts = append(x.skuStarts, uint32(len(x.skus)))
+	for _, c := range x.text {
+		x.freq[c]++
+	}
+	x.lic.index, x.skus.index = nil, nil
 	x.byName, x.byNameDesc = nameOrders(names)
 	return x, nil
 }
@@ -196,7 +197,13 @@ func hasLine(text, line []byte) bool {
 
 // bytes is about the memory x holds.
 func (x *userIndex) bytes() int {
-	return len(x.text) + len(x.lic) + len(x.skus) + 8*len(x.rowids) + 4*(len(x.starts)+len(x.licStarts)+len(x.skuStarts)+len(x.byName)+len(x.byNameDesc))
+	n := len(x.text) + 8*len(x.rowids) + 4*(len(x.starts)+len(x.lic.of)+len(x.skus.of)+len(x.byName)+len(x.byNameDesc))
+	for _, c := range []*combos{&x.lic, &x.skus} {
+		for _, t := range c.texts {
+			n += len(t)
+		}
+	}
+	return n
 }
 
 // skuKey is what skuWhere looks for in the lower-cased assigned_licenses.
@@ -287,14 +294,14 @@ func (s *Store) searchUsers(ctx context.Context, run int64, q Query) (x *userInd
 	}
 	h = &searchHit{key: key, marked: make([]uint64, (len(x.rowids)+63)/64)}
 	if text != "" {
-		scanMarks(x.text, x.starts, []byte(text), h.marked)
+		x.scanText([]byte(text), h.marked)
 		for _, n := range needles {
-			scanMarks(x.lic, x.licStarts, []byte(n), h.marked)
+			x.lic.mark([]byte(n), h.marked)
 		}
 	}
 	if sku != "" {
 		holders := make([]uint64, len(h.marked))
-		scanMarks(x.skus, x.skuStarts, []byte("+"+sku+"+"), holders)
+		x.skus.mark([]byte("+"+sku+"+"), holders)
 		for i := range holders {
 			if text != "" {
 				holders[i] &= h.marked[i]
@@ -321,22 +328,72 @@ func isASCII(s string) bool {
 	return true
 }
 
-// scanMarks marks the users whose NUL-terminated text (in arena, user i
-// from starts[i]) contains needle, which holds no NUL: one pass over the
-// arena, skipping to the next user after a match.
-func scanMarks(arena []byte, starts []uint32, needle []byte, marked []uint64) {
-	i, p := 0, 0
-	for p < len(arena) {
-		k := bytes.Index(arena[p:], needle)
+// scanText marks the users whose text contains needle, which holds no
+// NUL or line break: one pass over the text, looking for the needle's
+// rarest byte (a vectorised byte search) and comparing the needle around
+// it, and skipping to the next user after a match.
+func (x *userIndex) scanText(needle []byte, marked []uint64) {
+	r := 0 // the needle's rarest byte
+	for j, c := range needle {
+		if x.freq[c] < x.freq[needle[r]] {
+			r = j
+		}
+	}
+	c := needle[r]
+	i, p := 0, r // the next occurrence of c from p may end a match
+	for p < len(x.text) {
+		k := bytes.IndexByte(x.text[p:], c)
 		if k < 0 {
 			return
 		}
-		at := p + k
-		for int(starts[i+1]) <= at {
+		at := p + k - r // where the match would start
+		if at+len(needle) > len(x.text) || !bytes.Equal(x.text[at:at+len(needle)], needle) {
+			p += k + 1
+			continue
+		}
+		for int(x.starts[i+1]) <= at {
 			i++
 		}
 		marked[i/64] |= 1 << (i % 64)
-		p = int(starts[i+1])
+		p = int(x.starts[i+1]) + r
+	}
+}
+
+// combos holds one text per user, each distinct text once.
+type combos struct {
+	of    []uint32 // each user's text, an index into texts
+	texts []string
+	index map[string]uint32 // while building
+}
+
+func (c *combos) add(text []byte) {
+	if c.index == nil {
+		c.index = map[string]uint32{}
+	}
+	k, ok := c.index[string(text)]
+	if !ok {
+		k = uint32(len(c.texts))
+		c.texts = append(c.texts, string(text))
+		c.index[string(text)] = k
+	}
+	c.of = append(c.of, k)
+}
+
+// mark marks the users whose text contains needle.
+func (c *combos) mark(needle []byte, marked []uint64) {
+	hit := make([]bool, len(c.texts))
+	some := false
+	for k, t := range c.texts {
+		hit[k] = strings.Contains(t, string(needle))
+		some = some || hit[k]
+	}
+	if !some {
+		return
+	}
+	for i, k := range c.of {
+		if hit[k] {
+			marked[i/64] |= 1 << (i % 64)
+		}
 	}
 }
 
