@@ -144,3 +144,33 @@ func BenchmarkComputeBenchDB(b *testing.B) {
 		Compute(f, o)
 	}
 }
+
+// BenchmarkPreparedComputeBenchDB is BenchmarkComputeBenchDB as the
+// window computes: prepared once per snapshot and catalogue.
+func BenchmarkPreparedComputeBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	f, err := Load(context.Background(), s, conn, inventory.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Prepare(f, catalog.Builtin())
+	o := Options{Prices: prices}
+	for i := 0; b.Loop(); i++ {
+		o.InactiveDays = InactiveChoices[i%len(InactiveChoices)]
+		p.Compute(o)
+	}
+}
+
+// BenchmarkPrepareBenchDB is the preparing, once per snapshot and
+// catalogue (the first N's figures wait for it).
+func BenchmarkPrepareBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	f, err := Load(context.Background(), s, conn, inventory.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cat := catalog.Builtin()
+	for b.Loop() {
+		Prepare(f, cat)
+	}
+}
