@@ -113,3 +113,37 @@ func TestUsersSearchDropsStaleResults(t *testing.T) {
 		t.Errorf("the first row shows %q, want a user of user00421", got)
 	}
 }
+
+// BenchmarkUsersKeystroke measures filter-as-you-type on the Users page
+// with 100,000 users once the search index is ready: from the last key of
+// a term typed to its count and first rows in the table, the pause after
+// the key included (issue 21). ns/op is that latency.
+func BenchmarkUsersKeystroke(b *testing.B) {
+	store := bigInventory(b)
+	m := dataWindow(b, store, bigConnID, Deps{})
+	p, _ := openPage(b, m, PageUsers)
+	waitUIWithin(b, dataWait, "the users' search index", func() bool { return store.UserSearchIndexed(bigConnID) })
+	for _, term := range []string{"u", "user004", "user0042", "finance", "zhang 5", "nobody-matches-this"} {
+		b.Run(strings.ReplaceAll(term, " ", "_"), func(b *testing.B) {
+			before, key := term[:len(term)-1], term[len(term)-1:]
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				mk := markData(b, p)
+				shown := false
+				onUI(func() {
+					shown = p.q.Search == before
+					p.search.SetText(before)
+				})
+				if !shown {
+					waitQuery(b, p, mk, func(e landing) bool { return e.q.Search == before })
+				}
+				b.StartTimer()
+				// The key, as the entry hands it over (typing would insert
+				// it where SetText left the cursor).
+				mk = markData(b, p)
+				onUI(func() { p.search.SetText(before + key) })
+				waitQuery(b, p, mk, func(e landing) bool { return e.q.Search == term })
+			}
+		})
+	}
+}
