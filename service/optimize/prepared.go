@@ -59,6 +59,24 @@ func Prepare(f *Facts, c *catalog.Catalog) *Prepared {
 	}
 	ov := overlapMemo{c: c, seen: map[[2]string][]catalog.Overlap{}}
 	var scratch []string
+	// Sized up front, and the texts and one-SKU lists that users share
+	// held once: at 1,000,000 users growing and copying per user doubled
+	// what is kept.
+	licences := 0
+	for ui := range f.Users {
+		licences += len(f.Users[ui].Licenses)
+	}
+	p.users = make([]prepUser, 0, len(f.Users))
+	p.held, p.idx = make([]string, 0, licences), make([]int32, 0, licences)
+	texts := map[string]string{}
+	intern := func(s string) string {
+		if t, ok := texts[s]; ok {
+			return t
+		}
+		texts[s] = s
+		return s
+	}
+	one := map[string][]string{}
 	for ui := range f.Users {
 		u := &f.Users[ui]
 		scratch = heldSKUs(u, f, c, skuIdx, scratch[:0], add, &p.groupAssigned)
@@ -72,12 +90,16 @@ func Prepare(f *Facts, c *catalog.Catalog) *Prepared {
 			p.idx = append(p.idx, int32(indexOf(skuIdx, id)))
 		}
 		pu := prepUser{u: u, from: int32(from), to: int32(len(p.held)), last: lastActivity(u, f), created: u.Created, enabled: u.Enabled,
-			detail: sourceDetail(u, c, f, skuIdx), ovFrom: int32(len(p.fixed[Overlapping]))}
+			detail: intern(sourceDetail(u, c, f, skuIdx)), ovFrom: int32(len(p.fixed[Overlapping]))}
 		if u.Guest {
 			add(Finding{Reason: LicensedGuest, User: u, SKUs: held, LastActivity: pu.last, Detail: pu.detail})
 		}
 		for _, ov := range ov.of(held) {
-			add(Finding{Reason: Overlapping, User: u, SKUs: []string{ov.Smaller.SkuID}, LastActivity: pu.last, Detail: ov.Describe()})
+			id := ov.Smaller.SkuID
+			if one[id] == nil {
+				one[id] = []string{id}
+			}
+			add(Finding{Reason: Overlapping, User: u, SKUs: one[id], LastActivity: pu.last, Detail: intern(ov.Describe())})
 			p.ovIdx = append(p.ovIdx, int32(indexOf(skuIdx, ov.Smaller.SkuID)))
 		}
 		pu.ovTo = int32(len(p.fixed[Overlapping]))
