@@ -170,8 +170,8 @@ func (s *Store) buildUserIndex(ctx context.Context, run int64) (*userIndex, erro
 
 // appendSegments appends text's lines to dst without those repeating an
 // earlier one (the mail is most often the UPN): a search without a line
-// break matches within one line, so the same users match, in two thirds
-// of the memory.
+// break matches within one line, so the same users match, in a fifth less
+// memory.
 func appendSegments(dst, text []byte) []byte {
 	start := len(dst)
 	for line := range bytes.SplitSeq(text, []byte{'\n'}) {
@@ -260,9 +260,9 @@ func nameOrders(names []string) (up, down []int32) {
 	return up, down
 }
 
-// searchUsers is the users q selects in run, from the index; ok is false
-// when the index cannot answer (not ready for run, a SKU filter, a text
-// it cannot hold).
+// searchUsers is the users q selects in run, from the index (h nil: all
+// of them); ok is false when the index cannot answer (not ready for run,
+// a text with a line break or a SKU id it cannot match as SQL does).
 func (s *Store) searchUsers(ctx context.Context, run int64, q Query) (x *userIndex, h *searchHit, ok bool, err error) {
 	x = s.userIndexOf(run)
 	text := strings.ToLower(strings.TrimSpace(q.Search))
