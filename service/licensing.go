@@ -253,6 +253,9 @@ type Optimizer struct {
 type cachedFacts struct {
 	run   int64
 	facts *optimize.Facts
+	// prep is facts prepared for the catalogue last asked for: another
+	// N is then a pass over the licensed users (issue 21).
+	prep *optimize.Prepared
 }
 
 // factsLoad is one read of a snapshot's facts in progress; done closes
@@ -282,9 +285,28 @@ func (o *Optimizer) OptimizeRun(ctx context.Context, connID string, run int64, d
 	if err != nil {
 		return nil, err
 	}
-	res := optimize.Compute(f, optimize.Options{InactiveDays: days, Prices: PriceMap(cfg), Catalog: cat})
+	res := o.prepared(connID, f, cat).Compute(optimize.Options{InactiveDays: days, Prices: PriceMap(cfg), Catalog: cat})
 	res.SortLists()
 	return res, nil
+}
+
+// prepared is f prepared for cat, kept beside f while f is the
+// connection's cached facts.
+func (o *Optimizer) prepared(connID string, f *optimize.Facts, cat *catalog.Catalog) *optimize.Prepared {
+	o.mu.Lock()
+	c, ok := o.facts[connID]
+	o.mu.Unlock()
+	if ok && c.facts == f && c.prep != nil && c.prep.Catalog() == cat {
+		return c.prep
+	}
+	p := optimize.Prepare(f, cat)
+	o.mu.Lock()
+	if c, ok := o.facts[connID]; ok && c.facts == f {
+		c.prep = p
+		o.facts[connID] = c
+	}
+	o.mu.Unlock()
+	return p
 }
 
 // Facts returns the current snapshot's facts, read once per snapshot.
@@ -334,7 +356,7 @@ func (o *Optimizer) factsOf(ctx context.Context, connID string, run int64) (*opt
 		// A read of an older snapshot that finishes last must not
 		// replace a newer one's facts.
 		if c, ok := o.facts[connID]; !ok || c.run < run {
-			o.facts[connID] = cachedFacts{run, l.facts}
+			o.facts[connID] = cachedFacts{run: run, facts: l.facts}
 		}
 	}
 	o.mu.Unlock()

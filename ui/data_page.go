@@ -57,7 +57,17 @@ const (
 	// searchDelay is how long typing must pause before the search runs:
 	// one query per word typed, not per key.
 	searchDelay = 200 * time.Millisecond
+	// quickSearchDelay replaces it where a search takes milliseconds
+	// (quickSearcher): results follow each key, and a burst of keys
+	// (a paste, a held key) still runs once.
+	quickSearchDelay = 20 * time.Millisecond
 )
+
+// quickSearcher is a source that can answer a connection's searches from
+// memory (the Users page once its index is built, issue 21).
+type quickSearcher interface {
+	quickSearch(store *inventory.Store, connID string) bool
+}
 
 // landing is a background read as it reached the widgets, and how many
 // of its kind have: the page keeps the last query's (its count is reused
@@ -330,7 +340,11 @@ func (p *dataPage) onSearchTyped(text string) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	p.timer = time.AfterFunc(searchDelay, func() { doUI(p.runSearch) })
+	delay := searchDelay
+	if qs, ok := p.src.(quickSearcher); ok && qs.quickSearch(p.ctl.store, p.connID) {
+		delay = quickSearchDelay
+	}
+	p.timer = time.AfterFunc(delay, func() { doUI(p.runSearch) })
 }
 
 func (p *dataPage) runSearch() {

@@ -99,7 +99,19 @@ func (usersSource) all(r inventory.Run) int {
 	return r.Counts.Users
 }
 func (usersSource) snapshot(ctx context.Context, s *inventory.Store, connID string) (inventory.Run, error) {
-	return snapshotOf(ctx, s, connID)
+	r, err := snapshotOf(ctx, s, connID)
+	if err == nil {
+		// Searches as typed are answered from memory once the
+		// snapshot's index is built, in the background (issue 21).
+		s.PrepareUserSearch(connID)
+	}
+	return r, err
+}
+
+// quickSearch says searches of connID take milliseconds: the page need not
+// wait for typing to pause.
+func (usersSource) quickSearch(s *inventory.Store, connID string) bool {
+	return s != nil && s.UserSearchIndexed(connID)
 }
 func (src usersSource) count(ctx context.Context, s *inventory.Store, connID string, q inventory.Query) (int, error) {
 	return s.CountUsers(ctx, connID, src.named(q))

@@ -3,6 +3,7 @@ package optimize
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -87,5 +88,89 @@ func BenchmarkOpenPage100k(b *testing.B) {
 		if r := Compute(f, o); r.RecoverableSeats == 0 {
 			b.Fatal("nothing recoverable")
 		}
+	}
+}
+
+// benchDB opens the database BEACON_BENCH_DB names (an inventory.db made by
+// `beacon execute --full`, e.g. against the simulator with 1,000,000
+// users) and reads its current snapshot's facts; the benchmarks skip
+// without one.
+func benchDB(b *testing.B) (*inventory.Store, string) {
+	path := os.Getenv("BEACON_BENCH_DB")
+	if path == "" {
+		b.Skip("BEACON_BENCH_DB names no prepared inventory database")
+	}
+	s, err := inventory.Open(context.Background(), path, inventory.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	last, err := s.LastRuns(context.Background())
+	if err != nil || len(last) == 0 {
+		b.Fatalf("no runs in %s: %v", path, err)
+	}
+	for conn := range last {
+		return s, conn
+	}
+	return nil, ""
+}
+
+// BenchmarkOpenPageBenchDB is BenchmarkOpenPage100k on the prepared
+// database: opening the Optimization page (the facts read once per
+// snapshot, then the default N).
+func BenchmarkOpenPageBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	o := Options{InactiveDays: DefaultInactiveDays, Prices: prices, Catalog: catalog.Builtin()}
+	for b.Loop() {
+		f, err := Load(context.Background(), s, conn, inventory.Query{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		Compute(f, o)
+	}
+}
+
+// BenchmarkComputeBenchDB is typing another N on the Optimization page of
+// the prepared database: a computation over the facts in memory.
+func BenchmarkComputeBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	f, err := Load(context.Background(), s, conn, inventory.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Prices: prices, Catalog: catalog.Builtin()}
+	for i := 0; b.Loop(); i++ {
+		o.InactiveDays = InactiveChoices[i%len(InactiveChoices)]
+		Compute(f, o)
+	}
+}
+
+// BenchmarkPreparedComputeBenchDB is BenchmarkComputeBenchDB as the
+// window computes: prepared once per snapshot and catalogue.
+func BenchmarkPreparedComputeBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	f, err := Load(context.Background(), s, conn, inventory.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Prepare(f, catalog.Builtin())
+	o := Options{Prices: prices}
+	for i := 0; b.Loop(); i++ {
+		o.InactiveDays = InactiveChoices[i%len(InactiveChoices)]
+		p.Compute(o)
+	}
+}
+
+// BenchmarkPrepareBenchDB is the preparing, once per snapshot and
+// catalogue (the first N's figures wait for it).
+func BenchmarkPrepareBenchDB(b *testing.B) {
+	s, conn := benchDB(b)
+	f, err := Load(context.Background(), s, conn, inventory.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cat := catalog.Builtin()
+	for b.Loop() {
+		Prepare(f, cat)
 	}
 }

@@ -243,6 +243,57 @@ func (r *Result) YearlyCents(currency string) float64 { return r.MonthlyCents[cu
 
 // Compute builds the page for N = o.InactiveDays. It only reads f.
 func Compute(f *Facts, o Options) *Result {
+	res, skuIdx, cutoff := newResult(f, o)
+	add := func(fd Finding) {
+		res.Lists[fd.Reason] = append(res.Lists[fd.Reason], fd)
+		for _, id := range fd.SKUs {
+			i, ok := skuIdx[strings.ToLower(id)]
+			if !ok {
+				continue
+			}
+			res.SKUs[i].ByReason[fd.Reason]++
+			if fd.Recoverable {
+				res.SKUs[i].Recoverable++
+			}
+		}
+	}
+
+	ov := overlapMemo{c: o.Catalog, seen: map[[2]string][]catalog.Overlap{}}
+	var held []string // reused: a finding keeps a copy
+	for ui := range f.Users {
+		u := &f.Users[ui]
+		held = heldSKUs(u, f, o.Catalog, skuIdx, held[:0], add, &res.GroupAssigned)
+		if len(held) == 0 {
+			continue
+		}
+		last := lastActivity(u, f)
+		reason, listed := classify(u.Created, u.Enabled, last, cutoff, res.ActivityKnown)
+		detail := ""
+		if listed || u.Guest {
+			detail = sourceDetail(u, o.Catalog, f, skuIdx)
+		}
+		if listed {
+			add(Finding{Reason: reason, User: u, SKUs: slices.Clone(held), LastActivity: last, Detail: detail, Recoverable: reason != NewStarter})
+		}
+		wasted := listed && reason != NewStarter
+		if u.Guest {
+			// Shown apart, like new starters: a licensed guest may be a
+			// contractor who needs the licence; an idle one is already in
+			// an account list.
+			add(Finding{Reason: LicensedGuest, User: u, SKUs: slices.Clone(held), LastActivity: last, Detail: detail})
+		}
+		for _, ov := range ov.of(held) {
+			add(Finding{Reason: Overlapping, User: u, SKUs: []string{ov.Smaller.SkuID}, LastActivity: last,
+				Detail: ov.Describe(), Recoverable: !wasted})
+		}
+	}
+	finish(res)
+	return res
+}
+
+// newResult is a Result's head and SKU lines for o, the SKUs' indices
+// by lower-case id, and the date before which activity is N days old.
+func newResult(f *Facts, o Options) (*Result, map[string]int, time.Time) {
 	n := o.InactiveDays
 	if n <= 0 {
 		n = DefaultInactiveDays
@@ -272,80 +323,52 @@ func Compute(f *Facts, o Options) *Result {
 		res.SKUs[i] = line
 	}
 	res.prices = o.Prices
-	add := func(fd Finding) {
-		res.Lists[fd.Reason] = append(res.Lists[fd.Reason], fd)
-		for _, id := range fd.SKUs {
-			i, ok := skuIdx[strings.ToLower(id)]
-			if !ok {
-				continue
-			}
-			res.SKUs[i].ByReason[fd.Reason]++
-			if fd.Recoverable {
-				res.SKUs[i].Recoverable++
-			}
-		}
-	}
+	return res, skuIdx, cutoff
+}
 
-	ov := overlapMemo{c: o.Catalog, seen: map[[2]string][]catalog.Overlap{}}
-	var held []string // reused: a finding keeps a copy
-	for ui := range f.Users {
-		u := &f.Users[ui]
-		held = held[:0]
-		for _, l := range u.Licenses {
-			switch l.Source {
-			case Failed:
-				detail := "Group " + groupLabel(l) + " could not assign " + o.Catalog.Name(l.SkuID, partOf(f, skuIdx, l.SkuID))
-				if l.Error != "" {
-					detail += ": " + l.Error
-				}
-				add(Finding{Reason: AssignmentError, User: u, SKUs: []string{l.SkuID}, Detail: detail})
-				continue
-			case Group:
-				res.GroupAssigned++
+// heldSKUs appends to held the SKUs u holds (each once), adds a finding
+// for each failed group assignment and counts the group-assigned
+// licences.
+func heldSKUs(u *User, f *Facts, c *catalog.Catalog, skuIdx map[string]int, held []string, add func(Finding), groupAssigned *int) []string {
+	for _, l := range u.Licenses {
+		switch l.Source {
+		case Failed:
+			detail := "Group " + groupLabel(l) + " could not assign " + c.Name(l.SkuID, partOf(f, skuIdx, l.SkuID))
+			if l.Error != "" {
+				detail += ": " + l.Error
 			}
-			if !slices.ContainsFunc(held, func(s string) bool { return strings.EqualFold(s, l.SkuID) }) {
-				held = append(held, l.SkuID)
-			}
-		}
-		if len(held) == 0 {
+			add(Finding{Reason: AssignmentError, User: u, SKUs: []string{l.SkuID}, Detail: detail})
 			continue
+		case Group:
+			*groupAssigned++
 		}
-		last := lastActivity(u, f)
-		reason, listed := Reason(0), true
-		switch {
-		case !u.Created.IsZero() && u.Created.After(cutoff):
-			reason = NewStarter
-		case !u.Enabled:
-			reason = Disabled
-		case !res.ActivityKnown:
-			listed = false
-		case last.IsZero():
-			reason = NeverActive
-		case last.Before(cutoff):
-			reason = Inactive
-		default:
-			listed = false
-		}
-		detail := ""
-		if listed || u.Guest {
-			detail = sourceDetail(u, o.Catalog, f, skuIdx)
-		}
-		if listed {
-			add(Finding{Reason: reason, User: u, SKUs: slices.Clone(held), LastActivity: last, Detail: detail, Recoverable: reason != NewStarter})
-		}
-		wasted := listed && reason != NewStarter
-		if u.Guest {
-			// Shown apart, like new starters: a licensed guest may be a
-			// contractor who needs the licence; an idle one is already in
-			// an account list.
-			add(Finding{Reason: LicensedGuest, User: u, SKUs: slices.Clone(held), LastActivity: last, Detail: detail})
-		}
-		for _, ov := range ov.of(held) {
-			add(Finding{Reason: Overlapping, User: u, SKUs: []string{ov.Smaller.SkuID}, LastActivity: last,
-				Detail: ov.Describe(), Recoverable: !wasted})
+		if !slices.ContainsFunc(held, func(s string) bool { return strings.EqualFold(s, l.SkuID) }) {
+			held = append(held, l.SkuID)
 		}
 	}
+	return held
+}
 
+// classify is the account list a licensed user (created then, enabled or
+// not, last active then) lands in, if any.
+func classify(created time.Time, enabled bool, last, cutoff time.Time, activityKnown bool) (Reason, bool) {
+	switch {
+	case !created.IsZero() && created.After(cutoff):
+		return NewStarter, true
+	case !enabled:
+		return Disabled, true
+	case !activityKnown:
+		return 0, false
+	case last.IsZero():
+		return NeverActive, true
+	case last.Before(cutoff):
+		return Inactive, true
+	}
+	return 0, false
+}
+
+// finish adds the unused seats and the totals, and sorts the SKU lines.
+func finish(res *Result) {
 	for i := range res.SKUs {
 		line := &res.SKUs[i]
 		// Unused units count only where they cost something: free and
@@ -366,7 +389,6 @@ func Compute(f *Facts, o Options) *Result {
 		res.MonthlyCents[line.Price.Currency] += line.MonthlyCents
 	}
 	slices.SortStableFunc(res.SKUs, CompareSavings)
-	return res
 }
 
 // SortLists orders each list by user principal name, case folded. The

@@ -389,6 +389,9 @@ func (s *Store) pageSQL(ctx context.Context, table, sel string, cols []Column, n
 		}
 	}
 	if table == "users" {
+		if stmt, ok, err := s.indexedPageSQL(ctx, sel, cols, run, q); ok || err != nil {
+			return stmt, nil, err
+		}
 		if w, args, err = s.usersWhere(ctx, run, q, q.Sort == ""); err != nil {
 			return "", nil, err
 		}
@@ -439,6 +442,9 @@ func (s *Store) count(ctx context.Context, table, connID string, q Query) (int, 
 		}
 	}
 	if table == "users" {
+		if n, ok, err := s.indexedCount(ctx, run, q); ok || err != nil {
+			return n, err
+		}
 		if w, args, err = s.usersWhere(ctx, run, q, false); err != nil {
 			return 0, err
 		}

@@ -70,6 +70,8 @@ type Store struct {
 	full     bool
 	// pg says the database is PostgreSQL (OpenURL), not an SQLite file.
 	pg bool
+	// search is the Users page's in-memory search (PrepareUserSearch).
+	search userSearch
 }
 
 // OpenDir opens (creating if needed) inventory.db in the configuration
