@@ -45,13 +45,16 @@ type userFacts struct {
 	dates []string          // each distinct date once
 	times []time.Time       // dates parsed (zero: not a date)
 	dateN map[string]uint32 // date -> 1 + its index in dates
+	// release gives back what expect added to the soft memory limit
+	// (memlimit.go).
+	release func()
 }
 
 // reportSlots is one date per report kind (ReportKinds order).
 const reportSlots = 3
 
 func newUserFacts() *userFacts {
-	return &userFacts{seed: maphash.MakeSeed(), slots: make([]int32, 16), dateN: map[string]uint32{}}
+	return &userFacts{seed: maphash.MakeSeed(), slots: make([]int32, 16), dateN: map[string]uint32{}, release: func() {}}
 }
 
 // bytesPerName is what expect reserves in the arena for each name.
@@ -73,6 +76,23 @@ func (f *userFacts) expect(n int) {
 	f.masks = make([]uint64, 0, n)
 	f.last = make([][reportSlots]uint32, 0, n)
 	f.work = make([][NumWorkloads]uint32, 0, n)
+	f.release()
+	f.release = holdMemory(f.reserved())
+}
+
+// reserved is the bytes the table's per-user parts take.
+func (f *userFacts) reserved() int64 {
+	return int64(cap(f.slots))*4 + int64(cap(f.arena)) + int64(cap(f.ends))*4 + int64(cap(f.masks))*8 +
+		int64(cap(f.last))*4*reportSlots + int64(cap(f.work))*4*int64(NumWorkloads)
+}
+
+// free gives back the soft memory limit expect raised: the run is over,
+// its facts about to be garbage.
+func (f *userFacts) free() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.release()
+	f.release = func() {}
 }
 
 // slotsFor is the table length that holds n entries at most half full.

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // historyStage gathers while staging what a run adds to the history, so
@@ -50,6 +51,9 @@ type historyStage struct {
 	invalid bool
 	// tenant counts the staged users (meaningless with delta).
 	tenant HistoryTenant
+	// release gives back what load added to the soft memory limit for
+	// prev, seen and slots (memlimit.go).
+	release func()
 }
 
 // prevUser is a user of the previous snapshot.
@@ -71,7 +75,7 @@ type changedUser struct {
 func (s *Store) startHistoryStage(ctx context.Context, connID string) *historyStage {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &historyStage{done: make(chan struct{}), cancel: cancel, seed: maphash.MakeSeed(),
-		changed: map[uint64]changedUser{}, removed: map[int32]bool{}}
+		changed: map[uint64]changedUser{}, removed: map[int32]bool{}, release: func() {}}
 	go func() {
 		defer close(h.done)
 		h.err = h.load(ctx, s, connID)
@@ -83,6 +87,7 @@ func (s *Store) startHistoryStage(ctx context.Context, connID string) *historySt
 func (h *historyStage) stop() {
 	h.cancel()
 	<-h.done
+	h.release()
 }
 
 func (h *historyStage) fingerprint(enabled bool, licenses []byte) uint64 {
@@ -136,6 +141,7 @@ func (h *historyStage) load(ctx context.Context, s *Store, connID string) error 
 		}
 		h.slots[k] = int32(i + 1)
 	}
+	h.release = holdMemory(int64(cap(h.prev))*int64(unsafe.Sizeof(prevUser{})) + int64(len(h.seen)) + int64(len(h.slots))*4)
 	return nil
 }
 

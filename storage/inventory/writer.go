@@ -1022,6 +1022,7 @@ func (w *RunWriter) release() {
 	}
 	w.closeBulks()
 	w.hist.stop()
+	w.facts.free()
 	if w.s.pg && !w.info.RecordOnly {
 		w.s.unlockRun(w.conn, w.info.ConnectionID)
 	}
