@@ -45,16 +45,16 @@ type userFacts struct {
 	dates []string          // each distinct date once
 	times []time.Time       // dates parsed (zero: not a date)
 	dateN map[string]uint32 // date -> 1 + its index in dates
-	// release gives back what expect added to the soft memory limit
-	// (memlimit.go).
-	release func()
+	// mem is what the table holds against the soft memory limit
+	// (memlimit.go), from expect on.
+	mem memoryHold
 }
 
 // reportSlots is one date per report kind (ReportKinds order).
 const reportSlots = 3
 
 func newUserFacts() *userFacts {
-	return &userFacts{seed: maphash.MakeSeed(), slots: make([]int32, 16), dateN: map[string]uint32{}, release: func() {}}
+	return &userFacts{seed: maphash.MakeSeed(), slots: make([]int32, 16), dateN: map[string]uint32{}}
 }
 
 // bytesPerName is what expect reserves in the arena for each name.
@@ -76,8 +76,7 @@ func (f *userFacts) expect(n int) {
 	f.masks = make([]uint64, 0, n)
 	f.last = make([][reportSlots]uint32, 0, n)
 	f.work = make([][NumWorkloads]uint32, 0, n)
-	f.release()
-	f.release = holdMemory(f.reserved())
+	f.mem.set(f.reserved())
 }
 
 // reserved is the bytes the table's per-user parts take.
@@ -91,8 +90,7 @@ func (f *userFacts) reserved() int64 {
 func (f *userFacts) free() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.release()
-	f.release = func() {}
+	f.mem.set(0)
 }
 
 // slotsFor is the table length that holds n entries at most half full.
@@ -161,6 +159,9 @@ func (f *userFacts) id(key string) int32 {
 	f.last = append(f.last, [reportSlots]uint32{})
 	f.work = append(f.work, [NumWorkloads]uint32{})
 	f.slots[slot] = i + 1
+	if f.mem.n > 0 {
+		f.mem.set(f.reserved()) // grown past what expect made room for
+	}
 	return i
 }
 

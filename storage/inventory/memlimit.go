@@ -45,3 +45,21 @@ func shiftMemoryLimit(n int64) bool {
 	debug.SetMemoryLimit(max(cur+n, 0))
 	return true
 }
+
+// memoryHold is what one structure holds against the limit, followed as
+// it grows (the zero value holds nothing).
+type memoryHold struct {
+	n       int64
+	release func()
+}
+
+// set makes the hold n bytes.
+func (h *memoryHold) set(n int64) {
+	if n == h.n {
+		return
+	}
+	if h.release != nil {
+		h.release()
+	}
+	h.n, h.release = n, holdMemory(n)
+}

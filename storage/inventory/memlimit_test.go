@@ -46,8 +46,8 @@ func TestHoldMemoryMovesTheLimit(t *testing.T) {
 	}
 }
 
-// A run raises the limit by the per-user facts it reserves for the
-// tenant's users, and gives it back when it ends; an incremental run also
+// A run raises the limit by the per-user facts and licensed users it
+// reserves for the tenant's users, and gives it back when it ends; an incremental run also
 // by the previous snapshot's fingerprints while it compares with them.
 func TestRunHoldsItsFactsAgainstTheMemoryLimit(t *testing.T) {
 	forEachStore(t, Options{}, testRunHoldsItsFactsAgainstTheMemoryLimit)
@@ -72,7 +72,7 @@ func testRunHoldsItsFactsAgainstTheMemoryLimit(t *testing.T, s *Store) {
 		t.Fatalf("limit with the fingerprints held: %d, want %d", got, limit+prev)
 	}
 	w.ExpectUsers(100_000)
-	facts := w.facts.reserved()
+	facts := w.facts.reserved() + w.lics.reserved()
 	if facts < 100_000*bytesPerName {
 		t.Fatalf("facts for 100,000 users reserve %d bytes", facts)
 	}

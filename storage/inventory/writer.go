@@ -64,6 +64,7 @@ type RunWriter struct {
 	pbuf    []byte
 	ubuf    []byte
 	nbuf    []byte // a user's license names, then assignments
+	stbuf   []byte // a user's license states
 	sortbuf []byte // a user's name key (under umu)
 	// userBufs are argument buffers of stored UserBatches, for the next.
 	userBufs chan []driver.NamedValue
@@ -112,6 +113,9 @@ type RunWriter struct {
 	// hist gathers the run's day of the history while staging
 	// (historystage.go); PrepareUsers updates it under umu.
 	hist *historyStage
+	// lics gathers the licensed users the history's figures need
+	// (licensestage.go), under umu.
+	lics *licenseStage
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -166,7 +170,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
-		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID)}
+		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
+		lics: newLicenseStage()}
 	return w, nil
 }
 
@@ -482,8 +487,11 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
 		a.text(w.sortbuf)
 		a.str(u.UserType)
-		w.nbuf = appendLicenseStates(w.nbuf[:0], u.LicenseAssignmentStates)
-		a.text(w.nbuf)
+		w.stbuf = appendLicenseStates(w.stbuf[:0], u.LicenseAssignmentStates)
+		a.text(w.stbuf)
+		if string(w.nbuf) != "[]" || len(w.stbuf) > 0 {
+			w.lics.note(u, w.facts.id(key), key, w.nbuf, w.stbuf)
+		}
 		b.assignments += len(u.AssignedLicenses)
 		for _, l := range u.AssignedLicenses {
 			w.assigned[strings.ToLower(l.SkuID)]++
@@ -915,6 +923,9 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 // to avoid.
 func (w *RunWriter) ExpectUsers(n int) {
 	w.facts.expect(min(n, 10_000_000))
+	w.umu.Lock()
+	w.lics.expect(min(n, 10_000_000))
+	w.umu.Unlock()
 	w.expected = n
 }
 
@@ -954,6 +965,7 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 		w.assigned = map[string]int{}
 		w.facts.forgetSKUs()
 		w.hist.discard()
+		w.lics.discard()
 		return nil
 	})
 }
@@ -1023,6 +1035,9 @@ func (w *RunWriter) release() {
 	w.closeBulks()
 	w.hist.stop()
 	w.facts.free()
+	w.umu.Lock()
+	w.lics.free()
+	w.umu.Unlock()
 	if w.s.pg && !w.info.RecordOnly {
 		w.s.unlockRun(w.conn, w.info.ConnectionID)
 	}
@@ -1164,7 +1179,16 @@ func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, e
 	if w.reportsFrom == 0 {
 		activity = w.facts.workloads
 	}
-	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity)
+	// So were its licensed users, when all went through PrepareUsers.
+	var licensed licensedFunc
+	if !w.lics.off && out.SignIns != SignInsRead {
+		licensed = func(chunk int, each func([]LicenseUser) error) error {
+			w.umu.Lock()
+			defer w.umu.Unlock()
+			return w.lics.each(w.facts, chunk, each)
+		}
+	}
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity, licensed)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).
