@@ -28,7 +28,7 @@ import (
 //
 // Nothing per user holds a pointer, so the collector has nothing to trace
 // in it; the entries are found by an open-addressing table of their
-// numbers (4 bytes a slot, at most half full) instead of a Go map of the
+// numbers (4 bytes a slot, at most two thirds full) instead of a Go map of the
 // hashes (some 30 bytes a user).
 type historyStage struct {
 	done   chan struct{} // closed once load is over
