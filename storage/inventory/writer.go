@@ -1292,17 +1292,16 @@ const activityPerInsert = 1000
 // insertActivity writes the latest activity dates in key order (the
 // table's primary key order, so every insert appends).
 func (w *RunWriter) insertActivity(ctx context.Context, a activity) error {
-	keys := a.keys
-	for start := 0; start < len(keys); start += activityPerInsert {
-		chunk := keys[start:min(start+activityPerInsert, len(keys))]
-		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, len(chunk))
+	for start := 0; start < a.len(); start += activityPerInsert {
+		end := min(start+activityPerInsert, a.len())
+		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, end-start)
 		if err != nil {
 			return err
 		}
-		for i, k := range chunk {
+		for i := start; i < end; i++ {
 			ins.add(w.id)
-			ins.add(k)
-			ins.add(a.dates[start+i])
+			ins.add(a.key(i))
+			ins.add(a.date(i))
 		}
 		if err := ins.run(ctx, w); err != nil {
 			return err
