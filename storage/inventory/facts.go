@@ -45,6 +45,9 @@ type userFacts struct {
 	dates []string          // each distinct date once
 	times []time.Time       // dates parsed (zero: not a date)
 	dateN map[string]uint32 // date -> 1 + its index in dates
+	// mem is what the table holds against the soft memory limit
+	// (memlimit.go), from expect on.
+	mem memoryHold
 }
 
 // reportSlots is one date per report kind (ReportKinds order).
@@ -73,12 +76,30 @@ func (f *userFacts) expect(n int) {
 	f.masks = make([]uint64, 0, n)
 	f.last = make([][reportSlots]uint32, 0, n)
 	f.work = make([][NumWorkloads]uint32, 0, n)
+	f.mem.set(f.reserved())
 }
 
-// slotsFor is the table length that holds n entries at most half full.
+// reserved is the bytes the table's per-user parts take.
+func (f *userFacts) reserved() int64 {
+	return int64(cap(f.slots))*4 + int64(cap(f.arena)) + int64(cap(f.ends))*4 + int64(cap(f.masks))*8 +
+		int64(cap(f.last))*4*reportSlots + int64(cap(f.work))*4*int64(NumWorkloads)
+}
+
+// free gives back the soft memory limit expect raised: the run is over,
+// its facts about to be garbage.
+func (f *userFacts) free() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mem.set(0)
+}
+
+// slotsFor is the table length that holds n entries at most two thirds
+// full. Half full, a table for 1,000,000 names (and the few the reports
+// add) took the next power of two, 4,194,304 slots, a quarter full: 8 MB
+// more held for the whole import, which took its peak RSS near 400 MB.
 func slotsFor(n int) int {
 	size := 16
-	for size < 2*n {
+	for size*2 < 3*n {
 		size *= 2
 	}
 	return size
@@ -87,15 +108,18 @@ func slotsFor(n int) int {
 // name is entry i's name. It points into the arena, whose bytes are never
 // written again: appending may move the arena, and the old one then stays
 // alive as long as such a name does.
-func (f *userFacts) name(i int) string {
+func (f *userFacts) name(i int) string { return entryName(f.arena, f.ends, i) }
+
+// entryName is entry i's name in an arena and its ends.
+func entryName(arena []byte, ends []uint32, i int) string {
 	start := uint32(0)
 	if i > 0 {
-		start = f.ends[i-1]
+		start = ends[i-1]
 	}
-	if start == f.ends[i] {
+	if start == ends[i] {
 		return ""
 	}
-	return unsafe.String(&f.arena[start], int(f.ends[i]-start))
+	return unsafe.String(&arena[start], int(ends[i]-start))
 }
 
 // find returns key's entry and true, or the free slot where it belongs
@@ -130,7 +154,7 @@ func (f *userFacts) id(key string) int32 {
 	if ok {
 		return int32(slot)
 	}
-	if 2*(len(f.ends)+1) > len(f.slots) {
+	if 3*(len(f.ends)+1) > 2*len(f.slots) {
 		f.grow()
 		slot, _ = f.find(key)
 	}
@@ -141,6 +165,9 @@ func (f *userFacts) id(key string) int32 {
 	f.last = append(f.last, [reportSlots]uint32{})
 	f.work = append(f.work, [NumWorkloads]uint32{})
 	f.slots[slot] = i + 1
+	if f.mem.n > 0 {
+		f.mem.set(f.reserved()) // grown past what expect made room for
+	}
 	return i
 }
 
@@ -251,27 +278,60 @@ func (f *userFacts) latest(i int) string {
 	return d
 }
 
-// activity is each user's latest activity, in key order.
-type activity struct{ keys, dates []string }
+// activity is each user's latest activity, in key order: entries of the
+// table and their dates' numbers, 8 bytes a user. Two strings a user (and
+// a copy while sorting) were 64 MB at 1,000,000 users, made while the
+// users were still being listed: the import's peak. The names and dates
+// are read through the table's parts as they were when sorted, which
+// later entries never change (they only append).
+type activity struct {
+	ents  []datedEntry
+	arena []byte
+	ends  []uint32
+	dates []string
+}
+
+type datedEntry struct {
+	entry int32
+	date  uint32 // 1 + the index in dates
+}
+
+func (a *activity) len() int { return len(a.ents) }
+
+// key is the i-th name.
+func (a *activity) key(i int) string { return entryName(a.arena, a.ends, int(a.ents[i].entry)) }
+
+// date is the i-th name's latest activity date.
+func (a *activity) date(i int) string { return a.dates[a.ents[i].date-1] }
+
+// latestNumber is entry i's latest date over all reports as its number
+// (1 + its index in dates; 0 for none).
+func (f *userFacts) latestNumber(i int) uint32 {
+	best := uint32(0)
+	for _, n := range f.last[i] {
+		if n != 0 && (best == 0 || f.dates[n-1] > f.dates[best-1]) {
+			best = n
+		}
+	}
+	return best
+}
 
 // sortedActivity lists the names with an activity date, sorted by name.
 // The lock is held only to collect them: sorting 100,000 names takes tens
 // of milliseconds, and users are still being staged meanwhile.
 func (f *userFacts) sortedActivity() activity {
-	type named struct{ key, date string }
 	f.mu.Lock()
-	all := make([]named, 0, len(f.ends))
+	a := activity{arena: f.arena, ends: f.ends, dates: f.dates}
+	a.ents = make([]datedEntry, 0, len(f.ends))
 	for i := range f.ends {
-		if d := f.latest(i); d != "" {
-			all = append(all, named{f.name(i), d})
+		if d := f.latestNumber(i); d != 0 {
+			a.ents = append(a.ents, datedEntry{int32(i), d})
 		}
 	}
 	f.mu.Unlock()
-	slices.SortFunc(all, func(a, b named) int { return strings.Compare(a.key, b.key) })
-	a := activity{keys: make([]string, len(all)), dates: make([]string, len(all))}
-	for i, n := range all {
-		a.keys[i], a.dates[i] = n.key, n.date
-	}
+	slices.SortFunc(a.ents, func(x, y datedEntry) int {
+		return strings.Compare(entryName(a.arena, a.ends, int(x.entry)), entryName(a.arena, a.ends, int(y.entry)))
+	})
 	return a
 }
 

@@ -72,8 +72,15 @@ func TestFactsTable(t *testing.T) {
 		t.Errorf("an undated user has latest %q", f.latest(e))
 	}
 	a := f.sortedActivity()
-	if len(a.keys) != n/2 || !slices.IsSorted(a.keys) || a.keys[0] != "u00000@x" || a.dates[1] != "2026-11-03" {
-		t.Fatalf("activity: %d names, sorted %v, first %q, second's date %q", len(a.keys), slices.IsSorted(a.keys), a.keys[0], a.dates[1])
+	var keys []string
+	for i := range a.len() {
+		keys = append(keys, a.key(i))
+		if want := f.latest(f.lookup(a.key(i))); a.date(i) != want {
+			t.Fatalf("%s: activity %q, latest %q", a.key(i), a.date(i), want)
+		}
+	}
+	if len(keys) != n/2 || !slices.IsSorted(keys) || keys[0] != "u00000@x" || a.date(1) != "2026-11-03" {
+		t.Fatalf("activity: %d names, sorted %v, first %q, second's date %q", len(keys), slices.IsSorted(keys), keys[0], a.date(1))
 	}
 	f.forgetReport(0)
 	if e := f.lookup("u00000@x"); f.latest(e) != "2026-11-01" {

@@ -99,7 +99,14 @@ type HistoryFigures map[string]HistorySKU
 // licensed users come in parts, one call each with the rest of the facts
 // whole: InactiveAssigned and Overlapping must add up over users (they
 // are summed), the other figures must not depend on the users.
+//
+// The users of an import's own facts have no DisplayName and Department:
+// staging keeps only what counting needs (licensestage.go).
 type HistoryFunc func(ctx context.Context, f *LicenseFacts) (HistoryFigures, error)
+
+// licensedFunc hands the licensed users of a snapshot to each, chunk (> 0)
+// at a time: licensedUsers, or what staging kept of them.
+type licensedFunc func(chunk int, each func([]LicenseUser) error) error
 
 // HistoryOptions say how a good run writes its history.
 type HistoryOptions struct {
@@ -293,9 +300,10 @@ type historyDay struct {
 // staging the run compared and counted (Finish); else the snapshots are
 // compared in SQL (the back-fill, or a run whose comparison could not
 // hold). activity, when set, is the users' activity per workload as
-// staging noted it (licenseFactsOf).
+// staging noted it (licenseFactsOf); licensed, when set, hands out the
+// licensed users staging kept (licensestage.go) instead of reading them.
 func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run),
-	staged *historyStage, activity func(string) [NumWorkloads]time.Time) (*historyDay, error) {
+	staged *historyStage, activity func(string) [NumWorkloads]time.Time, licensed licensedFunc) (*historyDay, error) {
 	tenant, skus, err := readHistoryCounts(ctx, s.db, run, staged)
 	if err != nil {
 		return nil, err
@@ -312,7 +320,7 @@ func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun
 		return nil, err
 	}
 	if fn != nil {
-		figs, err := s.historyFigures(ctx, run, fix, activity, fn)
+		figs, err := s.historyFigures(ctx, run, fix, activity, licensed, fn)
 		if err != nil {
 			return nil, err
 		}
@@ -340,9 +348,10 @@ var historyChunk = 50_000
 // facts whole): InactiveAssigned and Overlapping add up over the parts,
 // the price figures are the same in each. activity, when set, is the
 // users' activity per workload as staging noted it; else the report rows
-// are read.
+// are read. licensed, when set, gives the licensed users instead of
+// licensedUsers.
 func (s *Store) historyFigures(ctx context.Context, run int64, fix func(*Run), activity func(string) [NumWorkloads]time.Time,
-	fn HistoryFunc) (HistoryFigures, error) {
+	licensed licensedFunc, fn HistoryFunc) (HistoryFigures, error) {
 	head, reports, err := s.licenseFactsHead(ctx, run, fix)
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's licence facts for the history: %w", err)
@@ -354,9 +363,14 @@ func (s *Store) historyFigures(ctx context.Context, run int64, fix func(*Run), a
 		}
 		activity = func(key string) [NumWorkloads]time.Time { return m[key] }
 	}
+	if licensed == nil {
+		licensed = func(chunk int, each func([]LicenseUser) error) error {
+			return s.licensedUsers(ctx, run, head.Run, chunk, each)
+		}
+	}
 	var sum HistoryFigures
 	parts := 0
-	err = s.licensedUsers(ctx, run, head.Run, historyChunk, func(users []LicenseUser) error {
+	err = licensed(historyChunk, func(users []LicenseUser) error {
 		parts++
 		for i := range users {
 			users[i].Activity = activity(users[i].key)
@@ -660,7 +674,7 @@ func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
 		if i > 0 && runs[i-1].conn == r.conn {
 			prev = runs[i-1].id
 		}
-		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil, nil)
+		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil, nil, nil)
 		if errors.Is(err, ErrNoSnapshot) {
 			continue // pruned meanwhile
 		}

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // historyStage gathers while staging what a run adds to the history, so
@@ -27,7 +28,7 @@ import (
 //
 // Nothing per user holds a pointer, so the collector has nothing to trace
 // in it; the entries are found by an open-addressing table of their
-// numbers (4 bytes a slot, at most half full) instead of a Go map of the
+// numbers (4 bytes a slot, at most two thirds full) instead of a Go map of the
 // hashes (some 30 bytes a user).
 type historyStage struct {
 	done   chan struct{} // closed once load is over
@@ -53,6 +54,9 @@ type historyStage struct {
 	// dict is prevRun's plan dictionary, which the run starts from so
 	// that the rows it shares keep their meaning (share.go).
 	dict []planKey
+	// release gives back what load added to the soft memory limit for
+	// prev, seen and slots (memlimit.go).
+	release func()
 }
 
 // prevUser is a user of the previous snapshot.
@@ -75,7 +79,7 @@ type changedUser struct {
 func (s *Store) startHistoryStage(ctx context.Context, connID string) *historyStage {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &historyStage{done: make(chan struct{}), cancel: cancel, seed: maphash.MakeSeed(),
-		changed: map[uint64]changedUser{}, removed: map[int32]bool{}}
+		changed: map[uint64]changedUser{}, removed: map[int32]bool{}, release: func() {}}
 	go func() {
 		defer close(h.done)
 		h.err = h.load(ctx, s, connID)
@@ -87,6 +91,7 @@ func (s *Store) startHistoryStage(ctx context.Context, connID string) *historySt
 func (h *historyStage) stop() {
 	h.cancel()
 	<-h.done
+	h.release()
 }
 
 func (h *historyStage) fingerprint(enabled bool, licenses []byte) uint64 {
@@ -147,6 +152,7 @@ func (h *historyStage) load(ctx context.Context, s *Store, connID string) error 
 		}
 		h.slots[k] = int32(i + 1)
 	}
+	h.release = holdMemory(int64(cap(h.prev))*int64(unsafe.Sizeof(prevUser{})) + int64(len(h.seen)) + int64(len(h.slots))*4)
 	return nil
 }
 

@@ -144,6 +144,7 @@ func (w *RunWriter) BeginUserChanges(ctx context.Context, from int64) error {
 		// The users copied here are not in licensed: count active
 		// users in SQL at Finish.
 		w.licensedOff = true
+		w.lics.off = true // nor in the licence stage: read them back
 		return skus.Err()
 	})
 }

@@ -66,6 +66,7 @@ type RunWriter struct {
 	pbuf    []byte
 	ubuf    []byte
 	nbuf    []byte // a user's license names, then assignments
+	stbuf   []byte // a user's license states
 	sortbuf []byte // a user's name key (under umu)
 	// userBufs are argument buffers of stored UserBatches, for the next.
 	userBufs chan []driver.NamedValue
@@ -126,6 +127,9 @@ type RunWriter struct {
 	kills        []int64
 	unseenKilled bool
 	digest       *xxhash.Digest
+	// lics gathers the licensed users the history's figures need
+	// (licensestage.go), under umu.
+	lics *licenseStage
 }
 
 // BeginRun records a new run as running and returns its writer.
@@ -188,7 +192,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
 		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
-		lineage: lineage, digest: xxhash.New()}
+		lineage: lineage, digest: xxhash.New(), lics: newLicenseStage()}
 	return w, nil
 }
 
@@ -508,8 +512,11 @@ func (w *RunWriter) PrepareUsers(users []User) *UserBatch {
 		w.sortbuf = appendNameKey(w.sortbuf[:0], u.DisplayName)
 		a.text(w.sortbuf)
 		a.str(u.UserType)
-		w.nbuf = appendLicenseStates(w.nbuf[:0], u.LicenseAssignmentStates)
-		a.text(w.nbuf)
+		w.stbuf = appendLicenseStates(w.stbuf[:0], u.LicenseAssignmentStates)
+		a.text(w.stbuf)
+		if string(w.nbuf) != "[]" || len(w.stbuf) > 0 {
+			w.lics.note(u, w.facts.id(key), key, w.nbuf, w.stbuf)
+		}
 		digest := w.userDigest(a.vals[start+1:])
 		if !w.changing && prev >= 0 {
 			// (Once the users not listed were marked gone, a late user
@@ -957,6 +964,9 @@ func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 // to avoid.
 func (w *RunWriter) ExpectUsers(n int) {
 	w.facts.expect(min(n, 10_000_000))
+	w.umu.Lock()
+	w.lics.expect(min(n, 10_000_000))
+	w.umu.Unlock()
 	w.expected = n
 }
 
@@ -1003,6 +1013,7 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 		w.assigned = map[string]int{}
 		w.facts.forgetSKUs()
 		w.hist.discard()
+		w.lics.discard()
 		return nil
 	})
 }
@@ -1079,6 +1090,10 @@ func (w *RunWriter) release() {
 	}
 	w.closeBulks()
 	w.hist.stop()
+	w.facts.free()
+	w.umu.Lock()
+	w.lics.free()
+	w.umu.Unlock()
 	if w.s.pg && !w.info.RecordOnly {
 		w.s.unlockRun(w.conn, w.info.ConnectionID)
 	}
@@ -1220,7 +1235,16 @@ func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, e
 	if w.reportsFrom == 0 {
 		activity = w.facts.workloads
 	}
-	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity)
+	// So were its licensed users, when all went through PrepareUsers.
+	var licensed licensedFunc
+	if !w.lics.off && out.SignIns != SignInsRead {
+		licensed = func(chunk int, each func([]LicenseUser) error) error {
+			w.umu.Lock()
+			defer w.umu.Unlock()
+			return w.lics.each(w.facts, chunk, each)
+		}
+	}
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity, licensed)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).
@@ -1327,17 +1351,16 @@ const activityPerInsert = 1000
 // insertActivity writes the latest activity dates in key order (the
 // table's primary key order, so every insert appends).
 func (w *RunWriter) insertActivity(ctx context.Context, a activity) error {
-	keys := a.keys
-	for start := 0; start < len(keys); start += activityPerInsert {
-		chunk := keys[start:min(start+activityPerInsert, len(keys))]
-		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, len(chunk))
+	for start := 0; start < a.len(); start += activityPerInsert {
+		end := min(start+activityPerInsert, a.len())
+		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, end-start)
 		if err != nil {
 			return err
 		}
-		for i, k := range chunk {
+		for i := start; i < end; i++ {
 			ins.add(w.id)
-			ins.add(k)
-			ins.add(a.dates[start+i])
+			ins.add(a.key(i))
+			ins.add(a.date(i))
 		}
 		if err := ins.run(ctx, w); err != nil {
 			return err

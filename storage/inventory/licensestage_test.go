@@ -1,0 +1,207 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStagedLicensedUsersMatchSQL checks the licensed users the history's
+// figures are given at Finish, as staging kept them, against what the
+// SQL read (licensedUsers, with the activity read back from the report
+// rows) gives of the same snapshot, over many runs of a changing tenant:
+// licences through groups and in error, users with a failed assignment
+// only, guests, names in any case, missing creation dates, listings
+// discarded half-way, runs told how many users to expect or not, and the
+// runs that must read the users back (a delta, sign-ins read).
+func TestStagedLicensedUsersMatchSQL(t *testing.T) {
+	forEachStoreOpen(t, testStagedLicensedUsersMatchSQL)
+}
+
+func testStagedLicensedUsersMatchSQL(t *testing.T, open func(Options) *Store) {
+	defer func(n int) { historyChunk = n }(historyChunk)
+	historyChunk = 9
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(21, 2026))
+	now := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	s := open(Options{Now: func() time.Time { return now }, Keep: 3})
+	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+	vary := func(u *User) {
+		switch r.IntN(6) {
+		case 0:
+			u.UserType = "Guest"
+		case 1:
+			u.UserPrincipalName = "guest_example.com#EXT#" + strings.ToLower(u.UserPrincipalName)
+		case 2:
+			u.UserPrincipalName = strings.ToLower(u.UserPrincipalName)
+		case 3:
+			u.UserPrincipalName = "Ünal." + u.UserPrincipalName
+		}
+		if r.IntN(5) == 0 {
+			u.CreatedDateTime = time.Time{}
+		}
+		u.LicenseAssignmentStates = nil
+		for _, l := range u.AssignedLicenses {
+			switch r.IntN(4) {
+			case 0:
+				u.LicenseAssignmentStates = append(u.LicenseAssignmentStates,
+					LicenseAssignmentState{SkuID: l.SkuID, AssignedByGroup: "G-1", State: "Active", Error: "None"})
+			case 1:
+				u.LicenseAssignmentStates = append(u.LicenseAssignmentStates,
+					LicenseAssignmentState{SkuID: l.SkuID, State: "Active", Error: "None"})
+			}
+		}
+		if r.IntN(6) == 0 {
+			// A group assignment that failed: a state without the licence.
+			u.LicenseAssignmentStates = append(u.LicenseAssignmentStates,
+				LicenseAssignmentState{SkuID: propSKUs[r.IntN(len(propSKUs))].SkuID, AssignedByGroup: "G-2", State: "Error", Error: "CountViolation"})
+		}
+	}
+	for range 50 {
+		u := tenant.newUser(r, now)
+		vary(&u)
+		tenant.users[u.ID] = u
+	}
+	var capture [][]LicenseUser
+	figs := HistoryOptions{Figures: func(_ context.Context, f *LicenseFacts) (HistoryFigures, error) {
+		capture = append(capture, slices.Clone(f.Users))
+		return HistoryFigures{}, nil
+	}}
+	// key lists users comparably: without the names staging does not
+	// keep, in a fixed order.
+	key := func(parts [][]LicenseUser) []string {
+		var out []string
+		for _, us := range parts {
+			for _, u := range us {
+				u.DisplayName, u.Department = "", ""
+				out = append(out, fmt.Sprintf("%+v", u))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	staged, read := 0, 0
+	days := 40
+	if testing.Short() {
+		days = 15
+	}
+	var last Run
+	for day := range days {
+		if day > 0 {
+			now = now.AddDate(0, 0, 1)
+			for range r.IntN(4) {
+				u := tenant.newUser(r, now)
+				vary(&u)
+				tenant.users[u.ID] = u
+			}
+			for _, id := range tenant.ids() {
+				u := tenant.users[id]
+				switch r.IntN(10) {
+				case 0:
+					delete(tenant.users, id)
+					continue
+				case 1:
+					relicense(r, &u, now)
+					vary(&u)
+				case 2:
+					u.AccountEnabled = !u.AccountEnabled
+				case 3:
+					u.AssignedLicenses = []AssignedLicense{}
+				}
+				tenant.users[id] = u
+			}
+		}
+		w := beginProp(t, s)
+		all := tenant.list()
+		out := Outcome{Status: StatusSucceeded, Mode: "parallel", History: figs}
+		switch {
+		case day > 0 && r.IntN(5) == 0:
+			// A delta copies the users in SQL: read back.
+			out.Mode = "incremental"
+			if err := w.BeginUserChanges(ctx, last.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.ApplyUserChanges(ctx, all, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.EndUserChanges(ctx); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if r.IntN(2) == 0 {
+				w.ExpectUsers(len(all) - r.IntN(5))
+			}
+			if r.IntN(4) == 0 {
+				// A sharded listing found incomplete is redone whole.
+				if err := w.AddUsers(ctx, all[:len(all)/2]); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.DiscardUsers(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Pages prepared on several goroutines are stored in any order.
+			var batches []*UserBatch
+			for i := 0; i < len(all); i += 6 {
+				batches = append(batches, w.PrepareUsers(all[i:min(i+6, len(all))]))
+			}
+			r.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+			for _, b := range batches {
+				if err := w.AddUserBatch(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r.IntN(6) == 0 {
+				// Sign-ins are staged apart: read back.
+				var sis []SignIn
+				for _, u := range all[:len(all)/2] {
+					sis = append(sis, SignIn{UserID: u.ID, Interactive: now.AddDate(0, 0, -r.IntN(200)).Truncate(time.Second)})
+				}
+				if err := w.AddSignIns(ctx, sis); err != nil {
+					t.Fatal(err)
+				}
+				out.SignIns = SignInsRead
+			}
+		}
+		rows := tenant.report(r, now.AddDate(0, 0, -2))
+		if err := w.AddReportRows(ctx, ReportActiveUsers, rows); err != nil {
+			t.Fatal(err)
+		}
+		usable := !w.lics.off && out.SignIns != SignInsRead
+		capture = nil
+		got, err := w.Finish(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != StatusSucceeded {
+			t.Fatalf("day %d: %s %v", day, got.Status, got.Error)
+		}
+		gotUsers := key(capture)
+		// The reference: the SQL read and the report rows.
+		capture = nil
+		if _, err := s.historyFigures(ctx, got.ID, nil, nil, nil, figs.Figures); err != nil {
+			t.Fatal(err)
+		}
+		want := key(capture)
+		if len(want) == 0 {
+			t.Fatalf("day %d: nobody licensed: the test proves little", day)
+		}
+		if !slices.Equal(gotUsers, want) {
+			t.Fatalf("day %d (%s, staged %v): licensed users\n got %d %v\nwant %d %v", day, out.Mode, usable, len(gotUsers), gotUsers, len(want), want)
+		}
+		if usable {
+			staged++
+		} else {
+			read++
+		}
+		last = got
+	}
+	if staged < days/2 || read == 0 {
+		t.Fatalf("%d runs staged, %d read back: the comparison was hardly tested", staged, read)
+	}
+	t.Logf("%d runs staged their licensed users, %d read them back", staged, read)
+}
