@@ -119,7 +119,11 @@ func (s *Store) migratePG(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, "SELECT views FROM beacon_schema").Scan(&have); err != nil {
 			return err
 		}
-		if have == views {
+		ok, err := pgHasIndexes(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if have == views && ok {
 			return tx.Commit()
 		}
 	}
@@ -129,6 +133,9 @@ func (s *Store) migratePG(ctx context.Context) error {
 	}
 	for _, c := range sharedColumns {
 		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE users ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1])))
+	}
+	for _, x := range pgIndexes {
+		stmts = append(stmts, x[1])
 	}
 	// analyze samples 3,000 rows for the run ids (a handful of values)
 	// instead of 30,000.
@@ -168,6 +175,35 @@ func (s *Store) migratePG(ctx context.Context) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// pgIndexes are PostgreSQL's indexes beyond migrate's (name, statement).
+// SQLite's rowid is the table's key; PostgreSQL's rowid column needs an
+// index to find users by it, as the Users page's search index reads its
+// page of 200 and an incremental run marks the rows it replaced (without
+// it, both scan the table). It takes no new schema version, which would
+// lock older builds out: an older build of schema 3 opening a database
+// with it has no statement it breaks (PostgreSQL keeps it up to date on
+// that build's inserts, and the only index that build drops is
+// users_run), so both keep working on one database; a database from such
+// a build gets it when this build opens it (pgHasIndexes), once. The
+// rowids come from the column's sequence, so inserts add to the index's
+// right edge.
+var pgIndexes = [][2]string{
+	{"users_rowid", "CREATE INDEX IF NOT EXISTS users_rowid ON users(rowid)"},
+}
+
+// pgHasIndexes reports whether the database has pgIndexes. Asking the
+// catalogue takes no lock on the tables, where CREATE INDEX IF NOT EXISTS
+// would wait for any import writing to them.
+func pgHasIndexes(ctx context.Context, tx *sql.Tx) (bool, error) {
+	for _, x := range pgIndexes {
+		var has bool
+		if err := tx.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", x[0]).Scan(&has); err != nil || !has {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // viewsDigest stands for this build's view definitions: a database whose

@@ -94,6 +94,42 @@ func TestPostgresSchemaVersion(t *testing.T) {
 	}
 }
 
+// A database at this schema made by an older build, without PostgreSQL's
+// index on the users' rowid, gets it when this build opens it, and then
+// reading users by rowid goes through it instead of scanning the table.
+func TestPostgresUsersRowidIndex(t *testing.T) {
+	ctx := context.Background()
+	s := openPG(t, Options{})
+	if _, err := s.db.ExecContext(ctx, "DROP INDEX users_rowid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.migratePG(ctx); err != nil { // what opening it again does
+		t.Fatal(err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var has bool
+	if err := conn.QueryRowContext(ctx, "SELECT to_regclass('users_rowid') IS NOT NULL").Scan(&has); err != nil || !has {
+		t.Fatalf("opening left the database without users_rowid (%v)", err)
+	}
+	// The planner's choice, with sequential scans priced out: an index
+	// that exists but does not serve rowid IN (...) would still scan.
+	if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	var plan string
+	if err := conn.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) SELECT id FROM users WHERE rowid IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+		"[1,2,3]").Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "users_rowid") {
+		t.Errorf("reading users by rowid does not use users_rowid:\n%s", plan)
+	}
+}
+
 // Beacons opening a new database at the same moment create its schema
 // one after the other, not into each other.
 func TestPostgresOpenAtOnce(t *testing.T) {

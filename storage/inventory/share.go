@@ -299,13 +299,10 @@ func (w *RunWriter) killReplaced(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// SQLite finds the rows by rowid; PostgreSQL's rowid column has no
-	// index of its own, so it walks the lineage's alive rows once.
-	of := "rowid IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND died = ?"
-	if w.s.pg {
-		of = fmt.Sprintf("lineage = %d AND ", w.lineage) + of
-	}
-	if _, err := w.conn.ExecContext(ctx, "UPDATE users SET died = ? WHERE "+of, w.id, string(list), int64(alive)); err != nil {
+	// Both stores find the rows by rowid (PostgreSQL's users_rowid,
+	// pgIndexes).
+	if _, err := w.conn.ExecContext(ctx, "UPDATE users SET died = ? WHERE rowid IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND died = ?",
+		w.id, string(list), int64(alive)); err != nil {
 		return fmt.Errorf("mark the previous users replaced: %w", err)
 	}
 	w.kills = w.kills[:0]
