@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestFactsExpect: sized for the tenant's count, the table never grows
@@ -89,5 +90,118 @@ func TestFactsTable(t *testing.T) {
 	active := f.activeBySKU(3, "2026-11-20")
 	if active[0]+active[1]+active[2] == 0 {
 		t.Error("no active user per SKU")
+	}
+}
+
+// TestFactsDateNumbersWide: dates are kept as two-byte numbers of the
+// table of distinct dates, so any text a report gives is kept as it is
+// (before 1970, far in the future, not a date at all), and a table past
+// 65,534 distinct dates keeps the numbers past it apart: every date reads
+// back as noted, a later one replaces it either way, and forgetting a
+// report forgets them too.
+func TestFactsDateNumbersWide(t *testing.T) {
+	f := newUserFacts()
+	f.mu.Lock()
+	base := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
+	for k := range 70000 { // 1800-01-01 to 1991-08-..., numbers 1 to 70000
+		f.dateNumber(base.AddDate(0, 0, k).Format(DateLayout))
+	}
+	f.noteDate(0, "a@x", "1850-06-01") // a narrow number
+	f.noteDate(1, "a@x", "9999-12-31") // a wide one
+	f.noteDate(2, "b@x", "1601-01-01") // wide (new to the table), a Windows zero date
+	f.noteDate(0, "c@x", "not a date") // wide, as text
+	f.noteDate(0, "d@x", "2026-11-02") // wide
+	f.noteDate(0, "d@x", "1969-07-20") // older: kept out
+	f.noteDate(2, "e@x", "0001-01-01") // wide
+	f.noteDate(2, "e@x", "1850-01-01") // later, narrow: replaces it
+	a, e := f.lookup("a@x"), f.lookup("e@x")
+	f.noteWorkload(int32(a), WorkloadTeams, "9999-12-31")
+	f.noteWorkload(int32(a), WorkloadOfficeApps, "1969-12-31") // narrow
+	f.noteWorkload(int32(a), WorkloadOfficeApps, "2100-02-28") // later, wide: replaces it
+	f.noteWorkload(int32(e), WorkloadExchange, "not a date")   // not a date: kept out
+	if len(f.dates) <= refWide {
+		t.Fatalf("only %d distinct dates", len(f.dates))
+	}
+	want := map[string][reportSlots]string{
+		"a@x": {"1850-06-01", "9999-12-31", ""},
+		"b@x": {"", "", "1601-01-01"},
+		"c@x": {"not a date", "", ""},
+		"d@x": {"2026-11-02", "", ""},
+		"e@x": {"", "", "1850-01-01"},
+	}
+	for key, dates := range want {
+		i := f.lookup(key)
+		for slot, d := range dates {
+			if got := f.dateOf(i, slot); got != d {
+				t.Errorf("%s report %d: %q, want %q", key, slot, got, d)
+			}
+		}
+	}
+	if got := f.latest(a); got != "9999-12-31" {
+		t.Errorf("a's latest is %q", got)
+	}
+	if len(f.wide) != 6 { // a's report 1, Teams and Office apps, b's, c's, d's; e's went narrow
+		t.Errorf("%d wide numbers, want 6: %v", len(f.wide), f.wide)
+	}
+	f.mu.Unlock()
+
+	work := f.workloads("a@x")
+	if !work[WorkloadTeams].Equal(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)) ||
+		!work[WorkloadOfficeApps].Equal(time.Date(2100, 2, 28, 0, 0, 0, 0, time.UTC)) || !work[WorkloadExchange].IsZero() {
+		t.Errorf("a's workloads: %v", work)
+	}
+	if work := f.workloads("e@x"); work != ([NumWorkloads]time.Time{}) {
+		t.Errorf("e's workloads: %v", work)
+	}
+	act := f.sortedActivity()
+	var got []string
+	for i := range act.len() {
+		got = append(got, act.key(i)+" "+act.date(i))
+	}
+	if w := []string{"a@x 9999-12-31", "b@x 1601-01-01", "c@x not a date", "d@x 2026-11-02", "e@x 1850-01-01"}; !slices.Equal(got, w) {
+		t.Errorf("activity %q, want %q", got, w)
+	}
+
+	f.forgetReport(0) // the active users' report, with Teams
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dateOf(f.lookup("c@x"), 0) != "" || f.dateOf(a, 1) != "9999-12-31" || len(f.wide) != 3 {
+		t.Errorf("after forgetting report 0: c %q, a %q, %d wide numbers", f.dateOf(f.lookup("c@x"), 0), f.dateOf(a, 1), len(f.wide))
+	}
+	if n := f.ref(a, workSlot(WorkloadTeams)); n != 0 {
+		t.Errorf("a's Teams date survived forgetting its report: %d", n)
+	}
+}
+
+// TestFactsArenaGrowsOnce: names longer than expect made room for grow
+// the arena once, to about what the names expected take, not by a quarter
+// at a time.
+func TestFactsArenaGrowsOnce(t *testing.T) {
+	f := newUserFacts()
+	f.expect(10000)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	grew := 0
+	for i := range f.expected {
+		c := cap(f.arena)
+		key := fmt.Sprintf("first.last%06d@northwindtraders.onmicrosoft.com", i) // 49 bytes
+		if f.name(int(f.id(key))) != key {
+			t.Fatalf("entry %d is not %q", i, key)
+		}
+		if cap(f.arena) != c {
+			grew++
+		}
+	}
+	if need := 49 * f.expected; grew != 1 || cap(f.arena) < need || cap(f.arena) > need+need/8 {
+		t.Fatalf("the arena grew %d times to %d bytes for %d", grew, cap(f.arena), need)
+	}
+	for range 3 { // past the names expected: by a quarter
+		c := cap(f.arena)
+		for cap(f.arena) == c {
+			f.id(fmt.Sprintf("extra%d@x", len(f.ends)))
+		}
+		if cap(f.arena) < c+c/4 {
+			t.Fatalf("past the names expected the arena grew from %d to %d bytes", c, cap(f.arena))
+		}
 	}
 }
