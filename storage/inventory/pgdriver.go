@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,6 +74,16 @@ func openPostgres(location string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(location)
 	if err != nil {
 		return nil, fmt.Errorf("read the PostgreSQL address %s: %w", RedactURL(location), redactErr(err, location))
+	}
+	// Each session names its beacon, so a run lock left by a beacon that
+	// died on this machine can be told from a live one (pglock.go). An
+	// application_name the address sets is kept.
+	if _, set := cfg.RuntimeParams["application_name"]; !set {
+		if cfg.RuntimeParams == nil {
+			cfg.RuntimeParams = map[string]string{}
+		}
+		host, _ := os.Hostname()
+		cfg.RuntimeParams["application_name"] = sessionName(host, os.Getpid())
 	}
 	return sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg)}), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"time"
 )
 
 // On PostgreSQL several beacons, on as many machines, share the store, so
@@ -49,6 +50,12 @@ func (s *Store) lockRun(ctx context.Context, conn *sql.Conn, connID string) erro
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", runLockKey(connID)).Scan(&got); err != nil {
 		return err
 	}
+	if !got {
+		var err error
+		if got, err = s.takeFromTheDead(ctx, conn, connID); err != nil {
+			return err
+		}
+	}
 	if got {
 		// Held now, so any run of the connection still marked running
 		// is a dead beacon's: the next Open would say so; say it now.
@@ -61,6 +68,71 @@ func (s *Store) lockRun(ctx context.Context, conn *sql.Conn, connID string) erro
 		return err
 	}
 	return e
+}
+
+// sessionName is the application_name of a beacon's database sessions:
+// the computer and the process they belong to.
+func sessionName(host string, pid int) string {
+	return fmt.Sprintf("inventory beacon %d on %s", pid, host)
+}
+
+// takeFromTheDead takes the connection's run lock from a beacon that died
+// on this computer. The server ends a session when it next reads from or
+// writes to its client, so a beacon killed in the middle of a long
+// statement leaves its lock held until that statement ends: the next
+// import would be turned away as "already running" by a process that no
+// longer exists. A holder whose session names this computer and a process
+// that is not running is ended (pg_terminate_backend; the server rolls
+// its transaction back, as it would have anyway) and the lock taken once
+// it is free. A holder on another computer, or a live process, is left
+// alone; so is one this role may not end: got is then false.
+func (s *Store) takeFromTheDead(ctx context.Context, conn *sql.Conn, connID string) (got bool, err error) {
+	k := uint64(runLockKey(connID))
+	rows, err := conn.QueryContext(ctx, `SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND l.classid = ? AND l.objid = ? AND l.objsubid = 1 AND l.granted`, int64(k>>32), int64(k&0xffffffff))
+	if err != nil {
+		return false, err
+	}
+	var backends []int64
+	for rows.Next() {
+		var backend int64
+		var app string
+		if err := rows.Scan(&backend, &app); err != nil {
+			rows.Close()
+			return false, err
+		}
+		var pid int
+		var host string
+		if n, _ := fmt.Sscanf(app, "inventory beacon %d on %s", &pid, &host); n != 2 || sessionName(host, pid) != app ||
+			host != s.host || processAlive(pid) {
+			rows.Close()
+			return false, rows.Err()
+		}
+		backends = append(backends, backend)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(backends) == 0 {
+		return false, err
+	}
+	for _, b := range backends {
+		var ended bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_terminate_backend(?)", b).Scan(&ended); err != nil || !ended {
+			return false, nil // not ours to end: say who holds it
+		}
+	}
+	// Ending a session only signals it; the lock goes with the session.
+	for range 100 {
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", runLockKey(connID)).Scan(&got); err != nil || got {
+			return got, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return false, nil
 }
 
 // unlockRun gives the lock back before the pinned connection returns to

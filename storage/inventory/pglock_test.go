@@ -2,9 +2,12 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -325,5 +328,76 @@ func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
 	}
 	if n := calls.Load(); n < 2 {
 		t.Fatalf("the figures were asked %d times, want at least once per kept snapshot (2)", n)
+	}
+}
+
+// A beacon killed in the middle of a long statement leaves its session,
+// and the run lock, to the server until that statement ends: the next
+// import was turned away as "already running" by a process that no longer
+// existed (the kill -9 soak test saw it). A lock whose session names this
+// computer and a process that has ended is taken over; one of a live
+// process, or of another computer, is not.
+func TestPostgresLockOfADeadBeaconIsTaken(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDB(t)
+	s, err := OpenURL(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	host, _ := os.Hostname()
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := ended.Process.Pid
+	// hold takes c1's run lock in a session named like a beacon's.
+	hold := func(name string) *sql.Conn {
+		t.Helper()
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := pu.Query()
+		q.Set("application_name", name)
+		pu.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads no "+" as a space
+		db, err := openPostgres(pu.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(ctx, "SELECT pg_advisory_lock(?)", runLockKey("c1")); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, name := range []string{sessionName(host, os.Getpid()), sessionName("another-computer", dead), "psql"} {
+		c := hold(name)
+		_, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+		if !errors.Is(err, ErrAlreadyRunning) {
+			t.Errorf("the lock held by %q was taken, or the run failed otherwise: %v", name, err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Errorf("the session %q was ended: %v", name, err)
+		}
+		if _, err := c.ExecContext(ctx, "SELECT pg_advisory_unlock(?)", runLockKey("c1")); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	c := hold(sessionName(host, dead))
+	w, err := s.BeginRun(ctx, RunInfo{ConnectionID: "c1", ConnectionName: "Contoso", Trigger: TriggerCLI})
+	if err != nil {
+		t.Fatalf("the lock of a beacon that ended on this computer was not taken: %v", err)
+	}
+	if _, err := w.Finish(ctx, Outcome{Status: StatusCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PingContext(ctx); err == nil {
+		t.Error("the dead beacon's session still runs")
 	}
 }
