@@ -339,12 +339,8 @@ func TestPostgresBackfillTakesHistoryLock(t *testing.T) {
 // process, or of another computer, is not.
 func TestPostgresLockOfADeadBeaconIsTaken(t *testing.T) {
 	ctx := context.Background()
-	u := pgtest.NewDB(t)
-	s, err := OpenURL(ctx, u, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	b, u := openBeacons(t, 1)
+	s := b[0]
 	host, _ := os.Hostname()
 	ended := exec.Command("true")
 	if err := ended.Run(); err != nil {
