@@ -123,6 +123,11 @@ func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) (
 		then = func(sim *m365sim.Server, dir string) error {
 			rows = append(rows, scaleRow{store: "SQLite", dbSize: dirSize(dir)}) // the full import's, filled in below
 			sum := sim.Tenant().Mutate(2, incrementalShare)
+			if p := os.Getenv("BENCH_PROFILE_INCREMENTAL"); p != "" {
+				// Where the incremental run's time goes, as for --users' runs.
+				os.Setenv("BEACON_CPUPROFILE", p)
+				defer os.Unsetenv("BEACON_CPUPROFILE")
+			}
 			r, err := execute(bin, dir, []string{"execute", "Bench", quiet()})
 			r.users, r.latency, r.mode = n, lat, "incremental"
 			r.note = fmt.Sprintf("+%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
