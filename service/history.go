@@ -28,7 +28,9 @@ func historyOptions(configDir string) (inventory.HistoryOptions, error) {
 		return inventory.HistoryOptions{}, err
 	}
 	cat, _ := Catalog(configDir, cfg)
-	return inventory.HistoryOptions{Figures: optimize.HistoryFigures(PriceMap(cfg), cat), KeepMonths: cfg.HistoryMonths}, nil
+	prices := PriceMap(cfg)
+	return inventory.HistoryOptions{Figures: optimize.HistoryFigures(prices, cat), KeepMonths: cfg.HistoryMonths,
+		Key: optimize.HistoryKey(prices, cat)}, nil
 }
 
 // History reads the history of Store; ConfigDir holds the prices and the

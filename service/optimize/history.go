@@ -2,7 +2,12 @@ package optimize
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/inventorybeacon/beacon/connector/catalog"
@@ -36,4 +41,33 @@ func HistoryFigures(prices map[string]Price, cat *catalog.Catalog) inventory.His
 		}
 		return out, nil
 	}
+}
+
+// RulesVersion names the rules Compute applies per user (classify, the
+// overlaps, what counts as held). The store keeps each run's inactive and
+// overlapping seats under HistoryKey and works out the next run's from
+// them and its changed users alone (inventory.HistoryOptions.Key): bump it
+// whenever a change to the rules changes a figure, so that stored figures
+// computed under the old rules are not carried on.
+// TestHistoryRulesPinned fails until it is bumped.
+const RulesVersion = 1
+
+// HistoryKey stands for everything HistoryFigures' per-user figures
+// depend on besides the snapshot: the rules, the inactivity window, the
+// catalogue's products and plans, and the prices (the cost figures are
+// recomputed anyway, but a key that covers them costs nothing).
+func HistoryKey(prices map[string]Price, cat *catalog.Catalog) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "rules %d\ninactive %d\n", RulesVersion, HistoryInactiveDays)
+	keys := slices.Sorted(maps.Keys(prices))
+	for _, k := range keys {
+		p := prices[k]
+		fmt.Fprintf(h, "price %s %d %s %t\n", k, p.Cents, p.Currency, p.Yearly)
+	}
+	if cat != nil {
+		for _, p := range cat.Products() {
+			fmt.Fprintf(h, "product %s %s %s\n", p.SkuID, p.PartNumber, strings.Join(p.Plans, ","))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -115,6 +115,11 @@ type HistoryOptions struct {
 	// KeepMonths drops the connection's history older than that many
 	// months after the run (0: keep it forever).
 	KeepMonths int
+	// Key stands for everything Figures depends on besides the snapshot
+	// (prices, catalogue, rules): a run's figures are stored under it,
+	// and the next run's worked out from them and its changed users when
+	// its key is the same (historydelta.go). Empty: always computed whole.
+	Key string
 }
 
 // dayNumber is t's UTC date as days since the epoch.
@@ -292,6 +297,8 @@ type historyDay struct {
 	tenant HistoryTenant
 	skus   []HistorySKU
 	events []HistoryEvent
+	// figured says the skus carry a HistoryFunc's figures.
+	figured bool
 }
 
 // buildHistoryDay reads the run's snapshot (and the one it follows, for
@@ -303,7 +310,8 @@ type historyDay struct {
 // staging noted it (licenseFactsOf); licensed, when set, hands out the
 // licensed users staging kept (licensestage.go) instead of reading them.
 func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun int64, day time.Time, fn HistoryFunc, fix func(*Run),
-	staged *historyStage, activity func(string) [NumWorkloads]time.Time, licensed licensedFunc) (*historyDay, error) {
+	staged *historyStage, activity func(string) [NumWorkloads]time.Time, licensed licensedFunc,
+	delta func() (HistoryFigures, bool, error)) (*historyDay, error) {
 	tenant, skus, err := readHistoryCounts(ctx, s.db, run, staged)
 	if err != nil {
 		return nil, err
@@ -320,10 +328,19 @@ func (s *Store) buildHistoryDay(ctx context.Context, connID string, run, prevRun
 		return nil, err
 	}
 	if fn != nil {
-		figs, err := s.historyFigures(ctx, run, fix, activity, licensed, fn)
-		if err != nil {
-			return nil, err
+		var figs HistoryFigures
+		ok := false
+		if delta != nil {
+			if figs, ok, err = delta(); err != nil {
+				return nil, err
+			}
 		}
+		if !ok {
+			if figs, err = s.historyFigures(ctx, run, fix, activity, licensed, fn); err != nil {
+				return nil, err
+			}
+		}
+		hd.figured = true
 		for i := range hd.skus {
 			f, ok := figs[hd.skus[i].SkuID]
 			if !ok {
@@ -674,7 +691,7 @@ func (s *Store) BackfillHistory(ctx context.Context, fn HistoryFunc) error {
 		if i > 0 && runs[i-1].conn == r.conn {
 			prev = runs[i-1].id
 		}
-		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil, nil, nil)
+		hd, err := s.buildHistoryDay(ctx, r.conn, r.id, prev, time.Unix(0, r.started), fn, nil, nil, nil, nil, nil)
 		if errors.Is(err, ErrNoSnapshot) {
 			continue // pruned meanwhile
 		}

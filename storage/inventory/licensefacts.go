@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -161,15 +162,21 @@ func (s *Store) licenseFactsOf(ctx context.Context, run int64) (*LicenseFacts, e
 // a time (0: all at once). Each TEXT column costs the driver an
 // allocation per row, so only what the page shows is read.
 func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, each func([]LicenseUser) error) error {
+	users, err := usersOfRowidOrder(ctx, s.db, "u.", run)
+	if err != nil {
+		return err
+	}
+	return s.licensedUsersOf(ctx, run, r, users, chunk, each)
+}
+
+// licensedUsersOf is licensedUsers of the users rows the condition users
+// selects (columns prefixed "u.").
+func (s *Store) licensedUsersOf(ctx context.Context, run int64, r Run, users string, chunk int, each func([]LicenseUser) error) error {
 	signIns := "NULL, NULL, NULL"
 	join := ""
 	if r.SignIns == SignInsRead {
 		signIns = "si.interactive, si.non_interactive, si.successful"
 		join = fmt.Sprintf(" LEFT JOIN sign_ins si ON si.run_id = %d AND si.user_id = u.id", run)
-	}
-	users, err := usersOfRowidOrder(ctx, s.db, "u.", run)
-	if err != nil {
-		return err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT u.upn, u.upn_key, u.display_name, u.department, u.account_enabled,
 		u.user_type = 'Guest' OR u.user_type = '' AND instr(upper(u.upn), '#EXT#') > 0, u.created,
@@ -224,9 +231,25 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, 
 // user in a run's usage reports, by upn_key (the latest when a name
 // appears twice).
 func (s *Store) workloadActivity(ctx context.Context, run int64) (map[string][NumWorkloads]time.Time, error) {
+	return s.workloadActivityOf(ctx, run, nil)
+}
+
+// workloadActivityOf is workloadActivity of the users whose upn_key is in
+// keys (nil: all).
+func (s *Store) workloadActivityOf(ctx context.Context, run int64, keys []string) (map[string][NumWorkloads]time.Time, error) {
 	out := map[string][NumWorkloads]time.Time{}
+	of, args := "", []any{run}
+	if keys != nil {
+		list, err := json.Marshal(keys)
+		if err != nil {
+			return nil, err
+		}
+		// The reports are indexed by run only: the run's rows are scanned,
+		// but only the names asked for reach Go.
+		of, args = " AND upn_key IN (SELECT value FROM json_each(?))", append(args, string(list))
+	}
 	read := func(query string, workloads ...Workload) error {
-		rows, err := s.db.QueryContext(ctx, query, run)
+		rows, err := s.db.QueryContext(ctx, query+of, args...)
 		if err != nil {
 			return fmt.Errorf("read usage for reclamation: %w", err)
 		}

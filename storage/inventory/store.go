@@ -254,7 +254,7 @@ const (
 
 // snapshotTables are the per-run tables, children before parents.
 func snapshotTables() []string {
-	t := []string{"sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals", "license_groups", "sign_ins"}
+	t := []string{"run_figures", "sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals", "license_groups", "sign_ins"}
 	for _, r := range reportSpecs {
 		t = append(t, r.Table)
 	}
@@ -446,6 +446,18 @@ func schemaStatements() []string {
 			reports_started INTEGER NOT NULL,
 			reports_refresh TEXT NOT NULL DEFAULT ''
 		)`,
+		// A good run's inactive and overlapping seats per SKU (lower case),
+		// as its history day has them, and the key of what they were
+		// computed under (HistoryOptions.Key): the next run works out its
+		// own from them and its changed users (historydelta.go).
+		`CREATE TABLE IF NOT EXISTS run_figures (
+			run_id INTEGER NOT NULL REFERENCES runs(id),
+			sku_id TEXT NOT NULL,
+			figures_key TEXT NOT NULL,
+			inactive INTEGER NOT NULL,
+			overlapping INTEGER NOT NULL,
+			PRIMARY KEY (run_id, sku_id)
+		) WITHOUT ROWID`,
 		// The history (history.go): names once, then integers only.
 		`CREATE TABLE IF NOT EXISTS history_names (
 			id INTEGER PRIMARY KEY,

@@ -201,6 +201,13 @@ func fullRun(t *testing.T, s *Store, st propStep, rows []ReportRow, sync bool) R
 // downloading the reports as the step says.
 func incrementalRun(t *testing.T, s *Store, from int64, st propStep, sync bool) Run {
 	t.Helper()
+	return finishProp(t, stageChanges(t, s, from, st), "incremental", sync, st.now)
+}
+
+// stageChanges stages the step's changes to run from, as incrementalRun
+// does, leaving the run to finish.
+func stageChanges(t *testing.T, s *Store, from int64, st propStep) *RunWriter {
+	t.Helper()
 	ctx := context.Background()
 	w := beginProp(t, s)
 	if err := w.BeginUserChanges(ctx, from); err != nil {
@@ -227,7 +234,7 @@ func incrementalRun(t *testing.T, s *Store, from int64, st propStep, sync bool) 
 			t.Fatal(err)
 		}
 	}
-	return finishProp(t, w, "incremental", sync, st.now)
+	return w
 }
 
 // beginProp starts a run of the property test with its SKUs.
@@ -247,7 +254,7 @@ func beginProp(t *testing.T, s *Store) *RunWriter {
 // finishProp ends a run of the property test, with a sync state or not.
 func finishProp(t *testing.T, w *RunWriter, mode string, sync bool, now time.Time) Run {
 	t.Helper()
-	out := Outcome{Status: StatusSucceeded, Mode: mode}
+	out := Outcome{Status: StatusSucceeded, Mode: mode, History: propHistory}
 	if sync {
 		out.Sync = &SyncState{UsersDeltaLink: "https://graph.example/delta?" + mode, FullStarted: now, ReportsStarted: now}
 	}
@@ -282,7 +289,7 @@ func testIncrementalEqualsFullProperty(t *testing.T, open func(Options) *Store, 
 	dates := propDates(t, r)
 	var now time.Time
 	clock := func() time.Time { return now }
-	checked := 0
+	checked, deltas := 0, 0
 	for seq := 0; seq < sequences; seq++ {
 		start := dates[seq%len(dates)]
 		inc := open(Options{Now: clock, Keep: 2})
@@ -348,10 +355,14 @@ func testIncrementalEqualsFullProperty(t *testing.T, open func(Options) *Store, 
 			// imports that got no delta link, do not.
 			sync := r.IntN(4) != 0
 			var got Run
+			calls := propFigureCalls.Load()
 			if step == 0 {
 				got = fullRun(t, inc, st, st.rows, sync)
 			} else {
 				got = incrementalRun(t, inc, prev.ID, st, sync)
+			}
+			if step > 0 && propFigureCalls.Load()-calls == 3 {
+				deltas++ // worked out from the previous run's figures
 			}
 			prev = got
 			// The same tenant, read whole at the same moment, with the
@@ -363,7 +374,12 @@ func testIncrementalEqualsFullProperty(t *testing.T, open func(Options) *Store, 
 			}
 			want := fullRun(t, ref, st, rows, true)
 			g, w := snapshotFacts(t, inc, got), snapshotFacts(t, ref, want)
+			gh, wh := historyDayFacts(t, inc, now), historyDayFacts(t, ref, now)
 			ref.Close()
+			if gh != wh {
+				t.Fatalf("sequence %d (seed %d) step %d at %s (%s reports): the history's figures differ from a full import's\nincremental: %s\nfull:        %s",
+					seq, seed, step, now.Format(time.RFC3339), st.reports, gh, wh)
+			}
 			if g != w {
 				t.Fatalf("sequence %d (seed %d) step %d at %s (%s reports): incremental snapshot and full import differ\n%s",
 					seq, seed, step, now.Format(time.RFC3339), st.reports, firstDifference(g, w))
@@ -381,7 +397,10 @@ func testIncrementalEqualsFullProperty(t *testing.T, open func(Options) *Store, 
 		}
 		inc.Close()
 	}
-	t.Logf("%d sequences, %d incremental/full pairs compared", sequences, checked)
+	t.Logf("%d sequences, %d incremental/full pairs compared, %d history days worked out from the previous run's", sequences, checked, deltas)
+	if deltas == 0 {
+		t.Fatal("no run worked out its history figures from the previous run's: the test proves nothing of them")
+	}
 }
 
 func propSequences() int {

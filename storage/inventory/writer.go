@@ -1182,6 +1182,11 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 			if err := writeHistoryDay(ctx, w.conn, day, true); err != nil {
 				return err
 			}
+			if day.figured && out.History.Key != "" {
+				if err := writeRunFigures(ctx, w.conn, w.id, out.History.Key, day.skus); err != nil {
+					return err
+				}
+			}
 			_, err := w.conn.ExecContext(ctx, `INSERT INTO current (connection_id, run_id) VALUES (?, ?)
 			ON CONFLICT (connection_id) DO UPDATE SET run_id = excluded.run_id`, w.info.ConnectionID, w.id)
 			return err
@@ -1244,7 +1249,8 @@ func (w *RunWriter) historyDay(ctx context.Context, out Outcome) (*historyDay, e
 			return w.lics.each(w.facts, chunk, each)
 		}
 	}
-	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity, licensed)
+	delta := func() (HistoryFigures, bool, error) { return w.deltaFigures(ctx, prev, out.History, out.SignIns, fix) }
+	return w.s.buildHistoryDay(ctx, w.info.ConnectionID, w.id, prev, w.started, out.History.Figures, fix, staged, activity, licensed, delta)
 }
 
 // DateLayout is how the store writes dates (report dates, activity).
