@@ -160,3 +160,107 @@ func testHistoryDeltaFallsBack(t *testing.T, open func(Options) *Store) {
 		}
 	}
 }
+
+// TestSharedActivity: a run sharing report rows shows the users' last
+// activity of their run instead of copying it: the pages, the export and
+// the BI views show the same dates on every kept snapshot, and the rows
+// stay while a kept snapshot shows them, however old their own run.
+func TestSharedActivity(t *testing.T) {
+	forEachStoreOpen(t, testSharedActivity)
+}
+
+func testSharedActivity(t *testing.T, open func(Options) *Store) {
+	ctx := context.Background()
+	now := time.Date(2027, 9, 14, 8, 0, 0, 0, time.UTC)
+	s := open(Options{Now: func() time.Time { return now }, Keep: 2})
+	r := rand.New(rand.NewPCG(4, 4))
+	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+	for range 25 {
+		u := tenant.newUser(r, now)
+		tenant.users[u.ID] = u
+	}
+	rows := tenant.report(r, now.AddDate(0, 0, -2).Truncate(24*time.Hour))
+	st := propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}
+	first := fullRun(t, s, st, rows, true)
+	activity := func(q Query) map[string]time.Time {
+		us, err := s.Users(ctx, "c1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, u := range us {
+			out[u.ID] = u.LastActivity
+		}
+		return out
+	}
+	count := func(q string, args ...any) int {
+		var n int
+		if err := s.DB().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := activity(Query{})
+	dated := 0
+	for _, d := range want {
+		if !d.IsZero() {
+			dated++
+		}
+	}
+	rowsOfFirst := count("SELECT COUNT(*) FROM user_activity WHERE run_id = ?", first.ID)
+	if dated == 0 || rowsOfFirst == 0 {
+		t.Fatalf("%d users with a last activity, %d activity rows: the test proves nothing", dated, rowsOfFirst)
+	}
+	// Two incremental runs sharing the reports: the first snapshot is
+	// pruned (Keep 2), its activity rows stay.
+	var runs []Run
+	prev := first
+	for range 2 {
+		now = now.Add(5 * time.Hour)
+		st = propStep{now: now, reports: "shared"}
+		id := tenant.ids()[0]
+		u := tenant.users[id]
+		relicense(r, &u, now)
+		tenant.users[id] = u
+		st.upserts = []User{u}
+		prev = incrementalRun(t, s, prev.ID, st, true)
+		runs = append(runs, prev)
+	}
+	if n := count("SELECT COUNT(*) FROM runs WHERE id = ? AND snapshot = ?", first.ID, snapNone); n != 1 {
+		t.Fatalf("run %d is still kept; the test wants it pruned", first.ID)
+	}
+	for _, run := range runs {
+		if n := count("SELECT COUNT(*) FROM user_activity WHERE run_id = ?", run.ID); n != 0 {
+			t.Errorf("run %d copied %d activity rows", run.ID, n)
+		}
+		if got := activity(Query{RunID: run.ID}); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("run %d shows last activity\n%v\nwant\n%v", run.ID, got, want)
+		}
+	}
+	if n := count("SELECT COUNT(*) FROM user_activity WHERE run_id = ?", first.ID); n != rowsOfFirst {
+		t.Errorf("%d activity rows of the pruned run %d left, want its %d", n, first.ID, rowsOfFirst)
+	}
+	exported := map[string]time.Time{}
+	if err := s.EachUser(ctx, "c1", Query{}, func(u *User) error { exported[u.ID] = u.LastActivity; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(exported) != fmt.Sprint(want) {
+		t.Errorf("the export shows last activity\n%v\nwant\n%v", exported, want)
+	}
+	if n := count("SELECT COUNT(*) FROM beacon_users WHERE last_activity IS NOT NULL"); n != dated {
+		t.Errorf("beacon_users: %d users with a last activity, want %d", n, dated)
+	}
+	if n := count("SELECT COUNT(*) FROM beacon_user_activity"); n != rowsOfFirst {
+		t.Errorf("beacon_user_activity: %d rows, want %d", n, rowsOfFirst)
+	}
+	// Full imports with reports of their own: once no kept snapshot shows
+	// the first run's activity, its rows go.
+	for range 2 {
+		now = now.Add(5 * time.Hour)
+		st = propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}
+		fullRun(t, s, st, rows, true)
+	}
+	if n := count("SELECT COUNT(*) FROM user_activity WHERE run_id = ?", first.ID); n != 0 {
+		t.Errorf("%d activity rows of run %d left after no snapshot shows them", n, first.ID)
+	}
+}

@@ -85,6 +85,7 @@ const schemaLockKey = 0x626561636f6e5343
 var pgAddedColumns = [][3]string{
 	{"runs", "mode", "TEXT NOT NULL DEFAULT ''"},
 	{"runs", "reports_run", "INTEGER NOT NULL DEFAULT 0"},
+	{"runs", "activity_run", "INTEGER NOT NULL DEFAULT 0"},
 	{"users", "name_key", "TEXT NOT NULL DEFAULT ''"},
 	{"users", "user_type", "TEXT NOT NULL DEFAULT ''"},
 	{"users", "license_states", "TEXT NOT NULL DEFAULT ''"},

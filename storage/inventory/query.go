@@ -146,9 +146,13 @@ func (s *Store) usersWhere(ctx context.Context, run int64, q Query, natural bool
 // dozen SKUs become a CASE, quoted as SQL strings.
 func (s *Store) userColumns(ctx context.Context, run int64, q Query) ([]Column, error) {
 	cols := slices.Clone(UserColumns)
+	act, err := s.activityRun(ctx, run)
+	if err != nil {
+		return nil, err
+	}
 	for i := range cols {
 		if cols[i].Key == "lastActivity" {
-			cols[i].sql = userActivity(run) // a shared row's own run is not the snapshot's
+			cols[i].sql = userActivity(act) // a shared row's own run is not the snapshot's
 		}
 	}
 	if q.LicenseLabel == nil || !strings.EqualFold(q.Sort, "licenses") {
@@ -230,7 +234,8 @@ type Column struct {
 	sql   string
 }
 
-// userActivity is a user's last activity in snapshot run.
+// userActivity is a user's last activity in the snapshot whose
+// user_activity rows are those of run (activityRun).
 func userActivity(run int64) string {
 	return fmt.Sprintf("(SELECT a.last_activity FROM user_activity a WHERE a.run_id = %d AND a.upn_key = users.upn_key)", run)
 }
@@ -494,6 +499,20 @@ func (s *Store) reportRun(ctx context.Context, run int64) (int64, error) {
 	return run, nil
 }
 
+// activityRun is the run whose user_activity rows give run's snapshot
+// its users' last activity: its own, or those of the run whose report
+// rows it shares (activity_run), which it no longer copies.
+func (s *Store) activityRun(ctx context.Context, run int64) (int64, error) {
+	var from int64
+	if err := s.db.QueryRowContext(ctx, "SELECT activity_run FROM runs WHERE id = ?", run).Scan(&from); err != nil {
+		return 0, fmt.Errorf("read run %d: %w", run, err)
+	}
+	if from != 0 {
+		return from, nil
+	}
+	return run, nil
+}
+
 // EachUser calls fn for every user of the page q selects, in order,
 // without holding them all in memory (export). The User is reused between
 // calls.
@@ -506,9 +525,13 @@ func (s *Store) EachUser(ctx context.Context, connID string, q Query, fn func(*U
 	if err != nil {
 		return err
 	}
+	act, err := s.activityRun(ctx, run)
+	if err != nil {
+		return err
+	}
 	stmt, args, err := s.pageSQL(ctx, "users", `id, upn, display_name, mail, account_enabled, usage_location, department,
 		job_title, created, licenses, assigned_licenses, assigned_plans,
-		`+userActivity(run), cols, "rowid", run, q)
+		`+userActivity(act), cols, "rowid", run, q)
 	if err != nil {
 		return err
 	}

@@ -565,6 +565,12 @@ func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 	if err := addColumn(ctx, tx, "runs", "reports_run", "INTEGER NOT NULL DEFAULT 0"); err != nil {
 		return err
 	}
+	// The run whose users' last activity (user_activity) this run's
+	// snapshot shows (0: its own): derived from the shared report rows,
+	// so shared with them instead of copied.
+	if err := addColumn(ctx, tx, "runs", "activity_run", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		return err
+	}
 	// The date every derived figure (active, inactive) of the run's
 	// snapshot is counted from, and the refresh date of the usage reports
 	// it shows (issue 15): stored with the run so that an incremental run
@@ -782,6 +788,17 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 	if err != nil {
 		return err
 	}
+	// So do the users' last activity rows another snapshot shows.
+	sharedActivity := func(id int64) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE activity_run = ? AND id <> ? AND snapshot IN (?, ?)`,
+			id, runID, snapKept, snapStaging).Scan(&n)
+		return n > 0, err
+	}
+	keepActivity, err := sharedActivity(runID)
+	if err != nil {
+		return err
+	}
 	reportTable := map[string]bool{}
 	for _, r := range reportSpecs {
 		reportTable[r.Table] = true
@@ -791,7 +808,7 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 		return err
 	}
 	for _, t := range snapshotTables() {
-		if keepReports && reportTable[t] || t == "users" {
+		if keepReports && reportTable[t] || keepActivity && t == "user_activity" || t == "users" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", runID); err != nil {
@@ -822,6 +839,23 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 				if _, err := tx.ExecContext(ctx, "DELETE FROM "+r.Table+" WHERE run_id = ?", from); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	var act int64
+	var actSnap sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT r.activity_run, (SELECT snapshot FROM runs WHERE id = r.activity_run) FROM runs r WHERE r.id = ?",
+		runID).Scan(&act, &actSnap); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if act != 0 && act != runID && (!actSnap.Valid || actSnap.String == snapNone) {
+		still, err := sharedActivity(act)
+		if err != nil {
+			return err
+		}
+		if !still {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM user_activity WHERE run_id = ?", act); err != nil {
+				return err
 			}
 		}
 	}

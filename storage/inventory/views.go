@@ -66,7 +66,7 @@ func biViews() []biView {
 			u.account_enabled AS account_enabled, u.user_type AS user_type,
 			CASE WHEN u.created IS NULL THEN NULL ELSE ` + isoTime("u.created") + ` END AS created_at,
 			u.licenses AS licenses,
-			(SELECT a.last_activity FROM user_activity a WHERE a.run_id = c.run_id AND a.upn_key = u.upn_key) AS last_activity
+			(SELECT a.last_activity FROM user_activity a WHERE a.run_id = ` + activityOf("c.run_id") + ` AND a.upn_key = u.upn_key) AS last_activity
 		FROM current c JOIN lineages l ON l.connection_id = c.connection_id
 			JOIN users u ON u.lineage = l.id AND u.died > c.run_id AND u.run_id <= c.run_id`},
 		{"beacon_licenses", `SELECT c.connection_id AS connection_id, s.sku_id AS sku_id,
@@ -92,7 +92,7 @@ func biViews() []biView {
 		FROM current c JOIN service_principals p ON p.run_id = c.run_id`},
 		{"beacon_user_activity", `SELECT c.connection_id AS connection_id, a.upn_key AS user_principal_name,
 			a.last_activity AS last_activity
-		FROM current c JOIN user_activity a ON a.run_id = c.run_id`},
+		FROM current c JOIN user_activity a ON a.run_id = ` + activityOf("c.run_id")},
 		// The licence history (history.go) is not a snapshot: every day
 		// kept, for every connection it holds, deleted ones included.
 		{"beacon_license_history", `SELECT cn.name AS connection_id, date(h.day * 86400, 'unixepoch') AS day,
@@ -179,4 +179,10 @@ func (s *Store) viewsCurrent(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return maps.Equal(have, reference.views), nil
+}
+
+// activityOf is the run whose user_activity rows the snapshot of run (an
+// SQL expression) shows (Store.activityRun).
+func activityOf(run string) string {
+	return "(SELECT CASE WHEN ar.activity_run <> 0 THEN ar.activity_run ELSE ar.id END FROM runs ar WHERE ar.id = " + run + ")"
 }

@@ -75,7 +75,7 @@ type RunWriter struct {
 	assigned map[string]int
 	// reportsFrom is the run whose report rows this one shares (0: none),
 	// activityFrom the run whose users' last activity (derived from the
-	// same rows) is copied instead of derived again.
+	// same rows) it shows instead of deriving it again (activity_run).
 	reportsFrom, activityFrom int64
 	// changing says BeginUserChanges staged a previous snapshot's users.
 	changing bool
@@ -1294,12 +1294,7 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	// Each user's latest activity, one row per user principal name. A
 	// separate table, joined when reading, instead of an UPDATE of the
 	// users: rewriting 100,000 user rows cost two seconds of the import.
-	if w.activityFrom != 0 {
-		if _, err := w.conn.ExecContext(ctx, `INSERT INTO user_activity (run_id, upn_key, last_activity)
-			SELECT ?1, upn_key, last_activity FROM user_activity WHERE run_id = ?2`, w.id, w.activityFrom); err != nil {
-			return fmt.Errorf("derive last activity: %w", err)
-		}
-	}
+	// A run sharing report rows shows the activity rows of their run.
 	if w.activityFrom == 0 && !w.activityStaged {
 		if err := w.insertActivity(ctx, w.facts.sortedActivity()); err != nil {
 			return fmt.Errorf("derive last activity: %w", err)
@@ -1339,11 +1334,17 @@ func (w *RunWriter) derive(ctx context.Context) error {
 		}
 		return nil
 	}
+	if ok, err := w.deltaActive(ctx, cutoff); err != nil || ok {
+		if err != nil {
+			return fmt.Errorf("derive license figures: %w", err)
+		}
+		return nil
+	}
 	_, err = w.conn.ExecContext(ctx, `UPDATE skus SET active = a.n
 		FROM (SELECT lower(j.value ->> 'skuId') AS sku, COUNT(*) AS n
-			FROM users u JOIN user_activity a ON a.run_id = ?1 AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
+			FROM users u JOIN user_activity a ON a.run_id = ?3 AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
 			WHERE `+usersIn("u.", w.lineage, w.id)+` AND a.last_activity >= ?2 GROUP BY 1) AS a
-		WHERE skus.run_id = ?1 AND lower(skus.sku_id) = a.sku`, w.id, cutoff)
+		WHERE skus.run_id = ?1 AND lower(skus.sku_id) = a.sku`, w.id, cutoff, w.activityRun())
 	if err != nil {
 		return fmt.Errorf("derive license figures: %w", err)
 	}
