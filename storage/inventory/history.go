@@ -381,8 +381,14 @@ func (s *Store) historyFigures(ctx context.Context, run int64, fix func(*Run), a
 		activity = func(key string) [NumWorkloads]time.Time { return m[key] }
 	}
 	if licensed == nil {
+		users, err := usersOfRowidOrder(ctx, s.db, "u.", run)
+		if err != nil {
+			return nil, err
+		}
+		// Without the names: a million display and department names were
+		// allocated, and collected, for counts.
 		licensed = func(chunk int, each func([]LicenseUser) error) error {
-			return s.licensedUsers(ctx, run, head.Run, chunk, each)
+			return s.licensedUsersOf(ctx, run, head.Run, users, false, chunk, each)
 		}
 	}
 	var sum HistoryFigures

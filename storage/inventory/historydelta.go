@@ -118,10 +118,10 @@ func (w *RunWriter) deltaFigures(ctx context.Context, prev int64, opts HistoryOp
 		return func(us []LicenseUser) error { *into = append(*into, us...); return nil }
 	}
 	gone := fmt.Sprintf("u.lineage = %d AND u.died = %d", w.lineage, w.id)
-	if err := s.licensedUsersOf(ctx, prev, prevHead.Run, gone, 1000, collect(&old)); err != nil {
+	if err := s.licensedUsersOf(ctx, prev, prevHead.Run, gone, false, 1000, collect(&old)); err != nil {
 		return nil, false, err
 	}
-	if err := s.licensedUsersOf(ctx, w.id, head.Run, usersBornIn("u.", w.lineage, w.id), 1000, collect(&changed)); err != nil {
+	if err := s.licensedUsersOf(ctx, w.id, head.Run, usersBornIn("u.", w.lineage, w.id), false, 1000, collect(&changed)); err != nil {
 		return nil, false, err
 	}
 	keys := make([]string, 0, len(old)+len(changed))

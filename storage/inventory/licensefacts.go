@@ -166,19 +166,24 @@ func (s *Store) licensedUsers(ctx context.Context, run int64, r Run, chunk int, 
 	if err != nil {
 		return err
 	}
-	return s.licensedUsersOf(ctx, run, r, users, chunk, each)
+	return s.licensedUsersOf(ctx, run, r, users, true, chunk, each)
 }
 
 // licensedUsersOf is licensedUsers of the users rows the condition users
-// selects (columns prefixed "u.").
-func (s *Store) licensedUsersOf(ctx context.Context, run int64, r Run, users string, chunk int, each func([]LicenseUser) error) error {
+// selects (columns prefixed "u."), without DisplayName and Department
+// unless names (the history's figures are counts: HistoryFunc).
+func (s *Store) licensedUsersOf(ctx context.Context, run int64, r Run, users string, names bool, chunk int, each func([]LicenseUser) error) error {
+	nameCols := "'', ''"
+	if names {
+		nameCols = "u.display_name, u.department"
+	}
 	signIns := "NULL, NULL, NULL"
 	join := ""
 	if r.SignIns == SignInsRead {
 		signIns = "si.interactive, si.non_interactive, si.successful"
 		join = fmt.Sprintf(" LEFT JOIN sign_ins si ON si.run_id = %d AND si.user_id = u.id", run)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT u.upn, u.upn_key, u.display_name, u.department, u.account_enabled,
+	rows, err := s.db.QueryContext(ctx, `SELECT u.upn, u.upn_key, `+nameCols+`, u.account_enabled,
 		u.user_type = 'Guest' OR u.user_type = '' AND instr(upper(u.upn), '#EXT#') > 0, u.created,
 		u.assigned_licenses, u.license_states, `+signIns+`
 		FROM users u`+join+`

@@ -198,14 +198,6 @@ var pgIndexes = [][2]string{
 // catalogue takes no lock on the tables, where CREATE INDEX IF NOT EXISTS
 // would wait for any import writing to them.
 func pgHasIndexes(ctx context.Context, tx *sql.Tx) (bool, error) {
-	// Tables of this build that a database of an older build of the same
-	// schema version lacks (as for the indexes, older builds ignore them).
-	for _, t := range []string{"run_figures"} {
-		var has bool
-		if err := tx.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", t).Scan(&has); err != nil || !has {
-			return false, err
-		}
-	}
 	for _, x := range pgIndexes {
 		var has bool
 		if err := tx.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", x[0]).Scan(&has); err != nil || !has {

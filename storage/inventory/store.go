@@ -262,8 +262,12 @@ func snapshotTables() []string {
 }
 
 // schemaVersion 2 added the history (issue 18), 3 shared the users
-// between snapshots (issue 21, share.go).
-const schemaVersion = 3
+// between snapshots (issue 21, share.go), 4 the users' last activity
+// (runs.activity_run) and stored each run's history figures (run_figures,
+// historydelta.go): a build of 3 would show no last activity on a
+// snapshot sharing it, and its pruning would delete rows a later snapshot
+// shows, so it is turned away.
+const schemaVersion = 4
 
 func (s *Store) migrate(ctx context.Context) error {
 	if s.pg {
