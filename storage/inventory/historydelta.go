@@ -111,13 +111,23 @@ func (w *RunWriter) deltaFigures(ctx context.Context, prev int64, opts HistoryOp
 		prevHead.UsageKnown != head.UsageKnown || !sameSKUs(prevHead.Licenses, head.Licenses) {
 		return nil, false, nil
 	}
-	// The changed users, both versions, and their activity.
+	// The changed users, both versions, and their activity: held whole,
+	// so a run that changed many (copied a snapshot other than the
+	// current one) computes its figures whole instead, a part at a time.
+	gone := fmt.Sprintf("u.lineage = %d AND u.died = %d", w.lineage, w.id)
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users u WHERE "+gone+") + (SELECT COUNT(*) FROM users u WHERE "+
+		usersBornIn("u.", w.lineage, w.id)+")").Scan(&n); err != nil {
+		return nil, false, err
+	}
+	if n > historyChunk {
+		return nil, false, nil
+	}
 	var old, changed []LicenseUser
 	// In parts: a whole read sizes its slice for the snapshot's users.
 	collect := func(into *[]LicenseUser) func([]LicenseUser) error {
 		return func(us []LicenseUser) error { *into = append(*into, us...); return nil }
 	}
-	gone := fmt.Sprintf("u.lineage = %d AND u.died = %d", w.lineage, w.id)
 	if err := s.licensedUsersOf(ctx, prev, prevHead.Run, gone, false, 1000, collect(&old)); err != nil {
 		return nil, false, err
 	}

@@ -89,14 +89,10 @@ func testHistoryDeltaFallsBack(t *testing.T, open func(Options) *Store) {
 	clock := func() time.Time { return now }
 	s := open(Options{Now: clock, Keep: 2})
 	r := rand.New(rand.NewPCG(9, 21))
-	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
-	for range 30 {
-		u := tenant.newUser(r, now)
-		tenant.users[u.ID] = u
-	}
-	rows := tenant.report(r, now.AddDate(0, 0, -2).Truncate(24*time.Hour))
-	st := propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}
-	prev := fullRun(t, s, st, rows, true)
+	tenant, rows, prev := firstImport(t, s, r, 30, now)
+	st := propStep{}
+	chunk := historyChunk
+	defer func() { historyChunk = chunk }()
 	for _, c := range []struct {
 		name  string
 		delta bool
@@ -118,6 +114,10 @@ func testHistoryDeltaFallsBack(t *testing.T, open func(Options) *Store) {
 		}},
 		{name: "reports downloaded again", setUp: func() { st.reports = "fresh" }},
 		{name: "shared again", delta: true},
+		// More changed users than a part of the whole computation holds
+		// (here 5: the changes are 4 users, 8 rows).
+		{name: "many users changed", setUp: func() { historyChunk = 5 }},
+		{name: "few again", delta: true, setUp: func() { historyChunk = chunk }},
 	} {
 		now = now.Add(3 * time.Hour)
 		st = propStep{now: now, reports: "shared"}
@@ -174,14 +174,8 @@ func testSharedActivity(t *testing.T, open func(Options) *Store) {
 	now := time.Date(2027, 9, 14, 8, 0, 0, 0, time.UTC)
 	s := open(Options{Now: func() time.Time { return now }, Keep: 2})
 	r := rand.New(rand.NewPCG(4, 4))
-	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
-	for range 25 {
-		u := tenant.newUser(r, now)
-		tenant.users[u.ID] = u
-	}
-	rows := tenant.report(r, now.AddDate(0, 0, -2).Truncate(24*time.Hour))
-	st := propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}
-	first := fullRun(t, s, st, rows, true)
+	tenant, rows, first := firstImport(t, s, r, 25, now)
+	var st propStep
 	activity := func(q Query) map[string]time.Time {
 		us, err := s.Users(ctx, "c1", q)
 		if err != nil {
@@ -263,4 +257,17 @@ func testSharedActivity(t *testing.T, open func(Options) *Store) {
 	if n := count("SELECT COUNT(*) FROM user_activity WHERE run_id = ?", first.ID); n != 0 {
 		t.Errorf("%d activity rows of run %d left after no snapshot shows them", n, first.ID)
 	}
+}
+
+// firstImport imports a new tenant of n users in full, with a usage
+// report refreshed two days before now.
+func firstImport(t *testing.T, s *Store, r *rand.Rand, n int, now time.Time) (*propTenant, []ReportRow, Run) {
+	t.Helper()
+	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+	for range n {
+		u := tenant.newUser(r, now)
+		tenant.users[u.ID] = u
+	}
+	rows := tenant.report(r, now.AddDate(0, 0, -2).Truncate(24*time.Hour))
+	return tenant, rows, fullRun(t, s, propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}, rows, true)
 }

@@ -781,38 +781,39 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Report rows shared with a later snapshot stay until it goes too.
-	shared := func(id int64) (bool, error) {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE reports_run = ? AND id <> ? AND snapshot IN (?, ?)`,
-			id, runID, snapKept, snapStaging).Scan(&n)
-		return n > 0, err
-	}
-	keepReports, err := shared(runID)
-	if err != nil {
-		return err
-	}
-	// So do the users' last activity rows another snapshot shows.
-	sharedActivity := func(id int64) (bool, error) {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE activity_run = ? AND id <> ? AND snapshot IN (?, ?)`,
-			id, runID, snapKept, snapStaging).Scan(&n)
-		return n > 0, err
-	}
-	keepActivity, err := sharedActivity(runID)
-	if err != nil {
-		return err
-	}
-	reportTable := map[string]bool{}
+	// Rows shared with a later snapshot stay until it goes too: a run's
+	// report rows (reports_run) and its users' last activity, derived
+	// from them (activity_run).
+	var reportTables []string
 	for _, r := range reportSpecs {
-		reportTable[r.Table] = true
+		reportTables = append(reportTables, r.Table)
+	}
+	sharings := []struct {
+		col    string
+		tables []string
+	}{{"reports_run", reportTables}, {"activity_run", []string{"user_activity"}}}
+	shared := func(col string, id int64) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+col+` = ? AND id <> ? AND snapshot IN (?, ?)`,
+			id, runID, snapKept, snapStaging).Scan(&n)
+		return n > 0, err
+	}
+	keep := map[string]bool{"users": true} // dropUsers' part
+	for _, sh := range sharings {
+		k, err := shared(sh.col, runID)
+		if err != nil {
+			return err
+		}
+		for _, t := range sh.tables {
+			keep[t] = keep[t] || k
+		}
 	}
 	var snap string
 	if err := tx.QueryRowContext(ctx, "SELECT snapshot FROM runs WHERE id = ?", runID).Scan(&snap); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	for _, t := range snapshotTables() {
-		if keepReports && reportTable[t] || keepActivity && t == "user_activity" || t == "users" {
+		if keep[t] {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", runID); err != nil {
@@ -825,40 +826,27 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 	if err := dropUsers(ctx, tx, runID, snap == snapStaging); err != nil {
 		return err
 	}
-	// The run whose reports this one shared: its rows go with their last
-	// user, once its own snapshot is gone.
-	var from int64
-	var fromSnap sql.NullString
-	if err := tx.QueryRowContext(ctx, "SELECT r.reports_run, (SELECT snapshot FROM runs WHERE id = r.reports_run) FROM runs r WHERE r.id = ?",
-		runID).Scan(&from, &fromSnap); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if from != 0 && from != runID && (!fromSnap.Valid || fromSnap.String == snapNone) {
-		still, err := shared(from)
+	// The run whose rows this one shared: they go with their last user,
+	// once its own snapshot is gone.
+	for _, sh := range sharings {
+		var from int64
+		var fromSnap sql.NullString
+		if err := tx.QueryRowContext(ctx, "SELECT r."+sh.col+", (SELECT snapshot FROM runs WHERE id = r."+sh.col+") FROM runs r WHERE r.id = ?",
+			runID).Scan(&from, &fromSnap); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if from == 0 || from == runID || fromSnap.Valid && fromSnap.String != snapNone {
+			continue
+		}
+		still, err := shared(sh.col, from)
 		if err != nil {
 			return err
 		}
-		if !still {
-			for _, r := range reportSpecs {
-				if _, err := tx.ExecContext(ctx, "DELETE FROM "+r.Table+" WHERE run_id = ?", from); err != nil {
-					return err
-				}
-			}
+		if still {
+			continue
 		}
-	}
-	var act int64
-	var actSnap sql.NullString
-	if err := tx.QueryRowContext(ctx, "SELECT r.activity_run, (SELECT snapshot FROM runs WHERE id = r.activity_run) FROM runs r WHERE r.id = ?",
-		runID).Scan(&act, &actSnap); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if act != 0 && act != runID && (!actSnap.Valid || actSnap.String == snapNone) {
-		still, err := sharedActivity(act)
-		if err != nil {
-			return err
-		}
-		if !still {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM user_activity WHERE run_id = ?", act); err != nil {
+		for _, t := range sh.tables {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run_id = ?", from); err != nil {
 				return err
 			}
 		}
