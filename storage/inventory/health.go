@@ -450,7 +450,7 @@ const dropChunk = 500
 // as empty. Tables without a rowid are left to dropSnapshot.
 func (s *Store) dropSnapshotChunked(ctx context.Context, runID int64) {
 	for _, t := range snapshotTables() {
-		if t == "user_activity" || t == "sync_state" || t == "run_figures" {
+		if t == "user_activity" || t == "sync_state" || t == "run_figures" || t == "run_tenant" {
 			continue
 		}
 		of := "run_id = ?"

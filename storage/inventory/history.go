@@ -162,30 +162,39 @@ func readHistoryCounts(ctx context.Context, q querier, run int64, staged *histor
 		skus, err := readHistorySKUs(ctx, q, run)
 		return staged.tenant, skus, err
 	}
-	var t HistoryTenant
-	users, err := usersOf(ctx, q, "", run)
-	if err != nil {
-		return t, nil, err
-	}
-	rows, err := q.QueryContext(ctx, `SELECT count(*), coalesce(sum(account_enabled <> 0), 0),
-		coalesce(sum(user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0), 0),
-		coalesce(sum(assigned_licenses <> '[]' AND assigned_licenses <> ''), 0)
-		FROM users WHERE `+users)
-	if err != nil {
-		return t, nil, fmt.Errorf("count the users for the history: %w", err)
-	}
-	for rows.Next() {
-		if err := rows.Scan(&t.Users, &t.Enabled, &t.Guests, &t.Licensed); err != nil {
-			rows.Close()
+	t, ok := HistoryTenant{}, false
+	var err error
+	if staged != nil {
+		// A delta run's: the previous run's and its changed users'.
+		if t, ok, err = deltaTenant(ctx, q, run, staged.prevRun); err != nil {
 			return t, nil, err
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return t, nil, err
+	if !ok {
+		users, err := usersOf(ctx, q, "", run)
+		if err != nil {
+			return t, nil, err
+		}
+		if t, err = countTenant(ctx, q, users); err != nil {
+			return t, nil, err
+		}
 	}
 	skus, err := readHistorySKUs(ctx, q, run)
 	return t, skus, err
+}
+
+// countTenant counts the tenant figures of the users rows the condition
+// users selects.
+func countTenant(ctx context.Context, q querier, users string) (HistoryTenant, error) {
+	var t HistoryTenant
+	err := q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(account_enabled <> 0), 0),
+		coalesce(sum(user_type = 'Guest' OR user_type = '' AND instr(upper(upn), '#EXT#') > 0), 0),
+		coalesce(sum(assigned_licenses <> '[]' AND assigned_licenses <> ''), 0)
+		FROM users WHERE `+users).Scan(&t.Users, &t.Enabled, &t.Guests, &t.Licensed)
+	if err != nil {
+		return t, fmt.Errorf("count the users for the history: %w", err)
+	}
+	return t, nil
 }
 
 // readHistorySKUs reads a run's SKUs' own figures for the history.

@@ -27,6 +27,39 @@ import (
 // changed are the rows it bore and the previous snapshot's rows it marked
 // died (share.go): replaced, removed or not listed again.
 
+// deltaTenant counts run's tenant figures from those stored with prev
+// (the current snapshot, which run changed): prev's minus the rows run
+// marked died plus those it bore. ok is false when prev has none stored.
+// Counting all users was 0.6 s of an incremental run at 1,000,000.
+func deltaTenant(ctx context.Context, q querier, run, prev int64) (HistoryTenant, bool, error) {
+	var t HistoryTenant
+	err := q.QueryRowContext(ctx, "SELECT users, enabled, guests, licensed FROM run_tenant WHERE run_id = ?", prev).
+		Scan(&t.Users, &t.Enabled, &t.Guests, &t.Licensed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, false, nil
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("read the figures of the previous import: %w", err)
+	}
+	l, err := lineageOf(ctx, q, run)
+	if err != nil {
+		return t, false, err
+	}
+	gone, err := countTenant(ctx, q, fmt.Sprintf("lineage = %d AND died = %d", l, run))
+	if err != nil {
+		return t, false, err
+	}
+	born, err := countTenant(ctx, q, usersBornIn("", l, run))
+	if err != nil {
+		return t, false, err
+	}
+	t.Users += born.Users - gone.Users
+	t.Enabled += born.Enabled - gone.Enabled
+	t.Guests += born.Guests - gone.Guests
+	t.Licensed += born.Licensed - gone.Licensed
+	return t, true, nil
+}
+
 // storedFigures reads the inactive and overlapping seats stored with run
 // under key; ok is false when there are none under it.
 func storedFigures(ctx context.Context, q querier, run int64, key string) (map[string][2]int, bool, error) {
@@ -53,10 +86,19 @@ func storedFigures(ctx context.Context, q querier, run int64, key string) (map[s
 	return out, len(out) > 0, nil
 }
 
-// writeRunFigures stores the run's inactive and overlapping seats under
-// key (inside Finish's promotion).
-func writeRunFigures(ctx context.Context, tx execer, run int64, key string, skus []HistorySKU) error {
-	for _, s := range skus {
+// writeRunFigures stores the run's tenant figures, and its inactive and
+// overlapping seats under key when it has them (inside Finish's
+// promotion).
+func writeRunFigures(ctx context.Context, tx execer, run int64, day *historyDay, key string) error {
+	t := day.tenant
+	if _, err := tx.ExecContext(ctx, `INSERT INTO run_tenant (run_id, users, enabled, guests, licensed) VALUES (?, ?, ?, ?, ?)`,
+		run, t.Users, t.Enabled, t.Guests, t.Licensed); err != nil {
+		return fmt.Errorf("write the history: %w", err)
+	}
+	if !day.figured || key == "" {
+		return nil
+	}
+	for _, s := range day.skus {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO run_figures (run_id, sku_id, figures_key, inactive, overlapping) VALUES (?, ?, ?, ?, ?)`,
 			run, s.SkuID, key, s.InactiveAssigned, s.Overlapping); err != nil {
 			return fmt.Errorf("write the history: %w", err)

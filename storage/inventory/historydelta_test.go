@@ -62,8 +62,8 @@ var propHistory = HistoryOptions{Key: "k1", Figures: func(_ context.Context, f *
 	return out, nil
 }}
 
-// historyDayFacts is the connection c1's history row of each SKU on the
-// day of now.
+// historyDayFacts is the connection c1's history rows of the tenant and
+// of each SKU on the day of now.
 func historyDayFacts(t *testing.T, s *Store, now time.Time) string {
 	t.Helper()
 	rows, err := s.HistorySKUs(context.Background(), "c1", HistoryQuery{Since: now, Until: now})
@@ -71,7 +71,11 @@ func historyDayFacts(t *testing.T, s *Store, now time.Time) string {
 		t.Fatal(err)
 	}
 	slices.SortFunc(rows, func(a, b HistorySKU) int { return strings.Compare(a.SkuID, b.SkuID) })
-	return fmt.Sprintf("%+v", rows)
+	tenant, err := s.HistoryTenants(context.Background(), "c1", HistoryQuery{Since: now, Until: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%+v %+v", tenant, rows)
 }
 
 // TestHistoryDeltaFallsBack: a run works out its figures from the

@@ -254,7 +254,7 @@ const (
 
 // snapshotTables are the per-run tables, children before parents.
 func snapshotTables() []string {
-	t := []string{"run_figures", "sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals", "license_groups", "sign_ins"}
+	t := []string{"run_figures", "run_tenant", "sync_state", "user_activity", "plan_dict", "users", "sku_plans", "skus", "service_principals", "license_groups", "sign_ins"}
 	for _, r := range reportSpecs {
 		t = append(t, r.Table)
 	}
@@ -462,6 +462,15 @@ func schemaStatements() []string {
 			overlapping INTEGER NOT NULL,
 			PRIMARY KEY (run_id, sku_id)
 		) WITHOUT ROWID`,
+		// A good run's tenant figures as its history day has them: the
+		// next run counts its own from them and its changed users.
+		`CREATE TABLE IF NOT EXISTS run_tenant (
+			run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+			users INTEGER NOT NULL,
+			enabled INTEGER NOT NULL,
+			guests INTEGER NOT NULL,
+			licensed INTEGER NOT NULL
+		)`,
 		// The history (history.go): names once, then integers only.
 		`CREATE TABLE IF NOT EXISTS history_names (
 			id INTEGER PRIMARY KEY,

@@ -1182,10 +1182,8 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 			if err := writeHistoryDay(ctx, w.conn, day, true); err != nil {
 				return err
 			}
-			if day.figured && out.History.Key != "" {
-				if err := writeRunFigures(ctx, w.conn, w.id, out.History.Key, day.skus); err != nil {
-					return err
-				}
+			if err := writeRunFigures(ctx, w.conn, w.id, day, out.History.Key); err != nil {
+				return err
 			}
 			_, err := w.conn.ExecContext(ctx, `INSERT INTO current (connection_id, run_id) VALUES (?, ?)
 			ON CONFLICT (connection_id) DO UPDATE SET run_id = excluded.run_id`, w.info.ConnectionID, w.id)
