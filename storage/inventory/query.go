@@ -489,22 +489,21 @@ func (s *Store) CountReportRows(ctx context.Context, connID string, kind ReportK
 // those of an earlier run it shares (an incremental run within
 // ReportsMaxAge, see RunWriter.ShareReports).
 func (s *Store) reportRun(ctx context.Context, run int64) (int64, error) {
-	var from int64
-	if err := s.db.QueryRowContext(ctx, "SELECT reports_run FROM runs WHERE id = ?", run).Scan(&from); err != nil {
-		return 0, fmt.Errorf("read run %d: %w", run, err)
-	}
-	if from != 0 {
-		return from, nil
-	}
-	return run, nil
+	return s.sharedRun(ctx, run, "reports_run")
 }
 
 // activityRun is the run whose user_activity rows give run's snapshot
 // its users' last activity: its own, or those of the run whose report
 // rows it shares (activity_run), which it no longer copies.
 func (s *Store) activityRun(ctx context.Context, run int64) (int64, error) {
+	return s.sharedRun(ctx, run, "activity_run")
+}
+
+// sharedRun is the run named by run's column col (reports_run,
+// activity_run), or run itself when it names none.
+func (s *Store) sharedRun(ctx context.Context, run int64, col string) (int64, error) {
 	var from int64
-	if err := s.db.QueryRowContext(ctx, "SELECT activity_run FROM runs WHERE id = ?", run).Scan(&from); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT "+col+" FROM runs WHERE id = ?", run).Scan(&from); err != nil {
 		return 0, fmt.Errorf("read run %d: %w", run, err)
 	}
 	if from != 0 {
