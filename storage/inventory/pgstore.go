@@ -127,6 +127,16 @@ func (s *Store) migratePG(ctx context.Context) error {
 			return tx.Commit()
 		}
 	}
+	// Columns earlier builds lacked whose values are filled in once,
+	// as SQLite's migration does (an empty new database fills nothing).
+	missingKey, err := pgMissingColumn(ctx, tx, "users", "name_key")
+	if err != nil {
+		return err
+	}
+	missingAsOf, err := pgMissingColumn(ctx, tx, "runs", "activity_as_of")
+	if err != nil {
+		return err
+	}
 	stmts := append(pgCompat(), pgDDL(schemaStatements())...)
 	for _, c := range pgAddedColumns {
 		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1], c[2])))
@@ -149,6 +159,16 @@ func (s *Store) migratePG(ctx context.Context) error {
 	}
 	if err := migrateShared(ctx, tx); err != nil {
 		return err
+	}
+	if missingKey {
+		if err := fillNameKey(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if missingAsOf {
+		if err := fillActivityAsOf(ctx, tx); err != nil {
+			return err
+		}
 	}
 	// The BI views, as in SQLite: dropped and made again over the tables
 	// as they are now (PostgreSQL cannot replace a view whose columns
@@ -191,6 +211,15 @@ func (s *Store) migratePG(ctx context.Context) error {
 // right edge.
 var pgIndexes = [][2]string{
 	{"users_rowid", "CREATE INDEX IF NOT EXISTS users_rowid ON users(rowid)"},
+}
+
+// pgMissingColumn reports whether the schema lacks table.column (also
+// when it lacks the table).
+func pgMissingColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var has bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?)`, table, column).Scan(&has)
+	return !has, err
 }
 
 // pgHasIndexes reports whether the database has pgIndexes. Asking the
