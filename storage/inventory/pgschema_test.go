@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -96,5 +97,62 @@ func TestPostgresNoSchemaToCreateIn(t *testing.T) {
 				t.Errorf("%s: the error does not say %q: %v", c.query, w, err)
 			}
 		}
+	}
+}
+
+// A BI role's grants on the views survive their recreation by a build
+// with other view definitions: it reads what it was given, and no more.
+func TestPostgresViewGrantsKept(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	s, err := OpenURL(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	importUsers(t, s, "c1", testUsers(3, "u"), Outcome{})
+	bi, biURL := pgtest.NewRole(t, db, "GRANT USAGE ON SCHEMA public TO %[1]s")
+	for _, st := range []string{"GRANT SELECT ON beacon_users TO " + bi, "GRANT SELECT ON beacon_licenses TO PUBLIC"} {
+		if _, err := s.db.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	viewOID := func() (oid int64) {
+		if err := s.db.QueryRowContext(ctx, "SELECT 'beacon_users'::regclass::oid").Scan(&oid); err != nil {
+			t.Fatal(err)
+		}
+		return oid
+	}
+	before := viewOID()
+	// What a build with other view definitions finds: views to recreate.
+	if _, err := s.db.ExecContext(ctx, "UPDATE beacon_schema SET views = 'another build'"); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenURL(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if viewOID() == before {
+		t.Fatal("opening did not recreate the views")
+	}
+	reader, err := OpenURL(ctx, biURL, Options{})
+	if err == nil {
+		reader.Close()
+		t.Fatal("the BI role, which may not create, opened the inventory as a beacon")
+	}
+	conn, err := sql.Open("pgx", biURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	for _, v := range []string{"beacon_users", "beacon_licenses"} {
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+v).Scan(&n); err != nil || n == 0 {
+			t.Errorf("the BI role reads %d rows of %s after the views were recreated (%v)", n, v, err)
+		}
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM beacon_runs").Scan(&n); err == nil {
+		t.Error("the BI role reads beacon_runs, which it was never given")
 	}
 }

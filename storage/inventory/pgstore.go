@@ -185,6 +185,10 @@ func (s *Store) migratePG(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	grants, err := pgViewGrants(ctx, tx)
+	if err != nil {
+		return err
+	}
 	for _, n := range old {
 		if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS "`+n+`"`); err != nil {
 			return fmt.Errorf("drop view %s: %w", n, err)
@@ -192,6 +196,11 @@ func (s *Store) migratePG(ctx context.Context) error {
 	}
 	if err := createViews(ctx, tx); err != nil {
 		return err
+	}
+	for _, st := range grants {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("keep the BI views' grants (%s): %w", st, err)
+		}
 	}
 	for _, st := range []string{`CREATE TABLE IF NOT EXISTS beacon_schema (version INTEGER NOT NULL, views TEXT NOT NULL)`,
 		`DELETE FROM beacon_schema`} {
