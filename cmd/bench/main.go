@@ -13,8 +13,11 @@
 // Issue 21 (scale.go): --growth imports 10,000 / 100,000 / 1,000,000 users
 // (or --users) into SQLite and reports how wall, CPU per user, peak RSS and
 // the database grow, then how long an incremental import takes after 0.1%
-// of the users changed; --store postgres imports 100,000 users into SQLite and
-// into a throw-away PostgreSQL server (internal/pgtest) and compares them.
+// of the users changed; --store postgres imports 100,000 users (or --users)
+// into SQLite and into a throw-away PostgreSQL server (internal/pgtest),
+// each followed by an incremental import after 0.1% change, and compares
+// them (printing the PostgreSQL statements of the incremental run that
+// take over 50 ms).
 // Each writes its own section of the --write file.
 //
 // The process measured is cmd/bench/beaconcli (cmd/beacon/cli without
@@ -69,7 +72,7 @@ func main() {
 	write := flag.String("write", "", "update this markdown file's issue-7 section with the results")
 	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
 	grow := flag.Bool("growth", false, "issue 21: full imports at --users (default 10000,100000,1000000) into SQLite, each followed by an incremental one after 0.1% change: cost growth with the tenant")
-	store := flag.String("store", "", "issue 21: \"postgres\" imports --users (default 100000) into SQLite and into a throw-away PostgreSQL server")
+	store := flag.String("store", "", "issue 21: \"postgres\" imports --users (default 100000) into SQLite and into a throw-away PostgreSQL server, each followed by an incremental import after 0.1% change")
 	scaleLat := flag.Duration("scale-latency", 150*time.Millisecond, "per-request latency of the --growth and --store runs")
 	flag.Parse()
 	usersSet := false
@@ -185,7 +188,7 @@ func runScale(grow bool, store, sizes string, usersSet bool, lat time.Duration, 
 		if err != nil {
 			return err
 		}
-		head := machine() + " Command: `go run ./cmd/bench --store postgres` (part of `make bench`), `execute --full` into SQLite, then into a throw-away PostgreSQL server (fsync off) on the same machine."
+		head := machine() + " Command: `go run ./cmd/bench --store postgres` (part of `make bench`), `execute --full` into SQLite, then into a throw-away PostgreSQL server (fsync off) on the same machine; after each, 0.1% of the users changed in the simulator, then `execute` (incremental) into the same store."
 		rows, err := compareStores(tmp, bin, ns, lat)
 		if err != nil {
 			return err

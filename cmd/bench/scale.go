@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -117,26 +118,42 @@ func eachSize(sizes []int, step func(n int) ([]scaleRow, error)) ([]scaleRow, er
 // of mode "incremental"). It then removes the folder (at a million users
 // it holds gigabytes).
 func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) ([]scaleRow, error) {
+	return storeImport(tmp, bin, n, lat, incremental, "SQLite", nil, func(dir string) (int64, error) { return dirSize(dir), nil })
+}
+
+// storeImport is sqliteImport into either store: env chooses it
+// (BEACON_STORE), size measures its database on disk given the config
+// folder.
+func storeImport(tmp, bin string, n int, lat time.Duration, incremental bool, store string, env []string,
+	size func(dir string) (int64, error)) ([]scaleRow, error) {
 	var rows []scaleRow
 	var then func(*m365sim.Server, string) error
 	if incremental {
 		then = func(sim *m365sim.Server, dir string) error {
-			rows = append(rows, scaleRow{store: "SQLite", dbSize: dirSize(dir)}) // the full import's, filled in below
+			full, err := size(dir)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, scaleRow{store: store, dbSize: full}) // the full import's, filled in below
 			sum := sim.Tenant().Mutate(2, incrementalShare)
 			if p := os.Getenv("BENCH_PROFILE_INCREMENTAL"); p != "" {
 				// Where the incremental run's time goes, as for --users' runs.
 				os.Setenv("BEACON_CPUPROFILE", p)
 				defer os.Unsetenv("BEACON_CPUPROFILE")
 			}
-			r, err := execute(bin, dir, []string{"execute", "Bench", quiet()})
+			r, err := execute(bin, dir, []string{"execute", "Bench", quiet()}, env...)
 			r.users, r.latency, r.mode = n, lat, "incremental"
 			r.note = fmt.Sprintf("+%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
-			fmt.Fprintf(os.Stderr, "bench: %d users, incremental (%s): wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
-			rows = append(rows, scaleRow{result: r, store: "SQLite", dbSize: dirSize(dir)})
+			fmt.Fprintf(os.Stderr, "bench: %d users, %s, incremental (%s): wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, store, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
+			after, serr := size(dir)
+			rows = append(rows, scaleRow{result: r, store: store, dbSize: after})
+			if err == nil {
+				err = serr
+			}
 			return err
 		}
 	}
-	r, dir, err := fullImport(tmp, bin, n, lat, nil, then)
+	r, dir, err := fullImport(tmp, bin, n, lat, env, then)
 	if dir != "" {
 		defer os.RemoveAll(dir)
 	}
@@ -144,14 +161,18 @@ func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) (
 		return nil, err
 	}
 	if !incremental {
-		return []scaleRow{{result: r, store: "SQLite", dbSize: dirSize(dir)}}, nil
+		sz, err := size(dir)
+		return []scaleRow{{result: r, store: store, dbSize: sz}}, err
 	}
 	rows[0].result = r
 	return rows, nil
 }
 
 // compareStores imports each size into SQLite, then into a database on a
-// throw-away PostgreSQL server.
+// throw-away PostgreSQL server, each followed by an incremental import
+// after 0.1% of the users changed. The PostgreSQL server logs the
+// incremental run's statements that take over slowStatement, which the
+// benchmark prints (how long marking the replaced rows takes).
 func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow, error) {
 	url, stop, err := pgtest.StartServer("bench")
 	if err != nil {
@@ -159,26 +180,88 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 	}
 	defer stop()
 	return eachSize(sizes, func(n int) ([]scaleRow, error) {
-		rows, err := sqliteImport(tmp, bin, n, lat, false)
+		rows, err := sqliteImport(tmp, bin, n, lat, true)
 		if err != nil {
 			return nil, err
 		}
 		if err := resetDB(url); err != nil {
 			return nil, err
 		}
-		r, dir, err := fullImport(tmp, bin, n, lat, []string{"BEACON_STORE=" + url}, nil)
-		if dir != "" {
-			defer os.RemoveAll(dir)
-		}
+		logged, from := 0, int64(0)
+		pg, err := storeImport(tmp, bin, n, lat, true, "PostgreSQL", []string{"BEACON_STORE=" + url}, func(string) (int64, error) {
+			// Called after the full import, then after the incremental
+			// one: the statements logged in between are the latter's.
+			logged++
+			if logged == 1 {
+				if from, err = logSlow(url); err != nil {
+					return 0, err
+				}
+			} else {
+				printSlow(url, from)
+			}
+			return pgSize(url)
+		})
 		if err != nil {
 			return nil, err
 		}
-		size, err := pgSize(url)
-		if err != nil {
-			return nil, err
-		}
-		return append(rows, scaleRow{result: r, store: "PostgreSQL", dbSize: size}), nil
+		return append(rows, pg...), nil
 	})
+}
+
+// slowStatement is the duration above which the PostgreSQL server logs
+// the incremental run's statements.
+const slowStatement = "50ms"
+
+// logSlow makes the server log, from the next session on, the statements
+// of the benchmark database that take over slowStatement, into its log
+// (server.log in the folder the address's host names). It returns the
+// log's length so far, where printSlow starts.
+func logSlow(url string) (int64, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if _, err = db.ExecContext(context.Background(), "ALTER DATABASE bench SET log_min_duration_statement = '"+slowStatement+"'"); err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(serverLog(url))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// serverLog is the log of the throw-away server whose database url names.
+func serverLog(url string) string {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(u.Query().Get("host"), "server.log")
+}
+
+// printSlow prints the statements the server logged as slow after from
+// (bytes into its log), and stops it logging them.
+func printSlow(url string, from int64) {
+	if db, err := sql.Open("pgx", url); err == nil {
+		db.ExecContext(context.Background(), "ALTER DATABASE bench RESET log_min_duration_statement")
+		db.Close()
+	}
+	b, err := os.ReadFile(serverLog(url))
+	if err != nil || int64(len(b)) < from {
+		fmt.Fprintf(os.Stderr, "bench: the PostgreSQL log: %v\n", err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "bench: PostgreSQL statements of the incremental run over %s:\n", slowStatement)
+	for _, l := range strings.Split(string(b[from:]), "\n") {
+		if strings.Contains(l, "duration:") {
+			if len(l) > 400 {
+				l = l[:400] + "…"
+			}
+			fmt.Fprintln(os.Stderr, "  ", l)
+		}
+	}
 }
 
 // resetDB empties the benchmark database, so each size starts from none.
@@ -278,23 +361,32 @@ func renderIncremental(head string, rows []scaleRow) string {
 }
 
 // renderStores is the store comparison: PostgreSQL's wall time against
-// SQLite's at the same size (issue 21 asks for within 1.5×).
+// SQLite's at the same size and run (issue 21 asks for within 1.5× of the
+// full import), the incremental run after 0.1% change below each full one.
 func renderStores(head string, rows []scaleRow) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n| users | latency | store | wall | × SQLite's wall | CPU | CPU per user | peak RSS | database on disk |\n|---|---|---|---|---|---|---|---|---|\n", head)
-	sqlite := map[int]result{}
+	fmt.Fprintf(&b, "%s\n\n| users | latency | store | run | wall | × SQLite's wall | CPU | CPU per user | peak RSS | database on disk after it |\n|---|---|---|---|---|---|---|---|---|---|\n", head)
+	type key struct {
+		users int
+		mode  string
+	}
+	sqlite := map[key]result{}
 	for _, r := range rows {
 		if r.store == "SQLite" {
-			sqlite[r.users] = r.result
+			sqlite[key{r.users, r.mode}] = r.result
 		}
 	}
 	for _, r := range rows {
 		ratio := "—"
-		if s, ok := sqlite[r.users]; ok && s.wall > 0 {
+		if s, ok := sqlite[key{r.users, r.mode}]; ok && s.wall > 0 {
 			ratio = fmt.Sprintf("%.2f", r.wall.Seconds()/s.wall.Seconds())
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %.2f s | %s | %.2f s | %.1f µs | %.0f MB | %s |\n",
-			r.users, r.latency, r.store, r.wall.Seconds(), ratio, r.cpu.Seconds(), perUser(r.result), r.rssMB, mb(r.dbSize))
+		run := r.mode
+		if r.note != "" {
+			run += " (" + r.note + ")"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %.2f s | %s | %.2f s | %.1f µs | %.0f MB | %s |\n",
+			r.users, r.latency, r.store, run, r.wall.Seconds(), ratio, r.cpu.Seconds(), perUser(r.result), r.rssMB, mb(r.dbSize))
 	}
 	return b.String()
 }

@@ -61,14 +61,20 @@ func TestRenderIncremental(t *testing.T) {
 	}
 }
 
-// PostgreSQL's wall time is compared with SQLite's at the same size.
+// PostgreSQL's wall time is compared with SQLite's at the same size and
+// run: the full import with the full import, the incremental with the
+// incremental.
 func TestRenderStoresRatio(t *testing.T) {
+	mode := func(r scaleRow, m, note string) scaleRow { r.mode, r.note = m, note; return r }
 	out := renderStores("head", []scaleRow{
-		row("SQLite", 100000, 10*time.Second, time.Second),
-		row("PostgreSQL", 100000, 13*time.Second, time.Second),
-		row("PostgreSQL", 10000, 2*time.Second, time.Second),
+		mode(row("SQLite", 100000, 10*time.Second, time.Second), "full", ""),
+		mode(row("SQLite", 100000, 2*time.Second, time.Second), "incremental", "+1 −1 users"),
+		mode(row("PostgreSQL", 100000, 13*time.Second, time.Second), "full", ""),
+		mode(row("PostgreSQL", 100000, 3*time.Second, time.Second), "incremental", "+1 −1 users"),
+		mode(row("PostgreSQL", 10000, 2*time.Second, time.Second), "full", ""),
 	})
-	for _, want := range []string{"| 100000 | 150ms | SQLite | 10.00 s | 1.00 |", "| 100000 | 150ms | PostgreSQL | 13.00 s | 1.30 |", "| 10000 | 150ms | PostgreSQL | 2.00 s | — |"} {
+	for _, want := range []string{"| 100000 | 150ms | SQLite | full | 10.00 s | 1.00 |", "| 100000 | 150ms | PostgreSQL | full | 13.00 s | 1.30 |",
+		"| 100000 | 150ms | PostgreSQL | incremental (+1 −1 users) | 3.00 s | 1.50 |", "| 10000 | 150ms | PostgreSQL | full | 2.00 s | — |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)
 		}

@@ -114,6 +114,49 @@ func NewDB(t testing.TB) string {
 	return s.URL(name)
 }
 
+// NewRole creates a login role that is no superuser, no database owner
+// and holds no privileges, for tests of what a beacon can do with the
+// rights a DBA gives it; setup runs as the superuser in the database of
+// dbURL (CREATE SCHEMA ... AUTHORIZATION role, grants), with %[1]s
+// standing for the role's name. It returns the role's name and dbURL with
+// that role as the user. Its objects and the role are dropped when t
+// ends (before the database).
+func NewRole(t testing.TB, dbURL string, setup ...string) (role, roleURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role = fmt.Sprintf("r%d_%d", os.Getpid(), seq.Add(1))
+	if _, err := db.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"); err != nil {
+		db.Close()
+		t.Fatalf("create the test role: %v", err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, st := range []string{"DROP OWNED BY " + role + " CASCADE", "DROP ROLE " + role} {
+			if _, err := db.ExecContext(ctx, st); err != nil {
+				t.Errorf("%s: %v", st, err)
+			}
+		}
+	})
+	for _, st := range setup {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(st, role)); err != nil {
+			t.Fatalf("%s: %v", fmt.Sprintf(st, role), err)
+		}
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return role, u.String()
+}
+
 // URL is the address of database name on the server: the Unix socket's
 // folder as the host, the superuser, no password (trust authentication).
 func (s *Server) URL(name string) string {

@@ -200,66 +200,63 @@ func testFailedRunWritesNoHistory(t *testing.T, s *Store) {
 }
 
 // TestBackfillOnUpgrade turns a database back into a schema-1 one (no
-// history tables) with kept snapshots, reopens it, and checks the
-// snapshots seed the history once.
+// history tables, no BI views) with kept snapshots, reopens it, and checks
+// the snapshots seed the history once, in both stores.
 func TestBackfillOnUpgrade(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), FileName)
-	start := time.Date(clock.Now().Year(), 5, 1, 9, 0, 0, 0, time.UTC)
-	fc := clock.NewFake(start)
-	s, err := Open(ctx, path, Options{Now: fc.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	us := testUsers(4, "u")
-	importUsers(t, s, "c1", us, Outcome{})
-	fc.Advance(24 * time.Hour)
-	us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
-	importUsers(t, s, "c1", us, Outcome{})
-	for _, st := range []string{"DROP TABLE history_names", "DROP TABLE history_skus", "DROP TABLE history_tenant",
-		"DROP TABLE history_events", "DROP TABLE history_meta", "PRAGMA user_version = 1"} {
-		if _, err := s.db.Exec(st); err != nil {
+	forEachStoreReopen(t, func(t *testing.T, open func(Options) *Store) {
+		ctx := context.Background()
+		start := time.Date(clock.Now().Year(), 5, 1, 9, 0, 0, 0, time.UTC)
+		fc := clock.NewFake(start)
+		s := open(Options{Now: fc.Now})
+		us := testUsers(4, "u")
+		importUsers(t, s, "c1", us, Outcome{})
+		fc.Advance(24 * time.Hour)
+		us[1].AssignedLicenses = []AssignedLicense{{SkuID: skuE5, DisabledPlans: []string{}}}
+		importUsers(t, s, "c1", us, Outcome{})
+		// PostgreSQL drops no table a view reads: the views first.
+		var stmts []string
+		for _, v := range biViews() {
+			stmts = append(stmts, "DROP VIEW "+v.name)
+		}
+		stmts = append(stmts, "DROP TABLE history_names", "DROP TABLE history_skus", "DROP TABLE history_tenant",
+			"DROP TABLE history_events", "DROP TABLE history_meta")
+		for _, st := range stmts {
+			if _, err := s.db.Exec(st); err != nil {
+				t.Fatalf("%s: %v", st, err)
+			}
+		}
+		setSchemaVersion(t, s, 1)
+		s.Close()
+		s = open(Options{Now: fc.Now})
+		if pending, err := s.HistoryBackfillPending(ctx); err != nil || !pending {
+			t.Fatalf("back-fill pending %v, %v", pending, err)
+		}
+		calls := 0
+		fn := func(context.Context, *LicenseFacts) (HistoryFigures, error) { calls++; return nil, nil }
+		if err := s.BackfillHistory(ctx, fn); err != nil {
 			t.Fatal(err)
 		}
-	}
-	s.Close()
-	s, err = Open(ctx, path, Options{Now: fc.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if pending, err := s.HistoryBackfillPending(ctx); err != nil || !pending {
-		t.Fatalf("back-fill pending %v, %v", pending, err)
-	}
-	calls := 0
-	fn := func(context.Context, *LicenseFacts) (HistoryFigures, error) { calls++; return nil, nil }
-	if err := s.BackfillHistory(ctx, fn); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.BackfillHistory(ctx, fn); err != nil {
-		t.Fatal(err)
-	}
-	if calls != 2 {
-		t.Fatalf("the figures were asked %d times, want once per kept snapshot (2)", calls)
-	}
-	tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{})
-	events, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{})
-	if len(tenants) != 2 || len(events) != 1 || events[0].Kind != EventAssigned || events[0].SkuID != skuE5 {
-		t.Fatalf("seeded %+v, events %+v", tenants, events)
-	}
-	var v int
-	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != schemaVersion {
-		t.Fatalf("schema version %d", v)
-	}
+		if err := s.BackfillHistory(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 2 {
+			t.Fatalf("the figures were asked %d times, want once per kept snapshot (2)", calls)
+		}
+		tenants, _ := s.HistoryTenants(ctx, "c1", HistoryQuery{})
+		events, _ := s.HistoryEvents(ctx, "c1", HistoryQuery{})
+		if len(tenants) != 2 || len(events) != 1 || events[0].Kind != EventAssigned || events[0].SkuID != skuE5 {
+			t.Fatalf("seeded %+v, events %+v", tenants, events)
+		}
+		if v := schemaVersionOf(t, s); v != schemaVersion {
+			t.Fatalf("schema version %d", v)
+		}
+	})
 	// A new database has nothing to seed.
-	n, err := Open(ctx, filepath.Join(t.TempDir(), FileName), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	if pending, _ := n.HistoryBackfillPending(ctx); pending {
-		t.Fatal("a new database waits for a back-fill")
-	}
+	forEachStore(t, Options{}, func(t *testing.T, n *Store) {
+		if pending, err := n.HistoryBackfillPending(context.Background()); err != nil || pending {
+			t.Fatalf("a new database waits for a back-fill (%v)", err)
+		}
+	})
 }
 
 // TestHistorySize measures the bytes a SKU-day costs: three years of a

@@ -56,6 +56,7 @@ func RedactURL(location string) string {
 // pgConnector opens pgx connections wrapped in pgConn.
 type pgConnector struct {
 	inner driver.Connector
+	stmts *pgStatements
 }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -63,7 +64,11 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{Conn: dc.(*stdlib.Conn)}, nil
+	pc := &pgConn{Conn: dc.(*stdlib.Conn), stmts: c.stmts}
+	if c.stmts != nil {
+		pc.gen = c.stmts.gen.Load()
+	}
+	return pc, nil
 }
 
 func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -85,7 +90,7 @@ func openPostgres(location string) (*sql.DB, error) {
 		host, _ := os.Hostname()
 		cfg.RuntimeParams["application_name"] = sessionName(host, os.Getpid())
 	}
-	return sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg)}), nil
+	return sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg), stmts: &pgStatements{}}), nil
 }
 
 // redactErr is err with the URL's password, should it appear, masked.
@@ -110,12 +115,14 @@ func redactErr(err error, location string) error {
 // pgConn is a pgx connection that takes the store's SQLite-flavoured SQL.
 type pgConn struct {
 	*stdlib.Conn
+	stmts *pgStatements // the store's generation of statements (pgstale.go)
+	gen   int64         // the generation this connection's statements are of
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	st, err := c.Conn.PrepareContext(ctx, rebind(query))
 	if err != nil {
-		return nil, err
+		return nil, schemaChangedErr(err)
 	}
 	return pgStmt{st.(*stdlib.Stmt)}, nil
 }
@@ -135,11 +142,21 @@ func (s pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (dri
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, rebind(query), intFlags(args))
+	query, args = rebind(query), intFlags(args)
+	res, err := c.Conn.ExecContext(ctx, query, args)
+	if err != nil {
+		return retryStale(c, err, func() (driver.Result, error) { return c.Conn.ExecContext(ctx, query, args) })
+	}
+	return res, nil
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, rebind(query), intFlags(args))
+	query, args = rebind(query), intFlags(args)
+	rows, err := c.Conn.QueryContext(ctx, query, args)
+	if err != nil {
+		return retryStale(c, err, func() (driver.Rows, error) { return c.Conn.QueryContext(ctx, query, args) })
+	}
+	return rows, nil
 }
 
 // CheckNamedValue stores booleans as the integers 0 and 1, as SQLite does

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/internal/clock"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // OpenLocation opens the store a location names: a postgres:// URL (a
@@ -30,7 +32,8 @@ func OpenLocation(ctx context.Context, location, configDir string, opts Options)
 
 // OpenURL opens the inventory in the PostgreSQL database at location
 // (postgres://user@host/db?sslmode=...; a password may be in the URL, in
-// PGPASSWORD or in PGPASSFILE), creating or updating its tables. A
+// PGPASSWORD or in PGPASSFILE), creating or updating its tables in the
+// session's current schema (search_path=SCHEMA in the URL chooses it). A
 // database written by a newer build is refused. Several beacons, on one
 // machine or many, may use the same database at once.
 //
@@ -128,6 +131,16 @@ func (s *Store) migratePG(ctx context.Context) error {
 			return tx.Commit()
 		}
 	}
+	// Columns earlier builds lacked whose values are filled in once,
+	// as SQLite's migration does (an empty new database fills nothing).
+	missingKey, err := pgMissingColumn(ctx, tx, "users", "name_key")
+	if err != nil {
+		return err
+	}
+	missingAsOf, err := pgMissingColumn(ctx, tx, "runs", "activity_as_of")
+	if err != nil {
+		return err
+	}
 	stmts := append(pgCompat(), pgDDL(schemaStatements())...)
 	for _, c := range pgAddedColumns {
 		stmts = append(stmts, pgType(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", c[0], c[1], c[2])))
@@ -143,18 +156,37 @@ func (s *Store) migratePG(ctx context.Context) error {
 	for _, t := range finishedTables() {
 		stmts = append(stmts, "ALTER TABLE "+t+" ALTER COLUMN run_id SET STATISTICS 10")
 	}
+	// Who creates, and where: for an error that says what grant is missing.
+	var role, schema string
+	if err := tx.QueryRowContext(ctx, "SELECT current_user, COALESCE(current_schema(), '')").Scan(&role, &schema); err != nil {
+		return err
+	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+			return pgCreateErr(err, role, schema)
 		}
 	}
 	if err := migrateShared(ctx, tx); err != nil {
 		return err
 	}
+	if missingKey {
+		if err := fillNameKey(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if missingAsOf {
+		if err := fillActivityAsOf(ctx, tx); err != nil {
+			return err
+		}
+	}
 	// The BI views, as in SQLite: dropped and made again over the tables
 	// as they are now (PostgreSQL cannot replace a view whose columns
 	// changed).
 	old, err := pgViews(ctx, tx)
+	if err != nil {
+		return err
+	}
+	grants, err := pgViewGrants(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -165,6 +197,11 @@ func (s *Store) migratePG(ctx context.Context) error {
 	}
 	if err := createViews(ctx, tx); err != nil {
 		return err
+	}
+	for _, st := range grants {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("keep the BI views' grants (%s): %w", st, err)
+		}
 	}
 	for _, st := range []string{`CREATE TABLE IF NOT EXISTS beacon_schema (version INTEGER NOT NULL, views TEXT NOT NULL)`,
 		`DELETE FROM beacon_schema`} {
@@ -192,6 +229,37 @@ func (s *Store) migratePG(ctx context.Context) error {
 // right edge.
 var pgIndexes = [][2]string{
 	{"users_rowid", "CREATE INDEX IF NOT EXISTS users_rowid ON users(rowid)"},
+}
+
+// pgCreateErr is the error of a statement creating the schema, in plain
+// words when the role lacks a right to it. The beacon's tables, functions
+// and views go into the first schema of the session's search_path: by
+// default the role's namesake schema if there is one, else public, where
+// PostgreSQL 15 and later let only the database's owner create.
+func pgCreateErr(err error, role, schema string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	const own = "ask the database administrator for a schema of the beacon's own (CREATE SCHEMA beacon AUTHORIZATION %[1]s;) " +
+		"and add search_path=beacon to the address (postgres://…/DB?search_path=beacon), or run ALTER ROLE %[1]s SET search_path = beacon"
+	switch pe.Code {
+	case "3F000": // invalid_schema_name: no schema of the search path exists
+		return fmt.Errorf("no schema of the search path exists for the PostgreSQL role %s to create the inventory's tables in; "+own+" (%w)", role, err)
+	case "42501": // insufficient_privilege
+		return fmt.Errorf("the PostgreSQL role %[1]s may not create or change the inventory's tables, functions and views in schema %[2]s; "+
+			own+", or GRANT CREATE ON SCHEMA %[2]s TO %[1]s; a database created by an earlier beacon under another role needs that role (%[3]w)", role, schema, err)
+	}
+	return fmt.Errorf("create schema: %w", err)
+}
+
+// pgMissingColumn reports whether the schema lacks table.column (also
+// when it lacks the table).
+func pgMissingColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var has bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?)`, table, column).Scan(&has)
+	return !has, err
 }
 
 // pgHasIndexes reports whether the database has pgIndexes. Asking the
@@ -250,7 +318,12 @@ func pgSchemaVersion(ctx context.Context, q interface {
 }
 
 // pgCompat are the SQLite functions and collation the shared queries use,
-// made in PostgreSQL so those queries run unchanged.
+// made in PostgreSQL so those queries run unchanged. They go, as the
+// tables do, into the session's current schema (the first of its
+// search_path), which may be the beacon's own schema rather than public:
+// nothing here names a schema, and the operator is looked for in that
+// schema only, since another beacon's schema in the same database is not
+// on this one's search_path.
 func pgCompat() []string {
 	return []string{
 		`CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT strpos($1, $2)'`,
@@ -277,7 +350,8 @@ func pgCompat() []string {
 		`CREATE OR REPLACE FUNCTION beacon_json_field(text, text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 			AS 'SELECT ($1::json) ->> $2'`,
 		`DO $$ BEGIN
-			IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'text'::regtype) THEN
+			IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'text'::regtype
+					AND oprnamespace = current_schema()::regnamespace) THEN
 				CREATE OPERATOR ->> (leftarg = text, rightarg = text, function = beacon_json_field);
 			END IF;
 		END $$`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/inventorybeacon/beacon/internal/pgtest"
 )
@@ -219,5 +221,38 @@ func TestPostgresPasswordNotShown(t *testing.T) {
 	q := "postgres://beacon@db.example/inv?password=" + secret + "&sslmode=require"
 	if r := RedactURL(q); strings.Contains(r, secret) || !strings.Contains(r, "sslmode=require") {
 		t.Errorf("RedactURL(%s) = %s", q, r)
+	}
+}
+
+// An incremental run sharing its reports copies the users' last activity
+// after Finish analysed the tables: PostgreSQL's statistics must count
+// those rows, or its planner takes the run for one without activity and
+// counts the active users of each SKU by scanning the activity once per
+// user (365 s at 30,000 users).
+func TestPostgresActivityCopyAnalysed(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 28, 1, 30, 0, 0, time.UTC)
+	s := openPG(t, Options{Now: func() time.Time { return now }})
+	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 40 {
+		u := tenant.newUser(r, now)
+		tenant.users[u.ID] = u
+	}
+	st := propStep{now: now, incoming: tenant.list(), rows: tenant.report(r, now.AddDate(0, 0, -2)), reports: "fresh"}
+	first := fullRun(t, s, st, st.rows, true)
+	now = now.Add(2 * time.Hour)
+	st.now, st.reports = now, "shared"
+	incrementalRun(t, s, first.ID, st, true)
+	var estimated float64
+	var rows int
+	if err := s.db.QueryRowContext(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'user_activity'::regclass").Scan(&estimated); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM user_activity").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows == 0 || int(estimated) != rows {
+		t.Fatalf("PostgreSQL's statistics count %v activity rows, the table holds %d", estimated, rows)
 	}
 }

@@ -356,9 +356,17 @@ func TestUpgradeToSharedUsers(t *testing.T) {
 // forEachStoreOpenSame runs fn for SQLite and PostgreSQL with an open
 // that opens the same database again.
 func forEachStoreOpenSame(t *testing.T, fn func(t *testing.T, open func() *Store)) {
-	opener := func(t *testing.T, open func() (*Store, error)) func() *Store {
-		return func() *Store {
-			s, err := open()
+	forEachStoreReopen(t, func(t *testing.T, open func(Options) *Store) {
+		fn(t, func() *Store { return open(Options{}) })
+	})
+}
+
+// forEachStoreReopen is forEachStoreOpenSame whose open takes the
+// options (a test's clock, Keep).
+func forEachStoreReopen(t *testing.T, fn func(t *testing.T, open func(Options) *Store)) {
+	opener := func(t *testing.T, open func(Options) (*Store, error)) func(Options) *Store {
+		return func(o Options) *Store {
+			s, err := open(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -369,12 +377,42 @@ func forEachStoreOpenSame(t *testing.T, fn func(t *testing.T, open func() *Store
 	ctx := context.Background()
 	t.Run("sqlite", func(t *testing.T) {
 		path := t.TempDir() + "/" + FileName
-		fn(t, opener(t, func() (*Store, error) { return Open(ctx, path, Options{}) }))
+		fn(t, opener(t, func(o Options) (*Store, error) { return Open(ctx, path, o) }))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		url := pgtest.NewDB(t)
-		fn(t, opener(t, func() (*Store, error) { return OpenURL(ctx, url, Options{}) }))
+		fn(t, opener(t, func(o Options) (*Store, error) { return OpenURL(ctx, url, o) }))
 	})
+}
+
+// setSchemaVersion marks s's database as written by a build of schema v,
+// as that build's migration left it: SQLite's user_version, PostgreSQL's
+// beacon_schema.
+func setSchemaVersion(t *testing.T, s *Store, v int) {
+	t.Helper()
+	st := fmt.Sprintf("PRAGMA user_version = %d", v)
+	if s.pg {
+		st = fmt.Sprintf("UPDATE beacon_schema SET version = %d", v)
+	}
+	if _, err := s.db.Exec(st); err != nil {
+		t.Fatalf("%s: %v", st, err)
+	}
+}
+
+// schemaVersionOf is the schema version s's database says it has.
+func schemaVersionOf(t *testing.T, s *Store) int {
+	t.Helper()
+	var v int
+	var err error
+	if s.pg {
+		v, err = pgSchemaVersion(context.Background(), s.db)
+	} else {
+		err = s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // toSchema2 rewrites s's users as the build before sharing kept them: a
@@ -400,16 +438,12 @@ func toSchema2(t *testing.T, s *Store) {
 	stmts := []string{"DROP VIEW beacon_users", "DROP VIEW beacon_user_licenses", "DELETE FROM users WHERE lineage <> 0", "DROP INDEX users_alive",
 		"ALTER TABLE users DROP COLUMN lineage", "ALTER TABLE users DROP COLUMN died", "ALTER TABLE users DROP COLUMN digest",
 		"DROP TABLE lineages", "CREATE INDEX users_run ON users(run_id)"}
-	if s.pg {
-		stmts = append(stmts, "UPDATE beacon_schema SET version = 2")
-	} else {
-		stmts = append(stmts, "PRAGMA user_version = 2")
-	}
 	for _, st := range stmts {
 		if _, err := s.db.Exec(st); err != nil {
 			t.Fatalf("%s: %v", st, err)
 		}
 	}
+	setSchemaVersion(t, s, 2)
 }
 
 // TestExpiredDeltaListsAgain: an incremental run whose delta link expired

@@ -597,7 +597,7 @@ func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 		return err
 	}
 	if addedKey {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET name_key = lower(display_name)"); err != nil {
+		if err := fillNameKey(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -626,13 +626,7 @@ func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 		return err
 	}
 	if addedAsOf {
-		// Runs of earlier builds: the refresh date their sync state kept,
-		// else the day (UTC) the run started, as derive counted then.
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET reports_refresh = COALESCE((SELECT s.reports_refresh FROM sync_state s WHERE s.run_id = runs.id), '')`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET activity_as_of = CASE WHEN reports_refresh <> '' THEN reports_refresh
-			ELSE strftime('%Y-%m-%d', started / 1000000000, 'unixepoch') END WHERE snapshot = 'kept'`); err != nil {
+		if err := fillActivityAsOf(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -677,6 +671,25 @@ func (s *Store) migrateSQLite(ctx context.Context, stmts []string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// fillNameKey gives the users of a database from before name_key
+// SQLite's ASCII lower case of their names, until their next import.
+func fillNameKey(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE users SET name_key = lower(display_name)")
+	return err
+}
+
+// fillActivityAsOf gives the runs of a database from before
+// activity_as_of the refresh date their sync state kept, else the day
+// (UTC) the run started, as derive counted then.
+func fillActivityAsOf(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET reports_refresh = COALESCE((SELECT s.reports_refresh FROM sync_state s WHERE s.run_id = runs.id), '')`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET activity_as_of = CASE WHEN reports_refresh <> '' THEN reports_refresh
+		ELSE strftime('%Y-%m-%d', started / 1000000000, 'unixepoch') END WHERE snapshot = 'kept'`)
+	return err
 }
 
 // addColumn adds a column to a table unless it has it.

@@ -442,64 +442,59 @@ func firstDifference(got, want string) string {
 // TestActivityDateOfEarlierBuilds: a database written before the activity
 // reference date was stored gets it on opening, from the refresh date its
 // sync state kept, or the day its run started; an incremental run from
-// such a snapshot then counts as a full import would.
+// such a snapshot then counts as a full import would. In both stores.
 func TestActivityDateOfEarlierBuilds(t *testing.T) {
-	ctx := context.Background()
-	started := time.Date(2027, 3, 28, 1, 30, 0, 0, time.UTC)
-	now := started
-	clock := func() time.Time { return now }
-	dir := t.TempDir()
-	s, err := Open(ctx, dir+"/"+FileName, Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 12 {
-		u := tenant.newUser(r, now)
-		tenant.users[u.ID] = u
-	}
-	refresh := time.Date(2027, 3, 26, 0, 0, 0, 0, time.UTC)
-	st := propStep{now: now, incoming: tenant.list(), rows: tenant.report(r, refresh), reports: "fresh"}
-	withSync := fullRun(t, s, st, st.rows, true)
-	now = now.Add(26 * time.Hour)
-	st.now = now
-	noReports := fullRun(t, s, st, nil, false)
-	// What an earlier build left: no such columns (and no BI views, which
-	// read them).
-	for _, v := range biViews() {
-		if _, err := s.DB().ExecContext(ctx, "DROP VIEW "+v.name); err != nil {
-			t.Fatal(err)
+	forEachStoreReopen(t, func(t *testing.T, open func(Options) *Store) {
+		ctx := context.Background()
+		started := time.Date(2027, 3, 28, 1, 30, 0, 0, time.UTC)
+		now := started
+		clock := func() time.Time { return now }
+		s := open(Options{Now: clock})
+		tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 12 {
+			u := tenant.newUser(r, now)
+			tenant.users[u.ID] = u
 		}
-	}
-	for _, col := range []string{"activity_as_of", "reports_refresh"} {
-		if _, err := s.DB().ExecContext(ctx, "ALTER TABLE runs DROP COLUMN "+col); err != nil {
-			t.Fatal(err)
+		refresh := time.Date(2027, 3, 26, 0, 0, 0, 0, time.UTC)
+		st := propStep{now: now, incoming: tenant.list(), rows: tenant.report(r, refresh), reports: "fresh"}
+		withSync := fullRun(t, s, st, st.rows, true)
+		now = now.Add(26 * time.Hour)
+		st.now = now
+		noReports := fullRun(t, s, st, nil, false)
+		// What an earlier build left: no such columns (and no BI views,
+		// which read them), at the schema version before them.
+		for _, v := range biViews() {
+			if _, err := s.DB().ExecContext(ctx, "DROP VIEW "+v.name); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	s.Close()
-	s, err = Open(ctx, dir+"/"+FileName, Options{Now: clock, Keep: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, c := range []struct {
-		id   int64
-		want string
-	}{{withSync.ID, "2027-03-26"}, {noReports.ID, "2027-03-29"}} {
-		run, err := s.Run(ctx, c.id)
-		if err != nil || run.ActivityAsOf != c.want {
-			t.Errorf("run %d after the upgrade: activity as of %q (%v), want %q", c.id, run.ActivityAsOf, err, c.want)
+		for _, col := range []string{"activity_as_of", "reports_refresh"} {
+			if _, err := s.DB().ExecContext(ctx, "ALTER TABLE runs DROP COLUMN "+col); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	// Share the first run's reports a month later: counted from its
-	// refresh date, as a full import of those rows is.
-	now = now.AddDate(0, 1, 0)
-	st.now, st.reports = now, "shared"
-	inc := incrementalRun(t, s, withSync.ID, st, true)
-	ref := openTest(t, Options{Now: clock})
-	want := fullRun(t, ref, st, st.rows, true)
-	if g, w := snapshotFacts(t, s, inc), snapshotFacts(t, ref, want); g != w {
-		t.Fatalf("incremental from an upgraded snapshot differs from a full import\n%s", firstDifference(g, w))
-	}
+		setSchemaVersion(t, s, schemaVersion-1)
+		s.Close()
+		s = open(Options{Now: clock, Keep: 3})
+		for _, c := range []struct {
+			id   int64
+			want string
+		}{{withSync.ID, "2027-03-26"}, {noReports.ID, "2027-03-29"}} {
+			run, err := s.Run(ctx, c.id)
+			if err != nil || run.ActivityAsOf != c.want {
+				t.Errorf("run %d after the upgrade: activity as of %q (%v), want %q", c.id, run.ActivityAsOf, err, c.want)
+			}
+		}
+		// Share the first run's reports a month later: counted from its
+		// refresh date, as a full import of those rows is.
+		now = now.AddDate(0, 1, 0)
+		st.now, st.reports = now, "shared"
+		inc := incrementalRun(t, s, withSync.ID, st, true)
+		ref := openTest(t, Options{Now: clock})
+		want := fullRun(t, ref, st, st.rows, true)
+		if g, w := snapshotFacts(t, s, inc), snapshotFacts(t, ref, want); g != w {
+			t.Fatalf("incremental from an upgraded snapshot differs from a full import\n%s", firstDifference(g, w))
+		}
+	})
 }
