@@ -114,3 +114,8 @@ func deltaError(err error) error {
 	}
 	return err
 }
+
+// ReleaseUsersMemory gives back the page buffers and plan cache kept for
+// users pages to come (pagedecode.UsersScanner.Release): the listing is
+// over. Listing users again afterwards still works.
+func (c *Client) ReleaseUsersMemory() { c.users.Release() }

@@ -4,6 +4,10 @@ package inventory
 
 /*
 #include <stdlib.h>
+// SQLite is compiled into the driver's package; its memory counters are
+// reached through the same binary.
+extern long long sqlite3_memory_used(void);
+extern long long sqlite3_memory_highwater(int resetFlag);
 #ifdef __GLIBC__
 #include <malloc.h>
 static void beacon_trim(void) { malloc_trim(0); }
@@ -31,3 +35,14 @@ func init() {
 // calls it after each run, so a long-running scheduler or window goes
 // back to its resting size between imports.
 func releaseCMemory() { C.beacon_trim() }
+
+// SQLiteMemory is the memory SQLite holds now and the most it held since
+// the last call with reset (its page caches, sorters and statements; the
+// C allocator's own overhead and freed pages it keeps are not counted).
+func SQLiteMemory(reset bool) (used, highwater int64) {
+	r := C.int(0)
+	if reset {
+		r = 1
+	}
+	return int64(C.sqlite3_memory_used()), int64(C.sqlite3_memory_highwater(r))
+}

@@ -3,8 +3,10 @@ package inventory
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestFactsExpect: sized for the tenant's count, the table never grows
@@ -12,16 +14,16 @@ import (
 func TestFactsExpect(t *testing.T) {
 	f := newUserFacts()
 	f.expect(1000)
-	entries, slots, arena := cap(f.ends), len(f.slots), cap(f.arena)
+	entries, slots, arena := cap(f.ends), len(f.slots), f.arenaCap
 	f.mu.Lock()
 	for i := range 1000 {
 		f.masks[f.id(fmt.Sprintf("user%d@contoso.com", i))] |= 1
 	}
 	f.noteDate(0, "user7@contoso.com", "2026-11-01")
 	f.mu.Unlock()
-	if cap(f.ends) != entries || len(f.slots) != slots || cap(f.arena) != arena || len(f.ends) != 1000 {
+	if cap(f.ends) != entries || len(f.slots) != slots || f.arenaCap != arena || len(f.ends) != 1000 {
 		t.Fatalf("the table grew: entries %d -> %d, slots %d -> %d, arena %d -> %d, len %d",
-			entries, cap(f.ends), slots, len(f.slots), arena, cap(f.arena), len(f.ends))
+			entries, cap(f.ends), slots, len(f.slots), arena, f.arenaCap, len(f.ends))
 	}
 	f.expect(5000) // in use: ignored
 	if len(f.ends) != 1000 || f.masks[f.lookup("user999@contoso.com")] != 1 || f.latest(f.lookup("user7@contoso.com")) != "2026-11-01" {
@@ -173,35 +175,107 @@ func TestFactsDateNumbersWide(t *testing.T) {
 	}
 }
 
-// TestFactsArenaGrowsOnce: names longer than expect made room for grow
-// the arena once, to about what the names expected take, not by a quarter
-// at a time.
-func TestFactsArenaGrowsOnce(t *testing.T) {
+// TestFactsArenaBlocks: names longer than expect made room for fill
+// blocks that are never copied, however many come; every name reads back
+// whole, at a block's end, in the next one, and the empty name between;
+// the blocks take at most one block more than the names.
+func TestFactsArenaBlocks(t *testing.T) {
 	f := newUserFacts()
-	f.expect(10000)
+	f.expect(100000)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	grew := 0
-	for i := range f.expected {
-		c := cap(f.arena)
+	var firsts []*byte // each block's first byte, as it was made
+	var keys []string
+	total := 0
+	for i := range 3 * f.expected / 2 { // past the names expected too
 		key := fmt.Sprintf("first.last%06d@northwindtraders.onmicrosoft.com", i) // 49 bytes
-		if f.name(int(f.id(key))) != key {
-			t.Fatalf("entry %d is not %q", i, key)
+		switch i % 1000 {
+		case 7:
+			key = ""
+		case 8:
+			key = strings.Repeat("x", 500)
 		}
-		if cap(f.arena) != c {
-			grew++
-		}
-	}
-	if need := 49 * f.expected; grew != 1 || cap(f.arena) < need || cap(f.arena) > need+need/8 {
-		t.Fatalf("the arena grew %d times to %d bytes for %d", grew, cap(f.arena), need)
-	}
-	for range 3 { // past the names expected: by a quarter
-		c := cap(f.arena)
-		for cap(f.arena) == c {
-			f.id(fmt.Sprintf("extra%d@x", len(f.ends)))
-		}
-		if cap(f.arena) < c+c/4 {
-			t.Fatalf("past the names expected the arena grew from %d to %d bytes", c, cap(f.arena))
+		keys = append(keys, key)
+		total += len(key)
+		f.id(key)
+		if len(f.arena) > len(firsts) {
+			firsts = append(firsts, unsafe.SliceData(f.arena[len(f.arena)-1]))
 		}
 	}
+	for b, p := range firsts {
+		if unsafe.SliceData(f.arena[b]) != p || cap(f.arena[b]) != nameBlock {
+			t.Fatalf("block %d of %d was moved or is %d bytes", b, len(f.arena), cap(f.arena[b]))
+		}
+	}
+	for i, key := range keys {
+		if got := f.name(int(f.lookup(key))); got != key {
+			t.Fatalf("name %d reads %q, want %q", i, got, key)
+		}
+	}
+	if f.arenaCap > total+nameBlock || f.arenaCap != len(f.arena)*nameBlock {
+		t.Fatalf("%d names of %d bytes in %d blocks taking %d bytes", len(keys), total, len(f.arena), f.arenaCap)
+	}
+	if r := f.reserved(); r < int64(f.arenaCap) {
+		t.Fatalf("the table reserves %d bytes against the limit, its names alone take %d", r, f.arenaCap)
+	}
+}
+
+// TestFactsArenaSmall: a table expect did not size starts small and its
+// first block grows up to a whole one; names read back across the growth
+// and the blocks after it.
+func TestFactsArenaSmall(t *testing.T) {
+	f := newUserFacts()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keys []string
+	for i := 0; f.arenaCap < 3*nameBlock; i++ {
+		key := fmt.Sprintf("u%d@x", i)
+		f.id(key)
+		keys = append(keys, key)
+		if i == 0 && f.arenaCap > 4096 {
+			t.Fatalf("one name took a %d-byte block", f.arenaCap)
+		}
+	}
+	for i, key := range keys {
+		if got := f.name(i); got != key {
+			t.Fatalf("entry %d reads %q, want %q", i, got, key)
+		}
+	}
+	if cap(f.arena[0]) != nameBlock {
+		t.Fatalf("the first block stopped growing at %d bytes", cap(f.arena[0]))
+	}
+}
+
+// TestFactsActivityWhileStaging: the activity is sorted while users are
+// still being staged (StageActivity runs beside the listing): names added
+// meanwhile, into the block the activity reads, change none of its names
+// (run with -race: the blocks' headers must not be shared).
+func TestFactsActivityWhileStaging(t *testing.T) {
+	f := newUserFacts()
+	f.mu.Lock()
+	for i := range 2000 {
+		f.noteDate(0, fmt.Sprintf("u%05d@x", i), "2026-11-01")
+	}
+	f.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 2000; i < 40000; i++ {
+			f.mu.Lock()
+			f.id(fmt.Sprintf("u%05d@x", i))
+			f.mu.Unlock()
+		}
+	}()
+	for range 5 {
+		a := f.sortedActivity()
+		if a.len() < 2000 {
+			t.Fatalf("%d names in the activity", a.len())
+		}
+		for i := range a.len() {
+			if want := fmt.Sprintf("u%05d@x", i); a.key(i) != want {
+				t.Fatalf("name %d of the activity is %q, want %q", i, a.key(i), want)
+			}
+		}
+	}
+	<-done
 }

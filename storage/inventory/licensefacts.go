@@ -1,10 +1,13 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -294,26 +297,58 @@ func (s *Store) workloadActivityOf(ctx context.Context, run int64, keys []string
 	return out, nil
 }
 
-// licenseSkuIDs reads the skuIds of an assigned_licenses column without
-// encoding/json, which cost a third of reading 100,000 users. The column
-// is written by appendLicenses, whose strings are escaped: the pattern
-// below cannot occur inside a value.
+// licenseSkuIDs is the skuIds of an assigned_licenses column, in order.
 func licenseSkuIDs(col string) []string {
-	const key = `"skuId":"`
-	var out []string
-	for {
-		i := strings.Index(col, key)
-		if i < 0 {
-			return out
+	return slices.Collect(eachSkuID(col))
+}
+
+// skuIDKey comes before each skuId in an assigned_licenses column.
+const skuIDKey = `"skuId":"`
+
+// eachSkuID yields the skuIds of an assigned_licenses column in order,
+// each a piece of col (nothing is copied), without encoding/json, which
+// cost a third of reading 100,000 users. The column is written by
+// appendLicenses, whose strings are escaped: skuIDKey cannot occur inside
+// a value, nor can a quote. A column cut short yields the skuIds whose
+// closing quote it holds. One scanner for both forms of the column:
+// staging holds it as bytes, the licence figures read it as a string.
+func eachSkuID[T string | []byte](col T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for {
+			i := indexKey(col, skuIDKey)
+			if i < 0 {
+				return
+			}
+			col = col[i+len(skuIDKey):]
+			j := indexQuote(col)
+			if j < 0 || !yield(col[:j]) {
+				return
+			}
+			col = col[j+1:]
 		}
-		col = col[i+len(key):]
-		j := strings.IndexByte(col, '"')
-		if j < 0 {
-			return out
-		}
-		out = append(out, col[:j])
-		col = col[j+1:]
 	}
+}
+
+// indexKey is strings.Index or bytes.Index, as col is.
+func indexKey[T string | []byte](col T, key string) int {
+	switch c := any(col).(type) {
+	case string:
+		return strings.Index(c, key)
+	case []byte:
+		return bytes.Index(c, []byte(key))
+	}
+	return -1
+}
+
+// indexQuote is the first '"' in col, or -1.
+func indexQuote[T string | []byte](col T) int {
+	switch c := any(col).(type) {
+	case string:
+		return strings.IndexByte(c, '"')
+	case []byte:
+		return bytes.IndexByte(c, '"')
+	}
+	return -1
 }
 
 func unixTime(n sql.NullInt64) time.Time {

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"strings"
 	"time"
 	"unsafe"
 )
@@ -87,14 +86,14 @@ func (l *licenseStage) note(u *User, fact int32, key string, licenses, states []
 		e.created = u.CreatedDateTime.UnixNano()
 	}
 	// The skuIds as licenseSkuIDs reads them from the column.
-	for _, id := range licenseSkuIDs(unsafe.String(unsafe.SliceData(licenses), len(licenses))) {
-		n, ok := l.skuN[id]
+	for b := range eachSkuID(licenses) {
+		n, ok := l.skuN[string(b)]
 		if !ok {
 			if len(l.skus) == 1<<16 {
 				l.off = true // not a tenant's SKUs: read them back
 				return
 			}
-			id = strings.Clone(id) // not the caller's buffer
+			id := string(b) // a copy, not the caller's buffer
 			n = uint16(len(l.skus))
 			l.skus = append(l.skus, id)
 			l.skuN[id] = n

@@ -18,15 +18,16 @@ func memoryLimit() int64 { return debug.SetMemoryLimit(-1) }
 
 func TestHoldMemoryMovesTheLimit(t *testing.T) {
 	setMemoryLimit(t, 150<<20)
-	a := holdMemory(10 << 20)
-	b := holdMemory(1 << 20)
-	if got := memoryLimit(); got != 161<<20 {
-		t.Fatalf("limit with 11 MiB held: %d", got)
+	a := holdMemory(16 << 20)
+	b := holdMemory(8 << 20)
+	// Each by what it holds, less an eighth.
+	if got := memoryLimit(); got != 150<<20+14<<20+7<<20 {
+		t.Fatalf("limit with 24 MiB held: %d MiB", got>>20)
 	}
 	a()
 	a() // once only
-	if got := memoryLimit(); got != 151<<20 {
-		t.Fatalf("limit with 1 MiB held: %d", got)
+	if got := memoryLimit(); got != 157<<20 {
+		t.Fatalf("limit with 8 MiB held: %d MiB", got>>20)
 	}
 	b()
 	if got := memoryLimit(); got != 150<<20 {
@@ -68,16 +69,17 @@ func testRunHoldsItsFactsAgainstTheMemoryLimit(t *testing.T, s *Store) {
 	if prev == 0 {
 		t.Fatal("the second run read no fingerprints of the first")
 	}
-	if got := memoryLimit(); got != limit+prev {
-		t.Fatalf("limit with the fingerprints held: %d, want %d", got, limit+prev)
+	if got := memoryLimit(); got != limit+raiseFor(prev) {
+		t.Fatalf("limit with the fingerprints held: %d, want %d", got, limit+raiseFor(prev))
 	}
 	w.ExpectUsers(100_000)
 	facts := w.facts.reserved() + w.lics.reserved()
 	if facts < 100_000*bytesPerName {
 		t.Fatalf("facts for 100,000 users reserve %d bytes", facts)
 	}
-	if got := memoryLimit(); got != limit+prev+facts {
-		t.Fatalf("limit with the facts held: %d, want %d", got, limit+prev+facts)
+	want := limit + raiseFor(prev) + raiseFor(w.facts.reserved()) + raiseFor(w.lics.reserved())
+	if got := memoryLimit(); got != want {
+		t.Fatalf("limit with the facts held: %d, want %d", got, want)
 	}
 	if err := w.AddUsers(ctx, testUsers(40, "a")); err != nil {
 		t.Fatal(err)

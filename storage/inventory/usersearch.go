@@ -207,34 +207,21 @@ func (x *userIndex) bytes() int {
 	return n
 }
 
-// skuKey is what skuWhere looks for in the lower-cased assigned_licenses.
-var skuKey = []byte(`"skuid":"`)
-
 // appendSkuIDs appends, each followed by "+", the values skuWhere's
-// instr can find in a user's assigned_licenses JSON: what follows each
-// "skuid":" (lower-cased as SQLite's lower does, ASCII only) up to the
-// next quote.
+// instr can find in a user's assigned_licenses JSON: each skuId
+// (eachSkuID) lower-cased as SQLite's lower does, ASCII only.
 func appendSkuIDs(dst, assigned []byte) []byte {
-	low := make([]byte, len(assigned))
-	for i, c := range assigned {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+	for id := range eachSkuID(assigned) {
+		start := len(dst)
+		dst = append(dst, id...)
+		for i, c := range dst[start:] {
+			if 'A' <= c && c <= 'Z' {
+				dst[start+i] = c + 'a' - 'A'
+			}
 		}
-		low[i] = c
+		dst = append(dst, '+')
 	}
-	for {
-		k := bytes.Index(low, skuKey)
-		if k < 0 {
-			return dst
-		}
-		low = low[k+len(skuKey):]
-		end := bytes.IndexByte(low, '"')
-		if end < 0 {
-			return dst
-		}
-		dst = append(append(dst, low[:end]...), '+')
-		low = low[end:]
-	}
+	return dst
 }
 
 // nameOrders sorts users by name_key as both stores compare it (bytes:

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/inventorybeacon/beacon/cmd/beacon/cli"
+	"github.com/inventorybeacon/beacon/internal/memtrace"
 	"github.com/inventorybeacon/beacon/storage"
+	"github.com/inventorybeacon/beacon/storage/inventory"
 )
 
 func main() {
@@ -64,9 +66,27 @@ func main() {
 			}
 		}()
 	}
+	// BEACON_MEMTRACE=file samples the process's memory every 100 ms
+	// (Go heap, RSS, SQLite's memory; where a peak RSS comes from). Each
+	// command appends its samples after a header line, so a benchmark's
+	// full and incremental imports share the file.
+	stopTrace := func() {}
+	if p := os.Getenv("BEACON_MEMTRACE"); p != "" {
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+			defer f.Close()
+			stopTrace = memtrace.Start(f, 100*time.Millisecond, memtrace.Extra{
+				Names: []string{"sqlite_used", "sqlite_peak"},
+				Sample: func() []int64 {
+					u, h := inventory.SQLiteMemory(true)
+					return []int64{u, h}
+				},
+			})
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, cli.DefaultEnv(*dir), fs.Args())
 	stop()
+	stopTrace()
 	pprof.StopCPUProfile()
 	os.Exit(code)
 }

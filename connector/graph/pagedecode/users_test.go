@@ -825,3 +825,43 @@ func TestPlanCacheParallel(t *testing.T) {
 	}
 	dec.Wait()
 }
+
+// TestUsersScannerRelease: once released, a scanner keeps no page buffer
+// and no cached plans (an import releases it when the users are listed),
+// and it still decodes pages as before.
+func TestUsersScannerRelease(t *testing.T) {
+	s := NewUsersScanner(8, 0)
+	base := planArray(40, "2024-03-01T10:00:00Z", -1, "")
+	page := plansPage([]string{base, base, base})
+	want, _, _, _, err := Stream(bytes.NewReader(page), []wire.User(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := func() (n int) {
+		for i := range s.plans.shards {
+			sh := &s.plans.shards[i]
+			sh.mu.Lock()
+			n += len(sh.cur) + len(sh.old) + len(sh.seen)
+			sh.mu.Unlock()
+		}
+		return n
+	}
+	for round := range 2 {
+		for range 3 {
+			got, _, _, _, err := DecodeUsers(s, bytes.NewReader(page), []wire.User(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d: the users differ from the reference", round)
+			}
+		}
+		if len(s.bodies) == 0 || cached() == 0 {
+			t.Fatalf("round %d: decoding kept %d page buffers and %d cached arrays; the test needs some", round, len(s.bodies), cached())
+		}
+		s.Release()
+		if len(s.bodies) != 0 || cached() != 0 {
+			t.Fatalf("round %d: released, the scanner still keeps %d page buffers and %d cached arrays", round, len(s.bodies), cached())
+		}
+	}
+}
