@@ -26,11 +26,22 @@ type licenseStage struct {
 	users []licensee
 	// skus are the distinct skuIds as the users' assigned_licenses give
 	// them; seq is every user's, one after another, as numbers of skus.
-	skus   []string
-	skuN   map[string]uint16
-	seq    []uint16
-	states []byte // the license_states columns, one after another
-	names  []byte // the principal names not in lower case
+	skus []string
+	skuN map[string]uint16
+	seq  []uint16
+	// stateVals are the distinct license_states columns, "" first, and
+	// a user's state is its number there: most users hold one of a few
+	// (or none), and the columns one after another were 57-71 MB at
+	// 1,000,000 users, grown by doubling. Past maxLicenseStates distinct
+	// ones (a tenant of many groups, combined) the columns are kept one
+	// after another in states instead, and a user's state is where its
+	// column ends there (stateBytes).
+	stateVals  []string
+	stateN     map[string]uint32
+	stateLen   int64 // the bytes of stateVals
+	stateBytes bool
+	states     []byte
+	names      []byte // the principal names not in lower case
 	// nameEnds is, per user with licNamed, where its name ends in names:
 	// kept apart from licensee, which few users need, so that a licensee
 	// is 24 bytes instead of 32 (8 MB at 1,000,000 users).
@@ -44,11 +55,11 @@ type licenseStage struct {
 
 // licensee is one licensed user of licenseStage.
 type licensee struct {
-	created  int64  // UnixNano, when hasCreated
-	fact     int32  // entry in userFacts: the name, the activity
-	seqEnd   uint32 // where the user's skuIds end in seq
-	stateEnd uint32 // where the user's license_states end in states
-	flags    uint8
+	created int64  // UnixNano, when hasCreated
+	fact    int32  // entry in userFacts: the name, the activity
+	seqEnd  uint32 // where the user's skuIds end in seq
+	state   uint32 // its license_states: a number in stateVals, or where they end in states
+	flags   uint8
 }
 
 const (
@@ -59,7 +70,39 @@ const (
 )
 
 func newLicenseStage() *licenseStage {
-	return &licenseStage{skuN: map[string]uint16{}}
+	return &licenseStage{skuN: map[string]uint16{}, stateVals: []string{""}, stateN: map[string]uint32{"": 0}}
+}
+
+// maxLicenseStates is how many distinct license_states columns a stage
+// numbers before it keeps them whole (a variable for the tests).
+var maxLicenseStates = 1 << 14
+
+// internState is the number in stateVals of a license_states column, or
+// with stateBytes where it ends in states.
+func (l *licenseStage) internState(col []byte) uint32 {
+	if !l.stateBytes {
+		if n, ok := l.stateN[string(col)]; ok {
+			return n
+		}
+		if len(l.stateVals) < maxLicenseStates {
+			v := string(col) // a copy, not the caller's buffer
+			n := uint32(len(l.stateVals))
+			l.stateVals = append(l.stateVals, v)
+			l.stateN[v] = n
+			l.stateLen += int64(len(v))
+			return n
+		}
+		// Too many to number: the users staged so far get their columns
+		// back, one after another.
+		l.stateBytes = true
+		for i := range l.users {
+			l.states = append(l.states, l.stateVals[l.users[i].state]...)
+			l.users[i].state = uint32(len(l.states))
+		}
+		l.stateVals, l.stateN, l.stateLen = nil, nil, 0
+	}
+	l.states = append(l.states, col...)
+	return uint32(len(l.states))
 }
 
 // note keeps a staged user licensedUsers reads: one holding a licence or
@@ -100,18 +143,19 @@ func (l *licenseStage) note(u *User, fact int32, key string, licenses, states []
 		}
 		l.seq = append(l.seq, n)
 	}
-	l.states = append(l.states, states...)
+	e.state = l.internState(states)
 	if e.flags&licNamed != 0 {
 		l.nameEnds = append(l.nameEnds, uint32(len(l.names)))
 	}
-	e.seqEnd, e.stateEnd = uint32(len(l.seq)), uint32(len(l.states))
+	e.seqEnd = uint32(len(l.seq))
 	l.users = append(l.users, e)
 	if l.mem.n > 0 {
 		l.mem.set(l.reserved()) // grown past what expect made room for
 	}
 }
 
-// discard forgets the users staged so far (umu held).
+// discard forgets the users staged so far (umu held); the distinct
+// license states stay numbered, the listing redone holds the same.
 func (l *licenseStage) discard() {
 	l.users, l.seq, l.states, l.names, l.nameEnds = l.users[:0], l.seq[:0], l.states[:0], l.names[:0], l.nameEnds[:0]
 }
@@ -134,7 +178,12 @@ func (l *licenseStage) each(f *userFacts, chunk int, fn func([]LicenseUser) erro
 		for _, n := range l.seq[seq:e.seqEnd] {
 			u.SkuIDs = append(u.SkuIDs, l.skus[n])
 		}
-		u.States = decodeLicenseStates(string(l.states[state:e.stateEnd]))
+		if l.stateBytes {
+			u.States = decodeLicenseStates(string(l.states[state:e.state]))
+			state = e.state
+		} else {
+			u.States = decodeLicenseStates(l.stateVals[e.state])
+		}
 		f.mu.Lock()
 		u.key = f.name(int(e.fact))
 		f.mu.Unlock()
@@ -143,7 +192,7 @@ func (l *licenseStage) each(f *userFacts, chunk int, fn func([]LicenseUser) erro
 			u.UPN = string(l.names[name:named[0]])
 			name, named = named[0], named[1:]
 		}
-		seq, state = e.seqEnd, e.stateEnd
+		seq = e.seqEnd
 		out = append(out, u)
 		if len(out) == chunk {
 			if err := fn(out); err != nil {
@@ -174,8 +223,10 @@ func (l *licenseStage) free() {
 	l.mem.set(0)
 }
 
-// reserved is the bytes the stage's per-user parts take.
+// reserved is the bytes the stage's per-user parts take, and its
+// distinct license states (their bytes and some 48 a value for the
+// string, the slice and the map's entry).
 func (l *licenseStage) reserved() int64 {
 	return int64(cap(l.users))*int64(unsafe.Sizeof(licensee{})) + int64(cap(l.seq))*2 + int64(cap(l.states)) + int64(cap(l.names)) +
-		int64(cap(l.nameEnds))*4
+		int64(cap(l.nameEnds))*4 + l.stateLen + int64(len(l.stateVals))*48
 }

@@ -214,3 +214,67 @@ func TestLicenseeSize(t *testing.T) {
 		t.Fatalf("a licensee is %d bytes, want 24", n)
 	}
 }
+
+// TestLicenseStageStates: the license states a stage hands out are each
+// user's own whether they are numbered (few distinct, empty ones among
+// them), kept whole from the first user on or from half-way (too many
+// distinct), and after a listing discarded and staged again: the caller's
+// buffer reused between users must not show through.
+func TestLicenseStageStates(t *testing.T) {
+	defer func(n int) { maxLicenseStates = n }(maxLicenseStates)
+	users := testUsers(60, "s")
+	state := func(i, distinct int) []LicenseAssignmentState {
+		if i%3 == 0 {
+			return nil // none: the usual
+		}
+		return []LicenseAssignmentState{{SkuID: fmt.Sprintf("sku-%d", i%distinct), AssignedByGroup: "G-1", State: "Active", Error: "None"}}
+	}
+	for _, c := range []struct {
+		name          string
+		max, distinct int
+		whole         bool // the columns kept one after another at the end
+	}{
+		{"numbered", 1 << 14, 4, false},
+		{"whole from the start", 1, 4, true},
+		{"whole from half-way", 20, 60, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			maxLicenseStates = c.max
+			l, f := newLicenseStage(), newUserFacts()
+			var buf []byte
+			stage := func(us []User) {
+				for i := range us {
+					key := strings.ToLower(us[i].UserPrincipalName)
+					buf = appendLicenseStates(buf[:0], state(i, c.distinct))
+					l.note(&us[i], f.id(key), key, nil, buf)
+					clear(buf) // the writer's buffer, reused
+				}
+			}
+			stage(users[:25])
+			l.discard()
+			stage(users)
+			if l.stateBytes != c.whole {
+				t.Fatalf("columns kept whole: %v, want %v", l.stateBytes, c.whole)
+			}
+			if !c.whole && len(l.stateVals) != c.distinct+1 {
+				t.Fatalf("%d distinct states numbered, want %d", len(l.stateVals), c.distinct+1)
+			}
+			var got []LicenseUser
+			if err := l.each(f, 7, func(us []LicenseUser) error { got = append(got, us...); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(users) {
+				t.Fatalf("%d users handed out, want %d", len(got), len(users))
+			}
+			for i, u := range got {
+				want := state(i, c.distinct)
+				if !slices.Equal(u.States, want) || u.UPN != users[i].UserPrincipalName {
+					t.Fatalf("user %d: %s %+v, want %s %+v", i, u.UPN, u.States, users[i].UserPrincipalName, want)
+				}
+			}
+			if l.reserved() < int64(len(l.states)) {
+				t.Fatalf("reserved %d bytes, less than the %d of whole columns", l.reserved(), len(l.states))
+			}
+		})
+	}
+}
