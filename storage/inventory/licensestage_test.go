@@ -240,7 +240,10 @@ func TestLicenseStageStates(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			maxLicenseStates = c.max
+			const limit = 150 << 20
+			setMemoryLimit(t, limit)
 			l, f := newLicenseStage(), newUserFacts()
+			l.expect(10) // grown past: the hold follows
 			var buf []byte
 			stage := func(us []User) {
 				for i := range us {
@@ -272,8 +275,15 @@ func TestLicenseStageStates(t *testing.T) {
 					t.Fatalf("user %d: %s %+v, want %s %+v", i, u.UPN, u.States, users[i].UserPrincipalName, want)
 				}
 			}
-			if l.reserved() < int64(len(l.states)) {
-				t.Fatalf("reserved %d bytes, less than the %d of whole columns", l.reserved(), len(l.states))
+			if l.reserved() < int64(len(l.states))+l.stateLen {
+				t.Fatalf("reserved %d bytes, less than the %d of whole columns and %d of numbered ones", l.reserved(), len(l.states), l.stateLen)
+			}
+			if got, want := memoryLimit(), limit+raiseFor(l.reserved()); got != want {
+				t.Fatalf("limit with the stage held: %d, want %d", got, want)
+			}
+			l.free()
+			if got := memoryLimit(); got != limit {
+				t.Fatalf("limit after the stage: %d, want %d", got, limit)
 			}
 		})
 	}
