@@ -20,7 +20,8 @@ import (
 // runs as often per user at 1,000,000 users as at 100,000.
 
 // Not by all of it: an eighth of what is held comes out of the budget.
-// At 1,000,000 users staging holds some 175 MB, and the process's peak
+// At 1,000,000 users staging held some 175 MB (before licensestage.go
+// numbered the licence states, which took about 60 MB off), and the process's peak
 // RSS followed the limit (150 MiB plus all of it, 325-332 MB, plus
 // SQLite's 12-18 MB and the runtime's own): sampled through imports
 // (BEACON_MEMTRACE), the Go heap's goal sat at the limit for the last
