@@ -166,7 +166,7 @@ func runScale(grow bool, store, sizes string, usersSet bool, lat time.Duration, 
 			return err
 		}
 		head := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), `execute --full` into SQLite against the simulator."
-		incHead := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), after each size's `execute --full`: 0.1% of the users changed in the simulator, then `execute` (incremental) into the same SQLite store."
+		incHead := machine() + " Command: `make bench-scale` (`go run ./cmd/bench --growth`), after each size's `execute --full`: 0.1% of the users changed in the simulator, then `execute` (incremental) into the same SQLite store; then a day later (simulator and beacon clocks a day on, the usage reports a day on as Microsoft refreshes them daily, so the run downloads them again) with another 0.1% of the users changed, `execute` again (\"reports refreshed\")."
 		rows, err := growth(tmp, bin, ns, lat)
 		if err != nil {
 			return err

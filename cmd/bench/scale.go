@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inventorybeacon/beacon/internal/clock"
 	"github.com/inventorybeacon/beacon/internal/pgtest"
 	"github.com/inventorybeacon/beacon/m365sim"
+	"github.com/inventorybeacon/beacon/m365sim/tenant"
 )
 
 // scaleRow is one full import: its process's figures and the database's
@@ -47,12 +49,18 @@ func parseSizes(sizes string) ([]int, error) {
 // for PostgreSQL. then, if not nil, runs before the simulator stops, with
 // the simulator and the config folder (the incremental run after it).
 func fullImport(tmp, bin string, n int, lat time.Duration, env []string, then func(*m365sim.Server, string) error) (result, string, error) {
+	return fullImportAt(tmp, bin, n, lat, env, nil, then)
+}
+
+// fullImportAt is fullImport with the simulator on clock now (nil: the
+// program's clock).
+func fullImportAt(tmp, bin string, n int, lat time.Duration, env []string, now func() time.Time, then func(*m365sim.Server, string) error) (result, string, error) {
 	store := "SQLite"
 	if len(env) > 0 {
 		store = "PostgreSQL"
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d users, %s latency, %s: starting the simulator\n", n, lat, store)
-	sim, err := m365sim.Start(m365sim.Options{Users: n, Seed: 1, Latency: lat})
+	sim, err := m365sim.Start(m365sim.Options{Users: n, Seed: 1, Latency: lat, Now: now})
 	if err != nil {
 		return result{}, "", err
 	}
@@ -93,10 +101,12 @@ func dirSize(dir string) int64 {
 }
 
 // growth imports each size into SQLite, then imports it again
-// incrementally after 0.1% of its users changed, and tabulates the cost
-// growth of both.
+// incrementally after 0.1% of its users changed, then a day later with the
+// reports refreshed (refreshedRun), and tabulates the cost growth of all.
 func growth(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow, error) {
-	return eachSize(sizes, func(n int) ([]scaleRow, error) { return sqliteImport(tmp, bin, n, lat, true) })
+	return eachSize(sizes, func(n int) ([]scaleRow, error) {
+		return storeImport(tmp, bin, n, lat, true, true, "SQLite", nil, sqliteSize)
+	})
 }
 
 // eachSize runs step for each size in turn and gathers the rows.
@@ -118,16 +128,23 @@ func eachSize(sizes []int, step func(n int) ([]scaleRow, error)) ([]scaleRow, er
 // of mode "incremental"). It then removes the folder (at a million users
 // it holds gigabytes).
 func sqliteImport(tmp, bin string, n int, lat time.Duration, incremental bool) ([]scaleRow, error) {
-	return storeImport(tmp, bin, n, lat, incremental, "SQLite", nil, func(dir string) (int64, error) { return dirSize(dir), nil })
+	return storeImport(tmp, bin, n, lat, incremental, false, "SQLite", nil, sqliteSize)
 }
+
+// sqliteSize is the SQLite store's size on disk: its config folder's.
+func sqliteSize(dir string) (int64, error) { return dirSize(dir), nil }
 
 // storeImport is sqliteImport into either store: env chooses it
 // (BEACON_STORE), size measures its database on disk given the config
-// folder.
-func storeImport(tmp, bin string, n int, lat time.Duration, incremental bool, store string, env []string,
+// folder. refreshed, with incremental, adds the run of the day after
+// (refreshedRun).
+func storeImport(tmp, bin string, n int, lat time.Duration, incremental, refreshed bool, store string, env []string,
 	size func(dir string) (int64, error)) ([]scaleRow, error) {
 	var rows []scaleRow
 	var then func(*m365sim.Server, string) error
+	// The simulator's clock stands a day behind the day after today's, so
+	// the refreshed run can move it (and its reports) a day on.
+	day := tenant.NewDayClock(func() time.Time { return clock.Now().Add(24 * time.Hour) }, 1)
 	if incremental {
 		then = func(sim *m365sim.Server, dir string) error {
 			full, err := size(dir)
@@ -150,10 +167,13 @@ func storeImport(tmp, bin string, n int, lat time.Duration, incremental bool, st
 			if err == nil {
 				err = serr
 			}
-			return err
+			if err != nil || !refreshed {
+				return err
+			}
+			return refreshedRun(sim, dir, bin, n, lat, day, store, env, size, &rows)
 		}
 	}
-	r, dir, err := fullImport(tmp, bin, n, lat, env, then)
+	r, dir, err := fullImportAt(tmp, bin, n, lat, env, day.Now, then)
 	if dir != "" {
 		defer os.RemoveAll(dir)
 	}
@@ -166,6 +186,33 @@ func storeImport(tmp, bin string, n int, lat time.Duration, incremental bool, st
 	}
 	rows[0].result = r
 	return rows, nil
+}
+
+// refreshedRun is the daily scheduled run of a real beacon: a day later,
+// Microsoft's usage reports have moved on (every user's activity a day
+// older, most recently active users active again) and 0.1% of the users
+// changed, so the run downloads the reports again and the history's
+// figures cannot be worked out from the previous run's. The simulator and
+// the beacon both move a day on (the beacon by BEACON_CLOCK_SHIFT, which
+// is also what makes its reports a day old).
+func refreshedRun(sim *m365sim.Server, dir, bin string, n int, lat time.Duration, day *tenant.DayClock, store string, env []string,
+	size func(dir string) (int64, error), rows *[]scaleRow) error {
+	day.Advance()
+	sum := sim.Tenant().AgeDay(2, 1, incrementalShare)
+	if p := os.Getenv("BENCH_PROFILE_INCREMENTAL"); p != "" {
+		os.Setenv("BEACON_CPUPROFILE", p+".refreshed")
+		defer os.Unsetenv("BEACON_CPUPROFILE")
+	}
+	r, err := execute(bin, dir, []string{"execute", "Bench", quiet()}, append(env, clock.ShiftEnv+"="+(clock.Shift()+24*time.Hour).String())...)
+	r.users, r.latency, r.mode = n, lat, "incremental"
+	r.note = fmt.Sprintf("reports refreshed a day on, +%d −%d users, %d license and %d attribute changes", sum.Added, sum.Deleted, sum.LicenseChanges, sum.AttributeChanges)
+	fmt.Fprintf(os.Stderr, "bench: %d users, %s, incremental (%s): wall %.2f s, CPU %.2f s, peak RSS %.0f MB\n", n, store, r.note, r.wall.Seconds(), r.cpu.Seconds(), r.rssMB)
+	after, serr := size(dir)
+	*rows = append(*rows, scaleRow{result: r, store: store, dbSize: after})
+	if err == nil {
+		err = serr
+	}
+	return err
 }
 
 // compareStores imports each size into SQLite, then into a database on a
@@ -188,7 +235,7 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 			return nil, err
 		}
 		logged, from := 0, int64(0)
-		pg, err := storeImport(tmp, bin, n, lat, true, "PostgreSQL", []string{"BEACON_STORE=" + url}, func(string) (int64, error) {
+		pg, err := storeImport(tmp, bin, n, lat, true, false, "PostgreSQL", []string{"BEACON_STORE=" + url}, func(string) (int64, error) {
 			// Called after the full import, then after the incremental
 			// one: the statements logged in between are the latter's.
 			logged++

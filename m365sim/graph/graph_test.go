@@ -611,3 +611,48 @@ func TestReportRedirectGoesToAnotherHost(t *testing.T) {
 		t.Errorf("the link on Graph's name: %d", resp.StatusCode)
 	}
 }
+
+// TestReportsNextDay: a day later (the clock a day on, the tenant aged a
+// day, as cmd/bench's daily run does) the reports carry the next refresh
+// date, and their activity moved on: no recorded date goes back, some
+// users were active again since, the others' activity kept its date (a
+// day older), not moved with the refresh date.
+func TestReportsNextDay(t *testing.T) {
+	e := newEnv(t, 300, nil)
+	last := func(want string) map[string]string {
+		r, _, _ := e.report("getOffice365ActiveUserDetail(period='D30')")
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) == 0 {
+			t.Fatalf("%d rows, %v", len(rows), err)
+		}
+		out := map[string]string{}
+		for _, row := range rows {
+			if row[0] != want {
+				t.Fatalf("refresh date %q, want %s", row[0], want)
+			}
+			out[row[1]] = row[11]
+		}
+		return out
+	}
+	before := last("2026-03-08")
+	e.clk.Advance(24 * time.Hour)
+	e.ten.AgeDay(2, 1, 0.001)
+	e.admin = e.userToken("admin", "Directory.Read.All", "Reports.Read.All")
+	after := last("2026-03-09")
+	moved, kept := 0, 0
+	for upn, was := range before {
+		now, ok := after[upn]
+		switch {
+		case !ok:
+		case now < was:
+			t.Errorf("%s: last activity %q went back from %q", upn, now, was)
+		case now > was:
+			moved++
+		case now != "":
+			kept++
+		}
+	}
+	if moved == 0 || kept == 0 {
+		t.Errorf("a day on, %d users active again and %d with the same last activity (of %d); want some of both", moved, kept, len(before))
+	}
+}
