@@ -22,6 +22,9 @@ func TestPostgresOwnSchema(t *testing.T) {
 		{"search_path in the address", "CREATE SCHEMA beacon AUTHORIZATION %[1]s", "&search_path=beacon", "beacon"},
 		// PostgreSQL's default search_path starts with "$user".
 		{"schema named after the role", "CREATE SCHEMA %[1]s AUTHORIZATION %[1]s", "", ""},
+		// A name that needs quoting (capitals, a space): the schema is
+		// looked up by its name, never parsed as an identifier again.
+		{"schema whose name needs quoting", `CREATE SCHEMA "Beacon Data" AUTHORIZATION %[1]s`, "&search_path=%22Beacon%20Data%22", "Beacon Data"},
 	} {
 		// The parent's roles: both schemas exist at once.
 		role, u := pgtest.NewRole(t, db, c.setup)

@@ -351,7 +351,7 @@ func pgCompat() []string {
 			AS 'SELECT ($1::json) ->> $2'`,
 		`DO $$ BEGIN
 			IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'text'::regtype
-					AND oprnamespace = current_schema()::regnamespace) THEN
+					AND oprnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
 				CREATE OPERATOR ->> (leftarg = text, rightarg = text, function = beacon_json_field);
 			END IF;
 		END $$`,
