@@ -85,10 +85,12 @@ func TestPostgresOwnSchema(t *testing.T) {
 func TestPostgresNoSchemaToCreateIn(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	role, u := pgtest.NewRole(t, db)
+	role, u := pgtest.NewRole(t, db, `CREATE SCHEMA "No Rights"; GRANT USAGE ON SCHEMA "No Rights" TO %[1]s`)
 	for _, c := range []struct{ query, want string }{
 		{"", "may not create or change the inventory's tables, functions and views in schema public"},
 		{"&search_path=missing", "no schema of the search path exists"},
+		// The SQL to run spells a name that needs quoting quoted.
+		{"&search_path=%22No%20Rights%22", `GRANT CREATE ON SCHEMA "No Rights" TO ` + role},
 	} {
 		s, err := OpenURL(ctx, u+c.query, Options{})
 		if err == nil {
