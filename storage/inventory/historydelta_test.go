@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -274,4 +275,67 @@ func firstImport(t *testing.T, s *Store, r *rand.Rand, n int, now time.Time) (*p
 	}
 	rows := tenant.report(r, now.AddDate(0, 0, -2).Truncate(24*time.Hour))
 	return tenant, rows, fullRun(t, s, propStep{now: now, incoming: tenant.list(), rows: rows, reports: "fresh"}, rows, true)
+}
+
+// TestHistoryDeltaAfterFailedRuns: runs that failed between two good ones
+// (one having replaced users, one having removed some) leave nothing the
+// next run's worked-out figures count: they equal a full import's.
+func TestHistoryDeltaAfterFailedRuns(t *testing.T) {
+	forEachStoreOpen(t, func(t *testing.T, open func(Options) *Store) {
+		ctx := context.Background()
+		now := time.Date(2027, 6, 7, 8, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		s := open(Options{Now: clock, Keep: 2})
+		r := rand.New(rand.NewPCG(4, 77))
+		tenant, rows, prev := firstImport(t, s, r, 30, now)
+		out := func(status Status) Outcome {
+			return Outcome{Status: status, Mode: "incremental", History: propHistory,
+				Sync: &SyncState{UsersDeltaLink: "https://graph.example/delta", FullStarted: now, ReportsStarted: now}}
+		}
+		for step := range 6 {
+			now = now.Add(2 * time.Hour)
+			failed := step%3 == 1
+			st := propStep{now: now, reports: "shared"}
+			ids := tenant.ids()
+			for _, id := range ids[step*3 : step*3+3] {
+				u := tenant.users[id]
+				relicense(r, &u, now)
+				u.AccountEnabled = !u.AccountEnabled
+				st.upserts = append(st.upserts, u)
+				if !failed {
+					tenant.users[id] = u
+				}
+			}
+			if step%2 == 1 {
+				st.removed = []string{ids[len(ids)-1-step]}
+				if !failed {
+					delete(tenant.users, st.removed[0])
+				}
+			}
+			st.incoming = tenant.list()
+			w := stageChanges(t, s, prev.ID, st)
+			if failed {
+				if _, err := w.Finish(ctx, Outcome{Status: StatusFailed, Err: errors.New("cancelled")}); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			calls := propFigureCalls.Load()
+			got, err := w.Finish(ctx, out(StatusSucceeded))
+			if err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			if propFigureCalls.Load()-calls != 3 {
+				t.Errorf("step %d: the figures were computed whole, not worked out from the previous run's", step)
+			}
+			prev = got
+			ref := open(Options{Now: clock})
+			fullRun(t, ref, st, rows, true)
+			g, want := historyDayFacts(t, s, now), historyDayFacts(t, ref, now)
+			ref.Close()
+			if g != want {
+				t.Errorf("step %d: the history's figures differ from a full import's\nincremental: %s\nfull:        %s", step, g, want)
+			}
+		}
+	})
 }

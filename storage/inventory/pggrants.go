@@ -18,12 +18,15 @@ import (
 // views of the current schema grant to roles other than their owner
 // (PUBLIC included), table privileges with their grant option. Column
 // privileges are not kept: the views' columns are theirs to read whole.
+// The schema is found by its name: current_schema()::regnamespace would
+// parse the name again as an identifier, folding "Beacon" to beacon and
+// refusing "Beacon Data".
 func pgViewGrants(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT 'GRANT ' || a.privilege_type || ' ON ' || quote_ident(c.relname) || ' TO '
 			|| CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
 			|| CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, c.relname
 		FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'v' AND c.relname LIKE 'beacon\_%'
+		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND c.relkind = 'v' AND c.relname LIKE 'beacon\_%'
 			AND a.grantee <> c.relowner
 		ORDER BY c.relname, a.grantee, a.privilege_type`)
 	if err != nil {

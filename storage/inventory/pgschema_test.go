@@ -22,6 +22,9 @@ func TestPostgresOwnSchema(t *testing.T) {
 		{"search_path in the address", "CREATE SCHEMA beacon AUTHORIZATION %[1]s", "&search_path=beacon", "beacon"},
 		// PostgreSQL's default search_path starts with "$user".
 		{"schema named after the role", "CREATE SCHEMA %[1]s AUTHORIZATION %[1]s", "", ""},
+		// A name that needs quoting (capitals, a space): the schema is
+		// looked up by its name, never parsed as an identifier again.
+		{"schema whose name needs quoting", `CREATE SCHEMA "Beacon Data" AUTHORIZATION %[1]s`, "&search_path=%22Beacon%20Data%22", "Beacon Data"},
 	} {
 		// The parent's roles: both schemas exist at once.
 		role, u := pgtest.NewRole(t, db, c.setup)
@@ -82,10 +85,12 @@ func TestPostgresOwnSchema(t *testing.T) {
 func TestPostgresNoSchemaToCreateIn(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	role, u := pgtest.NewRole(t, db)
+	role, u := pgtest.NewRole(t, db, `CREATE SCHEMA "No Rights"; GRANT USAGE ON SCHEMA "No Rights" TO %[1]s`)
 	for _, c := range []struct{ query, want string }{
 		{"", "may not create or change the inventory's tables, functions and views in schema public"},
 		{"&search_path=missing", "no schema of the search path exists"},
+		// The SQL to run spells a name that needs quoting quoted.
+		{"&search_path=%22No%20Rights%22", `GRANT CREATE ON SCHEMA "No Rights" TO ` + role},
 	} {
 		s, err := OpenURL(ctx, u+c.query, Options{})
 		if err == nil {

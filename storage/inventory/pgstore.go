@@ -243,6 +243,7 @@ func pgCreateErr(err error, role, schema string) error {
 	}
 	const own = "ask the database administrator for a schema of the beacon's own (CREATE SCHEMA beacon AUTHORIZATION %[1]s;) " +
 		"and add search_path=beacon to the address (postgres://…/DB?search_path=beacon), or run ALTER ROLE %[1]s SET search_path = beacon"
+	role, schema = pgIdent(role), pgIdent(schema)
 	switch pe.Code {
 	case "3F000": // invalid_schema_name: no schema of the search path exists
 		return fmt.Errorf("no schema of the search path exists for the PostgreSQL role %s to create the inventory's tables in; "+own+" (%w)", role, err)
@@ -251,6 +252,20 @@ func pgCreateErr(err error, role, schema string) error {
 			own+", or GRANT CREATE ON SCHEMA %[2]s TO %[1]s; a database created by an earlier beacon under another role needs that role (%[3]w)", role, schema, err)
 	}
 	return fmt.Errorf("create schema: %w", err)
+}
+
+// reBareIdent is a PostgreSQL name that reads the same unquoted.
+var reBareIdent = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+
+// pgIdent is name as the SQL an error tells the admin to run must spell
+// it: quoted when it has capitals or other characters (a role
+// "Beacon", or "beacon@contoso.example" as Entra ID roles are named),
+// which PostgreSQL would otherwise fold or refuse.
+func pgIdent(name string) string {
+	if reBareIdent.MatchString(name) {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // pgMissingColumn reports whether the schema lacks table.column (also
@@ -351,7 +366,7 @@ func pgCompat() []string {
 			AS 'SELECT ($1::json) ->> $2'`,
 		`DO $$ BEGIN
 			IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'text'::regtype
-					AND oprnamespace = current_schema()::regnamespace) THEN
+					AND oprnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
 				CREATE OPERATOR ->> (leftarg = text, rightarg = text, function = beacon_json_field);
 			END IF;
 		END $$`,
