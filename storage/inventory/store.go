@@ -879,6 +879,9 @@ func (s *Store) dropSnapshot(ctx context.Context, runID int64) error {
 // prune drops the connection's good snapshots beyond Keep, never the
 // current one.
 func (s *Store) prune(ctx context.Context, connID string) error {
+	if err := s.schemaStillOurs(ctx); err != nil {
+		return err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs
 		WHERE connection_id = ? AND snapshot = ?
 		AND id NOT IN (SELECT run_id FROM current WHERE connection_id = ?)
@@ -985,4 +988,39 @@ func (s *Store) checkLines(ctx context.Context, pragma string) ([]string, error)
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// NewerSchemaError says a newer Inventory Beacon upgraded the database
+// after this process opened it.
+type NewerSchemaError struct{ Version int }
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("a newer Inventory Beacon upgraded the inventory database while this one was running (schema %d, this build knows %d): "+
+		"update Inventory Beacon on this computer and start it again; the imports already saved are kept", e.Version, schemaVersion)
+}
+
+// schemaStillOurs refuses to write a database a newer build upgraded
+// after this store opened it: the version is checked at Open only, and a
+// beacon left running (the window, a service) on a shared PostgreSQL
+// inventory would otherwise import and prune by rules the newer schema
+// no longer follows (schema 4's activity rows shared between runs are
+// one such rule: an older pruning deletes rows newer snapshots show).
+// An import and the pruning check it first; builds from before this
+// check do not, which is why README asks to update every beacon sharing
+// a database.
+func (s *Store) schemaStillOurs(ctx context.Context) error {
+	var v int
+	var err error
+	if s.pg {
+		v, err = pgSchemaVersion(ctx, s.db)
+	} else {
+		err = s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	}
+	if err != nil {
+		return fmt.Errorf("read the inventory database's version: %w", err)
+	}
+	if v > schemaVersion {
+		return &NewerSchemaError{Version: v}
+	}
+	return nil
 }

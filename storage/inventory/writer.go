@@ -143,6 +143,9 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 	if s.readOnly != "" {
 		return nil, &ReadOnlyError{Path: s.path, Why: s.readOnly}
 	}
+	if err := s.schemaStillOurs(ctx); err != nil {
+		return nil, fmt.Errorf("start the import of %s: %w", info.ConnectionName, err)
+	}
 	// A database of an older build gets its identity (an import writes
 	// anyway), before the run is recorded so a failure leaves no run.
 	if err := s.setIdentity(ctx, s.db); err != nil {
