@@ -171,14 +171,15 @@ func (w *RunWriter) ApplyUserChanges(ctx context.Context, upserts []User, remove
 	<-w.hist.done
 	// The changed users' rows in the run's snapshot: those an earlier
 	// batch staged, which go, and the previous snapshot's, which die in
-	// this run (found by the rowids the history stage read; PostgreSQL's
-	// rowid has no index, so there by the alive rows' range).
+	// this run, found by the rowids the history stage read (on
+	// PostgreSQL through users_rowid: by the alive rows' range, marking
+	// 509 of 1,000,000 users took 1.8 s and counting their licences 2.2 s).
 	ofIDs := " AND users.id IN (SELECT value FROM json_each(?))"
 	mine := usersBornIn("users.", w.lineage, w.id) + ofIDs
 	prev := fmt.Sprintf("users.lineage = %d AND users.died = %d AND users.run_id < %d", w.lineage, int64(alive), w.id) + ofIDs
 	prevArgs := []any{string(idList)}
-	if !w.s.pg && w.hist.err == nil {
-		var rowids []int64
+	if w.hist.err == nil {
+		rowids := []int64{} // "[]", not "null", when none was seen
 		for _, id := range ids {
 			if i, ok := w.hist.lookup(maphash.String(w.hist.seed, id)); ok {
 				rowids = append(rowids, w.hist.prev[i].row)
