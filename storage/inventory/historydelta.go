@@ -45,7 +45,7 @@ func deltaTenant(ctx context.Context, q querier, run, prev int64) (HistoryTenant
 	if err != nil {
 		return t, false, err
 	}
-	gone, err := countTenant(ctx, q, fmt.Sprintf("lineage = %d AND died = %d", l, run))
+	gone, err := countTenant(ctx, q, usersDiedIn("", l, run))
 	if err != nil {
 		return t, false, err
 	}
@@ -156,7 +156,7 @@ func (w *RunWriter) deltaFigures(ctx context.Context, prev int64, opts HistoryOp
 	// The changed users, both versions, and their activity: held whole,
 	// so a run that changed many (copied a snapshot other than the
 	// current one) computes its figures whole instead, a part at a time.
-	gone := fmt.Sprintf("u.lineage = %d AND u.died = %d", w.lineage, w.id)
+	gone := usersDiedIn("u.", w.lineage, w.id)
 	var n int
 	if err := s.db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users u WHERE "+gone+") + (SELECT COUNT(*) FROM users u WHERE "+
 		usersBornIn("u.", w.lineage, w.id)+")").Scan(&n); err != nil {
@@ -232,7 +232,7 @@ func (w *RunWriter) deltaActive(ctx context.Context, cutoff string) (bool, error
 	}
 	var prev, prevAct int64
 	var prevAsOf string
-	err := w.conn.QueryRowContext(ctx, `SELECT r.id, CASE WHEN r.activity_run <> 0 THEN r.activity_run ELSE r.id END, r.activity_as_of
+	err := w.conn.QueryRowContext(ctx, `SELECT r.id, `+activityOf("r.id")+`, r.activity_as_of
 		FROM current c JOIN runs r ON r.id = c.run_id WHERE c.connection_id = ?`, w.info.ConnectionID).Scan(&prev, &prevAct, &prevAsOf)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -242,20 +242,7 @@ func (w *RunWriter) deltaActive(ctx context.Context, cutoff string) (bool, error
 	}
 	counts := func(query string, args ...any) (map[string]int, error) {
 		rows, err := w.conn.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := map[string]int{}
-		for rows.Next() {
-			var sku string
-			var n int
-			if err := rows.Scan(&sku, &n); err != nil {
-				return nil, err
-			}
-			out[sku] = n
-		}
-		return out, rows.Err()
+		return scanCounts[string](rows, err)
 	}
 	skus := "SELECT lower(sku_id), active FROM skus WHERE run_id = ?"
 	was, err := counts(skus, prev)
@@ -279,7 +266,7 @@ func (w *RunWriter) deltaActive(ctx context.Context, cutoff string) (bool, error
 			FROM users u JOIN user_activity a ON a.run_id = ?1 AND a.upn_key = u.upn_key, json_each(u.assigned_licenses) j
 			WHERE `+users+` AND a.last_activity >= ?2 GROUP BY 1`, w.activityFrom, cutoff)
 	}
-	minus, err := active(fmt.Sprintf("u.lineage = %d AND u.died = %d", w.lineage, w.id))
+	minus, err := active(usersDiedIn("u.", w.lineage, w.id))
 	if err != nil {
 		return false, err
 	}

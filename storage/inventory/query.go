@@ -206,18 +206,18 @@ func (s *Store) ApplicationKinds(ctx context.Context, connID string, q Query) (m
 	if err != nil {
 		return nil, fmt.Errorf("count applications by kind: %w", err)
 	}
-	defer rows.Close()
-	out := map[AppKind]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[AppKind(k)] = n
-		out[AppsAll] += n
+	out, err := scanCounts[AppKind](rows, nil)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	all := 0
+	for _, n := range out {
+		all += n
+	}
+	if len(out) > 0 {
+		out[AppsAll] = all
+	}
+	return out, nil
 }
 
 // ErrNoSnapshot means the connection has no imported data yet (or the
@@ -485,25 +485,44 @@ func (s *Store) CountReportRows(ctx context.Context, connID string, kind ReportK
 	return n, err
 }
 
+// scanCounts reads rows of (key, count) into a map, closing them; err is
+// the query's, passed on.
+func scanCounts[K ~string](rows *sql.Rows, err error) (map[K]int, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[K]int{}
+	for rows.Next() {
+		var k K
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 // reportRun is the run whose report rows a snapshot shows: its own, or
 // those of an earlier run it shares (an incremental run within
 // ReportsMaxAge, see RunWriter.ShareReports).
 func (s *Store) reportRun(ctx context.Context, run int64) (int64, error) {
-	return s.sharedRun(ctx, run, "reports_run")
+	return sharedRun(ctx, s.db, run, "reports_run")
 }
 
 // activityRun is the run whose user_activity rows give run's snapshot
 // its users' last activity: its own, or those of the run whose report
 // rows it shares (activity_run), which it no longer copies.
 func (s *Store) activityRun(ctx context.Context, run int64) (int64, error) {
-	return s.sharedRun(ctx, run, "activity_run")
+	return sharedRun(ctx, s.db, run, "activity_run")
 }
 
 // sharedRun is the run named by run's column col (reports_run,
-// activity_run), or run itself when it names none.
-func (s *Store) sharedRun(ctx context.Context, run int64, col string) (int64, error) {
+// activity_run), or run itself when it names none, read through q.
+func sharedRun(ctx context.Context, q querier, run int64, col string) (int64, error) {
 	var from int64
-	if err := s.db.QueryRowContext(ctx, "SELECT "+col+" FROM runs WHERE id = ?", run).Scan(&from); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT "+col+" FROM runs WHERE id = ?", run).Scan(&from); err != nil {
 		return 0, fmt.Errorf("read run %d: %w", run, err)
 	}
 	if from != 0 {

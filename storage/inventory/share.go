@@ -57,6 +57,12 @@ func usersBornIn(alias string, lineage, run int64) string {
 	return fmt.Sprintf("%[1]slineage = %[2]d AND %[1]sdied = %[3]d AND %[1]srun_id = %[4]d", alias, lineage, int64(alive), run)
 }
 
+// usersDiedIn is the condition selecting the rows run marked died: the
+// previous versions of the users it replaced or removed.
+func usersDiedIn(alias string, lineage, run int64) string {
+	return fmt.Sprintf("%[1]slineage = %[2]d AND %[1]sdied = %[3]d", alias, lineage, run)
+}
+
 // lineageOf is the lineage of run's connection (0 when it has none yet:
 // its users are none).
 func lineageOf(ctx context.Context, q querier, run int64) (int64, error) {

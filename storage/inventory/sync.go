@@ -301,9 +301,8 @@ func (w *RunWriter) ShareReports(ctx context.Context, from int64) error {
 		w.refresh[ReportActiveUsers] = refresh
 		// The users' last activity, derived from those rows, is shared
 		// too: copying it cost 1,000,000 rows (and 60 MB) per run.
-		var act int64
-		if err := w.conn.QueryRowContext(ctx, "SELECT CASE WHEN activity_run <> 0 THEN activity_run ELSE id END FROM runs WHERE id = ?", from).
-			Scan(&act); err != nil {
+		act, err := sharedRun(ctx, w.conn, from, "activity_run")
+		if err != nil {
 			return err
 		}
 		// Recorded now, not at Finish: from the moment this run is
