@@ -64,7 +64,7 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := &pgConn{Conn: dc.(*stdlib.Conn), stmts: c.stmts}
+	pc := &pgConn{Conn: dc.(*stdlib.Conn), stmts: c.stmts, side: c.inner}
 	if c.stmts != nil {
 		pc.gen = c.stmts.gen.Load()
 	}
@@ -115,14 +115,15 @@ func redactErr(err error, location string) error {
 // pgConn is a pgx connection that takes the store's SQLite-flavoured SQL.
 type pgConn struct {
 	*stdlib.Conn
-	stmts *pgStatements // the store's generation of statements (pgstale.go)
-	gen   int64         // the generation this connection's statements are of
+	stmts *pgStatements    // the store's generation of statements (pgstale.go)
+	gen   int64            // the generation this connection's statements are of
+	side  driver.Connector // opens a connection to find out why a table is missing (pgstale.go)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	st, err := c.Conn.PrepareContext(ctx, rebind(query))
 	if err != nil {
-		return nil, schemaChangedErr(err)
+		return nil, c.schemaChangedErr(ctx, err)
 	}
 	return pgStmt{st.(*stdlib.Stmt)}, nil
 }
@@ -145,7 +146,7 @@ func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.Na
 	query, args = rebind(query), intFlags(args)
 	res, err := c.Conn.ExecContext(ctx, query, args)
 	if err != nil {
-		return retryStale(c, err, func() (driver.Result, error) { return c.Conn.ExecContext(ctx, query, args) })
+		return retryStale(ctx, c, err, func() (driver.Result, error) { return c.Conn.ExecContext(ctx, query, args) })
 	}
 	return res, nil
 }
@@ -154,7 +155,7 @@ func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.N
 	query, args = rebind(query), intFlags(args)
 	rows, err := c.Conn.QueryContext(ctx, query, args)
 	if err != nil {
-		return retryStale(c, err, func() (driver.Rows, error) { return c.Conn.QueryContext(ctx, query, args) })
+		return retryStale(ctx, c, err, func() (driver.Rows, error) { return c.Conn.QueryContext(ctx, query, args) })
 	}
 	return rows, nil
 }

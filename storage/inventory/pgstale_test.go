@@ -2,6 +2,9 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,7 +109,89 @@ func TestPostgresSchemaChangedUnderABeacon(t *testing.T) {
 	}
 	var note string
 	err = a.db.QueryRowContext(ctx, "SELECT note FROM runs WHERE id = ?", 1).Scan(&note)
-	if err == nil || !strings.Contains(err.Error(), "update this beacon to the same release and restart it") {
+	if err == nil || !strings.Contains(err.Error(), "someone removed it") {
 		t.Fatalf("a column gone: %v", err)
+	}
+}
+
+// A table or column this beacon uses that PostgreSQL does not find is
+// said as what happened, which the database is asked: a newer beacon's
+// schema (update), tables removed by hand (restore them), the inventory's
+// schema no longer on the search_path new connections get (set it back),
+// or no inventory left anywhere in the database.
+func TestPostgresMissingTableSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		change []string
+		want   []string
+	}{
+		{"a newer beacon's schema", []string{
+			fmt.Sprintf("UPDATE beacon_schema SET version = %d", schemaVersion+1), "ALTER TABLE users DROP COLUMN department CASCADE"},
+			[]string{"a newer Inventory Beacon upgraded the inventory database", "update Inventory Beacon on this computer"}},
+		{"a column removed by hand", []string{"ALTER TABLE users DROP COLUMN department CASCADE"},
+			[]string{`missing from schema beacon`, "still of this release's version", "someone removed it", "restore it from a backup"}},
+		{"a table removed by hand", []string{"DROP TABLE users CASCADE"},
+			[]string{`missing from schema beacon`, "someone removed it"}},
+		{"the search_path changed", []string{"ALTER DATABASE DB SET search_path = public"},
+			[]string{"in schema beacon", "(public)", "no longer leads to", "search_path=beacon", "ALTER ROLE postgres SET search_path = beacon"}},
+		{"the search_path leads to another inventory", []string{"ALTER DATABASE DB SET search_path = public", "CREATE TABLE public.beacon_schema (version INTEGER, views TEXT)",
+			fmt.Sprintf("INSERT INTO public.beacon_schema VALUES (%d, '')", schemaVersion)},
+			[]string{"missing from schema public", "the one in schema beacon", "search_path=beacon"}},
+		{"the inventory gone", []string{"DROP SCHEMA beacon CASCADE"},
+			[]string{"tables are gone from the PostgreSQL database", "restore them from a backup"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := pgtest.NewDB(t)
+			name := u[strings.LastIndex(u, "/")+1 : strings.Index(u, "?")]
+			admin, err := sql.Open("pgx", u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			// The inventory in a schema of its own that the database's
+			// search_path leads to, as a DBA may set it up.
+			for _, st := range []string{"CREATE SCHEMA beacon", "ALTER DATABASE " + name + " SET search_path = beacon"} {
+				if _, err := admin.ExecContext(ctx, st); err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+			}
+			s, err := OpenURL(ctx, u, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			us := testUsers(5, "u")
+			importUsers(t, s, "c1", us, Outcome{})
+			if got, err := s.Users(ctx, "c1", Query{}); err != nil || len(got) != len(us) {
+				t.Fatalf("before: Users: %d, %v", len(got), err)
+			}
+			conn, err := admin.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for _, st := range append([]string{"SET search_path = beacon"}, c.change...) {
+				if _, err := conn.ExecContext(ctx, strings.ReplaceAll(st, "DB", name)); err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+			}
+			// New connections, which take the database's search_path.
+			s.db.SetMaxIdleConns(0)
+			s.db.SetMaxIdleConns(2)
+			_, err = s.Users(ctx, "c1", Query{})
+			if err == nil {
+				t.Fatal("Users after the change: no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the error does not say %q: %v", w, err)
+				}
+			}
+			var newer *NewerSchemaError
+			if errors.As(err, &newer) != (c.name == "a newer beacon's schema") || c.name != "a newer beacon's schema" && strings.Contains(err.Error(), "newer Inventory Beacon") {
+				t.Errorf("the error blames a newer beacon or does not: %v", err)
+			}
+		})
 	}
 }
