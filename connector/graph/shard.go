@@ -119,3 +119,7 @@ func deltaError(err error) error {
 // users pages to come (pagedecode.UsersScanner.Release): the listing is
 // over. Listing users again afterwards still works.
 func (c *Client) ReleaseUsersMemory() { c.users.Release() }
+
+// UsersMemoryKept is what ReleaseUsersMemory would give back: the users
+// page buffers and cached assignedPlans arrays the client holds.
+func (c *Client) UsersMemoryKept() (pageBuffers, cachedArrays int) { return c.users.Kept() }

@@ -316,7 +316,11 @@ func (r *run) stages(ctx context.Context) error {
 	if err := r.licenses(ctx); err != nil {
 		return err
 	}
-	if err := r.users(ctx); err != nil {
+	err := r.users(ctx)
+	// As in the parallel stages: the users page buffers and plan cache
+	// are of no use once the users are listed.
+	r.o.Client.ReleaseUsersMemory()
+	if err != nil {
 		return err
 	}
 	if err := r.licenseGroups(ctx); err != nil {

@@ -147,7 +147,12 @@ func (e *env) client() *graph.Client {
 }
 
 func (e *env) run(ctx context.Context, progress func(Stage, int, int)) (Result, error) {
-	return Run(ctx, Options{Conn: e.conn, Client: e.client(), Store: e.store, Trigger: inventory.TriggerManual,
+	return e.runClient(ctx, e.client(), progress)
+}
+
+// runClient is run with a client the test holds, to look at it after.
+func (e *env) runClient(ctx context.Context, c *graph.Client, progress func(Stage, int, int)) (Result, error) {
+	return Run(ctx, Options{Conn: e.conn, Client: c, Store: e.store, Trigger: inventory.TriggerManual,
 		Progress: progress, Sequential: e.sequential, Concurrency: e.concurrency, Logger: quietLog,
 		Full: !e.incremental, ReportsMaxAge: e.reportsMaxAge, Now: e.clk.Now})
 }

@@ -203,6 +203,19 @@ func (s *UsersScanner) Release() {
 	s.plans.clear()
 }
 
+// Kept is what the scanner holds for pages to come: page buffers and
+// cached assignedPlans arrays (Release gives both back). Tests of an
+// import read it to see that the import released them.
+func (s *UsersScanner) Kept() (pageBuffers, cachedArrays int) {
+	for i := range s.plans.shards {
+		sh := &s.plans.shards[i]
+		sh.mu.Lock()
+		cachedArrays += len(sh.cur) + len(sh.old) + len(sh.seen)
+		sh.mu.Unlock()
+	}
+	return len(s.bodies), cachedArrays
+}
+
 func (s *UsersScanner) decoder() *usersDecoder { return s.decoders.Get().(*usersDecoder) }
 
 // release forgets the page (nothing of it stays reachable from the pool)

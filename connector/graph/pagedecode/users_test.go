@@ -837,15 +837,7 @@ func TestUsersScannerRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached := func() (n int) {
-		for i := range s.plans.shards {
-			sh := &s.plans.shards[i]
-			sh.mu.Lock()
-			n += len(sh.cur) + len(sh.old) + len(sh.seen)
-			sh.mu.Unlock()
-		}
-		return n
-	}
+	cached := func() int { _, n := s.Kept(); return n }
 	for round := range 2 {
 		for range 3 {
 			got, _, _, _, err := DecodeUsers(s, bytes.NewReader(page), []wire.User(nil))
