@@ -288,3 +288,82 @@ func TestLicenseStageStates(t *testing.T) {
 		})
 	}
 }
+
+// TestLicenseStatesBeyondTheLimit: a tenant whose users hold more
+// distinct licence states than a stage numbers (maxLicenseStates, one
+// group per user) is imported through the store's write path; the stage
+// then keeps the states whole from half-way, and every licensed user the
+// history's figures are given, and every user the snapshot's licence
+// facts read back, has the states it was written with.
+func TestLicenseStatesBeyondTheLimit(t *testing.T) {
+	forEachStoreOpen(t, func(t *testing.T, open func(Options) *Store) {
+		ctx := context.Background()
+		s := open(Options{})
+		n := maxLicenseStates + maxLicenseStates/4
+		us := testUsers(n, "b")
+		want := map[string][]LicenseAssignmentState{} // by principal name
+		for i := range us {
+			u := &us[i]
+			u.AssignedLicenses = []AssignedLicense{{SkuID: skuE3, DisabledPlans: []string{}}}
+			if i%5 != 0 { // a fifth hold the licence directly: no states
+				u.LicenseAssignmentStates = []LicenseAssignmentState{
+					{SkuID: skuE3, AssignedByGroup: fmt.Sprintf("00000000-0000-0000-0000-%012d", i), State: "Active", Error: "None"}}
+				if i%7 == 0 { // and a failed one beside it
+					u.LicenseAssignmentStates = append(u.LicenseAssignmentStates,
+						LicenseAssignmentState{SkuID: skuE5, AssignedByGroup: "G-2", State: "Error", Error: "CountViolation"})
+				}
+			}
+			want[u.UserPrincipalName] = u.LicenseAssignmentStates
+		}
+		w := beginWithSKUs(t, s, "c1")
+		w.ExpectUsers(n)
+		for i := 0; i < n; i += 999 {
+			if err := w.AddUserBatch(ctx, w.PrepareUsers(us[i:min(i+999, n)])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if w.lics.off || !w.lics.stateBytes {
+			t.Fatalf("the stage is off (%v) or numbers the states (%v): the test does not reach the limit", w.lics.off, !w.lics.stateBytes)
+		}
+		var figured []LicenseUser
+		figs := HistoryOptions{Figures: func(_ context.Context, f *LicenseFacts) (HistoryFigures, error) {
+			figured = append(figured, f.Users...)
+			return HistoryFigures{}, nil
+		}}
+		run, err := w.Finish(ctx, Outcome{Status: StatusSucceeded, History: figs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(what string, got map[string][]LicenseAssignmentState) {
+			t.Helper()
+			if len(got) != n {
+				t.Fatalf("%s: %d users, want %d", what, len(got), n)
+			}
+			bad := 0
+			for upn, w := range want {
+				if g, ok := got[upn]; !ok || !slices.Equal(g, w) {
+					if bad++; bad <= 3 {
+						t.Errorf("%s: %s has the states %+v, want %+v", what, upn, g, w)
+					}
+				}
+			}
+			if bad > 0 {
+				t.Fatalf("%s: %d of %d users with other states than written", what, bad, n)
+			}
+		}
+		staged := map[string][]LicenseAssignmentState{}
+		for _, u := range figured {
+			staged[u.UPN] = u.States
+		}
+		check("the history's figures", staged)
+		facts, err := s.LicenseFacts(ctx, "c1", Query{RunID: run.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := map[string][]LicenseAssignmentState{}
+		for _, u := range facts.Users {
+			read[u.UPN] = u.States
+		}
+		check("the snapshot read back", read)
+	})
+}
