@@ -455,9 +455,10 @@ func pgDropBulkKeys(ctx context.Context, tx *sql.Tx) error {
 func pgBulkKeys(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }) ([][2]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c
+	rows, err := q.QueryContext(ctx, `SELECT t.relname, c.conname FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
-		WHERE c.contype = 'f' AND c.confrelid = to_regclass('runs') AND t.relnamespace = current_schema()::regnamespace
+		WHERE c.contype = 'f' AND c.confrelid = to_regclass('runs')
+		AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 		AND t.relname = ANY (?) ORDER BY 1, 2`, bulkTables())
 	if err != nil {
 		return nil, err
