@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 
@@ -18,31 +19,40 @@ import (
 type copyInto struct {
 	table pgx.Identifier
 	cols  []string
-	row   []any // one row's values, reused: pgx encodes each row as it reads it
 }
 
 func newCopyInto(table string, cols []string) *copyInto {
-	return &copyInto{table: pgx.Identifier{table}, cols: cols, row: make([]any, len(cols))}
+	return &copyInto{table: pgx.Identifier{table}, cols: cols}
 }
 
-// run copies args, len(cols) values a row, on the run's pinned connection
-// (so inside the transaction batch began).
-func (c *copyInto) run(ctx context.Context, w *RunWriter, args []driver.NamedValue) error {
-	return w.conn.Raw(func(dc any) error {
+// run copies args, len(cols) values a row, on conn (so inside the
+// transaction begun there, if any).
+func (c *copyInto) run(ctx context.Context, conn *sql.Conn, args []driver.NamedValue) error {
+	nc := len(c.cols)
+	return pgCopy(ctx, conn, c.table, c.cols, len(args)/nc, func(i int, row []any) {
+		for j := range row {
+			v := args[i*nc+j].Value
+			if b, ok := v.(bool); ok {
+				v = boolInt(b)
+			}
+			row[j] = v
+		}
+	})
+}
+
+// pgCopy copies n rows into table's cols on conn, each filled in by fill
+// as pgx reads it: nothing of the rows is held beyond the one being
+// encoded.
+func pgCopy(ctx context.Context, conn *sql.Conn, table pgx.Identifier, cols []string, n int, fill func(i int, row []any)) error {
+	row := make([]any, len(cols)) // reused: pgx encodes each row as it reads it
+	return conn.Raw(func(dc any) error {
 		pc, ok := dc.(*pgConn)
 		if !ok {
 			return errors.New("inventory: COPY needs a PostgreSQL connection")
 		}
-		nc := len(c.cols)
-		_, err := pc.Conn.Conn().CopyFrom(ctx, c.table, c.cols, pgx.CopyFromSlice(len(args)/nc, func(i int) ([]any, error) {
-			for j := range c.row {
-				v := args[i*nc+j].Value
-				if b, ok := v.(bool); ok {
-					v = boolInt(b)
-				}
-				c.row[j] = v
-			}
-			return c.row, nil
+		_, err := pc.Conn.Conn().CopyFrom(ctx, table, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			fill(i, row)
+			return row, nil
 		}))
 		return err
 	})
