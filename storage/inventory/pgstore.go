@@ -435,8 +435,11 @@ func bulkTables() []string { return finishedTables() }
 // pgDropBulkKeys drops the foreign keys from bulkTables to runs that
 // databases created by earlier builds have, by the names the catalogue
 // gives them (PostgreSQL names them itself). It takes no new schema
-// version: a build of this schema without the change writes and deletes
-// the same rows in the same order, so both keep working on one database.
+// version, which would lock out builds of this schema without the
+// change: they write and delete the same rows in the same order, so both
+// keep working on one database. (Such a build deleting a connection
+// while a run in progress shares report rows of a deleted run leaves
+// those rows until that run's snapshot goes, which deletes them.)
 func pgDropBulkKeys(ctx context.Context, tx *sql.Tx) error {
 	keys, err := pgBulkKeys(ctx, tx)
 	if err != nil {
