@@ -7,21 +7,28 @@ import (
 	"testing"
 )
 
-// orphanRows counts the rows of the tables filled per user or report row
-// whose run is not recorded. On PostgreSQL no foreign key holds them to
-// runs (bulkTables): each path deleting runs must delete their rows
-// first, or keep the run.
-func orphanRows(t *testing.T, s *Store, what string) {
+// noRowsLeft fails the test for each of tables holding rows x where the
+// condition holds.
+func noRowsLeft(t *testing.T, s *Store, tables []string, where, what string, args ...any) {
 	t.Helper()
-	for _, tb := range bulkTables() {
+	for _, tb := range tables {
 		var n int
-		if err := s.db.QueryRow("SELECT COUNT(*) FROM " + tb + " t WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = t.run_id)").Scan(&n); err != nil {
+		if err := s.db.QueryRow("SELECT COUNT(*) FROM "+tb+" x WHERE "+where, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
-			t.Errorf("%s: %d rows of %s whose run is gone", what, n, tb)
+			t.Errorf("%s: %d rows of %s", what, n, tb)
 		}
 	}
+}
+
+// orphanRows checks the rows of the tables filled per user or report row
+// for any whose run is not recorded. On PostgreSQL no foreign key holds
+// them to runs (bulkTables): each path deleting runs must delete their
+// rows first, or keep the run.
+func orphanRows(t *testing.T, s *Store, what string) {
+	t.Helper()
+	noRowsLeft(t, s, bulkTables(), "NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = x.run_id)", what+": rows whose run is gone")
 }
 
 // Snapshot rows never outlive their run: after pruning, a failed run, and
@@ -78,15 +85,7 @@ func TestNoRowsWithoutTheirRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		orphanRows(t, s, "the connection deleted")
-		for _, tb := range bulkTables() {
-			var n int
-			if err := s.db.QueryRow("SELECT COUNT(*) FROM " + tb).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n > 0 {
-				t.Errorf("%d rows of %s after the connection was deleted", n, tb)
-			}
-		}
+		noRowsLeft(t, s, bulkTables(), "1 = 1", "after the connection was deleted")
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // blockReports makes the next COPY into the Active Users report wait:
@@ -106,13 +108,54 @@ func TestPostgresReportConnectionLost(t *testing.T) {
 	if run.Status != StatusFailed {
 		t.Fatalf("run %s, want failed", run.Status)
 	}
-	for _, tb := range snapshotTables() {
-		var n int
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+tb+" WHERE run_id = ?", run.ID).Scan(&n); err != nil {
+	noRowsLeft(t, s, snapshotTables(), "x.run_id = ?", "the failed run's rows", run.ID)
+}
+
+// COPY's binary data as pgCopy encodes it: NULLs, booleans as 0 or 1,
+// 64-bit integers, and text longer than what one read of the stream
+// takes; a value of another type fails the COPY, saying so.
+func TestPostgresCopyEncoding(t *testing.T) {
+	ctx := context.Background()
+	s := openPG(t, Options{})
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE copy_check (n BIGINT, b BIGINT, t TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("Zoë ", 50_000) // 250,000 bytes
+	rows := [][]any{{int64(-7), true, "a"}, {nil, false, nil}, {int64(1) << 62, nil, long}}
+	fill := func(i int, row []any) { copy(row, rows[i]) }
+	if err := pgCopy(ctx, conn, pgx.Identifier{"copy_check"}, []string{"n", "b", "t"}, len(rows), fill); err != nil {
+		t.Fatal(err)
+	}
+	got, err := conn.QueryContext(ctx, "SELECT COALESCE(n, 0), COALESCE(b, -1), COALESCE(t, '') FROM copy_check ORDER BY n NULLS FIRST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	var read [][3]any
+	for got.Next() {
+		var n, b int64
+		var tx string
+		if err := got.Scan(&n, &b, &tx); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			t.Errorf("the failed run left %d rows in %s", n, tb)
+		read = append(read, [3]any{n, b, tx})
+	}
+	want := [][3]any{{int64(0), int64(0), ""}, {int64(-7), int64(1), "a"}, {int64(1) << 62, int64(-1), long}}
+	if len(read) != len(want) {
+		t.Fatalf("%d rows read back, want %d", len(read), len(want))
+	}
+	for i := range want {
+		if read[i] != want[i] {
+			t.Errorf("row %d: %.40v, want %.40v", i, read[i], want[i])
 		}
+	}
+	err = pgCopy(ctx, conn, pgx.Identifier{"copy_check"}, []string{"n", "b", "t"}, 1, func(_ int, row []any) { row[0], row[1], row[2] = 1.5, nil, nil })
+	if err == nil || !strings.Contains(err.Error(), "cannot send a float64") {
+		t.Fatalf("a float64 gave %v", err)
 	}
 }
