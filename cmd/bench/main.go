@@ -73,6 +73,7 @@ func main() {
 	flag.StringVar(&concurrency, "concurrency", "", "--concurrency of the parallel runs (default: the importer's)")
 	grow := flag.Bool("growth", false, "issue 21: full imports at --users (default 10000,100000,1000000) into SQLite, each followed by an incremental one after 0.1% change: cost growth with the tenant")
 	store := flag.String("store", "", "issue 21: \"postgres\" imports --users (default 100000) into SQLite and into a throw-away PostgreSQL server, each followed by an incremental import after 0.1% change")
+	flag.BoolVar(&pgStatements, "pg-statements", false, "with --store postgres: log every statement of the PostgreSQL runs and print the full import's and the incremental run's by summed duration (the runs take a little longer)")
 	scaleLat := flag.Duration("scale-latency", 150*time.Millisecond, "per-request latency of the --growth and --store runs")
 	flag.Parse()
 	usersSet := false

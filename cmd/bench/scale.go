@@ -235,15 +235,36 @@ func compareStores(tmp, bin string, sizes []int, lat time.Duration) ([]scaleRow,
 			return nil, err
 		}
 		logged, from := 0, int64(0)
+		if pgStatements {
+			if from, err = logStatements(url, "0"); err != nil {
+				return nil, err
+			}
+		}
+		cpu := serverCPU(url)
 		pg, err := storeImport(tmp, bin, n, lat, true, false, "PostgreSQL", []string{"BEACON_STORE=" + url}, func(string) (int64, error) {
 			// Called after the full import, then after the incremental
 			// one: the statements logged in between are the latter's.
 			logged++
-			if logged == 1 {
+			what := "full import"
+			if logged > 1 {
+				what = "incremental run"
+			}
+			now := serverCPU(url)
+			fmt.Fprintf(os.Stderr, "bench: %d users, PostgreSQL server's CPU during the %s: %.2f s\n", n, what, now-cpu)
+			cpu = now
+			switch {
+			case pgStatements:
+				printTopStatements(url, from, what)
+				if logged > 1 {
+					printSlow(url, -1) // stops the logging
+				} else if from, err = logSize(url); err != nil {
+					return 0, err
+				}
+			case logged == 1:
 				if from, err = logSlow(url); err != nil {
 					return 0, err
 				}
-			} else {
+			default:
 				printSlow(url, from)
 			}
 			return pgSize(url)
@@ -263,20 +284,20 @@ const slowStatement = "50ms"
 // of the benchmark database that take over slowStatement, into its log
 // (server.log in the folder the address's host names). It returns the
 // log's length so far, where printSlow starts.
-func logSlow(url string) (int64, error) {
+func logSlow(url string) (int64, error) { return logStatements(url, slowStatement) }
+
+// logStatements makes the server log the benchmark database's statements
+// that take over d from the next session on (see logSlow).
+func logStatements(url, d string) (int64, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	if _, err = db.ExecContext(context.Background(), "ALTER DATABASE bench SET log_min_duration_statement = '"+slowStatement+"'"); err != nil {
+	if _, err = db.ExecContext(context.Background(), "ALTER DATABASE bench SET log_min_duration_statement = '"+d+"'"); err != nil {
 		return 0, err
 	}
-	fi, err := os.Stat(serverLog(url))
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
+	return logSize(url)
 }
 
 // serverLog is the log of the throw-away server whose database url names.
@@ -289,11 +310,14 @@ func serverLog(url string) string {
 }
 
 // printSlow prints the statements the server logged as slow after from
-// (bytes into its log), and stops it logging them.
+// (bytes into its log; none when negative), and stops it logging them.
 func printSlow(url string, from int64) {
 	if db, err := sql.Open("pgx", url); err == nil {
 		db.ExecContext(context.Background(), "ALTER DATABASE bench RESET log_min_duration_statement")
 		db.Close()
+	}
+	if from < 0 {
+		return
 	}
 	b, err := os.ReadFile(serverLog(url))
 	if err != nil || int64(len(b)) < from {

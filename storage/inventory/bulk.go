@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -42,22 +43,33 @@ func (b *bulk) add(v driver.Value) {
 	b.args = append(b.args, driver.NamedValue{Ordinal: len(b.args) + 1, Value: v})
 }
 
-// bulkInsert returns the prepared INSERT of rows rows into table's cols,
-// its arguments emptied.
-func (w *RunWriter) bulkInsert(ctx context.Context, table string, cols []string, rows int) (*bulk, error) {
+// lane is a connection the run writes on and its bulk statements: the
+// run's pinned connection (mainLane), and on PostgreSQL a second one for
+// the report rows (RunWriter.rep).
+type lane struct {
+	conn  *sql.Conn
+	bulks map[bulkKey]*bulk
+}
+
+// mainLane is the run's pinned connection (mu held).
+func (w *RunWriter) mainLane() lane { return lane{conn: w.conn, bulks: w.bulks} }
+
+// bulkInsert returns the prepared INSERT of rows rows into table's cols
+// on l, its arguments emptied.
+func (w *RunWriter) bulkInsert(ctx context.Context, l lane, table string, cols []string, rows int) (*bulk, error) {
 	k := bulkKey{table, rows}
-	if b, ok := w.bulks[k]; ok {
+	if b, ok := l.bulks[k]; ok {
 		b.args = b.args[:0]
 		return b, nil
 	}
 	if w.s.pg {
 		b := &bulk{args: make([]driver.NamedValue, 0, rows*len(cols)), copy: newCopyInto(table, cols)}
-		w.bulks[k] = b
+		l.bulks[k] = b
 		return b, nil
 	}
 	query := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + valuesList(rows, len(cols))
 	b := &bulk{args: make([]driver.NamedValue, 0, rows*len(cols))}
-	err := w.conn.Raw(func(dc any) error {
+	err := l.conn.Raw(func(dc any) error {
 		p, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return errors.New("inventory: the SQLite driver cannot prepare statements")
@@ -73,22 +85,22 @@ func (w *RunWriter) bulkInsert(ctx context.Context, table string, cols []string,
 		b.st.Close()
 		return nil, fmt.Errorf("inventory: the SQLite driver's statements cannot run as queries")
 	}
-	w.bulks[k] = b
+	l.bulks[k] = b
 	return b, nil
 }
 
-// run executes the INSERT with the arguments added, on the run's pinned
-// connection (so inside the transaction batch began).
-func (b *bulk) run(ctx context.Context, w *RunWriter) error {
-	return b.runArgs(ctx, w, b.args)
+// run executes the INSERT with the arguments added, on the lane's
+// connection (so inside the transaction begun there).
+func (b *bulk) run(ctx context.Context, l lane) error {
+	return b.runArgs(ctx, l, b.args)
 }
 
 // runArgs executes the INSERT with args (numbered 1..n) instead.
-func (b *bulk) runArgs(ctx context.Context, w *RunWriter, args []driver.NamedValue) error {
+func (b *bulk) runArgs(ctx context.Context, l lane, args []driver.NamedValue) error {
 	if b.copy != nil {
-		return b.copy.run(ctx, w, args)
+		return b.copy.run(ctx, l.conn, args)
 	}
-	return w.conn.Raw(func(any) error {
+	return l.conn.Raw(func(any) error {
 		rows, err := b.st.(driver.StmtQueryContext).QueryContext(ctx, args)
 		if err != nil {
 			return err
@@ -116,4 +128,9 @@ func (w *RunWriter) closeBulks() {
 		return nil
 	})
 	w.bulks = nil
+	if w.rep != nil {
+		// Its bulks are COPYs: nothing prepared. rep itself stays, for
+		// a late call to find the run finished (repBatch).
+		w.rep.conn.Close()
+	}
 }

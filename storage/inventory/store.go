@@ -932,11 +932,19 @@ func (s *Store) DeleteConnection(ctx context.Context, connID string, keepHistory
 			return err
 		}
 	}
-	// Then the runs, once no snapshot shares their users any more (a run
-	// in progress may still show some).
+	// Then the runs, once no snapshot shares their rows any more (a run
+	// in progress may still show some of their users, or their report
+	// rows): on PostgreSQL no foreign key refuses the delete of a run
+	// whose rows remain (bulkTables), so the check is here.
+	kept := ""
+	for _, t := range bulkTables() {
+		if t != "users" {
+			kept += " AND NOT EXISTS (SELECT 1 FROM " + t + " WHERE run_id = ?1)"
+		}
+	}
 	for _, id := range ids {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM users u
-			WHERE u.lineage = (SELECT l.id FROM lineages l WHERE l.connection_id = ?) AND u.run_id = ?)`, id, connID, id); err != nil {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM users u
+			WHERE u.lineage = (SELECT l.id FROM lineages l WHERE l.connection_id = ?2) AND u.run_id = ?1)`+kept, id, connID); err != nil {
 			return err
 		}
 	}

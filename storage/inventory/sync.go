@@ -267,6 +267,8 @@ func (w *RunWriter) EndUserChanges(ctx context.Context) error {
 // Sharing, not copying: copying ~225,000 wide rows of a 100,000-user
 // tenant took 2.7 s. The rows stay until no kept snapshot shows them.
 func (w *RunWriter) ShareReports(ctx context.Context, from int64) error {
+	w.rmu.Lock() // what StageActivity checks changes here
+	defer w.rmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	origin, err := w.s.reportRun(ctx, from)

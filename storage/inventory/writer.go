@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/jackc/pgx/v5"
 )
 
 // RunInfo names what a run imports and why.
@@ -93,7 +94,20 @@ type RunWriter struct {
 	activityStaged bool
 	// bulks are the prepared multi-row INSERTs (bulk.go).
 	bulks map[bulkKey]*bulk
-	// sbuf builds the users' search texts.
+
+	// rep is, on PostgreSQL, a second connection the report rows and the
+	// users' last activity are copied on, under rmu instead of mu: the
+	// server then writes them on another core while the users are
+	// fetched and copied (the server's work is most of a PostgreSQL
+	// import's). Its transactions commit on their own, as the pinned
+	// connection's do: rows of a run not promoted are never shown and
+	// are deleted by run, whichever connection wrote them. nil on SQLite
+	// (one writer) and when the server had no connection to spare. When
+	// both locks are needed, rmu is taken first.
+	rmu sync.Mutex
+	rep *lane
+	// sbuf builds the applications' search texts (under mu, or rmu
+	// where they go on the report connection).
 	sbuf []byte
 
 	// smu guards what report staging tracks outside the writer's lock:
@@ -190,12 +204,20 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		return nil, err
 	}
 	begun = true
+	var rep *lane
+	if s.pg && !info.RecordOnly {
+		// Without a second connection (the server's max_connections
+		// reached) the run copies everything on its pinned one.
+		if rc, err := s.db.Conn(ctx); err == nil {
+			rep = &lane{conn: rc, bulks: map[bulkKey]*bulk{}}
+		}
+	}
 	w := &RunWriter{s: s, id: id, info: info, started: started, conn: conn,
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
 		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
-		lineage: lineage, digest: xxhash.New(), lics: newLicenseStage()}
+		lineage: lineage, digest: xxhash.New(), lics: newLicenseStage(), rep: rep}
 	return w, nil
 }
 
@@ -237,23 +259,63 @@ func (w *RunWriter) batch(ctx context.Context, what string, fn func() error, hoo
 		return errors.New("inventory: the run has already finished")
 	}
 	if err := w.s.keepCheckpointable(ctx, w.conn); err != nil {
-		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+		return w.writeErr(ctx, what, err)
 	}
-	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+	if err := inTx(ctx, w.conn, fn); err != nil {
+		rolledBack()
+		return w.writeErr(ctx, what, err)
+	}
+	committed()
+	return nil
+}
+
+// writeErr is the error of a write of what that failed (mu held).
+func (w *RunWriter) writeErr(ctx context.Context, what string, err error) error {
+	return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+}
+
+// statement is batch for fn of one statement on PostgreSQL, a COPY: that
+// is a transaction of its own, so it is not wrapped in BEGIN and COMMIT,
+// two round trips per batch that each wait for the server's turn on a
+// busy machine (mu held).
+func (w *RunWriter) statement(ctx context.Context, what string, fn func() error) error {
+	if w.finished {
+		return errors.New("inventory: the run has already finished")
+	}
+	if err := fn(); err != nil {
+		return w.writeErr(ctx, what, err)
+	}
+	return nil
+}
+
+// repBatch is statement on the report connection (rmu held, not mu).
+func (w *RunWriter) repBatch(ctx context.Context, what string, fn func() error) error {
+	if w.finished { // set by Finish, which holds rmu
+		return errors.New("inventory: the run has already finished")
+	}
+	err := fn()
+	if err == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writeErr(ctx, what, err)
+}
+
+// inTx runs fn inside one write transaction on conn.
+func inTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
 	}
 	if err := fn(); err != nil {
 		// The rollback must run even when ctx is cancelled.
-		_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		rolledBack()
-		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
 	}
-	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		rolledBack()
-		return fmt.Errorf("write %s to the inventory database: %w", what, w.full(ctx, err))
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
 	}
-	committed()
 	return nil
 }
 
@@ -564,8 +626,14 @@ func (w *RunWriter) takeFreshPlans() ([]int, []planKey) {
 func (w *RunWriter) AddUserBatch(ctx context.Context, b *UserBatch) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.batch(ctx, "users", func() error { return w.insertUserBatch(ctx, b) },
-		func() {}, func() { w.requeuePlans(b.fresh) })
+	var err error
+	if w.s.pg && len(b.fresh) == 0 {
+		// One COPY, no plan entries to go with it.
+		err = w.statement(ctx, "users", func() error { return w.insertUserBatch(ctx, b) })
+	} else {
+		err = w.batch(ctx, "users", func() error { return w.insertUserBatch(ctx, b) },
+			func() {}, func() { w.requeuePlans(b.fresh) })
+	}
 	giveArgs(w.userBufs, b.args)
 	b.mem.giveBack()
 	b.args, b.mem = nil, nil
@@ -586,11 +654,11 @@ func (w *RunWriter) insertUserBatch(ctx context.Context, b *UserBatch) error {
 	per := w.s.rowsPerInsert(usersPerInsert)
 	for start := 0; start < b.rows; start += per {
 		n := min(per, b.rows-start)
-		ins, err := w.bulkInsert(ctx, "users", userColumns, n)
+		ins, err := w.bulkInsert(ctx, w.mainLane(), "users", userColumns, n)
 		if err != nil {
 			return err
 		}
-		if err := ins.runArgs(ctx, w, b.args[start*userCols:(start+n)*userCols]); err != nil {
+		if err := ins.runArgs(ctx, w.mainLane(), b.args[start*userCols:(start+n)*userCols]); err != nil {
 			return fmt.Errorf("users %s to %s: %w", b.first, b.last, err)
 		}
 	}
@@ -649,8 +717,35 @@ var userColumns = []string{"run_id", "id", "upn", "upn_key", "display_name", "ma
 	"department", "job_title", "created", "licenses", "assigned_licenses", "assigned_plans", "search", "name_key",
 	"user_type", "license_states", "lineage", "digest"}
 
-// AddServicePrincipals stages a page of applications.
+// AddServicePrincipals stages a page of applications: on PostgreSQL in
+// one COPY on the report connection (a statement per application was
+// 5,000 round trips on the pinned connection the users wait for).
 func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrincipal) error {
+	if w.rep != nil {
+		w.rmu.Lock()
+		defer w.rmu.Unlock()
+		err := w.repBatch(ctx, "applications", func() error {
+			ins, err := w.bulkInsert(ctx, *w.rep, "service_principals", spColumns, len(sps))
+			if err != nil {
+				return err
+			}
+			for i := range sps {
+				p := &sps[i]
+				for _, v := range []any{w.id, p.ID, p.AppID, p.DisplayName, p.AppDisplayName, p.PublisherName,
+					p.AppOwnerOrganizationID, p.ServicePrincipalType, p.AccountEnabled, encodeList(p.Tags),
+					lowerJoin(&w.sbuf, p.DisplayName, p.AppDisplayName, p.PublisherName, p.AppID, p.ServicePrincipalType)} {
+					ins.add(v)
+				}
+			}
+			return ins.run(ctx, *w.rep)
+		})
+		if err == nil {
+			w.mu.Lock()
+			w.counts.ServicePrincipals += len(sps)
+			w.mu.Unlock()
+		}
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, "applications", func() error {
@@ -672,6 +767,11 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 		return nil
 	})
 }
+
+// spColumns are the service_principals table's columns as
+// AddServicePrincipals gives them.
+var spColumns = []string{"run_id", "id", "app_id", "display_name", "app_display_name", "publisher_name",
+	"app_owner_organization_id", "service_principal_type", "account_enabled", "tags", "search"}
 
 // AddLicenseGroups stages the groups that assign licences.
 func (w *RunWriter) AddLicenseGroups(ctx context.Context, groups []Group) error {
@@ -780,28 +880,32 @@ func (w *RunWriter) PrepareReportRows(kind ReportKind, rows []ReportRow) *Report
 	return &ReportBatch{kind: kind, rows: len(rows), args: args, mem: mem}
 }
 
-// AddReportBatch stages a prepared batch.
+// AddReportBatch stages a prepared batch: on PostgreSQL on the report
+// connection, alongside the users (rep).
 func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 	spec := Report(b.kind)
-	cols := reportColumns(spec)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	err := w.batch(ctx, spec.Title+" report rows", func() error {
-		per := len(cols)
-		chunk := w.s.rowsPerInsert(reportRowsPerInsert)
-		for start := 0; start < b.rows; start += chunk {
-			n := min(chunk, b.rows-start)
-			ins, err := w.bulkInsert(ctx, spec.Table, cols, n)
-			if err != nil {
-				return err
-			}
-			if err := ins.runArgs(ctx, w, b.args[start*per:(start+n)*per]); err != nil {
-				return err
-			}
+	what := spec.Title + " report rows"
+	var err error
+	if w.rep != nil {
+		w.rmu.Lock()
+		err = w.repBatch(ctx, what, func() error { return w.insertReportRows(ctx, *w.rep, spec, b) })
+		if err == nil {
+			w.mu.Lock()
+			w.counts.addReportRows(b.kind, b.rows)
+			w.mu.Unlock()
 		}
-		w.counts.addReportRows(b.kind, b.rows)
-		return nil
-	})
+		w.rmu.Unlock()
+	} else {
+		w.mu.Lock()
+		err = w.batch(ctx, what, func() error {
+			if err := w.insertReportRows(ctx, w.mainLane(), spec, b); err != nil {
+				return err
+			}
+			w.counts.addReportRows(b.kind, b.rows)
+			return nil
+		})
+		w.mu.Unlock()
+	}
 	giveArgs(w.argBufs, b.args)
 	b.mem.giveBack()
 	b.args, b.mem = nil, nil
@@ -810,6 +914,24 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 		b.done = nil
 	}
 	return err
+}
+
+// insertReportRows inserts b's rows on l (in a transaction there).
+func (w *RunWriter) insertReportRows(ctx context.Context, l lane, spec ReportSpec, b *ReportBatch) error {
+	cols := reportColumns(spec)
+	per := len(cols)
+	chunk := w.s.rowsPerInsert(reportRowsPerInsert)
+	for start := 0; start < b.rows; start += chunk {
+		n := min(chunk, b.rows-start)
+		ins, err := w.bulkInsert(ctx, l, spec.Table, cols, n)
+		if err != nil {
+			return err
+		}
+		if err := ins.runArgs(ctx, l, b.args[start*per:(start+n)*per]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reportColumns are a report table's columns, in the order
@@ -937,6 +1059,8 @@ func activityColumns(spec ReportSpec) []int {
 // that failed half-way is fetched again from the start).
 func (w *RunWriter) DiscardReport(ctx context.Context, kind ReportKind) error {
 	spec := Report(kind)
+	w.rmu.Lock() // no report rows being copied meanwhile
+	defer w.rmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, spec.Title+" report rows", func() error {
@@ -981,6 +1105,29 @@ func (w *RunWriter) StageActivity(ctx context.Context) error {
 	// Sorted before taking the writer, which the users being listed
 	// still need: the reports are done, so no date changes meanwhile.
 	a := w.facts.sortedActivity()
+	const what = "the users' last activity"
+	if w.rep != nil {
+		// On the report connection, beside the users: what decides
+		// whether it is due changes under rmu too (ShareReports,
+		// DiscardReport, Finish), so it holds still meanwhile.
+		w.rmu.Lock()
+		defer w.rmu.Unlock()
+		w.mu.Lock()
+		due := w.activityFrom == 0 && !w.activityStaged
+		w.mu.Unlock()
+		if !due {
+			return nil
+		}
+		if err := w.repBatch(ctx, what, func() error { return w.insertActivity(ctx, *w.rep, a) }); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.smu.Lock()
+		w.activityStaged = true
+		w.smu.Unlock()
+		w.mu.Unlock()
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.smu.Lock()
@@ -988,8 +1135,8 @@ func (w *RunWriter) StageActivity(ctx context.Context) error {
 	if w.activityFrom != 0 || w.activityStaged {
 		return nil
 	}
-	return w.batch(ctx, "the users' last activity", func() error {
-		return w.insertActivity(ctx, a)
+	return w.batch(ctx, what, func() error {
+		return w.insertActivity(ctx, w.mainLane(), a)
 	}, func() { w.activityStaged = true }, func() {})
 }
 
@@ -1024,6 +1171,8 @@ func (w *RunWriter) DiscardUsers(ctx context.Context) error {
 // DiscardApplications deletes the applications staged so far (the list
 // was refused part-way).
 func (w *RunWriter) DiscardApplications(ctx context.Context) error {
+	w.rmu.Lock() // no applications being copied meanwhile
+	defer w.rmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, "applications", func() error {
@@ -1040,6 +1189,8 @@ func (w *RunWriter) DiscardApplications(ctx context.Context) error {
 // no staged user. Call it after the users are staged.
 func (w *RunWriter) UnmatchedConcealed(ctx context.Context, kind ReportKind) (int, error) {
 	spec := Report(kind)
+	w.rmu.Lock() // the report rows being copied are counted too
+	defer w.rmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.smu.Lock()
@@ -1112,6 +1263,8 @@ func (w *RunWriter) release() {
 // run must still be recorded).
 func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	ctx = context.WithoutCancel(ctx)
+	w.rmu.Lock() // the report rows being copied are the run's too
+	defer w.rmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.finished {
@@ -1297,7 +1450,7 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	// users: rewriting 100,000 user rows cost two seconds of the import.
 	// A run sharing report rows shows the activity rows of their run.
 	if w.activityFrom == 0 && !w.activityStaged {
-		if err := w.insertActivity(ctx, w.facts.sortedActivity()); err != nil {
+		if err := w.insertActivity(ctx, w.mainLane(), w.facts.sortedActivity()); err != nil {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
 	}
@@ -1357,11 +1510,20 @@ func (w *RunWriter) derive(ctx context.Context) error {
 const activityPerInsert = 1000
 
 // insertActivity writes the latest activity dates in key order (the
-// table's primary key order, so every insert appends).
-func (w *RunWriter) insertActivity(ctx context.Context, a activity) error {
+// table's primary key order, so every insert appends) on l: on
+// PostgreSQL in one COPY (one statement, atomic without a transaction
+// around it: repBatch), read from a as it goes rather than from values
+// for every user, which at 1,000,000 users were 120 MB.
+func (w *RunWriter) insertActivity(ctx context.Context, l lane, a activity) error {
+	cols := []string{"run_id", "upn_key", "last_activity"}
+	if w.s.pg {
+		return pgCopy(ctx, l.conn, pgx.Identifier{"user_activity"}, cols, a.len(), func(i int, row []any) {
+			row[0], row[1], row[2] = w.id, a.key(i), a.date(i)
+		})
+	}
 	for start := 0; start < a.len(); start += activityPerInsert {
 		end := min(start+activityPerInsert, a.len())
-		ins, err := w.bulkInsert(ctx, "user_activity", []string{"run_id", "upn_key", "last_activity"}, end-start)
+		ins, err := w.bulkInsert(ctx, l, "user_activity", cols, end-start)
 		if err != nil {
 			return err
 		}
@@ -1370,7 +1532,7 @@ func (w *RunWriter) insertActivity(ctx context.Context, a activity) error {
 			ins.add(a.key(i))
 			ins.add(a.date(i))
 		}
-		if err := ins.run(ctx, w); err != nil {
+		if err := ins.run(ctx, l); err != nil {
 			return err
 		}
 	}
