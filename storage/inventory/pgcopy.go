@@ -68,8 +68,8 @@ func pgCopy(ctx context.Context, conn *sql.Conn, table pgx.Identifier, cols []st
 			return errors.New("inventory: COPY needs a PostgreSQL connection")
 		}
 		_, err := pc.Conn.Conn().PgConn().CopyFrom(ctx, r, q.String())
-		if r.err != nil {
-			return r.err
+		if rerr := r.end(); rerr != nil {
+			return rerr
 		}
 		return err
 	})
@@ -83,17 +83,42 @@ const copyHeader = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // copyStream is the binary COPY data of n rows, encoded as it is read.
+//
+// pgx reads it on a goroutine of its own, and when the connection fails
+// (a server gone, a broken socket) CopyFrom returns without waiting for
+// that goroutine, which may go on reading. So each Read holds mu, and
+// end, called once CopyFrom has returned, marks the stream ended under
+// it: a later Read touches neither the caller's rows (whose buffers the
+// writer then reuses) nor buf (which goes back to copyBufs).
 type copyStream struct {
-	n, i int
-	row  []any
-	fill func(i int, row []any)
-	buf  []byte
-	off  int
-	done bool
-	err  error // a value of a type COPY is not given here
+	mu    sync.Mutex
+	ended bool
+	n, i  int
+	row   []any
+	fill  func(i int, row []any)
+	buf   []byte
+	off   int
+	done  bool
+	err   error // a value of a type COPY is not given here
+}
+
+// errCopyEnded is what a Read after end returns.
+var errCopyEnded = errors.New("inventory: the COPY has ended")
+
+// end stops the stream and returns the error a value gave, if any.
+func (c *copyStream) end() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	return c.err
 }
 
 func (c *copyStream) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return 0, errCopyEnded
+	}
 	for len(c.buf)-c.off < len(p) && !c.done {
 		if c.off > 0 {
 			c.buf = append(c.buf[:0], c.buf[c.off:]...)
