@@ -256,3 +256,58 @@ func TestPostgresActivityCopyAnalysed(t *testing.T) {
 		t.Fatalf("PostgreSQL's statistics count %v activity rows, the table holds %d", estimated, rows)
 	}
 }
+
+// TestPostgresAnalysesWrittenTables: Finish analyses the tables the run
+// wrote rows to and leaves the others alone; an incremental run sharing
+// the reports and the activity analysed all five of them for nothing
+// (2.1 s at 1,000,000 users).
+func TestPostgresAnalysesWrittenTables(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 28, 1, 30, 0, 0, time.UTC)
+	s := openPG(t, Options{Now: func() time.Time { return now }})
+	tenant := &propTenant{users: map[string]User{}, activity: map[string]string{}}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 40 {
+		u := tenant.newUser(r, now)
+		tenant.users[u.ID] = u
+	}
+	analyses := func() map[string]int64 {
+		t.Helper()
+		got := map[string]int64{}
+		for _, table := range finishedTables() {
+			var n int64
+			// ANALYZE counts in the shared statistics at once, not
+			// when the connection that ran it reports.
+			if err := s.db.QueryRowContext(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = $1", table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			got[table] = n
+		}
+		return got
+	}
+	check := func(step string, before map[string]int64, want ...string) map[string]int64 {
+		t.Helper()
+		after := analyses()
+		for _, table := range finishedTables() {
+			if grew := after[table] > before[table]; grew != slices.Contains(want, table) {
+				t.Errorf("%s: %s analysed %d times, %d before", step, table, after[table], before[table])
+			}
+		}
+		return after
+	}
+	count := analyses()
+	st := propStep{now: now, incoming: tenant.list(), rows: tenant.report(r, now.AddDate(0, 0, -2)), reports: "fresh"}
+	first := fullRun(t, s, st, st.rows, true)
+	count = check("full run", count, "users", "user_activity", "report_active_users")
+
+	now = now.Add(2 * time.Hour)
+	st.now, st.reports = now, "shared"
+	st.upserts = tenant.list()[:2]
+	second := incrementalRun(t, s, first.ID, st, true)
+	count = check("incremental run sharing the reports", count, "users")
+
+	now = now.Add(2 * time.Hour)
+	st.now, st.reports = now, "fresh"
+	incrementalRun(t, s, second.ID, st, true)
+	check("incremental run downloading the reports", count, "users", "user_activity", "report_active_users")
+}

@@ -92,6 +92,11 @@ type RunWriter struct {
 	// activityStaged says StageActivity wrote the users' last activity
 	// (until DiscardReport undoes it).
 	activityStaged bool
+	// reportsWritten are the report tables the run wrote rows to (under
+	// mu): Finish analyses only those on PostgreSQL. A run sharing the
+	// reports writes none, and analysing the five tables it left alone
+	// took 2.1 s of an incremental run at 1,000,000 users.
+	reportsWritten map[string]bool
 	// bulks are the prepared multi-row INSERTs (bulk.go).
 	bulks map[bulkKey]*bulk
 
@@ -216,7 +221,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (*RunWriter, error) 
 		stmts: map[string]*sql.Stmt{}, skuPart: map[string]string{}, rowNo: map[ReportKind]int{},
 		plans: newPlanCodec(), assigned: map[string]int{}, refresh: map[ReportKind]string{}, concealedRows: map[ReportKind]int{},
 		facts: newUserFacts(), bulks: map[bulkKey]*bulk{}, argBufs: make(chan []driver.NamedValue, 4), userBufs: make(chan []driver.NamedValue, 20),
-		skuBit: map[string]uint8{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
+		skuBit: map[string]uint8{}, reportsWritten: map[string]bool{}, sizeAtStart: sizeAtStart, hist: s.startHistoryStage(ctx, info.ConnectionID),
 		lineage: lineage, digest: xxhash.New(), lics: newLicenseStage(), rep: rep}
 	return w, nil
 }
@@ -892,6 +897,7 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 		if err == nil {
 			w.mu.Lock()
 			w.counts.addReportRows(b.kind, b.rows)
+			w.reportsWritten[spec.Table] = true
 			w.mu.Unlock()
 		}
 		w.rmu.Unlock()
@@ -902,6 +908,7 @@ func (w *RunWriter) AddReportBatch(ctx context.Context, b *ReportBatch) error {
 				return err
 			}
 			w.counts.addReportRows(b.kind, b.rows)
+			w.reportsWritten[spec.Table] = true
 			return nil
 		})
 		w.mu.Unlock()
@@ -1314,7 +1321,7 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 	// The derived figures are committed first (still staged, so
 	// invisible): the history reads them, with the rest of the snapshot,
 	// on the store's other connections.
-	err := w.s.analyze(ctx, w.conn, finishedTables()...) // PostgreSQL's planner
+	err := w.s.analyze(ctx, w.conn, w.writtenTables()...) // PostgreSQL's planner
 	if err == nil {
 		err = w.batch(ctx, "the finished import", func() error { return w.derive(ctx) })
 	}
@@ -1369,6 +1376,25 @@ func (w *RunWriter) Finish(ctx context.Context, out Outcome) (Run, error) {
 		_ = w.s.PruneHistory(ctx, w.info.ConnectionID, dayTime(dayNumber(w.started)).AddDate(0, -n, 0))
 	}
 	return w.s.Run(ctx, w.id)
+}
+
+// writtenTables are the tables of finishedTables the run wrote rows to,
+// which Finish analyses before its queries read them by the new run. The
+// users always: even a run sharing nearly all of them adds its changed
+// users under its id (the 76 s plan analyze's comment tells of). The
+// tables it wrote no row to keep statistics no new row changes: none
+// carries its id.
+func (w *RunWriter) writtenTables() []string {
+	t := []string{"users"}
+	if w.activityStaged { // else derive writes it, and analyses it then
+		t = append(t, "user_activity")
+	}
+	for _, r := range reportSpecs {
+		if w.reportsWritten[r.Table] {
+			t = append(t, r.Table)
+		}
+	}
+	return t
 }
 
 // historyDay reads what the run adds to the history: its day's figures
@@ -1451,6 +1477,11 @@ func (w *RunWriter) derive(ctx context.Context) error {
 	// A run sharing report rows shows the activity rows of their run.
 	if w.activityFrom == 0 && !w.activityStaged {
 		if err := w.insertActivity(ctx, w.mainLane(), w.facts.sortedActivity()); err != nil {
+			return fmt.Errorf("derive last activity: %w", err)
+		}
+		// Finish analysed the tables before these rows (writtenTables):
+		// the planner would take the run for one without activity.
+		if err := w.s.analyze(ctx, w.conn, "user_activity"); err != nil {
 			return fmt.Errorf("derive last activity: %w", err)
 		}
 	}
