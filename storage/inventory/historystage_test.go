@@ -276,6 +276,29 @@ func testStagedWorkloadsMatchReportRows(t *testing.T, open func(Options) *Store)
 	if seen < len(names)/2 {
 		t.Fatalf("only %d of %d names have activity: the test proves little", seen, len(names))
 	}
+	// Some users' (an incremental run's changes): both reports' dates
+	// of those users, read at once on PostgreSQL, and nobody else's.
+	var keys []string
+	for i, n := range names {
+		if i%2 == 0 {
+			keys = append(keys, strings.ToLower(n))
+		}
+	}
+	keys = append(keys, "nobody@contoso.example")
+	some, err := s.workloadActivityOf(ctx, w.ID(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if some[key] != want[key] {
+			t.Errorf("%s of some users: %v, of all: %v", key, some[key], want[key])
+		}
+	}
+	for key := range some {
+		if !slices.Contains(keys, key) {
+			t.Errorf("%s read, not asked for", key)
+		}
+	}
 }
 
 // TestHistoryFiguresInParts checks that a snapshot's figures worked out
