@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -478,6 +479,7 @@ var errStopped = errors.New("stopped")
 type execer interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 	QueryRowContext(context.Context, string, ...any) *sql.Row
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
 // historyName returns the id of a name, adding it.
@@ -540,23 +542,90 @@ func writeHistoryDay(ctx context.Context, tx execer, hd *historyDay, replace boo
 			return fmt.Errorf("write the history: %w", err)
 		}
 	}
-	for _, e := range hd.events {
-		user, err := name(nameUser, e.UPN)
+	// The events and their users' names a chunk at a time, a few
+	// statements each instead of three per event: an incremental run's
+	// 1,400 events at 1,000,000 users were 4,000 round trips to
+	// PostgreSQL (0.5 s of its end).
+	for start := 0; start < len(hd.events); start += historyEventsPerInsert {
+		events := hd.events[start:min(start+historyEventsPerInsert, len(hd.events))]
+		var upns []string
+		for _, e := range events {
+			if _, ok := ids[[2]any{nameUser, e.UPN}]; !ok {
+				ids[[2]any{nameUser, e.UPN}] = 0 // once in upns
+				upns = append(upns, e.UPN)
+			}
+		}
+		if err := historyNames(ctx, tx, nameUser, upns, ids); err != nil {
+			return fmt.Errorf("write the history: %w", err)
+		}
+		type row struct {
+			User int64 `json:"u"`
+			SKU  int64 `json:"s"`
+			Kind int   `json:"k"`
+		}
+		rows := make([]row, 0, len(events))
+		for _, e := range events {
+			r := row{User: ids[[2]any{nameUser, e.UPN}], Kind: int(e.Kind)}
+			if e.SkuID != "" {
+				if r.SKU, err = name(nameSKU, e.SkuID); err != nil {
+					return err
+				}
+			}
+			rows = append(rows, r)
+		}
+		list, err := json.Marshal(rows)
 		if err != nil {
 			return err
 		}
-		var sku int64
-		if e.SkuID != "" {
-			if sku, err = name(nameSKU, e.SkuID); err != nil {
-				return err
-			}
-		}
 		// An event is first seen once: a second import of the day that
 		// sees it again changes nothing.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO history_events (conn, user, day, sku, kind) VALUES (?, ?, ?, ?, ?)`,
-			conn, user, hd.day, sku, int(e.Kind)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO history_events (conn, user, day, sku, kind)
+			SELECT CAST(? AS BIGINT), CAST(value ->> 'u' AS BIGINT), CAST(? AS BIGINT), CAST(value ->> 's' AS BIGINT), CAST(value ->> 'k' AS BIGINT) FROM json_each(?)`,
+			conn, hd.day, string(list)); err != nil {
 			return fmt.Errorf("write the history: %w", err)
 		}
+	}
+	return nil
+}
+
+// historyEventsPerInsert is how many events writeHistoryDay writes per
+// statement.
+var historyEventsPerInsert = 2000 // a variable so a test can make chunks small
+
+// historyNames adds the names of kind not in the history yet, in the
+// order given (the ids historyName would give them one by one), and sets
+// every name's id in ids.
+func historyNames(ctx context.Context, tx execer, kind int, names []string, ids map[[2]any]int64) error {
+	if len(names) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO history_names (kind, name) SELECT CAST(? AS BIGINT), value FROM json_each(?)", kind, string(list)); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, name FROM history_names WHERE kind = ? AND name IN (SELECT value FROM json_each(?))", kind, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := 0
+	for rows.Next() {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		ids[[2]any{kind, n}] = id
+		found++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if found != len(names) {
+		return fmt.Errorf("%d of %d history names read back", found, len(names))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -310,4 +311,69 @@ func TestHistorySize(t *testing.T) {
 	if err := s.db.QueryRow("SELECT COUNT(*) FROM history_skus").Scan(&n); err != nil || n != days*nskus {
 		t.Fatalf("%d rows, %v", n, err)
 	}
+}
+
+// TestHistoryDayEventsInChunks writes a day's events a few per statement
+// (historyEventsPerInsert), users seen in more than one chunk and events
+// written twice among them, and reads back each event once, with the
+// users' names numbered in the order they were first seen.
+func TestHistoryDayEventsInChunks(t *testing.T) {
+	forEachStoreOpen(t, func(t *testing.T, open func(Options) *Store) {
+		defer func(n int) { historyEventsPerInsert = n }(historyEventsPerInsert)
+		historyEventsPerInsert = 3
+		ctx := context.Background()
+		s := open(Options{})
+		day := time.Date(2027, 3, 28, 0, 0, 0, 0, time.UTC)
+		var events []HistoryEvent
+		for i := range 11 {
+			e := HistoryEvent{Day: day, UPN: fmt.Sprintf("user%d@contoso.example", i%4), Kind: EventAssigned, SkuID: fmt.Sprintf("sku%d", i%3)}
+			if i%5 == 4 {
+				e.SkuID, e.Kind = "", EventDisabled
+			}
+			events = append(events, e)
+		}
+		events = append(events, events[1], events[6]) // again: no second row
+		hd := &historyDay{conn: "c1", day: dayNumber(day), events: events}
+		if err := writeHistoryDay(ctx, s.db, hd, true); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.HistoryEvents(ctx, "c1", HistoryQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(e HistoryEvent) string { return fmt.Sprint(e.Day.Unix(), e.UPN, e.SkuID, e.Kind) }
+		want := map[string]bool{}
+		for _, e := range events[:11] {
+			want[key(e)] = true
+		}
+		seen := map[string]bool{}
+		for _, e := range got {
+			if !want[key(e)] || seen[key(e)] {
+				t.Errorf("event %+v read back, not written or twice", e)
+			}
+			seen[key(e)] = true
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%d of %d events read back: %+v", len(seen), len(want), got)
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT name FROM history_names WHERE kind = ? ORDER BY id", nameUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"user0@contoso.example", "user1@contoso.example", "user2@contoso.example", "user3@contoso.example"}; !slices.Equal(names, want) {
+			t.Errorf("user names numbered %q, want %q", names, want)
+		}
+	})
 }
