@@ -477,9 +477,8 @@ func overlapChunks(licensed licensedFunc, each func([]LicenseUser) error) error 
 var errStopped = errors.New("stopped")
 
 type execer interface {
+	querier
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
 // historyName returns the id of a name, adding it.

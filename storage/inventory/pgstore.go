@@ -455,9 +455,7 @@ func pgDropBulkKeys(ctx context.Context, tx *sql.Tx) error {
 
 // pgBulkKeys are the foreign keys (table, constraint) from bulkTables to
 // runs in the session's schema. Asking the catalogue takes no lock.
-func pgBulkKeys(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([][2]string, error) {
+func pgBulkKeys(ctx context.Context, q querier) ([][2]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT t.relname, c.conname FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		WHERE c.contype = 'f' AND c.confrelid = to_regclass('runs')

@@ -735,10 +735,7 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 				return err
 			}
 			for i := range sps {
-				p := &sps[i]
-				for _, v := range []any{w.id, p.ID, p.AppID, p.DisplayName, p.AppDisplayName, p.PublisherName,
-					p.AppOwnerOrganizationID, p.ServicePrincipalType, p.AccountEnabled, encodeList(p.Tags),
-					lowerJoin(&w.sbuf, p.DisplayName, p.AppDisplayName, p.PublisherName, p.AppID, p.ServicePrincipalType)} {
+				for _, v := range w.spRow(&sps[i]) {
 					ins.add(v)
 				}
 			}
@@ -754,18 +751,13 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.batch(ctx, "applications", func() error {
-		ins, err := w.stmt(ctx, `INSERT INTO service_principals (run_id, id, app_id, display_name, app_display_name, publisher_name,
-			app_owner_organization_id, service_principal_type, account_enabled, tags, search)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		ins, err := w.stmt(ctx, "INSERT INTO service_principals ("+strings.Join(spColumns, ", ")+") VALUES "+valuesList(1, len(spColumns)))
 		if err != nil {
 			return err
 		}
 		for i := range sps {
-			p := &sps[i]
-			if _, err := ins.ExecContext(ctx, w.id, p.ID, p.AppID, p.DisplayName, p.AppDisplayName, p.PublisherName,
-				p.AppOwnerOrganizationID, p.ServicePrincipalType, p.AccountEnabled, encodeList(p.Tags),
-				lowerJoin(&w.sbuf, p.DisplayName, p.AppDisplayName, p.PublisherName, p.AppID, p.ServicePrincipalType)); err != nil {
-				return fmt.Errorf("application %s: %w", p.ID, err)
+			if _, err := ins.ExecContext(ctx, w.spRow(&sps[i])...); err != nil {
+				return fmt.Errorf("application %s: %w", sps[i].ID, err)
 			}
 		}
 		w.counts.ServicePrincipals += len(sps)
@@ -777,6 +769,14 @@ func (w *RunWriter) AddServicePrincipals(ctx context.Context, sps []ServicePrinc
 // AddServicePrincipals gives them.
 var spColumns = []string{"run_id", "id", "app_id", "display_name", "app_display_name", "publisher_name",
 	"app_owner_organization_id", "service_principal_type", "account_enabled", "tags", "search"}
+
+// spRow is an application's values in spColumns' order, for either
+// store's insert (under mu, or rmu on the report connection: w.sbuf).
+func (w *RunWriter) spRow(p *ServicePrincipal) []any {
+	return []any{w.id, p.ID, p.AppID, p.DisplayName, p.AppDisplayName, p.PublisherName,
+		p.AppOwnerOrganizationID, p.ServicePrincipalType, p.AccountEnabled, encodeList(p.Tags),
+		lowerJoin(&w.sbuf, p.DisplayName, p.AppDisplayName, p.PublisherName, p.AppID, p.ServicePrincipalType)}
+}
 
 // AddLicenseGroups stages the groups that assign licences.
 func (w *RunWriter) AddLicenseGroups(ctx context.Context, groups []Group) error {
